@@ -1,0 +1,59 @@
+"""Build the Cython kernels in ``csrc/``; all metadata lives in ``pyproject.toml``.
+
+``csrc/`` mirrors the package: ``csrc/linalg/_sor.pyx`` becomes the module
+``numsolve.linalg._sor``. Set ``NUMSOLVE_NO_OPENMP=1`` to build without OpenMP.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = Path(__file__).parent
+
+
+def openmp_flags():
+    """Return compile and link flags that enable OpenMP, or none where unavailable."""
+    if os.environ.get("NUMSOLVE_NO_OPENMP") or sys.platform == "darwin":
+        return [], []
+    if sys.platform == "win32":
+        return ["/openmp"], []
+    return ["-fopenmp"], ["-fopenmp"]
+
+
+def extensions():
+    """One extension per ``.pyx`` under ``csrc/``, named after its path."""
+    compile_flags, link_flags = openmp_flags()
+    if sys.platform != "win32":
+        compile_flags = ["-O3", *compile_flags]
+    modules = []
+    for source in sorted((HERE / "csrc").rglob("*.pyx")):
+        relative = source.relative_to(HERE / "csrc").with_suffix("")
+        modules.append(
+            Extension(
+                "numsolve." + ".".join(relative.parts),
+                [str(source.relative_to(HERE))],
+                include_dirs=[np.get_include()],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+                extra_compile_args=compile_flags,
+                extra_link_args=link_flags,
+            )
+        )
+    return modules
+
+
+setup(
+    ext_modules=cythonize(
+        extensions(),
+        language_level=3,
+        compiler_directives={
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+)

@@ -1,0 +1,68 @@
+"""Shared test conventions: Numba cache location, the ``gpu`` marker, array namespaces."""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "numsolve-numba-cache")
+)
+
+import numpy as np  # noqa: E402  (after NUMBA_CACHE_DIR is set)
+import pytest  # noqa: E402
+
+
+def _cuda_available():
+    try:
+        import cupy
+    except Exception:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    if _cuda_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs CuPy and a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+def _namespace_params():
+    """(name, device) pairs for the Array API namespaces installed here."""
+    params = [pytest.param(("array_api_strict", None), id="array_api_strict")]
+    params.append(pytest.param(("array_api_strict", "device1"), id="array_api_strict-device1"))
+    params.append(pytest.param(("torch", "cpu"), id="torch-cpu"))
+    params.append(pytest.param(("cupy", None), id="cupy", marks=pytest.mark.gpu))
+    return params
+
+
+@pytest.fixture(params=_namespace_params())
+def xp_device(request):
+    """An ``(xp, device)`` pair for a non-NumPy Array API namespace; skips when missing.
+
+    ``xp`` is the array-api-compat wrapped namespace, ``device`` the device to create
+    arrays on (array_api_strict's fake second device included).
+    """
+    name, device_name = request.param
+    module = pytest.importorskip(name)
+    import array_api_compat
+
+    xp = array_api_compat.array_namespace(module.asarray([1.0]))
+    if name == "array_api_strict":
+        device = module.Device(device_name) if device_name else module.Device("CPU_DEVICE")
+    elif name == "torch":
+        device = module.device(device_name)
+    else:
+        device = None
+    return xp, device
+
+
+@pytest.fixture
+def rng():
+    """A seeded NumPy generator."""
+    return np.random.default_rng(0)
