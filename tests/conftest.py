@@ -4,6 +4,8 @@ import os
 import tempfile
 from pathlib import Path
 
+# scikit-learn's array_api_dispatch needs SciPy's Array API mode, set before SciPy is imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 os.environ.setdefault(
     "NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "numsolve-numba-cache")
 )

@@ -1,0 +1,78 @@
+"""Smoke test of the benchmark harness: alternating runs, ratios, JSON and markdown reports."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+pytestmark = pytest.mark.skipif(not BENCHMARKS.is_dir(), reason="run from a source checkout")
+
+
+@pytest.fixture
+def harness():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import _harness
+
+        yield _harness
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_ratios_and_alternation(harness, tmp_path):
+    calls = []
+
+    def contender(name, seconds):
+        def run(problem):
+            calls.append(name)
+            time.sleep(seconds)
+            return {"iterations": problem["n"]}
+        return harness.Contender(name, run)
+
+    case = harness.Case(
+        name="toy", description="sleeps", setup=lambda: {"n": 3},
+        contenders=[contender("numsolve", 0.002), contender("peer", 0.02),
+                    harness.Contender("absent", lambda p: {}, requires="no_such_module_xyz")],
+        repeats=4,
+    )
+    record = harness.run_case(case, log=lambda *a: None)
+    # warm-up once each, then rounds with rotating order
+    assert calls[:2] == ["numsolve", "peer"]
+    assert calls[2:4] == ["numsolve", "peer"] and calls[4:6] == ["peer", "numsolve"]
+    rows = {row["contender"]: row for row in record["rows"]}
+    assert rows["numsolve"]["ratio_numsolve_over_this"] == pytest.approx(1.0)
+    assert rows["peer"]["ratio_numsolve_over_this"] < 0.5
+    assert rows["peer"]["quality"] == {"iterations": 3}
+    assert record["skipped"] == ["absent"]
+    text = harness.write_report("toy", [record], harness.environment(), tmp_path)
+    payload = json.loads((tmp_path / "toy.json").read_text())
+    assert payload["cases"][0]["rows"][1]["contender"] == "peer"
+    assert "blas" in payload["environment"]
+    assert "| peer |" in text and (tmp_path / "toy.md").exists()
+
+
+def test_run_py_quick_on_every_benchmark(tmp_path):
+    names = sorted(p.stem[len("bench_"):] for p in BENCHMARKS.glob("bench_*.py"))
+    if not names:
+        pytest.skip("no benchmark modules yet")
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "all", "--quick", "--repeats", "1",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in names:
+        payload = json.loads((tmp_path / f"{name}_quick.json").read_text())
+        assert payload["cases"], name
+        for case in payload["cases"]:
+            assert case["rows"] and all(r["median_s"] > 0 for r in case["rows"])
+
+
+def test_run_py_rejects_unknown_names():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "nonexistent"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "unknown benchmark" in result.stderr
