@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,11 @@ def test_sdist_grafts_csrc(tmp_path):
         target = tree / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
-    subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path / "dist")],
-                   cwd=tree, check=True, capture_output=True)
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(tmp_path / "dist"), str(tree)],
+        capture_output=True, text=True,
+    )
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     (archive,) = (tmp_path / "dist").glob("*.tar.gz")
     with tarfile.open(archive) as tar:
         names = tar.getnames()
@@ -42,3 +46,16 @@ def test_sdist_grafts_csrc(tmp_path):
     expected = {str(p.relative_to(ROOT)) for p in (ROOT / "csrc").rglob("*.pyx")}
     assert expected <= {n.split("/", 1)[1] for n in pyx}
     assert not [n for n in names if n.endswith(".so")]
+    if not expected:
+        return
+    wheel = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"),
+         str(archive)], capture_output=True, text=True,
+    )
+    assert wheel.returncode == 0, wheel.stderr[-2000:]
+    (built,) = (tmp_path / "wheel").glob("*.whl")
+    with zipfile.ZipFile(built) as zipped:
+        extensions = {n for n in zipped.namelist() if n.endswith(".so")}
+    for source in expected:
+        module = Path(source).relative_to("csrc").with_suffix("")
+        assert any(n.startswith("numsolve/" + module.as_posix() + ".") for n in extensions)
