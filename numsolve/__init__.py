@@ -5,7 +5,7 @@ functions that return a :class:`SolveResult`, over compiled kernels (Cython, Num
 NumPy/SciPy inputs and an array-namespace path that keeps CuPy or torch arrays on their device.
 
 Areas, imported on first use: ``linalg`` (SOR with a bandit-tuned omega), ``linear_model``
-(block coordinate descent), ``completion`` (matrix completion), ``dag`` (DAG structure
+(block coordinate descent), ``semi_supervised`` (label propagation), ``completion`` (matrix completion), ``dag`` (DAG structure
 learning), ``neural`` (gradient-boosted networks, Sven).
 """
 
@@ -15,7 +15,9 @@ from ._result import SolveResult
 
 __version__ = "0.1.0.dev0"
 
-_AREAS = ("linalg", "linear_model", "completion", "dag", "neural", "plotting")
+_AREAS = (
+    "linalg", "linear_model", "semi_supervised", "completion", "dag", "neural", "plotting",
+)
 
 __all__ = ["SolveResult", "__version__", *_AREAS]
 

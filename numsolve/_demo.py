@@ -11,7 +11,7 @@ import time
 
 import numsolve
 
-AREAS = ("linalg", "linear_model", "completion", "dag", "neural")
+AREAS = ("linalg", "linear_model", "semi_supervised", "completion", "dag", "neural")
 
 
 def discover():
