@@ -1,6 +1,7 @@
 """Smoke test of the benchmark harness: alternating runs, ratios, JSON and markdown reports."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -59,10 +60,15 @@ def test_run_py_quick_on_every_benchmark(tmp_path):
     names = sorted(p.stem[len("bench_"):] for p in BENCHMARKS.glob("bench_*.py"))
     if not names:
         pytest.skip("no benchmark modules yet")
+    import numsolve
+
+    package_root = str(Path(numsolve.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     result = subprocess.run(
         [sys.executable, str(BENCHMARKS / "run.py"), "all", "--quick", "--repeats", "1",
          "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for name in names:
