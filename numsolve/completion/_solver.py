@@ -1,0 +1,228 @@
+"""Robust alternating minimisation for matrix completion (Gu, Song, Yin, Zhang, 2023)."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from .._array_api import array_namespace, require_backend
+from .._progress import progress
+from .._result import HistoryRecorder, SolveResult
+from .._validation import check_random_state, check_scalar
+from ._generic import altmin_generic
+from ._init import random_init, spectral_init
+from ._numba import observed_squared_error, predict_entries
+from ._observed import check_observed, check_rank, sparse_to_index_arrays
+from ._rows import SOLVERS, row_ridge, solve_rows
+
+__all__ = ["altmin", "check_altmin_params", "entry_rmse"]
+
+
+def altmin(M, rank, *, reg=0.0, reg_scaling="count", max_iter=100, tol=1e-6,
+           solver="sketched", init="svd", inner_iter=3, sketch_size=None, validation=None,
+           observe_zeros=False, random_state=None, verbose=0):
+    """Complete a low-rank matrix from some of its entries by alternating minimisation.
+
+    Finds ``U`` (m x k) and ``V`` (n x k) minimising
+    ``sum_{(i,j) observed} (U_i . V_j - M_ij)^2 + sum_i lam_i |U_i|^2 + sum_j lam_j |V_j|^2``
+    by alternately solving the ridge regressions of every column (``V`` with ``U`` fixed) and
+    of every row (``U`` with ``V`` fixed). As Gu, Song, Yin and Zhang (arXiv:2302.11068) show,
+    each regression may be solved approximately: with ``solver="sketched"`` or ``"cg"`` a sweep
+    costs O(|Omega| k) instead of the O(|Omega| k^2) of exact normal equations.
+
+    Parameters
+    ----------
+    M : array of shape (m, n) with NaN for missing entries, or sparse matrix
+        The observed entries (stored entries of a sparse matrix; non-NaN entries of a dense
+        array). NumPy and SciPy inputs run the Numba kernels; other Array API arrays
+        (array_api_strict, torch, CuPy) run the namespace-generic dense path on their device.
+    rank : int
+        Rank ``k`` of the factorisation, ``1 <= k <= min(m, n)``.
+    reg : float, default=0.0
+        Ridge weight. ``0`` for exact recovery of noiseless data; positive for noisy data.
+    reg_scaling : {"count", "none"}, default="count"
+        ``"count"`` scales the ridge of a row (column) by its number of observations
+        (ALS-WR, as Spark MLlib does; best on ratings); ``"none"`` uses ``reg`` for all rows.
+    max_iter : int, default=100
+        Maximum number of sweeps (one sweep updates ``V`` then ``U``).
+    tol : float, default=1e-6
+        Stop when the observed-entry RMSE changes by less than ``tol`` relative to its previous
+        value, or falls below ``tol`` times the RMS of the observations.
+    solver : {"sketched", "cg", "exact"}, default="sketched"
+        How each row's regression is solved. ``"sketched"``: sketch-and-precondition, the
+        paper's solver (a CountSketch of ``sketch_size`` rows preconditions warm-started CG;
+        rows with at most ``sketch_size`` observations are solved exactly); ``"cg"``: at most
+        ``inner_iter`` warm-started CG steps preconditioned by the Gram matrix expected under
+        the sampling pattern, O(|Omega| k) per sweep whatever the row lengths; ``"exact"``:
+        Cholesky of each row's normal equations, O(|Omega| k^2).
+    init : {"svd", "random"} or tuple (U0, V0), default="svd"
+        ``"svd"``: top-k SVD of the rescaled observations with the rows of ``U`` clipped
+        (incoherence projection); ``"random"``: random orthonormal ``U``; a tuple gives the
+        starting factors (warm start).
+    inner_iter : int, default=3
+        Maximum CG steps per row and half-step for ``"sketched"`` and ``"cg"``.
+    sketch_size : int, optional
+        CountSketch rows for ``"sketched"``; default ``4 * rank``.
+    validation : array or sparse matrix of shape (m, n), optional
+        Held-out entries (same format as ``M``); their RMSE is recorded every sweep.
+    observe_zeros : bool, default=False
+        Whether explicitly stored zeros of a sparse ``M`` (and ``validation``) are observations.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the sketches.
+    verbose : int, default=0
+        Show a progress bar when positive.
+
+    Returns
+    -------
+    SolveResult
+        ``x`` and ``U``: the row factors (m, k); ``V``: the column factors (n, k); ``rmse``:
+        final observed-entry RMSE; ``history``: ``rmse``, ``validation_rmse`` (when given)
+        and ``cg_steps`` per sweep. Arrays are in ``M``'s namespace and on its device.
+
+    Raises
+    ------
+    ValueError
+        If ``rank`` exceeds ``min(m, n)``, an observed value is infinite, or a parameter is out
+        of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.completion import altmin, make_low_rank
+    >>> problem = make_low_rank(60, 50, 2, density=0.5, random_state=0)
+    >>> result = altmin(problem.observed, 2, random_state=0)
+    >>> err = np.linalg.norm(result.U @ result.V.T - problem.matrix) / np.linalg.norm(problem.matrix)
+    >>> bool(err < 1e-5)
+    True
+    """
+    xp = array_namespace(M, validation)
+    backend = require_backend(xp, ("compiled", "generic"), "altmin")
+    params = check_altmin_params(
+        reg=reg, reg_scaling=reg_scaling, max_iter=max_iter, tol=tol, solver=solver,
+        inner_iter=inner_iter, sketch_size=sketch_size, verbose=verbose,
+    )
+    rng = check_random_state(random_state)
+    if backend == "generic":
+        return altmin_generic(M, rank, init=init, validation=validation, rng=rng, **params)
+    X = check_observed(M, "M", observe_zeros=observe_zeros)
+    rank = check_rank(rank, X.shape)
+    val = None
+    if validation is not None:
+        val = check_observed(validation, "validation", observe_zeros=observe_zeros,
+                             dtype=X.dtype)
+        if val.shape != X.shape:
+            raise ValueError(f"validation has shape {val.shape}, expected {X.shape}")
+    U, V = _starting_factors(init, X, rank, rng)
+    return _altmin_compiled(X, U, V, val, rng, **params)
+
+
+def check_altmin_params(*, reg, reg_scaling, max_iter, tol, solver, inner_iter, sketch_size,
+                        verbose):
+    """Validate the scalar parameters of :func:`altmin`; return them as a dict."""
+    check_scalar(reg, "reg", Real, min_val=0.0)
+    check_scalar(max_iter, "max_iter", Integral, min_val=1)
+    check_scalar(tol, "tol", Real, min_val=0.0)
+    check_scalar(inner_iter, "inner_iter", Integral, min_val=1)
+    if sketch_size is not None:
+        check_scalar(sketch_size, "sketch_size", Integral, min_val=1)
+    if reg_scaling not in ("count", "none"):
+        raise ValueError(f"reg_scaling must be 'count' or 'none', got {reg_scaling!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    return dict(reg=float(reg), reg_scaling=reg_scaling, max_iter=int(max_iter),
+                tol=float(tol), solver=solver, inner_iter=int(inner_iter),
+                sketch_size=sketch_size, verbose=verbose)
+
+
+def _starting_factors(init, X, rank, rng):
+    if isinstance(init, tuple):
+        if len(init) != 2:
+            raise ValueError("init as a tuple must be (U0, V0)")
+        U = np.array(init[0], dtype=X.dtype, order="C")
+        V = np.array(init[1], dtype=X.dtype, order="C")
+        if U.shape != (X.shape[0], rank) or V.shape != (X.shape[1], rank):
+            raise ValueError(
+                f"init factors have shapes {U.shape} and {V.shape}, expected "
+                f"{(X.shape[0], rank)} and {(X.shape[1], rank)}"
+            )
+        if not (np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
+            raise ValueError("init factors contain NaN or infinity")
+        return U, V
+    if init == "svd":
+        return spectral_init(X, rank, rng)
+    if init == "random":
+        return random_init(X.shape, rank, rng, X.dtype)
+    raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
+
+
+def _orthonormalize(fixed, other):
+    """QR of the fixed factor; the other factor absorbs ``R`` so ``U V^T`` is unchanged."""
+    Q, R = np.linalg.qr(fixed)
+    return np.ascontiguousarray(Q), np.ascontiguousarray(other @ R.T)
+
+
+def _altmin_compiled(X, U, V, val, rng, *, reg, reg_scaling, max_iter, tol, solver,
+                     inner_iter, sketch_size, verbose):
+    dtype = X.dtype
+    rows = sparse_to_index_arrays(X)
+    cols = sparse_to_index_arrays(X.tocsc())
+    sketch_rng = np.random.default_rng(rng.randint(0, 2**31 - 1))
+    options = dict(solver=solver, inner_iter=inner_iter, sketch_size=sketch_size,
+                   random_state=sketch_rng)
+    row_counts, col_counts = np.diff(rows[0]), np.diff(cols[0])
+    lam_rows = row_ridge(row_counts, reg, reg_scaling)
+    lam_cols = row_ridge(col_counts, reg, reg_scaling)
+    data_rms = float(np.sqrt(np.mean(X.data.astype(np.float64) ** 2)))
+    val_entries = _entries(val) if val is not None else None
+    recorder = HistoryRecorder()
+    previous = np.inf
+    converged = False
+    message = f"reached max_iter={max_iter} sweeps"
+    sweep = 0
+    with progress(max_iter, verbose, desc="altmin", unit="sweep") as bar:
+        for sweep in range(1, max_iter + 1):
+            if reg == 0.0:
+                U, V = _orthonormalize(U, V)
+            V, steps_v = solve_rows(*cols, U, V, lam_cols, fixed_counts=row_counts, **options)
+            if reg == 0.0:
+                V, U = _orthonormalize(V, U)
+            U, steps_u = solve_rows(*rows, V, U, lam_rows, fixed_counts=col_counts, **options)
+            U, V = U.astype(dtype, copy=False), V.astype(dtype, copy=False)
+            rmse = float(np.sqrt(observed_squared_error(*rows, U, V) / X.nnz))
+            figures = {"rmse": rmse, "cg_steps": steps_u + steps_v}
+            if val_entries is not None:
+                figures["validation_rmse"] = entry_rmse(U, V, *val_entries)
+            recorder.record(sweep, **figures)
+            bar.update(1)
+            bar.set_postfix(rmse=f"{rmse:.3e}")
+            if not np.isfinite(rmse):
+                message = "diverged: the observed-entry RMSE is not finite"
+                break
+            if rmse <= tol * data_rms:
+                converged, message = True, "observed entries fitted to tol"
+                break
+            if np.isfinite(previous) and abs(previous - rmse) <= tol * previous:
+                converged, message = True, "relative change of the observed-entry RMSE below tol"
+                break
+            previous = rmse
+    if not converged:
+        warnings.warn(f"altmin did not converge: {message}", ConvergenceWarning, stacklevel=3)
+    return SolveResult(
+        x=U, n_iter=sweep, converged=converged, message=message, history=recorder.as_dict(),
+        extras={"U": U, "V": V, "rmse": rmse, "solver": solver},
+    )
+
+
+def _entries(X):
+    coo = X.tocoo()
+    return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+
+
+def entry_rmse(U, V, rows, cols, values):
+    """Root mean squared error of ``U V^T`` on the entries ``(rows, cols, values)``."""
+    pred = np.empty(rows.shape[0], dtype=U.dtype)
+    predict_entries(rows, cols, np.ascontiguousarray(U), np.ascontiguousarray(V), pred)
+    diff = pred.astype(np.float64) - values
+    return float(np.sqrt(np.mean(diff * diff)))
+
