@@ -11,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._array_api import array_namespace, device_of, estimator_namespace, from_numpy, is_numpy
 from ._bias import fit_biases, fit_biases_dense, row_bias_sparse
 from ._generic import exact_half_step
-from ._numba import exact_rows, predict_entries
+from ._numba import exact_rows
+from ._numba import predict_entries as entry_kernel
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._rows import SOLVERS, row_ridge
 from ._solver import altmin
@@ -39,10 +40,12 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         ``"count"`` multiplies the ridge of each row and column by its number of observations
         (ALS-WR, Spark MLlib's choice, best on ratings); ``"none"`` uses ``reg`` as is.
     bias : {"none", "global", "full"}, default="none"
-        Baseline removed before factorising: nothing, the global mean, or the mean plus shrunk
-        row and column biases (recommended for ratings).
+        Baseline of the model: nothing, the global mean, or the mean plus row and column
+        biases (recommended for ratings). ``"full"`` starts from shrunk means
+        ``b_i = sum(residual) / (n_i + bias_reg)`` and then fits the biases jointly with the
+        factors (``altmin(..., bias=True)``), under the factors' ridge.
     bias_reg : float, default=10.0
-        Shrinkage of the row and column biases: ``b_i = sum(residual) / (n_i + bias_reg)``.
+        Shrinkage of the starting row and column biases of ``bias="full"``.
     solver : {"sketched", "cg", "exact"}, default="sketched"
         Row regression solver, see :func:`numsolve.completion.altmin`.
     max_iter : int, default=100
@@ -85,7 +88,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     >>> filled = model.transform(X)
     >>> bool(np.abs(filled - problem.matrix).max() < 1e-4)
     True
-    >>> model.predict([0, 1], [3, 4]).shape
+    >>> model.predict_entries([0, 1], [3, 4]).shape
     (2,)
     """
 
@@ -177,7 +180,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
             valid.data = (coo.data - mu - row_bias[coo.row] - col_bias[coo.col]).astype(
                 obs.dtype)
         result = altmin(residual, rank, init=self._init_for(obs.shape, rank), validation=valid,
-                        observe_zeros=True, **kwargs)
+                        observe_zeros=True, bias=self.bias == "full", **kwargs)
         self._store(result, mu, row_bias, col_bias)
         return self
 
@@ -192,7 +195,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
             valid = valid - mu - row_bias[:, None] - col_bias[None, :]
         rank = check_rank(self.rank, tuple(X.shape))
         result = altmin(residual, rank, init=self._init_for(tuple(X.shape), rank),
-                        validation=valid, **kwargs)
+                        validation=valid, bias=self.bias == "full", **kwargs)
         self._store(result, mu, row_bias, col_bias)
         return self
 
@@ -207,31 +210,30 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         self.row_factors_ = result.U
         self.components_ = result.V.T
         self.intercept_ = mu
+        if self.bias == "full":
+            row_bias = row_bias + result.row_bias
+            col_bias = col_bias + result.col_bias
         self.row_bias_ = row_bias
         self.column_bias_ = col_bias
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self.history_ = result.history
 
-    def predict(self, rows, cols=None):
-        """Predict entries ``(rows[t], cols[t])`` of the fitted matrix.
+    def predict_entries(self, rows, cols):
+        """Predict the entries ``(rows[t], cols[t])`` of the fitted matrix.
 
         Parameters
         ----------
-        rows : array-like of int, or matrix
-            Row indices of the fitted matrix. When ``cols`` is None, ``rows`` is instead a
-            matrix of new rows (as for :meth:`transform`) and their completion is returned,
-            so the estimator also works where a model is asked to ``predict(X)``.
-        cols : array-like of int, optional
-            Column indices, same length as ``rows``.
+        rows : array-like of int of shape (n_entries,)
+            Row indices of the fitted matrix.
+        cols : array-like of int of shape (n_entries,)
+            Column indices.
 
         Returns
         -------
-        ndarray of shape (len(rows),), or of shape (n_samples, n_features_in_)
+        ndarray of shape (n_entries,)
         """
         check_is_fitted(self)
-        if cols is None:
-            return self.transform(rows)
         xp = array_namespace(self.row_factors_)
         U, V = self.row_factors_, self.components_.T
         rows = _index_array(rows, U.shape[0], "rows")
@@ -245,7 +247,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
             return (products + self.intercept_ + xp.take(self.row_bias_, r)
                     + xp.take(self.column_bias_, c))
         out = np.empty(rows.shape[0], dtype=U.dtype)
-        predict_entries(rows, cols, U, np.ascontiguousarray(V), out)
+        entry_kernel(rows, cols, U, np.ascontiguousarray(V), out)
         return out + (self.intercept_ + self.row_bias_[rows] + self.column_bias_[cols])
 
     def fold_in(self, X):
@@ -277,8 +279,12 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         residual = (coo.data - mu - row_bias[coo.row] - col_bias[coo.col]).astype(obs.dtype)
         indptr, indices, _ = sparse_to_index_arrays(obs)
         lam = row_ridge(np.diff(indptr), float(self.reg), self.reg_scaling)
+        if self.bias == "full":
+            V = np.ascontiguousarray(np.hstack([V, np.ones((V.shape[0], 1), dtype=V.dtype)]))
         factors = np.empty((obs.shape[0], V.shape[1]), dtype=obs.dtype)
         exact_rows(indptr, indices, residual, V, lam, factors)
+        if self.bias == "full":
+            return np.ascontiguousarray(factors[:, :-1]), row_bias + factors[:, -1]
         return factors, row_bias
 
     def transform(self, X):
@@ -324,7 +330,12 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
             row_bias = xp.zeros_like(counts)
         residual = centred - mask * row_bias[:, None]
         lam = self.reg * counts if self.reg_scaling == "count" else self.reg + 0.0 * counts
-        factors = exact_half_step(xp, mask, residual, V, lam)
+        if self.bias == "full":
+            augmented = xp.concat([V, xp.ones_like(V[:, :1])], axis=1)
+            solved = exact_half_step(xp, mask, residual, augmented, lam)
+            factors, row_bias = solved[:, :-1], row_bias + solved[:, -1]
+        else:
+            factors = exact_half_step(xp, mask, residual, V, lam)
         full = (factors @ V.T + self.intercept_ + row_bias[:, None]
                 + self.column_bias_[None, :])
         return xp.where(mask > 0, X, full)

@@ -131,8 +131,8 @@ def _start(xp, init, mask, filled, rank, rng, device):
     raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
 
 
-def altmin_generic(M, rank, *, init, validation, rng, reg, reg_scaling, max_iter, tol, solver,
-                   inner_iter, sketch_size, verbose):
+def altmin_generic(M, rank, *, init, validation, rng, bias, reg, reg_scaling, max_iter, tol,
+                   solver, inner_iter, sketch_size, verbose):
     """The Array API path of :func:`numsolve.completion.altmin` (same parameters)."""
     xp = array_namespace(M)
     device = device_of(M, validation)
@@ -150,25 +150,33 @@ def altmin_generic(M, rank, *, init, validation, rng, reg, reg_scaling, max_iter
     lam_cols = _ridge(xp.sum(mask, axis=0), reg, reg_scaling)
     nnz = float(xp.sum(mask))
     data_rms = (float(xp.sum(filled * filled)) / nnz) ** 0.5
+    row_bias = xp.zeros_like(lam_rows) if bias else None
+    col_bias = xp.zeros_like(lam_cols) if bias else None
+    orthonormalize = reg == 0.0 and not bias
     recorder = HistoryRecorder()
     previous, converged = float("inf"), False
     message = f"reached max_iter={max_iter} sweeps"
     sweep = 0
     with progress(max_iter, verbose, desc="altmin", unit="sweep") as bar:
         for sweep in range(1, max_iter + 1):
-            if reg == 0.0:
+            if orthonormalize:
                 U, R = xp.linalg.qr(U)
                 V = V @ R.T
-            V = _half_step(xp, mask.T, filled.T, U, V, lam_cols, solver, inner_iter)
-            if reg == 0.0:
+            V, col_bias = _half_step(xp, mask.T, filled.T, U, V, lam_cols, solver, inner_iter,
+                                     col_bias, row_bias)
+            if orthonormalize:
                 V, R = xp.linalg.qr(V)
                 U = U @ R.T
-            U = _half_step(xp, mask, filled, V, U, lam_rows, solver, inner_iter)
-            rmse = (float(xp.sum(mask * (U @ V.T - filled) ** 2)) / nnz) ** 0.5
+            U, row_bias = _half_step(xp, mask, filled, V, U, lam_rows, solver, inner_iter,
+                                     row_bias, col_bias)
+            estimate = U @ V.T
+            if bias:
+                estimate = estimate + row_bias[:, None] + col_bias[None, :]
+            rmse = (float(xp.sum(mask * (estimate - filled) ** 2)) / nnz) ** 0.5
             figures = {"rmse": rmse}
             if val is not None:
                 figures["validation_rmse"] = (
-                    float(xp.sum(val[0] * (U @ V.T - val[1]) ** 2)) / float(xp.sum(val[0]))
+                    float(xp.sum(val[0] * (estimate - val[1]) ** 2)) / float(xp.sum(val[0]))
                 ) ** 0.5
             recorder.record(sweep, **figures)
             bar.update(1)
@@ -184,13 +192,24 @@ def altmin_generic(M, rank, *, init, validation, rng, reg, reg_scaling, max_iter
             previous = rmse
     if not converged:
         warnings.warn(f"altmin did not converge: {message}", ConvergenceWarning, stacklevel=3)
-    return SolveResult(
-        x=U, n_iter=sweep, converged=converged, message=message, history=recorder.as_dict(),
-        extras={"U": U, "V": V, "rmse": rmse, "solver": solver},
-    )
+    extras = {"U": U, "V": V, "rmse": rmse, "solver": solver}
+    if bias:
+        extras.update(row_bias=row_bias, col_bias=col_bias)
+    return SolveResult(x=U, n_iter=sweep, converged=converged, message=message,
+                       history=recorder.as_dict(), extras=extras)
 
 
-def _half_step(xp, mask, filled, fixed, start, lam, solver, inner_iter):
+def _half_step(xp, mask, filled, fixed, start, lam, solver, inner_iter, own_bias, other_bias):
+    """One side's regressions; with biases, as in the compiled path, the fixed side gains a
+    column of ones and the solved side's bias is the last unknown. Returns (rows, bias)."""
+    if own_bias is not None:
+        filled = mask * (filled - other_bias[None, :])
+        fixed = xp.concat([fixed, xp.ones_like(fixed[:, :1])], axis=1)
+        start = xp.concat([start, own_bias[:, None]], axis=1)
     if solver == "exact":
-        return exact_half_step(xp, mask, filled, fixed, lam)
-    return _cg_half_step(xp, mask, filled, fixed, start, lam, inner_iter)
+        solved = exact_half_step(xp, mask, filled, fixed, lam)
+    else:
+        solved = _cg_half_step(xp, mask, filled, fixed, start, lam, inner_iter)
+    if own_bias is None:
+        return solved, None
+    return solved[:, :-1], solved[:, -1]

@@ -19,7 +19,7 @@ from ._rows import SOLVERS, row_ridge, solve_rows
 __all__ = ["altmin", "check_altmin_params", "entry_rmse"]
 
 
-def altmin(M, rank, *, reg=0.0, reg_scaling="count", max_iter=100, tol=1e-6,
+def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, tol=1e-6,
            solver="sketched", init="svd", inner_iter=3, sketch_size=None, validation=None,
            observe_zeros=False, random_state=None, verbose=0):
     """Complete a low-rank matrix from some of its entries by alternating minimisation.
@@ -44,6 +44,10 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", max_iter=100, tol=1e-6,
     reg_scaling : {"count", "none"}, default="count"
         ``"count"`` scales the ridge of a row (column) by its number of observations
         (ALS-WR, as Spark MLlib does; best on ratings); ``"none"`` uses ``reg`` for all rows.
+    bias : bool, default=False
+        Also fit a row offset ``b`` and a column offset ``c`` jointly with the factors, so that
+        ``M_ij ~ U_i . V_j + b_i + c_j`` (each regression gains one unknown; the offsets share
+        the rows' ridge). Centre ``M`` by its mean first.
     max_iter : int, default=100
         Maximum number of sweeps (one sweep updates ``V`` then ``U``).
     tol : float, default=1e-6
@@ -78,7 +82,8 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", max_iter=100, tol=1e-6,
     SolveResult
         ``x`` and ``U``: the row factors (m, k); ``V``: the column factors (n, k); ``rmse``:
         final observed-entry RMSE; ``history``: ``rmse``, ``validation_rmse`` (when given)
-        and ``cg_steps`` per sweep. Arrays are in ``M``'s namespace and on its device.
+        and ``cg_steps`` per sweep; ``row_bias`` and ``col_bias`` when ``bias`` is set. Arrays
+        are in ``M``'s namespace and on its device.
 
     Raises
     ------
@@ -99,7 +104,7 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", max_iter=100, tol=1e-6,
     xp = array_namespace(M, validation)
     backend = require_backend(xp, ("compiled", "generic"), "altmin")
     params = check_altmin_params(
-        reg=reg, reg_scaling=reg_scaling, max_iter=max_iter, tol=tol, solver=solver,
+        bias=bias, reg=reg, reg_scaling=reg_scaling, max_iter=max_iter, tol=tol, solver=solver,
         inner_iter=inner_iter, sketch_size=sketch_size, verbose=verbose,
     )
     rng = check_random_state(random_state)
@@ -117,8 +122,8 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", max_iter=100, tol=1e-6,
     return _altmin_compiled(X, U, V, val, rng, **params)
 
 
-def check_altmin_params(*, reg, reg_scaling, max_iter, tol, solver, inner_iter, sketch_size,
-                        verbose):
+def check_altmin_params(*, bias, reg, reg_scaling, max_iter, tol, solver, inner_iter,
+                        sketch_size, verbose):
     """Validate the scalar parameters of :func:`altmin`; return them as a dict."""
     check_scalar(reg, "reg", Real, min_val=0.0)
     check_scalar(max_iter, "max_iter", Integral, min_val=1)
@@ -130,8 +135,8 @@ def check_altmin_params(*, reg, reg_scaling, max_iter, tol, solver, inner_iter, 
         raise ValueError(f"reg_scaling must be 'count' or 'none', got {reg_scaling!r}")
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    return dict(reg=float(reg), reg_scaling=reg_scaling, max_iter=int(max_iter),
-                tol=float(tol), solver=solver, inner_iter=int(inner_iter),
+    return dict(bias=bool(bias), reg=float(reg), reg_scaling=reg_scaling,
+                max_iter=int(max_iter), tol=float(tol), solver=solver, inner_iter=int(inner_iter),
                 sketch_size=sketch_size, verbose=verbose)
 
 
@@ -162,7 +167,34 @@ def _orthonormalize(fixed, other):
     return np.ascontiguousarray(Q), np.ascontiguousarray(other @ R.T)
 
 
-def _altmin_compiled(X, U, V, val, rng, *, reg, reg_scaling, max_iter, tol, solver,
+def _with_column(F, column):
+    return np.ascontiguousarray(np.hstack([F, column.astype(F.dtype)[:, None]]))
+
+
+def _biased_factors(U, V, row_bias, col_bias):
+    """``(U | b | 1)`` and ``(V | 1 | c)``: their products are ``U V^T + b 1^T + 1 c^T``."""
+    U_aug = _with_column(_with_column(U, row_bias), np.ones(U.shape[0]))
+    V_aug = _with_column(_with_column(V, np.ones(V.shape[0])), col_bias)
+    return U_aug, V_aug
+
+
+def _half_step(arrays, fixed, start, lam, fixed_counts, options, own_bias=None,
+               other_bias=None):
+    """Solve one side; with biases the fixed side gains a column of ones and the data lose
+    the fixed side's bias, and the solved side's bias is the last unknown of its rows."""
+    indptr, indices, data = arrays
+    if own_bias is None:
+        return solve_rows(indptr, indices, data, fixed, start, lam,
+                          fixed_counts=fixed_counts, **options)
+    data = (data - other_bias[indices]).astype(data.dtype)
+    fixed = _with_column(fixed, np.ones(fixed.shape[0]))
+    start = _with_column(start, own_bias)
+    solved, steps = solve_rows(indptr, indices, data, fixed, start, lam,
+                               fixed_counts=fixed_counts, **options)
+    return (np.ascontiguousarray(solved[:, :-1]), np.ascontiguousarray(solved[:, -1])), steps
+
+
+def _altmin_compiled(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
                      inner_iter, sketch_size, verbose):
     dtype = X.dtype
     rows = sparse_to_index_arrays(X)
@@ -173,6 +205,9 @@ def _altmin_compiled(X, U, V, val, rng, *, reg, reg_scaling, max_iter, tol, solv
     row_counts, col_counts = np.diff(rows[0]), np.diff(cols[0])
     lam_rows = row_ridge(row_counts, reg, reg_scaling)
     lam_cols = row_ridge(col_counts, reg, reg_scaling)
+    row_bias = np.zeros(X.shape[0], dtype=dtype) if bias else None
+    col_bias = np.zeros(X.shape[1], dtype=dtype) if bias else None
+    orthonormalize = reg == 0.0 and not bias
     data_rms = float(np.sqrt(np.mean(X.data.astype(np.float64) ** 2)))
     val_entries = _entries(val) if val is not None else None
     recorder = HistoryRecorder()
@@ -182,17 +217,24 @@ def _altmin_compiled(X, U, V, val, rng, *, reg, reg_scaling, max_iter, tol, solv
     sweep = 0
     with progress(max_iter, verbose, desc="altmin", unit="sweep") as bar:
         for sweep in range(1, max_iter + 1):
-            if reg == 0.0:
+            if orthonormalize:
                 U, V = _orthonormalize(U, V)
-            V, steps_v = solve_rows(*cols, U, V, lam_cols, fixed_counts=row_counts, **options)
-            if reg == 0.0:
+            V, steps_v = _half_step(cols, U, V, lam_cols, row_counts, options, col_bias,
+                                    row_bias)
+            if bias:
+                V, col_bias = V
+            if orthonormalize:
                 V, U = _orthonormalize(V, U)
-            U, steps_u = solve_rows(*rows, V, U, lam_rows, fixed_counts=col_counts, **options)
+            U, steps_u = _half_step(rows, V, U, lam_rows, col_counts, options, row_bias,
+                                    col_bias)
+            if bias:
+                U, row_bias = U
             U, V = U.astype(dtype, copy=False), V.astype(dtype, copy=False)
-            rmse = float(np.sqrt(observed_squared_error(*rows, U, V) / X.nnz))
+            U_eval, V_eval = (_biased_factors(U, V, row_bias, col_bias) if bias else (U, V))
+            rmse = float(np.sqrt(observed_squared_error(*rows, U_eval, V_eval) / X.nnz))
             figures = {"rmse": rmse, "cg_steps": steps_u + steps_v}
             if val_entries is not None:
-                figures["validation_rmse"] = entry_rmse(U, V, *val_entries)
+                figures["validation_rmse"] = entry_rmse(U_eval, V_eval, *val_entries)
             recorder.record(sweep, **figures)
             bar.update(1)
             bar.set_postfix(rmse=f"{rmse:.3e}")
@@ -208,10 +250,11 @@ def _altmin_compiled(X, U, V, val, rng, *, reg, reg_scaling, max_iter, tol, solv
             previous = rmse
     if not converged:
         warnings.warn(f"altmin did not converge: {message}", ConvergenceWarning, stacklevel=3)
-    return SolveResult(
-        x=U, n_iter=sweep, converged=converged, message=message, history=recorder.as_dict(),
-        extras={"U": U, "V": V, "rmse": rmse, "solver": solver},
-    )
+    extras = {"U": U, "V": V, "rmse": rmse, "solver": solver}
+    if bias:
+        extras.update(row_bias=row_bias, col_bias=col_bias)
+    return SolveResult(x=U, n_iter=sweep, converged=converged, message=message,
+                       history=recorder.as_dict(), extras=extras)
 
 
 def _entries(X):
