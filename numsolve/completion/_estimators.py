@@ -139,8 +139,9 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         return tags
 
     def _validate(self, X, reset):
+        xp = estimator_namespace(X)
         return validate_data(
-            self, X, accept_sparse=["csr", "csc", "coo"], dtype=[np.float64, np.float32],
+            self, X, accept_sparse=["csr", "csc", "coo"], dtype=[xp.float64, xp.float32],
             ensure_all_finite="allow-nan", reset=reset,
         )
 

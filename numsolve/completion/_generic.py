@@ -103,7 +103,7 @@ def _spectral_init(xp, mask, filled, rank):
     left, sing, right_t = left[:, :rank], sing[:rank], right_t[:rank, :]
     norms = xp.linalg.vector_norm(left, axis=1)
     limit = CLIP_FACTOR * (rank / m) ** 0.5
-    tiny = xp.finfo(left.dtype).tiny
+    tiny = xp.finfo(left.dtype).smallest_normal
     scale = xp.minimum(xp.ones_like(norms), limit / xp.maximum(norms, xp.full_like(norms, tiny)))
     Q, R = xp.linalg.qr(left * scale[:, None])
     return Q, (right_t.T * sing[None, :]) @ R.T
