@@ -46,7 +46,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         factors (``altmin(..., bias=True)``), under the factors' ridge.
     bias_reg : float, default=10.0
         Shrinkage of the starting row and column biases of ``bias="full"``.
-    solver : {"sketched", "cg", "exact"}, default="sketched"
+    solver : {"cg", "sketched", "exact"}, default="cg"
         Row regression solver, see :func:`numsolve.completion.altmin`.
     max_iter : int, default=100
         Maximum sweeps.
@@ -111,7 +111,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, rank=10, *, reg=0.0, reg_scaling="count", bias="none", bias_reg=10.0,
-                 solver="sketched", max_iter=100, tol=1e-6, init="svd", inner_iter=3,
+                 solver="cg", max_iter=100, tol=1e-6, init="svd", inner_iter=3,
                  sketch_size=None, observe_zeros=False, warm_start=False, random_state=None,
                  verbose=0):
         self.rank = rank

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _cholesky(G):
     """In-place lower Cholesky factor of symmetric positive definite ``G``; False if not SPD."""
     k = G.shape[0]
@@ -42,7 +42,7 @@ def _cholesky(G):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _cholesky_solve(L, b, x):
     """Solve ``L L^T x = b`` given the lower factor ``L`` (``x`` may alias ``b``)."""
     k = L.shape[0]
@@ -58,7 +58,7 @@ def _cholesky_solve(L, b, x):
         x[i] = t / L[i, i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _dot(a, b):
     s = 0.0
     for t in range(a.shape[0]):
@@ -66,7 +66,7 @@ def _dot(a, b):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _normal_matvec(indices, lo, hi, F, p, lam, q):
     """``q = F[idx]^T F[idx] p + lam p`` in O(|idx| k), never forming the Gram matrix."""
     k = F.shape[1]
@@ -81,7 +81,7 @@ def _normal_matvec(indices, lo, hi, F, p, lam, q):
             q[a] += s * F[j, a]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _normal_residual(indices, data, lo, hi, F, x, lam, r, rhs):
     """``r = F[idx]^T (b - F[idx] x) - lam x``; returns ``||F[idx]^T b||`` (``rhs`` scratch)."""
     k = F.shape[1]
@@ -100,7 +100,7 @@ def _normal_residual(indices, data, lo, hi, F, x, lam, r, rhs):
     return np.sqrt(_dot(rhs, rhs))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def exact_rows(indptr, indices, data, F, lam, out):
     """Exact ridge solve of every row: ``(A^T A + lam_i I) x = A^T b`` with ``A = F[idx_i]``.
 
@@ -146,7 +146,7 @@ def exact_rows(indptr, indices, data, F, lam, out):
                 out[i, a] = x[a]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def cg_rows(indptr, indices, data, F, lam, diag_scale, start, n_steps, rtol, out):
     """Warm-started, diagonally preconditioned CG on every row's normal equations.
 
@@ -211,7 +211,7 @@ def cg_rows(indptr, indices, data, F, lam, diag_scale, start, n_steps, rtol, out
     return steps.sum()
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def sketched_rows(indptr, indices, data, F, lam, bucket, sign, sketch_size, start, n_steps,
                   rtol, out):
     """Sketch-and-precondition solve of every row, the paper's approximate regression.
@@ -305,7 +305,7 @@ def sketched_rows(indptr, indices, data, F, lam, bucket, sign, sketch_size, star
     return steps.sum()
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def observed_squared_error(indptr, indices, data, U, V):
     """Sum of ``(U[i] . V[j] - M[i, j])^2`` over the observed entries (CSR of ``M``)."""
     n_rows = indptr.shape[0] - 1
@@ -324,7 +324,7 @@ def observed_squared_error(indptr, indices, data, U, V):
     return total
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def predict_entries(rows, cols, U, V, out):
     """``out[t] = U[rows[t]] . V[cols[t]]`` for every requested entry."""
     k = U.shape[1]

@@ -11,7 +11,7 @@ from ._numba import cg_rows, exact_rows, sketched_rows
 
 __all__ = ["SOLVERS", "row_ridge", "solve_rows"]
 
-SOLVERS = ("sketched", "cg", "exact")
+SOLVERS = ("cg", "sketched", "exact")
 
 
 def row_ridge(counts, reg, reg_scaling, dtype=np.float64):
@@ -22,7 +22,7 @@ def row_ridge(counts, reg, reg_scaling, dtype=np.float64):
     return np.full(counts.shape[0], reg, dtype=dtype)
 
 
-def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="sketched", inner_iter=3,
+def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="cg", inner_iter=3,
                inner_tol=1e-10, sketch_size=None, fixed_counts=None, random_state=None):
     """Solve ``min_x ||fixed[idx_i] x - b_i||^2 + lam_i ||x||^2`` for every row of a CSR block.
 
@@ -37,7 +37,7 @@ def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="sketched", i
         Current factor rows, the warm start of the approximate solvers (ignored by ``"exact"``).
     lam : ndarray of shape (n_rows,)
         Ridge weight of every row (see :func:`row_ridge`).
-    solver : {"sketched", "cg", "exact"}, default="sketched"
+    solver : {"cg", "sketched", "exact"}, default="cg"
         ``"exact"``: Cholesky of each row's normal equations, O(|idx_i| k^2 + k^3).
         ``"cg"``: at most ``inner_iter`` warm-started CG steps per row, O(|idx_i| k) each,
         preconditioned by the Gram matrix expected under the block's sampling pattern,

@@ -20,7 +20,7 @@ __all__ = ["altmin", "check_altmin_params", "entry_rmse"]
 
 
 def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, tol=1e-6,
-           solver="sketched", init="svd", inner_iter=3, sketch_size=None, validation=None,
+           solver="cg", init="svd", inner_iter=3, sketch_size=None, validation=None,
            observe_zeros=False, random_state=None, verbose=0):
     """Complete a low-rank matrix from some of its entries by alternating minimisation.
 
@@ -28,7 +28,7 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
     ``sum_{(i,j) observed} (U_i . V_j - M_ij)^2 + sum_i lam_i |U_i|^2 + sum_j lam_j |V_j|^2``
     by alternately solving the ridge regressions of every column (``V`` with ``U`` fixed) and
     of every row (``U`` with ``V`` fixed). As Gu, Song, Yin and Zhang (arXiv:2302.11068) show,
-    each regression may be solved approximately: with ``solver="sketched"`` or ``"cg"`` a sweep
+    each regression may be solved approximately: with the default ``solver="cg"`` a sweep
     costs O(|Omega| k) instead of the O(|Omega| k^2) of exact normal equations.
 
     Parameters
@@ -53,13 +53,16 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
     tol : float, default=1e-6
         Stop when the observed-entry RMSE changes by less than ``tol`` relative to its previous
         value, or falls below ``tol`` times the RMS of the observations.
-    solver : {"sketched", "cg", "exact"}, default="sketched"
-        How each row's regression is solved. ``"sketched"``: sketch-and-precondition, the
-        paper's solver (a CountSketch of ``sketch_size`` rows preconditions warm-started CG;
-        rows with at most ``sketch_size`` observations are solved exactly); ``"cg"``: at most
-        ``inner_iter`` warm-started CG steps preconditioned by the Gram matrix expected under
-        the sampling pattern, O(|Omega| k) per sweep whatever the row lengths; ``"exact"``:
-        Cholesky of each row's normal equations, O(|Omega| k^2).
+    solver : {"cg", "sketched", "exact"}, default="cg"
+        How each row's regression is solved. ``"cg"``: at most ``inner_iter`` warm-started CG
+        steps on the row's normal equations, each O(|Omega_i| k), preconditioned by the Gram
+        matrix expected under the sampling pattern (one k x k eigendecomposition per half-step);
+        O(|Omega| k) per sweep whatever the row lengths, the robust approximate update of the
+        paper's analysis. ``"sketched"``: the paper's sketch-and-precondition solver, a
+        CountSketch of ``sketch_size`` rows per regression whose Cholesky factor preconditions
+        warm-started CG (rows with at most ``sketch_size`` observations are solved exactly);
+        its O(k^3) per row pays only when rows hold many more than k^2 observations.
+        ``"exact"``: Cholesky of each row's normal equations, O(|Omega| k^2 + (m + n) k^3).
     init : {"svd", "random"} or tuple (U0, V0), default="svd"
         ``"svd"``: top-k SVD of the rescaled observations with the rows of ``U`` clipped
         (incoherence projection); ``"random"``: random orthonormal ``U``; a tuple gives the
