@@ -100,8 +100,8 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
     >>> from numsolve.completion import altmin, make_low_rank
     >>> problem = make_low_rank(60, 50, 2, density=0.5, random_state=0)
     >>> result = altmin(problem.observed, 2, random_state=0)
-    >>> err = np.linalg.norm(result.U @ result.V.T - problem.matrix) / np.linalg.norm(problem.matrix)
-    >>> bool(err < 1e-5)
+    >>> error = result.U @ result.V.T - problem.matrix
+    >>> bool(np.linalg.norm(error) < 1e-5 * np.linalg.norm(problem.matrix))
     True
     """
     xp = array_namespace(M, validation)
