@@ -255,12 +255,12 @@ def sketched_rows(indptr, indices, data, F, lam, bucket, sign, sketch_size, star
                     for a in range(k):
                         S[row, a] += sg * F[j, a]
             used = min(hi - lo, sketch_size)
-            for a in range(k):
-                for b in range(a + 1):
-                    s = 0.0
-                    for h in range(used):
-                        s += S[h, a] * S[h, b]
-                    R[a, b] = s
+            R[:, :] = 0.0
+            for h in range(used):
+                for a in range(k):
+                    sa = S[h, a]
+                    for b in range(a + 1):
+                        R[a, b] += sa * S[h, b]
             trace = 0.0
             for a in range(k):
                 trace += R[a, a]
