@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numsolve.completion import solve_rows
 from numsolve.completion._observed import sparse_to_index_arrays
@@ -90,3 +92,22 @@ def test_unknown_solver_raises(rng):
     with pytest.raises(ValueError, match="solver"):
         solve_rows(*sparse_to_index_arrays(X), F, np.zeros((40, 4)), np.zeros(40),
                    solver="qr")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), k=st.integers(1, 6), reg=st.floats(1e-3, 10.0),
+       density=st.floats(0.05, 1.0))
+def test_exact_rows_satisfy_their_normal_equations(seed, k, reg, density):
+    """Property: every exact row solves A^T (b - A x) = lam x, for any pattern and ridge."""
+    rng = np.random.default_rng(seed)
+    X, F = _block(rng, m=12, n=15, k=k, density=density)
+    lam = row_ridge(np.diff(X.indptr), reg, "count")
+    rows, _ = solve_rows(*sparse_to_index_arrays(X), F, np.zeros((12, k)), lam,
+                         solver="exact")
+    for i in range(12):
+        idx = X.indices[X.indptr[i]:X.indptr[i + 1]]
+        b = X.data[X.indptr[i]:X.indptr[i + 1]]
+        A = F[idx]
+        residual = A.T @ (b - A @ rows[i]) - lam[i] * rows[i]
+        scale = 1.0 + np.abs(A.T @ b).max(initial=0.0)
+        assert np.abs(residual).max() <= 1e-9 * scale
