@@ -106,7 +106,9 @@ def _spectral_init(xp, mask, filled, rank):
     tiny = xp.finfo(left.dtype).smallest_normal
     scale = xp.minimum(xp.ones_like(norms), limit / xp.maximum(norms, xp.full_like(norms, tiny)))
     Q, R = xp.linalg.qr(left * scale[:, None])
-    return Q, (right_t.T * sing[None, :]) @ R.T
+    inner_left, inner_sing, inner_right_t = xp.linalg.svd(R * sing[None, :])
+    root = xp.sqrt(inner_sing)
+    return (Q @ inner_left) * root[None, :], (right_t.T @ inner_right_t.T) * root[None, :]
 
 
 def _start(xp, init, mask, filled, rank, rng, device):
@@ -125,8 +127,10 @@ def _start(xp, init, mask, filled, rank, rng, device):
     if init == "svd":
         return _spectral_init(xp, mask, filled, rank)
     if init == "random":
+        p = float(xp.sum(mask)) / (m * n)
+        scale = (float(xp.linalg.vector_norm(filled)) / (p * rank) ** 0.5) ** 0.5
         U, _ = np.linalg.qr(rng.standard_normal((m, rank)))
-        U = xp.astype(from_numpy(U, xp, device), filled.dtype)
+        U = xp.astype(from_numpy(U * scale, xp, device), filled.dtype)
         return U, xp.zeros((n, rank), dtype=filled.dtype, device=device)
     raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
 

@@ -14,8 +14,8 @@ length: the incoherence projection ``2 mu sqrt(k / m)`` of Jain, Netrapalli and 
 def spectral_init(X, rank, random_state):
     """Top-``rank`` SVD of the rescaled observations ``(1/p) P_Omega(M)``, rows of U clipped.
 
-    The SVD is a randomised range finder on the sparse matrix (never densified). Returns
-    ``U`` with orthonormal columns and ``V`` such that ``U V^T`` approximates ``M``.
+    The SVD is a randomised range finder on the sparse matrix (never densified). The factors
+    are balanced (``U^T U = V^T V``, diagonal) so that a ridge penalty treats them alike.
 
     Parameters
     ----------
@@ -28,6 +28,7 @@ def spectral_init(X, rank, random_state):
     -------
     U : ndarray of shape (m, rank)
     V : ndarray of shape (n, rank)
+        ``U V^T`` approximates ``M``.
 
     Examples
     --------
@@ -49,12 +50,22 @@ def spectral_init(X, rank, random_state):
     scale = np.minimum(1.0, limit / np.maximum(norms, np.finfo(float).tiny))
     clipped = left * scale[:, None]
     Q, R = np.linalg.qr(clipped)
-    V = (right_t.T * sing) @ R.T
-    return Q.astype(X.dtype), V.astype(X.dtype)
+    inner_left, inner_sing, inner_right_t = np.linalg.svd(R * sing)
+    root = np.sqrt(inner_sing)
+    U = (Q @ inner_left) * root
+    V = (right_t.T @ inner_right_t.T) * root
+    return U.astype(X.dtype), V.astype(X.dtype)
 
 
-def random_init(shape, rank, random_state, dtype):
-    """Random orthonormal ``U`` and zero ``V`` (the first half-step solves for ``V``)."""
-    m, n = shape
+def random_init(X, rank, random_state):
+    """Random ``U`` and zero ``V`` (the first half-step solves for ``V``).
+
+    ``U`` has orthogonal columns of the norm a balanced factor of ``(1/p) P_Omega(M)``
+    would have, ``(||M_Omega||_F / sqrt(p rank))^(1/2)``, so that a ridge penalty does not
+    crush the first ``V``.
+    """
+    m, n = X.shape
+    p = X.nnz / (m * n)
+    scale = np.sqrt(np.linalg.norm(X.data) / np.sqrt(p * rank))
     U, _ = np.linalg.qr(random_state.standard_normal((m, rank)))
-    return U.astype(dtype), np.zeros((n, rank), dtype=dtype)
+    return (U * scale).astype(X.dtype), np.zeros((n, rank), dtype=X.dtype)

@@ -160,7 +160,7 @@ def _starting_factors(init, X, rank, rng):
     if init == "svd":
         return spectral_init(X, rank, rng)
     if init == "random":
-        return random_init(X.shape, rank, rng, X.dtype)
+        return random_init(X, rank, rng)
     raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
 
 
