@@ -248,13 +248,13 @@ def cases(quick):
         name=f"noisy completion, {m} x {m}, rank 10, power-law sampling",
         description=("planted rank 10 (seed 1), noise 0.1, about 2 % (quick: 8 %) of the "
                      "entries sampled with Zipf(0.5) row and column popularity, 5 % held out; "
-                     "numsolve: altmin rank 10, reg 0.005 per observation, tol 1e-4; surprise "
+                     "numsolve: altmin rank 10, reg 0.005 per observation, tol 1e-3; surprise "
                      "SVD: unbiased, 10 factors, 50 epochs, lr 0.01, reg 0.02"),
         setup=_planted_setup(m, m, 10, 0.08 if quick else 0.02, "power_law", 0.1, 1, 0.5),
         contenders=[
-            Contender("numsolve altmin cg", _numsolve_altmin("cg", 10, 0.005, 1e-4)),
-            Contender("numsolve altmin sketched", _numsolve_altmin("sketched", 10, 0.005, 1e-4)),
-            Contender("numsolve altmin exact", _numsolve_altmin("exact", 10, 0.005, 1e-4)),
+            Contender("numsolve altmin cg", _numsolve_altmin("cg", 10, 0.005, 1e-3)),
+            Contender("numsolve altmin sketched", _numsolve_altmin("sketched", 10, 0.005, 1e-3)),
+            Contender("numsolve altmin exact", _numsolve_altmin("exact", 10, 0.005, 1e-3)),
             Contender("surprise SVD (SGD)", _surprise_svd(10, 50, biased=False, lr_all=0.01,
                                                           reg_all=0.02), requires="surprise"),
         ],

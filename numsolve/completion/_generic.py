@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .._array_api import array_namespace, device_of, from_numpy
 from .._progress import progress
 from .._result import HistoryRecorder, SolveResult
-from ._init import CLIP_FACTOR
+from ._init import TRIM_FACTOR
 from ._observed import check_rank
 
 __all__ = ["altmin_generic", "exact_half_step"]
@@ -102,10 +102,8 @@ def _spectral_init(xp, mask, filled, rank):
     left, sing, right_t = xp.linalg.svd(filled / p, full_matrices=False)
     left, sing, right_t = left[:, :rank], sing[:rank], right_t[:rank, :]
     norms = xp.linalg.vector_norm(left, axis=1)
-    limit = CLIP_FACTOR * (rank / m) ** 0.5
-    tiny = xp.finfo(left.dtype).smallest_normal
-    scale = xp.minimum(xp.ones_like(norms), limit / xp.maximum(norms, xp.full_like(norms, tiny)))
-    Q, R = xp.linalg.qr(left * scale[:, None])
+    too_long = norms > TRIM_FACTOR * (rank / m) ** 0.5
+    Q, R = xp.linalg.qr(xp.where(too_long[:, None], xp.zeros_like(left), left))
     inner_left, inner_sing, inner_right_t = xp.linalg.svd(R * sing[None, :])
     root = xp.sqrt(inner_sing)
     return (Q @ inner_left) * root[None, :], (right_t.T @ inner_right_t.T) * root[None, :]

@@ -1,18 +1,18 @@
-"""Starting factors for alternating minimisation: clipped spectral initialisation or random."""
+"""Starting factors for alternating minimisation: trimmed spectral initialisation or random."""
 
 import numpy as np
 from sklearn.utils.extmath import randomized_svd
 
-__all__ = ["CLIP_FACTOR", "random_init", "spectral_init"]
+__all__ = ["TRIM_FACTOR", "random_init", "spectral_init"]
 
-CLIP_FACTOR = 4.0
-"""Rows of the spectral ``U`` longer than ``CLIP_FACTOR * sqrt(k / m)`` are clipped to that
-length: the incoherence projection ``2 mu sqrt(k / m)`` of Jain, Netrapalli and Sanghavi with
-``mu = 2``."""
+TRIM_FACTOR = 4.0
+"""Rows of the spectral ``U`` longer than ``TRIM_FACTOR * sqrt(k / m)`` are set to zero before
+re-orthonormalising: the trimming step ``2 mu sqrt(k / m)`` of Jain, Netrapalli and Sanghavi with
+``mu = 2``, which keeps a few over-sampled or coherent rows from steering the start."""
 
 
 def spectral_init(X, rank, random_state):
-    """Top-``rank`` SVD of the rescaled observations ``(1/p) P_Omega(M)``, rows of U clipped.
+    """Top-``rank`` SVD of the rescaled observations ``(1/p) P_Omega(M)``, rows of U trimmed.
 
     The SVD is a randomised range finder on the sparse matrix (never densified). The factors
     are balanced (``U^T U = V^T V``, diagonal) so that a ridge penalty treats them alike.
@@ -46,10 +46,8 @@ def spectral_init(X, rank, random_state):
     )
     sing = sing / p
     norms = np.linalg.norm(left, axis=1)
-    limit = CLIP_FACTOR * np.sqrt(rank / m)
-    scale = np.minimum(1.0, limit / np.maximum(norms, np.finfo(float).tiny))
-    clipped = left * scale[:, None]
-    Q, R = np.linalg.qr(clipped)
+    trimmed = np.where((norms > TRIM_FACTOR * np.sqrt(rank / m))[:, None], 0.0, left)
+    Q, R = np.linalg.qr(trimmed)
     inner_left, inner_sing, inner_right_t = np.linalg.svd(R * sing)
     root = np.sqrt(inner_sing)
     U = (Q @ inner_left) * root

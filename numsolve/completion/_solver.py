@@ -64,7 +64,7 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
         its O(k^3) per row pays only when rows hold many more than k^2 observations.
         ``"exact"``: Cholesky of each row's normal equations, O(|Omega| k^2 + (m + n) k^3).
     init : {"svd", "random"} or tuple (U0, V0), default="svd"
-        ``"svd"``: top-k SVD of the rescaled observations with the rows of ``U`` clipped
+        ``"svd"``: top-k SVD of the rescaled observations with the rows of ``U`` trimmed
         (incoherence projection); ``"random"``: random orthonormal ``U``; a tuple gives the
         starting factors (warm start).
     inner_iter : int, default=3
