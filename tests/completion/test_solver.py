@@ -63,9 +63,10 @@ def test_dense_nan_input_equals_sparse_input(planted):
     np.testing.assert_allclose(dense.U @ dense.V.T, sparse.U @ sparse.V.T, atol=1e-10)
 
 
-def test_float32_is_kept_and_accurate(planted):
+@pytest.mark.parametrize("solver", ["cg", "sketched", "exact"])
+def test_float32_is_kept_and_accurate(planted, solver):
     X32 = planted.observed.astype(np.float32)
-    result = altmin(X32, 4, solver="exact", tol=1e-6, max_iter=100, random_state=0)
+    result = altmin(X32, 4, solver=solver, tol=1e-6, max_iter=100, random_state=0)
     assert result.U.dtype == np.float32 and result.V.dtype == np.float32
     assert _relative_error(result, planted) < 1e-4
 
@@ -154,3 +155,8 @@ def test_bad_matrices():
         altmin(np.ones((3, 3), dtype=complex), 1)
     with pytest.raises(ValueError, match="validation has shape"):
         altmin(np.ones((3, 3)), 1, validation=np.ones((2, 3)))
+
+
+def test_verbose_shows_a_progress_bar(planted, capsys):
+    altmin(planted.observed, 4, max_iter=2, tol=0.0, verbose=1, random_state=0)
+    assert "altmin" in capsys.readouterr().err
