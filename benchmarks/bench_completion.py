@@ -284,7 +284,7 @@ def cases(quick):
                      f"numsolve cg at k={ks[0]}"),
         setup=_sweep_setup(*sweep_shape, ks),
         contenders=contenders,
-        repeats=1 if quick else 3,
+        repeats=1 if quick else 5,
     ))
     out.append(Case(
         name="small dense table, 300 x 40, rank 4, 40 % observed",
