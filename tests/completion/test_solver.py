@@ -160,3 +160,12 @@ def test_bad_matrices():
 def test_verbose_shows_a_progress_bar(planted, capsys):
     altmin(planted.observed, 4, max_iter=2, tol=0.0, verbose=1, random_state=0)
     assert "altmin" in capsys.readouterr().err
+
+
+def test_robustness_to_inexact_updates(planted):
+    """The paper's claim: updates solved only approximately (one CG step per row and sweep)
+    still converge to the planted matrix."""
+    result = altmin(planted.observed, 4, solver="cg", inner_iter=1, tol=1e-10, max_iter=500,
+                    random_state=0)
+    assert _relative_error(result, planted) <= 1e-6
+    assert np.all(result.history["cg_steps"] <= sum(planted.observed.shape))
