@@ -94,6 +94,14 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
         If ``rank`` exceeds ``min(m, n)``, an observed value is infinite, or a parameter is out
         of range.
 
+    Notes
+    -----
+    The row kernels run on Numba's thread pool (``NUMBA_NUM_THREADS`` threads, all cores by
+    default); on a machine shared with other busy processes, fewer threads or Numba's
+    ``workqueue`` threading layer avoid OpenMP threads waiting on each other. Each half-step is
+    :func:`numsolve.completion.solve_rows` on the CSR (rows) or CSC (columns) arrays: blocks
+    of rows can be solved independently, which is the seam for distributed solves.
+
     Examples
     --------
     >>> import numpy as np
