@@ -40,6 +40,19 @@ RECBOLE_WHEEL = "recbole-1.2.1-py3-none-any.whl"
 ML100K_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
 
 
+def _threads():
+    """Threads every multi-threaded contender gets: Numba's pool size (NUMBA_NUM_THREADS)."""
+    import numba
+
+    return numba.get_num_threads()
+
+
+def _thread_note():
+    return (f"threads: numsolve (Numba) and implicit {_threads()}, BLAS "
+            f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; scikit-surprise and "
+            "IterativeImputer are single-threaded")
+
+
 def _entries(X):
     coo = X.tocoo()
     return coo.row, coo.col, coo.data
@@ -138,7 +151,7 @@ def _implicit_sweep(use_cg, k):
 
         model = AlternatingLeastSquares(factors=k, regularization=0.05, iterations=1,
                                         use_cg=use_cg, dtype=np.float64, random_state=0,
-                                        num_threads=os.cpu_count())
+                                        num_threads=_threads())
         model.fit(problem["csr"], show_progress=False)
         return {"k": k}
     return run
@@ -224,6 +237,13 @@ def _movielens_available():
 
 
 def cases(quick):
+    out = _cases(quick)
+    for case in out:
+        case.notes.append(_thread_note())
+    return out
+
+
+def _cases(quick):
     out = []
     m = 800 if quick else 5000
     out.append(Case(
@@ -280,7 +300,7 @@ def cases(quick):
                      "numsolve cg: at most 3 preconditioned CG steps per row; sketched: "
                      "CountSketch of 4k rows + CG; exact: Cholesky per row; implicit 0.7.3: "
                      "one iteration of its ALS (implicit-feedback objective, 3 CG steps per "
-                     "row or Cholesky), float64, all threads; ratio column compares with "
+                     "row or Cholesky), float64, same threads; ratio column compares with "
                      f"numsolve cg at k={ks[0]}"),
         setup=_sweep_setup(*sweep_shape, ks),
         contenders=contenders,
