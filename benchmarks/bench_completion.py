@@ -250,7 +250,7 @@ def _cases(quick):
         name=f"exact recovery, {m} x {m}, rank 10, 2 % uniform" if not quick
         else f"exact recovery, {m} x {m}, rank 10, 8 % uniform",
         description=("noiseless planted rank-10 matrix (seed 0), 5 % of the sampled entries "
-                     "held out; numsolve: altmin from the clipped spectral start, reg 0, tol "
+                     "held out; numsolve: altmin from the trimmed spectral start, reg 0, tol "
                      "1e-7 on the relative change of the training RMSE (held-out relative RMSE "
                      "reaches 1e-6); surprise SVD: unbiased, 10 factors, 50 epochs of SGD"),
         setup=_planted_setup(m, m, 10, 0.08 if quick else 0.02, "uniform", 0.0, 0),
