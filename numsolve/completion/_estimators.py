@@ -16,6 +16,7 @@ from ._numba import predict_entries as entry_kernel
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._rows import SOLVERS, row_ridge
 from ._solver import altmin
+from ._threads import kernel_threads
 
 __all__ = ["MatrixCompletion"]
 
@@ -248,7 +249,8 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
             return (products + self.intercept_ + xp.take(self.row_bias_, r)
                     + xp.take(self.column_bias_, c))
         out = np.empty(rows.shape[0], dtype=U.dtype)
-        entry_kernel(rows, cols, U, np.ascontiguousarray(V), out)
+        with kernel_threads(rows.shape[0] * U.shape[1]):
+            entry_kernel(rows, cols, U, np.ascontiguousarray(V), out)
         return out + (self.intercept_ + self.row_bias_[rows] + self.column_bias_[cols])
 
     def fold_in(self, X):
@@ -283,7 +285,8 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         if self.bias == "full":
             V = np.ascontiguousarray(np.hstack([V, np.ones((V.shape[0], 1), dtype=V.dtype)]))
         factors = np.empty((obs.shape[0], V.shape[1]), dtype=obs.dtype)
-        exact_rows(indptr, indices, residual, V, lam, factors)
+        with kernel_threads(indices.shape[0] * V.shape[1]):
+            exact_rows(indptr, indices, residual, V, lam, factors)
         if self.bias == "full":
             return np.ascontiguousarray(factors[:, :-1]), row_bias + factors[:, -1]
         return factors, row_bias

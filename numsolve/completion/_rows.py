@@ -8,6 +8,7 @@ the fixed factor.
 import numpy as np
 
 from ._numba import cg_rows, exact_rows, sketched_rows
+from ._threads import kernel_threads
 
 __all__ = ["SOLVERS", "row_ridge", "solve_rows"]
 
@@ -75,6 +76,14 @@ def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="cg", inner_i
     >>> np.round(rows, 6)
     array([[1., 2.]])
     """
+    n_rows, k = start.shape
+    with kernel_threads(indices.shape[0] * k):
+        return _solve(indptr, indices, data, fixed, start, lam, solver, inner_iter, inner_tol,
+                      sketch_size, fixed_counts, random_state)
+
+
+def _solve(indptr, indices, data, fixed, start, lam, solver, inner_iter, inner_tol,
+           sketch_size, fixed_counts, random_state):
     n_rows, k = start.shape
     out = np.empty((n_rows, k), dtype=fixed.dtype)
     if solver == "exact":

@@ -15,6 +15,7 @@ from ._init import random_init, spectral_init
 from ._numba import observed_squared_error, predict_entries
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._rows import SOLVERS, row_ridge, solve_rows
+from ._threads import kernel_threads
 
 __all__ = ["altmin", "check_altmin_params", "entry_rmse"]
 
@@ -242,7 +243,9 @@ def _altmin_compiled(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol
                 U, row_bias = U
             U, V = U.astype(dtype, copy=False), V.astype(dtype, copy=False)
             U_eval, V_eval = (_biased_factors(U, V, row_bias, col_bias) if bias else (U, V))
-            rmse = float(np.sqrt(observed_squared_error(*rows, U_eval, V_eval) / X.nnz))
+            with kernel_threads(X.nnz * U.shape[1]):
+                squared_error = observed_squared_error(*rows, U_eval, V_eval)
+            rmse = float(np.sqrt(squared_error / X.nnz))
             figures = {"rmse": rmse, "cg_steps": steps_u + steps_v}
             if val_entries is not None:
                 figures["validation_rmse"] = entry_rmse(U_eval, V_eval, *val_entries)
@@ -276,7 +279,8 @@ def _entries(X):
 def entry_rmse(U, V, rows, cols, values):
     """Root mean squared error of ``U V^T`` on the entries ``(rows, cols, values)``."""
     pred = np.empty(rows.shape[0], dtype=U.dtype)
-    predict_entries(rows, cols, np.ascontiguousarray(U), np.ascontiguousarray(V), pred)
+    with kernel_threads(rows.shape[0] * U.shape[1]):
+        predict_entries(rows, cols, np.ascontiguousarray(U), np.ascontiguousarray(V), pred)
     diff = pred.astype(np.float64) - values
     return float(np.sqrt(np.mean(diff * diff)))
 
