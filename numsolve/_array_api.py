@@ -22,6 +22,7 @@ from sklearn import get_config
 __all__ = [
     "array_namespace",
     "backend_of",
+    "check_same_namespace",
     "device_of",
     "dispatch_enabled",
     "estimator_namespace",
@@ -184,6 +185,38 @@ def estimator_namespace(*arrays):
     if not dispatch_enabled():
         return array_api_compat.array_namespace(np.empty(0))
     return array_namespace(*arrays)
+
+
+def check_same_namespace(X, estimator, attribute, method):
+    """Raise :class:`ValueError` when ``X`` is not in the namespace/device of a fitted attribute.
+
+    Estimators call this first thing in ``predict``/``transform`` when scikit-learn's
+    ``array_api_dispatch`` is on, so that an input from another library is refused rather than
+    silently mixed with fitted arrays.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix
+        The input of the method.
+    estimator : object
+        The fitted estimator.
+    attribute : str
+        A fitted array attribute (``"coef_"``, ``"components_"``).
+    method : str
+        The calling method's name, for the message.
+    """
+    if not dispatch_enabled():
+        return
+    fitted = getattr(estimator, attribute)
+    fitted_xp, input_xp = array_namespace(fitted), array_namespace(X)
+    fitted_device, input_device = device_of(fitted), device_of(X)
+    if fitted_xp is input_xp and fitted_device == input_device:
+        return
+    raise ValueError(
+        f"{type(estimator).__name__}.{method}() must use the same namespace and device as "
+        f"fit: fitted with {fitted_xp.__name__} on {fitted_device!r}, got "
+        f"{input_xp.__name__} on {input_device!r}"
+    )
 
 
 def to_numpy(array):

@@ -98,3 +98,22 @@ def test_import_does_not_pull_in_cupy_or_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_check_same_namespace_refuses_other_libraries_under_dispatch():
+    strict = pytest.importorskip("array_api_strict")
+    from sklearn import config_context
+
+    from numsolve._array_api import check_same_namespace
+
+    class Fitted:
+        coef_ = strict.asarray([1.0, 2.0], device=strict.Device("device1"))
+
+    with config_context(array_api_dispatch=True):
+        check_same_namespace(strict.asarray([1.0], device=strict.Device("device1")),
+                             Fitted(), "coef_", "predict")
+        with pytest.raises(ValueError, match=r"Fitted.predict\(\) must use the same namespace"):
+            check_same_namespace(np.ones(2), Fitted(), "coef_", "predict")
+        with pytest.raises(ValueError, match="same namespace and device"):
+            check_same_namespace(strict.asarray([1.0]), Fitted(), "coef_", "predict")
+    check_same_namespace(np.ones(2), Fitted(), "coef_", "predict")  # dispatch off: no check

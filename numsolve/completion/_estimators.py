@@ -8,7 +8,14 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._array_api import array_namespace, device_of, estimator_namespace, from_numpy, is_numpy
+from .._array_api import (
+    array_namespace,
+    check_same_namespace,
+    device_of,
+    estimator_namespace,
+    from_numpy,
+    is_numpy,
+)
 from ._bias import fit_biases, fit_biases_dense, row_bias_sparse
 from ._generic import exact_half_step
 from ._numba import exact_rows
@@ -268,6 +275,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         row_bias : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        check_same_namespace(X, self, "components_", "fold_in")
         X = self._validate(X, reset=False)
         return self._fold_in(X)
 
@@ -306,6 +314,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
             Dense, in ``X``'s dtype.
         """
         check_is_fitted(self)
+        check_same_namespace(X, self, "components_", "transform")
         xp = estimator_namespace(X)
         X = self._validate(X, reset=False)
         if not is_numpy(xp):
