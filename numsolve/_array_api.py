@@ -28,6 +28,7 @@ __all__ = [
     "estimator_namespace",
     "from_numpy",
     "is_cupy",
+    "is_dask_collection",
     "is_numpy",
     "is_torch",
     "to_numpy",
@@ -47,6 +48,12 @@ def is_cupy(xp):
 def is_torch(xp):
     """Return True when ``xp`` is torch or its array-api-compat wrapper."""
     return array_api_compat.is_torch_namespace(xp)
+
+
+def is_dask_collection(obj):
+    """True for a dask DataFrame or dask Array (dask itself is not imported)."""
+    module = type(obj).__module__
+    return module == "dask" or module.startswith(("dask.", "dask_expr"))
 
 
 def _is_host_array_like(obj):

@@ -3,7 +3,9 @@
 import numpy as np
 from sklearn.utils.extmath import randomized_svd
 
-__all__ = ["TRIM_FACTOR", "random_init", "spectral_init"]
+__all__ = [
+    "TRIM_FACTOR", "balance_spectral_start", "random_init", "random_start", "spectral_init",
+]
 
 TRIM_FACTOR = 4.0
 """Rows of the spectral ``U`` longer than ``TRIM_FACTOR * sqrt(k / m)`` are set to zero before
@@ -40,10 +42,19 @@ def spectral_init(X, rank, random_state):
     True
     """
     m, n = X.shape
-    p = X.nnz / (m * n)
     left, sing, right_t = randomized_svd(
         X, rank, n_oversamples=max(10, rank), n_iter=6, random_state=random_state
     )
+    return balance_spectral_start(left, sing, right_t, m, rank, X.nnz / (m * n), X.dtype)
+
+
+def balance_spectral_start(left, sing, right_t, m, rank, p, dtype):
+    """Trim and balance a top-``rank`` SVD ``left diag(sing) right_t`` of the observations.
+
+    Singular values are rescaled by ``1 / p`` (``p`` the observed fraction), rows of ``left``
+    longer than ``TRIM_FACTOR * sqrt(rank / m)`` are zeroed, and the product is split evenly
+    between the two factors.
+    """
     sing = sing / p
     norms = np.linalg.norm(left, axis=1)
     trimmed = np.where((norms > TRIM_FACTOR * np.sqrt(rank / m))[:, None], 0.0, left)
@@ -52,7 +63,7 @@ def spectral_init(X, rank, random_state):
     root = np.sqrt(inner_sing)
     U = (Q @ inner_left) * root
     V = (right_t.T @ inner_right_t.T) * root
-    return U.astype(X.dtype), V.astype(X.dtype)
+    return U.astype(dtype), V.astype(dtype)
 
 
 def random_init(X, rank, random_state):
@@ -62,8 +73,13 @@ def random_init(X, rank, random_state):
     would have, ``(||M_Omega||_F / sqrt(p rank))^(1/2)``, so that a ridge penalty does not
     crush the first ``V``.
     """
-    m, n = X.shape
-    p = X.nnz / (m * n)
-    scale = np.sqrt(np.linalg.norm(X.data) / np.sqrt(p * rank))
+    return random_start(X.shape, rank, np.linalg.norm(X.data), X.nnz, random_state, X.dtype)
+
+
+def random_start(shape, rank, data_norm, nnz, random_state, dtype):
+    """:func:`random_init` from the shape, the norm and the count of the observations."""
+    m, n = shape
+    p = nnz / (m * n)
+    scale = np.sqrt(data_norm / np.sqrt(p * rank))
     U, _ = np.linalg.qr(random_state.standard_normal((m, rank)))
-    return (U * scale).astype(X.dtype), np.zeros((n, rank), dtype=X.dtype)
+    return (U * scale).astype(dtype), np.zeros((n, rank), dtype=dtype)

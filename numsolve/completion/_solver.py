@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._array_api import array_namespace, require_backend
+from .._array_api import array_namespace, is_dask_collection, require_backend
 from .._progress import progress
 from .._result import HistoryRecorder, SolveResult
 from .._validation import check_random_state, check_scalar
@@ -22,7 +22,7 @@ __all__ = ["altmin", "check_altmin_params", "entry_rmse"]
 
 def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, tol=1e-6,
            solver="cg", init="svd", inner_iter=3, sketch_size=None, validation=None,
-           observe_zeros=False, random_state=None, verbose=0):
+           observe_zeros=False, random_state=None, verbose=0, client=None):
     """Complete a low-rank matrix from some of its entries by alternating minimisation.
 
     Finds ``U`` (m x k) and ``V`` (n x k) minimising
@@ -38,6 +38,8 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
         The observed entries (stored entries of a sparse matrix; non-NaN entries of a dense
         array). NumPy and SciPy inputs run the Numba kernels; other Array API arrays
         (array_api_strict, torch, CuPy) run the namespace-generic dense path on their device.
+        A dask DataFrame of ``(row, col, value)`` triples, or a dask Array with NaN for
+        missing entries, runs on a Dask cluster (see ``client``).
     rank : int
         Rank ``k`` of the factorisation, ``1 <= k <= min(m, n)``.
     reg : float, default=0.0
@@ -80,6 +82,12 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
         Seeds the initialisation and the sketches.
     verbose : int, default=0
         Show a progress bar when positive.
+    client : distributed.Client, optional
+        For dask input: the cluster to run on (default: the current client). The entries are
+        shuffled once into row and column blocks held by the workers, every block is solved
+        where it lives, and only the factors travel (see
+        :func:`numsolve.completion._distributed.altmin_distributed`). ``validation`` is not
+        available with dask input.
 
     Returns
     -------
@@ -113,6 +121,12 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
     >>> bool(np.linalg.norm(error) < 1e-5 * np.linalg.norm(problem.matrix))
     True
     """
+    if is_dask_collection(M):
+        return _altmin_on_dask(M, rank, client=client, validation=validation, init=init,
+                               observe_zeros=observe_zeros, random_state=random_state,
+                               bias=bias, reg=reg, reg_scaling=reg_scaling, max_iter=max_iter,
+                               tol=tol, solver=solver, inner_iter=inner_iter,
+                               sketch_size=sketch_size, verbose=verbose)
     xp = array_namespace(M, validation)
     backend = require_backend(xp, ("compiled", "generic"), "altmin")
     params = check_altmin_params(
@@ -132,6 +146,25 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
             raise ValueError(f"validation has shape {val.shape}, expected {X.shape}")
     U, V = _starting_factors(init, X, rank, rng)
     return _altmin_compiled(X, U, V, val, rng, **params)
+
+
+def _altmin_on_dask(M, rank, *, client, validation, init, observe_zeros, random_state,
+                    **params):
+    from distributed import get_client
+
+    from ._distributed import altmin_distributed
+
+    if validation is not None:
+        raise ValueError("validation is not available with dask input; score held-out "
+                         "entries with the returned factors")
+    if observe_zeros:
+        raise ValueError("observe_zeros applies to sparse matrices, not to dask triples")
+    params = check_altmin_params(**params)
+    check_scalar(rank, "rank", Integral, min_val=1)
+    client = client if client is not None else get_client()
+    dtype = np.float32 if np.dtype(getattr(M, "dtype", np.float64)) == np.float32 else np.float64
+    return altmin_distributed(M, rank, client=client, init=init, dtype=dtype,
+                              random_state=check_random_state(random_state), **params)
 
 
 def check_altmin_params(*, bias, reg, reg_scaling, max_iter, tol, solver, inner_iter,

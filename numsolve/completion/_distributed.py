@@ -1,0 +1,341 @@
+"""Alternating minimisation on a Dask cluster: the observed entries never leave the workers.
+
+The entries, a ``dask.dataframe`` of ``(row, col, value)`` triples, are shuffled once by Dask
+(``set_index`` on known divisions) into row blocks (CSR) and column blocks (CSC), persisted on
+the workers. Every half-step solves each block's regressions on the worker that holds it with
+the single-machine kernel (:func:`numsolve.completion._solver._half_step`); the factor being
+solved is assembled on one worker and replicated to all workers by Dask before the next
+half-step. Only scalars (RMSE, CG steps) reach the client during the sweeps; the factors come
+back at the end.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from .._progress import progress
+from .._result import HistoryRecorder, SolveResult
+from ._init import balance_spectral_start, random_start
+from ._numba import observed_squared_error
+from ._rows import row_ridge
+from ._solver import _biased_factors, _half_step, _orthonormalize
+from ._threads import kernel_threads
+
+__all__ = ["altmin_distributed"]
+
+TRIPLE_COLUMNS = ("row", "col", "value")
+
+
+def _as_triples(M, columns):
+    """The observations as a dask DataFrame with columns ``row``, ``col``, ``value``."""
+    import dask.array as da
+    import dask.dataframe as dd
+
+    if isinstance(M, da.Array):
+        if M.ndim != 2:
+            raise ValueError(f"M must be 2-D, got a dask array of shape {M.shape}")
+        return _array_to_triples(M)
+    if not isinstance(M, dd.DataFrame):
+        raise TypeError(f"M must be a dask DataFrame or dask Array, got {type(M).__name__}")
+    missing = [name for name in columns if name not in M.columns]
+    if missing:
+        raise ValueError(f"M lacks the columns {missing}; it has {list(M.columns)}")
+    renamed = M[list(columns)]
+    renamed.columns = list(TRIPLE_COLUMNS)
+    return renamed
+
+
+def _array_to_triples(M):
+    """Non-NaN entries of a dense dask array, chunk by chunk, as (row, col, value) triples."""
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+
+    def chunk_triples(block, row0, col0):
+        rows, cols = np.nonzero(~np.isnan(block))
+        return pd.DataFrame({"row": rows + row0, "col": cols + col0,
+                             "value": block[rows, cols]})
+
+    row_starts = np.concatenate([[0], np.cumsum(M.chunks[0])[:-1]])
+    col_starts = np.concatenate([[0], np.cumsum(M.chunks[1])[:-1]])
+    pieces = [dask.delayed(chunk_triples)(chunk, int(row_starts[i]), int(col_starts[j]))
+              for (i, j), chunk in np.ndenumerate(M.to_delayed())]
+    meta = pd.DataFrame({"row": np.array([], np.int64), "col": np.array([], np.int64),
+                         "value": np.array([], M.dtype)})
+    return dd.from_delayed(pieces, meta=meta)
+
+
+def _block_bounds(size, n_blocks):
+    edges = np.linspace(0, size, n_blocks + 1).round().astype(np.int64)
+    return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+
+
+def _compressed_block(frame, key, other, lo, hi, n_other, dtype):
+    """Rows ``[lo, hi)`` of ``key`` as CSR arrays over the global ``other`` indices."""
+    matrix = sp.csr_matrix(
+        (frame["value"].to_numpy(dtype),
+         (frame[key].to_numpy(np.int64) - lo, frame[other].to_numpy(np.int64))),
+        shape=(hi - lo, n_other),
+    )
+    matrix.sum_duplicates()
+    return {"lo": lo, "hi": hi, "n_other": n_other, "indptr": matrix.indptr.astype(np.int64),
+            "indices": matrix.indices.astype(np.int64), "data": matrix.data}
+
+
+def _shuffle_blocks(client, triples, key, other, size, n_other, n_blocks, dtype):
+    """Persisted futures of the CSR blocks of ``key`` (Dask shuffles the entries once)."""
+    import dask
+
+    bounds = _block_bounds(size, n_blocks)
+    divisions = [lo for lo, _ in bounds] + [bounds[-1][1] - 1]
+    by_key = triples.assign(_key=triples[key]).set_index("_key", divisions=divisions)
+    parts = by_key.to_delayed()
+
+    blocks = [dask.delayed(_compressed_block)(part, key, other, lo, hi, n_other, dtype)
+              for part, (lo, hi) in zip(parts, bounds)]
+    return client.compute(blocks)
+
+
+def _count_and_shape(triples):
+    """Observed entries per row and per column, the shape, and the sum of squared values."""
+    import dask
+
+    m = int(triples["row"].max().compute()) + 1
+    n = int(triples["col"].max().compute()) + 1
+    row_counts = triples["row"].value_counts()
+    col_counts = triples["col"].value_counts()
+    row_counts, col_counts, sum_squares, nnz, minimum = dask.compute(
+        row_counts, col_counts, (triples["value"] ** 2).sum(), triples["value"].count(),
+        triples[["row", "col"]].min().min())
+    if minimum < 0:
+        raise ValueError("M has negative row or column indices")
+    rows = np.zeros(m, np.int64)
+    rows[row_counts.index.to_numpy()] = row_counts.to_numpy()
+    cols = np.zeros(n, np.int64)
+    cols[col_counts.index.to_numpy()] = col_counts.to_numpy()
+    return (m, n), rows, cols, float(sum_squares), int(nnz)
+
+
+def _solve_block(block, fixed, start, lam, fixed_counts, options, own_bias, other_bias):
+    """One block's half-step on its worker, with the single-machine kernel (one thread)."""
+    lo, hi = block["lo"], block["hi"]
+    arrays = (block["indptr"], block["indices"], block["data"])
+    own = None if own_bias is None else own_bias[lo:hi]
+    with kernel_threads(0):
+        solved, steps = _half_step(arrays, fixed, np.ascontiguousarray(start[lo:hi]),
+                                   lam[lo:hi], fixed_counts, options, own, other_bias)
+    return solved, steps
+
+
+def _assemble(pieces, dtype):
+    """Concatenate block solutions into the full factor (and bias), and total the CG steps."""
+    steps = sum(step for _, step in pieces)
+    if isinstance(pieces[0][0], tuple):
+        factor = np.concatenate([p[0][0] for p in pieces]).astype(dtype, copy=False)
+        bias = np.concatenate([p[0][1] for p in pieces]).astype(dtype, copy=False)
+        return factor, bias, steps
+    factor = np.concatenate([p[0] for p in pieces]).astype(dtype, copy=False)
+    return factor, None, steps
+
+
+def _block_squared_error(block, U, V, row_bias, col_bias):
+    """Squared error of ``U V^T`` (plus biases) on one row block's entries."""
+    lo, hi = block["lo"], block["hi"]
+    U_block = np.ascontiguousarray(U[lo:hi])
+    if row_bias is not None:
+        U_block, V = _biased_factors(U_block, V, row_bias[lo:hi], col_bias)
+    with kernel_threads(0):
+        return float(observed_squared_error(block["indptr"], block["indices"], block["data"],
+                                            U_block, np.ascontiguousarray(V)))
+
+
+def _block_product(block, right, transpose):
+    """``B @ right`` for a CSR block ``B``, or ``B.T @ right`` restricted to the block's rows."""
+    lo, hi = block["lo"], block["hi"]
+    B = sp.csr_matrix((block["data"], block["indices"], block["indptr"]),
+                      shape=(hi - lo, block["n_other"]))
+    return B.T @ right[lo:hi] if transpose else B @ right
+
+
+def _distributed_spectral_start(client, row_blocks, shape, rank, nnz, rng, dtype):
+    """Trimmed, balanced top-``rank`` SVD of the observations by block products.
+
+    A randomised subspace iteration (6 power steps, QR-normalised) whose products ``X Q`` and
+    ``X^T Q`` are summed over the row blocks on the workers; only ``(m + n) x (rank + p)``
+    matrices reach the client.
+    """
+    m, n = shape
+    size = rank + max(10, rank)
+    Q = rng.normal(size=(n, size))
+
+    def times(right):
+        fut = client.scatter(right, broadcast=True)
+        parts = client.gather([client.submit(_block_product, b, fut, False, pure=False)
+                               for b in row_blocks])
+        return np.concatenate(parts)
+
+    def times_transpose(left):
+        fut = client.scatter(left, broadcast=True)
+        parts = client.gather([client.submit(_block_product, b, fut, True, pure=False)
+                               for b in row_blocks])
+        return np.sum(parts, axis=0)
+
+    for _ in range(6):
+        Q, _ = np.linalg.qr(times(Q))
+        Q, _ = np.linalg.qr(times_transpose(Q))
+    Q, _ = np.linalg.qr(times(Q))
+    B = times_transpose(Q).T
+    small_left, sing, right_t = np.linalg.svd(B, full_matrices=False)
+    left = Q @ small_left[:, :rank]
+    return balance_spectral_start(left, sing[:rank], right_t[:rank], m, rank,
+                                  nnz / (m * n), dtype)
+
+
+def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None, reg=0.0,
+                       reg_scaling="count", bias=False, max_iter=100, tol=1e-6, solver="cg",
+                       init="svd", inner_iter=3, sketch_size=None, dtype=np.float64,
+                       random_state=None, verbose=0):
+    """:func:`numsolve.completion.altmin` for observations held by a Dask cluster.
+
+    Called by ``altmin`` when ``M`` is a dask DataFrame of ``(row, col, value)`` triples (or a
+    dask Array with NaN for missing entries); see ``altmin`` for the shared parameters.
+
+    Parameters
+    ----------
+    M : dask.dataframe.DataFrame or dask.array.Array
+        The observations.
+    rank : int
+        Rank of the factorisation.
+    client : distributed.Client
+        The cluster; blocks and factors live on its workers.
+    columns : tuple of str, default=("row", "col", "value")
+        Names of the row-index, column-index and value columns of a DataFrame ``M``.
+    n_blocks : int, optional
+        Row blocks and column blocks (default: twice the number of workers).
+    dtype : numpy dtype, default=float64
+        Working precision (float32 or float64).
+    random_state : numpy.random.RandomState
+        Already checked by ``altmin``.
+
+    Returns
+    -------
+    SolveResult
+        As ``altmin``, with NumPy factors.
+
+    Notes
+    -----
+    With ``init="random"`` or given factors and ``solver`` ``"exact"`` or ``"cg"``, the
+    factors equal the single-machine ones up to round-off, whatever the number of blocks: each
+    block runs the same kernel on its rows, with the global observation counts. The spectral
+    start (``init="svd"``) is computed by a subspace iteration over the blocks and agrees with
+    the single-machine start to the accuracy of the iteration. ``"sketched"`` draws its
+    sketches per block, so its factors differ within the sketch's tolerance.
+    """
+    triples = _as_triples(M, columns)
+    shape, row_counts, col_counts, sum_squares, nnz = _count_and_shape(triples)
+    if nnz == 0:
+        raise ValueError("M has no observed entry")
+    if not 1 <= rank <= min(shape):
+        raise ValueError(f"rank must be in [1, {min(shape)}] for a {shape} matrix, got {rank}")
+    n_workers = max(len(client.scheduler_info()["workers"]), 1)
+    n_blocks = n_blocks or 2 * n_workers
+    row_blocks = _shuffle_blocks(client, triples, "row", "col", shape[0], shape[1], n_blocks,
+                                 dtype)
+    col_blocks = _shuffle_blocks(client, triples, "col", "row", shape[1], shape[0], n_blocks,
+                                 dtype)
+    if isinstance(init, tuple):
+        U, V = (np.array(f, dtype=dtype, order="C") for f in init)
+        if U.shape != (shape[0], rank) or V.shape != (shape[1], rank):
+            raise ValueError(f"init factors have shapes {U.shape} and {V.shape}, expected "
+                             f"{(shape[0], rank)} and {(shape[1], rank)}")
+    elif init == "random":
+        U, V = random_start(shape, rank, np.sqrt(sum_squares), nnz, random_state, dtype)
+    elif init == "svd":
+        U, V = _distributed_spectral_start(client, row_blocks, shape, rank, nnz, random_state,
+                                           dtype)
+    else:
+        raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
+    sketch_seed = random_state.randint(0, 2**31 - 1)
+    lam_rows = client.scatter(row_ridge(row_counts, reg, reg_scaling), broadcast=True)
+    lam_cols = client.scatter(row_ridge(col_counts, reg, reg_scaling), broadcast=True)
+    row_counts_f = client.scatter(row_counts, broadcast=True)
+    col_counts_f = client.scatter(col_counts, broadcast=True)
+    row_bias = np.zeros(shape[0], dtype) if bias else None
+    col_bias = np.zeros(shape[1], dtype) if bias else None
+    orthonormalize = reg == 0.0 and not bias
+    data_rms = np.sqrt(sum_squares / nnz)
+
+    def half_step(blocks, fixed, start, lam, fixed_counts, own_bias, other_bias, sweep, side):
+        futures = []
+        for index, block in enumerate(blocks):
+            options = dict(solver=solver, inner_iter=inner_iter, sketch_size=sketch_size,
+                           random_state=np.random.default_rng(
+                               [sketch_seed, sweep, side, index]))
+            futures.append(client.submit(_solve_block, block, fixed, start, lam, fixed_counts,
+                                         options, own_bias, other_bias, pure=False))
+        assembled = client.submit(_assemble, futures, dtype, pure=False)
+        factor = client.submit(_item, assembled, 0, pure=False)
+        new_bias = client.submit(_item, assembled, 1, pure=False) if bias else None
+        steps = client.submit(_item, assembled, 2, pure=False)
+        client.replicate([f for f in (factor, new_bias) if f is not None])
+        return factor, new_bias, steps
+
+    U_f, V_f = client.scatter(U, broadcast=True), client.scatter(V, broadcast=True)
+    rb_f = client.scatter(row_bias, broadcast=True) if bias else None
+    cb_f = client.scatter(col_bias, broadcast=True) if bias else None
+    recorder = HistoryRecorder()
+    previous, rmse, converged = np.inf, np.nan, False
+    message = f"reached max_iter={max_iter} sweeps"
+    sweep = 0
+    with progress(max_iter, verbose, desc="altmin (dask)", unit="sweep") as bar:
+        for sweep in range(1, max_iter + 1):
+            if orthonormalize:
+                U_f, V_f = _orthonormalize_remote(client, U_f, V_f)
+            V_f, cb_f, steps_v = half_step(col_blocks, U_f, V_f, lam_cols, row_counts_f,
+                                           cb_f, rb_f, sweep, 0)
+            if orthonormalize:
+                V_f, U_f = _orthonormalize_remote(client, V_f, U_f)
+            U_f, rb_f, steps_u = half_step(row_blocks, V_f, U_f, lam_rows, col_counts_f,
+                                           rb_f, cb_f, sweep, 1)
+            errors = [client.submit(_block_squared_error, b, U_f, V_f, rb_f, cb_f, pure=False)
+                      for b in row_blocks]
+            squared_error, steps = client.gather([client.submit(sum, errors, pure=False),
+                                                  client.submit(sum, [steps_u, steps_v],
+                                                                pure=False)])
+            rmse = float(np.sqrt(squared_error / nnz))
+            recorder.record(sweep, rmse=rmse, cg_steps=steps)
+            bar.update(1)
+            bar.set_postfix(rmse=f"{rmse:.3e}")
+            if not np.isfinite(rmse):
+                message = "diverged: the observed-entry RMSE is not finite"
+                break
+            if rmse <= tol * data_rms:
+                converged, message = True, "observed entries fitted to tol"
+                break
+            if np.isfinite(previous) and abs(previous - rmse) <= tol * previous:
+                converged, message = True, "relative change of the observed-entry RMSE below tol"
+                break
+            previous = rmse
+    if not converged:
+        warnings.warn(f"altmin did not converge: {message}", ConvergenceWarning, stacklevel=3)
+    U, V = client.gather([U_f, V_f])
+    extras = {"U": U, "V": V, "rmse": rmse, "solver": solver, "n_blocks": len(row_blocks)}
+    if bias:
+        extras["row_bias"], extras["col_bias"] = client.gather([rb_f, cb_f])
+    return SolveResult(x=U, n_iter=sweep, converged=converged, message=message,
+                       history=recorder.as_dict(), extras=extras)
+
+
+def _item(values, index):
+    return values[index]
+
+
+def _orthonormalize_remote(client, fixed, other):
+    """QR of a factor on a worker (the other factor absorbs R); both replicated again."""
+    pair = client.submit(_orthonormalize, fixed, other, pure=False)
+    fixed = client.submit(_item, pair, 0, pure=False)
+    other = client.submit(_item, pair, 1, pure=False)
+    client.replicate([fixed, other])
+    return fixed, other

@@ -1,0 +1,125 @@
+"""Alternating minimisation on a real Dask LocalCluster agrees with the single-machine solver."""
+
+import contextlib
+import warnings
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+from numsolve.completion import altmin, make_low_rank  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as dask_client:
+            yield dask_client
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return make_low_rank(240, 160, 3, density=0.3, random_state=1)
+
+
+def _triples(problem, npartitions=3):
+    coo = problem.observed.tocoo()
+    frame = pd.DataFrame({"row": coo.row, "col": coo.col, "value": coo.data})
+    return frame, dd.from_pandas(frame, npartitions=npartitions)
+
+
+def _relative(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("solver", ["exact", "cg"])
+@pytest.mark.parametrize("bias", [False, True])
+def test_distributed_fit_equals_single_machine(client, problem, solver, bias):
+    _, triples = _triples(problem)
+    kwargs = dict(solver=solver, init="random", random_state=0, max_iter=8, bias=bias,
+                  reg=0.01 if bias else 0.0)
+    with _ignoring_warnings():
+        local = altmin(problem.observed, 3, **kwargs)
+        remote = altmin(triples, 3, client=client, **kwargs)
+    assert remote.n_iter == local.n_iter
+    assert _relative(remote.U, local.U) <= 1e-8
+    assert _relative(remote.V, local.V) <= 1e-8
+    assert remote.rmse == pytest.approx(local.rmse, rel=1e-8, abs=1e-14)
+    if bias:
+        assert _relative(remote.row_bias, local.row_bias) <= 1e-8
+        assert _relative(remote.col_bias, local.col_bias) <= 1e-8
+
+
+@contextlib.contextmanager
+def _ignoring_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def test_spectral_start_recovers_the_planted_matrix(client, problem):
+    _, triples = _triples(problem)
+    local = altmin(problem.observed, 3, solver="exact", random_state=0, max_iter=50)
+    remote = altmin(triples, 3, solver="exact", random_state=0, max_iter=50, client=client)
+    assert remote.converged
+    assert _relative(remote.U @ remote.V.T, problem.matrix) < 1e-6
+    assert _relative(remote.U @ remote.V.T, local.U @ local.V.T) < 1e-6
+
+
+def test_sketched_solver_within_its_tolerance(client, problem):
+    _, triples = _triples(problem)
+    remote = altmin(triples, 3, solver="sketched", random_state=0, max_iter=60, client=client)
+    assert _relative(remote.U @ remote.V.T, problem.matrix) < 1e-5
+
+
+def test_block_count_does_not_change_the_answer(client, problem):
+    _, triples = _triples(problem)
+    kwargs = dict(solver="cg", init="random", random_state=3, max_iter=5)
+    with _ignoring_warnings():
+        two = altmin(triples, 3, client=client, **kwargs)
+        from numsolve.completion._distributed import altmin_distributed
+
+        seven = altmin_distributed(triples, 3, client=client, n_blocks=7, solver="cg",
+                                   init="random", max_iter=5,
+                                   random_state=np.random.RandomState(3))
+    assert seven.n_blocks == 7
+    assert _relative(seven.U, two.U) <= 1e-10
+
+
+def test_fit_from_partitioned_parquet(client, problem, tmp_path):
+    pytest.importorskip("pyarrow")
+    frame, _ = _triples(problem)
+    frame = frame.assign(part=frame["row"] % 4)
+    frame.to_parquet(tmp_path / "ratings", partition_cols=["part"])
+    triples = dd.read_parquet(tmp_path / "ratings", columns=["row", "col", "value"])
+    remote = altmin(triples, 3, solver="exact", random_state=0, max_iter=50, client=client)
+    assert _relative(remote.U @ remote.V.T, problem.matrix) < 1e-6
+
+
+def test_dask_array_with_missing_entries(client, problem):
+    da = pytest.importorskip("dask.array")
+    dense = problem.observed.toarray()
+    dense[problem.observed.toarray() == 0] = np.nan
+    remote = altmin(da.from_array(dense, chunks=(100, 70)), 3, solver="exact", random_state=0,
+                    max_iter=50, client=client)
+    assert _relative(remote.U @ remote.V.T, problem.matrix) < 1e-6
+
+
+def test_bad_dask_input_is_refused_before_work(client, problem):
+    frame, triples = _triples(problem)
+    with pytest.raises(ValueError, match="lacks the columns"):
+        altmin(triples.rename(columns={"value": "rating"}), 3, client=client)
+    with pytest.raises(ValueError, match="validation is not available"):
+        altmin(triples, 3, client=client, validation=problem.observed)
+    with pytest.raises(ValueError, match="rank must be"):
+        altmin(triples, 500, client=client)
+    with pytest.raises(ValueError, match="solver must be"):
+        altmin(triples, 3, client=client, solver="magic")
+    with pytest.raises(TypeError, match="dask DataFrame or dask Array"):
+        from numsolve.completion._distributed import altmin_distributed
+
+        altmin_distributed(frame, 3, client=client)
