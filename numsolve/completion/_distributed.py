@@ -23,12 +23,12 @@ from ._rows import row_ridge
 from ._solver import _biased_factors, _half_step, _orthonormalize
 from ._threads import kernel_threads
 
-__all__ = ["altmin_distributed"]
+__all__ = ["altmin_distributed", "as_triples", "fit_biases_distributed"]
 
 TRIPLE_COLUMNS = ("row", "col", "value")
 
 
-def _as_triples(M, columns):
+def as_triples(M, columns=TRIPLE_COLUMNS):
     """The observations as a dask DataFrame with columns ``row``, ``col``, ``value``."""
     import dask.array as da
     import dask.dataframe as dd
@@ -233,7 +233,7 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     the single-machine start to the accuracy of the iteration. ``"sketched"`` draws its
     sketches per block, so its factors differ within the sketch's tolerance.
     """
-    triples = _as_triples(M, columns)
+    triples = as_triples(M, columns)
     shape, row_counts, col_counts, sum_squares, nnz = _count_and_shape(triples)
     if nnz == 0:
         raise ValueError("M has no observed entry")
@@ -326,6 +326,52 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
         extras["row_bias"], extras["col_bias"] = client.gather([rb_f, cb_f])
     return SolveResult(x=U, n_iter=sweep, converged=converged, message=message,
                        history=recorder.as_dict(), extras=extras)
+
+
+def _partition_sums(frame, key, other, offset, other_bias, size):
+    """Per-``key`` sums of ``value - offset - other_bias[other]`` over one partition."""
+    values = frame["value"].to_numpy(np.float64) - offset
+    if other_bias is not None:
+        values = values - other_bias[frame[other].to_numpy(np.int64)]
+    return np.bincount(frame[key].to_numpy(np.int64), values, minlength=size)
+
+
+def _shift_values(frame, mu, row_bias, col_bias):
+    values = frame["value"].to_numpy() - mu
+    if row_bias is not None:
+        values = (values - row_bias[frame["row"].to_numpy(np.int64)]
+                  - col_bias[frame["col"].to_numpy(np.int64)])
+    return frame.assign(value=values.astype(frame["value"].dtype))
+
+
+def fit_biases_distributed(triples, kind, bias_reg, passes=5):
+    """:func:`numsolve.completion._bias.fit_biases` for dask triples, on the cluster.
+
+    Returns ``(mu, row_bias, col_bias, residual_triples, shape)``; only vectors of the
+    matrix's row and column counts reach the client.
+    """
+    import dask
+
+    shape, row_counts, col_counts, _, _ = _count_and_shape(triples)
+    dtype = triples["value"].dtype
+    mu = float(triples["value"].mean().compute()) if kind != "none" else 0.0
+    row_bias = col_bias = None
+    if kind == "full":
+        parts = triples.to_delayed()
+        col_bias = np.zeros(shape[1])
+        for _ in range(passes):
+            sums = dask.compute(*[dask.delayed(_partition_sums)(
+                part, "row", "col", mu, col_bias, shape[0]) for part in parts])
+            row_bias = np.sum(sums, axis=0) / (row_counts + bias_reg + 1e-300)
+            sums = dask.compute(*[dask.delayed(_partition_sums)(
+                part, "col", "row", mu, row_bias, shape[1]) for part in parts])
+            col_bias = np.sum(sums, axis=0) / (col_counts + bias_reg + 1e-300)
+    residual = triples.map_partitions(_shift_values, mu, row_bias, col_bias,
+                                      meta=triples._meta)
+    zeros = (np.zeros(shape[0], dtype), np.zeros(shape[1], dtype))
+    row_bias = zeros[0] if row_bias is None else row_bias.astype(dtype)
+    col_bias = zeros[1] if col_bias is None else col_bias.astype(dtype)
+    return np.dtype(dtype).type(mu), row_bias, col_bias, residual, shape
 
 
 def _item(values, index):

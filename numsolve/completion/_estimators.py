@@ -14,9 +14,11 @@ from .._array_api import (
     device_of,
     estimator_namespace,
     from_numpy,
+    is_dask_collection,
     is_numpy,
 )
 from ._bias import fit_biases, fit_biases_dense, row_bias_sparse
+from ._distributed import as_triples, fit_biases_distributed
 from ._generic import exact_half_step
 from ._numba import exact_rows
 from ._numba import predict_entries as entry_kernel
@@ -72,6 +74,9 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         Start from the previous fit's factors when the shape and rank agree.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
+    client : distributed.Client, optional
+        Cluster used when ``X`` is a dask DataFrame of ``(row, col, value)`` triples (default:
+        the current Dask client); the entries stay on its workers.
 
     Attributes
     ----------
@@ -116,12 +121,13 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "client": "no_validation",
     }
 
     def __init__(self, rank=10, *, reg=0.0, reg_scaling="count", bias="none", bias_reg=10.0,
                  solver="cg", max_iter=100, tol=1e-6, init="svd", inner_iter=3,
                  sketch_size=None, observe_zeros=False, warm_start=False, random_state=None,
-                 verbose=0):
+                 verbose=0, client=None):
         self.rank = rank
         self.reg = reg
         self.reg_scaling = reg_scaling
@@ -137,6 +143,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.client = client
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -159,7 +166,10 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_rows, n_features) with NaN for missing, or sparse matrix
+        X : array-like of shape (n_rows, n_features) with NaN for missing, sparse matrix, or \
+dask DataFrame
+            The observations; a dask DataFrame of ``(row, col, value)`` triples (or a dask
+            Array with NaN) is fitted on the Dask cluster of ``client``.
         y : None
             Ignored.
         X_valid : array-like or sparse matrix of the same shape, optional
@@ -169,13 +179,15 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        xp = estimator_namespace(X)
-        X = self._validate(X, reset=True)
         kwargs = dict(
             reg=self.reg, reg_scaling=self.reg_scaling, max_iter=self.max_iter, tol=self.tol,
             solver=self.solver, inner_iter=self.inner_iter, sketch_size=self.sketch_size,
             random_state=self.random_state, verbose=self.verbose,
         )
+        if is_dask_collection(X):
+            return self._fit_dask(X, X_valid, kwargs)
+        xp = estimator_namespace(X)
+        X = self._validate(X, reset=True)
         if not is_numpy(xp):
             return self._fit_generic(xp, X, X_valid, kwargs)
         obs = check_observed(X, "X", observe_zeros=self.observe_zeros)
@@ -190,6 +202,19 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
                 obs.dtype)
         result = altmin(residual, rank, init=self._init_for(obs.shape, rank), validation=valid,
                         observe_zeros=True, bias=self.bias == "full", **kwargs)
+        self._store(result, mu, row_bias, col_bias)
+        return self
+
+    def _fit_dask(self, X, X_valid, kwargs):
+        if X_valid is not None:
+            raise ValueError("X_valid is not available with dask input")
+        triples = as_triples(X)
+        mu, row_bias, col_bias, residual, shape = fit_biases_distributed(
+            triples, self.bias, self.bias_reg)
+        rank = check_rank(self.rank, shape)
+        result = altmin(residual, rank, init=self._init_for(shape, rank),
+                        bias=self.bias == "full", client=self.client, **kwargs)
+        self.n_features_in_ = shape[1]
         self._store(result, mu, row_bias, col_bias)
         return self
 

@@ -123,3 +123,22 @@ def test_bad_dask_input_is_refused_before_work(client, problem):
         from numsolve.completion._distributed import altmin_distributed
 
         altmin_distributed(frame, 3, client=client)
+
+
+@pytest.mark.parametrize("bias", ["none", "full"])
+def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, bias):
+    from numsolve.completion import MatrixCompletion
+
+    _, triples = _triples(problem)
+    params = dict(rank=3, bias=bias, reg=0.01, solver="exact", init="random", max_iter=10,
+                  random_state=0)
+    with _ignoring_warnings():
+        local = MatrixCompletion(**params).fit(problem.observed)
+        remote = MatrixCompletion(client=client, **params).fit(triples)
+    assert remote.n_features_in_ == problem.observed.shape[1]
+    assert remote.intercept_ == pytest.approx(local.intercept_, rel=1e-12)
+    assert _relative(remote.row_bias_ + 1, local.row_bias_ + 1) <= 1e-8
+    assert _relative(remote.components_, local.components_) <= 1e-8
+    rows, cols = np.array([0, 5, 17]), np.array([3, 9, 100])
+    np.testing.assert_allclose(remote.predict_entries(rows, cols),
+                               local.predict_entries(rows, cols), rtol=1e-8)
