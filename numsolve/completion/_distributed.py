@@ -4,9 +4,10 @@ The entries, a ``dask.dataframe`` of ``(row, col, value)`` triples, are shuffled
 (``set_index`` on known divisions) into row blocks (CSR) and column blocks (CSC), persisted on
 the workers. Every half-step solves each block's regressions on the worker that holds it with
 the single-machine kernel (:func:`numsolve.completion._solver._half_step`); the factor being
-solved is assembled on one worker and replicated to all workers by Dask before the next
-half-step. Only scalars (RMSE, CG steps) reach the client during the sweeps; the factors come
-back at the end.
+solved is assembled on one worker, and each worker fetches it once, from the workers, when its
+blocks need it. Only scalars (RMSE, CG steps) reach the client during the sweeps; the factors
+come back at the end. A lost worker's blocks and factors are recomputed by Dask from their
+lineage.
 """
 
 import warnings
@@ -171,13 +172,13 @@ def _distributed_spectral_start(client, row_blocks, shape, rank, nnz, rng, dtype
     Q = rng.normal(size=(n, size))
 
     def times(right):
-        fut = client.scatter(right, broadcast=True)
+        fut = _held(client, right)
         parts = client.gather([client.submit(_block_product, b, fut, False, pure=False)
                                for b in row_blocks])
         return np.concatenate(parts)
 
     def times_transpose(left):
-        fut = client.scatter(left, broadcast=True)
+        fut = _held(client, left)
         parts = client.gather([client.submit(_block_product, b, fut, True, pure=False)
                                for b in row_blocks])
         return np.sum(parts, axis=0)
@@ -258,10 +259,9 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     else:
         raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
     sketch_seed = random_state.randint(0, 2**31 - 1)
-    lam_rows = client.scatter(row_ridge(row_counts, reg, reg_scaling), broadcast=True)
-    lam_cols = client.scatter(row_ridge(col_counts, reg, reg_scaling), broadcast=True)
-    row_counts_f = client.scatter(row_counts, broadcast=True)
-    col_counts_f = client.scatter(col_counts, broadcast=True)
+    lam_rows = _held(client, row_ridge(row_counts, reg, reg_scaling))
+    lam_cols = _held(client, row_ridge(col_counts, reg, reg_scaling))
+    row_counts_f, col_counts_f = _held(client, row_counts), _held(client, col_counts)
     row_bias = np.zeros(shape[0], dtype) if bias else None
     col_bias = np.zeros(shape[1], dtype) if bias else None
     orthonormalize = reg == 0.0 and not bias
@@ -279,12 +279,11 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
         factor = client.submit(_item, assembled, 0, pure=False)
         new_bias = client.submit(_item, assembled, 1, pure=False) if bias else None
         steps = client.submit(_item, assembled, 2, pure=False)
-        client.replicate([f for f in (factor, new_bias) if f is not None])
         return factor, new_bias, steps
 
-    U_f, V_f = client.scatter(U, broadcast=True), client.scatter(V, broadcast=True)
-    rb_f = client.scatter(row_bias, broadcast=True) if bias else None
-    cb_f = client.scatter(col_bias, broadcast=True) if bias else None
+    U_f, V_f = _held(client, U), _held(client, V)
+    rb_f = _held(client, row_bias) if bias else None
+    cb_f = _held(client, col_bias) if bias else None
     recorder = HistoryRecorder()
     previous, rmse, converged = np.inf, np.nan, False
     message = f"reached max_iter={max_iter} sweeps"
@@ -374,14 +373,23 @@ def fit_biases_distributed(triples, kind, bias_reg, passes=5):
     return np.dtype(dtype).type(mu), row_bias, col_bias, residual, shape
 
 
+def _held(client, array):
+    """A future of ``array`` that Dask can recompute if the worker holding it is lost.
+
+    Scattered data has no lineage; a task that returns its argument does.
+    """
+    return client.submit(_same, array, pure=False)
+
+
+def _same(value):
+    return value
+
+
 def _item(values, index):
     return values[index]
 
 
 def _orthonormalize_remote(client, fixed, other):
-    """QR of a factor on a worker (the other factor absorbs R); both replicated again."""
+    """QR of a factor on a worker (the other factor absorbs R)."""
     pair = client.submit(_orthonormalize, fixed, other, pure=False)
-    fixed = client.submit(_item, pair, 0, pure=False)
-    other = client.submit(_item, pair, 1, pure=False)
-    client.replicate([fixed, other])
-    return fixed, other
+    return client.submit(_item, pair, 0, pure=False), client.submit(_item, pair, 1, pure=False)

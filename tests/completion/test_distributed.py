@@ -142,3 +142,30 @@ def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, bias)
     rows, cols = np.array([0, 5, 17]), np.array([3, 9, 100])
     np.testing.assert_allclose(remote.predict_entries(rows, cols),
                                local.predict_entries(rows, cols), rtol=1e-8)
+
+
+def test_a_worker_killed_mid_fit_does_not_change_the_result(problem):
+    import os
+    import threading
+    import time
+
+    _, triples = _triples(problem, npartitions=4)
+    kwargs = dict(solver="cg", init="random", random_state=0, max_iter=60, tol=0.0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as own_client, _ignoring_warnings():
+        reference = altmin(triples, 3, client=own_client, **kwargs)
+        outcome = {}
+        fit = threading.Thread(target=lambda: outcome.update(
+            result=altmin(triples, 3, client=own_client, **kwargs)))
+        fit.start()
+        time.sleep(1.0)
+        assert fit.is_alive(), "the fit ended before the worker could be killed"
+        victim = next(iter(own_client.scheduler_info()["workers"]))
+        with contextlib.suppress(Exception):  # the worker's process ends mid-call
+            own_client.run(os._exit, 1, workers=[victim])
+        fit.join(timeout=300)
+        result = outcome["result"]
+    assert result.n_iter == reference.n_iter == 60
+    np.testing.assert_array_equal(result.U, reference.U)
+    np.testing.assert_array_equal(result.V, reference.V)
