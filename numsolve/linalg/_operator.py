@@ -1,0 +1,90 @@
+"""The split form of a square sparse matrix that the SOR kernels read: off-diagonal CSR + diagonal."""
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import check_matrix, check_square
+from . import _sor
+
+__all__ = ["SplitMatrix", "split_matrix"]
+
+
+class SplitMatrix(NamedTuple):
+    """Off-diagonal CSR arrays (strictly lower entries first in each row) and the diagonal.
+
+    ``ustart[i]`` is where row ``i``'s strictly upper entries begin in ``odata``/``oind``.
+    """
+
+    odata: np.ndarray
+    oind: np.ndarray
+    optr: np.ndarray
+    ustart: np.ndarray
+    diag: np.ndarray
+
+    @property
+    def n(self):
+        """Number of rows."""
+        return self.diag.shape[0]
+
+    @property
+    def dtype(self):
+        """Float dtype of the values."""
+        return self.diag.dtype
+
+    def kernel_args(self):
+        """The five arrays in the order the Cython kernels take them."""
+        return self.odata, self.oind, self.optr, self.ustart, self.diag
+
+
+def split_matrix(A, name="A", dtype=None):
+    """Validate square ``A`` (dense or sparse) and split it for the SOR kernels.
+
+    Parameters
+    ----------
+    A : array-like or sparse matrix of shape (n, n)
+        Finite real matrix with a non-zero diagonal.
+    name : str, default="A"
+        Argument name for error messages.
+    dtype : {np.float32, np.float64}, optional
+        Value dtype; by default float32 stays float32 and everything else becomes float64.
+
+    Returns
+    -------
+    SplitMatrix
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not square, not finite, or has a zero or missing diagonal entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.linalg._operator import split_matrix
+    >>> M = split_matrix(np.array([[4.0, -1.0], [-1.0, 4.0]]))
+    >>> M.diag, M.odata
+    (array([4., 4.]), array([-1., -1.]))
+    """
+    A = check_square(check_matrix(A, name, accept_sparse=True, dtype=dtype), name)
+    if not isinstance(A, sp.csr_matrix):
+        A = sp.csr_matrix(A)
+    n = A.shape[0]
+    index_dtype = A.indices.dtype
+    nnz = A.nnz
+    odata = np.empty(nnz, dtype=A.dtype)
+    oind = np.empty(nnz, dtype=index_dtype)
+    optr = np.empty(n + 1, dtype=index_dtype)
+    ustart = np.empty(n, dtype=index_dtype)
+    diag = np.empty(n, dtype=A.dtype)
+    count = _sor.split_csr(A.data, A.indices, A.indptr.astype(index_dtype, copy=False),
+                           odata, oind, optr, ustart, diag)
+    zero = np.flatnonzero(diag == 0)
+    if zero.size:
+        shown = ", ".join(str(i) for i in zero[:5]) + (", ..." if zero.size > 5 else "")
+        raise ValueError(
+            f"{name} has {zero.size} zero (or missing) diagonal entries, at rows {shown}; "
+            "SOR divides by the diagonal"
+        )
+    return SplitMatrix(odata[:count], oind[:count], optr, ustart, diag)
