@@ -53,7 +53,7 @@ def color_rows(A):
     --------
     >>> import scipy.sparse as sp
     >>> from numsolve.linalg._coloring import color_rows
-    >>> A = sp.diags([-1, 2, -1], [-1, 0, 1], shape=(5, 5))
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(5, 5))
     >>> c = color_rows(A)
     >>> bool(all(c[i] != c[i + 1] for i in range(4)))
     True
