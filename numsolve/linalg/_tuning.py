@@ -151,7 +151,7 @@ def young_omega(A=None, *, beta=None):
     >>> import numpy as np
     >>> from numsolve.linalg import poisson_2d, young_omega
     >>> round(young_omega(poisson_2d(10)), 4), round(young_omega(beta=np.cos(np.pi / 11)), 4)
-    (1.5603, 1.5603)
+    (1.5604, 1.5604)
     """
     if beta is None:
         if A is None:
