@@ -92,7 +92,7 @@ class SequenceSolver:
             from ._tuning import iteration_table
 
             self._cost_rows.append(iteration_table(
-                [(A, b, x0)], self.tuner.omegas_, solver=self.solver, tol=self.tol,
+                [(A, b, None, x0)], self.tuner.omegas_, solver=self.solver, tol=self.tol,
                 maxiter=self.maxiter)[0])
         return result
 

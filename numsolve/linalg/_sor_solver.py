@@ -13,6 +13,7 @@ from .._result import SolveResult
 from .._validation import check_vector, check_xp_array
 from . import _sor
 from ._checks import check_maxiter, check_omega, check_tol
+from ._cupy import is_cupyx_sparse, sor_cupyx
 from ._coloring import color_rows, color_rows_dense, colour_blocks
 from ._multicolor import multicolor_loop
 from ._operator import split_matrix
@@ -81,6 +82,10 @@ def sor(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=10000, symmetric=False,
     maxiter = check_maxiter(maxiter)
     if ordering not in (None, "natural", "multicolor"):
         raise ValueError(f"ordering must be 'natural' or 'multicolor', got {ordering!r}")
+    if is_cupyx_sparse(A):
+        if ordering == "natural":
+            raise ValueError("ordering='natural' is sequential; CuPy input uses 'multicolor'")
+        return sor_cupyx(A, b, x0, omega, tol, maxiter, symmetric, _result)
     xp = array_namespace(A, b, x0)
     backend = require_backend(xp, {"compiled", "generic"}, "sor")
     if backend == "generic":

@@ -73,7 +73,7 @@ def iteration_table(systems, omegas=None, *, solver="sor", tol=1e-8, maxiter=100
 
     Parameters
     ----------
-    systems : iterable of (A, b) or (A, b, x0)
+    systems : iterable of (A, b), (A, b, context) or (A, b, context, x0)
     omegas : array of shape (m,), optional
     solver : {"sor", "ssor", "ssor_cg"}, default="sor"
     tol : float, default=1e-8
@@ -90,7 +90,7 @@ def iteration_table(systems, omegas=None, *, solver="sor", tol=1e-8, maxiter=100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for system in systems:
-            A, b, x0 = (tuple(system) + (None,))[:3]
+            A, b, _, x0 = (tuple(system) + (None, None))[:4]
             rows.append([run_solver(solver, A, b, float(w), x0, tol, maxiter).n_iter
                          for w in omegas])
     return np.asarray(rows, dtype=np.int64)
