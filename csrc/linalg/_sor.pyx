@@ -103,6 +103,32 @@ cdef inline double _forward(const floating* odata, const index_t* oind, const in
     return res
 
 
+cdef inline void _forward_plain(const floating* odata, const index_t* oind,
+                                const index_t* optr, const floating* diag, const floating* b,
+                                floating* x, double omega, index_t n) noexcept nogil:
+    cdef index_t i, p
+    cdef floating s
+    cdef floating om = <floating>omega
+    for i in range(n):
+        s = b[i] - diag[i] * x[i]
+        for p in range(optr[i], optr[i + 1]):
+            s = s - odata[p] * x[oind[p]]
+        x[i] = x[i] + om * s / diag[i]
+
+
+cdef inline void _backward_plain(const floating* odata, const index_t* oind,
+                                 const index_t* optr, const floating* diag, const floating* b,
+                                 floating* x, double omega, index_t n) noexcept nogil:
+    cdef index_t i, p
+    cdef floating s
+    cdef floating om = <floating>omega
+    for i in range(n - 1, -1, -1):
+        s = b[i] - diag[i] * x[i]
+        for p in range(optr[i], optr[i + 1]):
+            s = s - odata[p] * x[oind[p]]
+        x[i] = x[i] + om * s / diag[i]
+
+
 cdef inline double _backward(const floating* odata, const index_t* oind, const index_t* optr,
                              const index_t* ustart, const floating* diag, const floating* b,
                              floating* x, floating* d, double omega, int mode,
@@ -191,11 +217,10 @@ def sor_sweep(const floating[::1] odata, const index_t[::1] oind, const index_t[
     with nogil:
         for k in range(nsweeps):
             if direction != 1:
-                _forward(&odata[0], &oind[0], &optr[0], &ustart[0], &diag[0], &b[0], &x[0],
-                         <floating*>NULL, omega, 0, n)
+                _forward_plain(&odata[0], &oind[0], &optr[0], &diag[0], &b[0], &x[0], omega, n)
             if direction != 0:
-                _backward(&odata[0], &oind[0], &optr[0], &ustart[0], &diag[0], &b[0], &x[0],
-                          <floating*>NULL, omega, 0, n)
+                _backward_plain(&odata[0], &oind[0], &optr[0], &diag[0], &b[0], &x[0], omega,
+                                n)
 
 
 def sor_solve(const floating[::1] odata, const index_t[::1] oind, const index_t[::1] optr,

@@ -38,6 +38,26 @@ class SplitMatrix(NamedTuple):
         return self.odata, self.oind, self.optr, self.ustart, self.diag
 
 
+def _fast_csr(A, name, dtype):
+    """Check a SciPy CSR matrix without conversions (the split accepts any CSR layout).
+
+    Returns None for every other input, which then goes through the general validation.
+    """
+    if not (sp.issparse(A) and A.format == "csr" and A.dtype.kind == "f"):
+        return None
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {A.shape}")
+    target = dtype if dtype is not None else (
+        A.dtype if A.dtype in (np.float32, np.float64) else None)
+    if target is None or A.indices.dtype not in (np.int32, np.int64) or A.shape[0] == 0:
+        return None
+    if not np.isfinite(A.data).all():
+        raise ValueError(f"Input {name} contains NaN or infinity.")
+    data = A.data.astype(target, copy=False)
+    return sp.csr_matrix((data, A.indices, A.indptr.astype(A.indices.dtype, copy=False)),
+                         shape=A.shape)
+
+
 def split_matrix(A, name="A", dtype=None):
     """Validate square ``A`` (dense or sparse) and split it for the SOR kernels.
 
@@ -67,9 +87,12 @@ def split_matrix(A, name="A", dtype=None):
     >>> M.diag, M.odata
     (array([4., 4.]), array([-1., -1.]))
     """
-    A = check_square(check_matrix(A, name, accept_sparse=True, dtype=dtype), name)
-    if not isinstance(A, sp.csr_matrix):
-        A = sp.csr_matrix(A)
+    A_in = A
+    A = _fast_csr(A, name, dtype)
+    if A is None:
+        A = check_square(check_matrix(A_in, name, accept_sparse=True, dtype=dtype), name)
+        if not isinstance(A, sp.csr_matrix):
+            A = sp.csr_matrix(A)
     n = A.shape[0]
     index_dtype = A.indices.dtype
     nnz = A.nnz

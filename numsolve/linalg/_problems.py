@@ -47,11 +47,14 @@ def _truncated_normal(rng, n):
             return v
 
 
-def shifted_laplacian_sequence(n_systems, *, grid=10, variance="high", random_state=None):
+def shifted_laplacian_sequence(n_systems, *, grid=10, variance="high", offset=-0.15,
+                               random_state=None):
     """The paper's task: ``A_t = A + c_t I`` with ``A`` the 2-D Laplacian on a ``grid**2`` grid.
 
-    Offsets ``c_t = -0.15 + 0.6 * Beta(0.5, 1.5)`` ("high" variance) or ``Beta(2, 6)``
+    Offsets ``c_t = offset + 0.6 * Beta(0.5, 1.5)`` ("high" variance) or ``Beta(2, 6)``
     ("low"); ``b_t`` is a standard normal vector radially truncated to norm ``<= sqrt(n)``.
+    The default offset -0.15 keeps the 10 x 10 systems positive definite; in general keep
+    ``offset`` above ``-8 sin(pi / (2 grid + 2))**2``, the smallest eigenvalue of ``A``.
 
     Parameters
     ----------
@@ -59,6 +62,8 @@ def shifted_laplacian_sequence(n_systems, *, grid=10, variance="high", random_st
     grid : int, default=10
         Interior grid points per side (``n = grid**2``).
     variance : {"high", "low"}, default="high"
+    offset : float, default=-0.15
+        Smallest possible shift.
     random_state : int, RandomState or None
 
     Returns
@@ -83,7 +88,7 @@ def shifted_laplacian_sequence(n_systems, *, grid=10, variance="high", random_st
     rng = check_random_state(random_state)
     A = poisson_2d(grid)
     n = A.shape[0]
-    shifts = -0.15 + 0.6 * rng.beta(*params[variance], size=n_systems)
+    shifts = offset + 0.6 * rng.beta(*params[variance], size=n_systems)
     B = np.stack([_truncated_normal(rng, n) for _ in range(n_systems)])
     return A, shifts, B
 
