@@ -73,7 +73,8 @@ def split_csr(const floating[::1] data, const index_t[::1] indices, const index_
 
 
 cdef inline double _forward(const floating* odata, const index_t* oind, const index_t* optr,
-                            const index_t* ustart, const floating* diag, const floating* b,
+                            const index_t* ustart, const floating* diag, const floating* inv,
+                            const floating* b,
                             floating* x, floating* d, double omega, int mode,
                             index_t n) noexcept nogil:
     cdef index_t i, p
@@ -92,7 +93,7 @@ cdef inline double _forward(const floating* odata, const index_t* oind, const in
         for p in range(ustart[i], optr[i + 1]):
             s = s - odata[p] * x[oind[p]]
         s = s - diag[i] * x[i]
-        delta = <floating>(omega * s / diag[i])
+        delta = <floating>omega * s * inv[i]
         x[i] = x[i] + delta
         if mode == 1:
             ri = s + t
@@ -104,8 +105,9 @@ cdef inline double _forward(const floating* odata, const index_t* oind, const in
 
 
 cdef inline void _forward_plain(const floating* odata, const index_t* oind,
-                                const index_t* optr, const floating* diag, const floating* b,
-                                floating* x, double omega, index_t n) noexcept nogil:
+                                const index_t* optr, const floating* diag,
+                                const floating* inv, const floating* b, floating* x,
+                                double omega, index_t n) noexcept nogil:
     cdef index_t i, p
     cdef floating s
     cdef floating om = <floating>omega
@@ -113,12 +115,13 @@ cdef inline void _forward_plain(const floating* odata, const index_t* oind,
         s = b[i] - diag[i] * x[i]
         for p in range(optr[i], optr[i + 1]):
             s = s - odata[p] * x[oind[p]]
-        x[i] = x[i] + om * s / diag[i]
+        x[i] = x[i] + om * s * inv[i]
 
 
 cdef inline void _backward_plain(const floating* odata, const index_t* oind,
-                                 const index_t* optr, const floating* diag, const floating* b,
-                                 floating* x, double omega, index_t n) noexcept nogil:
+                                 const index_t* optr, const floating* diag,
+                                 const floating* inv, const floating* b, floating* x,
+                                 double omega, index_t n) noexcept nogil:
     cdef index_t i, p
     cdef floating s
     cdef floating om = <floating>omega
@@ -126,11 +129,12 @@ cdef inline void _backward_plain(const floating* odata, const index_t* oind,
         s = b[i] - diag[i] * x[i]
         for p in range(optr[i], optr[i + 1]):
             s = s - odata[p] * x[oind[p]]
-        x[i] = x[i] + om * s / diag[i]
+        x[i] = x[i] + om * s * inv[i]
 
 
 cdef inline double _backward(const floating* odata, const index_t* oind, const index_t* optr,
-                             const index_t* ustart, const floating* diag, const floating* b,
+                             const index_t* ustart, const floating* diag, const floating* inv,
+                             const floating* b,
                              floating* x, floating* d, double omega, int mode,
                              index_t n) noexcept nogil:
     cdef index_t i, p
@@ -149,7 +153,7 @@ cdef inline double _backward(const floating* odata, const index_t* oind, const i
             for p in range(ustart[i], optr[i + 1]):
                 s = s - odata[p] * x[oind[p]]
         s = s - diag[i] * x[i]
-        delta = <floating>(omega * s / diag[i])
+        delta = <floating>omega * s * inv[i]
         x[i] = x[i] + delta
         if mode == 1:
             ri = s + t
@@ -175,7 +179,8 @@ cdef inline double _residual2(const floating* odata, const index_t* oind, const 
 
 
 cdef index_t _sor_loop(const floating* odata, const index_t* oind, const index_t* optr,
-                       const index_t* ustart, const floating* diag, const floating* b,
+                       const index_t* ustart, const floating* diag, const floating* inv,
+                       const floating* b,
                        floating* x, floating* d, double omega, int direction, double tol_abs,
                        index_t maxiter, double* hist, index_t n) noexcept nogil:
     """Sweep until the residual of the current iterate is <= tol_abs; return the sweep count."""
@@ -183,12 +188,12 @@ cdef index_t _sor_loop(const floating* odata, const index_t* oind, const index_t
     cdef double r2, rnorm
     for k in range(maxiter):
         if direction == 0:
-            r2 = _forward(odata, oind, optr, ustart, diag, b, x, d, omega, 1, n)
+            r2 = _forward(odata, oind, optr, ustart, diag, inv, b, x, d, omega, 1, n)
         elif direction == 1:
-            r2 = _backward(odata, oind, optr, ustart, diag, b, x, d, omega, 1, n)
+            r2 = _backward(odata, oind, optr, ustart, diag, inv, b, x, d, omega, 1, n)
         else:
-            r2 = _forward(odata, oind, optr, ustart, diag, b, x, d, omega, 1, n)
-            _backward(odata, oind, optr, ustart, diag, b, x, d, omega, 2, n)
+            r2 = _forward(odata, oind, optr, ustart, diag, inv, b, x, d, omega, 1, n)
+            _backward(odata, oind, optr, ustart, diag, inv, b, x, d, omega, 2, n)
         rnorm = sqrt(r2)
         if hist != NULL:
             hist[k] = rnorm
@@ -209,7 +214,8 @@ cdef index_t _sor_loop(const floating* odata, const index_t* oind, const index_t
 
 
 def sor_sweep(const floating[::1] odata, const index_t[::1] oind, const index_t[::1] optr,
-              const index_t[::1] ustart, const floating[::1] diag, const floating[::1] b,
+              const index_t[::1] ustart, const floating[::1] diag, const floating[::1] inv,
+              const floating[::1] b,
               floating[::1] x, double omega, int direction, Py_ssize_t nsweeps):
     """``nsweeps`` SOR sweeps in place (direction 0 forward, 1 backward, 2 symmetric)."""
     cdef index_t n = diag.shape[0]
@@ -217,14 +223,16 @@ def sor_sweep(const floating[::1] odata, const index_t[::1] oind, const index_t[
     with nogil:
         for k in range(nsweeps):
             if direction != 1:
-                _forward_plain(&odata[0], &oind[0], &optr[0], &diag[0], &b[0], &x[0], omega, n)
+                _forward_plain(&odata[0], &oind[0], &optr[0], &diag[0], &inv[0], &b[0], &x[0],
+                               omega, n)
             if direction != 0:
-                _backward_plain(&odata[0], &oind[0], &optr[0], &diag[0], &b[0], &x[0], omega,
-                                n)
+                _backward_plain(&odata[0], &oind[0], &optr[0], &diag[0], &inv[0], &b[0], &x[0],
+                                omega, n)
 
 
 def sor_solve(const floating[::1] odata, const index_t[::1] oind, const index_t[::1] optr,
-              const index_t[::1] ustart, const floating[::1] diag, const floating[::1] b,
+              const index_t[::1] ustart, const floating[::1] diag, const floating[::1] inv,
+              const floating[::1] b,
               floating[::1] x, floating[::1] d, double omega, int direction, double tol_abs,
               index_t maxiter, double[::1] hist):
     """SOR iteration in place until ``||b - A x|| <= tol_abs``; ``hist[k]`` = residual of x_k.
@@ -234,8 +242,8 @@ def sor_solve(const floating[::1] odata, const index_t[::1] oind, const index_t[
     cdef index_t n = diag.shape[0]
     cdef index_t k
     with nogil:
-        k = _sor_loop(&odata[0], &oind[0], &optr[0], &ustart[0], &diag[0], &b[0], &x[0], &d[0],
-                      omega, direction, tol_abs, maxiter, &hist[0], n)
+        k = _sor_loop(&odata[0], &oind[0], &optr[0], &ustart[0], &diag[0], &inv[0], &b[0],
+                      &x[0], &d[0], omega, direction, tol_abs, maxiter, &hist[0], n)
     return k
 
 
@@ -253,7 +261,7 @@ def sor_cost_table(const double[::1] odata, const index_t[::1] oind, const index
     cdef double* work
     cdef double bnorm
     with nogil, parallel(num_threads=num_threads):
-        work = <double*>malloc(3 * n * sizeof(double))
+        work = <double*>malloc(4 * n * sizeof(double))
         for job in prange(n_sys * n_om, schedule="dynamic"):
             t = job // n_om
             j = job % n_om
@@ -261,9 +269,11 @@ def sor_cost_table(const double[::1] odata, const index_t[::1] oind, const index
             for i in range(n):
                 work[i] = 0.0
                 work[2 * n + i] = diag[i] + shifts[t]
+                work[3 * n + i] = 1.0 / work[2 * n + i]
                 bnorm = bnorm + B[t, i] * B[t, i]
             out[t, j] = _sor_loop(&odata[0], &oind[0], &optr[0], &ustart[0], &work[2 * n],
-                                  &B[t, 0], &work[0], &work[n], omegas[j], direction,
+                                  &work[3 * n], &B[t, 0], &work[0], &work[n], omegas[j],
+                                  direction,
                                   rtol * sqrt(bnorm), maxiter, <double*>NULL, n)
         free(work)
 
@@ -347,7 +357,7 @@ def multicolor_solve(const floating[::1] odata, const index_t[::1] oind,
 
 
 cdef inline void _ssor_apply(const floating* odata, const index_t* oind, const index_t* optr,
-                             const index_t* ustart, const floating* diag, const floating* r,
+                             const index_t* ustart, const floating* inv, const floating* r,
                              floating* z, double omega, index_t n) noexcept nogil:
     """z = M^{-1} r with M = (D + omega L) D^{-1} (D + omega U) / (omega (2 - omega))."""
     cdef index_t i, p
@@ -358,18 +368,18 @@ cdef inline void _ssor_apply(const floating* odata, const index_t* oind, const i
         s = scale * r[i]
         for p in range(optr[i], ustart[i]):
             s = s - om * odata[p] * z[oind[p]]
-        z[i] = s / diag[i]
+        z[i] = s * inv[i]
     for i in range(n - 1, -1, -1):
         s = 0
         for p in range(ustart[i], optr[i + 1]):
             s = s + odata[p] * z[oind[p]]
-        z[i] = z[i] - om * s / diag[i]
+        z[i] = z[i] - om * s * inv[i]
 
 
 def ssor_pcg_solve(const floating[::1] odata, const index_t[::1] oind,
                    const index_t[::1] optr, const index_t[::1] ustart,
-                   const floating[::1] diag, const floating[::1] b, floating[::1] x,
-                   floating[::1] r, floating[::1] z, floating[::1] p, floating[::1] q,
+                   const floating[::1] diag, const floating[::1] inv, const floating[::1] b,
+                   floating[::1] x, floating[::1] r, floating[::1] z, floating[::1] p, floating[::1] q,
                    double omega, double tol_abs, index_t maxiter, double[::1] hist):
     """CG with the SSOR preconditioner, in place on ``x``, until ``||r|| <= tol_abs``.
 
@@ -393,7 +403,7 @@ def ssor_pcg_solve(const floating[::1] odata, const index_t[::1] oind,
         if rnorm <= tol_abs:
             maxiter = 0
             result = 0
-        _ssor_apply(&odata[0], &oind[0], &optr[0], &ustart[0], &diag[0], &r[0], &z[0],
+        _ssor_apply(&odata[0], &oind[0], &optr[0], &ustart[0], &inv[0], &r[0], &z[0],
                     omega, n)
         rz = 0.0
         for i in range(n):
@@ -418,7 +428,7 @@ def ssor_pcg_solve(const floating[::1] odata, const index_t[::1] oind,
             if rnorm <= tol_abs or not rnorm < _INF:
                 result = k
                 break
-            _ssor_apply(&odata[0], &oind[0], &optr[0], &ustart[0], &diag[0], &r[0], &z[0],
+            _ssor_apply(&odata[0], &oind[0], &optr[0], &ustart[0], &inv[0], &r[0], &z[0],
                         omega, n)
             rz_new = 0.0
             for i in range(n):

@@ -12,7 +12,7 @@ __all__ = ["SplitMatrix", "split_matrix"]
 
 
 class SplitMatrix(NamedTuple):
-    """Off-diagonal CSR arrays (strictly lower entries first in each row) and the diagonal.
+    """Off-diagonal CSR arrays (strictly lower entries first in each row), diagonal, inverse.
 
     ``ustart[i]`` is where row ``i``'s strictly upper entries begin in ``odata``/``oind``.
     """
@@ -22,6 +22,7 @@ class SplitMatrix(NamedTuple):
     optr: np.ndarray
     ustart: np.ndarray
     diag: np.ndarray
+    inv_diag: np.ndarray
 
     @property
     def n(self):
@@ -34,8 +35,8 @@ class SplitMatrix(NamedTuple):
         return self.diag.dtype
 
     def kernel_args(self):
-        """The five arrays in the order the Cython kernels take them."""
-        return self.odata, self.oind, self.optr, self.ustart, self.diag
+        """The six arrays in the order the Cython kernels take them."""
+        return self.odata, self.oind, self.optr, self.ustart, self.diag, self.inv_diag
 
 
 def _fast_csr(A, name, dtype):
@@ -110,4 +111,4 @@ def split_matrix(A, name="A", dtype=None):
             f"{name} has {zero.size} zero (or missing) diagonal entries, at rows {shown}; "
             "SOR divides by the diagonal"
         )
-    return SplitMatrix(odata[:count], oind[:count], optr, ustart, diag)
+    return SplitMatrix(odata[:count], oind[:count], optr, ustart, diag, 1 / diag)

@@ -63,7 +63,8 @@ def shifted_iteration_table(A, shifts, B, omegas=None, *, tol=1e-8, maxiter=1000
     if np.any(M.diag[None, :] + shifts[:, None] == 0):
         raise ValueError("a shifted matrix has a zero diagonal entry")
     out = np.empty((shifts.size, omegas.size), dtype=np.int64)
-    _sor.sor_cost_table(*M.kernel_args(), shifts, B, omegas, tol, maxiter,
+    _sor.sor_cost_table(M.odata, M.oind, M.optr, M.ustart, M.diag, shifts, B, omegas, tol,
+                        maxiter,
                         2 if symmetric else 0, out, int(n_jobs))
     return out
 
