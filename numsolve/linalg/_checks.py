@@ -31,7 +31,7 @@ def check_tol(tol, name="tol"):
 
 
 def check_maxiter(maxiter, name="maxiter"):
-    """Return ``maxiter`` as an int, raising unless it is an integer >= 1."""
+    """Return ``maxiter`` (or another count named ``name``) as an int; it must be >= 1."""
     if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(maxiter).__name__}")
     if maxiter < 1:

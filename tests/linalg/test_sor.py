@@ -136,6 +136,7 @@ BAD = [
     (dict(omega="1"), TypeError, "omega"),
     (dict(tol=-1.0), ValueError, "tol"),
     (dict(maxiter=0), ValueError, "maxiter"),
+    (dict(maxiter=2.5), TypeError, "maxiter"),
 ]
 
 
@@ -178,3 +179,8 @@ def test_bad_matrices_and_vectors(system, solver):
 def test_bad_ordering(system):
     with pytest.raises(ValueError, match="ordering"):
         sor(*system, ordering="random")
+
+
+def test_bad_n_jobs(system):
+    with pytest.raises(ValueError, match="n_jobs"):
+        sor(*system, ordering="multicolor", n_jobs=0)
