@@ -129,6 +129,10 @@ class OmegaBandit:
         self._pending = (arm, p[arm], key, context)
         return float(self.omegas_[arm])
 
+    def discard(self):
+        """Forget the pending :meth:`select` (its system could not be solved)."""
+        self._pending = None
+
     def observe(self, cost):
         """Feed back the cost (iterations) of the omega returned by :meth:`select`."""
         if self._pending is None:

@@ -82,7 +82,7 @@ class SequenceSolver:
         try:
             result = run_solver(self.solver, A, b, omega, x0, self.tol, self.maxiter)
         except Exception:
-            self.tuner._pending = None
+            self.tuner.discard()
             raise
         self.tuner.observe(result.n_iter)
         self.omegas_.append(omega)

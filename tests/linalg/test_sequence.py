@@ -112,3 +112,15 @@ def test_heat_equation_steps_are_spd_and_solved():
         np.testing.assert_allclose(res.x, spla.spsolve(A.tocsc(), b), atol=1e-6)
         pde.advance(res.x)
     assert pde.step == 3 and pde.t == pytest.approx(3 * 5.0 / 20)
+
+
+def test_paper_task_learners_beat_gauss_seidel_threefold_within_300_rounds():
+    """The paper's claim on its own task (short run): learned omegas need far fewer sweeps."""
+    A, shifts, B = shifted_laplacian_sequence(300, random_state=1)
+    gauss_seidel = shifted_iteration_table(A, shifts, B, [1.0])[:, 0]
+    eye = sp.identity(100, format="csr")
+    systems = [(sp.csr_matrix(A + c * eye), b, c) for c, b in zip(shifts, B)]
+    for policy in ("tsallis-inf", "chebcb"):
+        res = solve_sequence(systems, OmegaBandit(policy, random_state=0))
+        assert res.converged
+        assert 3 * res.iterations[-100:].mean() < gauss_seidel[-100:].mean()
