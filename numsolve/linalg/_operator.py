@@ -1,4 +1,4 @@
-"""The split form of a square sparse matrix that the SOR kernels read: off-diagonal CSR + diagonal."""
+"""The split form the SOR kernels read: off-diagonal CSR, diagonal and its inverse."""
 
 from typing import NamedTuple
 

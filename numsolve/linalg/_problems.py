@@ -1,4 +1,4 @@
-"""Test problems from the paper: 2-D Poisson matrices, shifted Laplacian sequences, heat equation."""
+"""Test problems of the paper: 2-D Poisson matrices, shifted Laplacians, heat equation."""
 
 import numpy as np
 import scipy.sparse as sp

@@ -1,4 +1,4 @@
-"""Evaluation helpers: iteration tables over an omega grid, best fixed and instance-optimal omega."""
+"""Evaluation helpers: iteration tables, best fixed and instance-optimal omegas."""
 
 import warnings
 

@@ -12,7 +12,7 @@ from numsolve.linalg._coloring import color_rows, color_rows_dense
 @pytest.mark.parametrize("symmetric", [False, True])
 def test_generic_multicolor_matches_compiled(xp_device, rng, symmetric):
     xp, device = xp_device
-    A = poisson_2d(6).toarray() + 0.3 * np.diag(rng.uniform(size=36))  # same colouring, non-constant diagonal
+    A = poisson_2d(6).toarray() + 0.3 * np.diag(rng.uniform(size=36))  # non-constant diagonal
     b, x0 = rng.standard_normal(36), rng.standard_normal(36)
     reference = sor(A, b, omega=1.4, x0=x0, symmetric=symmetric, ordering="multicolor")
     Ax = xp.asarray(np.asarray(A), device=device)
