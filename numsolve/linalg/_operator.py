@@ -40,9 +40,10 @@ class SplitMatrix(NamedTuple):
 
 
 def _fast_csr(A, name, dtype):
-    """Check a SciPy CSR matrix without conversions (the split accepts any CSR layout).
+    """``(data, indices, indptr)`` of a SciPy CSR matrix, checked without conversions.
 
-    Returns None for every other input, which then goes through the general validation.
+    The split accepts any CSR layout (unsorted indices, duplicates). Returns None for every
+    other input, which then goes through the general validation.
     """
     if not (sp.issparse(A) and A.format == "csr" and A.dtype.kind == "f"):
         return None
@@ -54,9 +55,8 @@ def _fast_csr(A, name, dtype):
         return None
     if not np.isfinite(A.data).all():
         raise ValueError(f"Input {name} contains NaN or infinity.")
-    data = A.data.astype(target, copy=False)
-    return sp.csr_matrix((data, A.indices, A.indptr.astype(A.indices.dtype, copy=False)),
-                         shape=A.shape)
+    return (A.data.astype(target, copy=False), A.indices,
+            A.indptr.astype(A.indices.dtype, copy=False))
 
 
 def split_matrix(A, name="A", dtype=None):
@@ -88,22 +88,21 @@ def split_matrix(A, name="A", dtype=None):
     >>> M.diag, M.odata
     (array([4., 4.]), array([-1., -1.]))
     """
-    A_in = A
-    A = _fast_csr(A, name, dtype)
-    if A is None:
-        A = check_square(check_matrix(A_in, name, accept_sparse=True, dtype=dtype), name)
+    arrays = _fast_csr(A, name, dtype)
+    if arrays is None:
+        A = check_square(check_matrix(A, name, accept_sparse=True, dtype=dtype), name)
         if not isinstance(A, sp.csr_matrix):
             A = sp.csr_matrix(A)
-    n = A.shape[0]
-    index_dtype = A.indices.dtype
-    nnz = A.nnz
-    odata = np.empty(nnz, dtype=A.dtype)
-    oind = np.empty(nnz, dtype=index_dtype)
-    optr = np.empty(n + 1, dtype=index_dtype)
-    ustart = np.empty(n, dtype=index_dtype)
-    diag = np.empty(n, dtype=A.dtype)
-    count = _sor.split_csr(A.data, A.indices, A.indptr.astype(index_dtype, copy=False),
-                           odata, oind, optr, ustart, diag)
+        arrays = A.data, A.indices, A.indptr.astype(A.indices.dtype, copy=False)
+    data, indices, indptr = arrays
+    n = indptr.shape[0] - 1
+    nnz = int(indptr[-1])
+    odata = np.empty(nnz, dtype=data.dtype)
+    oind = np.empty(nnz, dtype=indices.dtype)
+    optr = np.empty(n + 1, dtype=indices.dtype)
+    ustart = np.empty(n, dtype=indices.dtype)
+    diag = np.empty(n, dtype=data.dtype)
+    count = _sor.split_csr(data, indices, indptr, odata, oind, optr, ustart, diag)
     zero = np.flatnonzero(diag == 0)
     if zero.size:
         shown = ", ".join(str(i) for i in zero[:5]) + (", ..." if zero.size > 5 else "")
