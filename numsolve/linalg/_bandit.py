@@ -1,0 +1,151 @@
+"""``OmegaBandit``: online choice of the relaxation parameter from iteration counts alone."""
+
+import numpy as np
+
+from .._validation import check_random_state
+from ._chebcb import ChebCB
+from ._checks import check_omega
+from ._tsallis import TsallisINF
+
+__all__ = ["OmegaBandit", "DEFAULT_OMEGAS"]
+
+DEFAULT_OMEGAS = np.linspace(1.0, 1.95, 20)
+_POLICIES = ("tsallis-inf", "tsallis-inf-cb", "chebcb")
+
+
+class OmegaBandit:
+    """Pick omega for each system of a sequence, learning from the iterations it costs.
+
+    Policies (Khodak, Chow, Balcan, Talwalkar, ICLR 2024):
+
+    * ``"tsallis-inf"``: non-contextual bandit over the grid; its total cost approaches that
+      of the best fixed omega in hindsight. Uses a normaliser that cannot overshoot (see
+      :func:`~numsolve.linalg._tsallis.tsallis_probabilities`).
+    * ``"chebcb"``: contextual; per-omega Chebyshev regressions of the cost on the context
+      (a scalar such as the diagonal shift, or a feature vector), inverse-gap weighting.
+    * ``"tsallis-inf-cb"``: contextual; the (scalar) context range cut into ``n_bins`` bins,
+      one Tsallis-INF per bin.
+
+    Parameters
+    ----------
+    policy : {"tsallis-inf", "chebcb", "tsallis-inf-cb"}, default="tsallis-inf"
+    omegas : array-like, optional
+        Grid of candidate omegas in (0, 2); ``linspace(1, 1.95, 20)`` by default.
+    context_range : (float, float), default=(-0.15, 0.65)
+        Range of the context (per coordinate) for the contextual policies; contexts outside
+        it are clipped.
+    n_bins : int, default=5
+        Bins of ``"tsallis-inf-cb"``.
+    degree : int, default=6
+        Chebyshev polynomials per context coordinate for ``"chebcb"``.
+    random_state : int, RandomState or None
+        Seed of the arm draws.
+
+    Attributes
+    ----------
+    omegas_ : ndarray
+        The grid.
+    arms_ : list of int
+        Index of the arm played in each round.
+    costs_ : list of float
+        Observed costs.
+
+    Examples
+    --------
+    >>> from numsolve.linalg import OmegaBandit
+    >>> bandit = OmegaBandit(random_state=0)
+    >>> omega = bandit.select()
+    >>> bandit.observe(42)
+    >>> len(bandit.costs_)
+    1
+    """
+
+    def __init__(self, policy="tsallis-inf", omegas=None, *, context_range=(-0.15, 0.65),
+                 n_bins=5, degree=6, random_state=None):
+        if policy not in _POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(_POLICIES)}; got {policy!r}")
+        grid = DEFAULT_OMEGAS if omegas is None else np.asarray(omegas, dtype=float).ravel()
+        if grid.size < 1:
+            raise ValueError("omegas must hold at least one value")
+        for value in grid:
+            check_omega(float(value), "omegas")
+        low, high = (np.asarray(v, dtype=float) for v in context_range)
+        if np.any(high <= low):
+            raise ValueError(f"context_range must be (low, high) with low < high, got "
+                             f"{context_range}")
+        if int(n_bins) < 1 or int(degree) < 1:
+            raise ValueError("n_bins and degree must be >= 1")
+        self.policy = policy
+        self.omegas_ = grid
+        self.context_range = (low, high)
+        self.n_bins = int(n_bins)
+        self.degree = int(degree)
+        self.random_state = random_state
+        self._rng = check_random_state(random_state)
+        self.arms_, self.costs_, self.contexts_ = [], [], []
+        self._pending = None
+        d = grid.size
+        if policy == "tsallis-inf":
+            self._learners = [TsallisINF(d)]
+        elif policy == "tsallis-inf-cb":
+            self._learners = [TsallisINF(d) for _ in range(self.n_bins)]
+        else:
+            self._cheb = ChebCB(d, low, high, self.degree)
+
+    def _bin(self, context):
+        low, high = self.context_range
+        value = np.asarray(context, dtype=float)
+        if value.size != 1:
+            raise ValueError("policy 'tsallis-inf-cb' needs a scalar context")
+        position = (float(value.ravel()[0]) - float(low)) / float(high - low)
+        return min(max(int(position * self.n_bins), 0), self.n_bins - 1)
+
+    def select(self, context=None):
+        """Draw the omega for the next system.
+
+        Parameters
+        ----------
+        context : float or array-like, optional
+            Required by the contextual policies, ignored by ``"tsallis-inf"``.
+
+        Returns
+        -------
+        float
+        """
+        if self._pending is not None:
+            raise RuntimeError("select() was called twice; call observe(cost) in between")
+        if self.policy != "tsallis-inf":
+            if context is None:
+                raise ValueError(f"policy {self.policy!r} needs a context")
+            if not np.all(np.isfinite(np.asarray(context, dtype=float))):
+                raise ValueError("context contains NaN or infinity")
+        if self.policy == "chebcb":
+            key = self._cheb.features(context)
+            p = self._cheb.probabilities(key)
+        else:
+            key = 0 if self.policy == "tsallis-inf" else self._bin(context)
+            p = self._learners[key].probabilities()
+        arm = int(self._rng.choice(p.size, p=p / p.sum()))
+        self._pending = (arm, p[arm], key, context)
+        return float(self.omegas_[arm])
+
+    def discard(self):
+        """Forget the pending :meth:`select` (its system could not be solved)."""
+        self._pending = None
+
+    def observe(self, cost):
+        """Feed back the cost (iterations) of the omega returned by :meth:`select`."""
+        if self._pending is None:
+            raise RuntimeError("observe() needs a preceding select()")
+        cost = float(cost)
+        if not np.isfinite(cost) or cost < 0:
+            raise ValueError(f"cost must be a finite number >= 0, got {cost}")
+        arm, probability, key, context = self._pending
+        self._pending = None
+        if self.policy == "chebcb":
+            self._cheb.update(arm, cost, key)
+        else:
+            self._learners[key].update(arm, cost, probability)
+        self.arms_.append(arm)
+        self.costs_.append(cost)
+        self.contexts_.append(context)

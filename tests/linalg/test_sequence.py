@@ -1,0 +1,126 @@
+"""Sequences of systems: solve_sequence, SequenceSolver, evaluation helpers, problem generators."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from numsolve.linalg import (
+    HeatEquation2D,
+    OmegaBandit,
+    SequenceSolver,
+    best_fixed_omega,
+    instance_optimal_omegas,
+    iteration_table,
+    poisson_2d,
+    shifted_iteration_table,
+    shifted_laplacian_sequence,
+    solve_sequence,
+    sor,
+    young_omega,
+)
+
+GRID = [1.0, 1.3, 1.6, 1.9]
+
+
+def small_sequence(T=12, seed=0):
+    A, shifts, B = shifted_laplacian_sequence(T, grid=5, random_state=seed)
+    eye = sp.identity(A.shape[0])
+    return [(A + c * eye, b, c) for c, b in zip(shifts, B)], (A, shifts, B)
+
+
+def test_shifted_table_matches_one_solve_per_cell():
+    systems, (A, shifts, B) = small_sequence()
+    table = shifted_iteration_table(A, shifts, B, GRID, n_jobs=2)
+    expected = iteration_table(systems, GRID)
+    np.testing.assert_array_equal(table, expected)
+    assert table.shape == (12, 4)
+
+
+def test_best_fixed_and_instance_optimal():
+    table = np.array([[10, 5, 7], [10, 8, 4]])
+    assert best_fixed_omega(table, [1.0, 1.5, 1.8]) == (1.8, 11.0)
+    omegas, costs = instance_optimal_omegas(table, [1.0, 1.5, 1.8])
+    np.testing.assert_array_equal(omegas, [1.5, 1.8])
+    np.testing.assert_array_equal(costs, [5, 4])
+
+
+def test_solve_sequence_records_and_regret():
+    systems, _ = small_sequence()
+    res = solve_sequence(systems, OmegaBandit("chebcb", GRID, random_state=0), evaluate=True)
+    assert res.converged and len(res.x) == 12
+    for (A, b, _), x in zip(systems, res.x):
+        assert np.linalg.norm(b - A @ x) <= 1e-8 * np.linalg.norm(b)
+    seq = res.solver
+    assert res.n_iter == sum(seq.iterations_) and len(seq.omegas_) == 12
+    assert set(seq.omegas_) <= set(GRID)
+    table = seq.costs_
+    np.testing.assert_array_equal(seq.iterations_,
+                                  table[np.arange(12), [GRID.index(w) for w in seq.omegas_]])
+    expected = np.cumsum(seq.iterations_) - np.cumsum(table, axis=0).min(axis=1)
+    np.testing.assert_allclose(seq.regret_, expected)
+    np.testing.assert_allclose(res.history["regret"], expected)
+    assert res.best_fixed_omega == best_fixed_omega(table, GRID)[0]
+
+
+@pytest.mark.parametrize("solver", ["sor", "ssor", "ssor_cg"])
+def test_sequence_solver_solvers_and_warm_start(solver):
+    seq = SequenceSolver(OmegaBandit(omegas=GRID, random_state=0), solver=solver)
+    A = poisson_2d(6)
+    b = np.ones(36)
+    first = seq.solve(A, b)
+    again = seq.solve(A, b, x0=first.x)
+    assert first.converged and again.n_iter <= 1
+    with pytest.raises(AttributeError, match="evaluate=True"):
+        seq.regret_
+
+
+def test_sequence_solver_recovers_after_a_failed_solve():
+    seq = SequenceSolver(OmegaBandit(random_state=0))
+    with pytest.raises(ValueError, match="b has length"):
+        seq.solve(poisson_2d(3), np.ones(4))
+    assert seq.solve(poisson_2d(3), np.ones(9)).converged
+    with pytest.raises(ValueError, match="solver"):
+        SequenceSolver(solver="gmres")
+
+
+def test_poisson_and_young():
+    A = poisson_2d(10)
+    assert A.shape == (100, 100) and (A != A.T).nnz == 0
+    assert A.diagonal().tolist() == [4.0] * 100
+    assert young_omega(A) == pytest.approx(young_omega(beta=np.cos(np.pi / 11)))
+    with pytest.raises(ValueError, match="beta"):
+        young_omega(beta=1.0)
+
+
+def test_shifted_sequence_distributions():
+    _, high, B = shifted_laplacian_sequence(2000, random_state=0)
+    _, low, _ = shifted_laplacian_sequence(2000, variance="low", random_state=0)
+    assert -0.15 <= high.min() and high.max() <= 0.45 and low.max() <= 0.45
+    assert high.std() > low.std()
+    assert np.all(np.linalg.norm(B, axis=1) <= 10.0 + 1e-12)
+    with pytest.raises(ValueError, match="variance"):
+        shifted_laplacian_sequence(3, variance="medium")
+
+
+def test_heat_equation_steps_are_spd_and_solved():
+    pde = HeatEquation2D(nx=10, n_steps=20)
+    for _ in range(3):
+        A, b, kappa = pde.system()
+        assert kappa >= 0 and (abs(A - A.T)).max() < 1e-12
+        res = sor(A, b, omega=1.2, x0=pde.u)
+        np.testing.assert_allclose(res.x, spla.spsolve(A.tocsc(), b), atol=1e-6)
+        pde.advance(res.x)
+    assert pde.step == 3 and pde.t == pytest.approx(3 * 5.0 / 20)
+
+
+def test_paper_task_learners_beat_gauss_seidel_threefold_within_300_rounds():
+    """The paper's claim on its own task (short run): learned omegas need far fewer sweeps."""
+    A, shifts, B = shifted_laplacian_sequence(300, random_state=1)
+    gauss_seidel = shifted_iteration_table(A, shifts, B, [1.0])[:, 0]
+    eye = sp.identity(100, format="csr")
+    systems = [(sp.csr_matrix(A + c * eye), b, c) for c, b in zip(shifts, B)]
+    for policy in ("tsallis-inf", "chebcb"):
+        res = solve_sequence(systems, OmegaBandit(policy, random_state=0))
+        assert res.converged
+        assert 3 * res.iterations[-100:].mean() < gauss_seidel[-100:].mean()
