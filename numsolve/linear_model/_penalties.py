@@ -162,7 +162,8 @@ class NonNegL1(_Penalty):
 
 
 class L1PlusL2(_Penalty):
-    """``alpha (l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2)``, scikit-learn's parametrisation.
+    """``alpha (l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2)``, scikit-learn's parametrisation
+    (``positive=True`` adds the constraint ``w >= 0``).
 
     Examples
     --------
@@ -172,8 +173,9 @@ class L1PlusL2(_Penalty):
     (0.25, 0.75)
     """
 
-    def __init__(self, alpha, l1_ratio=0.5):
+    def __init__(self, alpha, l1_ratio=0.5, positive=False):
         self.alpha = _alpha(alpha)
+        self.positive = bool(positive)
         if isinstance(l1_ratio, bool) or not isinstance(l1_ratio, Real) or not 0 <= l1_ratio <= 1:
             raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}")
         self.l1_ratio = float(l1_ratio)
