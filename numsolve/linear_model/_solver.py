@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
@@ -116,15 +117,23 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     W0, b0 = _initial(coef_init, intercept_init, p, K)
     recorder = HistoryRecorder()
     if backend == "compiled" and rule == "auto":
-        design = Design(X)
         a = datafit.weights(n, np, np.float64)
-        W, b = W0, b0
+        # dense X with an intercept: solve on centred columns (decouples the intercept)
+        shift = None
+        if fit_intercept and not sp.issparse(X):
+            shift = a @ X
+            X = X - shift
+        design = Design(X)
+        W = W0
+        b = b0 if shift is None else b0 + shift @ W0
         with progress(max_iter or 100, verbose, desc="bcd", unit="outer") as bar:
             n_iter, converged, epochs, crit, primal, threshold = solve_working_set(
                 design, y_enc, a, datafit, penalty, W, b, fit_intercept=fit_intercept,
                 tol=tol, max_iter=max_iter or 100, max_epochs=max_epochs, p0=p0,
                 newton=update != "lipschitz", recorder=recorder, bar=bar)
         engine = "working-set"
+        if shift is not None:
+            b = b - shift @ W
         coef = W.astype(dtype, copy=False)
         intercept = b.astype(dtype, copy=False)
     else:
