@@ -215,7 +215,7 @@ def solve_blocks(design, y, a, datafit, penalty, w, b, *, xp, rule, partition, b
     check_every = 1 if greedy else n_blocks
     converged = False
     crit = primal = float("inf")
-    k = 0
+    k = stalled = 0
     for k in range(max_iter + 1):
         checking = greedy or k % check_every == 0 or k == max_iter
         if checking and fit_intercept:
@@ -246,6 +246,7 @@ def solve_blocks(design, y, a, datafit, penalty, w, b, *, xp, rule, partition, b
                                y.dtype)
             g_b = xp.sum(g_b * onehot, axis=1) + penalty.l2 * xp.take(state.w, idx)
         d, dZ = block_update(update, pb, state, idx, block_id, g_b)
+        stalled = stalled + 1 if float(xp.max(xp.abs(d))) == 0.0 else 0
         scatter = xp.astype(xp.arange(pb.m, device=pb.device)[:, None] == idx[None, :], y.dtype)
         state.w = state.w + scatter @ d
         state.Z = state.Z + dZ
@@ -254,5 +255,9 @@ def solve_blocks(design, y, a, datafit, penalty, w, b, *, xp, rule, partition, b
             step = xp.sum(G, axis=0) / datafit.bound
             b = b - step
             state.Z = state.Z - step
+            if float(xp.max(xp.abs(step))) > 1e-15 * (1.0 + float(xp.max(xp.abs(b)))):
+                stalled = 0
+        if stalled > max(n_blocks, 50):  # nothing moves any more: round-off floor reached
+            break
         bar.update(1)
     return state.w, b, k, converged, crit, primal, threshold

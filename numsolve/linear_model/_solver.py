@@ -151,8 +151,15 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
             block_size = min(p * K, max(block_size, _AUTO_BLOCK))
             update = "newton" if update == "auto" else update
         update = "lipschitz" if update == "auto" else update
+        shift = None
+        if fit_intercept and not sp.issparse(X_work):  # centred columns, as above
+            shift = xp_work.sum(xp_work.reshape(a, (-1, 1)) * X_work, axis=0)
+            X_work = X_work - shift
+            design = ArrayDesign(X_work, xp_work, K)
         w = xp_work.asarray(W0.reshape(-1), dtype=float_dtype, device=device)
         b = xp_work.asarray(b0, dtype=float_dtype, device=device)
+        if shift is not None:
+            b = b + shift @ xp_work.reshape(w, (p, K))
         with progress(max_iter or 10_000, verbose, desc="bcd", unit="block") as bar:
             w, b, n_iter, converged, crit, primal, threshold = solve_blocks(
                 design, y_work, a, datafit, penalty, w, b, xp=xp_work, rule=rule,
@@ -161,6 +168,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
                 recorder=recorder, bar=bar)
         engine, epochs = "block", None
         coef = xp_work.reshape(w, (p, K))
+        if shift is not None:
+            b = b - shift @ coef
         intercept = b
     if K == 1:
         coef = coef[:, 0]
