@@ -39,6 +39,15 @@ class Design:
         return np.einsum("ij,ij,i->j", self.X, self.X, a)
 
     def epoch(self, kind, y, a, W, Z, ws, lips, l1, l2, positive):
+        if W.shape[1] == 1:  # views: the single-task kernels update them in place
+            w, z = W[:, 0], Z[:, 0]
+            if self.sparse:
+                kernels.cd_epoch_sparse_single(kind, self.data, self.indices, self.indptr, y,
+                                               a, w, z, ws, lips, l1, l2, positive)
+            else:
+                kernels.cd_epoch_dense_single(kind, self.X, y, a, w, z, ws, lips, l1, l2,
+                                              positive)
+            return
         if self.sparse:
             kernels.cd_epoch_sparse(kind, self.data, self.indices, self.indptr, y, a, W, Z,
                                     ws, lips, l1, l2, positive)

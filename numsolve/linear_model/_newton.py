@@ -2,24 +2,33 @@
 
 Once the support ``S`` and the signs ``sigma`` of the solution are identified, the L1 problem
 restricted to ``S`` is smooth, ``min f(X_S w + b) + l1 sigma'w + (l2/2)||w||^2``, and Newton's
-method converges quadratically (least squares: in one step). Every step is truncated where a
-coefficient would change sign (that coefficient is set to zero), and backtracked until the
-true objective decreases, so the finish never makes the iterate worse.
+method converges quadratically (least squares: in one step). A step that would change a
+coefficient's sign is truncated there; that coefficient is set to zero and leaves the active
+set, and Newton continues on the rest (a primal active-set method). Steps are backtracked
+until the true objective decreases, so the finish never makes the iterate worse.
 """
 
 import numpy as np
 import scipy.linalg
+from threadpoolctl import threadpool_limits
 
 __all__ = ["newton_finish"]
 
 _MAX_SUPPORT = 3000
 
 
-def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps=30):
+def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps=40):
     """Improve ``(W, b, Z)`` in place by Newton steps on the support; True if it moved.
 
-    Only single-task least-squares and logistic datafits are handled (K = 1).
+    Only single-task least-squares and logistic datafits are handled (K = 1). The dense
+    factorisations run single-threaded: on small machines a multi-threaded LAPACK call of
+    this size is many times slower under load than one thread.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps)
+
+
+def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
     if W.shape[1] != 1 or datafit.kind not in (0, 1):
         return False
     support = np.flatnonzero(W[:, 0])
@@ -34,7 +43,10 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
     ridge = np.zeros(XS.shape[1])
     ridge[:m] = penalty.l2
     theta = np.concatenate([W[support, 0], b]) if fit_intercept else W[support, 0].copy()
+    active = np.ones(XS.shape[1], dtype=bool)
     z = Z[:, 0].copy()
+    quadratic = datafit.kind == 0
+    gram = XS.T @ (a[:, None] * XS) if quadratic else None
 
     def objective(z_, theta_):
         return float(datafit.value(z_[:, None], y, a, np)) + float(
@@ -42,19 +54,26 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
 
     current = objective(z, theta)
     moved = False
-    for _ in range(max_steps if datafit.kind == 1 else 1):
+    for _ in range(max_steps):
         G = datafit.raw_gradient(z[:, None], y, a, np)[:, 0]
-        h = datafit.raw_hessian(z[:, None], y, a, np)[:, 0, 0]
-        grad = XS.T @ G + penalty.l1 * sigma + ridge * theta
-        H = XS.T @ (h[:, None] * XS)
-        H[np.diag_indices_from(H)] += ridge + 1e-12 * max(np.trace(H) / H.shape[0], 1e-300)
+        grad = (XS.T @ G + penalty.l1 * sigma + ridge * theta)[active]
+        if quadratic:
+            H = gram[np.ix_(active, active)]
+        else:
+            h = datafit.raw_hessian(z[:, None], y, a, np)[:, 0, 0]
+            XA = XS[:, active]
+            H = XA.T @ (h[:, None] * XA)
+        H = H + np.diag(ridge[active] + 1e-12 * max(np.trace(H) / H.shape[0], 1e-300))
         try:
-            d = -scipy.linalg.solve(H, grad, assume_a="pos")
-        except (np.linalg.LinAlgError, ValueError):
-            d = -np.linalg.lstsq(H, grad, rcond=None)[0]
-        decrement = -float(grad @ d)
+            factor = scipy.linalg.cho_factor(H, check_finite=False)
+            d_active = -scipy.linalg.cho_solve(factor, grad, check_finite=False)
+        except np.linalg.LinAlgError:
+            d_active = -np.linalg.lstsq(H, grad, rcond=None)[0]
+        decrement = -float(grad @ d_active)
         if not decrement > 1e-16 * max(abs(current), 1e-300):
             break
+        d = np.zeros_like(theta)
+        d[active] = d_active
         limit, crossing = _sign_limit(theta[:m], d[:m])
         step = min(1.0, limit)
         at_boundary = limit <= 1.0
@@ -65,8 +84,7 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
             if at_boundary:
                 trial[crossing] = 0.0
             value = objective(z + step * dz, trial)
-            if value <= current - 1e-4 * step * decrement or (
-                    datafit.kind == 0 and value <= current):
+            if value <= current - 1e-4 * step * decrement or (quadratic and value <= current):
                 accepted = True
                 break
             step *= 0.5
@@ -78,6 +96,11 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
         current = value
         moved = True
         if at_boundary:
+            active[crossing] = False
+            sigma[crossing] = 0.0
+            if not active[:m].any():
+                break
+        elif quadratic:
             break
     if moved:
         W[support, 0] = theta[:m]
@@ -90,7 +113,7 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
 def _sign_limit(w, d):
     """Largest step keeping every coefficient's sign (inf if none changes), and the indices
     of the coefficients that reach zero first."""
-    crossing = np.flatnonzero(np.sign(w + d) != np.sign(w))
+    crossing = np.flatnonzero((np.sign(w + d) != np.sign(w)) & (w != 0))
     if crossing.size == 0:
         return np.inf, crossing
     t = -w[crossing] / d[crossing]

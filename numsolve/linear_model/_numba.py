@@ -12,6 +12,8 @@ from numba import njit
 
 __all__ = [
     "cd_epoch_dense",
+    "cd_epoch_dense_single",
+    "cd_epoch_sparse_single",
     "cd_epoch_sparse",
     "intercept_step",
     "predict_dense",
@@ -212,3 +214,56 @@ def ws_gradient_sparse(data, indices, indptr, G, ws, out):
             x = data[k]
             for c in range(K):
                 out[jj, c] += x * G[i, c]
+
+
+@njit(cache=True, nogil=True)
+def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
+    """Single-task (K = 1) version of :func:`cd_epoch_dense` with branch-free inner loops."""
+    n = z.shape[0]
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        grad = 0.0
+        if kind == 0:
+            for i in range(n):
+                grad += X[i, j] * (a[i] * (z[i] - y[i]))
+        else:
+            for i in range(n):
+                grad -= X[i, j] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
+        old = w[j]
+        new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
+        if new != old:
+            w[j] = new
+            delta = new - old
+            for i in range(n):
+                z[i] += X[i, j] * delta
+
+
+@njit(cache=True, nogil=True)
+def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
+                           positive):
+    """Single-task (K = 1) version of :func:`cd_epoch_sparse`."""
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        grad = 0.0
+        start, end = indptr[j], indptr[j + 1]
+        if kind == 0:
+            for k in range(start, end):
+                i = indices[k]
+                grad += data[k] * (a[i] * (z[i] - y[i]))
+        else:
+            for k in range(start, end):
+                i = indices[k]
+                grad -= data[k] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
+        old = w[j]
+        new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
+        if new != old:
+            w[j] = new
+            delta = new - old
+            for k in range(start, end):
+                z[indices[k]] += data[k] * delta

@@ -7,7 +7,8 @@ decrease the proximal coordinate model promises), keeps the support plus the bes
 features (twice the support size, at least ``p0``), and solves the restricted problem with
 cyclic proximal block-coordinate epochs (a feature's K coefficients form one block) until its
 own duality gap falls below a fraction of the global one. When the support is unchanged
-between two outer iterations, Newton steps on the support finish the job.
+between two checks of the inner loop, or between two outer iterations, Newton steps on the
+support finish the job.
 """
 
 import numpy as np
@@ -87,9 +88,9 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         ws = np.sort(np.argpartition(-scores, size - 1)[:size]).astype(np.int32)
         epochs += _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
                          col_means, max(_INNER_FRACTION * crit, 0.5 * threshold),
-                         max_epochs)
+                         max_epochs, newton)
         support = np.flatnonzero(np.any(W != 0, axis=1))
-        if newton and previous_support is not None and np.array_equal(support, previous_support):
+        if newton and np.array_equal(support, previous_support):
             newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept)
         previous_support = support
         bar.update(1)
@@ -105,10 +106,15 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
 
 
 def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inner_tol,
-           max_epochs):
-    """Proximal coordinate epochs on the working set with Anderson extrapolation."""
+           max_epochs, newton):
+    """Proximal coordinate epochs on the working set with Anderson extrapolation.
+
+    At every check, if the support has not changed since the previous check, Newton steps on
+    the support (:func:`newton_finish`) replace the remaining coordinate epochs.
+    """
     kind, l1, l2, positive = datafit.kind, penalty.l1, penalty.l2, penalty.positive
     buffer = []
+    previous = tried = None
     for epoch in range(1, max_epochs + 1):
         design.epoch(kind, y, a, W, Z, ws, lips, l1, l2, positive)
         if col_means is not None:
@@ -118,6 +124,12 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
             _extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer)
             buffer = []
         if epoch % _CHECK_EVERY == 0:
+            support = np.flatnonzero(np.any(W[ws] != 0, axis=1))
+            if newton and np.array_equal(support, previous) and not np.array_equal(
+                    support, tried):
+                newton_finish(design, datafit, penalty, W, b, Z, y, a, col_means is not None)
+                tried = support
+            previous = support
             kernels.raw_gradient(kind, Z, y, a, G)
             grad = design.gradient(G, ws)
             means = None if col_means is None else col_means[ws]
