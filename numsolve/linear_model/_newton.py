@@ -10,11 +10,13 @@ until the true objective decreases, so the finish never makes the iterate worse.
 
 import numpy as np
 import scipy.linalg
-from threadpoolctl import threadpool_limits
+import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["newton_finish"]
 
 _MAX_SUPPORT = 3000
+_CONTROLLER = ThreadpoolController()
 
 
 def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps=40):
@@ -24,7 +26,7 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
     factorisations run single-threaded: on small machines a multi-threaded LAPACK call of
     this size is many times slower under load than one thread.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _CONTROLLER.limit(limits=1, user_api="blas"):
         return _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps)
 
 
@@ -34,9 +36,10 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
     support = np.flatnonzero(W[:, 0])
     if support.size == 0 or support.size > _MAX_SUPPORT:
         return False
-    XS = design.columns(support)
+    XS = design.X[:, support] if design.sparse else design.columns(support)
     if fit_intercept:
-        XS = np.hstack([XS, np.ones((XS.shape[0], 1))])
+        ones = np.ones((XS.shape[0], 1))
+        XS = sp.hstack([XS, ones], format="csc") if design.sparse else np.hstack([XS, ones])
     m = support.size
     sigma = np.zeros(XS.shape[1])
     sigma[:m] = np.sign(W[support, 0])
@@ -46,7 +49,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
     active = np.ones(XS.shape[1], dtype=bool)
     z = Z[:, 0].copy()
     quadratic = datafit.kind == 0
-    gram = XS.T @ (a[:, None] * XS) if quadratic else None
+    gram = _weighted_gram(XS, a) if quadratic else None
 
     def objective(z_, theta_):
         return float(datafit.value(z_[:, None], y, a, np)) + float(
@@ -56,13 +59,12 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
     moved = False
     for _ in range(max_steps):
         G = datafit.raw_gradient(z[:, None], y, a, np)[:, 0]
-        grad = (XS.T @ G + penalty.l1 * sigma + ridge * theta)[active]
+        grad = (np.asarray(XS.T @ G).reshape(-1) + penalty.l1 * sigma + ridge * theta)[active]
         if quadratic:
             H = gram[np.ix_(active, active)]
         else:
             h = datafit.raw_hessian(z[:, None], y, a, np)[:, 0, 0]
-            XA = XS[:, active]
-            H = XA.T @ (h[:, None] * XA)
+            H = _weighted_gram(XS[:, active], h)
         H = H + np.diag(ridge[active] + 1e-12 * max(np.trace(H) / H.shape[0], 1e-300))
         try:
             factor = scipy.linalg.cho_factor(H, check_finite=False)
@@ -77,7 +79,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
         limit, crossing = _sign_limit(theta[:m], d[:m])
         step = min(1.0, limit)
         at_boundary = limit <= 1.0
-        dz = XS @ d
+        dz = np.asarray(XS @ d).reshape(-1)
         accepted = False
         for _ in range(40):
             trial = theta + step * d
@@ -91,7 +93,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
             at_boundary = False
         if not accepted:
             break
-        z = z + XS @ (trial - theta)
+        z = z + np.asarray(XS @ (trial - theta)).reshape(-1)
         theta = trial
         current = value
         moved = True
@@ -108,6 +110,13 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
             b[0] = theta[m]
         Z[:, 0] = z
     return moved
+
+
+def _weighted_gram(XS, h):
+    """``XS' diag(h) XS`` as a dense array (sparse products for sparse XS)."""
+    if sp.issparse(XS):
+        return np.asarray((XS.T @ sp.diags(h) @ XS).toarray())
+    return XS.T @ (h[:, None] * XS)
 
 
 def _sign_limit(w, d):

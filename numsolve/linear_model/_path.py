@@ -2,10 +2,14 @@
 
 import numpy as np
 
+from .._progress import progress
+from .._result import HistoryRecorder
 from .._validation import check_matrix, check_vector
 from ._datafits import Quadratic
+from ._design import Design
 from ._penalties import L1, NonNegL1
 from ._solver import bcd
+from ._working_set import solve_working_set
 
 __all__ = ["lasso_path"]
 
@@ -69,6 +73,21 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
     datafit = Quadratic(sample_weight=sample_weight)
     coefs = np.zeros((p, alphas.size), dtype=X.dtype)
     gaps = np.zeros(alphas.size)
+    if rule == "auto":  # one compiled design, constants and warm iterate for the whole path
+        design = Design(X)
+        a = datafit.weights(n, np, np.float64)
+        lips = datafit.bound * design.col_sq_norms(a)
+        W, b = np.zeros((p, 1)), np.zeros(1)
+        for k, alpha in enumerate(alphas):
+            penalty = NonNegL1(alpha) if positive else L1(alpha)
+            with progress(max_iter, 0) as bar:
+                *_, gap, _, _ = solve_working_set(
+                    design, y, a, datafit, penalty, W, b, fit_intercept=False, tol=tol,
+                    max_iter=max_iter, max_epochs=50_000, p0=10, newton=update != "lipschitz",
+                    recorder=HistoryRecorder(), bar=bar, lips=lips)
+            coefs[:, k] = W[:, 0]
+            gaps[k] = gap
+        return alphas, coefs, gaps
     coef = None
     for k, alpha in enumerate(alphas):
         penalty = NonNegL1(alpha) if positive else L1(alpha)

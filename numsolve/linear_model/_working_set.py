@@ -44,17 +44,19 @@ def _criterion(datafit, penalty, W, Z, y, a, grad, G, col_means):
 
 
 def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, tol,
-                      max_iter, max_epochs, p0, newton, recorder, bar):
+                      max_iter, max_epochs, p0, newton, recorder, bar, lips=None):
     """Run the engine in place on ``W`` (p, K) and ``b`` (K,); return ``(n_iter, converged,
     epochs, criterion, primal, threshold)``.
 
     The stopping test is ``gap <= tol * P(0)`` with ``P(0)`` the objective at zero, or
-    ``max KKT violation <= tol`` when the penalty has no dual (no penalty).
+    ``max KKT violation <= tol`` when the penalty has no dual (no penalty). ``lips``
+    (coordinate Lipschitz constants) may be passed to reuse them across calls.
     """
     n, p = design.shape
     K = W.shape[1]
     kind, l1, l2, positive = datafit.kind, penalty.l1, penalty.l2, penalty.positive
-    lips = datafit.bound * design.col_sq_norms(a)
+    if lips is None:
+        lips = datafit.bound * design.col_sq_norms(a)
     every = np.arange(p, dtype=np.int32)
     Z = np.empty((n, K))
     design.predict(W, every, b, Z)
