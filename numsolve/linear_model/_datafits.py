@@ -50,9 +50,6 @@ class _Datafit:
         """Class-coupling factor ``S`` of the curvature bound (a 1x1 matrix for K = 1)."""
         return xp.full((1, 1), self.bound, dtype=dtype, device=device)
 
-    def onehot(self, y, K, xp):
-        return xp.reshape(y, (-1, 1))
-
 
 class Quadratic(_Datafit):
     """Least squares ``(1/2) sum_i a_i (y_i - z_i)^2``.

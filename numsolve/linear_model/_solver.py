@@ -219,8 +219,6 @@ def _check_options(datafit, penalty, rule, block_size, partition, update, tol, m
         raise ValueError(f"rule must be one of {('auto', *RULES)}, got {rule!r}")
     if update not in ("auto", *UPDATES):
         raise ValueError(f"update must be one of {('auto', *UPDATES)}, got {update!r}")
-    if rule == "auto" and update not in ("auto", "lipschitz", "newton") and False:
-        raise ValueError
     if partition not in PARTITIONS:
         raise ValueError(f"partition must be one of {PARTITIONS}, got {partition!r}")
     if update == "exact" and not isinstance(datafit, Quadratic):
