@@ -52,6 +52,6 @@ def demo():
             warnings.simplefilter("ignore", ConvergenceWarning)
             res = bcd(X, y, Quadratic(), NoPenalty(), rule=rule, block_size=5,
                       partition="sort", update="matrix", max_iter=200, tol=0.0)
-        rows.append(_row(f"bcd rule={rule}, matrix updates", "least squares, paper A 200x500",
+        rows.append(_row(f"bcd {rule} + matrix update", "least squares, paper A 200x500",
                          f"f after 200 blocks of 5: {res.objective:.3e}", start))
     return rows
