@@ -1,0 +1,287 @@
+"""numsolve's BCD (Lasso, L1 logistic, L1 multinomial, Lasso path) against scikit-learn,
+skglm, celer and liblinear.
+
+Every contender solves the same problem (same data, seeds, alpha, no intercept, float64) and
+is asked for a duality gap of about ``1e-8`` times the objective at zero, each in its own
+stopping rule (scikit-learn and celer: gap <= tol ||y||^2/n, i.e. ``tol = 5e-9`` on the
+1/(2n)-scaled objective; skglm: KKT violation <= 1e-8; liblinear: its own criterion at
+1e-8). The gap each one actually reached is then computed by one function for all
+(``numsolve.linear_model._objective.optimality``, the Fenchel gap of section 3.2 of the spec)
+and reported with the relative suboptimality against the best objective found.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from _harness import Case, Contender
+
+TARGET = 1e-8
+
+
+def _lasso_quality(problem, w):
+    from numsolve.linear_model import L1, Quadratic
+    from numsolve.linear_model._objective import optimality
+
+    X, y, alpha = problem["X"], problem["y"], problem["alpha"]
+    n = X.shape[0]
+    a = np.full(n, 1.0 / n)
+    w = np.asarray(w, dtype=float).reshape(-1, 1)
+    Z = np.asarray(X @ w)
+    G = Quadratic().raw_gradient(Z, y, a, np)
+    primal, gap, _ = optimality(Quadratic(), L1(alpha), w, Z, y, a, np.asarray(X.T @ G), G, np)
+    return {"objective": primal, "gap": gap, "nnz": int(np.count_nonzero(w))}
+
+
+def _logistic_quality(problem, w):
+    from numsolve.linear_model import L1, Logistic, Multinomial
+    from numsolve.linear_model._objective import optimality
+
+    X, y, alpha = problem["X"], problem["y"], problem["alpha"]
+    n = X.shape[0]
+    a = np.full(n, 1.0 / n)
+    datafit = Multinomial() if problem.get("multinomial") else Logistic()
+    W = np.asarray(w, dtype=float)
+    W = W.reshape(-1, 1) if W.ndim == 1 else W
+    Z = np.asarray(X @ W)
+    G = datafit.raw_gradient(Z, y, a, np)
+    primal, gap, _ = optimality(datafit, L1(alpha), W, Z, y, a, np.asarray(X.T @ G), G, np)
+    return {"objective": primal, "gap": gap, "nnz": int(np.count_nonzero(W))}
+
+
+# -- problems ---------------------------------------------------------------------------
+def _correlated(n, p, divisor):
+    def setup():
+        from skglm.utils.data import make_correlated_data
+
+        X, y, _ = make_correlated_data(n_samples=n, n_features=p, rho=0.5, snr=3,
+                                       density=0.1, random_state=0)
+        X = np.asfortranarray(X)
+        alpha = np.abs(X.T @ y).max() / n / divisor
+        return {"X": X, "y": y, "alpha": alpha}
+    return setup
+
+
+def _paper(name, n, p, divisor, sparse=True, n_classes=50):
+    def setup():
+        from numsolve.linear_model._datasets import make_paper_dataset
+
+        X, y = make_paper_dataset(name, n, p, n_classes=n_classes, sparse=sparse,
+                                  random_state=0)
+        if name == "B":
+            alpha = np.abs(X.T @ y).max() / (2 * n) / divisor
+        elif name == "C":
+            Y = np.eye(int(y.max()) + 1)[y.astype(int)]
+            alpha = np.abs(X.T @ (Y - Y.mean(axis=0))).max() / n / divisor
+        else:
+            alpha = np.abs(X.T @ y).max() / n / divisor
+        return {"X": X, "y": y, "alpha": alpha, "multinomial": name == "C"}
+    return setup
+
+
+# -- contenders: Lasso --------------------------------------------------------------------
+def _ns_lasso(problem):
+    from numsolve.linear_model import L1, Quadratic, bcd
+
+    res = bcd(problem["X"], problem["y"], Quadratic(), L1(problem["alpha"]), tol=TARGET)
+    return {**_lasso_quality(problem, res.x), "iterations": res.n_iter}
+
+
+def _sk_lasso(problem):
+    from sklearn.linear_model import Lasso
+
+    model = Lasso(alpha=problem["alpha"], fit_intercept=False, tol=TARGET / 2,
+                  max_iter=100_000).fit(problem["X"], problem["y"])
+    return {**_lasso_quality(problem, model.coef_), "iterations": model.n_iter_}
+
+
+def _skglm_lasso(problem):
+    from skglm import Lasso
+
+    model = Lasso(alpha=problem["alpha"], fit_intercept=False, tol=TARGET).fit(
+        problem["X"], problem["y"])
+    return _lasso_quality(problem, model.coef_)
+
+
+def _celer_lasso(problem):
+    from celer import Lasso
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = Lasso(alpha=problem["alpha"], fit_intercept=False, tol=TARGET / 2).fit(
+            problem["X"], problem["y"])
+    return _lasso_quality(problem, model.coef_)
+
+
+def _lasso_contenders():
+    return [Contender("numsolve bcd (auto)", _ns_lasso),
+            Contender("sklearn Lasso", _sk_lasso),
+            Contender("skglm Lasso", _skglm_lasso, requires="skglm"),
+            Contender("celer Lasso", _celer_lasso, requires="celer")]
+
+
+# -- contenders: L1 logistic --------------------------------------------------------------
+def _ns_logistic(problem):
+    from numsolve.linear_model import L1, Logistic, Multinomial, bcd
+
+    datafit = Multinomial() if problem.get("multinomial") else Logistic()
+    res = bcd(problem["X"], problem["y"], datafit, L1(problem["alpha"]), tol=TARGET)
+    return {**_logistic_quality(problem, res.x), "iterations": res.n_iter}
+
+
+def _liblinear(problem):
+    from sklearn.linear_model import LogisticRegression
+
+    n = problem["X"].shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LogisticRegression(penalty="l1", C=1 / (n * problem["alpha"]),
+                                   solver="liblinear", fit_intercept=False, tol=TARGET,
+                                   max_iter=10_000).fit(problem["X"], problem["y"])
+    return _logistic_quality(problem, model.coef_[0])
+
+
+def _saga(problem):
+    from sklearn.linear_model import LogisticRegression
+
+    n = problem["X"].shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LogisticRegression(l1_ratio=1.0, C=1 / (n * problem["alpha"]), solver="saga",
+                                   fit_intercept=False, tol=1e-4, max_iter=100).fit(
+            problem["X"], problem["y"])
+    coef = model.coef_.T
+    if problem.get("multinomial"):  # saga's symmetric parametrisation: same objective
+        return _logistic_quality(problem, coef)
+    return _logistic_quality(problem, coef[:, 0])
+
+
+def _skglm_logistic(problem):
+    from skglm import SparseLogisticRegression
+
+    model = SparseLogisticRegression(alpha=problem["alpha"], fit_intercept=False,
+                                     tol=TARGET, max_iter=50).fit(problem["X"], problem["y"])
+    return _logistic_quality(problem, model.coef_[0])
+
+
+def _celer_logistic(problem):
+    from celer import LogisticRegression
+
+    n = problem["X"].shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LogisticRegression(C=1 / (n * problem["alpha"]), tol=TARGET).fit(
+            problem["X"], problem["y"])
+    return _logistic_quality(problem, model.coef_[0])
+
+
+# -- contenders: lasso path ---------------------------------------------------------------
+def _path_grid(problem):
+    X, y = problem["X"], problem["y"]
+    alpha_max = np.abs(X.T @ y).max() / X.shape[0]
+    return alpha_max * np.logspace(0, -2, problem["n_alphas"])
+
+
+def _path_quality(problem, coefs, alphas):
+    gaps = [_lasso_quality({**problem, "alpha": alpha}, coefs[:, k])["gap"]
+            for k, alpha in enumerate(alphas)]
+    return {"max_gap": float(np.max(gaps)), "n_alphas": len(alphas)}
+
+
+def _ns_path(problem):
+    from numsolve.linear_model import lasso_path
+
+    alphas = _path_grid(problem)
+    _, coefs, _ = lasso_path(problem["X"], problem["y"], alphas=alphas, tol=TARGET)
+    return _path_quality(problem, coefs, alphas)
+
+
+def _sk_path(problem):
+    from sklearn.linear_model import lasso_path
+
+    alphas = _path_grid(problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, coefs, _ = lasso_path(problem["X"], problem["y"], alphas=alphas, tol=TARGET / 2,
+                                 max_iter=100_000)
+    return _path_quality(problem, coefs, alphas)
+
+
+def _skglm_path(problem):
+    from skglm import Lasso
+
+    alphas = _path_grid(problem)
+    model = Lasso(alpha=alphas[0], fit_intercept=False, tol=TARGET, warm_start=True)
+    coefs = np.zeros((problem["X"].shape[1], alphas.size))
+    for k, alpha in enumerate(alphas):
+        model.alpha = alpha
+        coefs[:, k] = model.fit(problem["X"], problem["y"]).coef_
+    return _path_quality(problem, coefs, alphas)
+
+
+def _celer_path(problem):
+    from celer import celer_path
+
+    alphas = _path_grid(problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, coefs, _ = celer_path(problem["X"], problem["y"], "lasso", alphas=alphas,
+                                 tol=TARGET / 2)
+    return _path_quality(problem, coefs, alphas)
+
+
+def _with_grid(setup, n_alphas):
+    def wrapped():
+        return {**setup(), "n_alphas": n_alphas}
+    return wrapped
+
+
+def cases(quick=False):
+    """The spec's problems (section 3.3), or small versions of them with ``quick``."""
+    if quick:
+        corr, A, B, C = ((150, 300), (150, 600), (150, 600), (150, 60))
+        n_classes, n_alphas, repeats = 4, 5, 1
+    else:
+        corr, A, B, C = ((1000, 5000), (1000, 10000), (1000, 10000), (1000, 1000))
+        n_classes, n_alphas, repeats = 50, 100, 3
+    stop = (f"no intercept, float64, target duality gap {TARGET:g} x P(0) in each solver's "
+            "own stopping rule; reported gap computed identically for all")
+    return [
+        Case(f"lasso_correlated_{corr[0]}x{corr[1]}_amax/100",
+             f"make_correlated_data(n={corr[0]}, p={corr[1]}, rho=0.5, snr=3, density=0.1, "
+             f"random_state=0), dense F-order, alpha = alpha_max/100; {stop}",
+             _correlated(*corr, 100), _lasso_contenders(), repeats=repeats),
+        Case(f"lasso_correlated_{corr[0]}x{corr[1]}_amax/10",
+             f"as above, alpha = alpha_max/10; {stop}",
+             _correlated(*corr, 10), _lasso_contenders(), repeats=repeats),
+        Case(f"lasso_paperA_{A[0]}x{A[1]}_amax/100",
+             f"paper dataset A recipe ({A[0]} x {A[1]}, CSC, random_state=0), "
+             f"alpha = alpha_max/100; {stop}",
+             _paper("A", *A, 100), _lasso_contenders(), repeats=repeats),
+        Case(f"l1_logistic_paperB_{B[0]}x{B[1]}_amax/10",
+             f"paper dataset B recipe ({B[0]} x {B[1]}, CSC, random_state=0), "
+             f"alpha = ||X'y||_inf/(2n)/10; {stop}",
+             _paper("B", *B, 10),
+             [Contender("numsolve bcd (auto)", _ns_logistic),
+              Contender("sklearn liblinear", _liblinear),
+              Contender("skglm SparseLogisticRegression", _skglm_logistic, requires="skglm"),
+              Contender("celer LogisticRegression", _celer_logistic, requires="celer")],
+             repeats=repeats),
+        Case(f"l1_multinomial_paperC_{C[0]}x{C[1]}x{n_classes}",
+             f"paper dataset C recipe ({C[0]} x {C[1]}, {n_classes} classes, dense, "
+             "random_state=0), alpha = alpha_max/10; numsolve at target gap, saga at its "
+             "tol=1e-4 with max_iter=100 (its gap is reported)",
+             _paper("C", *C, 10, sparse=False, n_classes=n_classes),
+             [Contender("numsolve bcd (auto)", _ns_logistic),
+              Contender("sklearn saga", _saga)], repeats=1),
+        Case(f"lasso_path_paperA_{A[0]}x{A[1]}_{n_alphas}alphas",
+             f"paper dataset A recipe, {n_alphas} alphas from alpha_max to alpha_max/100 "
+             f"(log grid), warm starts; {stop} at every alpha",
+             _with_grid(_paper("A", *A, 1), n_alphas),
+             [Contender("numsolve lasso_path", _ns_path),
+              Contender("sklearn lasso_path", _sk_path),
+              Contender("skglm Lasso warm path", _skglm_path, requires="skglm"),
+              Contender("celer celer_path", _celer_path, requires="celer")],
+             repeats=1),
+    ]

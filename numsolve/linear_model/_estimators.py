@@ -1,0 +1,386 @@
+"""scikit-learn estimators on top of :func:`bcd`: Lasso, ElasticNet, Ridge, LogisticRegression.
+
+Objectives are scikit-learn's, so the estimators are drop-in replacements:
+
+* Lasso / ElasticNet: ``1/(2 sum(s)) sum_i s_i (y_i - x_i w - b)^2 + alpha * penalty(w)``;
+* Ridge: ``sum_i s_i (y_i - x_i w - b)^2 + alpha ||w||^2``;
+* LogisticRegression: ``C sum_i s_i loss_i + penalty(w)`` (binary logistic, or multinomial for
+  more than two classes).
+
+``tol`` is the duality-gap tolerance relative to the objective at zero (see :func:`bcd`).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot, softmax
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._datafits import Logistic, Multinomial, Quadratic
+from ._penalties import L1, L2, L1PlusL2, NoPenalty, NonNegL1
+from ._rules import RULES
+from ._solver import bcd
+from ._updates import UPDATES
+
+__all__ = ["ElasticNet", "Lasso", "LogisticRegression", "Ridge"]
+
+_SOLVER_CONSTRAINTS = {
+    "fit_intercept": ["boolean"],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "warm_start": ["boolean"],
+    "rule": [StrOptions({"auto", *RULES})],
+    "update": [StrOptions({"auto", *UPDATES})],
+    "block_size": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+class _BCDRegressor(RegressorMixin, BaseEstimator):
+    """Shared fit/predict of the least-squares estimators."""
+
+    _parameter_constraints = dict(_SOLVER_CONSTRAINTS)
+
+    def _penalty(self, total_weight):
+        raise NotImplementedError
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
+                             dtype=[np.float64, np.float32], y_numeric=True)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        penalty = self._penalty(float(sample_weight.sum()))
+        warm = self.warm_start and hasattr(self, "coef_")
+        result = bcd(X, y, Quadratic(sample_weight=sample_weight), penalty, rule=self.rule,
+                     update=self.update, block_size=self.block_size, tol=self.tol,
+                     max_iter=self.max_iter, fit_intercept=self.fit_intercept,
+                     coef_init=self.coef_ if warm else None,
+                     intercept_init=self.intercept_ if warm and self.fit_intercept else None,
+                     random_state=self.random_state, verbose=self.verbose)
+        self.coef_ = np.asarray(result.x, dtype=X.dtype)
+        self.intercept_ = float(result.intercept) if self.fit_intercept else 0.0
+        self.n_iter_ = result.n_iter
+        self.dual_gap_ = result.gap
+        self.history_ = result.history
+        return self
+
+    def predict(self, X):
+        """Predict ``X w + b``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=("csc", "csr"), reset=False,
+                          dtype=[np.float64, np.float32])
+        return safe_sparse_dot(X, self.coef_) + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class Lasso(_BCDRegressor):
+    """L1-penalised least squares by greedy block coordinate descent.
+
+    Minimises ``1/(2 sum(s)) sum_i s_i (y_i - x_i w - b)^2 + alpha ||w||_1`` (scikit-learn's
+    objective; ``s`` the sample weights, all one by default).
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+    fit_intercept : bool, default=True
+    max_iter : int, default=100
+        Outer iterations (see :func:`bcd`).
+    tol : float, default=1e-4
+        Duality-gap tolerance relative to the objective at zero.
+    warm_start : bool, default=False
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative.
+    rule, update, block_size : see :func:`bcd`
+    random_state : int, RandomState or None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+    dual_gap_ : float
+    history_ : dict of ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.linear_model import Lasso
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> y = 2.0 * X[:, 0]
+    >>> Lasso(alpha=0.01).fit(X, y).coef_.round(2)
+    array([1.99, 0.  ])
+    """
+
+    _parameter_constraints = {**_SOLVER_CONSTRAINTS,
+                              "alpha": [Interval(Real, 0, None, closed="left")],
+                              "positive": ["boolean"]}
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=100, tol=1e-4,
+                 warm_start=False, positive=False, rule="auto", update="auto", block_size=1,
+                 random_state=None, verbose=0):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.positive = positive
+        self.rule = rule
+        self.update = update
+        self.block_size = block_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _penalty(self, total_weight):
+        return NonNegL1(self.alpha) if self.positive else L1(self.alpha)
+
+
+class ElasticNet(_BCDRegressor):
+    """Elastic-net least squares by greedy block coordinate descent.
+
+    Minimises ``1/(2 sum(s)) sum_i s_i (y_i - x_i w - b)^2 + alpha l1_ratio ||w||_1
+    + alpha (1 - l1_ratio)/2 ||w||^2``.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+    l1_ratio : float, default=0.5
+    fit_intercept, max_iter, tol, warm_start, positive, rule, update, block_size,
+    random_state, verbose : see :class:`Lasso`
+
+    Attributes
+    ----------
+    coef_, intercept_, n_iter_, dual_gap_, history_ : see :class:`Lasso`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.linear_model import ElasticNet
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> ElasticNet(alpha=0.01).fit(X, 2.0 * X[:, 0]).coef_.round(2)
+    array([1.99, 0.  ])
+    """
+
+    _parameter_constraints = {**_SOLVER_CONSTRAINTS,
+                              "alpha": [Interval(Real, 0, None, closed="left")],
+                              "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+                              "positive": ["boolean"]}
+
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=100, tol=1e-4,
+                 warm_start=False, positive=False, rule="auto", update="auto", block_size=1,
+                 random_state=None, verbose=0):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.positive = positive
+        self.rule = rule
+        self.update = update
+        self.block_size = block_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _penalty(self, total_weight):
+        return L1PlusL2(self.alpha, self.l1_ratio, positive=self.positive)
+
+
+class Ridge(_BCDRegressor):
+    """Ridge regression ``sum_i s_i (y_i - x_i w - b)^2 + alpha ||w||^2`` by block CD.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+    fit_intercept, max_iter, tol, warm_start, rule, update, block_size, random_state,
+    verbose : see :class:`Lasso`
+
+    Attributes
+    ----------
+    coef_, intercept_, n_iter_, dual_gap_, history_ : see :class:`Lasso`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.linear_model import Ridge
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> Ridge(alpha=1.0, tol=1e-10).fit(X, 2.0 * X[:, 0]).coef_.round(3)
+    array([ 1.636, -0.182])
+    """
+
+    _parameter_constraints = {**_SOLVER_CONSTRAINTS,
+                              "alpha": [Interval(Real, 0, None, closed="left")]}
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=100, tol=1e-4,
+                 warm_start=False, rule="auto", update="auto", block_size=1,
+                 random_state=None, verbose=0):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.rule = rule
+        self.update = update
+        self.block_size = block_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _penalty(self, total_weight):
+        return L2(self.alpha / total_weight)
+
+
+class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
+    """Logistic regression (binary, or multinomial for more classes) by block CD.
+
+    Minimises ``C sum_i s_i loss_i(w) + penalty(w)`` with penalty ``||w||^2/2`` ("l2"),
+    ``||w||_1`` ("l1"), ``l1_ratio ||w||_1 + (1 - l1_ratio)||w||^2/2`` ("elasticnet") or none,
+    as scikit-learn does. L1 multinomial problems, which scikit-learn solves only with saga,
+    run on the working-set engine with feature blocks of all classes.
+
+    Parameters
+    ----------
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+    C : float, default=1.0
+    l1_ratio : float, optional
+        Needed with ``penalty="elasticnet"``.
+    fit_intercept, max_iter, tol, warm_start, rule, update, block_size, random_state,
+    verbose : see :class:`Lasso`
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : int
+    dual_gap_ : float
+    history_ : dict of ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.linear_model import LogisticRegression
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> LogisticRegression().fit(X, [0, 0, 1, 1]).predict([[-3.0], [3.0]])
+    array([0, 1])
+    """
+
+    _parameter_constraints = {**_SOLVER_CONSTRAINTS,
+                              "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None],
+                              "C": [Interval(Real, 0, None, closed="neither")],
+                              "l1_ratio": [Interval(Real, 0, 1, closed="both"), None]}
+
+    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True, max_iter=100,
+                 tol=1e-4, warm_start=False, rule="auto", update="auto", block_size=1,
+                 random_state=None, verbose=0):
+        self.penalty = penalty
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.rule = rule
+        self.update = update
+        self.block_size = block_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_penalty(self, total_weight):
+        alpha = 1.0 / (self.C * total_weight)
+        if self.penalty == "l2":
+            return L2(alpha)
+        if self.penalty == "l1":
+            return L1(alpha)
+        if self.penalty == "elasticnet":
+            if self.l1_ratio is None:
+                raise ValueError("penalty='elasticnet' needs l1_ratio")
+            return L1PlusL2(alpha, self.l1_ratio)
+        return NoPenalty()
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
+                             dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        classes, encoded = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(
+                f"This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {classes[0]!r}")
+        binary = classes.size == 2
+        if binary:
+            datafit = Logistic(sample_weight=sample_weight)
+            target = np.where(encoded == 1, 1.0, -1.0)
+        else:
+            datafit = Multinomial(n_classes=classes.size, sample_weight=sample_weight)
+            target = encoded.astype(float)
+        warm = (self.warm_start and hasattr(self, "coef_")
+                and self.coef_.shape == (1 if binary else classes.size, X.shape[1]))
+        result = bcd(X, target, datafit, self._make_penalty(float(sample_weight.sum())),
+                     rule=self.rule, update=self.update, block_size=self.block_size,
+                     tol=self.tol, max_iter=self.max_iter, fit_intercept=self.fit_intercept,
+                     coef_init=self.coef_.T if warm else None,
+                     intercept_init=self.intercept_ if warm and self.fit_intercept else None,
+                     random_state=self.random_state, verbose=self.verbose)
+        coef = np.asarray(result.x, dtype=X.dtype)
+        self.classes_ = classes
+        self.coef_ = coef.reshape(1, -1) if binary else np.ascontiguousarray(coef.T)
+        intercept = np.atleast_1d(np.asarray(result.intercept, dtype=X.dtype))
+        if not binary:  # softmax is invariant to a common shift: report the centred one
+            intercept = intercept - intercept.mean()
+        self.intercept_ = intercept if self.fit_intercept else np.zeros_like(intercept)
+        self.n_iter_ = result.n_iter
+        self.dual_gap_ = result.gap
+        self.history_ = result.history
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = 0.5 * (1.0 + np.tanh(0.5 * scores))
+            return np.column_stack([1.0 - positive, positive])
+        return softmax(scores)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

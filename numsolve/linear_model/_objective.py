@@ -1,0 +1,82 @@
+"""Primal objective, duality gap and KKT violation, in array code shared by all engines.
+
+The problem is ``P(W, b) = f(XW + b) + g(W)``; with ``G = dF/dZ`` the Fenchel dual point is
+``theta = s G`` (``s`` scales ``X' theta`` into the penalty's dual domain) and
+``D = -sum_i a_i phi*(theta_i / a_i) - g*(-X' theta)``. An unpenalised intercept adds the dual
+constraint ``sum_i theta_i = 0``: ``G`` is centred (``G - a sum_i G_i``) before scaling, and the
+engines call :func:`refine_intercept` first so that the centring is a round-off correction.
+"""
+
+__all__ = ["optimality", "refine_intercept"]
+
+
+def optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means=None):
+    """Primal value, duality gap (or KKT violation when there is no dual) and criterion.
+
+    Parameters
+    ----------
+    W : array of shape (p, K)
+    Z : array of shape (n, K)
+        Linear predictor ``XW + b``.
+    grad : array of shape (p, K)
+        ``X' G``.
+    G : array of shape (n, K)
+        Raw gradient of the datafit at ``Z``.
+    col_means : array of shape (p,), optional
+        ``X' a`` when an intercept is fitted (the dual point is then centred).
+
+    Returns
+    -------
+    primal : float
+    gap : float
+        Duality gap; ``nan`` when the penalty has no dual.
+    kkt : float
+        Largest subdifferential distance over the coefficients (and intercept gradient).
+    """
+    primal = float(datafit.value(Z, y, a, xp)) + float(penalty.value(W, xp))
+    kkt = float(xp.max(penalty.subdiff_distance(W, grad, xp)))
+    if col_means is not None:
+        total = xp.sum(G, axis=0)
+        kkt = max(kkt, float(xp.max(xp.abs(total))))
+        G = G - xp.reshape(a, (-1, 1)) * total
+        grad = grad - xp.reshape(col_means, (-1, 1)) * xp.reshape(total, (1, -1))
+    if not penalty.has_dual:
+        return primal, float("nan"), kkt
+    s = penalty.dual_scale(-grad, xp)
+    dual = -float(datafit.conjugate(s * G, y, a, xp)) - float(penalty.conjugate(-s * grad, xp))
+    return primal, max(primal - dual, 0.0), kkt
+
+
+def refine_intercept(datafit, Z, y, a, b, xp, max_steps=20):
+    """Newton steps on the intercept alone (exact in one step for least squares).
+
+    Returns the updated ``(Z, b)``; the objective never increases.
+    """
+    K = Z.shape[1]
+    eye = xp.eye(K, dtype=Z.dtype, device=_device(Z))
+    value = float(datafit.value(Z, y, a, xp))
+    for _ in range(max_steps):
+        g = xp.sum(datafit.raw_gradient(Z, y, a, xp), axis=0)
+        if float(xp.max(xp.abs(g))) <= 1e-15:
+            break
+        H = xp.sum(datafit.raw_hessian(Z, y, a, xp), axis=0) + 1e-12 * eye
+        step = xp.linalg.solve(H, g[:, None])[:, 0]
+        t = 1.0
+        for _ in range(30):
+            trial = Z - t * step
+            new = float(datafit.value(trial, y, a, xp))
+            if new <= value:
+                break
+            t *= 0.5
+        else:
+            break
+        Z, b, value = trial, b - t * step, new
+        if datafit.kind == 0:
+            break
+    return Z, b
+
+
+def _device(x):
+    from array_api_compat import device
+
+    return device(x)

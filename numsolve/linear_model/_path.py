@@ -1,0 +1,99 @@
+"""``lasso_path``: the Lasso along a grid of alphas with warm starts."""
+
+import numpy as np
+
+from .._progress import progress
+from .._result import HistoryRecorder
+from .._validation import check_matrix, check_vector
+from ._datafits import Quadratic
+from ._design import Design
+from ._penalties import L1, NonNegL1
+from ._solver import bcd
+from ._working_set import solve_working_set
+
+__all__ = ["lasso_path"]
+
+
+def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=100,
+               positive=False, sample_weight=None, rule="auto", update="auto", block_size=1,
+               random_state=None):
+    """Lasso solutions for a decreasing grid of alphas, each warm-started from the previous.
+
+    Same objective and return values as :func:`sklearn.linear_model.lasso_path` (no
+    intercept): ``1/(2n) ||y - Xw||^2 + alpha ||w||_1``.
+
+    Parameters
+    ----------
+    X : array or sparse matrix of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max`` of the default grid.
+    n_alphas : int, default=100
+    alphas : array-like, optional
+        Explicit grid (sorted decreasingly).
+    tol : float, default=1e-6
+        Duality-gap tolerance relative to ``||y||^2 / (2n)`` at every alpha.
+    max_iter, positive, sample_weight, rule, update, block_size, random_state :
+        see :func:`bcd` and :class:`Lasso`.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+    coefs : ndarray of shape (n_features, n_alphas)
+    dual_gaps : ndarray of shape (n_alphas,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.linear_model import lasso_path
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((30, 8)); y = X[:, 0] - X[:, 1]
+    >>> alphas, coefs, gaps = lasso_path(X, y, n_alphas=5)
+    >>> coefs.shape, bool(np.all(coefs[:, 0] == 0))
+    ((8, 5), True)
+    """
+    X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
+    n, p = X.shape
+    y = check_vector(y, n, "y", dtype=np.float64)
+    weights = (np.full(n, 1.0 / n) if sample_weight is None
+               else check_vector(sample_weight, n, "sample_weight", dtype=np.float64))
+    if alphas is None:
+        if not isinstance(n_alphas, (int, np.integer)) or n_alphas < 1:
+            raise ValueError(f"n_alphas must be a positive integer, got {n_alphas!r}")
+        if not 0 < eps < 1:
+            raise ValueError(f"eps must be in (0, 1), got {eps!r}")
+        correlation = np.asarray(X.T @ (weights * y)).reshape(-1) / weights.sum()
+        alpha_max = float(correlation.max() if positive else np.abs(correlation).max())
+        alpha_max = alpha_max if alpha_max > 0 else 1.0
+        alphas = alpha_max * np.logspace(0, np.log10(eps), n_alphas)
+    else:
+        alphas = np.sort(np.asarray(alphas, dtype=float).reshape(-1))[::-1]
+        if alphas.size == 0 or np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
+            raise ValueError("alphas must be a non-empty array of non-negative numbers")
+    datafit = Quadratic(sample_weight=sample_weight)
+    coefs = np.zeros((p, alphas.size), dtype=X.dtype)
+    gaps = np.zeros(alphas.size)
+    if rule == "auto":  # one compiled design, constants and warm iterate for the whole path
+        design = Design(X)
+        a = datafit.weights(n, np, np.float64)
+        lips = datafit.bound * design.col_sq_norms(a)
+        W, b = np.zeros((p, 1)), np.zeros(1)
+        for k, alpha in enumerate(alphas):
+            penalty = NonNegL1(alpha) if positive else L1(alpha)
+            with progress(max_iter, 0) as bar:
+                *_, gap, _, _ = solve_working_set(
+                    design, y, a, datafit, penalty, W, b, fit_intercept=False, tol=tol,
+                    max_iter=max_iter, max_epochs=50_000, p0=10, newton=update != "lipschitz",
+                    recorder=HistoryRecorder(), bar=bar, lips=lips)
+            coefs[:, k] = W[:, 0]
+            gaps[k] = gap
+        return alphas, coefs, gaps
+    coef = None
+    for k, alpha in enumerate(alphas):
+        penalty = NonNegL1(alpha) if positive else L1(alpha)
+        result = bcd(X, y, datafit, penalty, rule=rule, update=update, block_size=block_size,
+                     tol=tol, max_iter=max_iter, coef_init=coef, random_state=random_state)
+        coef = result.x
+        coefs[:, k] = coef
+        gaps[k] = result.gap
+    return alphas, coefs, gaps

@@ -1,0 +1,236 @@
+"""``bcd``: the low-level block coordinate descent solver (Nutini, Laradji & Schmidt 2022)."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from .._array_api import array_namespace, device_of, from_numpy, require_backend, to_numpy
+from .._progress import progress
+from .._result import HistoryRecorder, SolveResult
+from .._validation import check_matrix, check_vector, check_xp_array
+from ._array_design import ArrayDesign
+from ._block_engine import solve_blocks
+from ._datafits import Quadratic, _Datafit
+from ._design import Design
+from ._partitions import PARTITIONS
+from ._penalties import _Penalty
+from ._rules import RULES
+from ._updates import UPDATES
+from ._working_set import solve_working_set
+
+__all__ = ["bcd"]
+
+_AUTO_BLOCK = 64
+
+
+def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variable",
+        update="auto", tol=1e-6, max_iter=None, fit_intercept=False, coef_init=None,
+        intercept_init=None, max_epochs=50_000, p0=10, random_state=None, verbose=0):
+    """Minimise ``f(XW + b) + g(W)`` by block coordinate descent.
+
+    Parameters
+    ----------
+    X : array or sparse matrix of shape (n_samples, n_features)
+        Design. NumPy arrays and SciPy sparse matrices (CSC preferred; never densified) run on
+        the compiled kernels; other Array API arrays (CuPy, torch, array_api_strict) on the
+        array-code engine, results returned in their namespace and on their device.
+    y : array of shape (n_samples,)
+        Targets in the datafit's encoding (floats, -1/+1 labels, or class indices 0..K-1).
+    datafit : Quadratic, Logistic or Multinomial
+    penalty : NoPenalty, L2, L1, NonNegL1 or L1PlusL2
+    rule : {"auto", "cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq", "gs-q"}
+        ``"auto"`` (NumPy/SciPy input): greedy GS-q working sets solved by compiled proximal
+        coordinate epochs with Anderson extrapolation, then a Newton finish on the identified
+        support (the fast path). Any other rule runs the block engine: one block of
+        ``block_size`` coordinates per iteration, chosen by that rule. ``"auto"`` on other
+        namespaces is the block engine with ``gs-q`` (``gsl`` for smooth penalties), variable
+        blocks of up to 64 coordinates and Newton updates.
+    block_size : int, default=1
+        Coordinates per block (block engine).
+    partition : {"variable", "order", "sort", "avg"}, default="variable"
+        Variable blocks (any ``block_size`` coordinates) or a fixed partition.
+    update : {"auto", "lipschitz", "line-search", "diagonal", "matrix", "newton", "exact"}
+        Block update (block engine; ``"auto"`` is ``"lipschitz"``). With ``rule="auto"``,
+        ``"lipschitz"`` switches the Newton finish off.
+    tol : float, default=1e-6
+        Stop when the duality gap is at most ``tol * P(0)`` (``P(0)``: objective at zero,
+        the scale of scikit-learn's ``tol * ||y||^2 / n`` and celer's ``tol * log 2``). With
+        an intercept the gap is that of the problem at fixed intercept plus
+        ``||sum_i G_i||^2 / (2 bound)``. Without penalty: max KKT violation at most ``tol``.
+    max_iter : int, optional
+        Outer iterations (working-set engine, default 100) or block updates (block engine,
+        default 10000).
+    fit_intercept : bool, default=False
+        Fit an unpenalised intercept per class.
+    coef_init : array of shape (n_features,) or (n_features, K), optional
+        Warm start.
+    intercept_init : float or array of shape (K,), optional
+    max_epochs : int, default=50000
+        Coordinate epochs per working set (working-set engine).
+    p0 : int, default=10
+        Smallest working set.
+    random_state : int, RandomState or None
+        For the random, Lipschitz-sampling and variable cyclic rules.
+    verbose : int, default=0
+        Positive: a progress bar with the current gap.
+
+    Returns
+    -------
+    SolveResult
+        ``x``: coefficients, shape (n_features,) or (n_features, K); extras ``intercept``,
+        ``gap`` (final stopping criterion, objective scale), ``threshold`` (``tol`` on that
+        scale), ``objective``, ``engine``, ``epochs``; history ``objective``, ``gap``,
+        ``kkt``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.linear_model import bcd, Quadratic, L1
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 20)); w = np.zeros(20); w[:3] = [1.0, -2.0, 3.0]
+    >>> res = bcd(X, X @ w, Quadratic(), L1(0.01))
+    >>> res.converged, int(np.count_nonzero(res.x))
+    (True, 3)
+    """
+    _check_options(datafit, penalty, rule, block_size, partition, update, tol, max_iter,
+                   max_epochs, p0, fit_intercept)
+    xp = array_namespace(X, y)
+    backend = require_backend(xp, {"compiled", "generic"}, "bcd")
+    rng = check_random_state(random_state)
+    if backend == "compiled":
+        X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
+        n, p = X.shape
+        y_host = check_vector(y, n, "y", dtype=np.float64)
+        dtype = X.dtype
+    else:
+        X = check_xp_array(X, xp, "X", ndim=2)
+        n, p = X.shape
+        y = check_xp_array(y, xp, "y", ndim=1, shape=(n,))
+        y_host = to_numpy(y).astype(np.float64)
+        dtype = X.dtype
+    y_enc = datafit.encode(y_host)
+    K = datafit.n_tasks(y_enc)
+    W0, b0 = _initial(coef_init, intercept_init, p, K)
+    recorder = HistoryRecorder()
+    if backend == "compiled" and rule == "auto":
+        a = datafit.weights(n, np, np.float64)
+        # dense X with an intercept: solve on centred columns (decouples the intercept)
+        shift = None
+        if fit_intercept and not sp.issparse(X):
+            shift = a @ X
+            X = X - shift
+        design = Design(X)
+        W = W0
+        b = b0 if shift is None else b0 + shift @ W0
+        with progress(max_iter or 100, verbose, desc="bcd", unit="outer") as bar:
+            n_iter, converged, epochs, crit, primal, threshold = solve_working_set(
+                design, y_enc, a, datafit, penalty, W, b, fit_intercept=fit_intercept,
+                tol=tol, max_iter=max_iter or 100, max_epochs=max_epochs, p0=p0,
+                newton=update != "lipschitz", recorder=recorder, bar=bar)
+        engine = "working-set"
+        if shift is not None:
+            b = b - shift @ W
+        coef = W.astype(dtype, copy=False)
+        intercept = b.astype(dtype, copy=False)
+    else:
+        device = device_of(X)
+        if backend == "compiled":
+            xp_work, X_work = xp, X
+            float_dtype = xp.float64 if dtype == np.float64 else xp.float32
+        else:
+            xp_work, X_work, float_dtype = xp, X, X.dtype
+        y_work = xp_work.asarray(y_enc, dtype=float_dtype, device=device)
+        a = datafit.weights(n, xp_work, float_dtype, device)
+        design = ArrayDesign(X_work, xp_work, K)
+        if rule == "auto":
+            rule = "gsl" if penalty.smooth else "gs-q"
+            block_size = min(p * K, max(block_size, _AUTO_BLOCK))
+            update = "newton" if update == "auto" else update
+        update = "lipschitz" if update == "auto" else update
+        shift = None
+        if fit_intercept and not sp.issparse(X_work):  # centred columns, as above
+            shift = xp_work.sum(xp_work.reshape(a, (-1, 1)) * X_work, axis=0)
+            X_work = X_work - shift
+            design = ArrayDesign(X_work, xp_work, K)
+        w = xp_work.asarray(W0.reshape(-1), dtype=float_dtype, device=device)
+        b = xp_work.asarray(b0, dtype=float_dtype, device=device)
+        if shift is not None:
+            b = b + shift @ xp_work.reshape(w, (p, K))
+        with progress(max_iter or 10_000, verbose, desc="bcd", unit="block") as bar:
+            w, b, n_iter, converged, crit, primal, threshold = solve_blocks(
+                design, y_work, a, datafit, penalty, w, b, xp=xp_work, rule=rule,
+                partition=partition, block_size=block_size, update=update, tol=tol,
+                max_iter=max_iter or 10_000, rng=rng, fit_intercept=fit_intercept,
+                recorder=recorder, bar=bar)
+        engine, epochs = "block", None
+        coef = xp_work.reshape(w, (p, K))
+        if shift is not None:
+            b = b - shift @ coef
+        intercept = b
+    if K == 1:
+        coef = coef[:, 0]
+    if not converged:
+        warnings.warn(
+            f"bcd did not converge: gap {crit:.3e} > tol * P(0) = {threshold:.3e} "
+            f"(objective scale) after {n_iter} iterations; raise max_iter or tol",
+            ConvergenceWarning, stacklevel=2)
+    message = ("duality gap below tolerance" if converged and penalty.has_dual else
+               "KKT violation below tolerance" if converged else "iteration budget exhausted")
+    if backend == "compiled":
+        coef = from_numpy(coef, xp)
+    return SolveResult(
+        x=coef, n_iter=int(n_iter), converged=bool(converged), message=message,
+        history=recorder.as_dict(),
+        extras={"intercept": intercept if K > 1 else intercept[0], "gap": float(crit),
+                "threshold": float(threshold), "objective": float(primal), "engine": engine,
+                "epochs": epochs, "rule": rule, "update": update})
+
+
+def _initial(coef_init, intercept_init, p, K):
+    W = np.zeros((p, K))
+    b = np.zeros(K)
+    if coef_init is not None:
+        c = np.asarray(to_numpy(coef_init), dtype=np.float64)
+        if c.size != p * K:
+            raise ValueError(f"coef_init has shape {c.shape}, expected ({p},) or ({p}, {K})")
+        if not np.all(np.isfinite(c)):
+            raise ValueError("coef_init contains NaN or infinity")
+        W[:] = c.reshape(p, K)
+    if intercept_init is not None:
+        c = np.asarray(to_numpy(intercept_init), dtype=np.float64).reshape(-1)
+        if c.size not in (1, K):
+            raise ValueError(f"intercept_init has {c.size} entries, expected {K}")
+        b[:] = c
+    return W, b
+
+
+def _check_options(datafit, penalty, rule, block_size, partition, update, tol, max_iter,
+                   max_epochs, p0, fit_intercept):
+    if not isinstance(datafit, _Datafit):
+        raise TypeError(f"datafit must be Quadratic, Logistic or Multinomial, got {datafit!r}")
+    if not isinstance(penalty, _Penalty):
+        raise TypeError(
+            f"penalty must be NoPenalty, L2, L1, NonNegL1 or L1PlusL2, got {penalty!r}")
+    if rule not in ("auto", *RULES):
+        raise ValueError(f"rule must be one of {('auto', *RULES)}, got {rule!r}")
+    if update not in ("auto", *UPDATES):
+        raise ValueError(f"update must be one of {('auto', *UPDATES)}, got {update!r}")
+    if partition not in PARTITIONS:
+        raise ValueError(f"partition must be one of {PARTITIONS}, got {partition!r}")
+    if update == "exact" and not isinstance(datafit, Quadratic):
+        raise ValueError("update='exact' needs the Quadratic datafit")
+    for name, value, low in (("block_size", block_size, 1), ("max_epochs", max_epochs, 1),
+                             ("p0", p0, 1)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, Integral)
+                                 or max_iter < 1):
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    if isinstance(tol, bool) or not isinstance(tol, Real) or not tol >= 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be a bool, got {fit_intercept!r}")
