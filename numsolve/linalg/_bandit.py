@@ -114,6 +114,35 @@ class OmegaBandit:
         """
         if self._pending is not None:
             raise RuntimeError("select() was called twice; call observe(cost) in between")
+        self._pending = [self._draw(context)]
+        return float(self.omegas_[self._pending[0][0]])
+
+    def select_batch(self, contexts):
+        """Draw omegas for a batch of systems solved before any of their costs is known.
+
+        All draws use the current policy (delayed feedback); feed the costs back, in the same
+        order, with :meth:`observe_batch`. With a batch of ``B`` systems the learner updates
+        ``B`` times less often, which adds roughly ``sqrt(B)`` times the sequential
+        learner's regret term to the total cost (see :meth:`SequenceSolver.solve_many`).
+
+        Parameters
+        ----------
+        contexts : sequence
+            One context per system (``None`` entries for ``"tsallis-inf"``).
+
+        Returns
+        -------
+        list of float
+        """
+        if self._pending is not None:
+            raise RuntimeError("select_batch() needs the previous selection observed first")
+        contexts = list(contexts)
+        if not contexts:
+            raise ValueError("select_batch() needs at least one context")
+        self._pending = [self._draw(context) for context in contexts]
+        return [float(self.omegas_[arm]) for arm, *_ in self._pending]
+
+    def _draw(self, context):
         if self.policy != "tsallis-inf":
             if context is None:
                 raise ValueError(f"policy {self.policy!r} needs a context")
@@ -126,22 +155,40 @@ class OmegaBandit:
             key = 0 if self.policy == "tsallis-inf" else self._bin(context)
             p = self._learners[key].probabilities()
         arm = int(self._rng.choice(p.size, p=p / p.sum()))
-        self._pending = (arm, p[arm], key, context)
-        return float(self.omegas_[arm])
+        return arm, p[arm], key, context
 
     def discard(self):
-        """Forget the pending :meth:`select` (its system could not be solved)."""
+        """Forget the pending selections (their systems could not be solved)."""
+        self._pending = None
+
+    def observe_batch(self, costs):
+        """Feed back the costs of the omegas of :meth:`select_batch`, in the same order."""
+        costs = [float(cost) for cost in costs]
+        if self._pending is None or len(costs) != len(self._pending):
+            raise RuntimeError("observe_batch() needs one cost per omega of select_batch()")
+        for cost in costs:
+            self._check_cost(cost)
+        for cost in costs:
+            self._update(self._pending.pop(0), cost)
         self._pending = None
 
     def observe(self, cost):
         """Feed back the cost (iterations) of the omega returned by :meth:`select`."""
-        if self._pending is None:
+        if self._pending is None or len(self._pending) != 1:
             raise RuntimeError("observe() needs a preceding select()")
         cost = float(cost)
+        self._check_cost(cost)
+        pending = self._pending[0]
+        self._pending = None
+        self._update(pending, cost)
+
+    @staticmethod
+    def _check_cost(cost):
         if not np.isfinite(cost) or cost < 0:
             raise ValueError(f"cost must be a finite number >= 0, got {cost}")
-        arm, probability, key, context = self._pending
-        self._pending = None
+
+    def _update(self, pending, cost):
+        arm, probability, key, context = pending
         if self.policy == "chebcb":
             self._cheb.update(arm, cost, key)
         else:

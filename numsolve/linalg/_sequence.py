@@ -85,6 +85,64 @@ class SequenceSolver:
             self.tuner.discard()
             raise
         self.tuner.observe(result.n_iter)
+        self._record(A, b, context, x0, omega, result)
+        return result
+
+    def solve_many(self, systems, client=None, batch_size=None):
+        """Solve systems in batches, in parallel on a Dask cluster, with delayed feedback.
+
+        Each batch draws its omegas from the current policy (:meth:`OmegaBandit.select_batch`),
+        its systems are solved at once (one Dask task each on ``client``'s workers, or one
+        after the other without a client), and the tuner learns from the batch's iteration
+        counts when they come back.
+
+        Regret and batch size: the learner updates once per batch, so with ``B`` systems per
+        batch it plays ``B`` rounds on stale probabilities. For Tsallis-INF the regret bound
+        grows from ``O(sqrt(d T))`` to about ``O(sqrt(d T) + sqrt(B T log d))`` (bandits with
+        delayed feedback); on the paper's 5000-system task a batch of 2 (two workers) costs
+        a few percent more iterations than the sequential learner (see
+        ``benchmarks/bench_scale_out.py``).
+
+        Parameters
+        ----------
+        systems : iterable of (A, b) or (A, b, context) or (A, b, context, x0)
+        client : distributed.Client, optional
+            Cluster to solve on; without one the systems are solved here.
+        batch_size : int, optional
+            Systems per batch; by default the number of workers (1 without a client).
+
+        Returns
+        -------
+        list of SolveResult
+            One per system, in order.
+        """
+        if batch_size is None:
+            batch_size = len(client.scheduler_info()["workers"]) if client is not None else 1
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        systems = [(tuple(system) + (None, None))[:4] for system in systems]
+        results = []
+        for start in range(0, len(systems), int(batch_size)):
+            batch = systems[start:start + int(batch_size)]
+            omegas = self.tuner.select_batch([context for _, _, context, _ in batch])
+            args = [(self.solver, A, b, omega, x0, self.tol, self.maxiter)
+                    for (A, b, _, x0), omega in zip(batch, omegas)]
+            try:
+                if client is None:
+                    solved = [run_solver(*arg) for arg in args]
+                else:
+                    solved = client.gather([client.submit(run_solver, *arg, pure=False)
+                                            for arg in args])
+            except Exception:
+                self.tuner.discard()
+                raise
+            self.tuner.observe_batch([result.n_iter for result in solved])
+            for (A, b, context, x0), omega, result in zip(batch, omegas, solved):
+                self._record(A, b, context, x0, omega, result)
+            results.extend(solved)
+        return results
+
+    def _record(self, A, b, context, x0, omega, result):
         self.omegas_.append(omega)
         self.iterations_.append(result.n_iter)
         self.contexts_.append(context)
@@ -94,7 +152,6 @@ class SequenceSolver:
             self._cost_rows.append(iteration_table(
                 [(A, b, None, x0)], self.tuner.omegas_, solver=self.solver, tol=self.tol,
                 maxiter=self.maxiter)[0])
-        return result
 
     @property
     def costs_(self):
