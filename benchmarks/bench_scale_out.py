@@ -1,0 +1,174 @@
+"""Scale-out: numsolve's alternating minimisation on a Dask LocalCluster against Spark MLlib ALS.
+
+Contenders, on the same training entries, rank, ridge (ALS-WR: the ridge of a row scaled by its
+observations, Spark's convention) and number of sweeps:
+
+* numsolve ``altmin`` in one process (the single-machine reference);
+* numsolve ``altmin`` on a ``distributed.LocalCluster`` of 2 workers and of 1 worker (one thread
+  each), the entries given as a persisted dask DataFrame of ``(row, col, value)`` triples, as
+  ``dd.read_parquet`` would give them;
+* Spark MLlib ``ALS`` (pyspark, ``local[2]``), the ratings a cached Spark DataFrame.
+
+Clusters, the Spark session and the input frames are built in the setup, untimed; the timed run
+is the fit plus the held-out RMSE. Each contender also reports its own fit time and seconds per
+sweep. Problems: MovieLens 100k (80/20 split, ``default_rng(0).random(n) < 0.2`` marks the test
+ratings; rank 10, reg 0.1, 20 sweeps) and the spec's synthetic 200,000 x 50,000 rank-10 matrix
+with 10 million observed entries (noise 0.1, 2 % held out; rank 10, reg 0.01, 10 sweeps).
+"""
+
+import time
+import warnings
+
+import numpy as np
+from _harness import Case, Contender
+from bench_completion import _entries, _planted_setup, _rmse, load_movielens_100k
+
+from numsolve.completion import altmin
+
+_SPARK = {}
+
+
+def _quiet():
+    warnings.simplefilter("ignore")
+
+
+def _local_cluster(n_workers):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=50)
+    return Client(cluster)
+
+
+def _with_frames(setup, workers):
+    """Add the dask triples (persisted on each cluster) and the Spark frame to a problem."""
+    def build():
+        import dask.dataframe as dd
+        import pandas as pd
+
+        problem = setup()
+        rows, cols, values = _entries(problem["train"])
+        frame = pd.DataFrame({"row": rows.astype(np.int64), "col": cols.astype(np.int64),
+                              "value": values})
+        problem["frame"] = frame
+        problem["clients"] = {}
+        for n_workers in workers:
+            client = _local_cluster(n_workers)
+            triples = dd.from_pandas(frame, npartitions=4 * n_workers)
+            problem["clients"][n_workers] = (client, client.persist(triples))
+        return problem
+    return build
+
+
+def _score(problem, U, V):
+    rows, cols, values = problem["test"]
+    return _rmse(np.einsum("ij,ij->i", U[rows], V[cols]), values)
+
+
+def _numsolve(rank, reg, sweeps, n_workers=None):
+    def run(problem):
+        _quiet()
+        start = time.perf_counter()
+        if n_workers is None:
+            result = altmin(problem["train"], rank, reg=reg, max_iter=sweeps, tol=0.0,
+                            random_state=0)
+        else:
+            client, triples = problem["clients"][n_workers]
+            result = altmin(triples, rank, reg=reg, max_iter=sweeps, tol=0.0, random_state=0,
+                            client=client)
+        fit = time.perf_counter() - start
+        elapsed = result.history["elapsed"]
+        per_sweep = float(np.median(np.diff(np.concatenate([[0.0], elapsed]))))
+        return {"test_rmse": _score(problem, result.U, result.V), "fit_s": fit,
+                "s_per_sweep": per_sweep, "sweeps": result.n_iter}
+    return run
+
+
+def _spark_session():
+    if "session" not in _SPARK:
+        from pyspark.sql import SparkSession
+
+        _SPARK["session"] = (SparkSession.builder.master("local[2]")
+                             .appName("numsolve-bench").config("spark.ui.enabled", "false")
+                             .config("spark.driver.memory", "8g").getOrCreate())
+        _SPARK["session"].sparkContext.setLogLevel("ERROR")
+    return _SPARK["session"]
+
+
+def _spark_als(rank, reg, sweeps):
+    def run(problem):
+        from pyspark.ml.recommendation import ALS
+
+        spark = _spark_session()
+        if "spark_train" not in problem:
+            problem["spark_train"] = spark.createDataFrame(problem["frame"]).cache()
+            problem["spark_train"].count()
+            rows, cols, values = problem["test"]
+            import pandas as pd
+
+            test = pd.DataFrame({"row": rows.astype(np.int64), "col": cols.astype(np.int64),
+                                 "value": values})
+            problem["spark_test"] = spark.createDataFrame(test).cache()
+            problem["spark_test"].count()
+        als = ALS(rank=rank, regParam=reg, maxIter=sweeps, userCol="row", itemCol="col",
+                  ratingCol="value", coldStartStrategy="drop", seed=0)
+        start = time.perf_counter()
+        model = als.fit(problem["spark_train"])
+        fit = time.perf_counter() - start
+        predictions = model.transform(problem["spark_test"]).toPandas()
+        rmse = _rmse(predictions["prediction"].to_numpy(), predictions["value"].to_numpy())
+        return {"test_rmse": rmse, "fit_s": fit, "s_per_sweep": fit / sweeps,
+                "sweeps": sweeps}
+    return run
+
+
+def _movielens_setup():
+    import scipy.sparse as sp
+
+    users, items, ratings = load_movielens_100k()
+    test = np.random.default_rng(0).random(ratings.shape[0]) < 0.2
+    shape = (users.max() + 1, items.max() + 1)
+    train = sp.csr_matrix((ratings[~test], (users[~test], items[~test])), shape=shape)
+    return {"train": train, "test": (users[test], items[test], ratings[test])}
+
+
+def _contenders(rank, reg, sweeps, workers):
+    out = [Contender("numsolve altmin, 1 process", _numsolve(rank, reg, sweeps))]
+    for n_workers in workers:
+        out.append(Contender(f"numsolve altmin, Dask {n_workers} worker(s)",
+                             _numsolve(rank, reg, sweeps, n_workers), requires="distributed"))
+    out.append(Contender("Spark MLlib ALS local[2]", _spark_als(rank, reg, sweeps),
+                         requires="pyspark"))
+    return out
+
+
+def cases(quick):
+    if quick:
+        return [Case(
+            name="synthetic 4,000 x 2,000, 200,000 entries, rank 5 (quick)",
+            description="planted rank 5 (seed 0), noise 0.1, 2 % held out; rank 5, reg 0.01, "
+                        "5 sweeps",
+            setup=_with_frames(_planted_setup(4000, 2000, 5, 0.025, "uniform", 0.1, 0), [2]),
+            contenders=_contenders(5, 0.01, 5, [2])[:2],
+            repeats=1,
+        )]
+    return [
+        Case(
+            name="MovieLens 100k, 80/20 split",
+            description=("943 x 1682, 100,000 ratings; test = default_rng(0).random(n) < 0.2; "
+                         "rank 10, reg 0.1 per observation (ALS-WR, Spark regParam 0.1), "
+                         "20 sweeps, no biases, every contender"),
+            setup=_with_frames(_movielens_setup, [2]),
+            contenders=_contenders(10, 0.1, 20, [2]),
+            repeats=3,
+        ),
+        Case(
+            name="synthetic 200,000 x 50,000, 10 million entries, rank 10",
+            description=("planted rank 10 (seed 0), noise 0.1, uniform sampling, 2 % held out; "
+                         "rank 10, reg 0.01 per observation (Spark regParam 0.01), 10 sweeps"),
+            setup=_with_frames(_planted_setup(200_000, 50_000, 10, 1e7 / (200_000 * 50_000),
+                                              "uniform", 0.1, 0), [2, 1]),
+            contenders=_contenders(10, 0.01, 10, [2, 1]),
+            repeats=1,
+        ),
+    ]
