@@ -16,6 +16,7 @@ ratings; rank 10, reg 0.1, 20 sweeps) and the spec's synthetic 200,000 x 50,000 
 with 10 million observed entries (noise 0.1, 2 % held out; rank 10, reg 0.01, 10 sweeps).
 """
 
+import tempfile
 import time
 import warnings
 
@@ -90,8 +91,13 @@ def _spark_session():
 
         _SPARK["session"] = (SparkSession.builder.master("local[2]")
                              .appName("numsolve-bench").config("spark.ui.enabled", "false")
-                             .config("spark.driver.memory", "8g").getOrCreate())
-        _SPARK["session"].sparkContext.setLogLevel("ERROR")
+                             .config("spark.driver.memory", "8g")
+                             .config("spark.driver.extraJavaOptions", "-Xss64m")
+                             .getOrCreate())
+        context = _SPARK["session"].sparkContext
+        context.setLogLevel("ERROR")
+        # ALS's lineage grows with every sweep; checkpoints keep it short (Spark's advice).
+        context.setCheckpointDir(tempfile.mkdtemp(prefix="numsolve-spark-"))
     return _SPARK["session"]
 
 
