@@ -13,7 +13,6 @@ and reported with the relative suboptimality against the best objective found.
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 from _harness import Case, Contender
 

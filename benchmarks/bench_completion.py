@@ -17,9 +17,6 @@ fancyimpute (SoftImpute) is not benchmarked: version 0.7.0 calls
 Java runtime and is not installed here; the spec's figures for it are quoted in the report.
 """
 
-FANCYIMPUTE_NOTE = ("fancyimpute's SoftImpute is not run: fancyimpute 0.7.0 fails with "
-                    "scikit-learn >= 1.8 (check_array(force_all_finite=...))")
-
 import io
 import os
 import subprocess
@@ -34,6 +31,9 @@ from _harness import Case, Contender
 from numsolve.completion import MatrixCompletion, altmin, make_low_rank, solve_rows
 from numsolve.completion._observed import sparse_to_index_arrays
 from numsolve.completion._rows import row_ridge
+
+FANCYIMPUTE_NOTE = ("fancyimpute's SoftImpute is not run: fancyimpute 0.7.0 fails with "
+                    "scikit-learn >= 1.8 (check_array(force_all_finite=...))")
 
 CACHE = Path(os.environ.get("NUMSOLVE_DATA", Path.home() / ".cache" / "numsolve"))
 RECBOLE_WHEEL = "recbole-1.2.1-py3-none-any.whl"

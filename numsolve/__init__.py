@@ -5,8 +5,8 @@ functions that return a :class:`SolveResult`, over compiled kernels (Cython, Num
 NumPy/SciPy inputs and an array-namespace path that keeps CuPy or torch arrays on their device.
 
 Areas, imported on first use: ``linalg`` (SOR with a bandit-tuned omega), ``linear_model``
-(block coordinate descent), ``semi_supervised`` (label propagation), ``completion`` (matrix completion), ``dag`` (DAG structure
-learning), ``neural`` (gradient-boosted networks, Sven).
+(block coordinate descent), ``semi_supervised`` (label propagation), ``completion`` (matrix
+completion), ``dag`` (DAG structure learning), ``neural`` (gradient-boosted networks, Sven).
 """
 
 import importlib

@@ -10,18 +10,16 @@ come back at the end. A lost worker's blocks and factors are recomputed by Dask 
 lineage.
 """
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 
 from .._progress import progress
-from .._result import HistoryRecorder, SolveResult
+from .._result import HistoryRecorder
 from ._init import balance_spectral_start, random_start
 from ._numba import observed_squared_error
 from ._rows import row_ridge
 from ._solver import _biased_factors, _half_step, _orthonormalize
+from ._stopping import altmin_result, stop_reason
 from ._threads import kernel_threads
 
 __all__ = ["altmin_distributed", "as_triples", "fit_biases_distributed"]
@@ -307,24 +305,17 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
             recorder.record(sweep, rmse=rmse, cg_steps=steps)
             bar.update(1)
             bar.set_postfix(rmse=f"{rmse:.3e}")
-            if not np.isfinite(rmse):
-                message = "diverged: the observed-entry RMSE is not finite"
-                break
-            if rmse <= tol * data_rms:
-                converged, message = True, "observed entries fitted to tol"
-                break
-            if np.isfinite(previous) and abs(previous - rmse) <= tol * previous:
-                converged, message = True, "relative change of the observed-entry RMSE below tol"
+            verdict = stop_reason(rmse, previous, tol, data_rms)
+            if verdict is not None:
+                converged, message = verdict
                 break
             previous = rmse
-    if not converged:
-        warnings.warn(f"altmin did not converge: {message}", ConvergenceWarning, stacklevel=3)
     U, V = client.gather([U_f, V_f])
-    extras = {"U": U, "V": V, "rmse": rmse, "solver": solver, "n_blocks": len(row_blocks)}
     if bias:
-        extras["row_bias"], extras["col_bias"] = client.gather([rb_f, cb_f])
-    return SolveResult(x=U, n_iter=sweep, converged=converged, message=message,
-                       history=recorder.as_dict(), extras=extras)
+        row_bias, col_bias = client.gather([rb_f, cb_f])
+    return altmin_result(U, V, rmse=rmse, solver=solver, n_iter=sweep, converged=converged,
+                         message=message, history=recorder.as_dict(), row_bias=row_bias,
+                         col_bias=col_bias, n_blocks=len(row_blocks))
 
 
 def _partition_sums(frame, key, other, offset, other_bias, size):

@@ -8,16 +8,15 @@ both run batched warm-started CG with the sampling-model preconditioner (a per-r
 is a gather pattern that dense array code does not gain from), O(m n k) per step.
 """
 
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from .._array_api import array_namespace, device_of, from_numpy
 from .._progress import progress
-from .._result import HistoryRecorder, SolveResult
+from .._result import HistoryRecorder
 from ._init import TRIM_FACTOR
 from ._observed import check_rank
+from ._stopping import altmin_result, stop_reason
 
 __all__ = ["altmin_generic", "exact_half_step"]
 
@@ -182,23 +181,14 @@ def altmin_generic(M, rank, *, init, validation, rng, bias, reg, reg_scaling, ma
                 ) ** 0.5
             recorder.record(sweep, **figures)
             bar.update(1)
-            if not np.isfinite(rmse):
-                message = "diverged: the observed-entry RMSE is not finite"
-                break
-            if rmse <= tol * data_rms:
-                converged, message = True, "observed entries fitted to tol"
-                break
-            if np.isfinite(previous) and abs(previous - rmse) <= tol * previous:
-                converged, message = True, "relative change of the observed-entry RMSE below tol"
+            verdict = stop_reason(rmse, previous, tol, data_rms)
+            if verdict is not None:
+                converged, message = verdict
                 break
             previous = rmse
-    if not converged:
-        warnings.warn(f"altmin did not converge: {message}", ConvergenceWarning, stacklevel=3)
-    extras = {"U": U, "V": V, "rmse": rmse, "solver": solver}
-    if bias:
-        extras.update(row_bias=row_bias, col_bias=col_bias)
-    return SolveResult(x=U, n_iter=sweep, converged=converged, message=message,
-                       history=recorder.as_dict(), extras=extras)
+    return altmin_result(U, V, rmse=rmse, solver=solver, n_iter=sweep, converged=converged,
+                         message=message, history=recorder.as_dict(), row_bias=row_bias,
+                         col_bias=col_bias)
 
 
 def _half_step(xp, mask, filled, fixed, start, lam, solver, inner_iter, own_bias, other_bias):

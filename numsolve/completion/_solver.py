@@ -1,20 +1,19 @@
 """Robust alternating minimisation for matrix completion (Gu, Song, Yin, Zhang, 2023)."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from .._array_api import array_namespace, is_dask_collection, require_backend
 from .._progress import progress
-from .._result import HistoryRecorder, SolveResult
+from .._result import HistoryRecorder
 from .._validation import check_random_state, check_scalar
 from ._generic import altmin_generic
 from ._init import random_init, spectral_init
 from ._numba import observed_squared_error, predict_entries
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._rows import SOLVERS, row_ridge, solve_rows
+from ._stopping import altmin_result, stop_reason
 from ._threads import kernel_threads
 
 __all__ = ["altmin", "check_altmin_params", "entry_rmse"]
@@ -285,23 +284,14 @@ def _altmin_compiled(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol
             recorder.record(sweep, **figures)
             bar.update(1)
             bar.set_postfix(rmse=f"{rmse:.3e}")
-            if not np.isfinite(rmse):
-                message = "diverged: the observed-entry RMSE is not finite"
-                break
-            if rmse <= tol * data_rms:
-                converged, message = True, "observed entries fitted to tol"
-                break
-            if np.isfinite(previous) and abs(previous - rmse) <= tol * previous:
-                converged, message = True, "relative change of the observed-entry RMSE below tol"
+            verdict = stop_reason(rmse, previous, tol, data_rms)
+            if verdict is not None:
+                converged, message = verdict
                 break
             previous = rmse
-    if not converged:
-        warnings.warn(f"altmin did not converge: {message}", ConvergenceWarning, stacklevel=3)
-    extras = {"U": U, "V": V, "rmse": rmse, "solver": solver}
-    if bias:
-        extras.update(row_bias=row_bias, col_bias=col_bias)
-    return SolveResult(x=U, n_iter=sweep, converged=converged, message=message,
-                       history=recorder.as_dict(), extras=extras)
+    return altmin_result(U, V, rmse=rmse, solver=solver, n_iter=sweep, converged=converged,
+                         message=message, history=recorder.as_dict(), row_bias=row_bias,
+                         col_bias=col_bias)
 
 
 def _entries(X):

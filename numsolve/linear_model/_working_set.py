@@ -54,7 +54,7 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     """
     n, p = design.shape
     K = W.shape[1]
-    kind, l1, l2, positive = datafit.kind, penalty.l1, penalty.l2, penalty.positive
+    kind = datafit.kind
     if lips is None:
         lips = datafit.bound * design.col_sq_norms(a)
     every = np.arange(p, dtype=np.int32)
