@@ -22,7 +22,7 @@ from ._solver import _biased_factors, _half_step, _orthonormalize
 from ._stopping import altmin_result, stop_reason
 from ._threads import kernel_threads
 
-__all__ = ["altmin_distributed", "as_triples", "fit_biases_distributed"]
+__all__ = ["altmin_distributed", "as_triples", "default_client", "fit_biases_distributed"]
 
 TRIPLE_COLUMNS = ("row", "col", "value")
 
@@ -71,6 +71,17 @@ def _block_bounds(size, n_blocks):
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
+def default_client():
+    """The current Dask client, with a clear error when there is none."""
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError as error:
+        raise ValueError("dask input needs a Dask client: pass client=Client(...) or create "
+                         "one first") from error
+
+
 def _compressed_block(frame, key, other, lo, hi, n_other, dtype):
     """Rows ``[lo, hi)`` of ``key`` as CSR arrays over the global ``other`` indices."""
     matrix = sp.csr_matrix(
@@ -97,17 +108,14 @@ def _shuffle_blocks(client, triples, key, other, size, n_other, n_blocks, dtype)
     return client.compute(blocks)
 
 
-def _count_and_shape(triples):
+def _count_and_shape(client, triples):
     """Observed entries per row and per column, the shape, and the sum of squared values."""
-    import dask
-
-    m = int(triples["row"].max().compute()) + 1
-    n = int(triples["col"].max().compute()) + 1
-    row_counts = triples["row"].value_counts()
-    col_counts = triples["col"].value_counts()
-    row_counts, col_counts, sum_squares, nnz, minimum = dask.compute(
-        row_counts, col_counts, (triples["value"] ** 2).sum(), triples["value"].count(),
-        triples[["row", "col"]].min().min())
+    maxima, minimum, sum_squares, nnz = client.gather(client.compute([
+        triples[["row", "col"]].max(), triples[["row", "col"]].min().min(),
+        (triples["value"] ** 2).sum(), triples["value"].count()]))
+    m, n = int(maxima["row"]) + 1, int(maxima["col"]) + 1
+    row_counts, col_counts = client.gather(client.compute([
+        triples["row"].value_counts(), triples["col"].value_counts()]))
     if minimum < 0:
         raise ValueError("M has negative row or column indices")
     rows = np.zeros(m, np.int64)
@@ -233,7 +241,7 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     sketches per block, so its factors differ within the sketch's tolerance.
     """
     triples = as_triples(M, columns)
-    shape, row_counts, col_counts, sum_squares, nnz = _count_and_shape(triples)
+    shape, row_counts, col_counts, sum_squares, nnz = _count_and_shape(client, triples)
     if nnz == 0:
         raise ValueError("M has no observed entry")
     if not 1 <= rank <= min(shape):
@@ -334,7 +342,7 @@ def _shift_values(frame, mu, row_bias, col_bias):
     return frame.assign(value=values.astype(frame["value"].dtype))
 
 
-def fit_biases_distributed(triples, kind, bias_reg, passes=5):
+def fit_biases_distributed(client, triples, kind, bias_reg, passes=5):
     """:func:`numsolve.completion._bias.fit_biases` for dask triples, on the cluster.
 
     Returns ``(mu, row_bias, col_bias, residual_triples, shape)``; only vectors of the
@@ -342,19 +350,19 @@ def fit_biases_distributed(triples, kind, bias_reg, passes=5):
     """
     import dask
 
-    shape, row_counts, col_counts, _, _ = _count_and_shape(triples)
+    shape, row_counts, col_counts, _, _ = _count_and_shape(client, triples)
     dtype = triples["value"].dtype
-    mu = float(triples["value"].mean().compute()) if kind != "none" else 0.0
+    mu = float(client.compute(triples["value"].mean()).result()) if kind != "none" else 0.0
     row_bias = col_bias = None
     if kind == "full":
         parts = triples.to_delayed()
         col_bias = np.zeros(shape[1])
         for _ in range(passes):
-            sums = dask.compute(*[dask.delayed(_partition_sums)(
-                part, "row", "col", mu, col_bias, shape[0]) for part in parts])
+            sums = client.gather(client.compute([dask.delayed(_partition_sums)(
+                part, "row", "col", mu, col_bias, shape[0]) for part in parts]))
             row_bias = np.sum(sums, axis=0) / (row_counts + bias_reg + 1e-300)
-            sums = dask.compute(*[dask.delayed(_partition_sums)(
-                part, "col", "row", mu, row_bias, shape[1]) for part in parts])
+            sums = client.gather(client.compute([dask.delayed(_partition_sums)(
+                part, "col", "row", mu, row_bias, shape[1]) for part in parts]))
             col_bias = np.sum(sums, axis=0) / (col_counts + bias_reg + 1e-300)
     residual = triples.map_partitions(_shift_values, mu, row_bias, col_bias,
                                       meta=triples._meta)

@@ -18,7 +18,7 @@ from .._array_api import (
     is_numpy,
 )
 from ._bias import fit_biases, fit_biases_dense, row_bias_sparse
-from ._distributed import as_triples, fit_biases_distributed
+from ._distributed import as_triples, default_client, fit_biases_distributed
 from ._generic import exact_half_step
 from ._numba import exact_rows
 from ._numba import predict_entries as entry_kernel
@@ -208,12 +208,13 @@ dask DataFrame
     def _fit_dask(self, X, X_valid, kwargs):
         if X_valid is not None:
             raise ValueError("X_valid is not available with dask input")
+        client = self.client if self.client is not None else default_client()
         triples = as_triples(X)
         mu, row_bias, col_bias, residual, shape = fit_biases_distributed(
-            triples, self.bias, self.bias_reg)
+            client, triples, self.bias, self.bias_reg)
         rank = check_rank(self.rank, shape)
         result = altmin(residual, rank, init=self._init_for(shape, rank),
-                        bias=self.bias == "full", client=self.client, **kwargs)
+                        bias=self.bias == "full", client=client, **kwargs)
         self.n_features_in_ = shape[1]
         self._store(result, mu, row_bias, col_bias)
         return self

@@ -149,9 +149,7 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
 
 def _altmin_on_dask(M, rank, *, client, validation, init, observe_zeros, random_state,
                     **params):
-    from distributed import get_client
-
-    from ._distributed import altmin_distributed
+    from ._distributed import altmin_distributed, default_client
 
     if validation is not None:
         raise ValueError("validation is not available with dask input; score held-out "
@@ -160,7 +158,7 @@ def _altmin_on_dask(M, rank, *, client, validation, init, observe_zeros, random_
         raise ValueError("observe_zeros applies to sparse matrices, not to dask triples")
     params = check_altmin_params(**params)
     check_scalar(rank, "rank", Integral, min_val=1)
-    client = client if client is not None else get_client()
+    client = client if client is not None else default_client()
     dtype = np.float32 if np.dtype(getattr(M, "dtype", np.float64)) == np.float32 else np.float64
     return altmin_distributed(M, rank, client=client, init=init, dtype=dtype,
                               random_state=check_random_state(random_state), **params)

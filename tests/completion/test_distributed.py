@@ -169,3 +169,13 @@ def test_a_worker_killed_mid_fit_does_not_change_the_result(problem):
     assert result.n_iter == reference.n_iter == 60
     np.testing.assert_array_equal(result.U, reference.U)
     np.testing.assert_array_equal(result.V, reference.V)
+
+
+def test_the_given_client_is_used_when_another_one_is_current(client, problem):
+    _, triples = _triples(problem)
+    persisted = client.persist(triples)
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as other, \
+            distributed.Client(other):  # now the current client
+        result = altmin(persisted, 3, solver="exact", random_state=0, max_iter=50,
+                        client=client)
+    assert _relative(result.U @ result.V.T, problem.matrix) < 1e-6
