@@ -304,9 +304,10 @@ def _start(problem, x0):
     n, k = problem.shape
     if x0 is None:
         return np.zeros((n, k), dtype=problem.c.dtype)
-    x = check_matrix(np.asarray(x0).reshape(n, -1) if np.ndim(x0) == 1 else x0, "x0")
-    if x.shape != (n, k):
-        raise ValueError(f"x0 must have the shape of c, got {np.shape(x0)}")
+    expected = (n,) if problem.vector else (n, k)
+    if np.shape(x0) != expected:
+        raise ValueError(f"x0 must have the shape of c {expected}, got {np.shape(x0)}")
+    x = check_matrix(np.reshape(x0, (n, k)), "x0")
     return np.array(x, dtype=problem.c.dtype, order="C")
 
 

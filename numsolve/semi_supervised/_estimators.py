@@ -68,7 +68,7 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
     transduction_ : ndarray of shape (n_samples,)
         Label given to every training point.
     n_iter_ : int
-        Solver iterations.
+        Solver iterations (at least 1: clamping the labels when all points are labelled).
     history_ : dict of ndarray
         Relative residual per iteration.
     n_features_in_ : int
@@ -139,7 +139,7 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         self.classes_ = result.classes
         self.label_distributions_ = result.x
         self.transduction_ = result.transduction
-        self.n_iter_ = result.n_iter
+        self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
         return self
 
@@ -194,7 +194,8 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
