@@ -53,8 +53,8 @@ class QuadraticProblem:
     >>> import numpy as np, scipy.sparse as sp
     >>> from numsolve.linear_model._quadratic_bcd import QuadraticProblem
     >>> problem = QuadraticProblem(sp.identity(3, format="csr") * 2.0, np.ones(3))
-    >>> float(problem.objective(np.full((3, 1), 0.5)))
-    -0.75
+    >>> problem.objective(np.full((3, 1), 0.5))
+    array([-0.75])
     """
 
     def __init__(self, Q, c, *, l1=0.0, bounds=None):

@@ -40,6 +40,9 @@ def _factor(data, diag, order, lo, hi, parent, parent_pos, pivot):
 def _solve(data, order, lo, hi, parent, parent_pos, pivot, work):
     """Overwrite the rows ``work[order[lo:hi]]`` (right-hand sides) with the block solution."""
     k = work.shape[1]
+    if k == 1:
+        _solve_one(data, order, lo, hi, parent, parent_pos, pivot, work[:, 0])
+        return
     for t in range(hi - 1, lo - 1, -1):
         i = order[t]
         p = parent[i]
@@ -61,9 +64,37 @@ def _solve(data, order, lo, hi, parent, parent_pos, pivot, work):
 
 
 @njit(cache=True, nogil=True)
+def _solve_one(data, order, lo, hi, parent, parent_pos, pivot, work):
+    """:func:`_solve` for a single right-hand side (a strided vector)."""
+    for t in range(hi - 1, lo - 1, -1):
+        i = order[t]
+        p = parent[i]
+        if p >= 0:
+            work[p] -= data[parent_pos[i]] / pivot[i] * work[i]
+    for t in range(lo, hi):
+        i = order[t]
+        p = parent[i]
+        if p >= 0:
+            work[i] = (work[i] - data[parent_pos[i]] * work[p]) / pivot[i]
+        else:
+            work[i] /= pivot[i]
+
+
+@njit(cache=True, nogil=True)
 def _apply(indptr, indices, data, order, lo, hi, x, g, work):
     """``x_b += d`` and ``g += Q[:, b] d`` for the step ``d`` held in ``work``'s block rows."""
     k = x.shape[1]
+    if k == 1:
+        x1 = x[:, 0]
+        g1 = g[:, 0]
+        w1 = work[:, 0]
+        for t in range(lo, hi):
+            i = order[t]
+            d = w1[i]
+            x1[i] += d
+            for q in range(indptr[i], indptr[i + 1]):
+                g1[indices[q]] += data[q] * d
+        return
     for t in range(lo, hi):
         i = order[t]
         for c in range(k):
