@@ -14,6 +14,7 @@ on it, reusing the gradient the sweep maintains so that no extra product with ``
 """
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
@@ -249,6 +250,9 @@ def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=No
         ``"coordinate"``: one coordinate per block (Gauss-Seidel);
         an array of shape (n,): block labels of a partition whose blocks are forests (say
         :func:`~numsolve.linear_model._graph_blocks.lattice_forests`).
+        Arrays of other namespaces (CuPy, torch, array_api_strict: a dense ``Q``) support
+        ``"colour"`` only, coloured on their device (Jones-Plassmann rounds), since the tree
+        sweeps are sequential.
     l1 : float, default=0.0
         Weight of the L1 penalty.
     bounds : tuple (lower, upper), optional
@@ -283,12 +287,17 @@ def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=No
     >>> result.converged, bool(np.allclose(Q @ result.x, 1.0))
     (True, True)
     """
-    require_backend(array_namespace(Q, c, x0), {"compiled"}, "quadratic_bcd")
-    problem = QuadraticProblem(Q, c, l1=l1, bounds=bounds)
+    xp = array_namespace(Q, c, x0)
+    backend = require_backend(xp, {"compiled", "generic"}, "quadratic_bcd")
     tol = check_scalar(tol, "tol", (int, float), min_val=0.0, include_boundaries="neither")
     max_iter = check_scalar(max_iter, "max_iter", int, min_val=1)
     if acceleration not in (None, "cg"):
         raise ValueError(f"acceleration must be None or 'cg', got {acceleration!r}")
+    if backend == "generic":
+        return _quadratic_bcd_xp(xp, Q, c, blocks=blocks, l1=l1, bounds=bounds,
+                                 acceleration=acceleration, x0=x0, tol=tol, max_iter=max_iter,
+                                 verbose=verbose)
+    problem = QuadraticProblem(Q, c, l1=l1, bounds=bounds)
     greedy = isinstance(blocks, str) and blocks == "greedy-forest"
     if acceleration == "cg" and (greedy or problem.penalised):
         raise ValueError("acceleration='cg' needs a fixed partition and no l1 or bounds")
@@ -399,7 +408,7 @@ def _result(problem, x, n_iter, converged, residual, tol, recorder, rule, update
                    f"> tol {tol:.3g}")
         warnings.warn(f"quadratic_bcd did not converge: {message}", ConvergenceWarning,
                       stacklevel=3)
-    out = x[:, 0].copy() if problem.vector else x
+    out = x[:, 0] if problem.vector else x
     return SolveResult(
         x=out,
         n_iter=n_iter,
@@ -413,3 +422,148 @@ def _result(problem, x, n_iter, converged, residual, tol, recorder, rule, update
             "objective": float(problem.objective(x).sum()),
         },
     )
+
+
+def _quadratic_bcd_xp(xp, Q, c, *, blocks, l1, bounds, acceleration, x0, tol, max_iter,
+                      verbose):
+    """Array-namespace path: dense ``Q`` on its device, colour blocks, all work in ``xp``."""
+    from .._array_api import device_of
+    from .._validation import check_xp_array
+
+    if not (isinstance(blocks, str) and blocks == "colour"):
+        raise ValueError(f"blocks={blocks!r} needs NumPy/SciPy input (sequential tree solves); "
+                         f"use blocks='colour' for {xp.__name__} arrays")
+    device = device_of(Q, c, x0)
+    Q = check_xp_array(Q, xp, "Q", ndim=2)
+    n = Q.shape[0]
+    if Q.shape[1] != n:
+        raise ValueError(f"Q must be a square matrix, got shape {tuple(Q.shape)}")
+    c = check_xp_array(c, xp, "c")
+    vector = c.ndim == 1
+    C = xp.reshape(c, (n, 1)) if vector else c
+    if C.ndim != 2 or C.shape[0] != n:
+        raise ValueError(f"c must have shape ({n},) or ({n}, k), got {tuple(c.shape)}")
+    dtype = xp.float32 if Q.dtype == xp.float32 and C.dtype == xp.float32 else xp.float64
+    Q, C = xp.astype(Q, dtype), xp.astype(C, dtype)
+    scale = float(xp.max(xp.abs(Q)))
+    if float(xp.max(xp.abs(Q - Q.T))) > (1e-5 if dtype == xp.float32 else 1e-10) * scale:
+        raise ValueError("Q must be symmetric (Q != Q.T)")
+    diag = xp.linalg.diagonal(Q)
+    if bool(xp.any(diag <= 0)):
+        raise ValueError("Q must have a positive diagonal (SPD)")
+    l1 = float(check_scalar(l1, "l1", (int, float), min_val=0.0))
+    lower, upper = _check_bounds(bounds, n, np.float64)
+    penalised = l1 > 0 or bool(np.isfinite(lower).any() or np.isfinite(upper).any())
+    if acceleration == "cg" and penalised:
+        raise ValueError("acceleration='cg' needs a fixed partition and no l1 or bounds")
+    lower = xp.asarray(lower[:, None], dtype=dtype, device=device)
+    upper = xp.asarray(upper[:, None], dtype=dtype, device=device)
+    masks = _colour_masks_xp(xp, Q, dtype, device)
+    d = diag[:, None]
+    norms = xp.linalg.vector_norm(C, axis=0)
+    norms = xp.where(norms > 0, norms, xp.ones_like(norms))
+
+    def prox(v):
+        z = xp.sign(v) * xp.clip(xp.abs(v) - l1 / d, min=0.0)
+        return xp.minimum(xp.maximum(z, lower), upper)
+
+    def residual(x, g):
+        r = g if not penalised else d * (x - prox(x - g / d))
+        return float(xp.max(xp.linalg.vector_norm(r, axis=0) / norms))
+
+    def sweep(sequence, x, g):
+        for b in sequence:
+            step = -g / d if not penalised else prox(x - g / d) - x
+            step = masks[b] * step
+            x = x + step
+            g = g + Q @ step
+        return x, g
+
+    if x0 is None:
+        x = xp.zeros((n, C.shape[1]), dtype=dtype, device=device)
+    else:
+        if tuple(x0.shape) != tuple(c.shape):
+            raise ValueError(f"x0 must have the shape of c {tuple(c.shape)}")
+        x = xp.reshape(xp.astype(x0, dtype), (n, C.shape[1]))
+    forward = list(range(len(masks)))
+    symmetric = forward + forward[-2::-1]
+    recorder = HistoryRecorder()
+    g = Q @ x - C
+    res = residual(x, g)
+    recorder.record(0, residual=res, block_updates=0)
+    n_iter, updates, converged = 0, 0, res <= tol
+    if acceleration == "cg":
+        r = -g
+        z, qz = sweep(symmetric, xp.zeros_like(r), -r)
+        qz = qz + r
+        p, q, rho = z, qz, xp.sum(r * z, axis=0)
+        updates = len(symmetric)
+    with progress(max_iter, verbose, desc="quadratic_bcd") as bar:
+        while not converged and n_iter < max_iter:
+            if acceleration == "cg":
+                curvature = xp.sum(p * q, axis=0)
+                safe = xp.where(curvature > 0, curvature, xp.ones_like(curvature))
+                alpha = xp.where(curvature > 0, rho / safe, xp.zeros_like(rho))
+                x = x + alpha * p
+                r = r - alpha * q
+                g = -r
+            else:
+                x, g = sweep(forward, x, g)
+                updates += len(forward)
+            n_iter += 1
+            res = residual(x, g)
+            if res <= tol:
+                g = Q @ x - C
+                res = residual(x, g)
+                converged = res <= tol
+                r = -g
+            recorder.record(n_iter, residual=res, block_updates=updates)
+            bar.update(1)
+            if acceleration == "cg" and not converged:
+                z, qz = sweep(symmetric, xp.zeros_like(r), -r)
+                qz = qz + r
+                updates += len(symmetric)
+                rho_new = xp.sum(r * z, axis=0)
+                safe = xp.where(rho > 0, rho, xp.ones_like(rho))
+                beta = xp.where(rho > 0, rho_new / safe, xp.zeros_like(rho))
+                rho = rho_new
+                p = z + beta * p
+                q = qz + beta * q
+
+    problem = _XpProblem(xp, Q, C, vector, l1)
+    rule = SimpleNamespace(n_blocks=len(masks))
+    return _result(problem, x, n_iter, converged, res, tol, recorder, rule, updates)
+
+
+class _XpProblem:
+    """What :func:`_result` needs of a problem, for the array-namespace path."""
+
+    def __init__(self, xp, Q, C, vector, l1):
+        self.xp, self.Q, self.C, self.vector, self.l1 = xp, Q, C, vector, l1
+
+    def objective(self, x):
+        xp = self.xp
+        value = 0.5 * xp.sum(x * (self.Q @ x)) - xp.sum(self.C * x)
+        return np.asarray(float(value + self.l1 * xp.sum(xp.abs(x))))
+
+
+def _colour_masks_xp(xp, Q, dtype, device):
+    """Independent sets of the graph of dense ``Q`` by Jones-Plassmann rounds, as 0/1 columns.
+
+    Every round, an uncoloured node whose (fixed pseudo-random) priority beats those of all its
+    uncoloured neighbours joins the round's colour; all of it in the namespace of ``Q``.
+    """
+    n = Q.shape[0]
+    eye = xp.eye(n, dtype=dtype, device=device)
+    adjacency = xp.astype(Q != 0, dtype) * (1 - eye)
+    priority = xp.asarray(np.random.default_rng(0).permutation(n) + 1.0, dtype=dtype,
+                          device=device)
+    uncoloured = xp.ones(n, dtype=xp.bool, device=device)
+    masks = []
+    while bool(xp.any(uncoloured)):
+        active = xp.where(uncoloured, priority, xp.zeros_like(priority))
+        rival = xp.max(adjacency * active[None, :], axis=1)
+        chosen = uncoloured & (active > rival)
+        masks.append(xp.astype(chosen, dtype)[:, None])
+        uncoloured = uncoloured & ~chosen
+    return masks
