@@ -171,7 +171,8 @@ def _partition_labels(problem, blocks):
 
 
 class _FixedPartition:
-    """A fixed partition into forests: breadth-first orders, factored pivots, curvatures."""
+    """A fixed partition into forests: rooted orders, factored pivots, and either the entries
+    of ``Q`` between blocks (exact updates) or the block curvatures (proximal updates)."""
 
     def __init__(self, problem, labels):
         Q = problem.Q
@@ -181,11 +182,18 @@ class _FixedPartition:
         for b in range(self.n_blocks):
             _factor(Q.data, problem.diag, self.order, self.start[b], self.start[b + 1],
                     self.parent, self.parent_pos, self.pivot)
+        rows = np.repeat(np.arange(Q.shape[0], dtype=Q.indices.dtype), np.diff(Q.indptr))
+        same = labels[rows] == labels[Q.indices]
         if problem.penalised:
-            coo = Q.tocoo()
-            same = labels[coo.row] == labels[coo.col]
-            self.scale = np.bincount(coo.row[same], weights=np.abs(coo.data[same]),
+            self.scale = np.bincount(rows[same], weights=np.abs(Q.data[same]),
                                      minlength=Q.shape[0]).astype(Q.dtype)
+        else:
+            cross = ~same
+            self.cross_indptr = np.zeros_like(Q.indptr)
+            np.cumsum(np.bincount(rows[cross], minlength=Q.shape[0]), out=self.cross_indptr[1:])
+            self.cross_indices = Q.indices[cross]
+            self.cross_data = Q.data[cross]
+        del rows, same
         self.forward = np.arange(self.n_blocks, dtype=np.int64)
         self.symmetric = np.concatenate([self.forward, self.forward[-2::-1]])
 
@@ -195,8 +203,8 @@ class _FixedPartition:
             _prox_sweep(Q.indptr, Q.indices, Q.data, self.order, self.start, sequence,
                         self.scale, problem.l1, problem.lower, problem.upper, x, g, work)
         else:
-            _sweep(Q.indptr, Q.indices, Q.data, self.order, self.start, self.parent,
-                   self.parent_pos, self.pivot, sequence, x, g, work)
+            _sweep(self.cross_indptr, self.cross_indices, self.cross_data, Q.data, self.order,
+                   self.start, self.parent, self.parent_pos, self.pivot, sequence, x, g, work)
 
 
 class _GreedyForest:

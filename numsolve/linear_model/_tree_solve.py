@@ -153,13 +153,51 @@ def _prox_block(indptr, indices, data, order, lo, hi, scale, l1, lower, upper, x
 
 
 @njit(cache=True, nogil=True)
-def _sweep(indptr, indices, data, order, start, parent, parent_pos, pivot, sequence, x, g,
-           work):
+def _exact_block_cross(cross_indptr, cross_indices, cross_data, data, order, lo, hi, parent,
+                       parent_pos, pivot, x, g, work):
+    """:func:`_exact_block` for a fixed partition, scattering only along edges leaving it.
+
+    After the exact block solve the block's own gradient is zero, so only the neighbours in
+    other blocks need ``g += Q[:, b] d``: ``cross`` holds just those entries of ``Q``.
+    """
+    k = x.shape[1]
+    for t in range(lo, hi):
+        i = order[t]
+        for c in range(k):
+            work[i, c] = -g[i, c]
+    _solve(data, order, lo, hi, parent, parent_pos, pivot, work)
+    if k == 1:
+        x1 = x[:, 0]
+        g1 = g[:, 0]
+        w1 = work[:, 0]
+        for t in range(lo, hi):
+            i = order[t]
+            d = w1[i]
+            x1[i] += d
+            g1[i] = 0.0
+            for q in range(cross_indptr[i], cross_indptr[i + 1]):
+                g1[cross_indices[q]] += cross_data[q] * d
+        return
+    for t in range(lo, hi):
+        i = order[t]
+        for c in range(k):
+            x[i, c] += work[i, c]
+            g[i, c] = 0.0
+        for q in range(cross_indptr[i], cross_indptr[i + 1]):
+            j = cross_indices[q]
+            w = cross_data[q]
+            for c in range(k):
+                g[j, c] += w * work[i, c]
+
+
+@njit(cache=True, nogil=True)
+def _sweep(cross_indptr, cross_indices, cross_data, data, order, start, parent, parent_pos,
+           pivot, sequence, x, g, work):
     """Exact updates of the fixed forest blocks listed in ``sequence``, in that order."""
     for s in range(sequence.shape[0]):
         b = sequence[s]
-        _exact_block(indptr, indices, data, order, start[b], start[b + 1], parent, parent_pos,
-                     pivot, x, g, work)
+        _exact_block_cross(cross_indptr, cross_indices, cross_data, data, order, start[b],
+                           start[b + 1], parent, parent_pos, pivot, x, g, work)
 
 
 @njit(cache=True, nogil=True)
