@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 from sklearn.exceptions import ConvergenceWarning
 
 from .._array_api import array_namespace, require_backend
@@ -25,7 +26,7 @@ from .._progress import progress
 from .._result import HistoryRecorder, SolveResult
 from .._validation import check_matrix, check_scalar, check_square, common_float_dtype
 from ._graph_blocks import colour_partition, forest_order, forest_partition
-from ._tree_solve import _factor, _greedy_step, _prox_sweep, _sweep
+from ._tree_solve import _factor, _greedy_step, _positional, _prox_sweep, _sweep
 
 __all__ = ["QuadraticProblem", "quadratic_bcd"]
 
@@ -179,9 +180,15 @@ class _FixedPartition:
         self.order, self.start, self.parent, self.parent_pos = forest_order(Q, labels)
         self.n_blocks = self.start.size - 1
         self.pivot = np.empty(Q.shape[0], dtype=Q.dtype)
+        self.up = np.empty_like(self.parent)
+        self.coef = np.empty_like(self.pivot)
+        self.inv = np.empty_like(self.pivot)
         for b in range(self.n_blocks):
-            _factor(Q.data, problem.diag, self.order, self.start[b], self.start[b + 1],
-                    self.parent, self.parent_pos, self.pivot)
+            lo, hi = self.start[b], self.start[b + 1]
+            _factor(Q.data, problem.diag, self.order, lo, hi, self.parent, self.parent_pos,
+                    self.pivot)
+            _positional(Q.data, self.order, lo, hi, self.parent, self.parent_pos, self.pivot,
+                        self.up, self.coef, self.inv)
         rows = np.repeat(np.arange(Q.shape[0], dtype=Q.indices.dtype), np.diff(Q.indptr))
         same = labels[rows] == labels[Q.indices]
         if problem.penalised:
@@ -203,8 +210,8 @@ class _FixedPartition:
             _prox_sweep(Q.indptr, Q.indices, Q.data, self.order, self.start, sequence,
                         self.scale, problem.l1, problem.lower, problem.upper, x, g, work)
         else:
-            _sweep(self.cross_indptr, self.cross_indices, self.cross_data, Q.data, self.order,
-                   self.start, self.parent, self.parent_pos, self.pivot, sequence, x, g, work)
+            _sweep(self.cross_indptr, self.cross_indices, self.cross_data, self.order,
+                   self.start, self.up, self.coef, self.inv, sequence, x, g, work)
 
 
 class _GreedyForest:
@@ -360,10 +367,11 @@ def _run_bcd(problem, rule, greedy, x, tol, max_iter, verbose):
 def _run_cg(problem, rule, x, tol, max_iter, verbose):
     Q = problem.Q
     r = -np.ascontiguousarray(problem.gradient(x))
-    z, qz = _precondition(problem, rule, r)
+    z, gz, work = np.empty_like(r), np.empty_like(r), np.empty_like(r)
+    _precondition(problem, rule, r, z, gz, work)
     p = z.copy()
-    q = qz.copy()
-    rho = np.sum(r * z, axis=0)
+    q = gz + r
+    rho = _dot_columns(r, z)
     recorder = HistoryRecorder()
     residual = (np.linalg.norm(r, axis=0) / problem.c_norms).max()
     recorder.record(0, residual=residual, block_updates=0)
@@ -372,14 +380,12 @@ def _run_cg(problem, rule, x, tol, max_iter, verbose):
     converged = residual <= tol
     with progress(max_iter, verbose, desc="quadratic_bcd (cg)") as bar:
         while not converged and n_iter < max_iter:
-            curvature = np.sum(p * q, axis=0)
+            curvature = _dot_columns(p, q)
             alpha = np.divide(rho, curvature, out=np.zeros_like(rho), where=curvature > 0)
-            x += alpha * p
-            r -= alpha * q
+            residual = (np.sqrt(_cg_step(x, r, p, q, alpha)) / problem.c_norms).max()
             n_iter += 1
-            residual = (np.linalg.norm(r, axis=0) / problem.c_norms).max()
             if residual <= tol:
-                r = problem.c - np.asarray(Q @ x)
+                r = np.ascontiguousarray(problem.c - np.asarray(Q @ x))
                 residual = (np.linalg.norm(r, axis=0) / problem.c_norms).max()
                 converged = residual <= tol
             recorder.record(n_iter, residual=residual, block_updates=updates)
@@ -387,25 +393,51 @@ def _run_cg(problem, rule, x, tol, max_iter, verbose):
             bar.set_postfix(residual=f"{residual:.2e}", refresh=False)
             if converged:
                 break
-            z, qz = _precondition(problem, rule, r)
+            _precondition(problem, rule, r, z, gz, work)
             updates += len(rule.symmetric)
-            rho_new = np.sum(r * z, axis=0)
+            rho_new = _dot_columns(r, z)
             beta = np.divide(rho_new, rho, out=np.zeros_like(rho), where=rho > 0)
             rho = rho_new
-            p *= beta
-            p += z
-            q *= beta
-            q += qz
+            _cg_direction(p, q, z, gz, r, beta)
     return _result(problem, x, n_iter, converged, residual, tol, recorder, rule, updates)
 
 
-def _precondition(problem, rule, r):
-    """``z = M^{-1} r`` by one symmetric sweep from zero, and ``Q z`` from the kept gradient."""
-    z = np.zeros_like(r)
-    gz = -r
-    rule.sweep(problem, rule.symmetric, z, gz, np.empty_like(r))
-    gz += r
-    return z, gz
+def _precondition(problem, rule, r, z, gz, work):
+    """``z = M^{-1} r`` by one symmetric sweep from zero; ``gz`` ends as ``Q z - r``."""
+    z.fill(0.0)
+    np.negative(r, out=gz)
+    rule.sweep(problem, rule.symmetric, z, gz, work)
+
+
+@njit(cache=True, nogil=True)
+def _dot_columns(a, b):
+    """Column-wise dot products of two ``(n, k)`` arrays."""
+    out = np.zeros(a.shape[1])
+    for i in range(a.shape[0]):
+        for c in range(a.shape[1]):
+            out[c] += a[i, c] * b[i, c]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _cg_step(x, r, p, q, alpha):
+    """``x += alpha p``, ``r -= alpha q`` (per column); return the squared norms of ``r``."""
+    out = np.zeros(x.shape[1])
+    for i in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            x[i, c] += alpha[c] * p[i, c]
+            r[i, c] -= alpha[c] * q[i, c]
+            out[c] += r[i, c] * r[i, c]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _cg_direction(p, q, z, gz, r, beta):
+    """``p = z + beta p`` and ``q = Q p`` from ``Q z = gz + r`` (no product with ``Q``)."""
+    for i in range(p.shape[0]):
+        for c in range(p.shape[1]):
+            p[i, c] = z[i, c] + beta[c] * p[i, c]
+            q[i, c] = gz[i, c] + r[i, c] + beta[c] * q[i, c]
 
 
 def _result(problem, x, n_iter, converged, residual, tol, recorder, rule, updates):

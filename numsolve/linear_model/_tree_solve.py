@@ -153,26 +153,46 @@ def _prox_block(indptr, indices, data, order, lo, hi, scale, l1, lower, upper, x
 
 
 @njit(cache=True, nogil=True)
-def _exact_block_cross(cross_indptr, cross_indices, cross_data, data, order, lo, hi, parent,
-                       parent_pos, pivot, x, g, work):
-    """:func:`_exact_block` for a fixed partition, scattering only along edges leaving it.
+def _positional(data, order, lo, hi, parent, parent_pos, pivot, up, coef, inv):
+    """Factors of block ``order[lo:hi]`` by position: parent node, ``Q_ip`` and ``1/piv_i``.
+
+    Stored in sweep order, they are read sequentially by :func:`_exact_block_cross`.
+    """
+    for t in range(lo, hi):
+        i = order[t]
+        up[t] = parent[i]
+        coef[t] = data[parent_pos[i]] if parent[i] >= 0 else 0.0
+        inv[t] = 1.0 / pivot[i]
+
+
+@njit(cache=True, nogil=True)
+def _exact_block_cross(cross_indptr, cross_indices, cross_data, order, lo, hi, up, coef, inv,
+                       x, g, work):
+    """Exact update of a fixed forest block from its positional factors (see
+    :func:`_positional`), scattering only along edges leaving the block.
 
     After the exact block solve the block's own gradient is zero, so only the neighbours in
     other blocks need ``g += Q[:, b] d``: ``cross`` holds just those entries of ``Q``.
     """
     k = x.shape[1]
-    for t in range(lo, hi):
-        i = order[t]
-        for c in range(k):
-            work[i, c] = -g[i, c]
-    _solve(data, order, lo, hi, parent, parent_pos, pivot, work)
     if k == 1:
         x1 = x[:, 0]
         g1 = g[:, 0]
         w1 = work[:, 0]
         for t in range(lo, hi):
+            w1[order[t]] = -g1[order[t]]
+        for t in range(hi - 1, lo - 1, -1):
+            p = up[t]
+            if p >= 0:
+                w1[p] -= coef[t] * inv[t] * w1[order[t]]
+        for t in range(lo, hi):
             i = order[t]
+            p = up[t]
             d = w1[i]
+            if p >= 0:
+                d -= coef[t] * w1[p]
+            d *= inv[t]
+            w1[i] = d
             x1[i] += d
             g1[i] = 0.0
             for q in range(cross_indptr[i], cross_indptr[i + 1]):
@@ -181,7 +201,24 @@ def _exact_block_cross(cross_indptr, cross_indices, cross_data, data, order, lo,
     for t in range(lo, hi):
         i = order[t]
         for c in range(k):
-            x[i, c] += work[i, c]
+            work[i, c] = -g[i, c]
+    for t in range(hi - 1, lo - 1, -1):
+        p = up[t]
+        if p >= 0:
+            i = order[t]
+            f = coef[t] * inv[t]
+            for c in range(k):
+                work[p, c] -= f * work[i, c]
+    for t in range(lo, hi):
+        i = order[t]
+        p = up[t]
+        for c in range(k):
+            d = work[i, c]
+            if p >= 0:
+                d -= coef[t] * work[p, c]
+            d *= inv[t]
+            work[i, c] = d
+            x[i, c] += d
             g[i, c] = 0.0
         for q in range(cross_indptr[i], cross_indptr[i + 1]):
             j = cross_indices[q]
@@ -191,13 +228,13 @@ def _exact_block_cross(cross_indptr, cross_indices, cross_data, data, order, lo,
 
 
 @njit(cache=True, nogil=True)
-def _sweep(cross_indptr, cross_indices, cross_data, data, order, start, parent, parent_pos,
-           pivot, sequence, x, g, work):
+def _sweep(cross_indptr, cross_indices, cross_data, order, start, up, coef, inv, sequence, x,
+           g, work):
     """Exact updates of the fixed forest blocks listed in ``sequence``, in that order."""
     for s in range(sequence.shape[0]):
         b = sequence[s]
-        _exact_block_cross(cross_indptr, cross_indices, cross_data, data, order, start[b],
-                           start[b + 1], parent, parent_pos, pivot, x, g, work)
+        _exact_block_cross(cross_indptr, cross_indices, cross_data, order, start[b],
+                           start[b + 1], up, coef, inv, x, g, work)
 
 
 @njit(cache=True, nogil=True)
