@@ -225,7 +225,8 @@ def _order_kernel(indptr, indices, label, start, order, parent, parent_pos):
     """Rooted order of every block of ``label``, parents before children; False on a cycle.
 
     Block ``b`` occupies ``order[start[b]:start[b+1]]``. A block whose index order is an
-    elimination order (see :func:`_monotone_parents`) keeps it; others get a breadth-first order.
+    elimination order (see :func:`_monotone_parents`) keeps it; others are rooted breadth-first
+    and ordered by :func:`_near_ascending`.
     ``parent_pos[i]`` is the CSR position of ``Q[i, parent[i]]``.
     """
     n = label.shape[0]
@@ -238,10 +239,56 @@ def _order_kernel(indptr, indices, label, start, order, parent, parent_pos):
         if _monotone_parents(indptr, indices, label, nodes, True, parent, parent_pos):
             nodes[:] = nodes[::-1].copy()
         elif not _monotone_parents(indptr, indices, label, nodes, False, parent, parent_pos):
-            if not _bfs_parents(indptr, indices, label, nodes.copy(), nodes, parent,
-                                parent_pos):
+            ascending = nodes.copy()
+            if not _bfs_parents(indptr, indices, label, ascending, nodes, parent, parent_pos):
                 return False
+            _near_ascending(ascending, parent, nodes)
     return True
+
+
+@njit(cache=True, nogil=True)
+def _near_ascending(ascending, parent, order):
+    """A parents-first order of a rooted forest that stays close to increasing index.
+
+    Nodes are scanned by increasing index; a node is placed when scanned if its parent is
+    placed, otherwise as soon as its parent is (with its own skipped descendants). Sweeps in
+    this order walk memory almost sequentially.
+    """
+    m = ascending.shape[0]
+    slot = {}
+    for t in range(m):
+        slot[ascending[t]] = t
+    head = np.full(m, -1, np.int64)
+    sibling = np.full(m, -1, np.int64)
+    for t in range(m - 1, -1, -1):
+        p = parent[ascending[t]]
+        if p >= 0:
+            sibling[t] = head[slot[p]]
+            head[slot[p]] = t
+    placed = np.zeros(m, np.bool_)
+    stack = np.empty(m, np.int64)
+    fill = 0
+    for t in range(m):
+        if placed[t]:
+            continue
+        p = parent[ascending[t]]
+        if p >= 0 and not placed[slot[p]]:
+            continue
+        top = 0
+        stack[top] = t
+        top += 1
+        while top > 0:
+            top -= 1
+            u = stack[top]
+            order[fill] = ascending[u]
+            fill += 1
+            placed[u] = True
+            v = head[u]
+            while v >= 0:
+                if v < t:
+                    stack[top] = v
+                    top += 1
+                v = sibling[v]
 
 
 @njit(cache=True, nogil=True)
@@ -391,7 +438,7 @@ def forest_order(Q, labels):
     -------
     order : ndarray of shape (n,)
         Nodes grouped by block, each after its parent: the index order (increasing or
-        decreasing) where it roots the block's trees, a breadth-first order otherwise.
+        decreasing) where it roots the block's trees, a near-increasing order otherwise.
     start : ndarray of shape (n_blocks + 1,)
         Block ``b`` is ``order[start[b]:start[b + 1]]``.
     parent, parent_pos : ndarray of shape (n,)
