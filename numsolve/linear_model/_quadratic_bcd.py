@@ -248,7 +248,7 @@ class _GreedyForest:
 
 def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=None, x0=None,
                   tol=1e-8, max_iter=1000, verbose=0):
-    """Minimise ``1/2 x'Qx - c'x (+ l1 ||x||_1, bounds)`` by block coordinate descent on graph blocks.
+    """Minimise ``1/2 x'Qx - c'x (+ l1 ||x||_1, bounds)`` by BCD on graph blocks.
 
     Without penalty this solves ``Q x = c`` for every column of ``c``.
 
