@@ -1,0 +1,122 @@
+"""Sparse affinity graphs for label propagation: k nearest neighbours, cut-off RBF, radius.
+
+Every builder returns a symmetric non-negative CSR matrix without diagonal, built from
+neighbour queries, so no dense ``n x n`` matrix is ever formed:
+
+* ``knn``: unit weight between a point and each of its ``n_neighbors - 1`` nearest other
+  points (scikit-learn counts the point itself among its ``n_neighbors``), made symmetric by
+  union (``max(A, A')``);
+* ``rbf``: ``exp(-gamma ||x_i - x_j||^2)`` for the pairs where it is at least ``cutoff`` (a
+  radius query with radius ``sqrt(log(1 / cutoff) / gamma)``); with ``cutoff`` small this is
+  scikit-learn's dense RBF kernel without its negligible entries;
+* ``radius``: unit weight between points closer than ``radius``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.neighbors import NearestNeighbors
+
+__all__ = ["knn_affinity", "query_weights", "radius_affinity", "rbf_affinity", "rbf_radius"]
+
+
+def _without_diagonal(A):
+    A = sp.csr_matrix(A)
+    A.setdiag(0)
+    A.eliminate_zeros()
+    A.sort_indices()
+    return A
+
+
+def knn_affinity(neighbors, n_neighbors):
+    """Symmetric k-nearest-neighbour graph of the points ``neighbors`` was fitted on.
+
+    Parameters
+    ----------
+    neighbors : sklearn.neighbors.NearestNeighbors
+        Fitted on the points.
+    n_neighbors : int
+        Neighbours per point, the point itself included (as in scikit-learn).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.neighbors import NearestNeighbors
+    >>> from numsolve.semi_supervised._affinity import knn_affinity
+    >>> X = np.array([[0.0], [1.0], [3.0]])
+    >>> knn_affinity(NearestNeighbors().fit(X), 2).toarray()
+    array([[0., 1., 0.],
+           [1., 0., 1.],
+           [0., 1., 0.]])
+    """
+    n = neighbors.n_samples_fit_
+    A = neighbors.kneighbors_graph(neighbors._fit_X, min(n_neighbors, n), mode="connectivity")
+    A = _without_diagonal(A)
+    return _without_diagonal(A.maximum(A.T))
+
+
+def rbf_radius(gamma, cutoff):
+    """Distance beyond which ``exp(-gamma d^2) < cutoff``."""
+    return float(np.sqrt(np.log(1.0 / cutoff) / gamma))
+
+
+def rbf_affinity(neighbors, gamma, cutoff):
+    """RBF weights ``exp(-gamma d^2)`` of the pairs where they are at least ``cutoff``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.neighbors import NearestNeighbors
+    >>> from numsolve.semi_supervised._affinity import rbf_affinity
+    >>> X = np.array([[0.0], [0.5], [5.0]])
+    >>> rbf_affinity(NearestNeighbors().fit(X), 1.0, 1e-6).toarray().round(3)
+    array([[0.   , 0.779, 0.   ],
+           [0.779, 0.   , 0.   ],
+           [0.   , 0.   , 0.   ]])
+    """
+    A = neighbors.radius_neighbors_graph(neighbors._fit_X, rbf_radius(gamma, cutoff),
+                                         mode="distance", sort_results=True)
+    A = sp.csr_matrix(A)
+    A.data = np.exp(-gamma * A.data ** 2)
+    return _without_diagonal(A)
+
+
+def radius_affinity(neighbors, radius):
+    """Unit weights between points closer than ``radius``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.neighbors import NearestNeighbors
+    >>> from numsolve.semi_supervised._affinity import radius_affinity
+    >>> X = np.array([[0.0], [0.5], [5.0]])
+    >>> radius_affinity(NearestNeighbors().fit(X), 1.0).toarray()
+    array([[0., 1., 0.],
+           [1., 0., 0.],
+           [0., 0., 0.]])
+    """
+    A = neighbors.radius_neighbors_graph(neighbors._fit_X, radius, mode="connectivity")
+    return _without_diagonal(A)
+
+
+def query_weights(neighbors, X, kernel, *, n_neighbors, gamma, cutoff, radius):
+    """Sparse weights (``len(X) x n_fit``) from new points to the fitted ones, for ``predict``.
+
+    ``knn`` gives unit weights to the ``n_neighbors`` nearest fitted points (as scikit-learn);
+    ``rbf`` and ``radius`` use the fitted points within their radius, falling back to the
+    nearest fitted point for a new point that has none.
+    """
+    n_fit = neighbors.n_samples_fit_
+    if kernel == "knn":
+        return neighbors.kneighbors_graph(X, min(n_neighbors, n_fit), mode="connectivity")
+    reach = rbf_radius(gamma, cutoff) if kernel == "rbf" else radius
+    A = sp.csr_matrix(neighbors.radius_neighbors_graph(X, reach, mode="distance"))
+    empty = np.flatnonzero(np.diff(A.indptr) == 0)
+    if kernel == "rbf":
+        A.data = np.exp(-gamma * A.data ** 2)
+    else:
+        A.data = np.ones_like(A.data)
+    if empty.size:
+        nearest = neighbors.kneighbors(X[empty], 1, return_distance=False).ravel()
+        fallback = sp.csr_matrix((np.ones(empty.size), (empty, nearest)), shape=A.shape)
+        A = A + fallback
+    return A

@@ -1,0 +1,319 @@
+"""The harmonic solution of label propagation, solved by block coordinate descent on forests.
+
+With affinity ``W`` (symmetric, non-negative), labelled nodes ``L`` clamped to their values
+``Y_L`` and unlabelled nodes ``U``, the harmonic function minimises
+``1/2 sum_ij W_ij ||F_i - F_j||^2``; its unlabelled rows solve the SPD system
+
+    (D - W)[U, U] F_U = W[U, L] Y_L,      D = diag(row sums of W over all nodes),
+
+one right-hand side per column of ``Y`` (one per class), all solved together by
+:func:`numsolve.linear_model._quadratic_bcd.quadratic_bcd`. The system is positive definite
+exactly when every connected component of the graph holds a labelled node.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+from scipy.sparse.csgraph import connected_components
+
+from .._array_api import array_namespace, require_backend
+from .._result import SolveResult
+from .._validation import check_matrix, check_square
+from ..linear_model._quadratic_bcd import quadratic_bcd
+
+__all__ = ["harmonic_solution", "harmonic_system", "label_propagation"]
+
+
+@njit(cache=True, nogil=True)
+def _system_kernel(indptr, indices, data, slot, values, q_indptr, q_indices, q_data, c):
+    """Fill the CSR arrays of ``Q = (D - W)[U, U]`` and ``c = W[U, L] Y_L`` in one pass.
+
+    ``slot[i]`` is the row of node ``i`` in ``Q`` when unlabelled, ``-(row in Y_L) - 1`` when
+    labelled. ``q_indptr`` is already filled.
+    """
+    n = slot.shape[0]
+    k = values.shape[1]
+    for i in range(n):
+        row = slot[i]
+        if row < 0:
+            continue
+        fill = q_indptr[row]
+        degree = 0.0
+        diagonal_at = -1
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            if j == i:
+                continue
+            w = data[q]
+            degree += w
+            col = slot[j]
+            if col < 0:
+                for t in range(k):
+                    c[row, t] += w * values[-col - 1, t]
+                continue
+            if diagonal_at < 0 and col > row:
+                diagonal_at = fill
+                fill += 1
+            q_indices[fill] = col
+            q_data[fill] = -w
+            fill += 1
+        if diagonal_at < 0:
+            diagonal_at = fill
+        q_indices[diagonal_at] = row
+        q_data[diagonal_at] = degree
+
+
+def _check_affinity(W):
+    W = check_matrix(W, "W", accept_sparse=True, sparse_format="csr")
+    check_square(W, "W")
+    W = sp.csr_matrix(W) if not sp.issparse(W) else W
+    if W.nnz and W.data.min() < 0:
+        raise ValueError("W must be non-negative (an affinity matrix)")
+    asym = abs(W - W.T)
+    if asym.nnz and asym.max() > 1e-10 * max(W.data.max(), 1e-300):
+        raise ValueError("W must be symmetric; use (W + W.T) / 2 or W.maximum(W.T)")
+    if not W.has_sorted_indices:
+        W = W.sorted_indices()
+    return W
+
+
+def _check_labelled(labelled, n):
+    labelled = np.asarray(labelled)
+    if labelled.dtype == np.bool_:
+        if labelled.shape != (n,):
+            raise ValueError(f"a boolean labelled mask must have shape ({n},)")
+        labelled = np.flatnonzero(labelled)
+    elif not np.issubdtype(labelled.dtype, np.integer) or labelled.ndim != 1:
+        raise ValueError("labelled must be a boolean mask or a 1-D array of node indices")
+    if labelled.size == 0:
+        raise ValueError("no labelled node: label propagation needs at least one")
+    if labelled.min() < 0 or labelled.max() >= n:
+        raise ValueError(f"labelled indices must lie in [0, {n})")
+    if np.unique(labelled).size != labelled.size:
+        raise ValueError("labelled indices must be distinct")
+    return labelled.astype(np.int64)
+
+
+def _check_components(W, labelled):
+    n_components, component = connected_components(W, directed=False)
+    reached = np.zeros(n_components, dtype=bool)
+    reached[component[labelled]] = True
+    if not reached.all():
+        orphans = int(np.count_nonzero(~reached[component]))
+        raise ValueError(
+            f"the graph has {int((~reached).sum())} connected component(s) without a labelled "
+            f"node ({orphans} nodes): their labels are undetermined. Label a node in each, "
+            "or connect the graph (more neighbours, a larger radius, a smaller gamma)")
+
+
+def harmonic_system(W, labelled, values):
+    """The SPD system ``Q F_U = c`` of the harmonic solution, built in one pass over ``W``.
+
+    Parameters
+    ----------
+    W : sparse matrix of shape (n, n)
+        Symmetric non-negative affinity (the diagonal is ignored).
+    labelled : ndarray of int or bool
+        Indices (or mask) of the labelled nodes.
+    values : ndarray of shape (n_labelled,) or (n_labelled, k)
+        Their values (one-hot rows for classes), in the order of ``labelled``.
+
+    Returns
+    -------
+    Q : scipy.sparse.csr_matrix of shape (n_unlabelled, n_unlabelled)
+    c : ndarray of shape (n_unlabelled, k)
+    unlabelled : ndarray of int
+        The node of every row of ``Q``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from numsolve.semi_supervised._harmonic import harmonic_system
+    >>> path = sp.diags([[1.0] * 2, [1.0] * 2], [-1, 1], format="csr")
+    >>> Q, c, unlabelled = harmonic_system(path, [0, 2], [0.0, 1.0])
+    >>> Q.toarray(), c.ravel(), unlabelled
+    (array([[2.]]), array([1.]), array([1]))
+    """
+    W = _check_affinity(W)
+    n = W.shape[0]
+    labelled = _check_labelled(labelled, n)
+    values = np.asarray(values, dtype=np.float64)
+    values = values.reshape(len(values), -1) if values.ndim == 1 else values
+    if values.ndim != 2 or values.shape[0] != labelled.size:
+        raise ValueError(f"values must have {labelled.size} rows (one per labelled node)")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values contains NaN or infinity")
+    return _build_system(W, labelled, values)
+
+
+def _build_system(W, labelled, values):
+    n = W.shape[0]
+    is_labelled = np.zeros(n, dtype=bool)
+    is_labelled[labelled] = True
+    unlabelled = np.flatnonzero(~is_labelled)
+    slot = np.empty(n, dtype=np.int64)
+    slot[unlabelled] = np.arange(unlabelled.size)
+    slot[labelled] = -np.arange(labelled.size) - 1
+    dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.float64
+    rows = np.repeat(np.arange(n), np.diff(W.indptr))
+    keep = (~is_labelled[rows]) & (~is_labelled[W.indices]) & (rows != W.indices)
+    counts = np.bincount(slot[rows[keep]], minlength=unlabelled.size) + 1
+    del rows, keep
+    q_indptr = np.zeros(unlabelled.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=q_indptr[1:])
+    index_dtype = np.int32 if q_indptr[-1] < np.iinfo(np.int32).max else np.int64
+    q_indices = np.empty(q_indptr[-1], dtype=index_dtype)
+    q_data = np.empty(q_indptr[-1], dtype=dtype)
+    c = np.zeros((unlabelled.size, values.shape[1]), dtype=dtype)
+    _system_kernel(W.indptr, W.indices, W.data.astype(dtype, copy=False), slot,
+                   values.astype(dtype), q_indptr, q_indices, q_data, c)
+    Q = sp.csr_matrix((q_data, q_indices, q_indptr.astype(index_dtype)),
+                      shape=(unlabelled.size, unlabelled.size))
+    return Q, c, unlabelled
+
+
+def harmonic_solution(W, labelled, values, *, blocks="forest", tol=1e-8, max_iter=1000,
+                      verbose=0):
+    """Harmonic extension of ``values`` from the labelled nodes over the graph ``W``.
+
+    Parameters
+    ----------
+    W : sparse matrix of shape (n, n)
+        Symmetric non-negative affinity (the diagonal is ignored).
+    labelled : ndarray of int or bool
+        Indices (or mask) of the labelled nodes.
+    values : ndarray of shape (n_labelled,) or (n_labelled, k)
+        Their values, clamped in the solution.
+    blocks : {"forest", "greedy-forest", "colour", "coordinate"} or ndarray, default="forest"
+        Blocks of the BCD solver; an integer array of shape (n,) labels a forest partition of
+        the whole graph (say :func:`~numsolve.linear_model._graph_blocks.lattice_forests`),
+        restricted to the unlabelled nodes here. Fixed partitions are accelerated by conjugate
+        gradients on the symmetric sweep.
+    tol : float, default=1e-8
+        Relative residual ``||c - Q F_U|| / ||c||`` to reach, for every column.
+    max_iter : int, default=1000
+        Iteration budget of :func:`~numsolve.linear_model._quadratic_bcd.quadratic_bcd`.
+    verbose : int, default=0
+        Progress bar when positive.
+
+    Returns
+    -------
+    SolveResult
+        ``x`` of shape (n,) or (n, k) (the solution on every node, labelled ones clamped) with
+        the solver's ``n_iter``, ``converged``, ``history`` and extras ``residual``,
+        ``unlabelled``.
+
+    Raises
+    ------
+    ValueError
+        If no node is labelled, or a connected component holds no labelled node.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from numsolve.semi_supervised import harmonic_solution
+    >>> path = sp.diags([[1.0] * 4, [1.0] * 4], [-1, 1], format="csr")
+    >>> harmonic_solution(path, [0, 4], [0.0, 1.0]).x.round(3)
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
+    require_backend(array_namespace(W, values), {"compiled"}, "harmonic_solution")
+    W = _check_affinity(W)
+    n = W.shape[0]
+    labelled = _check_labelled(labelled, n)
+    vector = np.ndim(values) == 1
+    values = np.asarray(values, dtype=np.float64)
+    values = values.reshape(len(values), -1) if values.ndim == 1 else values
+    if values.ndim != 2 or values.shape[0] != labelled.size:
+        raise ValueError(f"values must have {labelled.size} rows (one per labelled node)")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values contains NaN or infinity")
+    if not isinstance(blocks, str):
+        blocks = np.asarray(blocks)
+        if blocks.shape != (n,):
+            raise ValueError(f"blocks must be a string or a label array of shape ({n},)")
+    _check_components(W, labelled)
+    return _solve(W, labelled, values, vector, blocks, tol, max_iter, verbose)
+
+
+def _solve(W, labelled, values, vector, blocks, tol, max_iter, verbose):
+    Q, c, unlabelled = _build_system(W, labelled, values)
+    F = np.zeros((W.shape[0], values.shape[1]), dtype=Q.dtype)
+    F[labelled] = values
+    if unlabelled.size == 0:
+        result = SolveResult(x=None, n_iter=0, converged=True, message="every node labelled",
+                             extras={"residual": 0.0})
+    else:
+        if not isinstance(blocks, str):
+            blocks = blocks[unlabelled]
+        acceleration = None if isinstance(blocks, str) and blocks == "greedy-forest" else "cg"
+        result = quadratic_bcd(Q, c, blocks=blocks, acceleration=acceleration, tol=tol,
+                               max_iter=max_iter, verbose=verbose)
+        F[unlabelled] = result.x
+    result.x = F[:, 0] if vector else F
+    result.extras["unlabelled"] = unlabelled
+    return result
+
+
+def label_propagation(W, y, *, classes=None, blocks="forest", tol=1e-8, max_iter=1000,
+                      verbose=0):
+    """Label distributions of every node from the labelled ones (``y == -1``: unlabelled).
+
+    Solves the harmonic solution with one right-hand side per class (all together); the
+    rows of the result are probability vectors.
+
+    Parameters
+    ----------
+    W : sparse matrix of shape (n, n)
+        Symmetric non-negative affinity.
+    y : ndarray of shape (n,)
+        Class labels, -1 for unlabelled nodes.
+    classes : ndarray, optional
+        The classes expected (default: the distinct labels in ``y``); each needs a labelled
+        node.
+    blocks, tol, max_iter, verbose
+        As in :func:`harmonic_solution`.
+
+    Returns
+    -------
+    SolveResult
+        ``x`` of shape (n, n_classes): the label distributions; extras ``classes``,
+        ``transduction`` (the most probable class of every node) and the solver's figures.
+
+    Raises
+    ------
+    ValueError
+        If no node is labelled, a class has no labelled node, or a connected component has no
+        labelled node.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from numsolve.semi_supervised import label_propagation
+    >>> path = sp.diags([[1.0] * 4, [1.0] * 4], [-1, 1], format="csr")
+    >>> label_propagation(path, np.array([0, -1, -1, -1, 1])).transduction
+    array([0, 0, 0, 1, 1])
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}")
+    unlabelled = (y == -1) if y.dtype.kind in "iuf" else np.zeros(y.shape, dtype=bool)
+    present = np.unique(y[~unlabelled])
+    classes = present if classes is None else np.asarray(classes)
+    if unlabelled.all():
+        raise ValueError("no labelled node: every entry of y is -1")
+    missing = np.setdiff1d(classes, present)
+    if missing.size:
+        raise ValueError(f"classes {missing.tolist()} have no labelled node")
+    extra = np.setdiff1d(present, classes)
+    if extra.size:
+        raise ValueError(f"y holds labels {extra.tolist()} that are not in classes")
+    labelled = np.flatnonzero(~unlabelled)
+    values = (y[labelled][:, None] == classes[None, :]).astype(np.float64)
+    result = harmonic_solution(W, labelled, values, blocks=blocks, tol=tol, max_iter=max_iter,
+                               verbose=verbose)
+    F = result.x
+    totals = F.sum(axis=1, keepdims=True)
+    F /= np.where(totals > 0, totals, 1.0)
+    result.extras["classes"] = classes
+    result.extras["transduction"] = classes[np.argmax(F, axis=1)]
+    return result
