@@ -60,7 +60,7 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
         Epochs (full passes over the rows).
     tol : float, default=1e-10
         Converged when the cost ``½||r||²`` falls by less than ``tol`` times itself over an
-        epoch, or is zero.
+        epoch, or below ``eps²`` times its initial value (residuals at working precision).
     safeguard : bool, default=True
         Halve a step (up to 20 times) while it increases the batch cost; a step that cannot
         be made to decrease it is skipped.
@@ -101,6 +101,7 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
     cost = _cost(residuals(*full), xp)
     recorder = HistoryRecorder()
     recorder.record(0, cost=cost, rank=np.nan, step_norm=np.nan)
+    floor = float(xp.finfo(x.dtype).eps) ** 2 * cost
     converged, message = cost == 0.0, "the cost is zero"
     epoch = n_steps = 0
     with progress(max_iter, verbose, desc="sven", unit="epoch") as bar:
@@ -125,7 +126,10 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
             if not np.isfinite(cost):
                 message = "the cost became infinite or NaN"
                 break
-            if cost == 0.0 or abs(previous - cost) <= tol * max(cost, previous):
+            if cost <= floor:
+                converged = True
+                message = "the residuals vanished (to working precision)"
+            elif abs(previous - cost) <= tol * max(cost, previous):
                 converged = True
                 message = "the cost stopped decreasing (relative change below tol)"
             elif callback is not None and callback(x, epoch, cost):
