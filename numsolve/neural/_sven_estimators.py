@@ -229,9 +229,9 @@ class SvenRegressor(RegressorMixin, _BaseSven):
 class SvenClassifier(ClassifierMixin, _BaseSven):
     """Dense network classifier trained with Sven on one-hot targets (label regression).
 
-    The network regresses the one-hot coding of the labels under squared error (one output
-    for two classes); the predicted class is the largest output (output above 0.5 for two
-    classes). Parameters and attributes as :class:`SvenRegressor`, plus ``classes_``.
+    The network regresses the one-hot coding of the labels under squared error (for two
+    classes one output coded -1/+1); the predicted class is the largest output (the sign of
+    the output for two classes). Parameters and attributes as :class:`SvenRegressor`, plus ``classes_``.
 
     Examples
     --------
@@ -249,11 +249,11 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
         self._hidden()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
-        self._binarizer = LabelBinarizer().fit(y)
-        self.classes_ = self._binarizer.classes_
-        Y = self._binarizer.transform(y).astype(X.dtype)
-        if Y.shape[1] == 1 and len(self.classes_) == 1:
-            Y = np.ones_like(Y)
+        binarizer = LabelBinarizer().fit(y)
+        self.classes_ = binarizer.classes_
+        Y = binarizer.transform(y).astype(X.dtype)
+        if Y.shape[1] == 1:  # one output coded -1 / +1, so the decision threshold is 0
+            Y = np.ones_like(Y) if len(self.classes_) == 1 else 2.0 * Y - 1.0
         return self._fit_network(X, Y)
 
     def decision_function(self, X):
@@ -267,5 +267,5 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
         if scores.ndim == 1:
             if len(self.classes_) == 1:
                 return np.full(scores.shape[0], self.classes_[0])
-            return self.classes_[(scores > 0.5).astype(int)]
+            return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
