@@ -46,8 +46,10 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
         matrix ``J Jᵀ`` and a function ``w -> Jᵀ w``; lets a model (a network) supply the Gram
         matrix without forming ``J``. Exactly one of ``jac`` and ``gram`` is required.
     method : {"gram", "svd", "randomized"}, default="gram"
-        How the step is computed from ``jac``: eigendecomposition of ``J Jᵀ``, full thin SVD
-        of ``J``, or randomized SVD of rank ``k`` (NumPy). ``gram`` supports only "gram".
+        How the step is computed from ``jac``: eigendecomposition of the smaller Gram matrix
+        (``J Jᵀ`` when the batch has at most as many rows as parameters, ``Jᵀ J``
+        otherwise; float64), full thin SVD of ``J``, or randomized SVD of rank ``k``
+        (NumPy). ``gram`` supports only "gram".
     k : int, optional
         Rank cap of the pseudo-inverse (``None``: only ``rtol`` truncates).
     rtol : float, default=1e-3
@@ -214,9 +216,14 @@ def _step(residuals, jac, gram, method, k, rtol, learning_rate, safeguard, rng, 
         J = jac(*args)
         if method == "gram":
             wide = xp.astype(J, xp.float64) if J.dtype == xp.float32 and is_numpy(xp) else J
-            G = xp.matmul(wide, xp.permute_dims(wide, (1, 0)))
-            w, rank = gram_weights(G, r, k, rtol, xp)
-            direction = xp.matmul(xp.permute_dims(J, (1, 0)), w)
+            wide_t = xp.permute_dims(wide, (1, 0))
+            if J.shape[0] <= J.shape[1]:  # sample space: d = Jᵀ (J Jᵀ)⁺_k r
+                w, rank = gram_weights(xp.matmul(wide, wide_t), r, k, rtol, xp)
+                direction = xp.matmul(xp.permute_dims(J, (1, 0)), w)
+            else:  # parameter space: d = (Jᵀ J)⁺_k Jᵀ r, the smaller Gram matrix
+                direction, rank = gram_weights(xp.matmul(wide_t, wide),
+                                               xp.matmul(wide_t, xp.astype(r, wide.dtype)),
+                                               k, rtol, xp)
         else:
             direction, rank = svd_step(J, r, k, rtol, method=method, random_state=rng, xp=xp)
     direction = xp.astype(direction, x.dtype)
