@@ -11,6 +11,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._array_api import device_of, estimator_namespace, from_numpy, is_numpy
+from .._validation import check_xp_array
 from ._sven_network import (ACTIVATIONS, init_parameters, network_gram, network_predict,
                             network_residuals, unpack)
 from ._sven_solver import sven
@@ -66,42 +68,50 @@ class _BaseSven(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}")
         return [int(s) for s in sizes]
 
-    def _fit_network(self, X, Y):
+    def _fit_network(self, X, Y, xp=np):
         """Train on ``X`` (n, d) and 2-D targets ``Y`` (n, K); sets the fitted attributes."""
         sizes = (X.shape[1], *self._hidden(), Y.shape[1])
         rng = check_random_state(self.random_state)
+        device = device_of(X)
         X_val = Y_val = None
         if self.early_stopping:
-            X, X_val, Y, Y_val = train_test_split(X, Y, test_size=self.validation_fraction,
-                                                  random_state=rng)
+            train, val = train_test_split(np.arange(X.shape[0]),
+                                          test_size=self.validation_fraction, random_state=rng)
+            X, X_val = _take(X, train, xp, device), _take(X, val, xp, device)
+            Y, Y_val = _take(Y, train, xp, device), _take(Y, val, xp, device)
         reuse = (self.warm_start and hasattr(self, "layer_sizes_")
                  and tuple(self.layer_sizes_) == sizes)
-        theta0 = (self._theta.astype(X.dtype) if reuse
-                  else init_parameters(sizes, rng, dtype=X.dtype))
+        host_dtype = np.float32 if X.dtype == xp.float32 else np.float64
+        theta0 = (xp.astype(self._theta, X.dtype) if reuse else
+                  from_numpy(init_parameters(sizes, rng, dtype=host_dtype), xp, device))
         activation = self.activation
         batch_size = min(self.batch_size or X.shape[0], X.shape[0])
 
         def rows_of(rows):
-            return (X, Y) if isinstance(rows, slice) else (X[rows], Y[rows])
+            if isinstance(rows, slice):
+                return X, Y
+            if is_numpy(xp):
+                return X[rows], Y[rows]
+            return xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
 
         def residuals(theta, rows):
             Xb, Yb = rows_of(rows)
-            return network_residuals(theta, Xb, Yb, sizes, activation)
+            return network_residuals(theta, Xb, Yb, sizes, activation, xp)
 
         def gram(theta, rows):
             Xb, Yb = rows_of(rows)
-            return network_gram(theta, Xb, Yb, sizes, activation)
+            return network_gram(theta, Xb, Yb, sizes, activation, xp)
 
         state = {"best": np.inf, "theta": None, "stall": 0, "scores": []}
 
         def callback(theta, epoch, cost):
             if not self.early_stopping:
                 return False
-            r = network_residuals(theta, X_val, Y_val, sizes, activation)
-            score = float(np.mean(r * r))
+            r = network_residuals(theta, X_val, Y_val, sizes, activation, xp)
+            score = float(xp.mean(r * r))
             state["scores"].append(score)
             if score < state["best"]:
-                state.update(best=score, theta=theta.copy(), stall=0)
+                state.update(best=score, theta=xp.asarray(theta, copy=True), stall=0)
             else:
                 state["stall"] += 1
             return state["stall"] >= self.n_iter_no_change
@@ -115,9 +125,9 @@ class _BaseSven(BaseEstimator):
             theta = state["theta"]
         self._theta = theta
         self.layer_sizes_ = sizes
-        layers = unpack(theta, sizes)
-        self.coefs_ = [W.copy() for W, _ in layers]
-        self.intercepts_ = [b.copy() for _, b in layers]
+        layers = unpack(theta, sizes, xp)
+        self.coefs_ = [xp.asarray(W, copy=True) for W, _ in layers]
+        self.intercepts_ = [xp.asarray(b, copy=True) for _, b in layers]
         self.n_iter_ = result.n_iter
         self.n_layers_ = len(sizes)
         self.n_outputs_ = Y.shape[1]
@@ -130,9 +140,13 @@ class _BaseSven(BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        theta = self._theta.astype(X.dtype, copy=False)
-        return network_predict(theta, X, self.layer_sizes_, self.activation)
+        xp = estimator_namespace(X)
+        if is_numpy(xp):
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        else:
+            X = _check_xp_X(self, X, xp, reset=False)
+        theta = xp.astype(self._theta, X.dtype)
+        return network_predict(theta, X, self.layer_sizes_, self.activation, xp)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -206,14 +220,26 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     """
 
     def fit(self, X, y):
-        """Fit the network to ``X`` of shape (n, d) and ``y`` of shape (n,) or (n, K)."""
+        """Fit the network to ``X`` of shape (n, d) and ``y`` of shape (n,) or (n, K).
+
+        With scikit-learn's ``array_api_dispatch`` on, CuPy, torch and other Array API
+        inputs are trained on in their own namespace and device.
+        """
         self._validate_params()
         self._hidden()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=[np.float64, np.float32])
-        Y = np.asarray(y, dtype=X.dtype)
+        xp = estimator_namespace(X, y)
+        if is_numpy(xp):
+            X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                                 dtype=[np.float64, np.float32])
+            Y = np.asarray(y, dtype=X.dtype)
+        else:
+            X = _check_xp_X(self, X, xp, reset=True)
+            Y = xp.astype(check_xp_array(y, xp, "y"), X.dtype)
+            if Y.ndim not in (1, 2) or Y.shape[0] != X.shape[0]:
+                raise ValueError(f"y has shape {tuple(Y.shape)}; expected ({X.shape[0]},) "
+                                 f"or ({X.shape[0]}, n_outputs)")
         self._y_1d = Y.ndim == 1
-        return self._fit_network(X, Y.reshape(X.shape[0], -1))
+        return self._fit_network(X, xp.reshape(Y, (X.shape[0], -1)), xp)
 
     def predict(self, X):
         """Network output, shape (n,) for a 1-D target, (n, K) otherwise."""
@@ -223,6 +249,7 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.array_api_support = True
         return tags
 
 
@@ -244,9 +271,12 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
     """
 
     def fit(self, X, y):
-        """Fit the network to the one-hot coding of the labels ``y``."""
+        """Fit the network to the one-hot coding of the labels ``y`` (NumPy inputs)."""
         self._validate_params()
         self._hidden()
+        if not is_numpy(estimator_namespace(X, y)):
+            raise TypeError("SvenClassifier trains on NumPy inputs only; use SvenRegressor "
+                            "on one-hot targets for arrays of other libraries")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         binarizer = LabelBinarizer().fit(y)
@@ -269,3 +299,21 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
                 return np.full(scores.shape[0], self.classes_[0])
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
+
+
+def _take(A, indices, xp, device):
+    """Rows ``indices`` (NumPy integers) of ``A``, in ``A``'s namespace and device."""
+    if is_numpy(xp):
+        return A[indices]
+    return xp.take(A, from_numpy(indices, xp, device), axis=0)
+
+
+def _check_xp_X(estimator, X, xp, reset):
+    """Validate a non-NumPy ``X`` in its namespace (array_api_dispatch on)."""
+    X = check_xp_array(X, xp, "X", ndim=2)
+    if reset:
+        estimator.n_features_in_ = X.shape[1]
+    elif X.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} "
+                         f"is expecting {estimator.n_features_in_} features as input")
+    return X

@@ -118,3 +118,31 @@ def test_bad_data_and_input_unchanged():
         SvenRegressor().fit(bad, y)
     with pytest.raises(ValueError):
         SvenRegressor().fit(X, y[:-1])
+
+
+def test_regressor_array_namespace_path_matches_numpy(xp_device, monkeypatch):
+    """With array_api_dispatch on, fitting stays in the input's namespace and device.
+
+    (scikit-learn's dispatch needs SCIPY_ARRAY_API=1 at start-up, so the namespace choice is
+    patched here instead of switched on.)
+    """
+    import numsolve.neural._sven_estimators as module
+    from numsolve._array_api import array_namespace, to_numpy
+
+    xp, device = xp_device
+    X, y, _, _ = make_sven_toy_1d(120, 10, random_state=0)
+    params = dict(hidden_layer_sizes=(6,), max_epochs=2, random_state=0)
+    expected = SvenRegressor(**params).fit(X, y).predict(X)
+    monkeypatch.setattr(module, "estimator_namespace", array_namespace)
+    X_xp, y_xp = xp.asarray(X, device=device), xp.asarray(y, device=device)
+    model = SvenRegressor(**params).fit(X_xp, y_xp)
+    prediction = model.predict(X_xp)
+    from array_api_compat import device as device_of
+
+    assert device_of(prediction) == device_of(X_xp)
+    assert device_of(model.coefs_[0]) == device_of(X_xp)
+    np.testing.assert_allclose(to_numpy(prediction), expected, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(xp.ones((3, 2), dtype=xp.float64, device=device))
+    with pytest.raises(TypeError, match="NumPy inputs only"):
+        SvenClassifier().fit(X_xp, y_xp)
