@@ -1,4 +1,4 @@
-"""Demo of Sven: the paper's toy 1-D regression (small) and a curve fit through the low-level API."""
+"""Demo of Sven: the paper's toy 1-D regression and a curve fit through the low-level API."""
 
 import time
 import warnings

@@ -27,6 +27,7 @@ class _BaseSven(BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "microbatch_size": [Interval(Integral, 1, None, closed="left")],
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "rtol": [Interval(Real, 0, 1, closed="both")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -42,12 +43,13 @@ class _BaseSven(BaseEstimator):
     }
 
     def __init__(self, hidden_layer_sizes=(16, 16, 16), activation="gelu", *, batch_size=32,
-                 k=None, rtol=1e-4, learning_rate=0.05, max_epochs=20, tol=0.0,
+                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_epochs=20, tol=0.0,
                  safeguard=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batch_size = batch_size
+        self.microbatch_size = microbatch_size
         self.k = k
         self.rtol = rtol
         self.learning_rate = learning_rate
@@ -118,6 +120,7 @@ class _BaseSven(BaseEstimator):
 
         result = sven(residuals, theta0, gram=gram, k=self.k, rtol=self.rtol,
                       learning_rate=self.learning_rate, batch_size=batch_size,
+                      microbatch_size=self.microbatch_size,
                       max_iter=self.max_epochs, tol=self.tol, safeguard=self.safeguard,
                       callback=callback, random_state=rng, verbose=self.verbose)
         theta = result.x
@@ -169,6 +172,9 @@ class SvenRegressor(RegressorMixin, _BaseSven):
         Hidden-layer activation ("gelu" is the tanh approximation).
     batch_size : int or None, default=32
         Samples per step (clipped to the number of samples; ``None``: full batch).
+    microbatch_size : int, default=1
+        Samples merged into one residual row (their root sum of squares); the step then
+        inverts a ``batch_size / microbatch_size`` square Gram matrix.
     k : int or None, default=None
         Rank cap of the pseudo-inverse (``None``: only ``rtol`` truncates).
     rtol : float, default=1e-4
@@ -258,7 +264,8 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
 
     The network regresses the one-hot coding of the labels under squared error (for two
     classes one output coded -1/+1); the predicted class is the largest output (the sign of
-    the output for two classes). Parameters and attributes as :class:`SvenRegressor`, plus ``classes_``.
+    the output for two classes). Parameters and attributes as :class:`SvenRegressor`, plus
+    ``classes_``.
 
     Examples
     --------

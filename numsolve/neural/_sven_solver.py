@@ -18,8 +18,8 @@ _MAX_HALVINGS = 20
 
 
 def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3,
-         learning_rate=1.0, batch_size=None, max_iter=100, tol=1e-10, safeguard=True,
-         callback=None, random_state=None, verbose=0):
+         learning_rate=1.0, batch_size=None, microbatch_size=1, max_iter=100, tol=1e-10,
+         safeguard=True, callback=None, random_state=None, verbose=0):
     """Minimise ``½ Σ r_i(x)²`` by Sven steps ``x ← x - η J⁺_k r`` on (mini-batches of) rows.
 
     Each step solves the linearised system ``J d = r`` of the current batch of residual rows
@@ -58,6 +58,11 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
         Step fraction ``η`` (1 is the full Gauss-Newton step).
     batch_size : int, optional
         Rows per step, drawn without replacement each epoch; ``None`` uses all rows.
+    microbatch_size : int, default=1
+        Merge consecutive rows of a batch into groups of this many, each group one row
+        ``||r_g||`` (the batch cost is unchanged): the pseudo-inverse then has
+        ``ceil(batch / microbatch_size)`` rows, which bounds the eigenproblem's size and
+        the step's rank.
     max_iter : int, default=100
         Epochs (full passes over the rows).
     tol : float, default=1e-10
@@ -93,6 +98,9 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
     >>> np.round(res.x, 6), res.converged
     (array([ 2. , -1.5]), True)
     """
+    if (isinstance(microbatch_size, bool) or not isinstance(microbatch_size, (int, np.integer))
+            or microbatch_size < 1):
+        raise ValueError(f"microbatch_size must be a positive integer, got {microbatch_size!r}")
     x0, xp, n_rows, rng, k = _validate(residuals, x0, jac, gram, method, k, rtol,
                                        learning_rate, batch_size, max_iter, tol, callback,
                                        random_state)
@@ -116,7 +124,7 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
                 rows = from_numpy(order[start:start + batch_size], xp, device) if batched else None
                 args = (x, rows) if batched else (x,)
                 x, step, rank = _step(residuals, jac, gram, method, k, rtol, learning_rate,
-                                      safeguard, rng, xp, args)
+                                      safeguard, microbatch_size, rng, xp, args)
                 step_sq += step
                 n_steps += 1
             previous = cost
@@ -204,28 +212,59 @@ def _cost(r, xp):
     return 0.5 * float(xp.sum(r * r))
 
 
-def _step(residuals, jac, gram, method, k, rtol, learning_rate, safeguard, rng, xp, args):
+def _microbatch(r, size, xp):
+    """Rows ``R_g = ||r_g||`` of consecutive groups of ``size`` rows, and the ``(M, B)`` map C.
+
+    ``R_g² = Σ_{i∈g} r_i²`` keeps the batch cost, and the Jacobian of the grouped rows is
+    ``C J`` with ``C[g, i] = r_i / R_g`` for ``i`` in group ``g``.
+    """
+    n = r.shape[0]
+    n_groups = -(-n // size)
+    group = from_numpy(np.arange(n) // size, xp, device_of(r))
+    ids = from_numpy(np.arange(n_groups), xp, device_of(r))
+    member = xp.astype(ids[:, None] == group[None, :], r.dtype)
+    grouped = xp.sqrt(xp.matmul(member, r * r))
+    safe = xp.where(grouped > 0, grouped, xp.ones_like(grouped))
+    return grouped, member * (r / xp.take(safe, group))[None, :]
+
+
+def _step(residuals, jac, gram, method, k, rtol, learning_rate, safeguard, microbatch_size,
+          rng, xp, args):
     """One Sven step on a batch; returns the new x, the squared step norm and the rank."""
     x = args[0]
     if gram is not None:
         r, G, rmatvec = gram(*args)
-        w, rank = gram_weights(G, r, k, rtol, xp)
+        rows = r
+        if microbatch_size > 1:
+            rows, C = _microbatch(r, microbatch_size, xp)
+            C64 = xp.astype(C, G.dtype)
+            G = xp.matmul(xp.matmul(C64, G), xp.permute_dims(C64, (1, 0)))
+            full_rmatvec = rmatvec
+
+            def rmatvec(w):
+                return full_rmatvec(xp.matmul(xp.permute_dims(C, (1, 0)), w))
+
+        w, rank = gram_weights(G, rows, k, rtol, xp)
         direction = rmatvec(w)
     else:
-        r = residuals(*args)
+        r = rows = residuals(*args)
         J = jac(*args)
+        if microbatch_size > 1:
+            rows, C = _microbatch(r, microbatch_size, xp)
+            J = xp.matmul(xp.astype(C, J.dtype), J)
         if method == "gram":
             wide = xp.astype(J, xp.float64) if J.dtype == xp.float32 and is_numpy(xp) else J
             wide_t = xp.permute_dims(wide, (1, 0))
             if J.shape[0] <= J.shape[1]:  # sample space: d = Jᵀ (J Jᵀ)⁺_k r
-                w, rank = gram_weights(xp.matmul(wide, wide_t), r, k, rtol, xp)
+                w, rank = gram_weights(xp.matmul(wide, wide_t), rows, k, rtol, xp)
                 direction = xp.matmul(xp.permute_dims(J, (1, 0)), w)
             else:  # parameter space: d = (Jᵀ J)⁺_k Jᵀ r, the smaller Gram matrix
                 direction, rank = gram_weights(xp.matmul(wide_t, wide),
-                                               xp.matmul(wide_t, xp.astype(r, wide.dtype)),
+                                               xp.matmul(wide_t, xp.astype(rows, wide.dtype)),
                                                k, rtol, xp)
         else:
-            direction, rank = svd_step(J, r, k, rtol, method=method, random_state=rng, xp=xp)
+            direction, rank = svd_step(J, rows, k, rtol, method=method, random_state=rng,
+                                       xp=xp)
     direction = xp.astype(direction, x.dtype)
     eta = learning_rate
     if not safeguard:

@@ -146,3 +146,11 @@ def test_regressor_array_namespace_path_matches_numpy(xp_device, monkeypatch):
         model.predict(xp.ones((3, 2), dtype=xp.float64, device=device))
     with pytest.raises(TypeError, match="NumPy inputs only"):
         SvenClassifier().fit(X_xp, y_xp)
+
+
+def test_microbatching_still_fits():
+    X, y, Xv, yv = make_sven_toy_1d(500, 500, random_state=0)
+    model = SvenRegressor(hidden_layer_sizes=(16, 16), batch_size=32, microbatch_size=2,
+                          max_epochs=10, random_state=0).fit(X, y)
+    assert mse(model, Xv, yv) < 1e-2
+    assert np.nanmax(model.history_["rank"]) <= 16

@@ -213,3 +213,32 @@ def test_array_namespace_matches_numpy(xp_device):
     assert device_of(res.x) == device_of(x0)
     np.testing.assert_allclose(to_numpy(res.x), expected.x, rtol=1e-9)
     np.testing.assert_allclose(res.history["cost"], expected.history["cost"], rtol=1e-6)
+
+
+def test_microbatch_step_is_the_pseudoinverse_step_of_the_grouped_rows():
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((12, 30))
+    b = rng.standard_normal(12)
+    x0 = rng.standard_normal(30)
+    r = A @ x0 - b
+    groups = np.arange(12) // 4
+    R = np.sqrt(np.bincount(groups, weights=r * r))
+    C = np.zeros((3, 12))
+    C[groups, np.arange(12)] = r / R[groups]
+    expected = x0 - np.linalg.pinv(C @ A) @ R
+
+    def gram(x):
+        return A @ x - b, A @ A.T, lambda w: A.T @ w
+
+    for kwargs in (dict(jac=lambda x: A), dict(jac=lambda x: A, method="svd"),
+                   dict(gram=gram)):
+        res = run(residuals=lambda x: A @ x - b, x0=x0, microbatch_size=4, rtol=0.0,
+                  max_iter=1, safeguard=False, **kwargs)
+        np.testing.assert_allclose(res.x, expected, rtol=1e-8, atol=1e-10)
+        assert res.history["rank"][-1] == 3
+    # The grouped step keeps the batch cost falling.
+    res = run(residuals=lambda x: A @ x - b, x0=x0, jac=lambda x: A, microbatch_size=4,
+              max_iter=10)
+    assert np.all(np.diff(res.history["cost"]) < 0)
+    with pytest.raises(ValueError, match="microbatch_size"):
+        sven(lambda x: A @ x - b, x0, jac=lambda x: A, microbatch_size=0)
