@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numsolve.neural._sven_pinv import gram_weights, svd_step, truncation_rank
 
@@ -108,3 +110,23 @@ def test_array_namespace_matches_numpy(xp_device):
     d, rank = svd_step(xp.asarray(J, device=device), xp.asarray(r, device=device), k=4,
                        rtol=1e-3, xp=xp)
     np.testing.assert_allclose(to_numpy(d), J.T @ w_np, rtol=1e-8, atol=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 9), p=st.integers(1, 9), seed=st.integers(0, 2**16),
+       k=st.one_of(st.none(), st.integers(1, 9)))
+def test_property_step_is_least_squares_in_the_kept_subspace(m, p, seed, k):
+    """The step solves the normal equations restricted to the kept singular directions,
+    has no component outside them, and never lengthens beyond the untruncated step."""
+    rng = np.random.default_rng(seed)
+    J = rng.standard_normal((m, p))
+    r = rng.standard_normal(m)
+    w, rank = gram_weights(J @ J.T, r, k=k, rtol=1e-6)
+    d = J.T @ w
+    U, s, Vt = np.linalg.svd(J, full_matrices=False)
+    Vk = Vt[:rank].T
+    np.testing.assert_allclose(Vk.T @ (J.T @ (J @ d - r)), 0.0, atol=1e-6 * (1 + s[0] ** 2))
+    np.testing.assert_allclose(d - Vk @ (Vk.T @ d), 0.0, atol=1e-8 * (1 + np.abs(d).max()))
+    full = np.linalg.lstsq(J, r, rcond=1e-6)[0]
+    assert np.linalg.norm(d) <= np.linalg.norm(full) * (1 + 1e-8) + 1e-12
+    assert np.linalg.norm(J @ d - r) <= np.linalg.norm(r) * (1 + 1e-10)
