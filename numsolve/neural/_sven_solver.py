@@ -104,6 +104,8 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
     x0, xp, n_rows, rng, k = _validate(residuals, x0, jac, gram, method, k, rtol,
                                        learning_rate, batch_size, max_iter, tol, callback,
                                        random_state)
+    if is_numpy(xp):
+        xp = np  # NumPy 2 speaks the Array API itself, without the wrapper's per-call cost
     device = device_of(x0)
     batched = batch_size is not None
     x = xp.asarray(x0, copy=True)
