@@ -109,8 +109,13 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
     device = device_of(x0)
     batched = batch_size is not None
     x = xp.asarray(x0, copy=True)
-    full = (x, slice(None)) if batched else (x,)
-    cost = _cost(residuals(*full), xp)
+    r0 = residuals(x, slice(None)) if batched else residuals(x)
+    if getattr(r0, "ndim", None) != 1:
+        raise ValueError("residuals must return a 1-D array of rows, got shape "
+                         f"{getattr(r0, 'shape', None)}")
+    cost = _cost(r0, xp)
+    if not np.isfinite(cost):
+        raise ValueError("residuals(x0) contains NaN or infinity")
     recorder = HistoryRecorder()
     recorder.record(0, cost=cost, rank=np.nan, step_norm=np.nan)
     floor = float(xp.finfo(x.dtype).eps) ** 2 * cost
@@ -130,8 +135,7 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
                 step_sq += step
                 n_steps += 1
             previous = cost
-            full = (x, slice(None)) if batched else (x,)
-            cost = _cost(residuals(*full), xp)
+            cost = _cost(residuals(x, slice(None)) if batched else residuals(x), xp)
             recorder.record(epoch, cost=cost, rank=rank, step_norm=np.sqrt(step_sq))
             bar.update(1)
             bar.set_postfix(cost=f"{cost:.3e}")

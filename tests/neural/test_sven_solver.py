@@ -172,6 +172,8 @@ def test_history_warning_and_callback():
     (dict(x0=np.array([1.0, np.nan, 0.0])), ValueError, "x0 contains NaN"),
     (dict(x0=np.array([1.0 + 1j, 0, 0])), TypeError, "x0 has complex dtype"),
     (dict(x0="abc"), TypeError, "not an array"),
+    (dict(residuals=lambda x: np.ones((25, 1))), ValueError, "1-D array of rows"),
+    (dict(residuals=lambda x: np.full(25, np.inf)), ValueError, "NaN or infinity"),
 ])
 def test_bad_input(kwargs, error, match):
     base = dict(residuals=exp_residuals, x0=np.array([1.0, -0.5, 0.0]), jac=exp_jacobian)
