@@ -89,7 +89,7 @@ def gram_weights(G, r, k=None, rtol=1e-3, xp=np):
     """
     m = G.shape[0]
     if is_numpy(xp):
-        eigenvalues, vectors = np.linalg.eigh(G)
+        eigenvalues, vectors = scipy.linalg.eigh(G, check_finite=False, driver="evr")
         eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
         host_eigenvalues = eigenvalues
     else:
