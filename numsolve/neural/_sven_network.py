@@ -83,15 +83,14 @@ def _activate(z, activation, xp):
     return z
 
 
-def _derivative(z, activation, xp):
+def _derivative(z, a, activation, xp):
+    """Derivative of the activation at ``z``, where ``a`` is the activation's value."""
     if activation == "tanh":
-        t = xp.tanh(z)
-        return 1.0 - t * t
+        return 1.0 - a * a
     if activation == "relu":
         return xp.astype(z > 0, z.dtype)
     if activation == "logistic":
-        s = 1.0 / (1.0 + xp.exp(-z))
-        return s * (1.0 - s)
+        return a * (1.0 - a)
     if activation == "gelu":
         t = xp.tanh(_GELU_C * (z + 0.044715 * z * z * z))
         return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _GELU_C * (1.0 + 0.134145 * z * z)
@@ -144,8 +143,8 @@ def _cotangents(layers, cache, U, activation, xp):
     g = U
     for index in range(len(layers) - 1, 0, -1):
         W = layers[index][0]
-        z = cache[index - 1][1]
-        g = xp.matmul(g, xp.permute_dims(W, (1, 0))) * _derivative(z, activation, xp)
+        z, a = cache[index - 1][1], cache[index][0]
+        g = xp.matmul(g, xp.permute_dims(W, (1, 0))) * _derivative(z, a, activation, xp)
         grads.append(g)
     return grads[::-1]
 
@@ -189,13 +188,13 @@ def network_gram(theta, X, Y, layer_sizes, activation="gelu", xp=np):
     wide = _wide_dtype(xp, theta)
     G = None
     for (a, _), g in zip(cache, grads):
-        a64, g64 = xp.astype(a, wide), xp.astype(g, wide)
+        a64, g64 = xp.astype(a, wide, copy=False), xp.astype(g, wide, copy=False)
         term = xp.matmul(g64, xp.permute_dims(g64, (1, 0))) * (
             xp.matmul(a64, xp.permute_dims(a64, (1, 0))) + 1.0)
         G = term if G is None else G + term
 
     def rmatvec(w):
-        w = xp.astype(w, theta.dtype)
+        w = xp.astype(w, theta.dtype, copy=False)
         blocks = []
         for (a, _), g in zip(cache, grads):
             weighted = g * w[:, None]
@@ -220,6 +219,8 @@ def network_jacobian(theta, X, Y, layer_sizes, activation="gelu", xp=np):
 
 
 def _wide_dtype(xp, array):
+    if xp is np:
+        return np.float64
     info = getattr(xp, "__array_namespace_info__", None)
     if info is None:
         return xp.float64

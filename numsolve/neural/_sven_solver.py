@@ -271,7 +271,7 @@ def _step(residuals, jac, gram, method, k, rtol, learning_rate, safeguard, micro
         else:
             direction, rank = svd_step(J, rows, k, rtol, method=method, random_state=rng,
                                        xp=xp)
-    direction = xp.astype(direction, x.dtype)
+    direction = xp.astype(direction, x.dtype, copy=False)
     eta = learning_rate
     if not safeguard:
         step = eta * direction
