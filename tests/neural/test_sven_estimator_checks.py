@@ -1,0 +1,13 @@
+"""scikit-learn's estimator checks for the Sven estimators."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from numsolve.neural._sven_estimators import SvenClassifier, SvenRegressor
+
+
+@parametrize_with_checks([
+    SvenRegressor(hidden_layer_sizes=(8,), max_epochs=10, random_state=0),
+    SvenClassifier(hidden_layer_sizes=(8,), max_epochs=10, random_state=0),
+])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
