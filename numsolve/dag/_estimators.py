@@ -17,7 +17,9 @@ class TopoDAG(BaseEstimator):
 
     Parameters
     ----------
-    score : {"l2", "logistic"}, default="l2"
+    loss : {"l2", "logistic"}, default="l2"
+        The score of :func:`numsolve.dag.topo_swaps` (named ``loss`` here because
+        ``score`` is a method name in scikit-learn's conventions).
     acyclicity : {"logdet", "exp", "poly"}, default="logdet"
     lambda1 : float, default=0.0
     init : {"variance", "random"} or array, default="variance"
@@ -48,7 +50,7 @@ class TopoDAG(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "score": [StrOptions({"l2", "logistic"})],
+        "loss": [StrOptions({"l2", "logistic"})],
         "acyclicity": [StrOptions({"logdet", "exp", "poly"})],
         "lambda1": [Interval(numbers.Real, 0, None, closed="left")],
         "init": [StrOptions({"variance", "random"}), "array-like"],
@@ -59,9 +61,9 @@ class TopoDAG(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, score="l2", acyclicity="logdet", lambda1=0.0, init="variance",
+    def __init__(self, loss="l2", acyclicity="logdet", lambda1=0.0, init="variance",
                  n_restarts=0, max_iter=500, w_threshold=0.3, random_state=None, verbose=0):
-        self.score = score
+        self.loss = loss
         self.acyclicity = acyclicity
         self.lambda1 = lambda1
         self.init = init
@@ -75,7 +77,7 @@ class TopoDAG(BaseEstimator):
         """Learn the graph of ``X`` (n_samples, d); ``y`` is ignored."""
         self._validate_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        res = topo_swaps(X, score=self.score, acyclicity=self.acyclicity, lambda1=self.lambda1,
+        res = topo_swaps(X, score=self.loss, acyclicity=self.acyclicity, lambda1=self.lambda1,
                          init=self.init, max_iter=self.max_iter, n_restarts=self.n_restarts,
                          random_state=self.random_state, verbose=self.verbose)
         W = np.asarray(res.x)

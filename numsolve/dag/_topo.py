@@ -72,6 +72,8 @@ class _Refit:
             r = self.G[v, v] - 2 * w @ self.G[P, v] + w @ self.G[np.ix_(P, P)] @ w
             return 0.5 * r + self.lambda1 * np.abs(w).sum(), w
         Xp, y, n = self.X[:, P], self.X[:, v], self.X.shape[0]
+        if p == 0:
+            return float(np.log(2.0)), np.zeros(0)
 
         def fun(z):
             w = z[:p] - z[p:]
