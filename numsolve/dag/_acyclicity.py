@@ -65,14 +65,21 @@ def h_poly(W):
     return float(np.trace(P @ M) - d), 2.0 * P.T * W
 
 
-def path_weights(W, kind="logdet"):
+def path_weights(W, kind="logdet", order=None):
     """Gradient of ``h`` with respect to the squared weights ``A = W o W``.
 
     Entry ``(i, j)`` is zero exactly when the graph of ``W`` has no directed path ``j -> i``,
-    that is when the edge ``i -> j`` could be added without creating a cycle.
+    that is when the edge ``i -> j`` could be added without creating a cycle. With ``order``
+    (a topological order of ``W``) the log-det inverse is one unit-triangular solve.
     """
     A = np.asarray(W, dtype=float) ** 2
     d = A.shape[0]
+    if kind == "logdet" and order is not None:
+        Ap = A[np.ix_(order, order)]
+        inv = scipy.linalg.solve_triangular(np.eye(d) - Ap, np.eye(d), lower=False, unit_diagonal=True)
+        out = np.empty((d, d))
+        out[np.ix_(order, order)] = inv.T
+        return out
     if kind == "exp":
         return scipy.linalg.expm(A).T
     if kind == "logdet":

@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.linalg
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -43,11 +44,14 @@ class _LeastSquares:
         return 0.5 * swap_losses(self.S, self.diag, pa.astype(np.int64), pb.astype(np.int64))
 
     def fit(self, order):
+        # Gp = L L^T: node k's coefficients on its predecessors are L_k^{-T} L[k, :k], so the
+        # whole strictly upper coefficient matrix is L^{-T} times the strictly lower part of L^T.
         d = len(order)
+        Gp = self.G[np.ix_(order, order)] + self.jitter * np.eye(d)
+        L = scipy.linalg.cholesky(Gp, lower=True)
+        Bp = scipy.linalg.solve_triangular(L.T, np.tril(L, -1).T, lower=False)
         W = np.zeros((d, d))
-        for k in range(1, d):
-            P = order[:k]
-            W[P, order[k]] = np.linalg.lstsq(self.G[np.ix_(P, P)], self.G[P, order[k]], rcond=None)[0]
+        W[np.ix_(order, order)] = np.triu(Bp, 1)
         return W
 
 
@@ -264,7 +268,7 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
     with progress(max_iter, verbose, desc="topo_swaps", unit="round") as bar:
         while not converged and n_iter < max_iter:
             W = model.fit(order)
-            grad = path_weights(W, acyclicity)
+            grad = path_weights(W, acyclicity, order)
             pos = np.empty(d, dtype=np.int64)
             pos[order] = np.arange(d)
             # forbidden pair i -> j has pos[j] < pos[i]: swap positions pos[j] and pos[i]
