@@ -1,0 +1,32 @@
+"""DAG structure learning: NOTEARS objectives solved by topological swaps (TOPO)."""
+
+from numsolve.dag._acyclicity import h_exp, h_logdet, h_poly
+from numsolve.dag._estimators import TopoDAG
+from numsolve.dag._fit import fit_order, logistic_score, ls_score
+from numsolve.dag._metrics import count_accuracy, is_dag
+from numsolve.dag._simulate import (
+    simulate_dag,
+    simulate_linear_sem,
+    simulate_logistic_sem,
+    simulate_parameter,
+)
+from numsolve.dag._topo import order_from_W, refine, topo_swaps
+
+__all__ = [
+    "TopoDAG",
+    "count_accuracy",
+    "fit_order",
+    "h_exp",
+    "h_logdet",
+    "h_poly",
+    "is_dag",
+    "logistic_score",
+    "ls_score",
+    "order_from_W",
+    "refine",
+    "simulate_dag",
+    "simulate_linear_sem",
+    "simulate_logistic_sem",
+    "simulate_parameter",
+    "topo_swaps",
+]

@@ -1,0 +1,191 @@
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from numsolve.dag import (
+    count_accuracy,
+    fit_order,
+    h_exp,
+    h_logdet,
+    h_poly,
+    is_dag,
+    ls_score,
+    order_from_W,
+    refine,
+    simulate_dag,
+    simulate_linear_sem,
+    simulate_logistic_sem,
+    simulate_parameter,
+    topo_swaps,
+)
+
+
+def planted(d, seed, n=1000, graph="ER", k=2, noise="gauss"):
+    B = simulate_dag(d, k * d, graph, random_state=seed)
+    W = simulate_parameter(B, random_state=seed)
+    return B, W, simulate_linear_sem(W, n, noise=noise, random_state=seed)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 7), st.integers(3, 40), st.integers(0, 10**6),
+       st.sampled_from(["exp", "logdet", "poly"]), st.sampled_from(["variance", "random"]))
+def test_result_is_always_acyclic(d, n, seed, acyclicity, init):
+    X = np.random.default_rng(seed).normal(size=(n, d)) @ np.random.default_rng(seed + 1).normal(size=(d, d))
+    res = topo_swaps(X, acyclicity=acyclicity, init=init, random_state=seed)
+    assert is_dag(res.x)
+    order = res.order
+    pos = np.empty(d, int)
+    pos[order] = np.arange(d)
+    i, j = np.nonzero(res.x)
+    assert np.all(pos[i] < pos[j])
+
+
+def test_W_is_exact_least_squares_fit_for_its_order():
+    _, _, X = planted(6, 3, n=200)
+    res = topo_swaps(X, random_state=0)
+    for k, v in enumerate(res.order):
+        P = res.order[:k]
+        expected = np.linalg.lstsq(X[:, P], X[:, v], rcond=None)[0] if k else np.zeros(0)
+        np.testing.assert_allclose(res.x[P, v], expected, rtol=1e-8, atol=1e-10)
+        others = np.setdiff1d(np.arange(6), P)
+        assert np.all(res.x[others, v] == 0)
+    assert res.score == pytest.approx(ls_score(X, res.x), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_local_minimum_and_brute_force(seed):
+    d = 6
+    _, _, X = planted(d, seed, n=50)
+    res = topo_swaps(X, init="random", random_state=seed)
+    for a, b in itertools.combinations(range(d), 2):
+        order = res.order.copy()
+        order[a], order[b] = order[b], order[a]
+        assert ls_score(X, fit_order(X, order)) >= res.score - 1e-10
+    best = min(ls_score(X, fit_order(X, p)) for p in itertools.permutations(range(d)))
+    res_multi = topo_swaps(X, n_restarts=5, random_state=seed)
+    assert res_multi.score == pytest.approx(best, rel=1e-9)
+
+
+@pytest.mark.parametrize("graph,seed", [("ER", 0), ("ER", 1), ("SF", 2)])
+def test_exact_recovery_equal_variance(graph, seed):
+    B, _, X = planted(15, seed, n=3000, graph=graph)
+    res = topo_swaps(X, init="random", n_restarts=2, random_state=seed)
+    Wt = np.where(np.abs(res.x) >= 0.3, res.x, 0)
+    assert count_accuracy(B, Wt)["shd"] == 0
+
+
+def test_score_at_most_planted_dag_fit():
+    # the planted DAG refitted by least squares: what an exact continuous method would return
+    for seed in range(3):
+        B, W, X = planted(12, seed, n=500)
+        res = topo_swaps(X, n_restarts=3, random_state=seed)
+        assert res.score <= ls_score(X, fit_order(X, order_from_W(W))) + 1e-9
+
+
+def test_lower_score_than_dagma():
+    dagma_linear = pytest.importorskip("dagma.linear")
+    B, W, X = planted(10, 0, n=500)
+    W_dagma = dagma_linear.DagmaLinear(loss_type="l2").fit(X, lambda1=0.02, T=3)
+    W_dagma = np.where(np.abs(W_dagma) >= 0.3, W_dagma, 0)
+    res = topo_swaps(X, random_state=0)
+    assert res.score < ls_score(X, W_dagma)
+    assert ls_score(X, np.where(np.abs(res.x) >= 0.3, res.x, 0)) <= ls_score(X, W_dagma) + 1e-9
+    assert refine(W_dagma, X).score < ls_score(X, W_dagma)
+
+
+def test_refine_never_raises_score():
+    B, W, X = planted(10, 4, n=500)
+    rng = np.random.default_rng(0)
+    noisy = W + 0.5 * rng.normal(size=W.shape) * (rng.uniform(size=W.shape) < 0.1)
+    start = order_from_W(noisy)
+    res = refine(noisy, X)
+    assert res.score <= ls_score(X, fit_order(X, start)) + 1e-12
+    assert res.history["score"][0] == pytest.approx(ls_score(X, fit_order(X, start)))
+    assert np.all(np.diff(res.history["score"]) < 0)
+
+
+def test_lasso_and_logistic_scores():
+    _, _, X = planted(5, 0, n=300)
+    res = topo_swaps(X, lambda1=0.05, random_state=0)
+    assert is_dag(res.x)
+    assert res.score == pytest.approx(ls_score(X, res.x, 0.05), rel=1e-6)
+    lasso = fit_order(X, res.order, lambda1=0.05)
+    np.testing.assert_allclose(lasso, res.x, atol=1e-7)
+    B = simulate_dag(4, 4, "ER", random_state=0)
+    Xb = simulate_logistic_sem(simulate_parameter(B, random_state=0), 300, random_state=0)
+    rl = topo_swaps(Xb, score="logistic", lambda1=0.01, random_state=0)
+    assert is_dag(rl.x) and rl.converged
+
+
+def test_float32_and_input_unchanged():
+    _, _, X = planted(6, 1, n=300)
+    X32 = X.astype(np.float32)
+    copy = X32.copy()
+    res = topo_swaps(X32, random_state=0)
+    assert res.x.dtype == np.float32
+    np.testing.assert_array_equal(X32, copy)
+    ref = topo_swaps(X, random_state=0)
+    np.testing.assert_array_equal(res.order, ref.order)
+
+
+def test_deterministic():
+    _, _, X = planted(8, 2, n=200)
+    a = topo_swaps(X, init="random", n_restarts=2, random_state=5)
+    b = topo_swaps(X, init="random", n_restarts=2, random_state=5)
+    np.testing.assert_array_equal(a.x, b.x)
+
+
+@pytest.mark.parametrize("h", [h_exp, h_logdet, h_poly])
+def test_acyclicity_functions_and_gradients(h):
+    rng = np.random.default_rng(0)
+    B = simulate_dag(5, 6, "ER", random_state=0)
+    assert h(simulate_parameter(B, random_state=0))[0] == pytest.approx(0, abs=1e-10)
+    W = 0.3 * rng.normal(size=(5, 5))
+    value, grad = h(W)
+    assert value > 0
+    E = np.zeros_like(W)
+    num = np.empty_like(W)
+    for idx in np.ndindex(W.shape):
+        E[idx] = 1e-6
+        num[idx] = (h(W + E)[0] - h(W - E)[0]) / 2e-6
+        E[idx] = 0
+    np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-7)
+
+
+def test_metrics():
+    B = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]])
+    E = np.array([[0, 0, 0], [1, 0, 1], [1, 0, 0]])
+    m = count_accuracy(B, E)
+    assert m == {"fdr": 2 / 3, "tpr": 0.5, "fpr": 2 / 1, "shd": 2, "nnz": 3}
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"score": "l1"}, "score"), ({"acyclicity": "trace"}, "acyclicity"),
+    ({"lambda1": -1.0}, "lambda1"), ({"max_iter": 0}, "max_iter"),
+    ({"init": [0, 0, 1]}, "init"), ({"init": "bogus"}, "init"),
+    ({"candidate_size": (0, 3)}, "candidate_size"), ({"n_restarts": -1}, "n_restarts"),
+])
+def test_bad_parameters(kwargs, match):
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=match):
+        topo_swaps(X, **kwargs)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError):
+        topo_swaps(np.array([[1.0, np.nan], [0.0, 1.0]]))
+    with pytest.raises(ValueError):
+        topo_swaps(np.ones(4))
+    with pytest.raises(ValueError, match="binary"):
+        topo_swaps(np.random.default_rng(0).normal(size=(10, 3)), score="logistic")
+    with pytest.raises(ValueError, match="W must have shape"):
+        refine(np.zeros((2, 2)), np.ones((5, 3)))
+    with pytest.raises(ValueError, match="order"):
+        fit_order(np.ones((5, 3)), [0, 1])
+    with pytest.raises(ValueError, match="graph_type"):
+        simulate_dag(4, 3, "XX")
+    with pytest.raises(ValueError, match="noise"):
+        simulate_linear_sem(np.zeros((2, 2)), 5, noise="cauchy")
