@@ -6,12 +6,10 @@ shrinks it by ``learning_rate``. All stages are stored as one merged network who
 is the concatenation of the stages' units, so pruning to the first ``t`` stages is a slice.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
@@ -83,7 +81,6 @@ class _BaseGBNN(BaseEstimator):
             raise ValueError(f"n_stages={self.n_stages} must be at least n_stages_="
                              f"{self.n_stages_} when warm_start is True")
         if not resume:
-            J = self.units_per_stage
             self.init_ = loss.init(Y).astype(X.dtype)
             self.coefs_ = np.zeros((X.shape[1], 0), dtype=X.dtype)
             self.intercepts_ = np.zeros(0, dtype=X.dtype)
@@ -93,7 +90,7 @@ class _BaseGBNN(BaseEstimator):
             self.multipliers_ = np.zeros(0)
             self.train_score_ = np.zeros(0)
             self.validation_score_ = np.zeros(0)
-            self._units = J
+            self.n_stages_ = 0
         F = self._raw(X)
         F_val = self._raw(X_val) if X_val is not None else None
         n = X.shape[0]
@@ -147,6 +144,7 @@ class _BaseGBNN(BaseEstimator):
         self.train_score_ = np.asarray(train[:keep])
         self.validation_score_ = np.asarray(val[:keep])
         self.n_stages_ = keep
+        self.n_iter_ = len(rhos)
         return self
 
     # -- prediction ------------------------------------------------------------------------
@@ -160,8 +158,7 @@ class _BaseGBNN(BaseEstimator):
 
     def _raw(self, X, n_stages=None):
         """Raw outputs F(X) of the first ``n_stages`` stages (all by default)."""
-        t = self.n_stages_ if n_stages is None and hasattr(self, "n_stages_") else n_stages
-        t = len(self.multipliers_) if t is None else t
+        t = self.n_stages_ if n_stages is None else n_stages
         u = self.stage_units_[t]
         xp = array_namespace(X)
         params = (self.coefs_[:, :u], self.intercepts_[:u], self.output_weights_[:u],
@@ -195,11 +192,6 @@ class _BaseGBNN(BaseEstimator):
         W = self.coefs_
         b = self.init_ + self.stage_intercepts_.sum(axis=0)
         return [W.copy(), self.output_weights_.copy()], [self.intercepts_.copy(), b]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = True
-        return tags
 
 
 class GBNNRegressor(RegressorMixin, _BaseGBNN):
@@ -235,6 +227,9 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
     Attributes
     ----------
     n_stages_ : int
+        Stages kept (the best count under early stopping).
+    n_iter_ : int
+        Stages fitted.
     coefs_ : ndarray of shape (n_features, n_units)
         Hidden weights of the merged network.
     intercepts_ : ndarray of shape (n_units,)
