@@ -61,14 +61,14 @@ def cases(quick):
                          "max_iter 500); HGB defaults; seed 0"),
             setup=_setup(loader),
             contenders=[
-                Contender("numsolve GBNN", _run(lambda: gbnn(n_stages=T, random_state=0),
+                Contender("numsolve GBNN", _run(lambda gbnn=gbnn: gbnn(n_stages=T, random_state=0),
                                                 regression, pruned=True)),
-                Contender("sklearn MLP adam", _run(lambda: mlp(
+                Contender("sklearn MLP adam", _run(lambda mlp=mlp: mlp(
                     hidden_layer_sizes=(2 * T,), max_iter=500, random_state=0), regression)),
-                Contender("sklearn MLP lbfgs", _run(lambda: mlp(
+                Contender("sklearn MLP lbfgs", _run(lambda mlp=mlp: mlp(
                     hidden_layer_sizes=(2 * T,), solver="lbfgs", max_iter=500,
                     random_state=0), regression)),
-                Contender("sklearn HGB", _run(lambda: hgb(random_state=0), regression)),
+                Contender("sklearn HGB", _run(lambda hgb=hgb: hgb(random_state=0), regression)),
             ],
             repeats=1 if quick else 2,
         ))
