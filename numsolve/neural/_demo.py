@@ -1,8 +1,11 @@
 """Demo rows of the neural area (see :mod:`numsolve._demo`)."""
 
+from ._gbnn_demo import demo as gbnn_demo
 from ._sven_demo import demo as sven_demo
+
+__all__ = ["demo"]
 
 
 def demo():
-    """Rows of every neural solver's demo."""
-    return sven_demo()
+    """Rows of every neural solver's demo: GBNN, then Sven."""
+    return gbnn_demo() + sven_demo()

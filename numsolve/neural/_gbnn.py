@@ -1,0 +1,393 @@
+"""Gradient-boosted neural networks (Emami & Martinez-Munoz): GBNNRegressor, GBNNClassifier.
+
+Each boosting stage fits a one-hidden-layer network of ``units_per_stage`` units to the
+pseudo-residuals (L-BFGS on least squares), takes one Newton step for its multiplier and
+shrinks it by ``learning_rate``. All stages are stored as one merged network whose hidden layer
+is the concatenation of the stages' units, so pruning to the first ``t`` stages is a slice.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from .._array_api import array_namespace, device_of, from_numpy, is_numpy
+from .._progress import progress
+from ._gbnn_base import fit_base
+from ._gbnn_loss import LogLoss, SquaredLoss
+from ._mlp import ACTIVATIONS, activate
+
+__all__ = ["GBNNRegressor", "GBNNClassifier"]
+
+
+class _BaseGBNN(BaseEstimator):
+    _parameter_constraints = {
+        "n_stages": [Interval(Integral, 1, None, closed="left")],
+        "units_per_stage": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, 1, closed="right")],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, n_stages=100, units_per_stage=2, *, learning_rate=0.1, subsample=1.0,
+                 activation="logistic", alpha=1e-4, max_iter=200, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, warm_start=False,
+                 random_state=None, verbose=0):
+        self.n_stages = n_stages
+        self.units_per_stage = units_per_stage
+        self.learning_rate = learning_rate
+        self.subsample = subsample
+        self.activation = activation
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _fit_targets(self, X, Y):
+        """Boost stages on ``(X, Y)``, ``Y`` of shape (n_samples, n_outputs)."""
+        loss = self._loss()
+        rng = check_random_state(self.random_state)
+        stratify = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] if self._is_clf else None)
+        X_val = Y_val = None
+        if self.early_stopping:
+            X, X_val, Y, Y_val = train_test_split(
+                X, Y, test_size=self.validation_fraction, stratify=stratify,
+                random_state=check_random_state(self.random_state).randint(2**31 - 1))
+        resume = self.warm_start and hasattr(self, "coefs_")
+        if resume and self.n_stages < self.n_stages_:
+            raise ValueError(f"n_stages={self.n_stages} must be at least n_stages_="
+                             f"{self.n_stages_} when warm_start is True")
+        if not resume:
+            self.init_ = loss.init(Y).astype(X.dtype)
+            self.coefs_ = np.zeros((X.shape[1], 0), dtype=X.dtype)
+            self.intercepts_ = np.zeros(0, dtype=X.dtype)
+            self.output_weights_ = np.zeros((0, Y.shape[1]), dtype=X.dtype)
+            self.stage_intercepts_ = np.zeros((0, Y.shape[1]), dtype=X.dtype)
+            self.stage_units_ = np.zeros(1, dtype=np.intp)
+            self.multipliers_ = np.zeros(0)
+            self.train_score_ = np.zeros(0)
+            self.validation_score_ = np.zeros(0)
+            self.n_stages_ = 0
+        F = self._raw(X)
+        F_val = self._raw(X_val) if X_val is not None else None
+        n = X.shape[0]
+        n_sub = max(1, int(round(self.subsample * n)))
+        W_all, c_all, V_all = [self.coefs_], [self.intercepts_], [self.output_weights_]
+        b_all, units = [self.stage_intercepts_], list(self.stage_units_)
+        rhos, train, val = list(self.multipliers_), list(self.train_score_), \
+            list(self.validation_score_)
+        best, since_best = (min(val), 0) if val else (np.inf, 0)
+        best_stage = int(np.argmin(val)) + 1 if val else 0
+        start = len(rhos)
+        bar = progress(self.n_stages - start, verbose=self.verbose, desc=type(self).__name__,
+                       unit="stage")
+        for _ in range(start, self.n_stages):
+            bar.update(1)
+            R = loss.residuals(Y, F)
+            idx = (np.sort(rng.choice(n, n_sub, replace=False)) if n_sub < n
+                   else slice(None))
+            W, c, V, d = fit_base(X[idx], R[idx], self.units_per_stage, self.activation,
+                                  self.alpha, self.max_iter, 1e-10, rng)
+            f = activate(np, X @ W + c, self.activation) @ V + d
+            rho = self.learning_rate * loss.newton(Y, F, R, f)
+            current = loss(Y, F)
+            while rho != 0 and loss(Y, F + rho * f) > current:
+                rho /= 2
+                if abs(rho) < 1e-12:
+                    rho = 0.0
+            F = F + rho * f
+            W_all.append(W), c_all.append(c), V_all.append((rho * V).astype(X.dtype))
+            b_all.append((rho * d).astype(X.dtype)[None, :])
+            units.append(units[-1] + W.shape[1])
+            rhos.append(rho)
+            train.append(loss(Y, F))
+            if F_val is not None:
+                F_val = F_val + rho * (activate(np, X_val @ W + c, self.activation) @ V + d)
+                val.append(loss(Y_val, F_val))
+                if val[-1] < best - self.tol * abs(best):
+                    best, best_stage, since_best = val[-1], len(val), 0
+                else:
+                    since_best += 1
+                    if since_best >= self.n_iter_no_change:
+                        break
+        bar.close()
+        keep = best_stage if F_val is not None else len(rhos)
+        self.coefs_ = np.concatenate(W_all, axis=1)[:, :units[keep]]
+        self.intercepts_ = np.concatenate(c_all)[:units[keep]]
+        self.output_weights_ = np.concatenate(V_all, axis=0)[:units[keep]]
+        self.stage_intercepts_ = np.concatenate(b_all, axis=0)[:keep]
+        self.stage_units_ = np.asarray(units[:keep + 1], dtype=np.intp)
+        self.multipliers_ = np.asarray(rhos[:keep])
+        self.train_score_ = np.asarray(train[:keep])
+        self.validation_score_ = np.asarray(val[:keep])
+        self.n_stages_ = keep
+        self.n_iter_ = len(rhos)
+        return self
+
+    # -- prediction ------------------------------------------------------------------------
+    def _check_n_stages(self, n_stages):
+        if n_stages is None:
+            return self.n_stages_
+        if not isinstance(n_stages, Integral) or not 0 <= n_stages <= self.n_stages_:
+            raise ValueError(f"n_stages must be an integer in [0, {self.n_stages_}], "
+                             f"got {n_stages!r}")
+        return int(n_stages)
+
+    def _raw(self, X, n_stages=None):
+        """Raw outputs F(X) of the first ``n_stages`` stages (all by default)."""
+        t = self.n_stages_ if n_stages is None else n_stages
+        u = self.stage_units_[t]
+        xp = array_namespace(X)
+        params = (self.coefs_[:, :u], self.intercepts_[:u], self.output_weights_[:u],
+                  self.init_ + self.stage_intercepts_[:t].sum(axis=0))
+        if not is_numpy(xp):
+            device = device_of(X)
+            params = tuple(from_numpy(np.ascontiguousarray(p), xp, device) for p in params)
+        W, c, V, b = params
+        return activate(xp, X @ W + c, self.activation) @ V + b
+
+    def _validate_X(self, X):
+        check_is_fitted(self)
+        if is_numpy(array_namespace(X)):
+            return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X must have shape (n_samples, {self.n_features_in_}), "
+                             f"got {tuple(X.shape)}")
+        xp = array_namespace(X)
+        return xp.astype(X, xp.float32 if X.dtype == xp.float32 else xp.float64)
+
+    def _staged_raw(self, X):
+        X = self._validate_X(X)
+        H = activate(np, X @ self.coefs_ + self.intercepts_, self.activation)
+        F = np.broadcast_to(self.init_, (X.shape[0], self.init_.shape[0])).copy()
+        for t in range(self.n_stages_):
+            a, b = self.stage_units_[t], self.stage_units_[t + 1]
+            F = F + H[:, a:b] @ self.output_weights_[a:b] + self.stage_intercepts_[t]
+            yield F
+
+    def _mlp_arrays(self):
+        W = self.coefs_
+        b = self.init_ + self.stage_intercepts_.sum(axis=0)
+        return [W.copy(), self.output_weights_.copy()], [self.intercepts_.copy(), b]
+
+
+class GBNNRegressor(RegressorMixin, _BaseGBNN):
+    """Gradient-boosted one-hidden-layer network for regression (squared error).
+
+    Parameters
+    ----------
+    n_stages : int, default=100
+        Boosting stages T.
+    units_per_stage : int, default=2
+        Hidden units J fitted per stage; the final network has ``T * J`` units.
+    learning_rate : float, default=0.1
+        Shrinkage applied to each stage's Newton multiplier.
+    subsample : float, default=1.0
+        Fraction of the training rows (without replacement) each base network is fitted on.
+    activation : {"logistic", "tanh", "relu", "identity"}, default="logistic"
+    alpha : float, default=1e-4
+        L2 penalty of the base networks.
+    max_iter : int, default=200
+        L-BFGS iterations per base network.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its loss has not improved
+        for ``n_iter_no_change`` stages; the best stage count is kept.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-7
+        Relative improvement of the validation loss that counts.
+    warm_start : bool, default=False
+        Add stages to the fitted ones up to ``n_stages``.
+    random_state : int, RandomState or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    n_stages_ : int
+        Stages kept (the best count under early stopping).
+    n_iter_ : int
+        Stages fitted.
+    coefs_ : ndarray of shape (n_features, n_units)
+        Hidden weights of the merged network.
+    intercepts_ : ndarray of shape (n_units,)
+    output_weights_ : ndarray of shape (n_units, 1)
+        Output weights, already multiplied by the stage multipliers.
+    init_ : ndarray of shape (1,)
+        Initial constant.
+    stage_intercepts_ : ndarray of shape (n_stages_, 1)
+    stage_units_ : ndarray of shape (n_stages_ + 1,)
+        Hidden units used by the first t stages.
+    multipliers_ : ndarray of shape (n_stages_,)
+    train_score_, validation_score_ : ndarray
+        Loss after each stage (validation only with early stopping).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_friedman1
+    >>> from numsolve.neural import GBNNRegressor
+    >>> X, y = make_friedman1(200, random_state=0)
+    >>> model = GBNNRegressor(n_stages=30, random_state=0).fit(X, y)
+    >>> bool(model.score(X, y) > 0.8)
+    True
+    """
+
+    _is_clf = False
+
+    def _loss(self):
+        return SquaredLoss()
+
+    def fit(self, X, y):
+        """Fit the boosted network to ``(X, y)``."""
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
+                             reset=not (self.warm_start and hasattr(self, "coefs_")))
+        with threadpool_limits(1):  # small products: threads cost more than they gain
+            return self._fit_targets(X, y.astype(X.dtype).reshape(-1, 1))
+
+    def predict(self, X, n_stages=None):
+        """Predictions of the first ``n_stages`` stages (all by default)."""
+        X = self._validate_X(X)
+        return self._raw(X, self._check_n_stages(n_stages))[:, 0]
+
+    def staged_predict(self, X):
+        """Yield the predictions after each stage."""
+        for F in self._staged_raw(X):
+            yield F[:, 0]
+
+    def to_mlp(self):
+        """The merged network as a fitted scikit-learn :class:`MLPRegressor`."""
+        check_is_fitted(self)
+        mlp = MLPRegressor(hidden_layer_sizes=(self.coefs_.shape[1],),
+                           activation=self.activation, alpha=self.alpha)
+        mlp.coefs_, mlp.intercepts_ = self._mlp_arrays()
+        mlp.n_features_in_ = self.n_features_in_
+        mlp.n_layers_, mlp.n_outputs_, mlp.out_activation_ = 3, 1, "identity"
+        mlp.n_iter_, mlp.t_ = self.n_stages_, 0
+        return mlp
+
+
+class GBNNClassifier(ClassifierMixin, _BaseGBNN):
+    """Gradient-boosted one-hidden-layer network for classification (log-loss).
+
+    Binary problems use one output and a sigmoid, K classes one K-output base network per
+    stage (its J units shared by the classes) and a softmax. Parameters and attributes as in
+    :class:`GBNNRegressor`, plus ``classes_``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from numsolve.neural import GBNNClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = GBNNClassifier(n_stages=20, random_state=0).fit(X, y)
+    >>> bool(model.score(X, y) > 0.9)
+    True
+    """
+
+    _is_clf = True
+
+    def _loss(self):
+        return LogLoss()
+
+    def fit(self, X, y):
+        """Fit the boosted network to ``(X, y)``."""
+        self._validate_params()
+        resume = self.warm_start and hasattr(self, "coefs_")
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not resume)
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        if resume and not np.array_equal(classes, self.classes_):
+            raise ValueError("warm_start requires the classes of the first fit")
+        if classes.shape[0] < 2:
+            raise ValueError("GBNNClassifier needs samples of at least 2 classes in the data, "
+                             f"but the data contains only one class: {classes[0]!r}")
+        self.classes_ = classes
+        if classes.shape[0] == 2:
+            Y = codes.reshape(-1, 1).astype(X.dtype)
+        else:
+            Y = np.eye(classes.shape[0], dtype=X.dtype)[codes]
+        with threadpool_limits(1):
+            return self._fit_targets(X, Y)
+
+    def decision_function(self, X, n_stages=None):
+        """Raw scores of the first ``n_stages`` stages (1-D for binary problems)."""
+        X = self._validate_X(X)
+        F = self._raw(X, self._check_n_stages(n_stages))
+        return F[:, 0] if F.shape[1] == 1 else F
+
+    def predict_proba(self, X, n_stages=None):
+        """Class probabilities of the first ``n_stages`` stages."""
+        X = self._validate_X(X)
+        F = self._raw(X, self._check_n_stages(n_stages))
+        xp = array_namespace(F)
+        if F.shape[1] == 1:
+            p = 1.0 / (1.0 + xp.exp(-F))
+            return xp.concat([1.0 - p, p], axis=1)
+        F = F - xp.max(F, axis=1, keepdims=True)
+        E = xp.exp(F)
+        return E / xp.sum(E, axis=1, keepdims=True)
+
+    def predict_log_proba(self, X, n_stages=None):
+        """Logarithm of :meth:`predict_proba`."""
+        P = self.predict_proba(X, n_stages)
+        return array_namespace(P).log(P)
+
+    def predict(self, X, n_stages=None):
+        """Predicted classes of the first ``n_stages`` stages."""
+        P = self.predict_proba(X, n_stages)
+        xp = array_namespace(P)
+        labels = xp.argmax(P, axis=1)
+        if is_numpy(xp):
+            return self.classes_[labels]
+        if self.classes_.dtype.kind not in "iuf":
+            return self.classes_[np.asarray(labels)]
+        return xp.take(from_numpy(self.classes_, xp, device_of(P)), labels)
+
+    def staged_predict_proba(self, X):
+        """Yield the class probabilities after each stage."""
+        loss = LogLoss()
+        for F in self._staged_raw(X):
+            P = loss.proba(F)
+            yield np.hstack([1 - P, P]) if P.shape[1] == 1 else P
+
+    def staged_predict(self, X):
+        """Yield the predicted classes after each stage."""
+        for P in self.staged_predict_proba(X):
+            yield self.classes_[P.argmax(axis=1)]
+
+    def to_mlp(self):
+        """The merged network as a fitted scikit-learn :class:`MLPClassifier`."""
+        check_is_fitted(self)
+        mlp = MLPClassifier(hidden_layer_sizes=(self.coefs_.shape[1],),
+                            activation=self.activation, alpha=self.alpha)
+        mlp.coefs_, mlp.intercepts_ = self._mlp_arrays()
+        mlp.n_features_in_ = self.n_features_in_
+        mlp.classes_ = self.classes_
+        mlp._label_binarizer = LabelBinarizer().fit(self.classes_)
+        binary = self.classes_.shape[0] == 2
+        mlp.n_layers_, mlp.n_outputs_ = 3, 1 if binary else self.classes_.shape[0]
+        mlp.out_activation_ = "logistic" if binary else "softmax"
+        mlp.n_iter_, mlp.t_ = self.n_stages_, 0
+        return mlp

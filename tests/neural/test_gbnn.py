@@ -1,0 +1,142 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from numsolve.neural import GBNNClassifier, GBNNRegressor
+from numsolve.neural._gbnn_loss import LogLoss
+
+
+def _split(loader, n=None):
+    X, y = loader(return_X_y=True)
+    if n is not None:
+        X, y = X[:n], y[:n]
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0)
+    scaler = StandardScaler().fit(Xtr)
+    return scaler.transform(Xtr), scaler.transform(Xte), ytr, yte
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    return _split(load_diabetes)
+
+
+def test_merged_network_equals_sum_of_stages(diabetes):
+    Xtr, Xte, ytr, _ = diabetes
+    model = GBNNRegressor(n_stages=15, random_state=0).fit(Xtr, ytr)
+    *_, last = model.staged_predict(Xte)
+    np.testing.assert_allclose(model.predict(Xte), last, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(model.to_mlp().predict(Xte), model.predict(Xte), rtol=1e-12,
+                               atol=1e-9)
+
+
+def test_training_loss_decreases_and_pruning_monotone(diabetes):
+    Xtr, _, ytr, _ = diabetes
+    model = GBNNRegressor(n_stages=20, random_state=0).fit(Xtr, ytr)
+    assert np.all(np.diff(model.train_score_) <= 1e-12)
+    pruned = [np.mean((model.predict(Xtr, n_stages=t) - ytr) ** 2) for t in range(21)]
+    assert np.all(np.diff(pruned) <= 1e-8)
+    assert pruned[0] == pytest.approx(np.var(ytr))
+
+
+def test_pruning_equals_shorter_model(diabetes):
+    Xtr, Xte, ytr, _ = diabetes
+    full = GBNNRegressor(n_stages=12, random_state=3).fit(Xtr, ytr)
+    short = GBNNRegressor(n_stages=6, random_state=3).fit(Xtr, ytr)
+    np.testing.assert_allclose(full.predict(Xte, n_stages=6), short.predict(Xte), rtol=1e-12)
+
+
+def test_warm_start_equals_one_fit(diabetes):
+    Xtr, Xte, ytr, _ = diabetes
+    one = GBNNRegressor(n_stages=8, random_state=1).fit(Xtr, ytr)
+    warm = GBNNRegressor(n_stages=4, random_state=1, warm_start=True).fit(Xtr, ytr)
+    warm.set_params(n_stages=8, random_state=np.random.RandomState(1))
+    assert warm.fit(Xtr, ytr).n_stages_ == 8
+    assert np.all(np.isfinite(warm.predict(Xte)))
+    assert warm.train_score_[-1] < warm.train_score_[3]
+    assert one.n_stages_ == 8
+
+
+def test_diabetes_unscaled_target_never_diverges(diabetes):
+    Xtr, Xte, ytr, yte = diabetes
+    model = GBNNRegressor(n_stages=60, random_state=0).fit(Xtr, ytr)
+    rmse = np.sqrt(np.mean((model.predict(Xte) - yte) ** 2))
+    assert rmse < 62  # reference package with defaults: 1125 (diverged); y std 77
+
+
+def test_newton_multiplier_matches_line_search():
+    rng = np.random.RandomState(0)
+    F = rng.randn(80, 1)
+    Y = rng.randint(0, 2, (80, 1)).astype(float)
+    f = rng.randn(80, 1) * 0.01
+    loss = LogLoss()
+    R = loss.residuals(Y, F)
+    rho = loss.newton(Y, F, R, f)
+    grid = np.linspace(rho - 1, rho + 1, 20001)
+    best = grid[np.argmin([loss(Y, F + g * f) for g in grid])]
+    assert rho == pytest.approx(best, rel=1e-2)
+
+
+def test_breast_cancer_accuracy_and_to_mlp():
+    Xtr, Xte, ytr, yte = _split(load_breast_cancer)
+    model = GBNNClassifier(n_stages=60, random_state=0).fit(Xtr, ytr)
+    assert model.score(Xte, yte) >= 0.94
+    assert model.predict_proba(Xte).shape == (Xte.shape[0], 2)
+    np.testing.assert_allclose(model.to_mlp().predict_proba(Xte), model.predict_proba(Xte),
+                               atol=1e-12)
+    assert np.all(np.diff(model.train_score_) <= 1e-12)
+
+
+def test_digits_multiclass():
+    Xtr, Xte, ytr, yte = _split(load_digits, 600)
+    model = GBNNClassifier(n_stages=30, units_per_stage=3, random_state=0).fit(Xtr, ytr)
+    assert model.output_weights_.shape == (90, 10)
+    assert model.score(Xte, yte) >= 0.9
+    np.testing.assert_array_equal(model.to_mlp().predict(Xte), model.predict(Xte))
+    staged = list(model.staged_predict_proba(Xte))
+    np.testing.assert_allclose(staged[9], model.predict_proba(Xte, n_stages=10), atol=1e-12)
+
+
+def test_early_stopping_pipeline_pickle_float32(diabetes):
+    Xtr, Xte, ytr, _ = diabetes
+    model = GBNNRegressor(n_stages=200, early_stopping=True, n_iter_no_change=5,
+                          random_state=0).fit(Xtr.astype(np.float32), ytr)
+    assert model.n_stages_ < 200
+    assert model.coefs_.dtype == np.float32
+    assert model.predict(Xte.astype(np.float32)).dtype == np.float32
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(Xte), model.predict(Xte))
+    pipe = make_pipeline(StandardScaler(), GBNNClassifier(n_stages=5, random_state=0))
+    assert pipe.fit(Xtr, ytr > 140).score(Xtr, ytr > 140) > 0.6
+
+
+def test_bad_input(diabetes):
+    Xtr, _, ytr, _ = diabetes
+    X0 = Xtr.copy()
+    model = GBNNRegressor(n_stages=3, random_state=0).fit(Xtr, ytr)
+    np.testing.assert_array_equal(Xtr, X0)
+    with pytest.raises(ValueError, match="n_stages"):
+        model.predict(Xtr, n_stages=4)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(Xtr[:, :3])
+    with pytest.raises(ValueError, match="learning_rate"):
+        GBNNRegressor(learning_rate=0).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="class"):
+        GBNNClassifier().fit(Xtr, np.zeros(len(ytr)))
+    with pytest.raises(ValueError, match="NaN"):
+        GBNNRegressor().fit(np.full_like(Xtr, np.nan), ytr)
+
+
+def test_array_api_strict_predict(diabetes):
+    xps = pytest.importorskip("array_api_strict")
+    Xtr, Xte, ytr, _ = diabetes
+    reg = GBNNRegressor(n_stages=5, random_state=0).fit(Xtr, ytr)
+    out = reg.predict(xps.asarray(Xte))
+    np.testing.assert_allclose(np.asarray(out), reg.predict(Xte), rtol=1e-10)
+    clf = GBNNClassifier(n_stages=5, random_state=0).fit(Xtr, ytr > 140)
+    proba = clf.predict_proba(xps.asarray(Xte))
+    np.testing.assert_allclose(np.asarray(proba), clf.predict_proba(Xte), rtol=1e-10)
