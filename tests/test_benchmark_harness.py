@@ -56,6 +56,17 @@ def test_ratios_and_alternation(harness, tmp_path):
     assert "| peer |" in text and (tmp_path / "toy.md").exists()
 
 
+def test_a_case_whose_setup_needs_a_missing_peer_is_skipped(harness):
+    def setup():
+        import no_such_module_xyz  # noqa: F401
+
+    case = harness.Case(name="needs a peer", description="", setup=setup,
+                        contenders=[harness.Contender("numsolve", lambda p: {})])
+    record = harness.run_case(case, log=lambda *a: None)
+    assert record["rows"] == [] and record["skipped"] == ["numsolve"]
+    assert "no_such_module_xyz" in record["notes"][-1]
+
+
 def test_run_py_quick_on_every_benchmark(tmp_path):
     names = sorted(p.stem[len("bench_"):] for p in BENCHMARKS.glob("bench_*.py"))
     if not names:
@@ -73,9 +84,10 @@ def test_run_py_quick_on_every_benchmark(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     for name in names:
         payload = json.loads((tmp_path / f"{name}_quick.json").read_text())
-        assert payload["cases"], name
-        for case in payload["cases"]:
-            assert case["rows"] and all(r["median_s"] > 0 for r in case["rows"])
+        ran = [case for case in payload["cases"] if case["rows"]]
+        assert ran, f"{name}: no case ran"
+        for case in ran:
+            assert all(r["median_s"] > 0 for r in case["rows"])
 
 
 def test_run_py_rejects_unknown_names():
