@@ -208,13 +208,16 @@ def check_same_namespace(X, estimator, attribute, method):
     estimator : object
         The fitted estimator.
     attribute : str
-        A fitted array attribute (``"coef_"``, ``"components_"``).
+        A fitted array attribute (``"coef_"``, ``"components_"``); for a list of arrays
+        (``"coefs_"``) its first array is compared.
     method : str
         The calling method's name, for the message.
     """
     if not dispatch_enabled():
         return
     fitted = getattr(estimator, attribute)
+    if isinstance(fitted, (list, tuple)):
+        fitted = fitted[0]
     fitted_xp, input_xp = array_namespace(fitted), array_namespace(X)
     fitted_device, input_device = device_of(fitted), device_of(X)
     if fitted_xp is input_xp and fitted_device == input_device:

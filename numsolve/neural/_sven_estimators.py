@@ -11,7 +11,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._array_api import device_of, estimator_namespace, from_numpy, is_numpy
+from .._array_api import (
+    check_same_namespace,
+    device_of,
+    estimator_namespace,
+    from_numpy,
+    is_numpy,
+)
 from .._validation import check_xp_array
 from ._sven_network import (ACTIVATIONS, init_parameters, network_gram, network_predict,
                             network_residuals, unpack)
@@ -142,8 +148,9 @@ class _BaseSven(BaseEstimator):
         self.best_validation_score_ = state["best"] if self.early_stopping else None
         return self
 
-    def _forward(self, X):
+    def _forward(self, X, method):
         check_is_fitted(self)
+        check_same_namespace(X, self, "coefs_", method)
         xp = estimator_namespace(X)
         if is_numpy(xp):
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
@@ -251,7 +258,7 @@ class SvenRegressor(RegressorMixin, _BaseSven):
 
     def predict(self, X):
         """Network output, shape (n,) for a 1-D target, (n, K) otherwise."""
-        output = self._forward(X)
+        output = self._forward(X, "predict")
         return output[:, 0] if self._y_1d else output
 
     def __sklearn_tags__(self):
@@ -297,7 +304,7 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
 
     def decision_function(self, X):
         """Raw network outputs, shape (n,) for two classes, (n, K) otherwise."""
-        output = self._forward(X)
+        output = self._forward(X, "decision_function")
         return output[:, 0] if output.shape[1] == 1 else output
 
     def predict(self, X):
