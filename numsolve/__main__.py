@@ -1,4 +1,4 @@
-"""Command line: ``python -m numsolve demo [AREA ...]`` runs the solver demos."""
+"""Command line: ``numsolve demo [AREA ...]`` (or ``python -m numsolve demo``) runs the demos."""
 
 import argparse
 import sys
