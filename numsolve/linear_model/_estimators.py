@@ -10,6 +10,7 @@ Objectives are scikit-learn's, so the estimators are drop-in replacements:
 ``tol`` is the duality-gap tolerance relative to the objective at zero (see :func:`bcd`).
 """
 
+from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._datafits import Logistic, Multinomial, Quadratic
-from ._penalties import L1, L2, L1PlusL2, NoPenalty, NonNegL1
+from ._penalties import L1, L2, L1PlusL2, NonNegL1, NoPenalty
 from ._rules import RULES
 from ._solver import bcd
 from ._updates import UPDATES
@@ -41,13 +42,14 @@ _SOLVER_CONSTRAINTS = {
 }
 
 
-class _BCDRegressor(RegressorMixin, BaseEstimator):
+class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared fit/predict of the least-squares estimators."""
 
     _parameter_constraints = dict(_SOLVER_CONSTRAINTS)
 
+    @abstractmethod
     def _penalty(self, total_weight):
-        raise NotImplementedError
+        """The penalty object for a fit whose sample weights sum to ``total_weight``."""
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
