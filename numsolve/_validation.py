@@ -173,11 +173,12 @@ def check_nonzero_diagonal(A, name="A"):
     return diagonal
 
 
-def check_xp_array(x, xp, name, *, ndim=None, shape=None):
+def check_xp_array(x, xp, name, *, ndim=None, shape=None, allow_nan=False):
     """Validate an Array API array in its own namespace: float dtype, shape, finiteness.
 
     Integer and boolean arrays are converted to the namespace's default float dtype on their
-    device; float arrays are returned unchanged (not copied).
+    device; float arrays are returned unchanged (not copied). With ``allow_nan`` NaN entries
+    (missing values) pass and only infinities are refused.
     """
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(x.shape)}")
@@ -189,7 +190,10 @@ def check_xp_array(x, xp, name, *, ndim=None, shape=None):
         raise TypeError(f"{name} has complex dtype {x.dtype}; numsolve solves real problems")
     if not xp.isdtype(x.dtype, "real floating"):
         x = xp.astype(x, xp.float64 if _has_float64(xp, x) else xp.float32)
-    if not bool(xp.all(xp.isfinite(x))):
+    if allow_nan:
+        if not bool(xp.all(xp.isfinite(xp.where(xp.isnan(x), xp.zeros_like(x), x)))):
+            raise ValueError(f"{name} contains infinity (non-finite values other than NaN)")
+    elif not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"{name} contains NaN or infinity")
     return x
 

@@ -136,3 +136,14 @@ def test_valid_dense_input_passes_unchanged(X):
     out = check_matrix(X, "X")
     np.testing.assert_array_equal(out, before)
     np.testing.assert_array_equal(X, before)
+
+
+def test_xp_array_may_allow_missing_values_but_not_infinity(xp_device):
+    xp, device = xp_device
+    with_nan = xp.asarray([[1.0, float("nan")]], device=device)
+    assert check_xp_array(with_nan, xp, "M", ndim=2, allow_nan=True) is with_nan
+    with pytest.raises(ValueError, match="contains NaN"):
+        check_xp_array(with_nan, xp, "M")
+    with pytest.raises(ValueError, match="infinity"):
+        check_xp_array(xp.asarray([[float("inf"), float("nan")]], device=device), xp, "M",
+                       allow_nan=True)

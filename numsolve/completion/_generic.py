@@ -14,6 +14,7 @@ import numpy as np
 from .._array_api import array_namespace, device_of, from_numpy
 from .._progress import progress
 from .._result import HistoryRecorder
+from .._validation import check_xp_array
 from ._init import TRIM_FACTOR
 from ._observed import check_rank
 from ._stopping import altmin_result, stop_reason
@@ -22,18 +23,9 @@ __all__ = ["altmin_generic", "exact_half_step"]
 
 
 def _observed_arrays(M, xp, name):
-    if M.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got shape {tuple(M.shape)}")
-    if 0 in tuple(M.shape):
-        raise ValueError(f"{name} is empty (shape {tuple(M.shape)})")
-    if xp.isdtype(M.dtype, "complex floating"):
-        raise TypeError(f"{name} has complex dtype {M.dtype}; numsolve solves real problems")
-    if not xp.isdtype(M.dtype, "real floating"):
-        M = xp.astype(M, xp.float64)
+    M = check_xp_array(M, xp, name, ndim=2, allow_nan=True)
     observed = ~xp.isnan(M)
     filled = xp.where(observed, M, xp.zeros_like(M))
-    if not bool(xp.all(xp.isfinite(filled))):
-        raise ValueError(f"{name} has non-finite (infinite) observed values")
     mask = xp.astype(observed, M.dtype)
     if float(xp.sum(mask)) == 0.0:
         raise ValueError(f"{name} has no observed entries")
