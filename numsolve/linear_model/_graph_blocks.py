@@ -89,6 +89,26 @@ def _graph_bfs(indptr, indices):
 
 
 @njit(cache=True, nogil=True)
+def _joinable_roots(indptr, indices, i, label, f, uf, roots):
+    """Tree roots of ``i``'s neighbours labelled ``f``, written to ``roots``; their count.
+
+    Returns -1 when two of those neighbours share a tree: adding ``i`` would close a cycle.
+    """
+    m = 0
+    for k in range(indptr[i], indptr[i + 1]):
+        j = indices[k]
+        if j == i or label[j] != f:
+            continue
+        r = _find(uf, j)
+        for q in range(m):
+            if roots[q] == r:
+                return -1
+        roots[m] = r
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
 def _forest_kernel(indptr, indices, order):
     n = order.shape[0]
     label = np.full(n, -1, np.int64)
@@ -103,22 +123,8 @@ def _forest_kernel(indptr, indices, order):
                 n_forests += 1
                 label[i] = f
                 break
-            m = 0
-            keeps_forest = True
-            for k in range(indptr[i], indptr[i + 1]):
-                j = indices[k]
-                if j == i or label[j] != f:
-                    continue
-                r = _find(uf, j)
-                for q in range(m):
-                    if roots[q] == r:
-                        keeps_forest = False
-                        break
-                if not keeps_forest:
-                    break
-                roots[m] = r
-                m += 1
-            if keeps_forest:
+            m = _joinable_roots(indptr, indices, i, label, f, uf, roots)
+            if m >= 0:
                 label[i] = f
                 for q in range(m):
                     uf[roots[q]] = i
@@ -138,22 +144,8 @@ def _greedy_forest_kernel(indptr, indices, scores, in_block, uf, roots):
     size = 0
     for t in range(n):
         i = ranking[t]
-        m = 0
-        keeps_forest = True
-        for k in range(indptr[i], indptr[i + 1]):
-            j = indices[k]
-            if j == i or not in_block[j]:
-                continue
-            r = _find(uf, j)
-            for q in range(m):
-                if roots[q] == r:
-                    keeps_forest = False
-                    break
-            if not keeps_forest:
-                break
-            roots[m] = r
-            m += 1
-        if keeps_forest:
+        m = _joinable_roots(indptr, indices, i, in_block, True, uf, roots)
+        if m >= 0:
             in_block[i] = True
             size += 1
             for q in range(m):
