@@ -10,8 +10,11 @@ come back at the end. A lost worker's blocks and factors are recomputed by Dask 
 lineage.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from .._progress import progress
 from .._result import HistoryRecorder
@@ -22,7 +25,8 @@ from ._solver import _biased_factors, _half_step, _orthonormalize
 from ._stopping import altmin_result, stop_reason
 from ._threads import kernel_threads
 
-__all__ = ["altmin_distributed", "as_triples", "default_client", "fit_biases_distributed"]
+__all__ = ["altmin_distributed", "as_triples", "default_client", "fit_biases_distributed",
+           "count_and_shape", "fit_on_one_worker", "plan_blocks"]
 
 TRIPLE_COLUMNS = ("row", "col", "value")
 
@@ -108,21 +112,104 @@ def _shuffle_blocks(client, triples, key, other, size, n_other, n_blocks, dtype)
     return client.compute(blocks)
 
 
-def _count_and_shape(client, triples):
-    """Observed entries per row and per column, the shape, and the sum of squared values."""
-    maxima, minimum, sum_squares, nnz = client.gather(client.compute([
-        triples[["row", "col"]].max(), triples[["row", "col"]].min().min(),
-        (triples["value"] ** 2).sum(), triples["value"].count()]))
-    m, n = int(maxima["row"]) + 1, int(maxima["col"]) + 1
-    row_counts, col_counts = client.gather(client.compute([
-        triples["row"].value_counts(), triples["col"].value_counts()]))
-    if minimum < 0:
+def _partition_summary(frame):
+    """Counts per row and column index, smallest index, sum of squares, entries: one partition."""
+    rows = frame["row"].to_numpy(np.int64)
+    cols = frame["col"].to_numpy(np.int64)
+    values = frame["value"].to_numpy(np.float64)
+    smallest = min(rows.min(initial=0), cols.min(initial=0))
+    if smallest < 0:
+        return None
+    return (np.bincount(rows), np.bincount(cols), float(values @ values), values.size)
+
+
+def _combine_summaries(summaries):
+    """Add up the partition summaries (``None`` marks a negative index)."""
+    if any(summary is None for summary in summaries):
+        return None
+    m = max(summary[0].size for summary in summaries)
+    n = max(summary[1].size for summary in summaries)
+    rows, cols = np.zeros(m, np.int64), np.zeros(n, np.int64)
+    for row_counts, col_counts, _, _ in summaries:
+        rows[:row_counts.size] += row_counts
+        cols[:col_counts.size] += col_counts
+    return (rows, cols, sum(summary[2] for summary in summaries),
+            sum(summary[3] for summary in summaries))
+
+
+def count_and_shape(client, triples):
+    """Observed entries per row and per column, the shape, and the sum of squared values.
+
+    One task per partition and one to combine them: a single round trip to the cluster.
+    """
+    import dask
+
+    summaries = [dask.delayed(_partition_summary)(part) for part in triples.to_delayed()]
+    combined = client.compute(dask.delayed(_combine_summaries)(summaries)).result()
+    if combined is None:
         raise ValueError("M has negative row or column indices")
-    rows = np.zeros(m, np.int64)
-    rows[row_counts.index.to_numpy()] = row_counts.to_numpy()
-    cols = np.zeros(n, np.int64)
-    cols[col_counts.index.to_numpy()] = col_counts.to_numpy()
-    return (m, n), rows, cols, float(sum_squares), int(nnz)
+    rows, cols, sum_squares, nnz = combined
+    if nnz == 0:
+        raise ValueError("M has no observed entry")
+    return (rows.size, cols.size), rows, cols, float(sum_squares), int(nnz)
+
+
+def plan_blocks(nnz, n_workers, n_blocks=None):
+    """Row (and column) blocks for ``nnz`` entries on ``n_workers`` workers.
+
+    ``n_blocks`` given is kept. Otherwise blocks hold at least :data:`MIN_BLOCK_ENTRIES`
+    entries, up to two per worker: below that a block's half-step is shorter than the
+    scheduling and transfer costs it would save. One block means the whole fit runs as one task
+    on one worker (:func:`fit_on_one_worker`).
+
+    Examples
+    --------
+    >>> from numsolve.completion._distributed import plan_blocks
+    >>> plan_blocks(80_000, 2), plan_blocks(10_000_000, 2), plan_blocks(80_000, 2, 3)
+    (1, 4, 3)
+    """
+    if n_blocks is not None:
+        return n_blocks
+    return int(max(1, min(2 * n_workers, nnz // MIN_BLOCK_ENTRIES)))
+
+
+MIN_BLOCK_ENTRIES = 500_000
+"""Observed entries below which a block is not worth a task of its own (see plan_blocks)."""
+
+
+def _local_matrix(parts, shape, dtype):
+    """The triples of all partitions as one CSR matrix (explicit zeros kept, duplicates summed)."""
+    import pandas as pd
+
+    frame = pd.concat(parts, ignore_index=True)
+    matrix = sp.csr_matrix(
+        (frame["value"].to_numpy(dtype),
+         (frame["row"].to_numpy(np.int64), frame["col"].to_numpy(np.int64))), shape=shape)
+    matrix.sum_duplicates()
+    return matrix
+
+
+def fit_on_one_worker(client, triples, shape, dtype, fit, *args):
+    """``fit(matrix, *args)`` in one task, on the worker that assembles the CSR ``matrix``.
+
+    The entries go from their partitions to that worker only; the client gets ``fit``'s
+    return value. A lost worker's task is rerun by Dask from the partitions' lineage.
+    """
+    import dask
+
+    matrix = dask.delayed(_local_matrix)(triples.to_delayed(), shape, dtype)
+    return client.compute(dask.delayed(fit)(matrix, *args)).result()
+
+
+def _altmin_local(matrix, rank, params):
+    """The single-machine ``altmin`` on a worker, its ConvergenceWarning left to the client."""
+    import warnings
+
+    from ._solver import altmin
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return altmin(matrix, rank, observe_zeros=True, **params)
 
 
 def _solve_block(block, fixed, start, lam, fixed_counts, options, own_bias, other_bias):
@@ -220,7 +307,9 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     columns : tuple of str, default=("row", "col", "value")
         Names of the row-index, column-index and value columns of a DataFrame ``M``.
     n_blocks : int, optional
-        Row blocks and column blocks (default: twice the number of workers).
+        Row blocks and column blocks. Default: sized to the data by :func:`plan_blocks`
+        (blocks of at least 500,000 entries, at most two per worker). With one block the
+        single-machine ``altmin`` runs as one task on one worker.
     dtype : numpy dtype, default=float64
         Working precision (float32 or float64).
     random_state : numpy.random.RandomState
@@ -241,13 +330,21 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     sketches per block, so its factors differ within the sketch's tolerance.
     """
     triples = as_triples(M, columns)
-    shape, row_counts, col_counts, sum_squares, nnz = _count_and_shape(client, triples)
-    if nnz == 0:
-        raise ValueError("M has no observed entry")
+    shape, row_counts, col_counts, sum_squares, nnz = count_and_shape(client, triples)
     if not 1 <= rank <= min(shape):
         raise ValueError(f"rank must be in [1, {min(shape)}] for a {shape} matrix, got {rank}")
     n_workers = max(len(client.scheduler_info()["workers"]), 1)
-    n_blocks = n_blocks or 2 * n_workers
+    n_blocks = plan_blocks(nnz, n_workers, n_blocks)
+    if n_blocks == 1:
+        params = dict(reg=reg, reg_scaling=reg_scaling, bias=bias, max_iter=max_iter, tol=tol,
+                      solver=solver, init=init, inner_iter=inner_iter,
+                      sketch_size=sketch_size, random_state=random_state, verbose=verbose)
+        result = fit_on_one_worker(client, triples, shape, dtype, _altmin_local, rank, params)
+        if not result.converged:
+            warnings.warn(f"altmin did not converge: {result.message}", ConvergenceWarning,
+                          stacklevel=3)
+        result.extras["n_blocks"] = 1
+        return result
     row_blocks = _shuffle_blocks(client, triples, "row", "col", shape[0], shape[1], n_blocks,
                                  dtype)
     col_blocks = _shuffle_blocks(client, triples, "col", "row", shape[1], shape[0], n_blocks,
@@ -350,7 +447,7 @@ def fit_biases_distributed(client, triples, kind, bias_reg, passes=5):
     """
     import dask
 
-    shape, row_counts, col_counts, _, _ = _count_and_shape(client, triples)
+    shape, row_counts, col_counts, _, _ = count_and_shape(client, triples)
     dtype = triples["value"].dtype
     mu = float(client.compute(triples["value"].mean()).result()) if kind != "none" else 0.0
     row_bias = col_bias = None

@@ -1,10 +1,12 @@
 """scikit-learn estimator for matrix completion: fit, entry prediction, fold-in, imputation."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -18,7 +20,14 @@ from .._array_api import (
     is_numpy,
 )
 from ._bias import fit_biases, fit_biases_dense, row_bias_sparse
-from ._distributed import as_triples, default_client, fit_biases_distributed
+from ._distributed import (
+    as_triples,
+    count_and_shape,
+    default_client,
+    fit_biases_distributed,
+    fit_on_one_worker,
+    plan_blocks,
+)
 from ._generic import exact_half_step
 from ._numba import exact_rows
 from ._numba import predict_entries as entry_kernel
@@ -210,14 +219,32 @@ dask DataFrame
             raise ValueError("X_valid is not available with dask input")
         client = self.client if self.client is not None else default_client()
         triples = as_triples(X)
+        shape, _, _, _, nnz = count_and_shape(client, triples)
+        rank = check_rank(self.rank, shape)
+        n_workers = max(len(client.scheduler_info()["workers"]), 1)
+        if plan_blocks(nnz, n_workers) == 1:
+            local = type(self)(**{**self.get_params(deep=False), "client": None,
+                                  "observe_zeros": True})
+            if self.warm_start and hasattr(self, "row_factors_"):
+                local.__dict__.update(self._fitted_state())
+            fitted = fit_on_one_worker(client, triples, shape, np.dtype(triples["value"].dtype),
+                                       _fit_estimator, local)
+            self.__dict__.update(fitted._fitted_state())
+            if not self.converged_:
+                warnings.warn(f"altmin did not converge in {self.n_iter_} sweeps",
+                              ConvergenceWarning, stacklevel=3)
+            return self
         mu, row_bias, col_bias, residual, shape = fit_biases_distributed(
             client, triples, self.bias, self.bias_reg)
-        rank = check_rank(self.rank, shape)
         result = altmin(residual, rank, init=self._init_for(shape, rank),
                         bias=self.bias == "full", client=client, **kwargs)
         self.n_features_in_ = shape[1]
         self._store(result, mu, row_bias, col_bias)
         return self
+
+    def _fitted_state(self):
+        return {name: value for name, value in vars(self).items()
+                if name.endswith("_") and not name.startswith("_")}
 
     def _fit_generic(self, xp, X, X_valid, kwargs):
         mask = xp.astype(~xp.isnan(X), X.dtype)
@@ -378,6 +405,13 @@ dask DataFrame
         full = (factors @ V.T + self.intercept_ + row_bias[:, None]
                 + self.column_bias_[None, :])
         return xp.where(mask > 0, X, full)
+
+
+def _fit_estimator(matrix, estimator):
+    """Fit ``estimator`` to a sparse ``matrix`` on a Dask worker (warnings left to the client)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(matrix)
 
 
 def _observed_or_empty(X, observe_zeros):

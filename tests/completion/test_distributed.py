@@ -26,6 +26,17 @@ def problem():
     return make_low_rank(240, 160, 3, density=0.3, random_state=1)
 
 
+@pytest.fixture(params=["one task", "blocks"])
+def plan(request, monkeypatch):
+    """Both plans of the distributed fit: the default one task for data this small, or blocks
+    of 2,000 entries (4 row and 4 column blocks here, two per worker)."""
+    if request.param == "blocks":
+        from numsolve.completion import _distributed
+
+        monkeypatch.setattr(_distributed, "MIN_BLOCK_ENTRIES", 2_000)
+    return request.param
+
+
 def _triples(problem, npartitions=3):
     coo = problem.observed.tocoo()
     frame = pd.DataFrame({"row": coo.row, "col": coo.col, "value": coo.data})
@@ -38,13 +49,14 @@ def _relative(a, b):
 
 @pytest.mark.parametrize("solver", ["exact", "cg"])
 @pytest.mark.parametrize("bias", [False, True])
-def test_distributed_fit_equals_single_machine(client, problem, solver, bias):
+def test_distributed_fit_equals_single_machine(client, problem, plan, solver, bias):
     _, triples = _triples(problem)
     kwargs = dict(solver=solver, init="random", random_state=0, max_iter=8, bias=bias,
                   reg=0.01 if bias else 0.0)
     with _ignoring_warnings():
         local = altmin(problem.observed, 3, **kwargs)
         remote = altmin(triples, 3, client=client, **kwargs)
+    assert remote.n_blocks == (1 if plan == "one task" else 4)
     assert remote.n_iter == local.n_iter
     assert _relative(remote.U, local.U) <= 1e-8
     assert _relative(remote.V, local.V) <= 1e-8
@@ -61,7 +73,7 @@ def _ignoring_warnings():
         yield
 
 
-def test_spectral_start_recovers_the_planted_matrix(client, problem):
+def test_spectral_start_recovers_the_planted_matrix(client, problem, plan):
     _, triples = _triples(problem)
     local = altmin(problem.observed, 3, solver="exact", random_state=0, max_iter=50)
     remote = altmin(triples, 3, solver="exact", random_state=0, max_iter=50, client=client)
@@ -86,11 +98,11 @@ def test_block_count_does_not_change_the_answer(client, problem):
         seven = altmin_distributed(triples, 3, client=client, n_blocks=7, solver="cg",
                                    init="random", max_iter=5,
                                    random_state=np.random.RandomState(3))
-    assert seven.n_blocks == 7
+    assert two.n_blocks == 1 and seven.n_blocks == 7
     assert _relative(seven.U, two.U) <= 1e-10
 
 
-def test_fit_from_partitioned_parquet(client, problem, tmp_path):
+def test_fit_from_partitioned_parquet(client, problem, plan, tmp_path):
     pytest.importorskip("pyarrow")
     frame, _ = _triples(problem)
     frame = frame.assign(part=frame["row"] % 4)
@@ -100,7 +112,7 @@ def test_fit_from_partitioned_parquet(client, problem, tmp_path):
     assert _relative(remote.U @ remote.V.T, problem.matrix) < 1e-6
 
 
-def test_dask_array_with_missing_entries(client, problem):
+def test_dask_array_with_missing_entries(client, problem, plan):
     da = pytest.importorskip("dask.array")
     dense = problem.observed.toarray()
     dense[problem.observed.toarray() == 0] = np.nan
@@ -126,7 +138,7 @@ def test_bad_dask_input_is_refused_before_work(client, problem):
 
 
 @pytest.mark.parametrize("bias", ["none", "full"])
-def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, bias):
+def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, plan, bias):
     from numsolve.completion import MatrixCompletion
 
     _, triples = _triples(problem)
@@ -144,7 +156,8 @@ def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, bias)
                                local.predict_entries(rows, cols), rtol=1e-8)
 
 
-def test_a_worker_killed_mid_fit_does_not_change_the_result(problem):
+@pytest.mark.parametrize("plan", ["blocks"], indirect=True)
+def test_a_worker_killed_mid_fit_does_not_change_the_result(problem, plan):
     import os
     import threading
     import time
