@@ -25,8 +25,15 @@ from ._solver import _biased_factors, _half_step, _orthonormalize
 from ._stopping import altmin_result, stop_reason
 from ._threads import kernel_threads
 
-__all__ = ["altmin_distributed", "as_triples", "default_client", "fit_biases_distributed",
-           "count_and_shape", "fit_on_one_worker", "plan_blocks"]
+__all__ = [
+    "altmin_distributed",
+    "as_triples",
+    "count_and_shape",
+    "default_client",
+    "fit_biases_distributed",
+    "fit_on_one_worker",
+    "plan_blocks",
+]
 
 TRIPLE_COLUMNS = ("row", "col", "value")
 
