@@ -9,6 +9,21 @@ observations, Spark's convention) and number of sweeps:
   ``dd.read_parquet`` would give them;
 * Spark MLlib ``ALS`` (pyspark, ``local[2]``), the ratings a cached Spark DataFrame.
 
+On the 10-million-entry matrix the Dask contenders also report a cost model's prediction of
+their seconds per sweep, from constants measured in the setup (see :func:`_calibrate`):
+
+    t(w) = t_1 / w + beta * words(w) + tau * tasks,
+    words(w) = (w - 1) * ((2 m + n) + (m + n) / w) * k,    tasks = 3 * blocks + 8,
+
+where ``t_1`` is one sweep of the single-machine kernels on one thread (compute
+O(|Omega| k), split over ``w`` workers), ``beta`` the seconds per float64 word moved from one
+worker to another, and ``tau`` the scheduler's cost per task. ``words(w)`` counts what one sweep
+moves: each half-step sends the fixed factor from the worker that assembled it to the ``w - 1``
+others and gathers the blocks' solutions on one worker, and the RMSE pass sends the new row
+factor once more. Adding workers pays while ``t_1 / w`` falls faster than ``beta * words(w)``
+grows, up to about ``w* = sqrt(t_1 / (beta * (2 m + n) k))`` workers (reported as
+``model_best_workers``).
+
 Clusters, the Spark session and the input frames are built in the setup, untimed; the timed run
 is the fit plus the held-out RMSE. Each contender also reports its own fit time and seconds per
 sweep. Problems: MovieLens 100k (80/20 split, ``default_rng(0).random(n) < 0.2`` marks the test
@@ -61,12 +76,64 @@ def _with_frames(setup, workers):
     return build
 
 
+def _calibrate(problem, rank, reg):
+    """Measure the cost model's constants: ``t_1``, ``beta`` and ``tau`` (module docstring)."""
+    import distributed
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        result = altmin(problem["train"], rank, reg=reg, max_iter=3, tol=0.0, random_state=0)
+    finally:
+        numba.set_num_threads(previous)
+    sweep_one_thread = float(np.median(np.diff(result.history["elapsed"])))
+    client, _ = problem["clients"][max(problem["clients"])]
+    first, second = list(client.scheduler_info()["workers"])[:2]
+    m, n = problem["train"].shape
+    words = (m + n) * rank
+    transfers, latencies = [], []
+    for _ in range(3):
+        start = time.perf_counter()
+        client.submit(len, [0], pure=False, workers=[first]).result()
+        latencies.append(time.perf_counter() - start)
+        block = client.submit(np.ones, words, pure=False, workers=[first])
+        distributed.wait(block)
+        start = time.perf_counter()
+        client.submit(len, block, pure=False, workers=[second]).result()
+        transfers.append(time.perf_counter() - start)
+    latency = float(np.median(latencies))
+    chain = [client.submit(len, [0], pure=False)]
+    start = time.perf_counter()
+    for _ in range(100):
+        chain.append(client.submit(lambda previous: previous, chain[-1], pure=False))
+    chain[-1].result()
+    per_task = (time.perf_counter() - start) / 100
+    return {"sweep_one_thread": sweep_one_thread, "per_task": per_task, "shape": (m, n),
+            "seconds_per_word": max(float(np.median(transfers)) - latency, 0.0) / words}
+
+
+def _model_sweep(calibration, n_workers, n_blocks, rank):
+    """The cost model's seconds per sweep on ``n_workers`` workers (module docstring)."""
+    m, n = calibration["shape"]
+    w = n_workers
+    words = (w - 1) * ((2 * m + n) + (m + n) / w) * rank
+    return (calibration["sweep_one_thread"] / w + calibration["seconds_per_word"] * words
+            + calibration["per_task"] * (3 * n_blocks + 8))
+
+
+def _best_workers(calibration, rank):
+    m, n = calibration["shape"]
+    moved = calibration["seconds_per_word"] * (2 * m + n) * rank
+    return float(np.sqrt(calibration["sweep_one_thread"] / moved)) if moved > 0 else np.inf
+
+
 def _score(problem, U, V):
     rows, cols, values = problem["test"]
     return _rmse(np.einsum("ij,ij->i", U[rows], V[cols]), values)
 
 
-def _numsolve(rank, reg, sweeps, n_workers=None):
+def _numsolve(rank, reg, sweeps, n_workers=None, model=False):
     def run(problem):
         _quiet()
         start = time.perf_counter()
@@ -80,8 +147,17 @@ def _numsolve(rank, reg, sweeps, n_workers=None):
         fit = time.perf_counter() - start
         elapsed = result.history["elapsed"]
         per_sweep = float(np.median(np.diff(np.concatenate([[0.0], elapsed]))))
-        return {"test_rmse": _score(problem, result.U, result.V), "fit_s": fit,
-                "s_per_sweep": per_sweep, "sweeps": result.n_iter}
+        figures = {"test_rmse": _score(problem, result.U, result.V), "fit_s": fit,
+                   "s_per_sweep": per_sweep, "sweeps": result.n_iter}
+        if model and n_workers is not None and result.n_blocks > 1:
+            if "calibration" not in problem:
+                problem["calibration"] = _calibrate(problem, rank, reg)
+            calibration = problem["calibration"]
+            figures["blocks"] = result.n_blocks
+            figures["model_s_per_sweep"] = _model_sweep(calibration, n_workers,
+                                                        result.n_blocks, rank)
+            figures["model_best_workers"] = _best_workers(calibration, rank)
+        return figures
     return run
 
 
@@ -157,11 +233,12 @@ def _movielens_setup():
     return {"train": train, "test": (users[test], items[test], ratings[test])}
 
 
-def _contenders(rank, reg, sweeps, workers):
+def _contenders(rank, reg, sweeps, workers, model=False):
     out = [Contender("numsolve altmin, 1 process", _numsolve(rank, reg, sweeps))]
     for n_workers in workers:
         out.append(Contender(f"numsolve altmin, Dask {n_workers} worker(s)",
-                             _numsolve(rank, reg, sweeps, n_workers), requires="distributed"))
+                             _numsolve(rank, reg, sweeps, n_workers, model),
+                             requires="distributed"))
     out.append(Contender("Spark MLlib ALS local[2]", _spark_als(rank, reg, sweeps),
                          requires="pyspark"))
     return out
@@ -174,7 +251,7 @@ def cases(quick):
             description="planted rank 5 (seed 0), noise 0.1, 2 % held out; rank 5, reg 0.01, "
                         "5 sweeps",
             setup=_with_frames(_planted_setup(4000, 2000, 5, 0.025, "uniform", 0.1, 0), [2]),
-            contenders=_contenders(5, 0.01, 5, [2])[:2],
+            contenders=_contenders(5, 0.01, 5, [2], model=True)[:2],
             repeats=1,
         )]
     return [
@@ -200,7 +277,7 @@ def cases(quick):
                          "rank 10, reg 0.01 per observation (Spark regParam 0.01), 10 sweeps"),
             setup=_with_frames(_planted_setup(200_000, 50_000, 10, 1e7 / (200_000 * 50_000),
                                               "uniform", 0.1, 0), [2, 1]),
-            contenders=_contenders(10, 0.01, 10, [2, 1]),
+            contenders=_contenders(10, 0.01, 10, [2, 1], model=True),
             repeats=1,
         ),
     ]
