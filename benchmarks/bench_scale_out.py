@@ -186,6 +186,7 @@ def _spark_session():
 
         _SPARK["session"] = (SparkSession.builder.master("local[2]")
                              .appName("numsolve-bench").config("spark.ui.enabled", "false")
+                             .config("spark.ui.showConsoleProgress", "false")
                              .config("spark.driver.memory", "8g")
                              .config("spark.driver.extraJavaOptions", "-Xss64m")
                              .getOrCreate())
