@@ -197,15 +197,50 @@ def _local_matrix(parts, shape, dtype):
 
 
 def fit_on_one_worker(client, triples, shape, dtype, fit, *args):
-    """``fit(matrix, *args)`` in one task, on the worker that assembles the CSR ``matrix``.
+    """A future of ``fit(matrix, *args)`` run in one task on the worker that assembles the CSR
+    ``matrix``.
 
-    The entries go from their partitions to that worker only; the client gets ``fit``'s
-    return value. A lost worker's task is rerun by Dask from the partitions' lineage.
+    The entries go from their partitions to that worker only. A lost worker's task is rerun by
+    Dask from the partitions' lineage.
     """
     import dask
 
     matrix = dask.delayed(_local_matrix)(triples.to_delayed(), shape, dtype)
-    return client.compute(dask.delayed(fit)(matrix, *args)).result()
+    return client.compute(dask.delayed(fit)(matrix, *args))
+
+
+def _without_arrays(result):
+    """``result`` with its factors and biases left out (they stay on the worker)."""
+    import copy
+
+    light = copy.copy(result)
+    light.extras = {key: value for key, value in result.extras.items()
+                    if key not in FACTOR_NAMES}
+    light.x = None
+    return light
+
+
+FACTOR_NAMES = ("U", "V", "row_bias", "col_bias")
+
+
+def _as_dask_array(future, shape, dtype):
+    """A one-chunk dask array whose data is the worker-held ``future``."""
+    import dask
+    import dask.array as da
+
+    return da.from_delayed(dask.delayed(future), shape=shape, dtype=dtype)
+
+
+def _keep_on_cluster(client, result_future, shape, rank, dtype, bias):
+    """The fit's SolveResult with its factors (and biases) as dask arrays left on the workers."""
+    result = client.submit(_without_arrays, result_future, pure=False).result()
+    sizes = {"U": (shape[0], rank), "V": (shape[1], rank), "row_bias": (shape[0],),
+             "col_bias": (shape[1],)}
+    for name in FACTOR_NAMES[:4 if bias else 2]:
+        future = client.submit(getattr, result_future, name, pure=False)
+        result.extras[name] = _as_dask_array(future, sizes[name], dtype)
+    result.x = result.extras["U"]
+    return result
 
 
 def _altmin_local(matrix, rank, params):
@@ -297,7 +332,7 @@ def _distributed_spectral_start(client, row_blocks, shape, rank, nnz, rng, dtype
 def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None, reg=0.0,
                        reg_scaling="count", bias=False, max_iter=100, tol=1e-6, solver="cg",
                        init="svd", inner_iter=3, sketch_size=None, dtype=np.float64,
-                       random_state=None, verbose=0):
+                       random_state=None, verbose=0, keep_factors=False):
     """:func:`numsolve.completion.altmin` for observations held by a Dask cluster.
 
     Called by ``altmin`` when ``M`` is a dask DataFrame of ``(row, col, value)`` triples (or a
@@ -321,11 +356,13 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
         Working precision (float32 or float64).
     random_state : numpy.random.RandomState
         Already checked by ``altmin``.
+    keep_factors : bool, default=False
+        Return the factors (and biases) as dask arrays left on the workers.
 
     Returns
     -------
     SolveResult
-        As ``altmin``, with NumPy factors.
+        As ``altmin``, with NumPy factors (dask arrays with ``keep_factors``).
 
     Notes
     -----
@@ -346,7 +383,9 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
         params = dict(reg=reg, reg_scaling=reg_scaling, bias=bias, max_iter=max_iter, tol=tol,
                       solver=solver, init=init, inner_iter=inner_iter,
                       sketch_size=sketch_size, random_state=random_state, verbose=verbose)
-        result = fit_on_one_worker(client, triples, shape, dtype, _altmin_local, rank, params)
+        future = fit_on_one_worker(client, triples, shape, dtype, _altmin_local, rank, params)
+        result = (_keep_on_cluster(client, future, shape, rank, dtype, bias) if keep_factors
+                  else future.result())
         if not result.converged:
             warnings.warn(f"altmin did not converge: {result.message}", ConvergenceWarning,
                           stacklevel=3)
@@ -422,9 +461,16 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
                 converged, message = verdict
                 break
             previous = rmse
-    U, V = client.gather([U_f, V_f])
-    if bias:
-        row_bias, col_bias = client.gather([rb_f, cb_f])
+    if keep_factors:
+        U = _as_dask_array(U_f, (shape[0], rank), dtype)
+        V = _as_dask_array(V_f, (shape[1], rank), dtype)
+        if bias:
+            row_bias = _as_dask_array(rb_f, (shape[0],), dtype)
+            col_bias = _as_dask_array(cb_f, (shape[1],), dtype)
+    else:
+        U, V = client.gather([U_f, V_f])
+        if bias:
+            row_bias, col_bias = client.gather([rb_f, cb_f])
     return altmin_result(U, V, rmse=rmse, solver=solver, n_iter=sweep, converged=converged,
                          message=message, history=recorder.as_dict(), row_bias=row_bias,
                          col_bias=col_bias, n_blocks=len(row_blocks))

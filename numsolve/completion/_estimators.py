@@ -228,7 +228,7 @@ dask DataFrame
             if self.warm_start and hasattr(self, "row_factors_"):
                 local.__dict__.update(self._fitted_state())
             fitted = fit_on_one_worker(client, triples, shape, np.dtype(triples["value"].dtype),
-                                       _fit_estimator, local)
+                                       _fit_estimator, local).result()
             self.__dict__.update(fitted._fitted_state())
             if not self.converged_:
                 warnings.warn(f"altmin did not converge in {self.n_iter_} sweeps",

@@ -21,7 +21,8 @@ __all__ = ["altmin", "check_altmin_params", "entry_rmse"]
 
 def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, tol=1e-6,
            solver="cg", init="svd", inner_iter=3, sketch_size=None, validation=None,
-           observe_zeros=False, random_state=None, verbose=0, client=None):
+           observe_zeros=False, random_state=None, verbose=0, client=None,
+           keep_factors=False):
     """Complete a low-rank matrix from some of its entries by alternating minimisation.
 
     Finds ``U`` (m x k) and ``V`` (n x k) minimising
@@ -87,6 +88,9 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
         where it lives, and only the factors travel (see
         :func:`numsolve.completion._distributed.altmin_distributed`). ``validation`` is not
         available with dask input.
+    keep_factors : bool, default=False
+        For dask input: return ``U`` and ``V`` (and the biases) as dask arrays whose data stays
+        on the workers, instead of NumPy arrays.
 
     Returns
     -------
@@ -125,7 +129,10 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
                                observe_zeros=observe_zeros, random_state=random_state,
                                bias=bias, reg=reg, reg_scaling=reg_scaling, max_iter=max_iter,
                                tol=tol, solver=solver, inner_iter=inner_iter,
-                               sketch_size=sketch_size, verbose=verbose)
+                               sketch_size=sketch_size, verbose=verbose,
+                               keep_factors=keep_factors)
+    if keep_factors:
+        raise ValueError("keep_factors applies to dask input only")
     xp = array_namespace(M, validation)
     backend = require_backend(xp, ("compiled", "generic"), "altmin")
     params = check_altmin_params(
@@ -148,7 +155,7 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
 
 
 def _altmin_on_dask(M, rank, *, client, validation, init, observe_zeros, random_state,
-                    **params):
+                    keep_factors, **params):
     from ._distributed import altmin_distributed, default_client
 
     if validation is not None:
@@ -161,7 +168,8 @@ def _altmin_on_dask(M, rank, *, client, validation, init, observe_zeros, random_
     client = client if client is not None else default_client()
     dtype = np.float32 if np.dtype(getattr(M, "dtype", np.float64)) == np.float32 else np.float64
     return altmin_distributed(M, rank, client=client, init=init, dtype=dtype,
-                              random_state=check_random_state(random_state), **params)
+                              random_state=check_random_state(random_state),
+                              keep_factors=keep_factors, **params)
 
 
 def check_altmin_params(*, bias, reg, reg_scaling, max_iter, tol, solver, inner_iter,

@@ -192,3 +192,24 @@ def test_the_given_client_is_used_when_another_one_is_current(client, problem):
         result = altmin(persisted, 3, solver="exact", random_state=0, max_iter=50,
                         client=client)
     assert _relative(result.U @ result.V.T, problem.matrix) < 1e-6
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_factors_kept_on_the_cluster_equal_the_gathered_ones(client, problem, plan, bias):
+    da = pytest.importorskip("dask.array")
+    _, triples = _triples(problem)
+    kwargs = dict(solver="cg", init="random", random_state=0, max_iter=6, bias=bias,
+                  reg=0.01, client=client)
+    with _ignoring_warnings():
+        gathered = altmin(triples, 3, **kwargs)
+        kept = altmin(triples, 3, keep_factors=True, **kwargs)
+    assert isinstance(kept.U, da.Array) and isinstance(kept.V, da.Array)
+    assert kept.U.shape == gathered.U.shape and kept.V.shape == gathered.V.shape
+    assert kept.n_iter == gathered.n_iter and kept.rmse == gathered.rmse
+    np.testing.assert_array_equal(kept.U.compute(), gathered.U)
+    np.testing.assert_array_equal(kept.V.compute(), gathered.V)
+    if bias:
+        np.testing.assert_array_equal(kept.row_bias.compute(), gathered.row_bias)
+        np.testing.assert_array_equal(kept.col_bias.compute(), gathered.col_bias)
+    with pytest.raises(ValueError, match="dask input only"):
+        altmin(problem.observed, 3, keep_factors=True)
