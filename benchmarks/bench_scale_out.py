@@ -10,19 +10,20 @@ observations, Spark's convention) and number of sweeps:
 * Spark MLlib ``ALS`` (pyspark, ``local[2]``), the ratings a cached Spark DataFrame.
 
 On the 10-million-entry matrix the Dask contenders also report a cost model's prediction of
-their seconds per sweep, from constants measured in the setup (see :func:`_calibrate`):
+their seconds per sweep, from constants measured once per problem (see :func:`_calibrate`):
 
-    t(w) = t_1 / w + beta * words(w) + tau * tasks,
+    t(w) = t_1(w) / w + beta * words(w) + tau * tasks,
     words(w) = (w - 1) * ((2 m + n) + (m + n) / w) * k,    tasks = 3 * blocks + 8,
 
-where ``t_1`` is one sweep of the single-machine kernels on one thread (compute
-O(|Omega| k), split over ``w`` workers), ``beta`` the seconds per float64 word moved from one
+where ``t_1(w)`` is one sweep of the single-machine kernels on one thread (compute
+O(|Omega| k), split over ``w`` workers), timed on each of the ``w`` workers running it at once
+(on one machine they share the memory bandwidth; across machines ``t_1(w) = t_1(1)``), ``beta`` the seconds per float64 word moved from one
 worker to another, and ``tau`` the scheduler's cost per task. ``words(w)`` counts what one sweep
 moves: each half-step sends the fixed factor from the worker that assembled it to the ``w - 1``
 others and gathers the blocks' solutions on one worker, and the RMSE pass sends the new row
-factor once more. Adding workers pays while ``t_1 / w`` falls faster than ``beta * words(w)``
-grows, up to about ``w* = sqrt(t_1 / (beta * (2 m + n) k))`` workers (reported as
-``model_best_workers``).
+factor once more. Across machines, adding workers pays while ``t_1(1) / w`` falls faster than
+``beta * words(w)`` grows, up to about ``w* = sqrt(t_1(1) / (beta * (2 m + n) k))`` workers
+(reported as ``model_best_workers``).
 
 Clusters, the Spark session and the input frames are built in the setup, untimed; the timed run
 is the fit plus the held-out RMSE. Each contender also reports its own fit time and seconds per
@@ -77,17 +78,31 @@ def _with_frames(setup, workers):
 
 
 def _calibrate(problem, rank, reg):
-    """Measure the cost model's constants: ``t_1``, ``beta`` and ``tau`` (module docstring)."""
-    import distributed
-    import numba
+    """Measure the cost model's constants: ``t_1``, ``beta`` and ``tau`` (module docstring).
 
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        result = altmin(problem["train"], rank, reg=reg, max_iter=3, tol=0.0, random_state=0)
-    finally:
-        numba.set_num_threads(previous)
-    sweep_one_thread = float(np.median(np.diff(result.history["elapsed"])))
+    ``t_1`` is measured on the workers of each cluster, all of them running the single-machine
+    sweep on one thread at once: workers of one machine share its memory bandwidth.
+    """
+    import distributed
+
+    def one_thread_sweep(train):
+        import numba
+
+        previous = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            result = altmin(train, rank, reg=reg, max_iter=3, tol=0.0, random_state=0)
+        finally:
+            numba.set_num_threads(previous)
+        return float(np.median(np.diff(result.history["elapsed"])))
+
+    sweep_one_thread = {}
+    for n_workers, (client, _) in problem["clients"].items():
+        train = client.scatter(problem["train"], broadcast=True)
+        timings = client.gather([client.submit(one_thread_sweep, train, workers=[worker],
+                                               pure=False)
+                                 for worker in client.scheduler_info()["workers"]])
+        sweep_one_thread[n_workers] = float(np.median(timings))
     client, _ = problem["clients"][max(problem["clients"])]
     first, second = list(client.scheduler_info()["workers"])[:2]
     m, n = problem["train"].shape
@@ -118,14 +133,15 @@ def _model_sweep(calibration, n_workers, n_blocks, rank):
     m, n = calibration["shape"]
     w = n_workers
     words = (w - 1) * ((2 * m + n) + (m + n) / w) * rank
-    return (calibration["sweep_one_thread"] / w + calibration["seconds_per_word"] * words
+    return (calibration["sweep_one_thread"][w] / w + calibration["seconds_per_word"] * words
             + calibration["per_task"] * (3 * n_blocks + 8))
 
 
 def _best_workers(calibration, rank):
     m, n = calibration["shape"]
     moved = calibration["seconds_per_word"] * (2 * m + n) * rank
-    return float(np.sqrt(calibration["sweep_one_thread"] / moved)) if moved > 0 else np.inf
+    alone = calibration["sweep_one_thread"][min(calibration["sweep_one_thread"])]
+    return float(np.sqrt(alone / moved)) if moved > 0 else np.inf
 
 
 def _score(problem, U, V):
