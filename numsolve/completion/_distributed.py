@@ -28,6 +28,7 @@ from ._threads import kernel_threads
 __all__ = [
     "altmin_distributed",
     "as_triples",
+    "cluster_size",
     "count_and_shape",
     "default_client",
     "fit_biases_distributed",
@@ -82,6 +83,13 @@ def _block_bounds(size, n_blocks):
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
+def cluster_size(client):
+    """The number of workers and the smallest worker ``memory_limit`` (None if unlimited)."""
+    workers = client.scheduler_info()["workers"].values()
+    limits = [worker.get("memory_limit") or 0 for worker in workers]
+    return max(len(limits), 1), (min(limits) if limits and min(limits) > 0 else None)
+
+
 def default_client():
     """The current Dask client, with a clear error when there is none."""
     from distributed import get_client
@@ -111,7 +119,7 @@ def _shuffle_blocks(client, triples, key, other, size, n_other, n_blocks, dtype)
 
     bounds = _block_bounds(size, n_blocks)
     divisions = [lo for lo, _ in bounds] + [bounds[-1][1] - 1]
-    by_key = triples.assign(_key=triples[key]).set_index("_key", divisions=divisions)
+    by_key = triples.assign(_key=triples[key]).set_index("_key", divisions=divisions, shuffle_method="tasks")
     parts = by_key.to_delayed()
 
     blocks = [dask.delayed(_compressed_block)(part, key, other, lo, hi, n_other, dtype)
@@ -161,24 +169,35 @@ def count_and_shape(client, triples):
     return (rows.size, cols.size), rows, cols, float(sum_squares), int(nnz)
 
 
-def plan_blocks(nnz, n_workers, n_blocks=None):
+def plan_blocks(nnz, n_workers, n_blocks=None, memory_limit=None):
     """Row (and column) blocks for ``nnz`` entries on ``n_workers`` workers.
 
     ``n_blocks`` given is kept. Otherwise blocks hold at least :data:`MIN_BLOCK_ENTRIES`
     entries, up to two per worker: below that a block's half-step is shorter than the
     scheduling and transfer costs it would save. One block means the whole fit runs as one task
-    on one worker (:func:`fit_on_one_worker`).
+    on one worker (:func:`fit_on_one_worker`). With a worker ``memory_limit`` (bytes), blocks
+    are also made small enough that building one (a few copies of its entries) stays within a
+    tenth of it, so the data itself may exceed a worker's memory: Dask spills the blocks a
+    worker holds beyond its limit.
 
     Examples
     --------
     >>> from numsolve.completion._distributed import plan_blocks
     >>> plan_blocks(80_000, 2), plan_blocks(10_000_000, 2), plan_blocks(80_000, 2, 3)
     (1, 4, 3)
+    >>> plan_blocks(10_000_000, 2, memory_limit=2**30)
+    10
     """
     if n_blocks is not None:
         return n_blocks
-    return int(max(1, min(2 * n_workers, nnz // MIN_BLOCK_ENTRIES)))
+    blocks = max(1, min(2 * n_workers, nnz // MIN_BLOCK_ENTRIES))
+    if memory_limit:
+        blocks = max(blocks, -(-nnz * BYTES_PER_ENTRY * 32 // int(memory_limit)))
+    return int(blocks)
 
+
+BYTES_PER_ENTRY = 32
+"""Bytes an observed entry takes in a shuffled partition (row, column, value and the key)."""
 
 MIN_BLOCK_ENTRIES = 500_000
 """Observed entries below which a block is not worth a task of its own (see plan_blocks)."""
@@ -377,8 +396,8 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     shape, row_counts, col_counts, sum_squares, nnz = count_and_shape(client, triples)
     if not 1 <= rank <= min(shape):
         raise ValueError(f"rank must be in [1, {min(shape)}] for a {shape} matrix, got {rank}")
-    n_workers = max(len(client.scheduler_info()["workers"]), 1)
-    n_blocks = plan_blocks(nnz, n_workers, n_blocks)
+    n_workers, memory_limit = cluster_size(client)
+    n_blocks = plan_blocks(nnz, n_workers, n_blocks, memory_limit)
     if n_blocks == 1:
         params = dict(reg=reg, reg_scaling=reg_scaling, bias=bias, max_iter=max_iter, tol=tol,
                       solver=solver, init=init, inner_iter=inner_iter,

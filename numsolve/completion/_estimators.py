@@ -22,6 +22,7 @@ from .._array_api import (
 from ._bias import fit_biases, fit_biases_dense, row_bias_sparse
 from ._distributed import (
     as_triples,
+    cluster_size,
     count_and_shape,
     default_client,
     fit_biases_distributed,
@@ -221,8 +222,7 @@ dask DataFrame
         triples = as_triples(X)
         shape, _, _, _, nnz = count_and_shape(client, triples)
         rank = check_rank(self.rank, shape)
-        n_workers = max(len(client.scheduler_info()["workers"]), 1)
-        if plan_blocks(nnz, n_workers) == 1:
+        if plan_blocks(nnz, *cluster_size(client)) == 1:
             local = type(self)(**{**self.get_params(deep=False), "client": None,
                                   "observe_zeros": True})
             if self.warm_start and hasattr(self, "row_factors_"):
