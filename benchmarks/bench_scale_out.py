@@ -88,7 +88,7 @@ def _calibrate(problem, rank, reg):
     def one_thread_sweep(train):
         import numba
 
-        _quiet()
+        warnings.simplefilter("ignore")
         previous = numba.get_num_threads()
         numba.set_num_threads(1)
         try:
