@@ -314,38 +314,45 @@ def _block_product(block, right, transpose):
     return B.T @ right[lo:hi] if transpose else B @ right
 
 
+def _stacked_orthonormal(parts):
+    """Orthonormal basis of the row-stacked block products (QR on the worker)."""
+    return np.linalg.qr(np.concatenate(parts))[0]
+
+
+def _summed_orthonormal(parts):
+    """Orthonormal basis of the summed block products (QR on the worker)."""
+    return np.linalg.qr(np.sum(parts, axis=0))[0]
+
+
+def _top_singular_triplets(parts, Q, rank):
+    """Top-``rank`` SVD of ``Q B`` with ``B^T`` the summed block products ``X^T Q``."""
+    small_left, sing, right_t = np.linalg.svd(np.sum(parts, axis=0).T, full_matrices=False)
+    return Q @ small_left[:, :rank], sing[:rank], right_t[:rank]
+
+
 def _distributed_spectral_start(client, row_blocks, shape, rank, nnz, rng, dtype):
     """Trimmed, balanced top-``rank`` SVD of the observations by block products.
 
     A randomised subspace iteration (6 power steps, QR-normalised) whose products ``X Q`` and
-    ``X^T Q`` are summed over the row blocks on the workers; only ``(m + n) x (rank + p)``
-    matrices reach the client.
+    ``X^T Q`` are formed by the row blocks on the workers. The whole iteration is one task
+    graph, its QRs on the workers; only the ``m x rank`` and ``n x rank`` singular vectors
+    reach the client.
     """
     m, n = shape
     size = rank + max(10, rank)
-    Q = rng.normal(size=(n, size))
 
-    def times(right):
-        fut = _held(client, right)
-        parts = client.gather([client.submit(_block_product, b, fut, False, pure=False)
-                               for b in row_blocks])
-        return np.concatenate(parts)
+    def products(right, transpose):
+        return [client.submit(_block_product, block, right, transpose, pure=False)
+                for block in row_blocks]
 
-    def times_transpose(left):
-        fut = _held(client, left)
-        parts = client.gather([client.submit(_block_product, b, fut, True, pure=False)
-                               for b in row_blocks])
-        return np.sum(parts, axis=0)
-
+    Q = _held(client, rng.normal(size=(n, size)))
     for _ in range(6):
-        Q, _ = np.linalg.qr(times(Q))
-        Q, _ = np.linalg.qr(times_transpose(Q))
-    Q, _ = np.linalg.qr(times(Q))
-    B = times_transpose(Q).T
-    small_left, sing, right_t = np.linalg.svd(B, full_matrices=False)
-    left = Q @ small_left[:, :rank]
-    return balance_spectral_start(left, sing[:rank], right_t[:rank], m, rank,
-                                  nnz / (m * n), dtype)
+        Q = client.submit(_stacked_orthonormal, products(Q, False), pure=False)
+        Q = client.submit(_summed_orthonormal, products(Q, True), pure=False)
+    Q = client.submit(_stacked_orthonormal, products(Q, False), pure=False)
+    triplets = client.submit(_top_singular_triplets, products(Q, True), Q, rank, pure=False)
+    left, sing, right_t = triplets.result()
+    return balance_spectral_start(left, sing, right_t, m, rank, nnz / (m * n), dtype)
 
 
 def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None, reg=0.0,
