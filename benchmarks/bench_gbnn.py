@@ -3,7 +3,8 @@
 Cases: breast_cancer, digits, wine (test accuracy), diabetes (test RMSE, unscaled target) and
 Friedman #1 (n=1000, noise 0.5, test RMSE). Every contender fits the same 5 splits (70/30,
 seeds 0-4, stratified for classification) as ``Pipeline(StandardScaler(), model)``; the
-figures are means over the splits and the time is the total of the 5 fits.
+figures are means over the splits and the time is the total of the 5 fits. Every fit runs
+with one BLAS/OpenMP thread (the benchmark machine has 2 shared cores).
 
 * numsolve GBNN: defaults (T=100 stages of J=4 logistic units, learning_rate 0.4, subsample
   0.5, 50 compiled L-BFGS iterations per stage, alpha 5). ``*_half_stages`` is the figure of
@@ -31,6 +32,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import ClassifierTags
+from threadpoolctl import threadpool_limits
 
 from _harness import Case, Contender
 from numsolve.neural import GBNNClassifier, GBNNRegressor
@@ -60,7 +62,7 @@ def _run(make, regression, pruned=False):
     def run(splits):
         scores, halves = [], []
         for seed, (Xtr, Xte, ytr, yte) in enumerate(splits):
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), threadpool_limits(1):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model = make_pipeline(StandardScaler(), make(seed)).fit(Xtr, ytr)
             scores.append(_score(model.predict(Xte), yte, regression))

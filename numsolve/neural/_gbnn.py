@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from .._array_api import array_namespace, device_of, from_numpy, is_numpy
 from .._progress import progress
-from ._gbnn_base import fit_base
+from ._gbnn_base import fit_base, input_scaling
 from ._gbnn_loss import LogLoss, SquaredLoss
 from ._mlp import ACTIVATIONS, activate
 
@@ -95,6 +95,7 @@ class _BaseGBNN(BaseEstimator):
         F_val = self._raw(X_val) if X_val is not None else None
         n = X.shape[0]
         n_sub = max(1, int(round(self.subsample * n)))
+        x_mean, x_scale = input_scaling(X)
         W_all, c_all, V_all = [self.coefs_], [self.intercepts_], [self.output_weights_]
         b_all, units = [self.stage_intercepts_], list(self.stage_units_)
         rhos, train, val = list(self.multipliers_), list(self.train_score_), \
@@ -104,26 +105,29 @@ class _BaseGBNN(BaseEstimator):
         start = len(rhos)
         bar = progress(self.n_stages - start, verbose=self.verbose, desc=type(self).__name__,
                        unit="stage")
+        current = loss(Y, F)
         for _ in range(start, self.n_stages):
             bar.update(1)
             R = loss.residuals(Y, F)
             idx = (np.sort(rng.choice(n, n_sub, replace=False)) if n_sub < n
                    else slice(None))
             W, c, V, d = fit_base(X[idx], R[idx], self.units_per_stage, self.activation,
-                                  self.alpha, self.max_iter, 1e-10, rng)
+                                  self.alpha, self.max_iter, 1e-10, rng, x_mean, x_scale)
             f = activate(np, X @ W + c, self.activation) @ V + d
             rho = self.learning_rate * loss.newton(Y, F, R, f)
-            current = loss(Y, F)
-            while rho != 0 and loss(Y, F + rho * f) > current:
+            value = loss(Y, F + rho * f)
+            while rho != 0 and value > current:  # safeguard: the step never raises the loss
                 rho /= 2
                 if abs(rho) < 1e-12:
                     rho = 0.0
+                value = loss(Y, F + rho * f)
             F = F + rho * f
             W_all.append(W), c_all.append(c), V_all.append((rho * V).astype(X.dtype))
             b_all.append((rho * d).astype(X.dtype)[None, :])
             units.append(units[-1] + W.shape[1])
             rhos.append(rho)
-            train.append(loss(Y, F))
+            train.append(value)
+            current = value
             if F_val is not None:
                 F_val = F_val + rho * (activate(np, X_val @ W + c, self.activation) @ V + d)
                 val.append(loss(Y_val, F_val))
@@ -212,7 +216,9 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         L2 penalty of the base networks, ``alpha * ||weights||^2 / (2 n)`` as in scikit-learn's
         MLP, on residuals standardised to unit variance. Together with the short base fits it
         keeps each stage a weak learner: the defaults were tuned over 5 splits of
-        breast_cancer, digits, wine and diabetes (``benchmarks/bench_gbnn.py``).
+        breast_cancer, digits, wine and diabetes (``benchmarks/bench_gbnn.py``). For smooth,
+        nearly noise-free targets use a smaller value (0.1 to 1): a strong penalty keeps the
+        stages near-linear and the fit stalls (Friedman #1, 200 rows: R^2 0.75 at 5, 0.97 at 1).
     max_iter : int, default=50
         L-BFGS iterations per base network (compiled, :mod:`numsolve.neural._gbnn_numba`).
     early_stopping : bool, default=False
@@ -252,8 +258,8 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
     >>> from sklearn.datasets import make_friedman1
     >>> from numsolve.neural import GBNNRegressor
     >>> X, y = make_friedman1(200, random_state=0)
-    >>> model = GBNNRegressor(n_stages=30, random_state=0).fit(X, y)
-    >>> bool(model.score(X, y) > 0.8)
+    >>> model = GBNNRegressor(alpha=0.5, random_state=0).fit(X, y)
+    >>> bool(model.score(X, y) > 0.95)
     True
     """
 

@@ -4,14 +4,23 @@ import numpy as np
 
 from ._gbnn_numba import ACTIVATION_CODES, lbfgs
 
-__all__ = ["fit_base"]
+__all__ = ["fit_base", "input_scaling"]
 
 
-def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng):
+def input_scaling(X):
+    """Mean and standard deviation of the columns of ``X`` (1 where a column is constant)."""
+    x_mean = X.mean(axis=0, dtype=np.float64)
+    x_scale = X.std(axis=0, dtype=np.float64)
+    x_scale[x_scale == 0] = 1.0
+    return x_mean, x_scale
+
+
+def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng, x_mean=None, x_scale=None):
     """Fit ``activate(X W + c) V + d`` to the residuals ``R`` by L-BFGS.
 
-    The residuals are standardised before the fit and the output layer is rescaled after it,
-    so unscaled targets need no special care. Glorot-uniform initialisation from ``rng``; the
+    The inputs and the residuals are standardised before the fit and the weights are mapped
+    back after it, so neither unscaled features nor unscaled targets need special care and
+    the penalty ``alpha`` means the same at any feature scale. Glorot-uniform initialisation from ``rng``; the
     whole fit runs in one compiled call (:func:`numsolve.neural._gbnn_numba.lbfgs`).
 
     Parameters
@@ -26,6 +35,10 @@ def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng):
     tol : float
         Gradient and relative-decrease tolerance of L-BFGS.
     rng : numpy.random.RandomState
+    x_mean, x_scale : ndarray of shape (n_features,), optional
+        Centre and scale used to standardise ``X`` (positive scales); by default the mean and
+        standard deviation of ``X``. A boosting loop passes those of its full training set,
+        so that stages fitted on row subsamples all see the same inputs.
 
     Returns
     -------
@@ -48,7 +61,9 @@ def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng):
     scale = R.std(axis=0)
     scale[scale == 0] = 1.0
     Rs = np.ascontiguousarray((R - center) / scale, dtype=np.float64)
-    Xd = np.ascontiguousarray(X, dtype=np.float64)
+    if x_mean is None:
+        x_mean, x_scale = input_scaling(X)
+    Xs = np.ascontiguousarray((X - x_mean) / x_scale, dtype=np.float64)
     bound_in = np.sqrt(6.0 / (n_features + n_units))
     bound_out = np.sqrt(6.0 / (n_units + n_outputs))
     if activation == "logistic":
@@ -60,10 +75,11 @@ def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng):
         rng.uniform(-bound_out, bound_out, sizes[2]),
         rng.uniform(-bound_out, bound_out, sizes[3]),
     ])
-    lbfgs(Xd, Rs, theta, n_units, ACTIVATION_CODES[activation], float(alpha), int(max_iter),
+    lbfgs(Xs, Rs, theta, n_units, ACTIVATION_CODES[activation], float(alpha), int(max_iter),
           float(tol), 10)
     W, c, V, d = np.split(theta, np.cumsum(sizes)[:-1])
-    W = W.reshape(n_features, n_units)
+    W = W.reshape(n_features, n_units) / x_scale[:, None]
+    c = c - x_mean @ W
     V = V.reshape(n_units, n_outputs) * scale
     d = d * scale + center
     dtype = X.dtype
