@@ -131,7 +131,7 @@ class _BaseGBNN(BaseEstimator):
             if F_val is not None:
                 F_val = F_val + rho * (activate(np, X_val @ W + c, self.activation) @ V + d)
                 val.append(loss(Y_val, F_val))
-                if val[-1] < best - self.tol * abs(best):
+                if not np.isfinite(best) or val[-1] < best - self.tol * abs(best):
                     best, best_stage, since_best = val[-1], len(val), 0
                 else:
                     since_best += 1
