@@ -1,18 +1,27 @@
-"""Fit of the J-unit base network of one boosting stage (L-BFGS on least squares)."""
+"""Fit of the J-unit base network of one boosting stage (compiled L-BFGS on least squares)."""
 
 import numpy as np
-from scipy.optimize import minimize
 
-from ._mlp import lsq_loss_grad
+from ._gbnn_numba import ACTIVATION_CODES, lbfgs
 
-__all__ = ["fit_base"]
+__all__ = ["fit_base", "input_scaling"]
 
 
-def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng):
+def input_scaling(X):
+    """Mean and standard deviation of the columns of ``X`` (1 where a column is constant)."""
+    x_mean = X.mean(axis=0, dtype=np.float64)
+    x_scale = X.std(axis=0, dtype=np.float64)
+    x_scale[x_scale == 0] = 1.0
+    return x_mean, x_scale
+
+
+def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng, x_mean=None, x_scale=None):
     """Fit ``activate(X W + c) V + d`` to the residuals ``R`` by L-BFGS.
 
-    The residuals are standardised before the fit and the output layer is rescaled after it,
-    so unscaled targets need no special care. Glorot-uniform initialisation from ``rng``.
+    The inputs and the residuals are standardised before the fit and the weights are mapped
+    back after it, so neither unscaled features nor unscaled targets need special care and
+    the penalty ``alpha`` means the same at any feature scale. Glorot-uniform initialisation from ``rng``; the
+    whole fit runs in one compiled call (:func:`numsolve.neural._gbnn_numba.lbfgs`).
 
     Parameters
     ----------
@@ -24,7 +33,12 @@ def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng):
         L2 penalty on the weights.
     max_iter : int
     tol : float
+        Gradient and relative-decrease tolerance of L-BFGS.
     rng : numpy.random.RandomState
+    x_mean, x_scale : ndarray of shape (n_features,), optional
+        Centre and scale used to standardise ``X`` (positive scales); by default the mean and
+        standard deviation of ``X``. A boosting loop passes those of its full training set,
+        so that stages fitted on row subsamples all see the same inputs.
 
     Returns
     -------
@@ -46,33 +60,27 @@ def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng):
     center = R.mean(axis=0)
     scale = R.std(axis=0)
     scale[scale == 0] = 1.0
-    Rs = (R - center) / scale
-    Xd = np.asarray(X, dtype=np.float64)
+    Rs = np.ascontiguousarray((R - center) / scale, dtype=np.float64)
+    if x_mean is None:
+        x_mean, x_scale = input_scaling(X)
+    Xs = np.ascontiguousarray((X - x_mean) / x_scale, dtype=np.float64)
     bound_in = np.sqrt(6.0 / (n_features + n_units))
     bound_out = np.sqrt(6.0 / (n_units + n_outputs))
     if activation == "logistic":
         bound_in, bound_out = 2 * bound_in, 2 * bound_out
     sizes = [n_features * n_units, n_units, n_units * n_outputs, n_outputs]
-    theta0 = np.concatenate([
+    theta = np.concatenate([
         rng.uniform(-bound_in, bound_in, sizes[0]),
         rng.uniform(-bound_in, bound_in, sizes[1]),
         rng.uniform(-bound_out, bound_out, sizes[2]),
         rng.uniform(-bound_out, bound_out, sizes[3]),
     ])
-    splits = np.cumsum(sizes)[:-1]
-
-    def unpack(theta):
-        W, c, V, d = np.split(theta, splits)
-        return W.reshape(n_features, n_units), c, V.reshape(n_units, n_outputs), d
-
-    def fun(theta):
-        loss, grads = lsq_loss_grad(np, Xd, Rs, *unpack(theta), activation, alpha)
-        return loss, np.concatenate([g.ravel() for g in grads])
-
-    result = minimize(fun, theta0, jac=True, method="L-BFGS-B",
-                      options={"maxiter": max_iter, "gtol": tol, "ftol": tol})
-    W, c, V, d = unpack(result.x)
-    V = V * scale
+    lbfgs(Xs, Rs, theta, n_units, ACTIVATION_CODES[activation], float(alpha), int(max_iter),
+          float(tol), 10)
+    W, c, V, d = np.split(theta, np.cumsum(sizes)[:-1])
+    W = W.reshape(n_features, n_units) / x_scale[:, None]
+    c = c - x_mean @ W
+    V = V.reshape(n_units, n_outputs) * scale
     d = d * scale + center
     dtype = X.dtype
     return W.astype(dtype), c.astype(dtype), V.astype(dtype), d.astype(dtype)

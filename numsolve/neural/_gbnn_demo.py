@@ -34,7 +34,7 @@ def demo():
             quality = f"test RMSE {np.sqrt(np.mean((pred - yte) ** 2)):.1f}"
         else:
             quality = f"test accuracy {np.mean(pred == yte):.3f}"
-        rows.append({"solver": f"{estimator.__name__} (T=50, J=2)",
+        rows.append({"solver": f"{estimator.__name__} (T=50, J={model.units_per_stage})",
                      "problem": f"{name}, 70/30 split", "quality": quality,
                      "seconds": seconds})
     return rows

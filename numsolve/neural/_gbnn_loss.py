@@ -1,7 +1,7 @@
 """Losses of gradient-boosted networks: initial constant, pseudo-residuals, Newton step."""
 
 import numpy as np
-from scipy.special import expit, logsumexp, softmax
+from scipy.special import expit
 
 __all__ = ["SquaredLoss", "LogLoss"]
 
@@ -33,7 +33,8 @@ class LogLoss:
         """Probabilities of the positive class (one column) or of each class."""
         if F.shape[1] == 1:
             return expit(F)
-        return softmax(F, axis=1)
+        E = np.exp(F - F.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
 
     def init(self, Y):
         """Log-odds (binary) or log-priors (multiclass) of the training labels."""
@@ -55,4 +56,6 @@ class LogLoss:
     def __call__(self, Y, F):
         if F.shape[1] == 1:
             return float(np.mean(np.logaddexp(0, F) - Y * F))
-        return float(np.mean(logsumexp(F, axis=1) - np.sum(Y * F, axis=1)))
+        top = F.max(axis=1)
+        log_norm = top + np.log(np.exp(F - top[:, None]).sum(axis=1))
+        return float(np.mean(log_norm - np.sum(Y * F, axis=1)))

@@ -105,7 +105,8 @@ def test_early_stopping_pipeline_pickle_float32(diabetes):
     Xtr, Xte, ytr, _ = diabetes
     model = GBNNRegressor(n_stages=200, early_stopping=True, n_iter_no_change=5,
                           random_state=0).fit(Xtr.astype(np.float32), ytr)
-    assert model.n_stages_ < 200
+    assert 0 < model.n_stages_ < 200
+    assert model.n_stages_ == np.argmin(model.validation_score_) + 1
     assert model.coefs_.dtype == np.float32
     assert model.predict(Xte.astype(np.float32)).dtype == np.float32
     again = pickle.loads(pickle.dumps(model))
@@ -140,3 +141,14 @@ def test_array_api_strict_predict(diabetes):
     clf = GBNNClassifier(n_stages=5, random_state=0).fit(Xtr, ytr > 140)
     proba = clf.predict_proba(xps.asarray(Xte))
     np.testing.assert_allclose(np.asarray(proba), clf.predict_proba(Xte), rtol=1e-10)
+
+
+def test_fit_does_not_depend_on_the_feature_scale():
+    X, y = load_diabetes(return_X_y=True)  # raw features, unscaled target
+    # equal up to round-off amplified by the iterative base fits
+    shift = np.linspace(-50, 50, X.shape[1])
+    scale = np.logspace(-3, 3, X.shape[1])
+    base = GBNNRegressor(n_stages=10, random_state=0).fit(X, y)
+    moved = GBNNRegressor(n_stages=10, random_state=0).fit(X * scale + shift, y)
+    np.testing.assert_allclose(moved.predict(X * scale + shift), base.predict(X), rtol=1e-2)
+    assert np.sqrt(np.mean((base.predict(X) - y) ** 2)) < 0.8 * y.std()
