@@ -22,9 +22,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Case, Contender  # noqa: E402
+from _harness import Case, Contender
 
-from numsolve.linalg import (  # noqa: E402
+from numsolve.linalg import (
     HeatEquation2D,
     OmegaBandit,
     SequenceSolver,
@@ -39,8 +39,8 @@ from numsolve.linalg import (  # noqa: E402
     ssor_cg,
     young_omega,
 )
-from numsolve.linalg._bandit import DEFAULT_OMEGAS  # noqa: E402
-from numsolve.linalg._operator import split_matrix  # noqa: E402
+from numsolve.linalg._bandit import DEFAULT_OMEGAS
+from numsolve.linalg._operator import split_matrix
 
 TOL = 1e-8
 
@@ -202,8 +202,11 @@ def _heat_case(nx, stride):
         total = 0
         for A, b, _, x0 in p["trajectory"]:
             count = [0]
-            spla.cg(A, b, x0=x0, rtol=TOL, atol=0.0,
-                    callback=lambda xk: count.__setitem__(0, count[0] + 1))
+
+            def tick(xk, count=count):
+                count[0] += 1
+
+            spla.cg(A, b, x0=x0, rtol=TOL, atol=0.0, callback=tick)
             total += count[0]
         return {"total_iterations": total}
 

@@ -9,7 +9,7 @@ from ._smoothcb import SmoothCB
 from ._tsallis import TsallisINF
 from ._young import YoungModel
 
-__all__ = ["OmegaBandit", "DEFAULT_OMEGAS"]
+__all__ = ["DEFAULT_OMEGAS", "OmegaBandit"]
 
 DEFAULT_OMEGAS = np.linspace(1.0, 1.95, 20)
 _POLICIES = ("tsallis-inf", "tsallis-inf-cb", "chebcb", "smoothcb", "young")
