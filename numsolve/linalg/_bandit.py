@@ -4,13 +4,15 @@ import numpy as np
 
 from .._validation import check_random_state
 from ._chebcb import ChebCB
-from ._checks import check_omega
+from ._checks import check_omega, check_tol
+from ._smoothcb import SmoothCB
 from ._tsallis import TsallisINF
+from ._young import YoungModel
 
-__all__ = ["OmegaBandit", "DEFAULT_OMEGAS"]
+__all__ = ["DEFAULT_OMEGAS", "OmegaBandit"]
 
 DEFAULT_OMEGAS = np.linspace(1.0, 1.95, 20)
-_POLICIES = ("tsallis-inf", "tsallis-inf-cb", "chebcb")
+_POLICIES = ("tsallis-inf", "tsallis-inf-cb", "chebcb", "smoothcb", "young")
 
 
 class OmegaBandit:
@@ -25,10 +27,22 @@ class OmegaBandit:
       (a scalar such as the diagonal shift, or a feature vector), inverse-gap weighting.
     * ``"tsallis-inf-cb"``: contextual; the (scalar) context range cut into ``n_bins`` bins,
       one Tsallis-INF per bin.
+    * ``"smoothcb"``: contextual; one ridge regression of the log-cost on Chebyshev
+      features of the context times Chebyshev features of omega, shared by all arms, so it
+      learns from far fewer rounds than ``"chebcb"``; inverse-gap weighting
+      (:class:`~numsolve.linalg._smoothcb.SmoothCB`). Works with any solver.
+    * ``"young"``: for plain (forward) SOR on consistently ordered matrices such as shifted
+      Laplacians. Still count-only feedback, but it exploits the structure of the cost:
+      Young's theory gives the iterations at every omega from one unknown per system (the
+      Jacobi spectral radius), which each observed count reveals (or bounds); it plays the
+      grid omega with the least modelled total so far
+      (:class:`~numsolve.linalg._young.YoungModel`). Deterministic, no context; useful on
+      short sequences where pulling every arm once already costs too much.
 
     Parameters
     ----------
-    policy : {"tsallis-inf", "chebcb", "tsallis-inf-cb"}, default="tsallis-inf"
+    policy : {"tsallis-inf", "chebcb", "tsallis-inf-cb", "smoothcb", "young"}, \
+default="tsallis-inf"
     omegas : array-like, optional
         Grid of candidate omegas in (0, 2); ``linspace(1, 1.95, 20)`` by default.
     context_range : (float, float), default=(-0.15, 0.65)
@@ -36,8 +50,11 @@ class OmegaBandit:
         it are clipped.
     n_bins : int, default=5
         Bins of ``"tsallis-inf-cb"``.
-    degree : int, default=6
-        Chebyshev polynomials per context coordinate for ``"chebcb"``.
+    degree : int, optional
+        Chebyshev polynomials per context coordinate for ``"chebcb"`` (6 by default) and
+        ``"smoothcb"`` (5 by default).
+    tol : float, default=1e-8
+        The solver's relative tolerance, which scales the iteration model of ``"young"``.
     random_state : int, RandomState or None
         Seed of the arm draws.
 
@@ -61,7 +78,7 @@ class OmegaBandit:
     """
 
     def __init__(self, policy="tsallis-inf", omegas=None, *, context_range=(-0.15, 0.65),
-                 n_bins=5, degree=6, random_state=None):
+                 n_bins=5, degree=None, tol=1e-8, random_state=None):
         if policy not in _POLICIES:
             raise ValueError(f"policy must be one of {', '.join(_POLICIES)}; got {policy!r}")
         grid = DEFAULT_OMEGAS if omegas is None else np.asarray(omegas, dtype=float).ravel()
@@ -73,13 +90,19 @@ class OmegaBandit:
         if np.any(high <= low):
             raise ValueError(f"context_range must be (low, high) with low < high, got "
                              f"{context_range}")
+        if degree is None:
+            degree = 5 if policy == "smoothcb" else 6
         if int(n_bins) < 1 or int(degree) < 1:
             raise ValueError("n_bins and degree must be >= 1")
+        tol = check_tol(tol)
+        if not 0 < tol < 1:
+            raise ValueError(f"tol must lie in (0, 1), got {tol}")
         self.policy = policy
         self.omegas_ = grid
         self.context_range = (low, high)
         self.n_bins = int(n_bins)
         self.degree = int(degree)
+        self.tol = tol
         self.random_state = random_state
         self._rng = check_random_state(random_state)
         self.arms_, self.costs_, self.contexts_ = [], [], []
@@ -87,6 +110,10 @@ class OmegaBandit:
         d = grid.size
         if policy == "tsallis-inf":
             self._learners = [TsallisINF(d)]
+        elif policy == "smoothcb":
+            self._smooth = SmoothCB(grid, low, high, self.degree)
+        elif policy == "young":
+            self._young = YoungModel(grid, tol)
         elif policy == "tsallis-inf-cb":
             self._learners = [TsallisINF(d) for _ in range(self.n_bins)]
         else:
@@ -106,7 +133,7 @@ class OmegaBandit:
         Parameters
         ----------
         context : float or array-like, optional
-            Required by the contextual policies, ignored by ``"tsallis-inf"``.
+            Required by the contextual policies, ignored by ``"tsallis-inf"`` and ``"young"``.
 
         Returns
         -------
@@ -128,7 +155,7 @@ class OmegaBandit:
         Parameters
         ----------
         contexts : sequence
-            One context per system (``None`` entries for ``"tsallis-inf"``).
+            One context per system (``None`` entries for ``"tsallis-inf"`` and ``"young"``).
 
         Returns
         -------
@@ -143,6 +170,8 @@ class OmegaBandit:
         return [float(self.omegas_[arm]) for arm, *_ in self._pending]
 
     def _draw(self, context):
+        if self.policy == "young":
+            return self._young.choose(), 1.0, None, context
         if self.policy != "tsallis-inf":
             if context is None:
                 raise ValueError(f"policy {self.policy!r} needs a context")
@@ -151,6 +180,9 @@ class OmegaBandit:
         if self.policy == "chebcb":
             key = self._cheb.features(context)
             p = self._cheb.probabilities(key)
+        elif self.policy == "smoothcb":
+            key = self._smooth.features(context)
+            p = self._smooth.probabilities(key)
         else:
             key = 0 if self.policy == "tsallis-inf" else self._bin(context)
             p = self._learners[key].probabilities()
@@ -189,8 +221,12 @@ class OmegaBandit:
 
     def _update(self, pending, cost):
         arm, probability, key, context = pending
-        if self.policy == "chebcb":
+        if self.policy == "young":
+            self._young.update(arm, cost)
+        elif self.policy == "chebcb":
             self._cheb.update(arm, cost, key)
+        elif self.policy == "smoothcb":
+            self._smooth.update(arm, cost, key)
         else:
             self._learners[key].update(arm, cost, probability)
         self.arms_.append(arm)

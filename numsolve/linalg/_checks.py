@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_omega", "check_tol", "check_maxiter"]
+__all__ = ["check_maxiter", "check_omega", "check_tol"]
 
 
 def check_omega(omega, name="omega"):

@@ -36,7 +36,7 @@ def demo():
     L, shifts, B = shifted_laplacian_sequence(1000, random_state=0)
     eye = sp.identity(L.shape[0], format="csr")
     systems = [(sp.csr_matrix(L + c * eye), rhs, c) for c, rhs in zip(shifts, B)]
-    for policy in ("tsallis-inf", "chebcb"):
+    for policy in ("tsallis-inf", "young", "chebcb", "smoothcb"):
         start = time.perf_counter()
         res = solve_sequence(systems, OmegaBandit(policy, random_state=0))
         last = res.iterations[-200:].mean()

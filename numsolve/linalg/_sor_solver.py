@@ -13,8 +13,8 @@ from .._result import SolveResult
 from .._validation import check_vector, check_xp_array
 from . import _sor
 from ._checks import check_maxiter, check_omega, check_tol
-from ._cupy import is_cupyx_sparse, sor_cupyx
 from ._coloring import color_rows, color_rows_dense, colour_blocks
+from ._cupy import is_cupyx_sparse, sor_cupyx
 from ._multicolor import multicolor_loop
 from ._operator import split_matrix
 
