@@ -4,7 +4,9 @@ All kernels are ``@njit(cache=True, nogil=True)`` free functions working in floa
 ``W`` of shape (p, K) and the linear predictor ``Z`` of shape (n, K). The datafit is passed
 as its integer ``kind`` (0 least squares, 1 logistic, 2 multinomial) and the penalty as
 ``(l1, l2, positive)`` (see ``_penalties``). Shapes and indices are checked in Python before
-any kernel runs.
+any kernel runs. The loops over samples may reassociate their sums (``fastmath`` with
+``reassoc`` and ``contract`` only, no finite-math assumptions), so that the dot products
+vectorise.
 """
 
 import numpy as np
@@ -22,6 +24,8 @@ __all__ = [
     "ws_gradient_dense",
     "ws_gradient_sparse",
 ]
+
+_REASSOCIATE = {"reassoc", "contract"}
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -65,7 +69,7 @@ def raw_gradient(kind, Z, y, a, G):
         _row_gradient(kind, Z, i, y[i], a[i], G[i])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def cd_epoch_dense(kind, X, y, a, W, Z, ws, lips, l1, l2, positive):
     """One pass of proximal block-coordinate steps over the features ``ws`` (dense X).
 
@@ -104,7 +108,7 @@ def cd_epoch_dense(kind, X, y, a, W, Z, ws, lips, l1, l2, positive):
                         Z[i, c] += x * delta[c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def cd_epoch_sparse(kind, data, indices, indptr, y, a, W, Z, ws, lips, l1, l2, positive):
     """Same as :func:`cd_epoch_dense` for CSC ``X`` given by ``(data, indices, indptr)``."""
     K = Z.shape[1]
@@ -156,7 +160,7 @@ def intercept_step(kind, y, a, b, Z, bound):
             Z[i, c] -= step
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def predict_dense(X, W, ws, b, Z):
     """``Z = X[:, ws] W[ws] + b``."""
     n, K = Z.shape
@@ -172,7 +176,7 @@ def predict_dense(X, W, ws, b, Z):
                     Z[i, c] += X[i, j] * w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def predict_sparse(data, indices, indptr, W, ws, b, Z):
     """``Z = X[:, ws] W[ws] + b`` for CSC ``X``."""
     n, K = Z.shape
@@ -188,7 +192,7 @@ def predict_sparse(data, indices, indptr, W, ws, b, Z):
                     Z[indices[k], c] += data[k] * w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def ws_gradient_dense(X, G, ws, out):
     """``out[jj] = X[:, ws[jj]]' G`` (out of shape (len(ws), K))."""
     n, K = G.shape
@@ -201,7 +205,7 @@ def ws_gradient_dense(X, G, ws, out):
             out[jj, c] = acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def ws_gradient_sparse(data, indices, indptr, G, ws, out):
     """Same as :func:`ws_gradient_dense` for CSC ``X``."""
     K = G.shape[1]
@@ -216,7 +220,7 @@ def ws_gradient_sparse(data, indices, indptr, G, ws, out):
                 out[jj, c] += x * G[i, c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
     """Single-task (K = 1) version of :func:`cd_epoch_dense` with branch-free inner loops."""
     n = z.shape[0]
@@ -241,7 +245,7 @@ def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
                 z[i] += X[i, j] * delta
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
                            positive):
     """Single-task (K = 1) version of :func:`cd_epoch_sparse`."""
