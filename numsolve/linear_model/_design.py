@@ -31,6 +31,7 @@ class Design:
             X = np.asfortranarray(X, dtype=np.float64)
         self.X = X
         self.shape = X.shape
+        self._every = np.arange(X.shape[1], dtype=np.int32)
 
     def col_sq_norms(self, a):
         """``sum_i a_i x_ij^2`` for every column."""
@@ -61,9 +62,15 @@ class Design:
             kernels.predict_dense(self.X, W, ws, b, Z)
 
     def gradient(self, G, ws=None):
-        """``X' G`` (all columns) or ``X[:, ws]' G``."""
+        """``X' G`` (all columns) or ``X[:, ws]' G``.
+
+        Dense products run in the compiled kernel too: a one-column BLAS product is
+        memory-bound, and its threads only contend with each other on a small machine.
+        """
         if ws is None:
-            return np.asarray(self.X.T @ G)
+            if self.sparse:
+                return np.asarray(self.X.T @ G)
+            ws = self._every
         out = np.empty((ws.shape[0], G.shape[1]))
         if self.sparse:
             kernels.ws_gradient_sparse(self.data, self.indices, self.indptr, G, ws, out)
