@@ -223,6 +223,9 @@ def ws_gradient_sparse(data, indices, indptr, G, ws, out):
 @njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
     """Single-task (K = 1) version of :func:`cd_epoch_dense` with branch-free inner loops."""
+    if kind == 0:
+        _least_squares_epoch_dense(X, y, a, w, z, ws, lips, l1, l2, positive)
+        return
     n = z.shape[0]
     for jj in range(ws.shape[0]):
         j = ws[jj]
@@ -230,12 +233,8 @@ def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
         if L <= 0.0:
             continue
         grad = 0.0
-        if kind == 0:
-            for i in range(n):
-                grad += X[i, j] * (a[i] * (z[i] - y[i]))
-        else:
-            for i in range(n):
-                grad -= X[i, j] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
+        for i in range(n):
+            grad -= X[i, j] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
         old = w[j]
         new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
         if new != old:
@@ -249,6 +248,10 @@ def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
 def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
                            positive):
     """Single-task (K = 1) version of :func:`cd_epoch_sparse`."""
+    if kind == 0:
+        _least_squares_epoch_sparse(data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
+                                    positive)
+        return
     for jj in range(ws.shape[0]):
         j = ws[jj]
         L = lips[j]
@@ -256,14 +259,9 @@ def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1
             continue
         grad = 0.0
         start, end = indptr[j], indptr[j + 1]
-        if kind == 0:
-            for k in range(start, end):
-                i = indices[k]
-                grad += data[k] * (a[i] * (z[i] - y[i]))
-        else:
-            for k in range(start, end):
-                i = indices[k]
-                grad -= data[k] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
+        for k in range(start, end):
+            i = indices[k]
+            grad -= data[k] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
         old = w[j]
         new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
         if new != old:
@@ -271,3 +269,59 @@ def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1
             delta = new - old
             for k in range(start, end):
                 z[indices[k]] += data[k] * delta
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+def _least_squares_epoch_dense(X, y, a, w, z, ws, lips, l1, l2, positive):
+    """Least-squares epoch on the weighted residual ``r = a (z - y)``, kept beside ``z``:
+    each coordinate's gradient is one dot product ``X_j' r`` of two contiguous vectors."""
+    n = z.shape[0]
+    r = np.empty(n)
+    for i in range(n):
+        r[i] = a[i] * (z[i] - y[i])
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        grad = 0.0
+        for i in range(n):
+            grad += X[i, j] * r[i]
+        old = w[j]
+        new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
+        if new != old:
+            w[j] = new
+            delta = new - old
+            for i in range(n):
+                step = X[i, j] * delta
+                z[i] += step
+                r[i] += a[i] * step
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+def _least_squares_epoch_sparse(data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
+                                positive):
+    """Same as :func:`_least_squares_epoch_dense` for CSC ``X``."""
+    n = z.shape[0]
+    r = np.empty(n)
+    for i in range(n):
+        r[i] = a[i] * (z[i] - y[i])
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        grad = 0.0
+        start, end = indptr[j], indptr[j + 1]
+        for k in range(start, end):
+            grad += data[k] * r[indices[k]]
+        old = w[j]
+        new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
+        if new != old:
+            w[j] = new
+            delta = new - old
+            for k in range(start, end):
+                i = indices[k]
+                step = data[k] * delta
+                z[i] += step
+                r[i] += a[i] * step
