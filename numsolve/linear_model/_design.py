@@ -37,7 +37,9 @@ class Design:
         """``sum_i a_i x_ij^2`` for every column."""
         if self.sparse:
             return np.asarray(self.X.multiply(self.X).T @ a).reshape(-1)
-        return np.einsum("ij,ij,i->j", self.X, self.X, a)
+        out = np.empty(self.shape[1])
+        kernels.col_sq_norms_dense(self.X, np.ascontiguousarray(a, dtype=np.float64), out)
+        return out
 
     def epoch(self, kind, y, a, W, Z, ws, lips, l1, l2, positive):
         if W.shape[1] == 1:  # views: the single-task kernels update them in place

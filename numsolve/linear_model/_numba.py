@@ -17,6 +17,7 @@ __all__ = [
     "cd_epoch_dense_single",
     "cd_epoch_sparse_single",
     "cd_epoch_sparse",
+    "col_sq_norms_dense",
     "intercept_step",
     "predict_dense",
     "predict_sparse",
@@ -190,6 +191,17 @@ def predict_sparse(data, indices, indptr, W, ws, b, Z):
             if w != 0.0:
                 for k in range(indptr[j], indptr[j + 1]):
                     Z[indices[k], c] += data[k] * w
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+def col_sq_norms_dense(X, a, out):
+    """``out[j] = sum_i a_i X_ij^2``."""
+    n, p = X.shape
+    for j in range(p):
+        acc = 0.0
+        for i in range(n):
+            acc += a[i] * X[i, j] * X[i, j]
+        out[j] = acc
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
