@@ -283,28 +283,33 @@ def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1
                 z[indices[k]] += data[k] * delta
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _weighted_residual(y, a, z):
+    r = np.empty(z.shape[0])
+    for i in range(z.shape[0]):
+        r[i] = a[i] * (z[i] - y[i])
+    return r
+
+
 @njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def _least_squares_epoch_dense(X, y, a, w, z, ws, lips, l1, l2, positive):
     """Least-squares epoch on the weighted residual ``r = a (z - y)``, kept beside ``z``:
     each coordinate's gradient is one dot product ``X_j' r`` of two contiguous vectors."""
-    n = z.shape[0]
-    r = np.empty(n)
-    for i in range(n):
-        r[i] = a[i] * (z[i] - y[i])
+    r = _weighted_residual(y, a, z)
     for jj in range(ws.shape[0]):
         j = ws[jj]
         L = lips[j]
         if L <= 0.0:
             continue
         grad = 0.0
-        for i in range(n):
+        for i in range(z.shape[0]):
             grad += X[i, j] * r[i]
         old = w[j]
         new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
         if new != old:
             w[j] = new
             delta = new - old
-            for i in range(n):
+            for i in range(z.shape[0]):
                 step = X[i, j] * delta
                 z[i] += step
                 r[i] += a[i] * step
@@ -314,10 +319,7 @@ def _least_squares_epoch_dense(X, y, a, w, z, ws, lips, l1, l2, positive):
 def _least_squares_epoch_sparse(data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
                                 positive):
     """Same as :func:`_least_squares_epoch_dense` for CSC ``X``."""
-    n = z.shape[0]
-    r = np.empty(n)
-    for i in range(n):
-        r[i] = a[i] * (z[i] - y[i])
+    r = _weighted_residual(y, a, z)
     for jj in range(ws.shape[0]):
         j = ws[jj]
         L = lips[j]
