@@ -66,11 +66,12 @@ class Design:
     def gradient(self, G, ws=None):
         """``X' G`` (all columns) or ``X[:, ws]' G``.
 
-        Dense products run in the compiled kernel too: a one-column BLAS product is
-        memory-bound, and its threads only contend with each other on a small machine.
+        Dense one-column products run in the compiled kernel too: a one-column BLAS
+        product is memory-bound, and its threads only contend with each other on a small
+        machine. Several columns (multinomial) go to BLAS.
         """
         if ws is None:
-            if self.sparse:
+            if self.sparse or G.shape[1] > 1:
                 return np.asarray(self.X.T @ G)
             ws = self._every
         out = np.empty((ws.shape[0], G.shape[1]))

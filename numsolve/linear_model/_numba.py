@@ -4,9 +4,9 @@ All kernels are ``@njit(cache=True, nogil=True)`` free functions working in floa
 ``W`` of shape (p, K) and the linear predictor ``Z`` of shape (n, K). The datafit is passed
 as its integer ``kind`` (0 least squares, 1 logistic, 2 multinomial) and the penalty as
 ``(l1, l2, positive)`` (see ``_penalties``). Shapes and indices are checked in Python before
-any kernel runs. The loops over samples may reassociate their sums (``fastmath`` with
-``reassoc`` and ``contract`` only, no finite-math assumptions), so that the dot products
-vectorise.
+any kernel runs. The single-task loops over samples may reassociate their sums
+(``fastmath`` with ``reassoc`` and ``contract`` only, no finite-math assumptions), so that
+the dot products vectorise.
 """
 
 import numpy as np
@@ -70,7 +70,7 @@ def raw_gradient(kind, Z, y, a, G):
         _row_gradient(kind, Z, i, y[i], a[i], G[i])
 
 
-@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+@njit(cache=True, nogil=True)
 def cd_epoch_dense(kind, X, y, a, W, Z, ws, lips, l1, l2, positive):
     """One pass of proximal block-coordinate steps over the features ``ws`` (dense X).
 
@@ -109,7 +109,7 @@ def cd_epoch_dense(kind, X, y, a, W, Z, ws, lips, l1, l2, positive):
                         Z[i, c] += x * delta[c]
 
 
-@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+@njit(cache=True, nogil=True)
 def cd_epoch_sparse(kind, data, indices, indptr, y, a, W, Z, ws, lips, l1, l2, positive):
     """Same as :func:`cd_epoch_dense` for CSC ``X`` given by ``(data, indices, indptr)``."""
     K = Z.shape[1]
@@ -206,15 +206,23 @@ def col_sq_norms_dense(X, a, out):
 
 @njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def ws_gradient_dense(X, G, ws, out):
-    """``out[jj] = X[:, ws[jj]]' G`` (out of shape (len(ws), K))."""
+    """``out[jj] = X[:, ws[jj]]' G`` (out of shape (len(ws), K)); ``G`` row-major."""
     n, K = G.shape
     for jj in range(ws.shape[0]):
         j = ws[jj]
-        for c in range(K):
+        if K == 1:
             acc = 0.0
             for i in range(n):
-                acc += X[i, j] * G[i, c]
-            out[jj, c] = acc
+                acc += X[i, j] * G[i, 0]
+            out[jj, 0] = acc
+            continue
+        for c in range(K):
+            out[jj, c] = 0.0
+        for i in range(n):
+            x = X[i, j]
+            if x != 0.0:
+                for c in range(K):
+                    out[jj, c] += x * G[i, c]
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
