@@ -31,12 +31,15 @@ class Design:
             X = np.asfortranarray(X, dtype=np.float64)
         self.X = X
         self.shape = X.shape
+        self._every = np.arange(X.shape[1], dtype=np.int32)
 
     def col_sq_norms(self, a):
         """``sum_i a_i x_ij^2`` for every column."""
         if self.sparse:
             return np.asarray(self.X.multiply(self.X).T @ a).reshape(-1)
-        return np.einsum("ij,ij,i->j", self.X, self.X, a)
+        out = np.empty(self.shape[1])
+        kernels.col_sq_norms_dense(self.X, np.ascontiguousarray(a, dtype=np.float64), out)
+        return out
 
     def epoch(self, kind, y, a, W, Z, ws, lips, l1, l2, positive):
         if W.shape[1] == 1:  # views: the single-task kernels update them in place
@@ -61,9 +64,16 @@ class Design:
             kernels.predict_dense(self.X, W, ws, b, Z)
 
     def gradient(self, G, ws=None):
-        """``X' G`` (all columns) or ``X[:, ws]' G``."""
+        """``X' G`` (all columns) or ``X[:, ws]' G``.
+
+        Dense one-column products run in the compiled kernel too: a one-column BLAS
+        product is memory-bound, and its threads only contend with each other on a small
+        machine. Several columns (multinomial) go to BLAS.
+        """
         if ws is None:
-            return np.asarray(self.X.T @ G)
+            if self.sparse or G.shape[1] > 1:
+                return np.asarray(self.X.T @ G)
+            ws = self._every
         out = np.empty((ws.shape[0], G.shape[1]))
         if self.sparse:
             kernels.ws_gradient_sparse(self.data, self.indices, self.indptr, G, ws, out)

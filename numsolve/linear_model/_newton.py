@@ -3,8 +3,10 @@
 Once the support ``S`` and the signs ``sigma`` of the solution are identified, the L1 problem
 restricted to ``S`` is smooth, ``min f(X_S w + b) + l1 sigma'w + (l2/2)||w||^2``, and Newton's
 method converges quadratically (least squares: in one step). A step that would change a
-coefficient's sign is truncated there; that coefficient is set to zero and leaves the active
-set, and Newton continues on the rest (a primal active-set method). Steps are backtracked
+coefficient's sign is first projected onto the orthant (every flipped coefficient set to
+zero and removed from the active set at once); if that does not decrease the objective, the
+step is truncated at the first sign change instead and only that coefficient leaves the
+active set. Newton continues on the rest (a primal active-set method). Steps are backtracked
 until the true objective decreases, so the finish never makes the iterate worse.
 """
 
@@ -76,6 +78,18 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
             break
         d = np.zeros_like(theta)
         d[active] = d_active
+        projected = _project_step(theta, d, sigma, m)
+        if projected is not None:
+            value = objective(z + np.asarray(XS @ (projected - theta)).reshape(-1), projected)
+            if value < current:
+                z = z + np.asarray(XS @ (projected - theta)).reshape(-1)
+                theta, current, moved = projected, value, True
+                dropped = (theta[:m] == 0) & active[:m]
+                active[:m][dropped] = False
+                sigma[:m][dropped] = 0.0
+                if not active[:m].any():
+                    break
+                continue
         limit, crossing = _sign_limit(theta[:m], d[:m])
         step = min(1.0, limit)
         at_boundary = limit <= 1.0
@@ -117,6 +131,19 @@ def _weighted_gram(XS, h):
     if sp.issparse(XS):
         return np.asarray((XS.T @ sp.diags(h) @ XS).toarray())
     return XS.T @ (h[:, None] * XS)
+
+
+def _project_step(theta, d, sigma, m):
+    """The full step projected onto the orthant of ``sigma`` (every coefficient that would
+    change sign set to zero at once), or None when no sign changes. One projected Newton
+    step drops all wrongly signed coefficients together, where the truncated step drops
+    one per factorisation."""
+    trial = theta + d
+    flipped = np.flatnonzero(sigma[:m] * trial[:m] < 0)
+    if flipped.size == 0:
+        return None
+    trial[flipped] = 0.0
+    return trial
 
 
 def _sign_limit(w, d):

@@ -4,7 +4,9 @@ All kernels are ``@njit(cache=True, nogil=True)`` free functions working in floa
 ``W`` of shape (p, K) and the linear predictor ``Z`` of shape (n, K). The datafit is passed
 as its integer ``kind`` (0 least squares, 1 logistic, 2 multinomial) and the penalty as
 ``(l1, l2, positive)`` (see ``_penalties``). Shapes and indices are checked in Python before
-any kernel runs.
+any kernel runs. The single-task loops over samples may reassociate their sums
+(``fastmath`` with ``reassoc`` and ``contract`` only, no finite-math assumptions), so that
+the dot products vectorise.
 """
 
 import numpy as np
@@ -15,6 +17,7 @@ __all__ = [
     "cd_epoch_dense_single",
     "cd_epoch_sparse_single",
     "cd_epoch_sparse",
+    "col_sq_norms_dense",
     "intercept_step",
     "predict_dense",
     "predict_sparse",
@@ -22,6 +25,8 @@ __all__ = [
     "ws_gradient_dense",
     "ws_gradient_sparse",
 ]
+
+_REASSOCIATE = {"reassoc", "contract"}
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -156,7 +161,7 @@ def intercept_step(kind, y, a, b, Z, bound):
             Z[i, c] -= step
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def predict_dense(X, W, ws, b, Z):
     """``Z = X[:, ws] W[ws] + b``."""
     n, K = Z.shape
@@ -172,7 +177,7 @@ def predict_dense(X, W, ws, b, Z):
                     Z[i, c] += X[i, j] * w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def predict_sparse(data, indices, indptr, W, ws, b, Z):
     """``Z = X[:, ws] W[ws] + b`` for CSC ``X``."""
     n, K = Z.shape
@@ -188,20 +193,39 @@ def predict_sparse(data, indices, indptr, W, ws, b, Z):
                     Z[indices[k], c] += data[k] * w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+def col_sq_norms_dense(X, a, out):
+    """``out[j] = sum_i a_i X_ij^2``."""
+    n, p = X.shape
+    for j in range(p):
+        acc = 0.0
+        for i in range(n):
+            acc += a[i] * X[i, j] * X[i, j]
+        out[j] = acc
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def ws_gradient_dense(X, G, ws, out):
-    """``out[jj] = X[:, ws[jj]]' G`` (out of shape (len(ws), K))."""
+    """``out[jj] = X[:, ws[jj]]' G`` (out of shape (len(ws), K)); ``G`` row-major."""
     n, K = G.shape
     for jj in range(ws.shape[0]):
         j = ws[jj]
-        for c in range(K):
+        if K == 1:
             acc = 0.0
             for i in range(n):
-                acc += X[i, j] * G[i, c]
-            out[jj, c] = acc
+                acc += X[i, j] * G[i, 0]
+            out[jj, 0] = acc
+            continue
+        for c in range(K):
+            out[jj, c] = 0.0
+        for i in range(n):
+            x = X[i, j]
+            if x != 0.0:
+                for c in range(K):
+                    out[jj, c] += x * G[i, c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def ws_gradient_sparse(data, indices, indptr, G, ws, out):
     """Same as :func:`ws_gradient_dense` for CSC ``X``."""
     K = G.shape[1]
@@ -216,9 +240,12 @@ def ws_gradient_sparse(data, indices, indptr, G, ws, out):
                 out[jj, c] += x * G[i, c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
     """Single-task (K = 1) version of :func:`cd_epoch_dense` with branch-free inner loops."""
+    if kind == 0:
+        _least_squares_epoch_dense(X, y, a, w, z, ws, lips, l1, l2, positive)
+        return
     n = z.shape[0]
     for jj in range(ws.shape[0]):
         j = ws[jj]
@@ -226,12 +253,8 @@ def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
         if L <= 0.0:
             continue
         grad = 0.0
-        if kind == 0:
-            for i in range(n):
-                grad += X[i, j] * (a[i] * (z[i] - y[i]))
-        else:
-            for i in range(n):
-                grad -= X[i, j] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
+        for i in range(n):
+            grad -= X[i, j] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
         old = w[j]
         new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
         if new != old:
@@ -241,10 +264,14 @@ def cd_epoch_dense_single(kind, X, y, a, w, z, ws, lips, l1, l2, positive):
                 z[i] += X[i, j] * delta
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
                            positive):
     """Single-task (K = 1) version of :func:`cd_epoch_sparse`."""
+    if kind == 0:
+        _least_squares_epoch_sparse(data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
+                                    positive)
+        return
     for jj in range(ws.shape[0]):
         j = ws[jj]
         L = lips[j]
@@ -252,14 +279,9 @@ def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1
             continue
         grad = 0.0
         start, end = indptr[j], indptr[j + 1]
-        if kind == 0:
-            for k in range(start, end):
-                i = indices[k]
-                grad += data[k] * (a[i] * (z[i] - y[i]))
-        else:
-            for k in range(start, end):
-                i = indices[k]
-                grad -= data[k] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
+        for k in range(start, end):
+            i = indices[k]
+            grad -= data[k] * (a[i] * y[i] / (1.0 + np.exp(y[i] * z[i])))
         old = w[j]
         new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
         if new != old:
@@ -267,3 +289,61 @@ def cd_epoch_sparse_single(kind, data, indices, indptr, y, a, w, z, ws, lips, l1
             delta = new - old
             for k in range(start, end):
                 z[indices[k]] += data[k] * delta
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _weighted_residual(y, a, z):
+    r = np.empty(z.shape[0])
+    for i in range(z.shape[0]):
+        r[i] = a[i] * (z[i] - y[i])
+    return r
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+def _least_squares_epoch_dense(X, y, a, w, z, ws, lips, l1, l2, positive):
+    """Least-squares epoch on the weighted residual ``r = a (z - y)``, kept beside ``z``:
+    each coordinate's gradient is one dot product ``X_j' r`` of two contiguous vectors."""
+    r = _weighted_residual(y, a, z)
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        grad = 0.0
+        for i in range(z.shape[0]):
+            grad += X[i, j] * r[i]
+        old = w[j]
+        new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
+        if new != old:
+            w[j] = new
+            delta = new - old
+            for i in range(z.shape[0]):
+                step = X[i, j] * delta
+                z[i] += step
+                r[i] += a[i] * step
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+def _least_squares_epoch_sparse(data, indices, indptr, y, a, w, z, ws, lips, l1, l2,
+                                positive):
+    """Same as :func:`_least_squares_epoch_dense` for CSC ``X``."""
+    r = _weighted_residual(y, a, z)
+    for jj in range(ws.shape[0]):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        grad = 0.0
+        start, end = indptr[j], indptr[j + 1]
+        for k in range(start, end):
+            grad += data[k] * r[indices[k]]
+        old = w[j]
+        new = _prox(old - grad / L, 1.0 / L, l1, l2, positive)
+        if new != old:
+            w[j] = new
+            delta = new - old
+            for k in range(start, end):
+                i = indices[k]
+                step = data[k] * delta
+                z[i] += step
+                r[i] += a[i] * step

@@ -1,6 +1,9 @@
 """``lasso_path``: the Lasso along a grid of alphas with warm starts."""
 
+from numbers import Integral
+
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 
 from .._progress import progress
 from .._result import HistoryRecorder
@@ -16,7 +19,7 @@ __all__ = ["lasso_path"]
 
 def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=100,
                positive=False, sample_weight=None, rule="auto", update="auto", block_size=1,
-               random_state=None):
+               random_state=None, n_jobs=None):
     """Lasso solutions for a decreasing grid of alphas, each warm-started from the previous.
 
     Same objective and return values as :func:`sklearn.linear_model.lasso_path` (no
@@ -35,6 +38,11 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
         Duality-gap tolerance relative to ``||y||^2 / (2n)`` at every alpha.
     max_iter, positive, sample_weight, rule, update, block_size, random_state :
         see :func:`bcd` and :class:`Lasso`.
+    n_jobs : int, optional
+        Split the grid into ``effective_n_jobs(n_jobs)`` contiguous pieces solved in
+        parallel by joblib (threads by default, the compiled kernels release the GIL; any
+        active ``joblib.parallel_backend``, e.g. ``"dask"``, is used instead); warm starts
+        run within each piece, whose first alpha starts from zero. ``None``: one piece.
 
     Returns
     -------
@@ -44,7 +52,10 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
 
     Examples
     --------
-    >>> import numpy as np
+    >>> from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
     >>> from numsolve.linear_model import lasso_path
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((30, 8)); y = X[:, 0] - X[:, 1]
@@ -52,6 +63,9 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
     >>> coefs.shape, bool(np.all(coefs[:, 0] == 0))
     ((8, 5), True)
     """
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral)
+                               or n_jobs == 0):
+        raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
     X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
     n, p = X.shape
     y = check_vector(y, n, "y", dtype=np.float64)
@@ -71,11 +85,28 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
         if alphas.size == 0 or np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
             raise ValueError("alphas must be a non-empty array of non-negative numbers")
     datafit = Quadratic(sample_weight=sample_weight)
-    coefs = np.zeros((p, alphas.size), dtype=X.dtype)
+    n_chunks = min(effective_n_jobs(n_jobs), alphas.size)
+    chunks = np.array_split(np.arange(alphas.size), n_chunks)
+    options = dict(tol=tol, max_iter=max_iter, positive=positive, rule=rule, update=update,
+                   block_size=block_size, random_state=random_state)
+    design = Design(X) if rule == "auto" else None
+    results = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_solve_chunk)(X, design, y, datafit, alphas[chunk], **options)
+        for chunk in chunks)
+    coefs = np.concatenate([c for c, _ in results], axis=1).astype(X.dtype, copy=False)
+    gaps = np.concatenate([g for _, g in results])
+    return alphas, coefs, gaps
+
+
+def _solve_chunk(X, design, y, datafit, alphas, *, tol, max_iter, positive, rule, update,
+                 block_size, random_state):
+    """Solve a contiguous piece of the grid, each alpha warm-started from the previous one
+    (the first from zero); return ``(coefs, gaps)``."""
+    p = X.shape[1]
+    coefs = np.zeros((p, alphas.size))
     gaps = np.zeros(alphas.size)
-    if rule == "auto":  # one compiled design, constants and warm iterate for the whole path
-        design = Design(X)
-        a = datafit.weights(n, np, np.float64)
+    if design is not None:  # one compiled design, constants and warm iterate for the chunk
+        a = datafit.weights(X.shape[0], np, np.float64)
         lips = datafit.bound * design.col_sq_norms(a)
         W, b = np.zeros((p, 1)), np.zeros(1)
         for k, alpha in enumerate(alphas):
@@ -87,7 +118,7 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
                     recorder=HistoryRecorder(), bar=bar, lips=lips)
             coefs[:, k] = W[:, 0]
             gaps[k] = gap
-        return alphas, coefs, gaps
+        return coefs, gaps
     coef = None
     for k, alpha in enumerate(alphas):
         penalty = NonNegL1(alpha) if positive else L1(alpha)
@@ -96,4 +127,4 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
         coef = result.x
         coefs[:, k] = coef
         gaps[k] = result.gap
-    return alphas, coefs, gaps
+    return coefs, gaps

@@ -53,7 +53,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         Coordinates per block (block engine).
     partition : {"variable", "order", "sort", "avg"}, default="variable"
         Variable blocks (any ``block_size`` coordinates) or a fixed partition.
-    update : {"auto", "lipschitz", "line-search", "diagonal", "matrix", "newton", "exact"}
+    update : {"auto", "lipschitz", "line-search", "diagonal", "matrix", "newton", "exact", \
+            "two-metric"}
         Block update (block engine; ``"auto"`` is ``"lipschitz"``). With ``rule="auto"``,
         ``"lipschitz"`` switches the Newton finish off.
     tol : float, default=1e-6

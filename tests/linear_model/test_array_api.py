@@ -26,11 +26,13 @@ def test_lasso_auto_agrees_with_numpy(xp_device, rng, fit_intercept):
     np.testing.assert_allclose(to_numpy(res.x), ref.x, atol=1e-7)
 
 
-@pytest.mark.parametrize("rule", ["gsl", "gsq", "gs-q", "cyclic"])
-def test_block_rules_agree_with_numpy(xp_device, rng, rule):
+@pytest.mark.parametrize("rule,update", [("gsl", "matrix"), ("gsq", "matrix"),
+                                         ("gs-q", "matrix"), ("cyclic", "matrix"),
+                                         ("gs-q", "two-metric")])
+def test_block_rules_agree_with_numpy(xp_device, rng, rule, update):
     xp, device = xp_device
     X, y = _data(rng)
-    kwargs = dict(rule=rule, block_size=3, partition="sort", update="matrix", max_iter=40,
+    kwargs = dict(rule=rule, block_size=3, partition="sort", update=update, max_iter=40,
                   tol=0.0)
     with pytest.warns(Warning):
         ref = bcd(X, y, Quadratic(), L1(0.05), **kwargs)

@@ -68,6 +68,37 @@ def test_lasso_path_matches_sklearn(data):
     assert np.all(coefs[:, 0] == 0)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_lasso_path_in_parallel_equals_sequential(data, sparse):
+    # each piece of the grid is solved to the same gap, so the coefficients agree to the
+    # accuracy that gap guarantees (strong convexity on the support)
+    X, y = data
+    X = sp.csc_matrix(X) if sparse else X
+    alphas, coefs, gaps = lasso_path(X, y, n_alphas=12, tol=1e-12)
+    alphas_p, coefs_p, gaps_p = lasso_path(X, y, n_alphas=12, tol=1e-12, n_jobs=3)
+    np.testing.assert_array_equal(alphas_p, alphas)
+    np.testing.assert_allclose(coefs_p, coefs, atol=1e-7)
+    assert np.all(gaps_p <= 1e-12 * 0.5 * np.mean(y**2) * 1.0001)
+
+
+def test_lasso_path_under_dask_backend_equals_sequential(data):
+    joblib = pytest.importorskip("joblib")
+    distributed = pytest.importorskip("distributed")
+    X, y = data
+    alphas, coefs, _ = lasso_path(X, y, n_alphas=8, tol=1e-12)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster), joblib.parallel_backend("dask"):
+        _, coefs_d, _ = lasso_path(X, y, n_alphas=8, tol=1e-12, n_jobs=2)
+    np.testing.assert_allclose(coefs_d, coefs, atol=1e-7)
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, True])
+def test_lasso_path_rejects_bad_n_jobs(data, n_jobs):
+    with pytest.raises(ValueError, match="n_jobs"):
+        lasso_path(*data, n_jobs=n_jobs)
+
+
 def test_warm_start_reduces_iterations(data):
     X, y = data
     model = Lasso(alpha=0.01, tol=1e-10, warm_start=True).fit(X, y)
