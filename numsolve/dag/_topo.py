@@ -4,7 +4,6 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.linalg
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -14,7 +13,7 @@ from numsolve._result import HistoryRecorder, SolveResult
 from numsolve._validation import check_matrix
 from numsolve.dag._acyclicity import path_weights
 from numsolve.dag._metrics import is_dag
-from numsolve.dag._numba import lasso_gram, schur_prefixes, swap_losses
+from numsolve.dag._numba import lasso_gram, order_coefficients, order_scan
 
 __all__ = ["topo_swaps", "refine", "order_from_W"]
 
@@ -27,7 +26,7 @@ def _candidate_sizes(d):
 
 
 class _LeastSquares:
-    """Exact least squares on the Gram matrix: every swap scored by a local elimination."""
+    """Exact least squares on the Gram matrix: one scan scores every single swap of an order."""
 
     def __init__(self, X):
         self.G = (X.T @ X) / X.shape[0]
@@ -36,22 +35,19 @@ class _LeastSquares:
 
     def setup(self, order):
         Gp = self.G[np.ix_(order, order)] + self.jitter * np.eye(len(order))
-        self.S = schur_prefixes(Gp)
-        self.diag = np.array([self.S[a, a, a] for a in range(len(order))])
-        return 0.5 * float(self.diag.sum())
+        self.order = order.copy()
+        diag, self.L, self.D = order_scan(Gp)
+        return 0.5 * float(diag.sum())
 
     def deltas(self, order, pa, pb):
-        return 0.5 * swap_losses(self.S, self.diag, pa.astype(np.int64), pb.astype(np.int64))
+        return 0.5 * self.D[pa, pb]
 
     def fit(self, order):
-        # Gp = L L^T: node k's coefficients on its predecessors are L_k^{-T} L[k, :k], so the
-        # whole strictly upper coefficient matrix is L^{-T} times the strictly lower part of L^T.
+        if not np.array_equal(order, getattr(self, "order", None)):
+            self.setup(order)
         d = len(order)
-        Gp = self.G[np.ix_(order, order)] + self.jitter * np.eye(d)
-        L = scipy.linalg.cholesky(Gp, lower=True)
-        Bp = scipy.linalg.solve_triangular(L.T, np.tril(L, -1).T, lower=False)
         W = np.zeros((d, d))
-        W[np.ix_(order, order)] = np.triu(Bp, 1)
+        W[np.ix_(order, order)] = order_coefficients(self.L)
         return W
 
 
