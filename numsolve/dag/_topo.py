@@ -183,9 +183,10 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
     (``exhaustive=True``) every pair, and applies the improving, non-overlapping swaps, best
     first. It stops when no swap lowers the score: the result is then a local minimum over
     single swaps and a KKT point of the NOTEARS problem. For ``score='l2'`` and ``lambda1=0``
-    all candidates are scored from Schur complements of the Gram matrix in a Numba kernel
-    (parallel over candidates); otherwise the touched nodes are refitted (Lasso by coordinate
-    descent on the Gram matrix, L1-logistic by L-BFGS-B), with caching.
+    one Numba scan of the permuted Gram matrix per round scores every single swap at once
+    (``O(d^4 / 12)``, one elimination sequence per first position; see ``order_scan``);
+    otherwise the touched nodes are refitted (Lasso by coordinate descent on the Gram matrix,
+    L1-logistic by L-BFGS-B), with caching. Restarts run in parallel with ``n_jobs``.
 
     Parameters
     ----------
