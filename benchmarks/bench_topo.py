@@ -38,7 +38,8 @@ def _support_score(X, Wt):
 
 def _dagma(X):
     from dagma.linear import DagmaLinear
-    return DagmaLinear(loss_type="l2", verbose=False).fit(X, lambda1=0.02)
+    # DagmaLinear.fit centres its X in place: give it a copy so every contender sees the same data
+    return DagmaLinear(loss_type="l2", verbose=False).fit(X.copy(), lambda1=0.02)
 
 
 def _setup(d, k, graph, seed):
