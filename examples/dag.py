@@ -8,7 +8,7 @@ from numsolve.dag import (TopoDAG, count_accuracy, ls_score, refine, simulate_da
 B = simulate_dag(30, 60, "ER", random_state=1)
 X = simulate_linear_sem(simulate_parameter(B, random_state=1), 1000, random_state=1)
 
-est = TopoDAG(init="random", n_restarts=2, random_state=0).fit(X)
+est = TopoDAG(init="random", n_restarts=2, n_jobs=2, random_state=0).fit(X)
 print("TopoDAG:", count_accuracy(B, est.adjacency_), f"score {est.score_:.4f}")
 
 try:

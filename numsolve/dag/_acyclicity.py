@@ -6,6 +6,8 @@ All three use the elementwise square ``W o W`` (not ``|W|``).
 import numpy as np
 import scipy.linalg
 
+from numsolve.dag._numba import unit_upper_inverse
+
 __all__ = ["h_exp", "h_logdet", "h_poly"]
 
 
@@ -76,7 +78,7 @@ def path_weights(W, kind="logdet", order=None):
     d = A.shape[0]
     if kind == "logdet" and order is not None:
         Ap = A[np.ix_(order, order)]
-        inv = scipy.linalg.solve_triangular(np.eye(d) - Ap, np.eye(d), lower=False, unit_diagonal=True)
+        inv = unit_upper_inverse(np.triu(Ap, 1))
         out = np.empty((d, d))
         out[np.ix_(order, order)] = inv.T
         return out

@@ -25,6 +25,8 @@ class TopoDAG(BaseEstimator):
     init : {"variance", "random"} or array, default="variance"
         See :func:`numsolve.dag.topo_swaps` (``"variance"`` exploits varsortability).
     n_restarts : int, default=0
+    n_jobs : int, optional
+        Restarts run at once through joblib; the result does not depend on it.
     max_iter : int, default=500
     w_threshold : float, default=0.3
         Edges with ``|w| < w_threshold`` are dropped from ``adjacency_``.
@@ -55,6 +57,7 @@ class TopoDAG(BaseEstimator):
         "lambda1": [Interval(numbers.Real, 0, None, closed="left")],
         "init": [StrOptions({"variance", "random"}), "array-like"],
         "n_restarts": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "w_threshold": [Interval(numbers.Real, 0, None, closed="left")],
         "random_state": ["random_state"],
@@ -62,12 +65,14 @@ class TopoDAG(BaseEstimator):
     }
 
     def __init__(self, loss="l2", acyclicity="logdet", lambda1=0.0, init="variance",
-                 n_restarts=0, max_iter=500, w_threshold=0.3, random_state=None, verbose=0):
+                 n_restarts=0, n_jobs=None, max_iter=500, w_threshold=0.3, random_state=None,
+                 verbose=0):
         self.loss = loss
         self.acyclicity = acyclicity
         self.lambda1 = lambda1
         self.init = init
         self.n_restarts = n_restarts
+        self.n_jobs = n_jobs
         self.max_iter = max_iter
         self.w_threshold = w_threshold
         self.random_state = random_state
@@ -79,6 +84,7 @@ class TopoDAG(BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         res = topo_swaps(X, score=self.loss, acyclicity=self.acyclicity, lambda1=self.lambda1,
                          init=self.init, max_iter=self.max_iter, n_restarts=self.n_restarts,
+                         n_jobs=self.n_jobs,
                          random_state=self.random_state, verbose=self.verbose)
         W = np.asarray(res.x)
         self.weights_ = W

@@ -1,75 +1,100 @@
 """Numba kernels of the least-squares TOPO search on the Gram matrix ``G = X^T X / n``.
 
 For an order ``pi`` the residual variance of the node at position ``k`` given its predecessors
-is the squared ``k``-th diagonal entry of the Cholesky factor of ``G[pi][:, pi]``.
+is the ``k``-th pivot of the symmetric elimination (``LDL^T``) of ``Gp = G[pi][:, pi]``.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-__all__ = ["schur_prefixes", "swap_losses", "lasso_gram"]
+__all__ = ["order_scan", "order_coefficients", "unit_upper_inverse", "lasso_gram"]
+
+_TINY = 1e-300
 
 
 @njit(cache=True, nogil=True)
-def schur_prefixes(Gp):
-    """Schur complements ``S[a] = Gp[a:, a:] | Gp[:a, :a]`` for every prefix length ``a``.
+def order_scan(Gp):
+    """Residual variances of an order and the change of their sum for every single swap.
 
-    Returns ``S`` of shape (d, d, d) with ``S[a, a:, a:]`` filled; ``diag`` holds the
-    residual variances of the order (``S[a, a, a]``).
+    Returns ``diag`` (pivots of ``Gp = L D L^T``), ``L`` (unit lower) and ``D`` with
+    ``D[a, b]`` (``a < b``) the change of ``sum(diag)`` when positions ``a`` and ``b`` swap.
+
+    With ``M_k`` the Schur complement of ``Gp`` on the positions before ``a`` and ``a + 1 ..
+    k - 1`` (position ``a`` left out), the swapped order ``.., b, a + 1, .., b - 1, a, ..``
+    has variances ``Gp|prefix[b, b]``, then ``M_k[k, k] - M_k[k, b]^2 / M_k[b, b]`` for the
+    positions in between, then ``M_{b+1}[a, a]``. One elimination sequence per ``a`` serves
+    every ``b``: ``O(d^4 / 12)`` for all pairs, instead of ``O((b - a)^3)`` per pair. Only
+    upper triangles are read and written.
     """
     d = Gp.shape[0]
-    S = np.zeros((d, d, d))
     cur = Gp.copy()
+    M = np.empty((d, d))
+    new = np.empty(d)
+    diag = np.empty(d)
+    L = np.eye(d)
+    D = np.zeros((d, d))
     for a in range(d):
+        piv = max(cur[a, a], _TINY)
+        diag[a] = piv
         for i in range(a, d):
-            for j in range(a, d):
-                S[a, i, j] = cur[i, j]
-        piv = cur[a, a]
-        if piv <= 1e-300:
-            piv = 1e-300
+            for j in range(i, d):
+                M[i, j] = cur[i, j]
+        for b in range(a + 1, d):
+            new[b] = M[b, b]
+        for k in range(a + 1, d):
+            mkk = max(M[k, k], _TINY)
+            for b in range(k + 1, d):
+                new[b] += M[k, k] - M[k, b] * M[k, b] / max(M[b, b], _TINY)
+            f = M[a, k] / mkk
+            M[a, a] -= f * M[a, k]
+            for j in range(k + 1, d):
+                M[a, j] -= f * M[k, j]
+            for i in range(k + 1, d):
+                f = M[k, i] / mkk
+                for j in range(i, d):
+                    M[i, j] -= f * M[k, j]
+            new[k] += M[a, a]
+        for b in range(a + 1, d):
+            D[a, b] = new[b]
+        # eliminate position a from the running Schur complement
         for i in range(a + 1, d):
-            f = cur[i, a] / piv
-            for j in range(a + 1, d):
-                cur[i, j] -= f * cur[a, j]
-    return S
+            L[i, a] = cur[a, i] / piv
+            for j in range(i, d):
+                cur[i, j] -= L[i, a] * cur[a, j]
+    for a in range(d):
+        old = diag[a]
+        for b in range(a + 1, d):
+            old += diag[b]
+            D[a, b] -= old
+    return diag, L, D
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def swap_losses(S, diag, pa, pb):
-    """Change of ``sum of residual variances`` when swapping positions ``pa[c] < pb[c]``.
-
-    Only positions ``a..b`` change predecessor sets: their variances are the diagonal of an
-    elimination of ``S[a]`` restricted to ``a..b`` in the swapped sequence.
-    """
-    m = pa.shape[0]
-    out = np.empty(m)
-    for c in prange(m):
-        a = pa[c]
-        b = pb[c]
-        L = b - a + 1
-        idx = np.empty(L, dtype=np.int64)
-        for k in range(L):
-            idx[k] = a + k
-        idx[0] = b
-        idx[L - 1] = a
-        B = np.empty((L, L))
-        for i in range(L):
-            for j in range(L):
-                B[i, j] = S[a, idx[i], idx[j]]
-        new = 0.0
-        old = 0.0
-        for k in range(L):
-            piv = B[k, k]
-            if piv < 1e-300:
-                piv = 1e-300
-            new += piv
-            old += diag[a + k]
-            for i in range(k + 1, L):
-                f = B[i, k] / piv
-                for j in range(k + 1, L):
-                    B[i, j] -= f * B[k, j]
-        out[c] = new - old
+@njit(cache=True, nogil=True)
+def unit_upper_inverse(N):
+    """``(I - N)^{-1}`` for a strictly upper triangular ``N`` (a unit upper triangular result)."""
+    d = N.shape[0]
+    out = np.zeros((d, d))
+    for j in range(d):
+        out[j, j] = 1.0
+        for i in range(j - 1, -1, -1):
+            s = 0.0
+            for k in range(i + 1, j + 1):
+                s += N[i, k] * out[k, j]
+            out[i, j] = s
     return out
+
+
+@njit(cache=True, nogil=True)
+def order_coefficients(L):
+    """Regression coefficients of every position on its predecessors from ``Gp = L D L^T``.
+
+    The coefficient matrix ``B`` (strictly upper, ``B[i, k]`` for ``i`` before ``k``)
+    satisfies ``I - B^T = L^{-1}``, so ``B = I - L^{-T}``.
+    """
+    B = -unit_upper_inverse(-L.T.copy())
+    for i in range(L.shape[0]):
+        B[i, i] = 0.0
+    return B
 
 
 @njit(cache=True, nogil=True)

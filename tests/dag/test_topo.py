@@ -88,7 +88,8 @@ def test_score_at_most_planted_dag_fit():
 def test_lower_score_than_dagma():
     dagma_linear = pytest.importorskip("dagma.linear")
     B, W, X = planted(10, 0, n=500)
-    W_dagma = dagma_linear.DagmaLinear(loss_type="l2").fit(X, lambda1=0.02, T=3)
+    # DagmaLinear.fit centres its X in place
+    W_dagma = dagma_linear.DagmaLinear(loss_type="l2").fit(X.copy(), lambda1=0.02, T=3)
     W_dagma = np.where(np.abs(W_dagma) >= 0.3, W_dagma, 0)
     res = topo_swaps(X, random_state=0)
     assert res.score < ls_score(X, W_dagma)
@@ -138,6 +139,24 @@ def test_deterministic():
     np.testing.assert_array_equal(a.x, b.x)
 
 
+@pytest.mark.parametrize("lambda1", [0.0, 0.05])
+def test_restarts_same_result_whatever_n_jobs(lambda1):
+    """Issue #12: restarts through joblib; threads and the Dask backend give the n_jobs=1 result."""
+    joblib = pytest.importorskip("joblib")
+    distributed = pytest.importorskip("distributed")
+    _, _, X = planted(7, 3, n=300)
+    kwargs = dict(init="random", n_restarts=3, lambda1=lambda1, random_state=4)
+    ref = topo_swaps(X, n_jobs=1, **kwargs)
+    runs = [topo_swaps(X, n_jobs=2, **kwargs), topo_swaps(X, n_jobs=-1, **kwargs)]
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None):
+        with joblib.parallel_backend("dask"):
+            runs.append(topo_swaps(X, n_jobs=2, **kwargs))
+    for res in runs:
+        np.testing.assert_array_equal(res.order, ref.order)
+        np.testing.assert_array_equal(res.x, ref.x)
+        assert res.score == ref.score
+
+
 @pytest.mark.parametrize("h", [h_exp, h_logdet, h_poly])
 def test_acyclicity_functions_and_gradients(h):
     rng = np.random.default_rng(0)
@@ -167,6 +186,7 @@ def test_metrics():
     ({"lambda1": -1.0}, "lambda1"), ({"max_iter": 0}, "max_iter"),
     ({"init": [0, 0, 1]}, "init"), ({"init": "bogus"}, "init"),
     ({"candidate_size": (0, 3)}, "candidate_size"), ({"n_restarts": -1}, "n_restarts"),
+    ({"n_jobs": 0}, "n_jobs"), ({"n_jobs": 1.5}, "n_jobs"),
 ])
 def test_bad_parameters(kwargs, match):
     X = np.random.default_rng(0).normal(size=(20, 3))
