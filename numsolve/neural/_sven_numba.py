@@ -302,11 +302,8 @@ def _epoch(theta, X, Y, order, sizes, code, batch_size, microbatch_size, k, rtol
     slopes = np.zeros_like(inputs)
     grads = np.zeros_like(inputs)
     out = np.zeros((batch_size, sizes[n_layers]), dtype=theta.dtype)
-    trial_out = np.zeros_like(out)
     cotangent = np.zeros_like(out)
-    trial_cotangent = np.zeros_like(out)
     r = np.zeros(batch_size, dtype=theta.dtype)
-    trial_r = np.zeros_like(r)
     direction = np.zeros(theta.shape[0])
     candidate = np.empty_like(theta)
     step_sq, rank = 0.0, 0
@@ -335,8 +332,8 @@ def _epoch(theta, X, Y, order, sizes, code, batch_size, microbatch_size, k, rtol
             for p in range(theta.shape[0]):
                 candidate[p] = theta[p] - eta * direction[p]
             if safeguard:
-                after = _batch_cost(candidate, X, Y, rows, sizes, code, inputs, slopes,
-                                    trial_out, trial_r, trial_cotangent, False)
+                after = _batch_cost(candidate, X, Y, rows, sizes, code, inputs, slopes, out,
+                                    r, cotangent, False)
                 if not after <= before:
                     eta *= 0.5
                     continue
