@@ -21,7 +21,8 @@ from .._array_api import (
 from .._validation import check_xp_array
 from ._sven_network import (ACTIVATIONS, init_parameters, network_gram, network_predict,
                             network_residuals, unpack)
-from ._sven_solver import sven
+from ._sven_numba import network_epochs
+from ._sven_solver import descend, sven
 
 __all__ = ["SvenClassifier", "SvenRegressor"]
 
@@ -99,8 +100,6 @@ class _BaseSven(BaseEstimator):
         def rows_of(rows):
             if isinstance(rows, slice):
                 return X, Y
-            if is_numpy(xp):
-                return X[rows], Y[rows]
             return xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
 
         def residuals(theta, rows):
@@ -125,11 +124,19 @@ class _BaseSven(BaseEstimator):
                 state["stall"] += 1
             return state["stall"] >= self.n_iter_no_change
 
-        result = sven(residuals, theta0, gram=gram, k=self.k, rtol=self.rtol,
-                      learning_rate=self.learning_rate, batch_size=batch_size,
-                      microbatch_size=self.microbatch_size,
-                      max_iter=self.max_epochs, tol=self.tol, safeguard=self.safeguard,
-                      callback=callback, random_state=rng, verbose=self.verbose)
+        step_params = dict(k=self.k, rtol=self.rtol, learning_rate=self.learning_rate,
+                           microbatch_size=self.microbatch_size, safeguard=self.safeguard)
+        if is_numpy(xp):  # every step of an epoch in one compiled call
+            all_rows, run_epoch = network_epochs(X, Y, sizes, activation,
+                                                 batch_size=batch_size, random_state=rng,
+                                                 **step_params)
+            result = descend(theta0, all_rows, run_epoch,
+                             max_iter=self.max_epochs, tol=self.tol, callback=callback,
+                             verbose=self.verbose)
+        else:
+            result = sven(residuals, theta0, gram=gram, batch_size=batch_size,
+                          max_iter=self.max_epochs, tol=self.tol, callback=callback,
+                          random_state=rng, verbose=self.verbose, **step_params)
         theta = result.x
         if self.early_stopping and state["theta"] is not None:
             theta = state["theta"]
@@ -171,7 +178,9 @@ class SvenRegressor(RegressorMixin, _BaseSven):
 
     Every mini-batch step solves the linearised residual equations of the batch in the
     minimum-norm sense with a truncated pseudo-inverse (see :func:`numsolve.neural.sven`);
-    the per-sample Gram matrix comes from one forward and one backward pass.
+    the per-sample Gram matrix comes from one forward and one backward pass. On NumPy
+    inputs every epoch runs as one compiled (Numba) call; other Array API inputs take the
+    generic path of :func:`numsolve.neural.sven` in their own namespace and device.
 
     Parameters
     ----------

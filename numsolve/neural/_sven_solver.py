@@ -11,10 +11,10 @@ from .._result import HistoryRecorder, SolveResult
 from .._validation import check_random_state, check_xp_array
 from ._sven_pinv import gram_weights, svd_step
 
-__all__ = ["sven"]
+__all__ = ["descend", "sven"]
 
 _METHODS = ("gram", "svd", "randomized")
-_MAX_HALVINGS = 20
+MAX_HALVINGS = 20
 
 
 def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3,
@@ -108,8 +108,50 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
         xp = np  # NumPy 2 speaks the Array API itself, without the wrapper's per-call cost
     device = device_of(x0)
     batched = batch_size is not None
+
+    def all_rows(x):
+        return residuals(x, slice(None)) if batched else residuals(x)
+
+    def run_epoch(x):
+        order = rng.permutation(n_rows) if batched else None
+        step_sq, rank, n_batches = 0.0, 0, 0
+        for start in range(0, n_rows if batched else 1, batch_size or 1):
+            rows = from_numpy(order[start:start + batch_size], xp, device) if batched else None
+            args = (x, rows) if batched else (x,)
+            x, step, rank = _step(residuals, jac, gram, method, k, rtol, learning_rate,
+                                  safeguard, microbatch_size, rng, xp, args)
+            step_sq += step
+            n_batches += 1
+        return x, step_sq, rank, n_batches
+
+    return descend(x0, all_rows, run_epoch, max_iter=max_iter, tol=tol, callback=callback,
+                   verbose=verbose, xp=xp)
+
+
+def descend(x0, all_rows, run_epoch, *, max_iter, tol, callback=None, verbose=0, xp=np):
+    """The epoch loop of :func:`sven`: history, stopping rules, callback and the result.
+
+    Parameters
+    ----------
+    x0 : array of shape (p,)
+        Validated starting point; copied, never modified.
+    all_rows : callable
+        ``all_rows(x)`` returns every residual row, shape ``(m,)``.
+    run_epoch : callable
+        ``run_epoch(x)`` takes the Sven steps of one epoch and returns ``(x, step_sq, rank,
+        n_steps)``: the new point (it may update ``x`` in place), the summed squared step
+        norms, the rank of the last step and the number of steps.
+    max_iter, tol, callback, verbose
+        As in :func:`sven`.
+    xp : namespace, default=numpy
+
+    Returns
+    -------
+    SolveResult
+        As :func:`sven`'s.
+    """
     x = xp.asarray(x0, copy=True)
-    r0 = residuals(x, slice(None)) if batched else residuals(x)
+    r0 = all_rows(x)
     if getattr(r0, "ndim", None) != 1:
         raise ValueError("residuals must return a 1-D array of rows, got shape "
                          f"{getattr(r0, 'shape', None)}")
@@ -124,18 +166,10 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
     with progress(max_iter, verbose, desc="sven", unit="epoch") as bar:
         while not converged and epoch < max_iter:
             epoch += 1
-            order = rng.permutation(n_rows) if batched else None
-            step_sq = 0.0
-            rank = 0
-            for start in range(0, n_rows if batched else 1, batch_size or 1):
-                rows = from_numpy(order[start:start + batch_size], xp, device) if batched else None
-                args = (x, rows) if batched else (x,)
-                x, step, rank = _step(residuals, jac, gram, method, k, rtol, learning_rate,
-                                      safeguard, microbatch_size, rng, xp, args)
-                step_sq += step
-                n_steps += 1
+            x, step_sq, rank, n_batches = run_epoch(x)
+            n_steps += n_batches
             previous = cost
-            cost = _cost(residuals(x, slice(None)) if batched else residuals(x), xp)
+            cost = _cost(all_rows(x), xp)
             recorder.record(epoch, cost=cost, rank=rank, step_norm=np.sqrt(step_sq))
             bar.update(1)
             bar.set_postfix(cost=f"{cost:.3e}")
@@ -155,11 +189,10 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
             if not converged:
                 message = f"max_iter={max_iter} epochs reached"
     if not converged and message != "stopped by the callback":
-        warnings.warn(f"sven did not converge: {message}", ConvergenceWarning, stacklevel=2)
-    fun = residuals(x, slice(None)) if batched else residuals(x)
+        warnings.warn(f"sven did not converge: {message}", ConvergenceWarning, stacklevel=3)
     return SolveResult(x=x, n_iter=epoch, converged=converged, message=message,
                        history=recorder.as_dict(),
-                       extras={"cost": cost, "fun": fun, "n_steps": n_steps})
+                       extras={"cost": cost, "fun": all_rows(x), "n_steps": n_steps})
 
 
 def _validate(residuals, x0, jac, gram, method, k, rtol, learning_rate, batch_size,
@@ -277,7 +310,7 @@ def _step(residuals, jac, gram, method, k, rtol, learning_rate, safeguard, micro
         step = eta * direction
         return x - step, float(xp.sum(step * step)), rank
     before = _cost(r, xp)
-    for _ in range(_MAX_HALVINGS):
+    for _ in range(MAX_HALVINGS):
         candidate = x - eta * direction
         after = _cost(residuals(candidate, *args[1:]), xp)
         if after <= before:
