@@ -222,7 +222,8 @@ dask DataFrame
         triples = as_triples(X)
         shape, _, _, _, nnz = count_and_shape(client, triples)
         rank = check_rank(self.rank, shape)
-        if plan_blocks(nnz, *cluster_size(client)) == 1:
+        n_workers, memory_limit = cluster_size(client)
+        if plan_blocks(nnz, n_workers, memory_limit=memory_limit) == 1:
             local = type(self)(**{**self.get_params(deep=False), "client": None,
                                   "observe_zeros": True})
             if self.warm_start and hasattr(self, "row_factors_"):

@@ -138,15 +138,20 @@ def test_bad_dask_input_is_refused_before_work(client, problem):
 
 
 @pytest.mark.parametrize("bias", ["none", "full"])
-def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, plan, bias):
-    from numsolve.completion import MatrixCompletion
+def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, plan, bias,
+                                                          monkeypatch):
+    from numsolve.completion import MatrixCompletion, _distributed, _estimators
 
+    one_task_fits = []
+    monkeypatch.setattr(_estimators, "fit_on_one_worker", lambda *args: one_task_fits.append(
+        args) or _distributed.fit_on_one_worker(*args))
     _, triples = _triples(problem)
     params = dict(rank=3, bias=bias, reg=0.01, solver="exact", init="random", max_iter=10,
                   random_state=0)
     with _ignoring_warnings():
         local = MatrixCompletion(**params).fit(problem.observed)
         remote = MatrixCompletion(client=client, **params).fit(triples)
+    assert len(one_task_fits) == (1 if plan == "one task" else 0)
     assert remote.n_features_in_ == problem.observed.shape[1]
     assert remote.intercept_ == pytest.approx(local.intercept_, rel=1e-12)
     assert _relative(remote.row_bias_ + 1, local.row_bias_ + 1) <= 1e-8
