@@ -284,4 +284,5 @@ def cases(quick):
         _heat_case(25, 16),
         _heat_case(50, 16),
         _heat_case(100, 16),
+        _heat_case(200, 16),
     ]
