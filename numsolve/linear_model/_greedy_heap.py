@@ -23,6 +23,8 @@ Ties go to the smallest coordinate index, in the heap and in the full scan alike
 import numpy as np
 from numba import njit
 
+from ._numba import _prox
+
 __all__ = ["GREEDY_RULE_CODES", "build_heap", "greedy_heap_updates", "heap_update_key",
            "heap_valid"]
 
@@ -106,19 +108,10 @@ def heap_valid(heap, pos, key):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _prox_l1(v, threshold, positive):
-    if v > threshold:
-        return v - threshold
-    if v < -threshold and not positive:
-        return v + threshold
-    return 0.0
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _score(rule, h, w, L, l1, positive):
     """Score of one coordinate with smooth gradient ``h``, value ``w``, constant ``L``."""
     if rule == 2:
-        d = _prox_l1(w - h / L, l1 / L, positive) - w
+        d = _prox(w - h / L, 1.0 / L, l1, 0.0, positive) - w
         return -(h * d + 0.5 * L * d * d + l1 * (abs(w + d) - abs(w)))
     s = h
     if l1 > 0.0 or positive:
@@ -194,7 +187,8 @@ def greedy_heap_updates(rule, indptr, indices, data, lips, w, h, l1, positive, n
         if not key[i] > 0.0:
             return t, True, key_updates
         L = lips[i]
-        new = _prox_l1(w[i] - h[i] / L, l1 / L, positive)
+        step = 1.0 / L
+        new = _prox(w[i] - step * h[i], step, l1, 0.0, positive)
         delta = new - w[i]
         if delta == 0.0:
             return t, True, key_updates

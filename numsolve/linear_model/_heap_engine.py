@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from ._datafits import Quadratic
 from ._greedy_heap import GREEDY_RULE_CODES, greedy_heap_updates
-from ._objective import optimality, refine_intercept
+from ._objective import checkpoint, refine_intercept
 
 __all__ = ["GRAM_NNZ_LIMIT", "gram_size_bound", "heap_unsupported", "solve_heap"]
 
@@ -115,11 +115,9 @@ def solve_heap(X, y, a, penalty, w, b, *, rule, tol, max_iter, fit_intercept, re
             Z, bias = refine_intercept(datafit, Z, y, a, bias, np)
         G = datafit.raw_gradient(Z, y, a, np)
         grad = np.asarray(X.T @ G).reshape(-1)
-        primal, gap, kkt = optimality(datafit, penalty, w.reshape(-1, 1), Z, y, a,
-                                      grad.reshape(-1, 1), G, np, col_means)
-        crit = gap if penalty.has_dual else kkt
-        recorder.record(k, objective=primal, gap=crit, kkt=kkt)
-        bar.set_postfix(gap=f"{crit:.2e}", refresh=False)
+        primal, crit = checkpoint(datafit, penalty, w.reshape(-1, 1), Z, y, a,
+                                  grad.reshape(-1, 1), G, np, col_means, iteration=k,
+                                  recorder=recorder, bar=bar)
         if crit <= threshold:
             converged = True
             break
