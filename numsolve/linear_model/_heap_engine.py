@@ -7,10 +7,13 @@ neighbours of that coordinate only and the scores sit in an indexed max-heap
 (:mod:`._greedy_heap`), so an update costs ``O(nnz(H[:, i]) log p)`` instead of the block
 engine's full gradient and full scan.
 
-Every ``check_every`` updates (default ``p``) the residual and gradient are recomputed from
-scratch, the duality gap (or the KKT violation without a dual) is evaluated as in the block
-engine, and the kernel restarts from the fresh gradient, so round-off drift of the
-incremental updates never accumulates over more than one check period.
+Every ``check_every`` updates the residual and gradient are recomputed from scratch, the
+duality gap (or the KKT violation without a dual) is evaluated as in the block engine, and
+the kernel restarts from the fresh gradient, so round-off drift of the incremental updates
+never accumulates over more than one check period. A check costs about ``nnz(X) + p`` and an
+update about ``nnz(H) / p`` (times ``log p``), so the default period
+``ceil((nnz(X) + p) / (nnz(H) / p))`` (at most ``p``) spends about as much on checks as on
+updates, up to the log factor.
 
 The Gram matrix ``H = X'AX`` (``A``: normalised sample weights) is stored as CSC. It is formed
 only when its size bound is at most :data:`GRAM_NNZ_LIMIT` entries: ``p^2`` for dense ``X``
@@ -26,7 +29,8 @@ from ._datafits import Quadratic
 from ._greedy_heap import GREEDY_RULE_CODES, greedy_heap_updates
 from ._objective import checkpoint, refine_intercept
 
-__all__ = ["GRAM_NNZ_LIMIT", "gram_size_bound", "heap_unsupported", "solve_heap"]
+__all__ = ["GRAM_NNZ_LIMIT", "gram_operands", "gram_size_bound", "heap_unsupported",
+           "solve_heap"]
 
 GRAM_NNZ_LIMIT = 2 ** 24
 _HEAP_UPDATES = ("auto", "lipschitz", "exact")
@@ -57,28 +61,36 @@ def gram_size_bound(X, a, fit_intercept):
     return min(p * p, int(np.sum(rows * rows)))
 
 
-def _gram(X, a, l2, fit_intercept):
-    """CSC ``H + l2 I`` (profiled over the intercept for sparse ``X``), its diagonal, and the
-    uncentred column norms ``sum_i a_i x_ij^2 + l2`` (the scale of that diagonal)."""
+def gram_operands(X, a, l2, fit_intercept):
+    """The kernel's view of the problem's curvature.
+
+    Returns ``(H, indptr, indices, data, lips)``: ``H`` the CSC matrix ``X'AX + l2 I``
+    (profiled over the intercept, ``- m m'`` with ``m = X'a``, for sparse ``X`` with an
+    intercept), its arrays with int32 indices, and the coordinate constants ``L_j`` (its
+    diagonal; 1 where that is at round-off level of the uncentred ``sum_i a_i x_ij^2 + l2``,
+    i.e. for constant columns with an intercept and empty columns without ridge).
+    """
     p = X.shape[1]
     if sp.issparse(X):
-        H = (X.T @ sp.diags(a) @ X).tocsc()
+        AX = X.copy()
+        AX.data *= a[AX.indices]
+        H = (X.T @ AX).T  # (AX)'X: CSR times CSC, read back as CSC without a conversion
+        norms = np.asarray(AX.multiply(X).sum(axis=0)).reshape(-1)
+        m = np.asarray(X.T @ a).reshape(-1) if fit_intercept else np.zeros(p)
         if fit_intercept:
-            m = np.asarray(X.T @ a).reshape(-1)
-            scale = H.diagonal() + l2
-            H = sp.csc_matrix(H.toarray() - np.outer(m, m))
-        else:
-            scale = H.diagonal() + l2
+            H = H.toarray() - np.outer(m, m)
+        diag = norms - m * m
     else:
-        dense = X.T @ (a[:, None] * X)
+        H = X.T @ (a[:, None] * X)
         m = a @ X  # zero up to round-off when the caller centred X for an intercept
-        scale = np.diagonal(dense) + m * m + l2
-        H = sp.csc_matrix(dense)
+        diag = np.diagonal(H).copy()
+        norms = diag + m * m
+    H = sp.csc_matrix(H)  # sparse products and conversions store no zeros
     if l2 > 0:
-        H = (H + l2 * sp.eye(p, format="csc")).tocsc()
-    H.eliminate_zeros()
-    H.sort_indices()
-    return H, H.diagonal(), scale
+        H = sp.csc_matrix(H + l2 * sp.eye(p, format="csc"))
+    lips = np.where(diag + l2 > 1e-12 * (norms + l2), diag + l2, 1.0)
+    return (H, H.indptr.astype(np.int32, copy=False), H.indices.astype(np.int32, copy=False),
+            np.ascontiguousarray(H.data, dtype=np.float64), lips)
 
 
 def solve_heap(X, y, a, penalty, w, b, *, rule, tol, max_iter, fit_intercept, recorder, bar,
@@ -91,17 +103,15 @@ def solve_heap(X, y, a, penalty, w, b, *, rule, tol, max_iter, fit_intercept, re
     """
     datafit = Quadratic()
     n, p = X.shape
-    H, diag, scale = _gram(X, a, penalty.l2, fit_intercept)
-    lips = np.where(diag > 1e-12 * scale, diag, 1.0)
-    indptr = H.indptr.astype(np.int64)
-    indices = H.indices.astype(np.int64)
-    data = np.ascontiguousarray(H.data, dtype=np.float64)
+    H, indptr, indices, data, lips = gram_operands(X, a, penalty.l2, fit_intercept)
     heap = np.empty(p, dtype=np.int64)
     pos = np.empty(p, dtype=np.int64)
     key = np.empty(p)
     no_trace = np.empty(0, dtype=np.int64)
     code = GREEDY_RULE_CODES[rule]
-    check_every = check_every or p
+    if check_every is None:
+        nnz_x = X.nnz if sp.issparse(X) else X.size
+        check_every = min(p, -(-(nnz_x + p) * p // max(H.nnz, 1)))
     threshold = tol * float(datafit.value(np.zeros((n, 1)), y, a, np)) if penalty.has_dual \
         else tol
     col_means = np.asarray(X.T @ a).reshape(-1) if fit_intercept else None

@@ -15,7 +15,7 @@ from numsolve.linear_model import _solver
 from numsolve.linear_model._greedy_heap import (GREEDY_RULE_CODES, build_heap,
                                                 greedy_heap_updates, heap_update_key,
                                                 heap_valid)
-from numsolve.linear_model._heap_engine import _gram
+from numsolve.linear_model._heap_engine import gram_operands
 
 PENALTIES = [L1(0.05), NonNegL1(0.05), L1PlusL2(0.1, 0.5), L2(0.05), NoPenalty()]
 
@@ -102,17 +102,15 @@ def _reference_picks(X, y, a, penalty, rule, steps):
 
 
 def _run_kernel(Xs, y, a, penalty, rule, steps, use_heap):
-    H, diag, scale = _gram(Xs, a, penalty.l2, False)
-    lips = np.where(diag > 1e-12 * scale, diag, 1.0)
+    H, indptr, indices, data, lips = gram_operands(Xs, a, penalty.l2, False)
     p = H.shape[0]
     w = np.zeros(p)
     h = np.asarray(Xs.T @ (a * -y)).reshape(-1)
     trace = np.full(steps, -1, dtype=np.int64)
     heap, pos, key = np.empty(p, dtype=np.int64), np.empty(p, dtype=np.int64), np.empty(p)
     done, stalled, touched = greedy_heap_updates(
-        GREEDY_RULE_CODES[rule], H.indptr.astype(np.int64), H.indices.astype(np.int64),
-        H.data, lips, w, h, penalty.l1, penalty.positive, steps, use_heap, heap, pos, key,
-        trace)
+        GREEDY_RULE_CODES[rule], indptr, indices, data, lips, w, h, penalty.l1,
+        penalty.positive, steps, use_heap, heap, pos, key, trace)
     if use_heap:
         assert heap_valid(heap, pos, key)
     return trace[:done], w, touched, H
