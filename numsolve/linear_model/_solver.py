@@ -49,7 +49,9 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``"auto"`` (NumPy/SciPy input): greedy GS-q working sets solved by compiled proximal
         coordinate epochs with Anderson extrapolation, then a Newton finish on the identified
         support (the fast path). Any other rule runs the block engine: one block of
-        ``block_size`` coordinates per iteration, chosen by that rule. ``"auto"`` on other
+        ``block_size`` coordinates per iteration, chosen by that rule (or, for ``"gs"``,
+        ``"gsl"`` and ``"gs-q"`` on single coordinates of least squares, the heap engine, see
+        ``engine``). ``"auto"`` on other
         namespaces is the block engine with ``gs-q`` (``gsl`` for smooth penalties), variable
         blocks of up to 64 coordinates and Newton updates.
     block_size : int, default=1
@@ -78,8 +80,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         an intercept the gap is that of the problem at fixed intercept plus
         ``||sum_i G_i||^2 / (2 bound)``. Without penalty: max KKT violation at most ``tol``.
     max_iter : int, optional
-        Outer iterations (working-set engine, default 100) or block updates (block engine,
-        default 10000).
+        Outer iterations (working-set engine, default 100), block updates (block engine,
+        default 10000) or coordinate updates (heap engine, default 10000).
     fit_intercept : bool, default=False
         Fit an unpenalised intercept per class.
     coef_init : array of shape (n_features,) or (n_features, K), optional
