@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .._array_api import device_of
-from ._objective import optimality, refine_intercept
+from ._objective import checkpoint, refine_intercept
 from ._partitions import make_partition
 from ._rules import GREEDY, Selector
 from ._updates import block_update
@@ -224,11 +224,9 @@ def solve_blocks(design, y, a, datafit, penalty, w, b, *, xp, rule, partition, b
         if checking:
             grad_f = xp.reshape(design.rmatmul(G), (-1,))
             W = xp.reshape(state.w, (p, K))
-            primal, gap, kkt = optimality(datafit, penalty, W, state.Z, y, a,
-                                          xp.reshape(grad_f, (p, K)), G, xp, col_means)
-            crit = gap if penalty.has_dual else kkt
-            recorder.record(k, objective=primal, gap=crit, kkt=kkt)
-            bar.set_postfix(gap=f"{crit:.2e}", refresh=False)
+            primal, crit = checkpoint(datafit, penalty, W, state.Z, y, a,
+                                      xp.reshape(grad_f, (p, K)), G, xp, col_means,
+                                      iteration=k, recorder=recorder, bar=bar)
             if crit <= threshold:
                 converged = True
                 break

@@ -7,7 +7,7 @@ constraint ``sum_i theta_i = 0``: ``G`` is centred (``G - a sum_i G_i``) before 
 engines call :func:`refine_intercept` first so that the centring is a round-off correction.
 """
 
-__all__ = ["optimality", "refine_intercept"]
+__all__ = ["checkpoint", "optimality", "refine_intercept"]
 
 
 def optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means=None):
@@ -45,6 +45,20 @@ def optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means=None):
     s = penalty.dual_scale(-grad, xp)
     dual = -float(datafit.conjugate(s * G, y, a, xp)) - float(penalty.conjugate(-s * grad, xp))
     return primal, max(primal - dual, 0.0), kkt
+
+
+def checkpoint(datafit, penalty, W, Z, y, a, grad, G, xp, col_means, *, iteration, recorder,
+               bar):
+    """:func:`optimality`, recorded in the history and shown on the progress bar.
+
+    Returns ``(primal, crit)``, ``crit`` the duality gap, or the KKT violation when the
+    penalty has no dual.
+    """
+    primal, gap, kkt = optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means)
+    crit = gap if penalty.has_dual else kkt
+    recorder.record(iteration, objective=primal, gap=crit, kkt=kkt)
+    bar.set_postfix(gap=f"{crit:.2e}", refresh=False)
+    return primal, crit
 
 
 def refine_intercept(datafit, Z, y, a, b, xp, max_steps=20):

@@ -16,6 +16,7 @@ from ._array_design import ArrayDesign
 from ._block_engine import solve_blocks
 from ._datafits import Quadratic, _Datafit
 from ._design import Design
+from ._heap_engine import GRAM_NNZ_LIMIT, gram_size_bound, heap_unsupported, solve_heap
 from ._partitions import PARTITIONS
 from ._penalties import _Penalty
 from ._rules import RULES
@@ -25,11 +26,13 @@ from ._working_set import solve_working_set
 __all__ = ["bcd"]
 
 _AUTO_BLOCK = 64
+_ENGINES = ("auto", "block", "heap")
 
 
 def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variable",
-        update="auto", tol=1e-6, max_iter=None, fit_intercept=False, coef_init=None,
-        intercept_init=None, max_epochs=50_000, p0=10, random_state=None, verbose=0):
+        update="auto", engine="auto", tol=1e-6, max_iter=None, fit_intercept=False,
+        coef_init=None, intercept_init=None, max_epochs=50_000, p0=10, random_state=None,
+        verbose=0):
     """Minimise ``f(XW + b) + g(W)`` by block coordinate descent.
 
     Parameters
@@ -46,7 +49,9 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``"auto"`` (NumPy/SciPy input): greedy GS-q working sets solved by compiled proximal
         coordinate epochs with Anderson extrapolation, then a Newton finish on the identified
         support (the fast path). Any other rule runs the block engine: one block of
-        ``block_size`` coordinates per iteration, chosen by that rule. ``"auto"`` on other
+        ``block_size`` coordinates per iteration, chosen by that rule (or, for ``"gs"``,
+        ``"gsl"`` and ``"gs-q"`` on single coordinates of least squares, the heap engine, see
+        ``engine``). ``"auto"`` on other
         namespaces is the block engine with ``gs-q`` (``gsl`` for smooth penalties), variable
         blocks of up to 64 coordinates and Newton updates.
     block_size : int, default=1
@@ -57,14 +62,26 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
             "two-metric"}
         Block update (block engine; ``"auto"`` is ``"lipschitz"``). With ``rule="auto"``,
         ``"lipschitz"`` switches the Newton finish off.
+    engine : {"auto", "block", "heap"}, default="auto"
+        ``"heap"``: greedy single-coordinate descent with incremental gradient updates on the
+        Gram matrix ``X'AX`` and an indexed max-heap of scores; each update is exact and
+        costs ``O(nnz(column) log p)``. It needs NumPy/SciPy input, the Quadratic datafit,
+        rule ``"gs"``, ``"gsl"`` or ``"gs-q"``, ``block_size=1``, update ``"auto"``,
+        ``"lipschitz"`` or ``"exact"`` (all the exact minimiser here), and a Gram matrix
+        whose size bound is at most ``2**24`` entries (``p^2`` for dense ``X`` and for
+        sparse ``X`` with an intercept; ``min(p^2, sum_i nnz(row_i)^2)`` for sparse ``X``
+        without); ``max_iter`` counts coordinate updates, the gap is checked every ``p``
+        of them, and ties go to the smallest index. ``"auto"`` takes the heap whenever
+        these hold and the block engine otherwise; ``"block"`` always the block engine;
+        ``"heap"`` raises ``ValueError`` when they do not hold.
     tol : float, default=1e-6
         Stop when the duality gap is at most ``tol * P(0)`` (``P(0)``: objective at zero,
         the scale of scikit-learn's ``tol * ||y||^2 / n`` and celer's ``tol * log 2``). With
         an intercept the gap is that of the problem at fixed intercept plus
         ``||sum_i G_i||^2 / (2 bound)``. Without penalty: max KKT violation at most ``tol``.
     max_iter : int, optional
-        Outer iterations (working-set engine, default 100) or block updates (block engine,
-        default 10000).
+        Outer iterations (working-set engine, default 100), block updates (block engine,
+        default 10000) or coordinate updates (heap engine, default 10000).
     fit_intercept : bool, default=False
         Fit an unpenalised intercept per class.
     coef_init : array of shape (n_features,) or (n_features, K), optional
@@ -84,8 +101,9 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     SolveResult
         ``x``: coefficients, shape (n_features,) or (n_features, K); extras ``intercept``,
         ``gap`` (final stopping criterion, objective scale), ``threshold`` (``tol`` on that
-        scale), ``objective``, ``engine``, ``epochs``; history ``objective``, ``gap``,
-        ``kkt``.
+        scale), ``objective``, ``engine`` (``"working-set"``, ``"block"`` or ``"heap"``),
+        ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
+        history ``objective``, ``gap``, ``kkt``.
 
     Examples
     --------
@@ -97,10 +115,13 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     >>> res.converged, int(np.count_nonzero(res.x))
     (True, 3)
     """
-    _check_options(datafit, penalty, rule, block_size, partition, update, tol, max_iter,
-                   max_epochs, p0, fit_intercept)
+    _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
+                   max_iter, max_epochs, p0, fit_intercept)
     xp = array_namespace(X, y)
     backend = require_backend(xp, {"compiled", "generic"}, "bcd")
+    heap_reason = heap_unsupported(datafit, rule, block_size, update, backend)
+    if engine == "heap" and heap_reason is not None:
+        raise ValueError(f"engine='heap': {heap_reason}")
     rng = check_random_state(random_state)
     if backend == "compiled":
         X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
@@ -117,13 +138,34 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     K = datafit.n_tasks(y_enc)
     W0, b0 = _initial(coef_init, intercept_init, p, K)
     recorder = HistoryRecorder()
-    if backend == "compiled" and rule == "auto":
+    use_heap = engine != "block" and heap_reason is None
+    if use_heap:
         a = datafit.weights(n, np, np.float64)
-        # dense X with an intercept: solve on centred columns (decouples the intercept)
-        shift = None
-        if fit_intercept and not sp.issparse(X):
-            shift = a @ X
-            X = X - shift
+        bound = gram_size_bound(X, a, fit_intercept)
+        if bound > GRAM_NNZ_LIMIT:
+            if engine == "heap":
+                raise ValueError(f"engine='heap': the Gram matrix may hold {bound} entries, "
+                                 f"more than the limit {GRAM_NNZ_LIMIT}")
+            use_heap = False
+    key_updates = None
+    if use_heap:
+        X, shift = _centred(X, a, fit_intercept)
+        X = sp.csc_matrix(X, dtype=np.float64) if sp.issparse(X) else \
+            np.asfortranarray(X, dtype=np.float64)
+        w = np.ascontiguousarray(W0[:, 0])
+        b = b0[0] if shift is None else b0[0] + shift @ w
+        with progress(max_iter or 10_000, verbose, desc="bcd", unit="update") as bar:
+            w, b, n_iter, converged, crit, primal, threshold, key_updates = solve_heap(
+                X, y_enc, a, penalty, w, b, rule=rule, tol=tol, max_iter=max_iter or 10_000,
+                fit_intercept=fit_intercept, recorder=recorder, bar=bar)
+        if shift is not None:
+            b = b - shift @ w
+        engine, epochs, update = "heap", None, "exact"
+        coef = w.reshape(-1, 1).astype(dtype, copy=False)
+        intercept = np.array([b], dtype=dtype)
+    elif backend == "compiled" and rule == "auto" and engine != "block":
+        a = datafit.weights(n, np, np.float64)
+        X, shift = _centred(X, a, fit_intercept)
         design = Design(X)
         W = W0
         b = b0 if shift is None else b0 + shift @ W0
@@ -188,7 +230,16 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         history=recorder.as_dict(),
         extras={"intercept": intercept if K > 1 else intercept[0], "gap": float(crit),
                 "threshold": float(threshold), "objective": float(primal), "engine": engine,
-                "epochs": epochs, "rule": rule, "update": update})
+                "epochs": epochs, "rule": rule, "update": update, "key_updates": key_updates})
+
+
+def _centred(X, a, fit_intercept):
+    """Dense ``X`` with an intercept: centred columns (decouples the intercept) and the
+    shift; otherwise ``X`` unchanged and ``None``."""
+    if fit_intercept and not sp.issparse(X):
+        shift = a @ X
+        return X - shift, shift
+    return X, None
 
 
 def _initial(coef_init, intercept_init, p, K):
@@ -209,8 +260,8 @@ def _initial(coef_init, intercept_init, p, K):
     return W, b
 
 
-def _check_options(datafit, penalty, rule, block_size, partition, update, tol, max_iter,
-                   max_epochs, p0, fit_intercept):
+def _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
+                   max_iter, max_epochs, p0, fit_intercept):
     if not isinstance(datafit, _Datafit):
         raise TypeError(f"datafit must be Quadratic, Logistic or Multinomial, got {datafit!r}")
     if not isinstance(penalty, _Penalty):
@@ -220,6 +271,8 @@ def _check_options(datafit, penalty, rule, block_size, partition, update, tol, m
         raise ValueError(f"rule must be one of {('auto', *RULES)}, got {rule!r}")
     if update not in ("auto", *UPDATES):
         raise ValueError(f"update must be one of {('auto', *UPDATES)}, got {update!r}")
+    if engine not in _ENGINES:
+        raise ValueError(f"engine must be one of {_ENGINES}, got {engine!r}")
     if partition not in PARTITIONS:
         raise ValueError(f"partition must be one of {PARTITIONS}, got {partition!r}")
     if update == "exact" and not isinstance(datafit, Quadratic):
