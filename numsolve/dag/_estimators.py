@@ -33,8 +33,9 @@ class TopoDAG(BaseEstimator):
         ``|w| >= w_threshold`` (greedy backward elimination, see
         :func:`numsolve.dag.prune_parents`), refitted by least squares; ``loss="l2"`` only.
         ``"auto"`` is ``"bic"`` for ``loss="l2"`` and None for ``loss="logistic"``. None: the
-        thresholded fit. On simulated linear-Gaussian data pruning never raised the SHD and
-        removed most of the extra edges the threshold lets through.
+        thresholded fit. On 156 simulated linear SEMs (ER2, ER4, SF4; d 20 to 50; n 200 and
+        1000; Gaussian, exponential and Gumbel noise) pruning never raised the SHD and removed
+        most of the extra edges the threshold lets through.
     w_threshold : float, default=0.3
         Edges with ``|w| < w_threshold`` are dropped from ``adjacency_`` (the pruning starts
         from the edges that pass it).
