@@ -79,15 +79,21 @@ def check_threshold(w_threshold):
         raise ValueError(f"w_threshold must be a non-negative number, got {w_threshold!r}")
 
 
-def _eliminate(G, v, S, n):
-    """Backward elimination of the parents ``S`` of node ``v``; returns kept parents, weights."""
+def _eliminate(G, v, S, n, jitter):
+    """Backward elimination of the parents ``S`` of node ``v``; returns kept parents, weights.
+
+    Removals are ranked on ``G + jitter I`` (so that a rank-deficient block, more candidate
+    parents than samples, still has an inverse) with the residual variance floored at
+    ``1e-12 G[v, v]``; the kept parents are refitted on ``G`` itself.
+    """
     log_n = np.log(n)
-    inv = np.linalg.inv(G[np.ix_(S, S)]) if S.size else np.zeros((0, 0))
+    floor = max(1e-12 * G[v, v], 1e-300)
+    inv = np.linalg.inv(G[np.ix_(S, S)] + jitter * np.eye(S.size))
     while S.size:
         w = inv @ G[S, v]
-        rss = max(G[v, v] - G[S, v] @ w, 1e-300)
+        rss = max(G[v, v] - G[S, v] @ w, floor)
         # dropping parent s raises RSS / n by w_s^2 / (G_SS^{-1})_ss
-        grown = rss + w * w / np.diag(inv)
+        grown = np.maximum(rss + w * w / np.diag(inv), floor)
         change = n * np.log(grown / rss) - log_n
         worst = int(np.argmin(change))
         if change[worst] >= 0:
@@ -97,8 +103,8 @@ def _eliminate(G, v, S, n):
         col = inv[keep, worst]
         inv = inv[np.ix_(keep, keep)] - np.outer(col, col) / inv[worst, worst]
         S = S[keep]
-    # the exact refit on the kept parents: a fresh solve, not the downdated inverse
-    return S, (np.linalg.solve(G[np.ix_(S, S)], G[S, v]) if S.size else np.zeros(0))
+    # the exact refit on the kept parents (least norm if their block is singular)
+    return S, np.linalg.lstsq(G[np.ix_(S, S)], G[S, v], rcond=None)[0]
 
 
 def _support(W, w_threshold):
@@ -114,9 +120,10 @@ def prune_gram(G, n, W, w_threshold):
     """
     support = _support(W, w_threshold)
     d = G.shape[0]
+    jitter = 1e-12 * max(np.trace(G) / d, 1e-300)
     out = np.zeros((d, d))
     for v in range(d):
-        S, w = _eliminate(G, v, np.flatnonzero(support[:, v]), n)
+        S, w = _eliminate(G, v, np.flatnonzero(support[:, v]), n, jitter)
         out[S, v] = w
     return out
 

@@ -84,12 +84,13 @@ def test_pruning_recovers_planted_dag(d, seed):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(2, 7), st.integers(5, 40), st.integers(0, 10**6), st.floats(0.0, 1.0))
+@given(st.integers(2, 7), st.integers(2, 40), st.integers(0, 10**6), st.floats(0.0, 1.0))
 def test_pruned_graph_respects_the_order(d, n, seed, w_threshold):
+    # n < d included: more candidate parents than samples, singular Gram blocks
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)) @ rng.normal(size=(d, d))
     res = topo_swaps(X, init="random", prune="bic", w_threshold=w_threshold, random_state=seed)
-    assert is_dag(res.x)
+    assert np.all(np.isfinite(res.x)) and is_dag(res.x)
     pos = np.empty(d, int)
     pos[res.order] = np.arange(d)
     i, j = np.nonzero(res.x)
