@@ -4,6 +4,7 @@ from numsolve.dag._acyclicity import h_exp, h_logdet, h_poly
 from numsolve.dag._estimators import TopoDAG
 from numsolve.dag._fit import fit_order, logistic_score, ls_score
 from numsolve.dag._metrics import count_accuracy, is_dag
+from numsolve.dag._prune import bic_score, prune_parents
 from numsolve.dag._simulate import (
     simulate_dag,
     simulate_linear_sem,
@@ -14,6 +15,7 @@ from numsolve.dag._topo import order_from_W, refine, topo_swaps
 
 __all__ = [
     "TopoDAG",
+    "bic_score",
     "count_accuracy",
     "fit_order",
     "h_exp",
@@ -23,6 +25,7 @@ __all__ = [
     "logistic_score",
     "ls_score",
     "order_from_W",
+    "prune_parents",
     "refine",
     "simulate_dag",
     "simulate_linear_sem",

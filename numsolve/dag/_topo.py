@@ -15,6 +15,7 @@ from numsolve._validation import check_matrix
 from numsolve.dag._acyclicity import path_weights
 from numsolve.dag._metrics import is_dag
 from numsolve.dag._numba import lasso_gram, order_coefficients, order_scan
+from numsolve.dag._prune import check_prune, check_threshold, prune_gram
 
 __all__ = ["topo_swaps", "refine", "order_from_W"]
 
@@ -173,8 +174,8 @@ def _check_params(score, acyclicity, lambda1, max_iter, candidate_size):
 
 
 def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0.0, max_iter=500,
-               candidate_size=None, exhaustive=True, n_restarts=0, n_jobs=None, random_state=None,
-               verbose=0):
+               candidate_size=None, exhaustive=True, n_restarts=0, n_jobs=None, prune=None,
+               w_threshold=0.3, random_state=None, verbose=0):
     """Learn a DAG by local search over topological orders (TOPO).
 
     For an order the best DAG regresses every node on its predecessors. Each round scores the
@@ -187,6 +188,8 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
     (``O(d^4 / 12)``, one elimination sequence per first position; see ``order_scan``);
     otherwise the touched nodes are refitted (Lasso by coordinate descent on the Gram matrix,
     L1-logistic by L-BFGS-B), with caching. Restarts run in parallel with ``n_jobs``.
+    ``prune='bic'`` then keeps, for every node, the parents chosen by BIC among the edges of the
+    found fit with ``|w| >= w_threshold`` (see :func:`numsolve.dag.prune_parents`).
 
     Parameters
     ----------
@@ -213,6 +216,12 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
         Searches run at once, through joblib (threads unless a backend is set, e.g.
         ``joblib.parallel_backend("dask")``). All initial orders are drawn from
         ``random_state`` first, so the result does not depend on ``n_jobs``.
+    prune : {None, "bic"}, default=None
+        ``"bic"``: the returned graph is the found fit pruned by BIC (backward elimination of
+        each node's parents from the edges with ``|w| >= w_threshold``) and refitted by least
+        squares on the kept parents (``score='l2'`` only).
+    w_threshold : float, default=0.3
+        The edges the pruning starts from; unused without ``prune``.
     random_state : int, RandomState or None
     verbose : int, default=0
 
@@ -220,7 +229,9 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
     -------
     SolveResult
         ``x`` is the weighted adjacency ``W`` (``W[i, j]`` for ``i -> j``); extras ``order``,
-        ``score``; history ``score`` and ``swaps`` per round.
+        ``score`` (of the full fit for ``order``, the search objective); with ``prune``, ``x``
+        is the pruned graph and the extra ``weights`` the full fit; history ``score`` and
+        ``swaps`` per round.
 
     Examples
     --------
@@ -237,6 +248,10 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
         raise ValueError(f"n_restarts must be a non-negative integer, got {n_restarts!r}")
     if n_jobs is not None and (not isinstance(n_jobs, numbers.Integral) or n_jobs == 0):
         raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
+    check_prune(prune)
+    check_threshold(w_threshold)
+    if prune is not None and score != "l2":
+        raise ValueError(f"prune={prune!r} needs score='l2', got score={score!r}")
     if score == "logistic" and not np.all((X == 0) | (X == 1)):
         raise ValueError("score='logistic' needs binary X (entries 0 or 1)")
     rng = check_random_state(random_state)
@@ -256,13 +271,17 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
     model = _model(Xd, G, score, float(lambda1))
     order, value, n_iter, converged, history = best
     W = model.fit(order)
+    extras = {"order": order, "score": value}
+    if prune is not None:
+        extras["weights"] = W.astype(X.dtype)
+        W = prune_gram(G, Xd.shape[0], W, w_threshold)
     if not converged:
         warnings.warn(f"topo_swaps stopped after max_iter={max_iter} rounds with improving swaps left",
                       ConvergenceWarning, stacklevel=2)
     return SolveResult(
         x=W.astype(X.dtype), n_iter=n_iter, converged=converged,
         message="no swap lowers the score" if converged else "max_iter reached",
-        history=history, extras={"order": order, "score": value},
+        history=history, extras=extras,
     )
 
 
@@ -321,6 +340,9 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
 def refine(W, X, *, w_threshold=0.3, **kwargs):
     """Post-process another method's graph: TOPO started from the order of ``W``.
 
+    ``w_threshold`` drops the weak edges of ``W`` before its order is taken, and is also the
+    threshold ``prune`` (passed on to :func:`topo_swaps`) starts from.
+
     The score of the result is never above that of the best DAG consistent with ``W``'s order,
     hence never above ``W``'s own score (for the same ``lambda1``) when ``W`` is a DAG.
 
@@ -339,4 +361,4 @@ def refine(W, X, *, w_threshold=0.3, **kwargs):
         raise ValueError(f"W must have shape ({X.shape[1]}, {X.shape[1]}), got {W.shape}")
     if "init" in kwargs:
         raise TypeError("refine takes its initial order from W; do not pass init")
-    return topo_swaps(X, init=order_from_W(W, w_threshold), **kwargs)
+    return topo_swaps(X, init=order_from_W(W, w_threshold), w_threshold=w_threshold, **kwargs)
