@@ -244,6 +244,24 @@ def to_numpy(array):
     return np.asarray(array)
 
 
+def follow(array, xp, device):
+    """``array`` (a target, sample weights) in namespace ``xp`` on ``device``, copied if needed.
+
+    scikit-learn's rule for mixed inputs: everything follows ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve._array_api import follow
+    >>> follow([1.0, 2.0], np, "cpu")
+    array([1., 2.])
+    """
+    if (array_api_compat.is_array_api_obj(array) and array_namespace(array) is xp
+            and device_of(array) == device):
+        return array
+    return from_numpy(to_numpy(array), xp, device)
+
+
 def _host_device(xp, array):
     """The CPU device of namespace ``xp`` (array_api_strict has several fake devices)."""
     info = getattr(xp, "__array_namespace_info__", None)

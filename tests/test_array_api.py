@@ -9,6 +9,7 @@ from numsolve._array_api import (
     backend_of,
     device_of,
     estimator_namespace,
+    follow,
     from_numpy,
     is_cupy,
     is_numpy,
@@ -62,6 +63,18 @@ def test_mixing_devices_is_a_value_error():
     b = strict.asarray([1.0], device=strict.Device("device1"))
     with pytest.raises(ValueError, match="different devices"):
         device_of(a, b)
+
+
+def test_follow_moves_a_target_to_the_namespace_and_device_of_x():
+    strict = pytest.importorskip("array_api_strict")
+    cpu, other = strict.Device("CPU_DEVICE"), strict.Device("device1")
+    y = strict.asarray([1.0, 2.0], device=other)
+    moved = follow(y, array_namespace(y), cpu)
+    assert device_of(moved) == cpu
+    np.testing.assert_array_equal(to_numpy(moved), [1.0, 2.0])
+    assert follow(moved, array_namespace(moved), cpu) is moved  # already there: no copy
+    host = follow(y, np, "cpu")
+    assert isinstance(host, np.ndarray) and host.tolist() == [1.0, 2.0]
 
 
 def test_require_backend_names_the_solver_and_refuses_host_copies():

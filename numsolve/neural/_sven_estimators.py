@@ -15,8 +15,10 @@ from .._array_api import (
     check_same_namespace,
     device_of,
     estimator_namespace,
+    follow,
     from_numpy,
     is_numpy,
+    to_numpy,
 )
 from .._validation import check_xp_array
 from ._sven_network import (ACTIVATIONS, init_parameters, network_gram, network_predict,
@@ -251,13 +253,14 @@ class SvenRegressor(RegressorMixin, _BaseSven):
         """
         self._validate_params()
         self._hidden()
-        xp = estimator_namespace(X, y)
+        xp = estimator_namespace(X)
         if is_numpy(xp):
-            X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+            X, y = validate_data(self, X, to_numpy(y), multi_output=True, y_numeric=True,
                                  dtype=[np.float64, np.float32])
             Y = np.asarray(y, dtype=X.dtype)
         else:
             X = _check_xp_X(self, X, xp, reset=True)
+            y = follow(y, xp, device_of(X))  # a target from another library follows X
             Y = xp.astype(check_xp_array(y, xp, "y"), X.dtype)
             if Y.ndim not in (1, 2) or Y.shape[0] != X.shape[0]:
                 raise ValueError(f"y has shape {tuple(Y.shape)}; expected ({X.shape[0]},) "
