@@ -141,6 +141,8 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
 
 def _entry_products(XS, G, classes):
     """``XS[:, r]' G[:, classes[r]]`` for every variable ``r`` (the gradient on the support)."""
+    if G.shape[1] == 1:
+        return np.asarray(XS.T @ G[:, 0]).reshape(-1)
     if sp.issparse(XS):
         return np.asarray(XS.multiply(G[:, classes]).sum(axis=0)).reshape(-1)
     return np.einsum("ir,ir->r", XS, G[:, classes])
@@ -148,6 +150,8 @@ def _entry_products(XS, G, classes):
 
 def _predictor_step(XS, classes, d, K):
     """Change of the linear predictor ``Z`` (n, K) when the variables move by ``d``."""
+    if K == 1:
+        return np.asarray(XS @ d).reshape(-1, 1)
     D = sp.csr_matrix((d, (np.arange(d.size), classes)), shape=(d.size, K))
     if sp.issparse(XS):
         return (XS @ D).toarray()

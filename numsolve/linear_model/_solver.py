@@ -76,8 +76,9 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     p0 : int, default=10
         Smallest working set.
     screening : bool, default=True
-        Gap-safe screening in the working-set engine (L1 penalties): features proved zero at
-        the solution are dropped for good; the history's ``n_screened`` counts them.
+        Gap-safe screening in the working-set engine (L1 penalties), once the gap is below
+        ``P(0)/100``: features proved zero at the solution are dropped for good; the
+        history's ``n_screened`` counts them.
     random_state : int, RandomState or None
         For the random, Lipschitz-sampling and variable cyclic rules.
     verbose : int, default=0

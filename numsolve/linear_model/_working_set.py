@@ -8,7 +8,8 @@ features (twice the support size, at least ``p0``), and solves the restricted pr
 cyclic proximal block-coordinate epochs (a feature's K coefficients form one block) until its
 own duality gap falls below a fraction of the global one. When the support is unchanged
 between two checks of the inner loop, or between two outer iterations, Newton steps on the
-support finish the job.
+support finish the job. Once the gap is small, gap-safe screening (:mod:`._screening`)
+removes the features it proves to be zero at the solution.
 """
 
 import numpy as np

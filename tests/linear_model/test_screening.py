@@ -202,3 +202,22 @@ def test_screening_option_is_checked():
     X, y = _problem(0, "quadratic")
     with pytest.raises(TypeError, match="screening"):
         bcd(X, y, Quadratic(), L1(0.1), screening="yes")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_screening_removes_spurious_coefficients_of_a_warm_start(sparse, fit_intercept):
+    X, y = _problem(6, "quadratic", n=80, p=300)
+    Xs = sp.csc_matrix(X) if sparse else X
+    alpha = np.abs(X.T @ y).max() / X.shape[0] / 10
+    exact = bcd(Xs, y, Quadratic(), L1(alpha), tol=1e-14, fit_intercept=fit_intercept,
+                screening=False)
+    # every coefficient nonzero, the gap already small: the first screening zeroes most
+    start = exact.x + 1e-5 * np.random.default_rng(0).standard_normal(exact.x.shape)
+    res = bcd(Xs, y, Quadratic(), L1(alpha), tol=1e-14, fit_intercept=fit_intercept,
+              coef_init=start, intercept_init=exact.intercept)
+    zeros = int(np.sum(exact.x == 0))
+    assert res.history["n_screened"][1] >= 0.5 * zeros
+    assert res.converged
+    np.testing.assert_allclose(res.x, exact.x, atol=1e-8)
+    assert res.intercept == pytest.approx(exact.intercept, abs=1e-8)
