@@ -190,7 +190,8 @@ class Multinomial(_Datafit):
         classes = xp.arange(K, dtype=y.dtype, device=_device(y))
         return xp.astype(xp.reshape(y, (-1, 1)) == classes, y.dtype)
 
-    def _softmax(self, Z, xp):
+    def probabilities(self, Z, xp):
+        """Class probabilities ``softmax(z_i)`` per sample, shape (n, K)."""
         E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
         return E / xp.sum(E, axis=1, keepdims=True)
 
@@ -203,10 +204,10 @@ class Multinomial(_Datafit):
 
     def raw_gradient(self, Z, y, a, xp):
         K = Z.shape[1]
-        return xp.reshape(a, (-1, 1)) * (self._softmax(Z, xp) - self.onehot(y, K, xp))
+        return xp.reshape(a, (-1, 1)) * (self.probabilities(Z, xp) - self.onehot(y, K, xp))
 
     def raw_hessian(self, Z, y, a, xp):
-        P = self._softmax(Z, xp)
+        P = self.probabilities(Z, xp)
         K = Z.shape[1]
         eye = xp.eye(K, dtype=Z.dtype, device=_device(Z))
         H = P[:, :, None] * eye - P[:, :, None] * P[:, None, :]

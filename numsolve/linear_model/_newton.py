@@ -2,7 +2,11 @@
 
 Once the support ``S`` and the signs ``sigma`` of the solution are identified, the L1 problem
 restricted to ``S`` is smooth, ``min f(X_S w + b) + l1 sigma'w + (l2/2)||w||^2``, and Newton's
-method converges quadratically (least squares: in one step). A step that would change a
+method converges quadratically (least squares: in one step). For the softmax loss ``S`` is a
+set of (feature, class) entries and the Hessian couples every pair of them through the
+per-sample blocks ``diag(p_i) - p_i p_i'``; that matrix is singular along shifts common to
+all classes (a full row of ``W``, the intercepts), which a relative ridge of ``1e-12`` and,
+for the intercepts, centred steps take care of. A step that would change a
 coefficient's sign is first projected onto the orthant (every flipped coefficient set to
 zero and removed from the active set at once); if that does not decrease the objective, the
 step is truncated at the first sign change instead and only that coefficient leaves the
@@ -24,66 +28,75 @@ _CONTROLLER = ThreadpoolController()
 def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps=40):
     """Improve ``(W, b, Z)`` in place by Newton steps on the support; True if it moved.
 
-    Only single-task least-squares and logistic datafits are handled (K = 1). The dense
-    factorisations run single-threaded: on small machines a multi-threaded LAPACK call of
-    this size is many times slower under load than one thread.
+    The free variables are the nonzero entries of ``W`` (a feature may be active in some
+    classes only) and the intercepts. Least squares and the logistic loss (K = 1) and the
+    softmax loss (any K) are handled. The dense factorisations run single-threaded: on
+    small machines a multi-threaded LAPACK call of this size is many times slower under load
+    than one thread.
     """
     with _CONTROLLER.limit(limits=1, user_api="blas"):
         return _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps)
 
 
 def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
-    if W.shape[1] != 1 or datafit.kind not in (0, 1):
+    if datafit.kind not in (0, 1, 2):
         return False
-    support = np.flatnonzero(W[:, 0])
-    if support.size == 0 or support.size > _MAX_SUPPORT:
+    K = W.shape[1]
+    rows, classes = np.nonzero(W)
+    if rows.size == 0 or rows.size > _MAX_SUPPORT:
         return False
-    XS = design.X[:, support] if design.sparse else design.columns(support)
+    m = rows.size
+    XS = design.X[:, rows] if design.sparse else design.columns(rows)
     if fit_intercept:
-        ones = np.ones((XS.shape[0], 1))
+        ones = np.ones((XS.shape[0], K))
         XS = sp.hstack([XS, ones], format="csc") if design.sparse else np.hstack([XS, ones])
-    m = support.size
+        classes = np.concatenate([classes, np.arange(K)])
     sigma = np.zeros(XS.shape[1])
-    sigma[:m] = np.sign(W[support, 0])
+    sigma[:m] = np.sign(W[rows, classes[:m]])
     ridge = np.zeros(XS.shape[1])
     ridge[:m] = penalty.l2
-    theta = np.concatenate([W[support, 0], b]) if fit_intercept else W[support, 0].copy()
+    theta = W[rows, classes[:m]]
+    if fit_intercept:
+        theta = np.concatenate([theta, b])
     active = np.ones(XS.shape[1], dtype=bool)
-    z = Z[:, 0].copy()
+    Z_cur = Z.copy()
     quadratic = datafit.kind == 0
     gram = _weighted_gram(XS, a) if quadratic else None
+    # the softmax is invariant to a common shift of the intercepts: keep their steps centred
+    centre = slice(m, None) if fit_intercept and K > 1 else None
 
-    def objective(z_, theta_):
-        return float(datafit.value(z_[:, None], y, a, np)) + float(
+    def objective(Z_, theta_):
+        return float(datafit.value(Z_, y, a, np)) + float(
             penalty.l1 * np.abs(theta_[:m]).sum() + 0.5 * penalty.l2 * theta_[:m] @ theta_[:m])
 
-    current = objective(z, theta)
+    current = objective(Z_cur, theta)
     moved = False
     for _ in range(max_steps):
-        G = datafit.raw_gradient(z[:, None], y, a, np)[:, 0]
-        grad = (np.asarray(XS.T @ G).reshape(-1) + penalty.l1 * sigma + ridge * theta)[active]
+        G = datafit.raw_gradient(Z_cur, y, a, np)
+        grad = (_entry_products(XS, G, classes) + penalty.l1 * sigma + ridge * theta)[active]
         if quadratic:
             H = gram[np.ix_(active, active)]
         else:
-            h = datafit.raw_hessian(z[:, None], y, a, np)[:, 0, 0]
-            H = _weighted_gram(XS[:, active], h)
+            H = _support_hessian(datafit, XS[:, active], classes[active], Z_cur, y, a)
         H = H + np.diag(ridge[active] + 1e-12 * max(np.trace(H) / H.shape[0], 1e-300))
         try:
             factor = scipy.linalg.cho_factor(H, check_finite=False)
             d_active = -scipy.linalg.cho_solve(factor, grad, check_finite=False)
         except np.linalg.LinAlgError:
             d_active = -np.linalg.lstsq(H, grad, rcond=None)[0]
-        decrement = -float(grad @ d_active)
-        if not decrement > 1e-16 * max(abs(current), 1e-300):
-            break
         d = np.zeros_like(theta)
         d[active] = d_active
+        if centre is not None:
+            d[centre] -= d[centre].mean()
+        decrement = -float(grad @ d[active])
+        if not decrement > 1e-16 * max(abs(current), 1e-300):
+            break
         projected = _project_step(theta, d, sigma, m)
         if projected is not None:
-            value = objective(z + np.asarray(XS @ (projected - theta)).reshape(-1), projected)
+            Z_new = Z_cur + _predictor_step(XS, classes, projected - theta, K)
+            value = objective(Z_new, projected)
             if value < current:
-                z = z + np.asarray(XS @ (projected - theta)).reshape(-1)
-                theta, current, moved = projected, value, True
+                Z_cur, theta, current, moved = Z_new, projected, value, True
                 dropped = (theta[:m] == 0) & active[:m]
                 active[:m][dropped] = False
                 sigma[:m][dropped] = 0.0
@@ -93,13 +106,13 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
         limit, crossing = _sign_limit(theta[:m], d[:m])
         step = min(1.0, limit)
         at_boundary = limit <= 1.0
-        dz = np.asarray(XS @ d).reshape(-1)
+        dZ = _predictor_step(XS, classes, d, K)
         accepted = False
         for _ in range(40):
             trial = theta + step * d
             if at_boundary:
                 trial[crossing] = 0.0
-            value = objective(z + step * dz, trial)
+            value = objective(Z_cur + step * dZ, trial)
             if value <= current - 1e-4 * step * decrement or (quadratic and value <= current):
                 accepted = True
                 break
@@ -107,7 +120,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
             at_boundary = False
         if not accepted:
             break
-        z = z + np.asarray(XS @ (trial - theta)).reshape(-1)
+        Z_cur = Z_cur + _predictor_step(XS, classes, trial - theta, K)
         theta = trial
         current = value
         moved = True
@@ -119,11 +132,51 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
         elif quadratic:
             break
     if moved:
-        W[support, 0] = theta[:m]
+        W[rows, classes[:m]] = theta[:m]
         if fit_intercept:
-            b[0] = theta[m]
-        Z[:, 0] = z
+            b[:] = theta[m:]
+        Z[:] = Z_cur
     return moved
+
+
+def _entry_products(XS, G, classes):
+    """``XS[:, r]' G[:, classes[r]]`` for every variable ``r`` (the gradient on the support)."""
+    if G.shape[1] == 1:
+        return np.asarray(XS.T @ G[:, 0]).reshape(-1)
+    if sp.issparse(XS):
+        return np.asarray(XS.multiply(G[:, classes]).sum(axis=0)).reshape(-1)
+    return np.einsum("ir,ir->r", XS, G[:, classes])
+
+
+def _predictor_step(XS, classes, d, K):
+    """Change of the linear predictor ``Z`` (n, K) when the variables move by ``d``."""
+    if K == 1:
+        return np.asarray(XS @ d).reshape(-1, 1)
+    D = sp.csr_matrix((d, (np.arange(d.size), classes)), shape=(d.size, K))
+    if sp.issparse(XS):
+        return (XS @ D).toarray()
+    return np.asarray((D.T @ XS.T).T)
+
+
+def _support_hessian(datafit, XS, classes, Z, y, a):
+    """Hessian of the datafit in the support variables (columns of ``XS``, class labels
+    ``classes``).
+
+    K = 1: ``XS' diag(h) XS``. Softmax: entry ``(r, s)`` is ``sum_i x_ir x_is h_i[k_r, k_s]``
+    with ``h_i = a_i (diag(p_i) - p_i p_i')``, i.e. ``(XS' A U) * [k_r = k_s] - U' A U`` with
+    ``U = XS * P[:, classes]`` (two products, no per-class loop).
+    """
+    if datafit.kind != 2:
+        return _weighted_gram(XS, datafit.raw_hessian(Z, y, a, np)[:, 0, 0])
+    Pc = datafit.probabilities(Z, np)[:, classes]
+    same = classes[:, None] == classes[None, :]
+    if sp.issparse(XS):
+        U = sp.csc_matrix(XS.multiply(Pc))
+        AU = sp.diags(a) @ U
+        return (XS.T @ AU).toarray() * same - (U.T @ AU).toarray()
+    U = XS * Pc
+    AU = a[:, None] * U
+    return (XS.T @ AU) * same - U.T @ AU
 
 
 def _weighted_gram(XS, h):

@@ -231,6 +231,12 @@ def ws_gradient_sparse(data, indices, indptr, G, ws, out):
     K = G.shape[1]
     for jj in range(ws.shape[0]):
         j = ws[jj]
+        if K == 1:
+            acc = 0.0
+            for k in range(indptr[j], indptr[j + 1]):
+                acc += data[k] * G[indices[k], 0]
+            out[jj, 0] = acc
+            continue
         for c in range(K):
             out[jj, c] = 0.0
         for k in range(indptr[j], indptr[j + 1]):

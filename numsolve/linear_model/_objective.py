@@ -7,7 +7,7 @@ constraint ``sum_i theta_i = 0``: ``G`` is centred (``G - a sum_i G_i``) before 
 engines call :func:`refine_intercept` first so that the centring is a round-off correction.
 """
 
-__all__ = ["checkpoint", "optimality", "refine_intercept"]
+__all__ = ["checkpoint", "dual_correlation", "optimality", "refine_intercept"]
 
 
 def optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means=None):
@@ -34,12 +34,10 @@ def optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means=None):
         Largest subdifferential distance over the coefficients (and intercept gradient).
     """
     primal = float(datafit.value(Z, y, a, xp)) + float(penalty.value(W, xp))
-    kkt = float(xp.max(penalty.subdiff_distance(W, grad, xp)))
+    kkt = float(xp.max(penalty.subdiff_distance(W, grad, xp))) if W.shape[0] else 0.0
     if col_means is not None:
-        total = xp.sum(G, axis=0)
-        kkt = max(kkt, float(xp.max(xp.abs(total))))
-        G = G - xp.reshape(a, (-1, 1)) * total
-        grad = grad - xp.reshape(col_means, (-1, 1)) * xp.reshape(total, (1, -1))
+        kkt = max(kkt, float(xp.max(xp.abs(xp.sum(G, axis=0)))))
+        G, grad = _centre(G, grad, a, col_means, xp)
     if not penalty.has_dual:
         return primal, float("nan"), kkt
     s = penalty.dual_scale(-grad, xp)
@@ -59,6 +57,24 @@ def checkpoint(datafit, penalty, W, Z, y, a, grad, G, xp, col_means, *, iteratio
     recorder.record(iteration, objective=primal, gap=crit, kkt=kkt)
     bar.set_postfix(gap=f"{crit:.2e}", refresh=False)
     return primal, crit
+
+
+def dual_correlation(penalty, grad, G, a, xp, col_means=None):
+    """``X' theta`` for the dual point ``theta`` of :func:`optimality` (same arguments).
+
+    At a solution ``-X' theta*`` lies in the subdifferential of ``g`` at ``W*``; the gap-safe
+    screening test (:mod:`._screening`) bounds it around this point.
+    """
+    if col_means is not None:
+        G, grad = _centre(G, grad, a, col_means, xp)
+    return penalty.dual_scale(-grad, xp) * grad
+
+
+def _centre(G, grad, a, col_means, xp):
+    """``G`` and ``grad = X'G`` projected on the intercept's dual constraint ``sum_i G_i = 0``."""
+    total = xp.sum(G, axis=0)
+    G = G - xp.reshape(a, (-1, 1)) * total
+    return G, grad - xp.reshape(col_means, (-1, 1)) * xp.reshape(total, (1, -1))
 
 
 def refine_intercept(datafit, Z, y, a, b, xp, max_steps=20):

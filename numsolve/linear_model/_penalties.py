@@ -76,7 +76,7 @@ class _Penalty:
 
     def dual_scale(self, V, xp):
         """Factor ``s <= 1`` making ``s V`` dual-feasible (``g*(s V) < inf``)."""
-        if self.l2 > 0:
+        if self.l2 > 0 or V.shape[0] == 0:
             return 1.0
         top = xp.max(V) if self.positive else xp.max(xp.abs(V))
         top = float(top)

@@ -31,7 +31,8 @@ _ENGINES = ("auto", "block", "heap")
 
 def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variable",
         update="auto", engine="auto", tol=1e-6, max_iter=None, fit_intercept=False,
-        coef_init=None, intercept_init=None, max_epochs=50_000, p0=10, random_state=None,
+        coef_init=None, intercept_init=None, max_epochs=50_000, p0=10, screening=True,
+        random_state=None,
         verbose=0):
     """Minimise ``f(XW + b) + g(W)`` by block coordinate descent.
 
@@ -91,6 +92,10 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         Coordinate epochs per working set (working-set engine).
     p0 : int, default=10
         Smallest working set.
+    screening : bool, default=True
+        Gap-safe screening in the working-set engine (L1 penalties), once the gap is below
+        ``P(0)/100``: features proved zero at the solution are dropped for good; the
+        history's ``n_screened`` counts them.
     random_state : int, RandomState or None
         For the random, Lipschitz-sampling and variable cyclic rules.
     verbose : int, default=0
@@ -103,7 +108,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``gap`` (final stopping criterion, objective scale), ``threshold`` (``tol`` on that
         scale), ``objective``, ``engine`` (``"working-set"``, ``"block"`` or ``"heap"``),
         ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
-        history ``objective``, ``gap``, ``kkt``.
+        history ``objective``, ``gap``, ``kkt`` (and ``n_screened`` for the working-set
+        engine).
 
     Examples
     --------
@@ -116,7 +122,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     (True, 3)
     """
     _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
-                   max_iter, max_epochs, p0, fit_intercept)
+                   max_iter, max_epochs, p0, fit_intercept, screening)
     xp = array_namespace(X, y)
     backend = require_backend(xp, {"compiled", "generic"}, "bcd")
     heap_reason = heap_unsupported(datafit, rule, block_size, update, backend)
@@ -173,7 +179,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
             n_iter, converged, epochs, crit, primal, threshold = solve_working_set(
                 design, y_enc, a, datafit, penalty, W, b, fit_intercept=fit_intercept,
                 tol=tol, max_iter=max_iter or 100, max_epochs=max_epochs, p0=p0,
-                newton=update != "lipschitz", recorder=recorder, bar=bar)
+                newton=update != "lipschitz", recorder=recorder, bar=bar, screening=screening)
         engine = "working-set"
         if shift is not None:
             b = b - shift @ W
@@ -261,7 +267,7 @@ def _initial(coef_init, intercept_init, p, K):
 
 
 def _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
-                   max_iter, max_epochs, p0, fit_intercept):
+                   max_iter, max_epochs, p0, fit_intercept, screening):
     if not isinstance(datafit, _Datafit):
         raise TypeError(f"datafit must be Quadratic, Logistic or Multinomial, got {datafit!r}")
     if not isinstance(penalty, _Penalty):
@@ -286,5 +292,6 @@ def _check_options(datafit, penalty, rule, block_size, partition, update, engine
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     if isinstance(tol, bool) or not isinstance(tol, Real) or not tol >= 0:
         raise ValueError(f"tol must be a non-negative number, got {tol!r}")
-    if not isinstance(fit_intercept, (bool, np.bool_)):
-        raise TypeError(f"fit_intercept must be a bool, got {fit_intercept!r}")
+    for name, flag in (("fit_intercept", fit_intercept), ("screening", screening)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {flag!r}")
