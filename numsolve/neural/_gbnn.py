@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .._array_api import array_namespace, device_of, from_numpy, is_numpy
 from .._progress import progress
@@ -28,6 +28,8 @@ from ._gbnn_numba import ACTIVATION_CODES
 from ._mlp import ACTIVATIONS, activate
 
 __all__ = ["GBNNRegressor", "GBNNClassifier"]
+
+_CONTROLLER = ThreadpoolController()  # built once: building one scans the loaded libraries
 
 
 class _BaseGBNN(BaseEstimator):
@@ -260,7 +262,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
                              reset=not (self.warm_start and hasattr(self, "coefs_")))
-        with threadpool_limits(1):  # small products: threads cost more than they gain
+        with _CONTROLLER.limit(limits=1, user_api="blas"):  # small products: one thread
             return self._fit_targets(X, y.astype(X.dtype).reshape(-1, 1))
 
     def predict(self, X, n_stages=None):
@@ -321,7 +323,7 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
             Y = codes.reshape(-1, 1).astype(X.dtype)
         else:
             Y = np.eye(classes.shape[0], dtype=X.dtype)[codes]
-        with threadpool_limits(1):
+        with _CONTROLLER.limit(limits=1, user_api="blas"):
             return self._fit_targets(X, Y)
 
     def decision_function(self, X, n_stages=None):

@@ -11,13 +11,13 @@ the result depends on ``random_state`` only.
 import numpy as np
 from numba import njit
 
-from ._gbnn_loss import loss_value, newton_step, residuals_into
+from ._gbnn_loss import loss_buffers, loss_value, newton_step, residuals_into
 from ._gbnn_numba import _work, hidden_into, lbfgs
 
 __all__ = ["fit_stage", "forward_into", "boost"]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
     """Fit ``activate(X W + c) V + d`` to ``R`` by L-BFGS from ``theta`` (updated in place).
 
@@ -38,7 +38,7 @@ def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
     >>> theta = rng.uniform(-1, 1, 2 * 2 + 2 + 2 + 1)
     >>> _ = fit_stage(X, R, theta, 2, 1, 0.0, 200, 1e-12)
     >>> out = np.empty((50, 1))
-    >>> forward_into(X, theta, 2, 1, out)
+    >>> forward_into(X, theta, 2, 1, out, _work(X, 2, 1))
     >>> bool(np.mean((out - R) ** 2) < 1e-3)
     True
     """
@@ -63,7 +63,7 @@ def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
     for i in range(n):
         for o in range(k):
             Rs[i, o] = (R[i, o] - center[o]) / scale[o]
-    loss, _ = lbfgs(X, Rs, theta, J, code, alpha, max_iter, tol, 10)
+    loss, _ = lbfgs(X, Rs, theta, J, code, alpha, max_iter, tol, 10, True)
     for j in range(J):
         for o in range(k):
             theta[ov + j * k + o] *= scale[o]
@@ -72,14 +72,16 @@ def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
     return loss
 
 
-@njit(cache=True, nogil=True)
-def forward_into(X, theta, n_units, code, out):
-    """Outputs ``activate(X W + c) V + d`` of the flat parameters ``theta`` into ``out``."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def forward_into(X, theta, n_units, code, out, work):
+    """Outputs ``activate(X W + c) V + d`` of the flat parameters ``theta`` into ``out``.
+
+    ``work`` is ``_work(X, n_units, out.shape[1])`` of :mod:`numsolve.neural._gbnn_numba`.
+    """
     n, p = X.shape
     k = out.shape[1]
     J = n_units
     od = p * J + J + J * k
-    work = _work(X, J, k)
     hidden_into(X, theta, J, k, code, work)
     np.dot(work[1], work[7], out)
     for i in range(n):
@@ -87,7 +89,7 @@ def forward_into(X, theta, n_units, code, out):
             out[i, o] += theta[od + o]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def boost(X, Y, F, Xv, Yv, Fv, rows, thetas, n_units, code, loss_code, alpha, max_iter,
           tol_inner, learning_rate, n_iter_no_change, tol, best, best_stage, start):
     """Fit ``thetas.shape[0]`` boosting stages; ``F`` and ``Fv`` are updated in place.
@@ -125,41 +127,45 @@ def boost(X, Y, F, Xv, Yv, Fv, rows, thetas, n_units, code, loss_code, alpha, ma
     p = X.shape[1]
     validate = Xv.shape[0] > 0
     R = np.empty((n, k))
-    Xs = np.empty((n_sub, p))
+    Xs = np.empty((n_sub, p), dtype=np.float32)  # the stage fits run their products in float32
     Rs = np.empty((n_sub, k))
     f = np.empty((n, k))
     fv = np.empty((Xv.shape[0], k))
+    work = _work(X, n_units, k)
+    work_v = _work(Xv, n_units, k)
+    buf = loss_buffers(n, k)
+    buf_v = loss_buffers(Xv.shape[0], k)
     rhos = np.zeros(n_new)
     train = np.zeros(n_new)
     val = np.zeros(n_new)
-    current = loss_value(Y, F, F, 0.0, loss_code)
+    current = loss_value(Y, F, F, 0.0, loss_code, buf)
     since_best = 0
     n_fitted = 0
     for t in range(n_new):
-        residuals_into(Y, F, loss_code, R)
+        residuals_into(Y, F, loss_code, R, buf)
         for a in range(n_sub):
             i = rows[t, a]
             Xs[a] = X[i]
             Rs[a] = R[i]
         theta = thetas[t]
         fit_stage(Xs, Rs, theta, n_units, code, alpha, max_iter, tol_inner)
-        forward_into(X, theta, n_units, code, f)
+        forward_into(X, theta, n_units, code, f, work)
         rho = learning_rate * newton_step(Y, R, f, loss_code)
-        value = loss_value(Y, F, f, rho, loss_code)
+        value = loss_value(Y, F, f, rho, loss_code, buf)
         while rho != 0.0 and value > current:  # safeguard: the step never raises the loss
             rho /= 2
             if abs(rho) < 1e-12:
                 rho = 0.0
-            value = loss_value(Y, F, f, rho, loss_code)
+            value = loss_value(Y, F, f, rho, loss_code, buf)
         F += rho * f
         rhos[t] = rho
         train[t] = value
         current = value
         n_fitted = t + 1
         if validate:
-            forward_into(Xv, theta, n_units, code, fv)
+            forward_into(Xv, theta, n_units, code, fv, work_v)
             Fv += rho * fv
-            val[t] = loss_value(Yv, Fv, Fv, 0.0, loss_code)
+            val[t] = loss_value(Yv, Fv, Fv, 0.0, loss_code, buf_v)
             if not np.isfinite(best) or val[t] < best - tol * abs(best):
                 best = val[t]
                 best_stage = start + t + 1

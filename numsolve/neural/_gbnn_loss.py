@@ -9,7 +9,10 @@ import numpy as np
 from numba import njit
 from scipy.special import expit
 
-__all__ = ["LOSS_CODES", "init_score", "proba", "loss_value", "residuals_into", "newton_step"]
+from ._gbnn_numba import exp_neg
+
+__all__ = ["LOSS_CODES", "init_score", "proba", "loss_buffers", "loss_value", "residuals_into",
+           "newton_step"]
 
 LOSS_CODES = {"squared": 0, "binary": 1, "multinomial": 2}
 
@@ -35,68 +38,100 @@ def proba(F):
     return E / E.sum(axis=1, keepdims=True)
 
 
-@njit(cache=True, nogil=True)
-def _row_loss(Y, F, f, rho, i, code):
-    """Loss of row ``i`` at the scores ``F[i] + rho f[i]``."""
-    k = F.shape[1]
-    if code == 0:
-        e = Y[i, 0] - F[i, 0] - rho * f[i, 0]
-        return 0.5 * e * e
-    if code == 1:
-        z = F[i, 0] + rho * f[i, 0]
-        soft = z + np.log1p(np.exp(-z)) if z > 0 else np.log1p(np.exp(z))
-        return soft - Y[i, 0] * z
-    top = -np.inf
-    for o in range(k):
-        top = max(top, F[i, o] + rho * f[i, o])
-    total = 0.0
-    picked = 0.0
-    for o in range(k):
-        z = F[i, o] + rho * f[i, o]
-        total += np.exp(z - top)
-        picked += Y[i, o] * z
-    return top + np.log(total) - picked
+@njit(cache=True, nogil=True, error_model="numpy")
+def loss_buffers(n_samples, n_outputs):
+    """Work arrays of :func:`loss_value` and :func:`residuals_into` for ``n_samples`` rows.
+
+    Exponentials and their arguments in separate arrays: :func:`exp_neg` vectorises only
+    when its input and output do not overlap.
+    """
+    return (np.empty((n_samples, n_outputs)), np.empty(n_samples * n_outputs, dtype=np.int64),
+            np.empty((n_samples, n_outputs)))
 
 
-@njit(cache=True, nogil=True)
-def loss_value(Y, F, f, rho, code):
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _exp_shifted(F, f, rho, buf):
+    """``exp(z - max z)`` row by row into ``buf[0]`` for the scores ``z = F + rho f``.
+
+    Returns the row maxima; the exponentials go through :func:`exp_neg` (vectorised).
+    """
+    E, bits, G = buf
+    n, k = F.shape
+    top = np.empty(n)
+    for i in range(n):
+        t = F[i, 0] + rho * f[i, 0]  # no infinities: fastmath assumes none
+        for o in range(1, k):
+            t = max(t, F[i, o] + rho * f[i, o])
+        top[i] = t
+        for o in range(k):
+            G[i, o] = t - F[i, o] - rho * f[i, o]
+    exp_neg(G.ravel(), E.ravel(), bits)
+    return top
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def loss_value(Y, F, f, rho, code, buf):
     """Mean loss at the scores ``F + rho f`` (pass ``rho = 0`` for the loss at ``F``).
+
+    ``buf`` is :func:`loss_buffers` of the shape of ``F``.
 
     Examples
     --------
     >>> import numpy as np
     >>> Y = np.array([[1.0], [0.0]]); F = np.zeros((2, 1))
-    >>> round(float(loss_value(Y, F, F, 0.0, 1)), 6)  # log 2
+    >>> round(float(loss_value(Y, F, F, 0.0, 1, loss_buffers(2, 1))), 6)  # log 2
     0.693147
     """
+    n, k = F.shape
     total = 0.0
-    for i in range(F.shape[0]):
-        total += _row_loss(Y, F, f, rho, i, code)
-    return total / F.shape[0]
+    if code == 0:
+        for i in range(n):
+            e = Y[i, 0] - F[i, 0] - rho * f[i, 0]
+            total += 0.5 * e * e
+    elif code == 1:  # softplus(z) - y z = max(z, 0) + log1p(exp(-|z|)) - y z
+        E, bits, G = buf
+        for i in range(n):
+            G[i, 0] = abs(F[i, 0] + rho * f[i, 0])
+        exp_neg(G.ravel(), E.ravel(), bits)
+        for i in range(n):
+            z = F[i, 0] + rho * f[i, 0]
+            total += max(z, 0.0) + np.log1p(E[i, 0]) - Y[i, 0] * z
+    else:
+        top = _exp_shifted(F, f, rho, buf)
+        E = buf[0]
+        for i in range(n):
+            s = 0.0
+            picked = 0.0
+            for o in range(k):
+                s += E[i, o]
+                picked += Y[i, o] * (F[i, o] + rho * f[i, o])
+            total += top[i] + np.log(s) - picked
+    return total / n
 
 
-@njit(cache=True, nogil=True)
-def residuals_into(Y, F, code, R):
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def residuals_into(Y, F, code, R, buf):
     """Pseudo-residuals (negative gradient) ``Y - F`` or ``Y - p`` into ``R``."""
     n, k = F.shape
-    for i in range(n):
-        if code == 0:
+    if code == 0:
+        for i in range(n):
             R[i, 0] = Y[i, 0] - F[i, 0]
-        elif code == 1:
-            R[i, 0] = Y[i, 0] - 1.0 / (1.0 + np.exp(-F[i, 0]))
-        else:
-            top = -np.inf
+    elif code == 1:
+        exp_neg(F.ravel(), R.ravel(), buf[1])
+        for i in range(n):
+            R[i, 0] = Y[i, 0] - 1.0 / (1.0 + R[i, 0])
+    else:
+        _exp_shifted(F, F, 0.0, buf)
+        E = buf[0]
+        for i in range(n):
+            s = 0.0
             for o in range(k):
-                top = max(top, F[i, o])
-            total = 0.0
+                s += E[i, o]
             for o in range(k):
-                R[i, o] = np.exp(F[i, o] - top)
-                total += R[i, o]
-            for o in range(k):
-                R[i, o] = Y[i, o] - R[i, o] / total
+                R[i, o] = Y[i, o] - E[i, o] / s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def newton_step(Y, R, f, code):
     """Newton step for the multiplier of the direction ``f`` from the residuals ``R``.
 

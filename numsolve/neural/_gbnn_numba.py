@@ -10,8 +10,8 @@ exponential (:func:`exp_neg`), since the scalar ``exp`` dominated the cost of an
 import numpy as np
 from numba import njit
 
-__all__ = ["ACTIVATION_CODES", "exp_neg", "activate_into", "hidden_into", "lsq_loss_grad",
-           "lbfgs"]
+__all__ = ["ACTIVATION_CODES", "exp_neg", "activate_into", "hidden_into", "set_targets",
+           "output_layer_into", "loss_grad_into", "lsq_loss_grad", "lbfgs"]
 
 ACTIVATION_CODES = {"logistic": 0, "tanh": 1, "relu": 2, "identity": 3}
 
@@ -20,7 +20,7 @@ _LN2_HI = 0.6931471803691238  # ln 2 split so that k * _LN2_HI is exact for |k| 
 _LN2_LO = 1.9082149292705877e-10
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def exp_neg(z, out, bits):
     """``out = exp(-z)`` elementwise (relative error ~1e-16, arguments clipped to +-700).
 
@@ -59,7 +59,7 @@ def exp_neg(z, out, bits):
         out[i] *= scale[i]
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def activate_into(Z, code, H, D, bits):
     """Hidden units ``H = activate(Z)`` and derivatives ``D``; ``Z`` is overwritten.
 
@@ -69,18 +69,19 @@ def activate_into(Z, code, H, D, bits):
     z = Z.ravel()
     h = H.ravel()
     dh = D.ravel()
-    if code == 0 or code == 1:
-        if code == 1:  # tanh(z) = 2 logistic(2 z) - 1
-            z *= 2.0
+    if code == 0:
+        exp_neg(z, h, bits)
+        for i in range(z.shape[0]):  # branch-free loops vectorise
+            s = 1.0 / (1.0 + h[i])
+            h[i] = s
+            dh[i] = s - s * s
+    elif code == 1:  # tanh(z) = 2 / (1 + exp(-2 z)) - 1
+        z *= 2.0
         exp_neg(z, h, bits)
         for i in range(z.shape[0]):
-            s = 1.0 / (1.0 + h[i])
-            if code == 0:
-                h[i] = s
-                dh[i] = s * (1.0 - s)
-            else:
-                h[i] = 2.0 * s - 1.0
-                dh[i] = 1.0 - h[i] * h[i]
+            s = 2.0 / (1.0 + h[i]) - 1.0
+            h[i] = s
+            dh[i] = 1.0 - s * s
     elif code == 2:
         for i in range(z.shape[0]):
             h[i] = z[i] if z[i] > 0.0 else 0.0
@@ -90,25 +91,48 @@ def activate_into(Z, code, H, D, bits):
         dh[:] = 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _work(X, n_units, n_outputs):
-    """Work arrays of :func:`loss_grad_into` for ``X``, in the dtype of ``X``."""
+    """Work arrays of :func:`loss_grad_into` for ``X``.
+
+    Float64 ``Z, H, D, E, dZ`` (rows x units or outputs), int64 ``bits`` for
+    :func:`exp_neg`, the hidden weights ``W`` and their gradient ``gW`` in the dtype of
+    ``X``, the output weights ``V`` and their gradient ``gV``, ``stats`` (column means and
+    centred sum of squares of the targets, set by :func:`set_targets`), and ``Zx, dZx``:
+    ``Z`` and ``dZ`` in the dtype of ``X``, for the two products with ``X``.
+    """
     n, p = X.shape
     dt = X.dtype
-    return (np.empty((n, n_units), dt), np.empty((n, n_units), dt), np.empty((n, n_units), dt),
-            np.empty((n, n_outputs), dt), np.empty((n, n_units), dt),
+    return (np.empty((n, n_units)), np.empty((n, n_units)), np.empty((n, n_units)),
+            np.empty((n, n_outputs)), np.empty((n, n_units)),
             np.empty(n * n_units, dtype=np.int64), np.empty((p, n_units), dt),
-            np.empty((n_units, n_outputs), dt), np.empty((p, n_units), dt),
-            np.empty((n_units, n_outputs), dt))
+            np.empty((n_units, n_outputs)), np.empty((p, n_units), dt),
+            np.empty((n_units, n_outputs)), np.zeros(n_outputs + 1),
+            np.empty((n, n_units), dt), np.empty((n, n_units), dt))
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def set_targets(R, work):
+    """Store the column means of ``R`` and its centred sum of squares in ``work``."""
+    stats = work[10]
+    n, k = R.shape
+    stats[:] = 0.0
+    for i in range(n):
+        for o in range(k):
+            stats[o] += R[i, o]
+    stats[:k] /= n
+    for i in range(n):
+        for o in range(k):
+            stats[k] += (R[i, o] - stats[o]) ** 2
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def hidden_into(X, theta, n_units, n_outputs, code, work):
     """Hidden units of ``theta`` on ``X`` into the work arrays of :func:`_work`.
 
     Fills ``H`` and the derivatives ``D`` and copies ``W`` and ``V`` into the work dtype.
     """
-    Z, H, D, _, _, bits, W, V, _, _ = work
+    Z, H, D, bits, W, V, Zx = work[0], work[1], work[2], work[5], work[6], work[7], work[11]
     n, p = X.shape
     J = n_units
     oc = p * J
@@ -118,21 +142,83 @@ def hidden_into(X, theta, n_units, n_outputs, code, work):
     v = V.ravel()
     for q in range(J * n_outputs):
         v[q] = theta[oc + J + q]
-    np.dot(X, W, Z)
+    np.dot(X, W, Zx)
     for i in range(n):
         for j in range(J):
-            Z[i, j] += theta[oc + j]
+            Z[i, j] = Zx[i, j] + theta[oc + j]
     activate_into(Z, code, H, D, bits)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def loss_grad_into(X, R, theta, n_units, code, alpha, grad, work):
+@njit(cache=True, nogil=True, error_model="numpy")
+def output_layer_into(H, R, alpha, theta, ov, work):
+    """Ridge-optimal output layer for the hidden units ``H``: ``V`` and ``d`` into ``theta``.
+
+    Minimises ``||H V + d - R||^2 + alpha ||V||^2`` (``d`` unpenalised): ``V`` solves
+    ``(Hc' Hc + alpha I) V = Hc' Rc`` with the centred ``Hc``, ``Rc`` (Cholesky of the
+    J x J matrix) and ``d = mean(R) - mean(H) V``. Needs :func:`set_targets` on ``R`` first.
+    The solution is also left in the work array ``V``.
+
+    Returns
+    -------
+    float
+        The minimum ``||H V + d - R||^2 + alpha ||V||^2``, that is ``||Rc||^2 - <V, Hc' Rc>``.
+    """
+    V, B, stats = work[7], work[9], work[10]
+    n, J = H.shape
+    k = R.shape[1]
+    hm = np.zeros(J)
+    for i in range(n):
+        for j in range(J):
+            hm[j] += H[i, j]
+    hm /= n
+    A = np.dot(H.T, H)
+    np.dot(H.T, R, B)
+    for j in range(J):
+        for o in range(k):
+            B[j, o] -= n * hm[j] * stats[o]
+        for q in range(J):
+            A[j, q] -= n * hm[j] * hm[q]
+        A[j, j] += alpha
+    for j in range(J):  # Cholesky, lower triangle in place
+        for q in range(j):
+            A[j, j] -= A[j, q] * A[j, q]
+        A[j, j] = np.sqrt(max(A[j, j], 1e-300))
+        for i in range(j + 1, J):
+            for q in range(j):
+                A[i, j] -= A[i, q] * A[j, q]
+            A[i, j] /= A[j, j]
+    fit = 0.0
+    for o in range(k):
+        for j in range(J):
+            s = B[j, o]
+            for q in range(j):
+                s -= A[j, q] * V[q, o]
+            V[j, o] = s / A[j, j]
+        for j in range(J - 1, -1, -1):
+            s = V[j, o]
+            for q in range(j + 1, J):
+                s -= A[q, j] * V[q, o]
+            V[j, o] = s / A[j, j]
+        s = stats[o]
+        for j in range(J):
+            s -= hm[j] * V[j, o]
+            theta[ov + j * k + o] = V[j, o]
+            fit += V[j, o] * B[j, o]
+        theta[ov + J * k + o] = s
+    return stats[k] - fit
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def loss_grad_into(X, R, theta, n_units, code, alpha, grad, work, project=False):
     """:func:`lsq_loss_grad` with the work arrays of :func:`_work` passed in.
 
-    The products run in the dtype of ``X`` and ``R``; ``theta``, ``grad`` and the sums of
-    the loss are float64.
+    With ``project`` the output layer in ``theta`` is first replaced by the ridge optimum for
+    the hidden units (:func:`output_layer_into`, after :func:`set_targets`) and its gradient
+    entries are 0: the value and gradient of the variable-projection objective, a function
+    of ``W`` and ``c`` only. ``R`` is float64; the two products with ``X`` run in its
+    dtype (float32 halves their cost), everything else in float64.
     """
-    _, H, D, E, dZ, _, _, V, gW, gV = work
+    Z, H, D, E, dZ, _, _, V, gW, gV, _, _, dZx = work
     n, p = X.shape
     k = R.shape[1]
     J = n_units
@@ -140,43 +226,57 @@ def loss_grad_into(X, R, theta, n_units, code, alpha, grad, work):
     ov = oc + J
     od = ov + J * k
     hidden_into(X, theta, J, k, code, work)
-    np.dot(H, V, E)
-    loss = 0.0
-    for o in range(k):
-        grad[od + o] = 0.0
-    for i in range(n):
+    if project:
+        loss = output_layer_into(H, R, alpha, theta, ov, work)
+        # E V' = H (V V') + 1 (V d)' - R V', without forming the residuals E
+        np.dot(R, V.T, dZ)
+        np.dot(H, np.dot(V, V.T), Z)
+        u = np.zeros(J)
+        for j in range(J):
+            for o in range(k):
+                u[j] += V[j, o] * theta[od + o]
+        for i in range(n):
+            for j in range(J):
+                dZ[i, j] = Z[i, j] + u[j] - dZ[i, j]
+        grad[ov:] = 0.0
+    else:
+        np.dot(H, V, E)
+        loss = 0.0
         for o in range(k):
-            s = E[i, o] + theta[od + o] - R[i, o]
-            E[i, o] = s
-            loss += s * s
-            grad[od + o] += s
-    np.dot(H.T, E, gV)
-    np.dot(E, V.T, dZ)
+            grad[od + o] = 0.0
+        for i in range(n):
+            for o in range(k):
+                s = E[i, o] + theta[od + o] - R[i, o]
+                E[i, o] = s
+                loss += s * s
+                grad[od + o] += s
+        np.dot(H.T, E, gV)
+        gv = gV.ravel()
+        for q in range(J * k):
+            loss += alpha * theta[ov + q] * theta[ov + q]
+            grad[ov + q] = gv[q] + alpha * theta[ov + q]
+        np.dot(E, V.T, dZ)
     for j in range(J):
         grad[oc + j] = 0.0
     for i in range(n):
         for j in range(J):
             dZ[i, j] *= D[i, j]
+            dZx[i, j] = dZ[i, j]
             grad[oc + j] += dZ[i, j]
-    np.dot(X.T, dZ, gW)
+    np.dot(X.T, dZx, gW)
     gw = gW.ravel()
-    gv = gV.ravel()
-    penalty = 0.0
     for q in range(oc):
-        penalty += theta[q] * theta[q]
+        loss += alpha * theta[q] * theta[q]
         grad[q] = gw[q] + alpha * theta[q]
-    for q in range(J * k):
-        penalty += theta[ov + q] * theta[ov + q]
-        grad[ov + q] = gv[q] + alpha * theta[ov + q]
     grad /= n
-    return (loss + alpha * penalty) / (2 * n)
+    return loss / (2 * n)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def lsq_loss_grad(X, R, theta, n_units, code, alpha, grad):
     """Loss ``||out - R||^2 / (2n) + alpha (||W||^2 + ||V||^2) / (2n)``; gradient into ``grad``.
 
-    ``X`` and ``R`` are C-contiguous float64 arrays.
+    ``X`` (float64 or float32) and ``R`` (float64) are C-contiguous.
 
     Examples
     --------
@@ -190,13 +290,16 @@ def lsq_loss_grad(X, R, theta, n_units, code, alpha, grad):
     return loss_grad_into(X, R, theta, n_units, code, alpha, grad, work)
 
 
-@njit(cache=True, nogil=True)
-def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory):
+@njit(cache=True, nogil=True, error_model="numpy")
+def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory, project=False):
     """Minimise :func:`lsq_loss_grad` over ``theta`` (updated in place) by L-BFGS.
 
     Two-loop recursion with ``memory`` pairs and an Armijo backtracking line search. Stops
     after ``max_iter`` iterations, when the largest gradient entry falls below ``tol``, or
-    when an iteration lowers the loss by less than ``tol`` relative to its value.
+    when an iteration lowers the loss by less than ``tol`` relative to its value. With
+    ``project`` it minimises the variable-projection objective over the hidden layer
+    ``W, c`` only, the output layer being the ridge optimum at every evaluation
+    (:func:`output_layer_into`); the initial output layer in ``theta`` is then ignored.
 
     Returns
     -------
@@ -214,45 +317,55 @@ def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory):
     True
     """
     work = _work(X, n_units, R.shape[1])
-    m = theta.shape[0]
+    size = theta.shape[0]
+    m = X.shape[1] * n_units + n_units if project else size
     S = np.zeros((memory, m))
     Y = np.zeros((memory, m))
     rho = np.zeros(memory)
     a = np.zeros(memory)
-    g = np.empty(m)
-    g_new = np.empty(m)
-    trial = np.empty(m)
+    g = np.empty(size)
+    g_new = np.empty(size)
+    trial = theta.copy()
+    s_vec = np.empty(m)
+    y_vec = np.empty(m)
     direction = np.empty(m)
-    loss = loss_grad_into(X, R, theta, n_units, code, alpha, g, work)
+    if project:
+        set_targets(R, work)
+    loss = loss_grad_into(X, R, theta, n_units, code, alpha, g, work, project)
     stored = 0
     head = 0
     n_iter = 0
     for it in range(max_iter):
         if np.max(np.abs(g)) <= tol:
             break
-        direction[:] = -g
-        for back in range(stored):
+        for q in range(m):
+            direction[q] = -g[q]
+        for back in range(stored):  # two-loop recursion, no temporaries
             slot = (head - 1 - back) % memory
             a[slot] = rho[slot] * np.dot(S[slot], direction)
-            direction -= a[slot] * Y[slot]
+            for q in range(m):
+                direction[q] -= a[slot] * Y[slot, q]
         if stored > 0:
             last = (head - 1) % memory
-            direction *= np.dot(S[last], Y[last]) / np.dot(Y[last], Y[last])
+            gamma = np.dot(S[last], Y[last]) / np.dot(Y[last], Y[last])
+            for q in range(m):
+                direction[q] *= gamma
         for fwd in range(stored):
             slot = (head - stored + fwd) % memory
             b = rho[slot] * np.dot(Y[slot], direction)
-            direction += (a[slot] - b) * S[slot]
-        slope = np.dot(g, direction)
+            for q in range(m):
+                direction[q] += (a[slot] - b) * S[slot, q]
+        slope = np.dot(g[:m], direction)
         if slope >= 0.0:  # not a descent direction: restart from steepest descent
-            direction[:] = -g
-            slope = -np.dot(g, g)
+            direction[:] = -g[:m]
+            slope = -np.dot(direction, direction)
             stored = 0
         step = 1.0 if stored > 0 else min(1.0, 1.0 / np.sqrt(-slope))
         accepted = False
         for _ in range(40):
             for q in range(m):
                 trial[q] = theta[q] + step * direction[q]
-            loss_new = loss_grad_into(X, R, trial, n_units, code, alpha, g_new, work)
+            loss_new = loss_grad_into(X, R, trial, n_units, code, alpha, g_new, work, project)
             if loss_new <= loss + 1e-4 * step * slope:
                 accepted = True
                 break
@@ -261,10 +374,12 @@ def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory):
             break
         n_iter = it + 1
         for q in range(m):
-            S[head, q] = trial[q] - theta[q]
-            Y[head, q] = g_new[q] - g[q]
-        sy = np.dot(S[head], Y[head])
-        if sy > 1e-12 * np.dot(Y[head], Y[head]):
+            s_vec[q] = trial[q] - theta[q]
+            y_vec[q] = g_new[q] - g[q]
+        sy = np.dot(s_vec, y_vec)
+        if sy > 1e-12 * np.dot(y_vec, y_vec):
+            S[head] = s_vec
+            Y[head] = y_vec
             rho[head] = 1.0 / sy
             head = (head + 1) % memory
             stored = min(stored + 1, memory)

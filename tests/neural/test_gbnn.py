@@ -8,7 +8,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from numsolve.neural import GBNNClassifier, GBNNRegressor
-from numsolve.neural._gbnn_loss import LOSS_CODES, loss_value, newton_step, residuals_into
+from numsolve.neural._gbnn_loss import (LOSS_CODES, loss_buffers, loss_value, newton_step,
+                                        residuals_into)
 
 
 def _split(loader, n=None):
@@ -80,15 +81,16 @@ def test_newton_multiplier_matches_line_search(loss):
     f = rng.randn(80, k) * 0.01
     code = LOSS_CODES[loss]
     R = np.empty_like(F)
-    residuals_into(Y, F, code, R)
+    buf = loss_buffers(80, k)
+    residuals_into(Y, F, code, R, buf)
     rho = newton_step(Y, R, f, code)
     grid = np.linspace(rho - 1, rho + 1, 20001)
-    best = grid[np.argmin([loss_value(Y, F, f, g, code) for g in grid])]
+    best = grid[np.argmin([loss_value(Y, F, f, g, code, buf) for g in grid])]
     # multinomial: the step uses the diagonal of the softmax Hessian, as the paper does
     assert rho == pytest.approx(best, rel=5e-2 if loss == "multinomial" else 1e-2)
     # the residuals are the negative gradient of the mean loss, times n
     eps = 1e-6
-    step = (loss_value(Y, F, f, eps, code) - loss_value(Y, F, f, -eps, code)) / (2 * eps)
+    step = (loss_value(Y, F, f, eps, code, buf) - loss_value(Y, F, f, -eps, code, buf)) / (2 * eps)
     assert step * F.shape[0] == pytest.approx(-np.sum(R * f), rel=1e-6)
 
 

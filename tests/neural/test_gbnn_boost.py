@@ -5,11 +5,12 @@ from scipy.special import expit, logsumexp, softmax
 from numsolve.neural import GBNNClassifier, GBNNRegressor
 from numsolve.neural._gbnn_base import draw_stages, input_scaling
 from numsolve.neural._gbnn_boost import fit_stage, forward_into
-from numsolve.neural._gbnn_numba import ACTIVATION_CODES
+from numsolve.neural._gbnn_numba import ACTIVATION_CODES, _work
 
 
 def _reference_fit(X, Y, loss, n_stages, J, activation, learning_rate, subsample, seed):
-    """The boosting loop in NumPy, stage fits by :func:`fit_stage`, same random draws.
+    """The boosting loop in NumPy, stage fits by :func:`fit_stage` (on float32 inputs, as in
+    the compiled loop), same random draws.
 
     Ten L-BFGS iterations per stage keep round-off differences from growing.
     """
@@ -44,10 +45,10 @@ def _reference_fit(X, Y, loss, n_stages, J, activation, learning_rate, subsample
     for t in range(n_stages):
         R = residuals(F)
         theta = thetas[t].copy()
-        fit_stage(np.ascontiguousarray(Xs[rows[t]]), np.ascontiguousarray(R[rows[t]]), theta,
+        fit_stage(Xs[rows[t]].astype(np.float32), np.ascontiguousarray(R[rows[t]]), theta,
                   J, ACTIVATION_CODES[activation], 5.0, 10, 1e-10)
         f = np.empty((n, k))
-        forward_into(Xs, theta, J, ACTIVATION_CODES[activation], f)
+        forward_into(Xs, theta, J, ACTIVATION_CODES[activation], f, _work(Xs, J, k))
         P = Y - R
         curvature = f * f if loss == "squared" else f * f * P * (1 - P)
         rho = learning_rate * np.sum(R * f) / np.sum(curvature)
