@@ -1,8 +1,10 @@
 """Gradient-boosted neural networks (Emami & Martinez-Munoz): GBNNRegressor, GBNNClassifier.
 
 Each boosting stage fits a one-hidden-layer network of ``units_per_stage`` units to the
-pseudo-residuals (compiled L-BFGS on least squares), takes one Newton step for its multiplier and
-shrinks it by ``learning_rate``. All stages are stored as one merged network whose hidden layer
+pseudo-residuals (least squares by variable projection: L-BFGS over the hidden layer, the
+output layer solved exactly at every step), takes one Newton step for its multiplier and
+shrinks it by ``learning_rate``. All stages are fitted in one compiled call
+(:mod:`numsolve.neural._gbnn_boost`). They are stored as one merged network whose hidden layer
 is the concatenation of the stages' units, so pruning to the first ``t`` stages is a slice.
 """
 
@@ -51,7 +53,7 @@ class _BaseGBNN(BaseEstimator):
     }
 
     def __init__(self, n_stages=100, units_per_stage=4, *, learning_rate=0.4, subsample=0.5,
-                 activation="logistic", alpha=5.0, max_iter=50, early_stopping=False,
+                 activation="logistic", alpha=5.0, max_iter=25, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, warm_start=False,
                  random_state=None, verbose=0):
         self.n_stages = n_stages
@@ -211,8 +213,12 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         breast_cancer, digits, wine and diabetes (``benchmarks/bench_gbnn.py``). For smooth,
         nearly noise-free targets use a smaller value (0.1 to 1): a strong penalty keeps the
         stages near-linear and the fit stalls (Friedman #1, 200 rows: R^2 0.75 at 5, 0.97 at 1).
-    max_iter : int, default=50
-        L-BFGS iterations per base network (compiled, :mod:`numsolve.neural._gbnn_numba`).
+    max_iter : int, default=25
+        L-BFGS iterations per base network. The iterations run over the hidden weights only,
+        the ridge-optimal output layer being solved at every evaluation (variable projection,
+        :mod:`numsolve.neural._gbnn_numba`): 25 of them reach the stage objective of 50 plain
+        L-BFGS iterations on all the network's weights (median ratio 1.000 on breast_cancer
+        and diabetes, 1.003 on digits, over 40 stages).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when its loss has not improved
         for ``n_iter_no_change`` stages; the best stage count is kept.
@@ -224,6 +230,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         Add stages to the fitted ones up to ``n_stages``.
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
+        A positive value shows a progress bar, advanced when the compiled loop returns.
 
     Attributes
     ----------

@@ -38,17 +38,14 @@ def draw_stages(rng, n_stages, n_samples, n_sub, n_features, n_units, n_outputs,
     if activation == "logistic":
         bound_in, bound_out = 2 * bound_in, 2 * bound_out
     sizes = (n_features * n_units, n_units, n_units * n_outputs, n_outputs)
+    bound = np.repeat([bound_in, bound_in, bound_out, bound_out], sizes)
     rows = np.empty((n_stages, n_sub), dtype=np.int64)
     thetas = np.empty((n_stages, sum(sizes)))
     for t in range(n_stages):
-        rows[t] = (np.sort(rng.choice(n_samples, n_sub, replace=False)) if n_sub < n_samples
+        # the random streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block
+        rows[t] = (np.sort(rng.permutation(n_samples)[:n_sub]) if n_sub < n_samples
                    else np.arange(n_samples))
-        thetas[t] = np.concatenate([
-            rng.uniform(-bound_in, bound_in, sizes[0]),
-            rng.uniform(-bound_in, bound_in, sizes[1]),
-            rng.uniform(-bound_out, bound_out, sizes[2]),
-            rng.uniform(-bound_out, bound_out, sizes[3]),
-        ])
+        thetas[t] = bound * (2 * rng.random_sample(bound.shape[0]) - 1)
     return rows, thetas
 
 

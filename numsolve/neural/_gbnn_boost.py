@@ -17,7 +17,7 @@ from ._gbnn_numba import _work, hidden_into, lbfgs
 __all__ = ["fit_stage", "forward_into", "boost"]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
     """Fit ``activate(X W + c) V + d`` to ``R`` by L-BFGS from ``theta`` (updated in place).
 

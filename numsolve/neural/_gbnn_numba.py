@@ -111,7 +111,7 @@ def _work(X, n_units, n_outputs):
             np.empty((n, n_units), dt), np.empty((n, n_units), dt))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def set_targets(R, work):
     """Store the column means of ``R`` and its centred sum of squares in ``work``."""
     stats = work[10]
@@ -149,7 +149,7 @@ def hidden_into(X, theta, n_units, n_outputs, code, work):
     activate_into(Z, code, H, D, bits)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def output_layer_into(H, R, alpha, theta, ov, work):
     """Ridge-optimal output layer for the hidden units ``H``: ``V`` and ``d`` into ``theta``.
 
@@ -166,11 +166,12 @@ def output_layer_into(H, R, alpha, theta, ov, work):
     V, B, stats = work[7], work[9], work[10]
     n, J = H.shape
     k = R.shape[1]
-    hm = np.zeros(J)
-    for i in range(n):
-        for j in range(J):
-            hm[j] += H[i, j]
-    hm /= n
+    hm = np.empty(J)
+    for j in range(J):
+        total = 0.0
+        for i in range(n):
+            total += H[i, j]
+        hm[j] = total / n
     A = np.dot(H.T, H)
     np.dot(H.T, R, B)
     for j in range(J):
@@ -256,13 +257,15 @@ def loss_grad_into(X, R, theta, n_units, code, alpha, grad, work, project=False)
             loss += alpha * theta[ov + q] * theta[ov + q]
             grad[ov + q] = gv[q] + alpha * theta[ov + q]
         np.dot(E, V.T, dZ)
-    for j in range(J):
-        grad[oc + j] = 0.0
     for i in range(n):
         for j in range(J):
             dZ[i, j] *= D[i, j]
             dZx[i, j] = dZ[i, j]
-            grad[oc + j] += dZ[i, j]
+    for j in range(J):
+        total = 0.0
+        for i in range(n):
+            total += dZ[i, j]
+        grad[oc + j] = total
     np.dot(X.T, dZx, gW)
     gw = gW.ravel()
     for q in range(oc):

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from numsolve.neural._gbnn_numba import ACTIVATION_CODES, lbfgs, lsq_loss_grad
+from numsolve.neural._gbnn_numba import (ACTIVATION_CODES, _work, lbfgs, loss_grad_into,
+                                         lsq_loss_grad, output_layer_into, set_targets)
 from numsolve.neural._mlp import lsq_loss_grad as reference_loss_grad
 
 
@@ -65,3 +66,56 @@ def test_lbfgs_decreases_the_loss_and_leaves_data_unchanged():
     assert loss == pytest.approx(lsq_loss_grad(X, R, theta, 4, 1, 1.0, np.empty_like(theta)))
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(R, R0)
+
+
+def test_output_layer_is_the_ridge_optimum():
+    rng = np.random.RandomState(4)
+    n, J, k, alpha = 60, 3, 2, 0.7
+    H, R = rng.rand(n, J), rng.randn(n, k) + 2.0
+    work = _work(np.zeros((n, 1)), J, k)
+    set_targets(R, work)
+    theta = np.zeros(J + J + J * k + k)  # p = 1: W, c, then V, d
+    value = output_layer_into(H, R, alpha, theta, 2 * J, work)
+    A = np.hstack([H, np.ones((n, 1))])
+    P = np.diag([alpha] * J + [0.0])
+    expected = np.linalg.solve(A.T @ A + P, A.T @ R)
+    V, d = theta[2 * J:2 * J + J * k].reshape(J, k), theta[-k:]
+    np.testing.assert_allclose(np.vstack([V, d]), expected, rtol=1e-10, atol=1e-12)
+    assert value == pytest.approx(np.sum((A @ expected - R) ** 2) + alpha * np.sum(V ** 2),
+                                  rel=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_projected_gradient_matches_finite_differences(dtype):
+    rng = np.random.RandomState(5)
+    n, p, J, k = 40, 3, 2, 3
+    X, R = rng.randn(n, p), rng.randn(n, k)
+    work = _work(X.astype(dtype), J, k)
+    set_targets(R, work)
+    theta = rng.randn(p * J + J + J * k + k)
+
+    def value(t):
+        return loss_grad_into(X.astype(dtype), R, t.copy(), J, 0, 0.2, np.empty_like(t), work,
+                              True)
+
+    grad = np.empty_like(theta)
+    loss_grad_into(X.astype(dtype), R, theta.copy(), J, 0, 0.2, grad, work, True)
+    m = p * J + J
+    numeric = [(value(theta + 1e-5 * e) - value(theta - 1e-5 * e)) / 2e-5
+               for e in np.eye(theta.size)[:m]]
+    tol = 1e-7 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(grad[:m], numeric, rtol=tol, atol=tol)
+    assert np.all(grad[m:] == 0.0)
+
+
+def test_projected_lbfgs_reaches_a_stationary_point_of_the_full_objective():
+    # the least-squares optimum of the stage: every gradient entry, output layer included
+    rng = np.random.RandomState(6)
+    X, R = rng.randn(150, 4), rng.randn(150, 2)
+    theta = rng.randn(4 * 3 + 3 + 3 * 2 + 2) * 0.5
+    loss, n_iter = lbfgs(X, R, theta, 3, ACTIVATION_CODES["tanh"], 1.0, 1000, 1e-13, 10, True)
+    grad = np.empty_like(theta)
+    full = lsq_loss_grad(X, R, theta, 3, ACTIVATION_CODES["tanh"], 1.0, grad)
+    assert full == pytest.approx(loss, rel=1e-10)
+    assert np.max(np.abs(grad)) < 1e-6
+    assert n_iter < 1000
