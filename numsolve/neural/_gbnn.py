@@ -216,7 +216,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
     max_iter : int, default=25
         L-BFGS iterations per base network. The iterations run over the hidden weights only,
         the ridge-optimal output layer being solved at every evaluation (variable projection,
-        :mod:`numsolve.neural._gbnn_numba`): 25 of them reach the stage objective of 50 plain
+        :mod:`numsolve.neural._gbnn_varpro`): 25 of them reach the stage objective of 50 plain
         L-BFGS iterations on all the network's weights (median ratio 1.000 on breast_cancer
         and diabetes, 1.003 on digits, over 40 stages).
     early_stopping : bool, default=False

@@ -2,7 +2,7 @@
 
 Every stage of :func:`boost` runs without returning to Python: pseudo-residuals of the loss,
 the row subsample, the least-squares fit of the stage's J-unit network by L-BFGS
-(:func:`numsolve.neural._gbnn_numba.lbfgs`, on residuals standardised to unit variance), its
+(:func:`numsolve.neural._gbnn_lbfgs.lbfgs`, on residuals standardised to unit variance), its
 outputs on all training rows, the safeguarded Newton step for its multiplier and the
 validation loss. The random draws (row subsamples, initial weights) are made beforehand, so
 the result depends on ``random_state`` only.
@@ -12,12 +12,13 @@ import numpy as np
 from numba import njit
 
 from ._gbnn_loss import loss_buffers, loss_value, newton_step, residuals_into
-from ._gbnn_numba import _work, hidden_into, lbfgs
+from ._gbnn_lbfgs import lbfgs
+from ._gbnn_numba import _work, hidden_into
 
 __all__ = ["fit_stage", "forward_into", "boost"]
 
 
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
     """Fit ``activate(X W + c) V + d`` to ``R`` by L-BFGS from ``theta`` (updated in place).
 

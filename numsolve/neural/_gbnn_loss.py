@@ -49,7 +49,7 @@ def loss_buffers(n_samples, n_outputs):
             np.empty((n_samples, n_outputs)))
 
 
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _exp_shifted(F, f, rho, buf):
     """``exp(z - max z)`` row by row into ``buf[0]`` for the scores ``z = F + rho f``.
 
@@ -59,7 +59,7 @@ def _exp_shifted(F, f, rho, buf):
     n, k = F.shape
     top = np.empty(n)
     for i in range(n):
-        t = F[i, 0] + rho * f[i, 0]  # no infinities: fastmath assumes none
+        t = F[i, 0] + rho * f[i, 0]
         for o in range(1, k):
             t = max(t, F[i, o] + rho * f[i, o])
         top[i] = t
@@ -69,7 +69,7 @@ def _exp_shifted(F, f, rho, buf):
     return top
 
 
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def loss_value(Y, F, f, rho, code, buf):
     """Mean loss at the scores ``F + rho f`` (pass ``rho = 0`` for the loss at ``F``).
 
@@ -109,7 +109,7 @@ def loss_value(Y, F, f, rho, code, buf):
     return total / n
 
 
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def residuals_into(Y, F, code, R, buf):
     """Pseudo-residuals (negative gradient) ``Y - F`` or ``Y - p`` into ``R``."""
     n, k = F.shape
@@ -131,7 +131,7 @@ def residuals_into(Y, F, code, R, buf):
                 R[i, o] = Y[i, o] - E[i, o] / s
 
 
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def newton_step(Y, R, f, code):
     """Newton step for the multiplier of the direction ``f`` from the residuals ``R``.
 

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from numsolve.neural._gbnn_numba import (ACTIVATION_CODES, _work, lbfgs, loss_grad_into,
-                                         lsq_loss_grad, output_layer_into, set_targets)
+from numsolve.neural._gbnn_lbfgs import lbfgs
+from numsolve.neural._gbnn_numba import ACTIVATION_CODES, lsq_loss_grad
+from numsolve.neural._gbnn_varpro import projected_loss_grad, projected_work
 from numsolve.neural._mlp import lsq_loss_grad as reference_loss_grad
 
 
@@ -68,38 +69,39 @@ def test_lbfgs_decreases_the_loss_and_leaves_data_unchanged():
     np.testing.assert_array_equal(R, R0)
 
 
-def test_output_layer_is_the_ridge_optimum():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_projected_output_layer_is_the_ridge_optimum(dtype):
     rng = np.random.RandomState(4)
-    n, J, k, alpha = 60, 3, 2, 0.7
-    H, R = rng.rand(n, J), rng.randn(n, k) + 2.0
-    work = _work(np.zeros((n, 1)), J, k)
-    set_targets(R, work)
-    theta = np.zeros(J + J + J * k + k)  # p = 1: W, c, then V, d
-    value = output_layer_into(H, R, alpha, theta, 2 * J, work)
+    n, p, J, k, alpha = 60, 3, 3, 2, 0.7
+    X, R = rng.randn(n, p), rng.randn(n, k) + 2.0
+    theta = rng.randn(p * J + J + J * k + k)
+    value = projected_loss_grad(X.astype(dtype), R, theta, J, 0, alpha, np.empty_like(theta),
+                                projected_work(X.astype(dtype), R, J))
+    W, c = theta[:p * J].reshape(p, J), theta[p * J:p * J + J]
+    H = 1 / (1 + np.exp(-(X.astype(dtype).astype(float) @ W + c)))
     A = np.hstack([H, np.ones((n, 1))])
     P = np.diag([alpha] * J + [0.0])
     expected = np.linalg.solve(A.T @ A + P, A.T @ R)
-    V, d = theta[2 * J:2 * J + J * k].reshape(J, k), theta[-k:]
-    np.testing.assert_allclose(np.vstack([V, d]), expected, rtol=1e-10, atol=1e-12)
-    assert value == pytest.approx(np.sum((A @ expected - R) ** 2) + alpha * np.sum(V ** 2),
-                                  rel=1e-10)
+    V, d = theta[p * J + J:-k].reshape(J, k), theta[-k:]
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(np.vstack([V, d]), expected, rtol=tol, atol=tol)
+    full = np.sum((A @ expected - R) ** 2) + alpha * (np.sum(V ** 2) + np.sum(W ** 2))
+    assert value == pytest.approx(full / (2 * n), rel=tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_projected_gradient_matches_finite_differences(dtype):
     rng = np.random.RandomState(5)
     n, p, J, k = 40, 3, 2, 3
-    X, R = rng.randn(n, p), rng.randn(n, k)
-    work = _work(X.astype(dtype), J, k)
-    set_targets(R, work)
+    X, R = rng.randn(n, p).astype(dtype), rng.randn(n, k)
+    work = projected_work(X, R, J)
     theta = rng.randn(p * J + J + J * k + k)
 
     def value(t):
-        return loss_grad_into(X.astype(dtype), R, t.copy(), J, 0, 0.2, np.empty_like(t), work,
-                              True)
+        return projected_loss_grad(X, R, t.copy(), J, 0, 0.2, np.empty_like(t), work)
 
     grad = np.empty_like(theta)
-    loss_grad_into(X.astype(dtype), R, theta.copy(), J, 0, 0.2, grad, work, True)
+    projected_loss_grad(X, R, theta.copy(), J, 0, 0.2, grad, work)
     m = p * J + J
     numeric = [(value(theta + 1e-5 * e) - value(theta - 1e-5 * e)) / 2e-5
                for e in np.eye(theta.size)[:m]]
