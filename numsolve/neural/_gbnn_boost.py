@@ -64,7 +64,7 @@ def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
     for i in range(n):
         for o in range(k):
             Rs[i, o] = (R[i, o] - center[o]) / scale[o]
-    loss, _ = lbfgs(X, Rs, theta, J, code, alpha, max_iter, tol, 10, True)
+    loss, _ = lbfgs(X, Rs, theta, J, code, alpha, max_iter, tol, 10)
     for j in range(J):
         for o in range(k):
             theta[ov + j * k + o] *= scale[o]
@@ -84,7 +84,7 @@ def forward_into(X, theta, n_units, code, out, work):
     J = n_units
     od = p * J + J + J * k
     hidden_into(X, theta, J, k, code, work)
-    np.dot(work[1], work[7], out)
+    np.dot(work[1], work[5], out)
     for i in range(n):
         for o in range(k):
             out[i, o] += theta[od + o]

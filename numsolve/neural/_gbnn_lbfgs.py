@@ -1,34 +1,24 @@
-"""L-BFGS for the GBNN stage fit, on all the weights or by variable projection."""
+"""L-BFGS for the GBNN stage fit, by variable projection over the hidden layer."""
 
 import numpy as np
 from numba import njit
 
-from ._gbnn_numba import _work, loss_grad_into
 from ._gbnn_varpro import projected_loss_grad, projected_work
 
 __all__ = ["lbfgs"]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _evaluate(X, R, theta, n_units, code, alpha, grad, work, pwork, project):
-    if project:
-        return projected_loss_grad(X, R, theta, n_units, code, alpha, grad, pwork)
-    return loss_grad_into(X, R, theta, n_units, code, alpha, grad, work)
+def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory):
+    """Minimise the stage objective over the hidden layer of ``theta`` (in place) by L-BFGS.
 
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory, project=False):
-    """Minimise the stage objective over ``theta`` (updated in place) by L-BFGS.
-
-    The objective is :func:`numsolve.neural._gbnn_numba.lsq_loss_grad`.
-
-    Two-loop recursion with ``memory`` pairs and an Armijo backtracking line search. Stops
-    after ``max_iter`` iterations, when the largest gradient entry falls below ``tol``, or
-    when an iteration lowers the loss by less than ``tol`` relative to its value. With
-    ``project`` it minimises the variable-projection objective over the hidden layer
-    ``W, c`` only, the output layer being the ridge optimum at every evaluation
-    (:func:`numsolve.neural._gbnn_varpro.projected_loss_grad`); the initial output layer in
-    ``theta`` is then ignored.
+    The objective is the variable-projection one of
+    :func:`numsolve.neural._gbnn_varpro.projected_loss_grad`: a function of ``W, c``, the
+    output layer being the ridge optimum at every evaluation (the initial ``V, d`` in
+    ``theta`` are ignored; the optimal ones are in ``theta`` on return). Two-loop recursion
+    with ``memory`` pairs and an Armijo backtracking line search. Stops after ``max_iter``
+    iterations, when the largest gradient entry falls below ``tol``, or when an iteration
+    lowers the loss by less than ``tol`` relative to its value.
 
     Returns
     -------
@@ -45,10 +35,9 @@ def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory, project=Fals
     >>> bool(loss < 1e-12)
     True
     """
-    work = _work(X[:0] if project else X, n_units, R.shape[1])
-    pwork = projected_work(X if project else X[:0], R if project else R[:0], n_units)
+    work = projected_work(X, R, n_units)
     size = theta.shape[0]
-    m = X.shape[1] * n_units + n_units if project else size
+    m = X.shape[1] * n_units + n_units  # W and c
     S = np.zeros((memory, m))
     Y = np.zeros((memory, m))
     rho = np.zeros(memory)
@@ -59,7 +48,7 @@ def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory, project=Fals
     s_vec = np.empty(m)
     y_vec = np.empty(m)
     direction = np.empty(m)
-    loss = _evaluate(X, R, theta, n_units, code, alpha, g, work, pwork, project)
+    loss = projected_loss_grad(X, R, theta, n_units, code, alpha, g, work)
     stored = 0
     head = 0
     n_iter = 0
@@ -93,7 +82,7 @@ def lbfgs(X, R, theta, n_units, code, alpha, max_iter, tol, memory, project=Fals
         for _ in range(40):
             for q in range(m):
                 trial[q] = theta[q] + step * direction[q]
-            loss_new = _evaluate(X, R, trial, n_units, code, alpha, g_new, work, pwork, project)
+            loss_new = projected_loss_grad(X, R, trial, n_units, code, alpha, g_new, work)
             if loss_new <= loss + 1e-4 * step * slope:
                 accepted = True
                 break

@@ -1,10 +1,11 @@
-"""Numba kernels of the GBNN base learner: activations and least-squares loss of a J-unit net.
+"""Numba kernels of the GBNN base learner: activations and hidden layer of a J-unit network.
 
 The parameters of ``activate(X W + c) V + d`` live in one flat vector ``theta`` in the order
 ``W`` (row-major, n_features x n_units), ``c``, ``V`` (row-major, n_units x n_outputs), ``d``.
 Activations are coded as integers (:data:`ACTIVATION_CODES`) so one compiled signature serves
 all of them. The matrix products go to BLAS; the logistic and tanh units use a vectorisable
 exponential (:func:`exp_neg`), since the scalar ``exp`` dominated the cost of an evaluation.
+The stage objective and its gradient are in :mod:`numsolve.neural._gbnn_varpro`.
 
 The GBNN kernels are compiled with ``error_model="numpy"`` (divisions vectorise) and without
 ``fastmath``: with it, LLVM may fuse or reorder operations differently in a fresh compilation
@@ -15,8 +16,7 @@ and in a cached one, and the boosting loop amplifies that round-off, so the same
 import numpy as np
 from numba import njit
 
-__all__ = ["ACTIVATION_CODES", "exp_neg", "activate_into", "offsets", "hidden_into",
-           "loss_grad_into", "lsq_loss_grad"]
+__all__ = ["ACTIVATION_CODES", "exp_neg", "activate_into", "offsets", "hidden_into"]
 
 ACTIVATION_CODES = {"logistic": 0, "tanh": 1, "relu": 2, "identity": 3}
 
@@ -105,21 +105,15 @@ def offsets(n_features, n_units, n_outputs):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _work(X, n_units, n_outputs):
-    """Work arrays of :func:`loss_grad_into` for ``X``.
+    """Work arrays of :func:`hidden_into` for ``X``.
 
-    Float64 ``Z, H, D, E, dZ`` (rows x units or outputs), int64 ``bits`` for
-    :func:`exp_neg`, the hidden weights ``W`` and their gradient ``gW`` in the dtype of
-    ``X``, the output weights ``V`` and their gradient ``gV``, and ``Zx, dZx``: ``Z`` and
-    ``dZ`` in the dtype of ``X``, for the two products with ``X``.
+    Float64 ``Z, H, D`` (rows x units), int64 ``bits`` for :func:`exp_neg`, the weights
+    ``W`` (in the dtype of ``X``) and ``V``, and ``Zx`` (``X W`` in the dtype of ``X``).
     """
     n, p = X.shape
-    dt = X.dtype
     return (np.empty((n, n_units)), np.empty((n, n_units)), np.empty((n, n_units)),
-            np.empty((n, n_outputs)), np.empty((n, n_units)),
-            np.empty(n * n_units, dtype=np.int64), np.empty((p, n_units), dt),
-            np.empty((n_units, n_outputs)), np.empty((p, n_units), dt),
-            np.empty((n_units, n_outputs)), np.empty((n, n_units), dt),
-            np.empty((n, n_units), dt))
+            np.empty(n * n_units, dtype=np.int64), np.empty((p, n_units), X.dtype),
+            np.empty((n_units, n_outputs)), np.empty((n, n_units), X.dtype))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -128,7 +122,7 @@ def hidden_into(X, theta, n_units, n_outputs, code, work):
 
     Fills ``H`` and the derivatives ``D`` and copies ``W`` and ``V`` into the work arrays.
     """
-    Z, H, D, bits, W, V, Zx = work[0], work[1], work[2], work[5], work[6], work[7], work[10]
+    Z, H, D, bits, W, V, Zx = work
     n, p = X.shape
     J = n_units
     oc = p * J
@@ -143,68 +137,3 @@ def hidden_into(X, theta, n_units, n_outputs, code, work):
         for j in range(J):
             Z[i, j] = Zx[i, j] + theta[oc + j]
     activate_into(Z, code, H, D, bits)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def loss_grad_into(X, R, theta, n_units, code, alpha, grad, work):
-    """:func:`lsq_loss_grad` with the work arrays of :func:`_work` passed in.
-
-    ``R`` is float64; the two products with ``X`` run in its dtype, everything else in
-    float64.
-    """
-    _, H, D, E, dZ, _, _, V, gW, gV, _, dZx = work
-    n, p = X.shape
-    k = R.shape[1]
-    J = n_units
-    oc, ov, od = offsets(p, J, k)
-    hidden_into(X, theta, J, k, code, work)
-    np.dot(H, V, E)
-    loss = 0.0
-    for o in range(k):
-        grad[od + o] = 0.0
-    for i in range(n):
-        for o in range(k):
-            s = E[i, o] + theta[od + o] - R[i, o]
-            E[i, o] = s
-            loss += s * s
-            grad[od + o] += s
-    np.dot(H.T, E, gV)
-    gv = gV.ravel()
-    for q in range(J * k):
-        loss += alpha * theta[ov + q] * theta[ov + q]
-        grad[ov + q] = gv[q] + alpha * theta[ov + q]
-    np.dot(E, V.T, dZ)
-    for i in range(n):
-        for j in range(J):
-            dZ[i, j] *= D[i, j]
-            dZx[i, j] = dZ[i, j]
-    for j in range(J):
-        total = 0.0
-        for i in range(n):
-            total += dZ[i, j]
-        grad[oc + j] = total
-    np.dot(X.T, dZx, gW)
-    gw = gW.ravel()
-    for q in range(oc):
-        loss += alpha * theta[q] * theta[q]
-        grad[q] = gw[q] + alpha * theta[q]
-    grad /= n
-    return loss / (2 * n)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def lsq_loss_grad(X, R, theta, n_units, code, alpha, grad):
-    """Loss ``||out - R||^2 / (2n) + alpha (||W||^2 + ||V||^2) / (2n)``; gradient into ``grad``.
-
-    ``X`` (float64 or float32) and ``R`` (float64) are C-contiguous.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.ones((2, 3)); R = np.zeros((2, 1))
-    >>> theta = np.zeros(3 * 4 + 4 + 4 + 1); theta[16:20] = 1.0
-    >>> float(lsq_loss_grad(X, R, theta, 4, 0, 0.0, np.empty_like(theta)))
-    2.0
-    """
-    work = _work(X, n_units, R.shape[1])
-    return loss_grad_into(X, R, theta, n_units, code, alpha, grad, work)
