@@ -1,10 +1,8 @@
-"""Fit of the J-unit base network of one boosting stage (compiled L-BFGS on least squares)."""
+"""Random draws and parameter layout of the GBNN stages (the J-unit base networks)."""
 
 import numpy as np
 
-from ._gbnn_numba import ACTIVATION_CODES, lbfgs
-
-__all__ = ["fit_base", "input_scaling"]
+__all__ = ["input_scaling", "draw_stages", "unpack_stages"]
 
 
 def input_scaling(X):
@@ -15,72 +13,58 @@ def input_scaling(X):
     return x_mean, x_scale
 
 
-def fit_base(X, R, n_units, activation, alpha, max_iter, tol, rng, x_mean=None, x_scale=None):
-    """Fit ``activate(X W + c) V + d`` to the residuals ``R`` by L-BFGS.
+def draw_stages(rng, n_stages, n_samples, n_sub, n_features, n_units, n_outputs, activation):
+    """Row subsamples and Glorot-uniform initial parameters of ``n_stages`` stages.
 
-    The inputs and the residuals are standardised before the fit and the weights are mapped
-    back after it, so neither unscaled features nor unscaled targets need special care and
-    the penalty ``alpha`` means the same at any feature scale. Glorot-uniform initialisation from ``rng``; the
-    whole fit runs in one compiled call (:func:`numsolve.neural._gbnn_numba.lbfgs`).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    R : ndarray of shape (n_samples, n_outputs)
-    n_units : int
-    activation : str
-    alpha : float
-        L2 penalty on the weights.
-    max_iter : int
-    tol : float
-        Gradient and relative-decrease tolerance of L-BFGS.
-    rng : numpy.random.RandomState
-    x_mean, x_scale : ndarray of shape (n_features,), optional
-        Centre and scale used to standardise ``X`` (positive scales); by default the mean and
-        standard deviation of ``X``. A boosting loop passes those of its full training set,
-        so that stages fitted on row subsamples all see the same inputs.
+    Per stage, in this order: the sorted subsample of ``n_sub`` of the ``n_samples`` rows
+    (without replacement; all rows when ``n_sub == n_samples``), then ``W``, ``c``, ``V``,
+    ``d`` (the flat layout of :mod:`numsolve.neural._gbnn_numba`). The bounds are doubled for
+    the logistic activation, as in scikit-learn's MLP.
 
     Returns
     -------
-    W, c, V, d : ndarrays
-        Hidden weights (n_features, n_units), hidden biases (n_units,), output weights
-        (n_units, n_outputs) and output bias (n_outputs,), in the dtype of ``X``.
+    rows : ndarray of shape (n_stages, n_sub), int64
+    thetas : ndarray of shape (n_stages, n_params), float64
 
     Examples
     --------
     >>> import numpy as np
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.randn(50, 2); R = np.tanh(X[:, :1])
-    >>> W, c, V, d = fit_base(X, R, 2, "tanh", 0.0, 200, 1e-10, rng)
-    >>> bool(np.mean((np.tanh(X @ W + c) @ V + d - R) ** 2) < 1e-3)
-    True
+    >>> rows, thetas = draw_stages(np.random.RandomState(0), 3, 10, 5, 2, 4, 1, "tanh")
+    >>> rows.shape, thetas.shape
+    ((3, 5), (3, 17))
     """
-    n_features = X.shape[1]
-    n_outputs = R.shape[1]
-    center = R.mean(axis=0)
-    scale = R.std(axis=0)
-    scale[scale == 0] = 1.0
-    Rs = np.ascontiguousarray((R - center) / scale, dtype=np.float64)
-    if x_mean is None:
-        x_mean, x_scale = input_scaling(X)
-    Xs = np.ascontiguousarray((X - x_mean) / x_scale, dtype=np.float64)
     bound_in = np.sqrt(6.0 / (n_features + n_units))
     bound_out = np.sqrt(6.0 / (n_units + n_outputs))
     if activation == "logistic":
         bound_in, bound_out = 2 * bound_in, 2 * bound_out
-    sizes = [n_features * n_units, n_units, n_units * n_outputs, n_outputs]
-    theta = np.concatenate([
-        rng.uniform(-bound_in, bound_in, sizes[0]),
-        rng.uniform(-bound_in, bound_in, sizes[1]),
-        rng.uniform(-bound_out, bound_out, sizes[2]),
-        rng.uniform(-bound_out, bound_out, sizes[3]),
-    ])
-    lbfgs(Xs, Rs, theta, n_units, ACTIVATION_CODES[activation], float(alpha), int(max_iter),
-          float(tol), 10)
-    W, c, V, d = np.split(theta, np.cumsum(sizes)[:-1])
-    W = W.reshape(n_features, n_units) / x_scale[:, None]
-    c = c - x_mean @ W
-    V = V.reshape(n_units, n_outputs) * scale
-    d = d * scale + center
-    dtype = X.dtype
-    return W.astype(dtype), c.astype(dtype), V.astype(dtype), d.astype(dtype)
+    sizes = (n_features * n_units, n_units, n_units * n_outputs, n_outputs)
+    bound = np.repeat([bound_in, bound_in, bound_out, bound_out], sizes)
+    rows = np.empty((n_stages, n_sub), dtype=np.int64)
+    thetas = np.empty((n_stages, sum(sizes)))
+    for t in range(n_stages):
+        # the random streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block
+        rows[t] = (np.sort(rng.permutation(n_samples)[:n_sub]) if n_sub < n_samples
+                   else np.arange(n_samples))
+        thetas[t] = bound * (2 * rng.random_sample(bound.shape[0]) - 1)
+    return rows, thetas
+
+
+def unpack_stages(thetas, n_features, n_units, n_outputs, x_mean, x_scale):
+    """Merged-network arrays of stages fitted on inputs standardised by ``x_mean, x_scale``.
+
+    Returns
+    -------
+    W : ndarray of shape (n_features, n_stages * n_units)
+        Hidden weights for the raw inputs, stage after stage.
+    c : ndarray of shape (n_stages * n_units,)
+    V : ndarray of shape (n_stages * n_units, n_outputs)
+        Output weights (without the stage multipliers).
+    d : ndarray of shape (n_stages, n_outputs)
+        Output bias of each stage.
+    """
+    T, p, J, k = thetas.shape[0], n_features, n_units, n_outputs
+    oc, ov, od = p * J, p * J + J, p * J + J + J * k
+    W = thetas[:, :oc].reshape(T, p, J).transpose(1, 0, 2).reshape(p, T * J) / x_scale[:, None]
+    c = thetas[:, oc:ov].reshape(T * J) - x_mean @ W
+    V = thetas[:, ov:od].reshape(T * J, k)
+    return W, c, V, thetas[:, od:]

@@ -8,7 +8,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from numsolve.neural import GBNNClassifier, GBNNRegressor
-from numsolve.neural._gbnn_loss import LogLoss
+from numsolve.neural._gbnn_loss import (LOSS_CODES, loss_buffers, loss_value, newton_step,
+                                        residuals_into)
 
 
 def _split(loader, n=None):
@@ -68,17 +69,29 @@ def test_diabetes_unscaled_target_never_diverges(diabetes):
     assert rmse < 62  # reference package with defaults: 1125 (diverged); y std 77
 
 
-def test_newton_multiplier_matches_line_search():
+@pytest.mark.parametrize("loss", sorted(LOSS_CODES))
+def test_newton_multiplier_matches_line_search(loss):
     rng = np.random.RandomState(0)
-    F = rng.randn(80, 1)
-    Y = rng.randint(0, 2, (80, 1)).astype(float)
-    f = rng.randn(80, 1) * 0.01
-    loss = LogLoss()
-    R = loss.residuals(Y, F)
-    rho = loss.newton(Y, F, R, f)
+    k = 3 if loss == "multinomial" else 1
+    F = rng.randn(80, k)
+    if loss == "squared":
+        Y = rng.randn(80, 1)
+    else:
+        Y = np.eye(max(k, 2))[rng.randint(0, max(k, 2), 80)][:, -k:]
+    f = rng.randn(80, k) * 0.01
+    code = LOSS_CODES[loss]
+    R = np.empty_like(F)
+    buf = loss_buffers(80, k)
+    residuals_into(Y, F, code, R, buf)
+    rho = newton_step(Y, R, f, code)
     grid = np.linspace(rho - 1, rho + 1, 20001)
-    best = grid[np.argmin([loss(Y, F + g * f) for g in grid])]
-    assert rho == pytest.approx(best, rel=1e-2)
+    best = grid[np.argmin([loss_value(Y, F, f, g, code, buf) for g in grid])]
+    # multinomial: the step uses the diagonal of the softmax Hessian, as the paper does
+    assert rho == pytest.approx(best, rel=5e-2 if loss == "multinomial" else 1e-2)
+    # the residuals are the negative gradient of the mean loss, times n
+    eps = 1e-6
+    step = (loss_value(Y, F, f, eps, code, buf) - loss_value(Y, F, f, -eps, code, buf)) / (2 * eps)
+    assert step * F.shape[0] == pytest.approx(-np.sum(R * f), rel=1e-6)
 
 
 def test_breast_cancer_accuracy_and_to_mlp():

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from numsolve.neural._gbnn_numba import ACTIVATION_CODES, lbfgs, lsq_loss_grad
+from numsolve.neural._gbnn_lbfgs import lbfgs
+from numsolve.neural._gbnn_numba import ACTIVATION_CODES, exp_neg
+from numsolve.neural._gbnn_varpro import projected_loss_grad, projected_work
 from numsolve.neural._mlp import lsq_loss_grad as reference_loss_grad
 
 
@@ -12,33 +14,71 @@ def _unpack(theta, p, J, k):
     return W, c, V, theta[-k:]
 
 
+def _projected(X, R, theta, J, activation, alpha):
+    """Value and gradient of the projected objective; ``theta`` gets the optimal V, d."""
+    grad = np.empty_like(theta)
+    value = projected_loss_grad(X, R, theta, J, ACTIVATION_CODES[activation], alpha, grad,
+                                projected_work(X, R, J))
+    return value, grad
+
+
+def test_exp_neg_is_exp_to_round_off():
+    z = np.concatenate([np.linspace(-700, 700, 20001), [0.0, 1e-300, -1e-300]])
+    out = np.empty_like(z)
+    exp_neg(z, out, np.empty(z.shape[0], dtype=np.int64))
+    np.testing.assert_allclose(out, np.exp(-z), rtol=4e-16, atol=0)
+
+
 @pytest.mark.parametrize("activation", sorted(ACTIVATION_CODES))
-def test_loss_and_gradient_match_the_array_code(activation):
+def test_projected_objective_is_the_stage_objective_at_the_optimal_output_layer(activation):
+    # the value is the full objective (array code of _mlp) at the V, d it sets, and the
+    # gradient in W, c is the full one there (envelope theorem); the full gradient in V, d
+    # vanishes, since they are optimal
     rng = np.random.RandomState(0)
     n, p, J, k = 40, 5, 3, 4
     X, R = rng.randn(n, p), rng.randn(n, k)
     theta = rng.randn(p * J + J + J * k + k)
-    grad = np.empty_like(theta)
-    loss = lsq_loss_grad(X, R, theta, J, ACTIVATION_CODES[activation], 0.3, grad)
+    value, grad = _projected(X, R, theta, J, activation, 0.3)
     ref_loss, ref_grads = reference_loss_grad(np, X, R, *_unpack(theta, p, J, k), activation,
                                               0.3)
-    assert loss == pytest.approx(ref_loss, rel=1e-12)
-    np.testing.assert_allclose(grad, np.concatenate([g.ravel() for g in ref_grads]),
-                               rtol=1e-10, atol=1e-12)
+    assert value == pytest.approx(ref_loss, rel=1e-10)
+    np.testing.assert_allclose(grad[:p * J + J],
+                               np.concatenate([ref_grads[0].ravel(), ref_grads[1]]),
+                               rtol=1e-8, atol=1e-12)
+    assert np.max(np.abs(np.concatenate([ref_grads[2].ravel(), ref_grads[3]]))) < 1e-12
+    assert np.all(grad[p * J + J:] == 0.0)
 
 
-def test_gradient_matches_finite_differences():
-    rng = np.random.RandomState(1)
-    X, R = rng.randn(30, 3), rng.randn(30, 2)
-    theta = rng.randn(3 * 2 + 2 + 2 * 2 + 2)
-    grad = np.empty_like(theta)
-    lsq_loss_grad(X, R, theta, 2, ACTIVATION_CODES["logistic"], 0.1, grad)
-    scratch = np.empty_like(theta)
-    numeric = np.array([
-        (lsq_loss_grad(X, R, theta + 1e-6 * e, 2, 0, 0.1, scratch)
-         - lsq_loss_grad(X, R, theta - 1e-6 * e, 2, 0, 0.1, scratch)) / 2e-6
-        for e in np.eye(theta.size)])
-    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_projected_output_layer_is_the_ridge_optimum(dtype):
+    rng = np.random.RandomState(4)
+    n, p, J, k, alpha = 60, 3, 3, 2, 0.7
+    X, R = rng.randn(n, p).astype(dtype), rng.randn(n, k) + 2.0
+    theta = rng.randn(p * J + J + J * k + k)
+    value, _ = _projected(X, R, theta, J, "logistic", alpha)
+    W, c, V, d = _unpack(theta, p, J, k)
+    H = 1 / (1 + np.exp(-(X.astype(float) @ W + c)))
+    A = np.hstack([H, np.ones((n, 1))])
+    expected = np.linalg.solve(A.T @ A + np.diag([alpha] * J + [0.0]), A.T @ R)
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(np.vstack([V, d]), expected, rtol=tol, atol=tol)
+    full = np.sum((A @ expected - R) ** 2) + alpha * (np.sum(V ** 2) + np.sum(W ** 2))
+    assert value == pytest.approx(full / (2 * n), rel=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_projected_gradient_matches_finite_differences(dtype):
+    rng = np.random.RandomState(5)
+    n, p, J, k = 40, 3, 2, 3
+    X, R = rng.randn(n, p).astype(dtype), rng.randn(n, k)
+    theta = rng.randn(p * J + J + J * k + k)
+    _, grad = _projected(X, R, theta.copy(), J, "logistic", 0.2)
+    m = p * J + J
+    numeric = [(_projected(X, R, theta + 1e-5 * e, J, "logistic", 0.2)[0]
+                - _projected(X, R, theta - 1e-5 * e, J, "logistic", 0.2)[0]) / 2e-5
+               for e in np.eye(theta.size)[:m]]
+    tol = 1e-7 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(grad[:m], numeric, rtol=tol, atol=tol)
 
 
 def test_lbfgs_solves_linear_least_squares():
@@ -59,9 +99,22 @@ def test_lbfgs_decreases_the_loss_and_leaves_data_unchanged():
     X, R = rng.randn(100, 6), rng.randn(100, 3)
     X0, R0 = X.copy(), R.copy()
     theta = rng.randn(6 * 4 + 4 + 4 * 3 + 3) * 0.3
-    start = lsq_loss_grad(X, R, theta, 4, 1, 1.0, np.empty_like(theta))
-    loss, _ = lbfgs(X, R, theta, 4, 1, 1.0, 50, 1e-10, 10)
+    start, _ = _projected(X, R, theta.copy(), 4, "tanh", 1.0)
+    loss, _ = lbfgs(X, R, theta, 4, ACTIVATION_CODES["tanh"], 1.0, 50, 1e-10, 10)
     assert loss < start
-    assert loss == pytest.approx(lsq_loss_grad(X, R, theta, 4, 1, 1.0, np.empty_like(theta)))
+    assert loss == pytest.approx(reference_loss_grad(np, X, R, *_unpack(theta, 6, 4, 3), "tanh",
+                                                     1.0)[0], rel=1e-10)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(R, R0)
+
+
+def test_lbfgs_reaches_a_stationary_point_of_the_full_objective():
+    # the least-squares optimum of the stage: every gradient entry, output layer included
+    rng = np.random.RandomState(6)
+    X, R = rng.randn(150, 4), rng.randn(150, 2)
+    theta = rng.randn(4 * 3 + 3 + 3 * 2 + 2) * 0.5
+    loss, n_iter = lbfgs(X, R, theta, 3, ACTIVATION_CODES["tanh"], 1.0, 1000, 1e-13, 10)
+    full, grads = reference_loss_grad(np, X, R, *_unpack(theta, 4, 3, 2), "tanh", 1.0)
+    assert full == pytest.approx(loss, rel=1e-10)
+    assert max(np.max(np.abs(g)) for g in grads) < 1e-6
+    assert n_iter < 1000
