@@ -115,17 +115,39 @@ class _BaseGBNN(BaseEstimator):
         val = self.validation_score_
         best = float(val.min()) if val.size else np.inf
         best_stage = int(np.argmin(val)) + 1 if val.size else 0
-        bar = progress(self.n_stages - start, verbose=self.verbose, desc=type(self).__name__,
-                       unit="stage")
-        rhos, train, val_new, keep = boost(
-            scaled(X), np.ascontiguousarray(Y, dtype=np.float64), scores(X), scaled(X_val),
-            np.zeros((0, k)) if Y_val is None else np.ascontiguousarray(Y_val, np.float64),
-            scores(X_val), rows, thetas, J, ACTIVATION_CODES[self.activation],
-            LOSS_CODES[loss], float(self.alpha), int(self.max_iter), 1e-10,
-            float(self.learning_rate), int(self.n_iter_no_change), float(self.tol), best,
-            best_stage, start)
-        bar.update(rhos.shape[0])
+        n_new = self.n_stages - start
+        # One compiled call fits every stage; with verbose on, calls of a twentieth of the
+        # stages each let the progress bar move (same model: the draws are made above).
+        chunk = max(1, -(-n_new // 20)) if self.verbose else max(n_new, 1)
+        bar = progress(n_new, verbose=self.verbose, desc=type(self).__name__, unit="stage")
+        inputs = (scaled(X), np.ascontiguousarray(Y, dtype=np.float64), scores(X),
+                  scaled(X_val),
+                  np.zeros((0, k)) if Y_val is None else np.ascontiguousarray(Y_val, np.float64),
+                  scores(X_val))
+        settings = (J, ACTIVATION_CODES[self.activation], LOSS_CODES[loss], float(self.alpha),
+                    int(self.max_iter), 1e-10, float(self.learning_rate),
+                    int(self.n_iter_no_change), float(self.tol))
+        rhos, train, val_new = [], [], []
+        done, since_best, keep = 0, 0, start
+        while done < n_new:
+            stop = min(done + chunk, n_new)
+            rho, loss_train, loss_val, keep = boost(
+                *inputs, rows[done:stop], thetas[done:stop], *settings, best, best_stage,
+                start + done, since_best)
+            rhos.append(rho)
+            train.append(loss_train)
+            val_new.append(loss_val)
+            bar.update(rho.shape[0])
+            done += rho.shape[0]
+            if loss_val.size:
+                best_stage = keep
+                best = float(np.concatenate([val, *val_new])[best_stage - 1])
+                since_best = start + done - best_stage
+                if since_best >= self.n_iter_no_change:  # early stopping
+                    break
         bar.close()
+        rhos, train, val_new = (np.concatenate(a) if a else np.zeros(0)
+                                for a in (rhos, train, val_new))
         W, c, V, d = unpack_stages(thetas[:rhos.shape[0]], p, J, k, x_mean, x_scale)
         dtype = X.dtype
         units = np.concatenate([self.stage_units_,

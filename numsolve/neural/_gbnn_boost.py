@@ -92,7 +92,7 @@ def forward_into(X, theta, n_units, code, out, work):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def boost(X, Y, F, Xv, Yv, Fv, rows, thetas, n_units, code, loss_code, alpha, max_iter,
-          tol_inner, learning_rate, n_iter_no_change, tol, best, best_stage, start):
+          tol_inner, learning_rate, n_iter_no_change, tol, best, best_stage, start, since_best):
     """Fit ``thetas.shape[0]`` boosting stages; ``F`` and ``Fv`` are updated in place.
 
     Parameters
@@ -111,9 +111,10 @@ def boost(X, Y, F, Xv, Yv, Fv, rows, thetas, n_units, code, loss_code, alpha, ma
     learning_rate : float
         Shrinkage of the Newton multiplier.
     n_iter_no_change, tol : early-stopping rule on the validation loss.
-    best, best_stage, start : float, int, int
-        Best validation loss so far, the stage count where it was reached, and the stages
-        already fitted (a warm start).
+    best, best_stage, start, since_best : float, int, int, int
+        Best validation loss so far, the stage count where it was reached, the stages
+        already fitted, and how many of them count against ``n_iter_no_change`` (0 on a
+        warm start; ``start - best_stage`` when a fit continues in chunks).
 
     Returns
     -------
@@ -140,7 +141,6 @@ def boost(X, Y, F, Xv, Yv, Fv, rows, thetas, n_units, code, loss_code, alpha, ma
     train = np.zeros(n_new)
     val = np.zeros(n_new)
     current = loss_value(Y, F, F, 0.0, loss_code, buf)
-    since_best = 0
     n_fitted = 0
     for t in range(n_new):
         residuals_into(Y, F, loss_code, R, buf)

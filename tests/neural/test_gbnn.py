@@ -7,7 +7,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from numsolve.neural import GBNNClassifier, GBNNRegressor
+from numsolve._progress import progress
+from numsolve.neural import GBNNClassifier, GBNNRegressor, _gbnn
 from numsolve.neural._gbnn_loss import (LOSS_CODES, loss_buffers, loss_value, newton_step,
                                         residuals_into)
 
@@ -126,6 +127,32 @@ def test_early_stopping_pipeline_pickle_float32(diabetes):
     np.testing.assert_array_equal(again.predict(Xte), model.predict(Xte))
     pipe = make_pipeline(StandardScaler(), GBNNClassifier(n_stages=5, random_state=0))
     assert pipe.fit(Xtr, ytr > 140).score(Xtr, ytr > 140) > 0.6
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_verbose_fit_moves_the_bar_and_equals_the_quiet_fit(diabetes, monkeypatch,
+                                                           early_stopping):
+    Xtr, Xte, ytr, _ = diabetes
+    params = dict(n_stages=60, early_stopping=early_stopping, n_iter_no_change=4,
+                  random_state=0)
+    quiet = GBNNRegressor(**params).fit(Xtr, ytr)
+    steps = []
+
+    def recording_progress(*args, **kwargs):
+        bar = progress(*args, **kwargs)
+        update = bar.update
+        bar.update = lambda n=1: (steps.append(n), update(n))
+        return bar
+
+    monkeypatch.setattr(_gbnn, "progress", recording_progress)
+    loud = GBNNRegressor(**params, verbose=1).fit(Xtr, ytr)
+    assert len(steps) > 2 and sum(steps) == loud.n_iter_  # moves while fitting, not at the end
+    assert loud.n_stages_ == quiet.n_stages_
+    if early_stopping:
+        assert quiet.n_stages_ < 60 and quiet.n_iter_ < 60
+    assert loud.n_iter_ == quiet.n_iter_
+    np.testing.assert_array_equal(loud.validation_score_, quiet.validation_score_)
+    np.testing.assert_array_equal(loud.predict(Xte), quiet.predict(Xte))
 
 
 def test_bad_input(diabetes):
