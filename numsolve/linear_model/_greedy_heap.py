@@ -20,7 +20,6 @@ Scores (the block engine's, coordinate by coordinate, ``L_j = H_jj + l2``):
 Ties go to the smallest coordinate index, in the heap and in the full scan alike.
 """
 
-import numpy as np
 from numba import njit
 
 from ._numba import _prox

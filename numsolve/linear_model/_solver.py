@@ -71,8 +71,9 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``"lipschitz"`` or ``"exact"`` (all the exact minimiser here), and a Gram matrix
         whose size bound is at most ``2**24`` entries (``p^2`` for dense ``X`` and for
         sparse ``X`` with an intercept; ``min(p^2, sum_i nnz(row_i)^2)`` for sparse ``X``
-        without); ``max_iter`` counts coordinate updates, the gap is checked every ``p``
-        of them, and ties go to the smallest index. ``"auto"`` takes the heap whenever
+        without); ``max_iter`` counts coordinate updates, the gap is checked periodically
+        (about every ``min(p, n + 1)`` updates for dense ``X``; :mod:`._heap_engine` gives
+        the rule), and ties go to the smallest index. ``"auto"`` takes the heap whenever
         these hold and the block engine otherwise; ``"block"`` always the block engine;
         ``"heap"`` raises ``ValueError`` when they do not hold.
     tol : float, default=1e-6

@@ -86,6 +86,9 @@ class _BaseGBNN(BaseEstimator):
         if resume and self.n_stages < self.n_stages_:
             raise ValueError(f"n_stages={self.n_stages} must be at least n_stages_="
                              f"{self.n_stages_} when warm_start is True")
+        if resume and self.early_stopping and self.validation_score_.size != self.n_stages_:
+            raise ValueError("early_stopping=True cannot continue a warm start whose "
+                             f"{self.n_stages_} stages were fitted without early stopping")
         if not resume:
             self.init_ = init_score(Y, loss).astype(X.dtype)
             self.coefs_ = np.zeros((X.shape[1], 0), dtype=X.dtype)
@@ -272,7 +275,8 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         Hidden units used by the first t stages.
     multipliers_ : ndarray of shape (n_stages_,)
     train_score_, validation_score_ : ndarray
-        Loss after each stage (validation only with early stopping).
+        Loss after each stage; validation losses only for the stages fitted with early
+        stopping (empty without it).
 
     Examples
     --------

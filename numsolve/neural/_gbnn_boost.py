@@ -13,7 +13,7 @@ from numba import njit
 
 from ._gbnn_loss import loss_buffers, loss_value, newton_step, residuals_into
 from ._gbnn_lbfgs import lbfgs
-from ._gbnn_numba import _work, hidden_into
+from ._gbnn_numba import work_arrays, hidden_into
 
 __all__ = ["fit_stage", "forward_into", "boost"]
 
@@ -39,7 +39,7 @@ def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
     >>> theta = rng.uniform(-1, 1, 2 * 2 + 2 + 2 + 1)
     >>> _ = fit_stage(X, R, theta, 2, 1, 0.0, 200, 1e-12)
     >>> out = np.empty((50, 1))
-    >>> forward_into(X, theta, 2, 1, out, _work(X, 2, 1))
+    >>> forward_into(X, theta, 2, 1, out, work_arrays(X, 2, 1))
     >>> bool(np.mean((out - R) ** 2) < 1e-3)
     True
     """
@@ -77,7 +77,7 @@ def fit_stage(X, R, theta, n_units, code, alpha, max_iter, tol):
 def forward_into(X, theta, n_units, code, out, work):
     """Outputs ``activate(X W + c) V + d`` of the flat parameters ``theta`` into ``out``.
 
-    ``work`` is ``_work(X, n_units, out.shape[1])`` of :mod:`numsolve.neural._gbnn_numba`.
+    ``work`` is ``work_arrays(X, n_units, out.shape[1])`` of :mod:`numsolve.neural._gbnn_numba`.
     """
     n, p = X.shape
     k = out.shape[1]
@@ -133,8 +133,8 @@ def boost(X, Y, F, Xv, Yv, Fv, rows, thetas, n_units, code, loss_code, alpha, ma
     Rs = np.empty((n_sub, k))
     f = np.empty((n, k))
     fv = np.empty((Xv.shape[0], k))
-    work = _work(X, n_units, k)
-    work_v = _work(Xv, n_units, k)
+    work = work_arrays(X, n_units, k)
+    work_v = work_arrays(Xv, n_units, k)
     buf = loss_buffers(n, k)
     buf_v = loss_buffers(Xv.shape[0], k)
     rhos = np.zeros(n_new)
@@ -177,4 +177,5 @@ def boost(X, Y, F, Xv, Yv, Fv, rows, thetas, n_units, code, loss_code, alpha, ma
                     break
     if not validate:
         best_stage = start + n_fitted
-    return rhos[:n_fitted], train[:n_fitted], val[:n_fitted], best_stage
+    n_val = n_fitted if validate else 0  # no validation rows: no validation losses
+    return rhos[:n_fitted], train[:n_fitted], val[:n_val], best_stage

@@ -16,7 +16,8 @@ and in a cached one, and the boosting loop amplifies that round-off, so the same
 import numpy as np
 from numba import njit
 
-__all__ = ["ACTIVATION_CODES", "exp_neg", "activate_into", "offsets", "hidden_into"]
+__all__ = ["ACTIVATION_CODES", "exp_neg", "activate_into", "offsets", "hidden_into",
+           "work_arrays"]
 
 ACTIVATION_CODES = {"logistic": 0, "tanh": 1, "relu": 2, "identity": 3}
 
@@ -104,7 +105,7 @@ def offsets(n_features, n_units, n_outputs):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _work(X, n_units, n_outputs):
+def work_arrays(X, n_units, n_outputs):
     """Work arrays of :func:`hidden_into` for ``X``.
 
     Float64 ``Z, H, D`` (rows x units), int64 ``bits`` for :func:`exp_neg`, the weights
@@ -118,7 +119,7 @@ def _work(X, n_units, n_outputs):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def hidden_into(X, theta, n_units, n_outputs, code, work):
-    """Hidden units of ``theta`` on ``X`` into the work arrays of :func:`_work`.
+    """Hidden units of ``theta`` on ``X`` into the work arrays of :func:`work_arrays`.
 
     Fills ``H`` and the derivatives ``D`` and copies ``W`` and ``V`` into the work arrays.
     """

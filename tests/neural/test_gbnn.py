@@ -155,6 +155,16 @@ def test_verbose_fit_moves_the_bar_and_equals_the_quiet_fit(diabetes, monkeypatc
     np.testing.assert_array_equal(loud.predict(Xte), quiet.predict(Xte))
 
 
+def test_validation_losses_only_with_early_stopping_and_warm_start_switch(diabetes):
+    Xtr, _, ytr, _ = diabetes
+    model = GBNNRegressor(n_stages=5, random_state=0, warm_start=True).fit(Xtr, ytr)
+    assert model.validation_score_.size == 0 and model.train_score_.size == 5
+    model.set_params(n_stages=30, early_stopping=True)
+    with pytest.raises(ValueError, match="without early stopping"):
+        model.fit(Xtr, ytr)
+    assert model.n_stages_ == 5  # refused before any work
+
+
 def test_bad_input(diabetes):
     Xtr, _, ytr, _ = diabetes
     X0 = Xtr.copy()
