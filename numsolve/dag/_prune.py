@@ -67,13 +67,35 @@ def _check_square(W, d):
 
 
 def check_prune(prune):
-    """Raise ``ValueError`` unless ``prune`` is one of the supported options."""
+    """Check the ``prune`` option of :func:`prune_parents` and ``topo_swaps``.
+
+    Parameters
+    ----------
+    prune : None or str
+        Accepted: ``None`` (no pruning) or ``"bic"``.
+
+    Raises
+    ------
+    ValueError
+        For any other value.
+    """
     if not (prune is None or (isinstance(prune, str) and prune in _PRUNE_OPTIONS)):
         raise ValueError(f"prune must be None or 'bic', got {prune!r}")
 
 
 def check_threshold(w_threshold):
-    """Raise ``ValueError`` unless ``w_threshold`` is a finite non-negative number."""
+    """Check the ``w_threshold`` option of :func:`prune_parents` and ``topo_swaps``.
+
+    Parameters
+    ----------
+    w_threshold : float
+        Accepted: a finite real number ``>= 0`` (not a bool).
+
+    Raises
+    ------
+    ValueError
+        For any other value.
+    """
     if (isinstance(w_threshold, bool) or not isinstance(w_threshold, numbers.Real)
             or not np.isfinite(w_threshold) or w_threshold < 0):
         raise ValueError(f"w_threshold must be a non-negative number, got {w_threshold!r}")
@@ -114,9 +136,25 @@ def _support(W, w_threshold):
 
 
 def prune_gram(G, n, W, w_threshold):
-    """Prune the edges ``|w| >= w_threshold`` of the DAG ``W`` on ``G = X^T X / n``.
+    """BIC backward elimination of every node's parents, on the Gram matrix (no checks).
 
-    Returns the least-squares weights on the kept parents of every node.
+    The work of :func:`prune_parents` once the input is validated and ``G`` formed.
+
+    Parameters
+    ----------
+    G : ndarray of shape (d, d)
+        ``X^T X / n`` in float64.
+    n : int
+        Number of samples (the BIC's ``log n`` and ``n log RSS`` weights).
+    W : ndarray of shape (d, d)
+        A DAG, ``W[i, j]`` for ``i -> j``; the candidate parents of ``j`` are the ``i != j``
+        with ``W[i, j] != 0`` and ``|W[i, j]| >= w_threshold``.
+    w_threshold : float
+
+    Returns
+    -------
+    ndarray of shape (d, d), float64
+        Least-squares weights of every node on its kept parents, zero elsewhere.
     """
     support = _support(W, w_threshold)
     d = G.shape[0]

@@ -52,7 +52,23 @@ def heap_unsupported(datafit, rule, block_size, update, backend):
 
 
 def gram_size_bound(X, a, fit_intercept):
-    """Upper bound on the number of stored entries of the Gram matrix (see module notes)."""
+    """Bound on the number of stored entries of the Gram matrix ``X'AX`` (see module notes).
+
+    Parameters
+    ----------
+    X : array or sparse matrix of shape (n, p)
+        Sparse input is read as CSC (``X.indices`` are row indices).
+    a : ndarray of shape (n,)
+        Sample weights; rows with ``a_i <= 0`` add nothing.
+    fit_intercept : bool
+
+    Returns
+    -------
+    int
+        ``p^2`` for dense ``X`` or with an intercept, otherwise
+        ``min(p^2, sum_i nnz(row_i)^2)``; the ``l2`` diagonal is not counted (at most ``p``
+        more entries).
+    """
     p = X.shape[1]
     if not sp.issparse(X) or fit_intercept:
         return p * p
@@ -64,11 +80,29 @@ def gram_size_bound(X, a, fit_intercept):
 def gram_operands(X, a, l2, fit_intercept):
     """The kernel's view of the problem's curvature.
 
-    Returns ``(H, indptr, indices, data, lips)``: ``H`` the CSC matrix ``X'AX + l2 I``
-    (profiled over the intercept, ``- m m'`` with ``m = X'a``, for sparse ``X`` with an
-    intercept), its arrays with int32 indices, and the coordinate constants ``L_j`` (its
-    diagonal; 1 where that is at round-off level of the uncentred ``sum_i a_i x_ij^2 + l2``,
-    i.e. for constant columns with an intercept and empty columns without ridge).
+    Parameters
+    ----------
+    X : ndarray or CSC matrix of shape (n, p)
+        Float64; dense ``X`` is already centred when an intercept is fitted.
+    a : ndarray of shape (n,)
+        Normalised sample weights.
+    l2 : float
+        Ridge level added to the diagonal.
+    fit_intercept : bool
+        For sparse ``X``, profile the intercept out: ``H - m m'`` with ``m = X'a``.
+
+    Returns
+    -------
+    H : CSC matrix of shape (p, p)
+        ``X'AX + l2 I`` (profiled as above), no stored zeros.
+    indptr, indices : int32 ndarrays
+        ``H``'s index arrays.
+    data : float64 ndarray
+        ``H``'s values, contiguous.
+    lips : ndarray of shape (p,)
+        Coordinate constants ``L_j``: the diagonal of ``H``, or 1 where that is at
+        round-off level of the uncentred ``sum_i a_i x_ij^2 + l2`` (constant columns with an
+        intercept, empty columns without ridge).
     """
     p = X.shape[1]
     if sp.issparse(X):
@@ -95,11 +129,53 @@ def gram_operands(X, a, l2, fit_intercept):
 
 def solve_heap(X, y, a, penalty, w, b, *, rule, tol, max_iter, fit_intercept, recorder, bar,
                check_every=None):
-    """Run at most ``max_iter`` coordinate updates on ``w`` (p,) and ``b`` (float).
+    """Greedy exact coordinate descent for ``Quadratic`` plus ``penalty`` on the Gram matrix.
 
-    ``X`` is a Fortran float64 array (already centred when an intercept is fitted) or a CSC
-    float64 matrix. Returns ``(w, b, n_iter, converged, crit, primal, threshold,
-    key_updates)``.
+    Parameters
+    ----------
+    X : ndarray or CSC matrix of shape (n, p)
+        Float64; a dense ``X`` is Fortran-ordered and already centred when an intercept is
+        fitted.
+    y : ndarray of shape (n,)
+        Float64 targets.
+    a : ndarray of shape (n,)
+        Normalised sample weights.
+    penalty : penalty object
+        Its ``l1``, ``l2`` and ``positive`` define the coordinate updates.
+    w : ndarray of shape (p,)
+        Starting coefficients, updated in place.
+    b : float
+        Starting intercept.
+    rule : {"gs", "gsl", "gs-q"}
+    tol : float
+        Stop when the duality gap is at most ``tol`` times the objective at zero (the KKT
+        violation at most ``tol`` when the penalty has no dual).
+    max_iter : int
+        Most coordinate updates.
+    fit_intercept : bool
+    recorder : HistoryRecorder
+        Gets one record per check.
+    bar : progress bar
+        Advanced by the number of updates.
+    check_every : int, optional
+        Updates between two checks; the default balances their costs (module notes).
+
+    Returns
+    -------
+    w : ndarray of shape (p,)
+        The same array, updated.
+    b : float
+    n_iter : int
+        Coordinate updates made.
+    converged : bool
+    crit : float
+        Criterion at the last check (gap, or KKT violation without a dual).
+    primal : float
+        Objective at the last check.
+    threshold : float
+        The stopping level of ``crit``.
+    key_updates : int
+        Heap scores recomputed, summed over the updates.
     """
     datafit = Quadratic()
     n, p = X.shape

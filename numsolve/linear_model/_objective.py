@@ -49,8 +49,22 @@ def checkpoint(datafit, penalty, W, Z, y, a, grad, G, xp, col_means, *, iteratio
                bar):
     """:func:`optimality`, recorded in the history and shown on the progress bar.
 
-    Returns ``(primal, crit)``, ``crit`` the duality gap, or the KKT violation when the
-    penalty has no dual.
+    Parameters
+    ----------
+    datafit, penalty, W, Z, y, a, grad, G, xp, col_means
+        As for :func:`optimality` (``col_means`` is ``None`` without an intercept).
+    iteration : int
+        The record's iteration number.
+    recorder : HistoryRecorder
+        Gets ``objective``, ``gap`` (the criterion below) and ``kkt``.
+    bar : progress bar
+        Its postfix shows the criterion.
+
+    Returns
+    -------
+    primal : float
+    crit : float
+        The duality gap, or the KKT violation when the penalty has no dual.
     """
     primal, gap, kkt = optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means)
     crit = gap if penalty.has_dual else kkt
@@ -60,10 +74,21 @@ def checkpoint(datafit, penalty, W, Z, y, a, grad, G, xp, col_means, *, iteratio
 
 
 def dual_correlation(penalty, grad, G, a, xp, col_means=None):
-    """``X' theta`` for the dual point ``theta`` of :func:`optimality` (same arguments).
+    """``X' theta`` for the dual point ``theta`` of :func:`optimality`.
 
     At a solution ``-X' theta*`` lies in the subdifferential of ``g`` at ``W*``; the gap-safe
     screening test (:mod:`._screening`) bounds it around this point.
+
+    Parameters
+    ----------
+    penalty, grad, G, a, xp, col_means
+        As for :func:`optimality`; ``grad = X' G`` of shape (p, K).
+
+    Returns
+    -------
+    array of shape (p, K)
+        ``s X' G``, ``s`` the penalty's dual scale, with ``G`` (and so ``grad``) centred
+        first when ``col_means`` is given.
     """
     if col_means is not None:
         G, grad = _centre(G, grad, a, col_means, xp)
