@@ -80,7 +80,8 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     test (:mod:`._screening`): the features it discards are set to zero and leave the
     problem for good (gradients, gaps and working sets are then computed over the remaining
     features, whose restricted problem has the same solutions); the history's
-    ``n_screened`` counts them.
+    ``n_screened`` counts them. Each record is taken after that check's screening, at the
+    iterate it leaves.
     """
     n, p = design.shape
     K = W.shape[1]
@@ -102,8 +103,11 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     for n_iter in range(1, max_iter + 1):
         if fit_intercept:
             Z, b[:] = refine_intercept(datafit, Z, y, a, b, np)
-        grad, primal, crit, kkt = _evaluate(design, y, a, datafit, penalty, W, Z, G, keep,
-                                            col_means)
+        evaluation = _evaluate(design, y, a, datafit, penalty, W, Z, G, keep, col_means)
+        if screening and threshold < evaluation[2] <= _SCREEN_FROM * scale:
+            keep, evaluation = _screen(design, y, a, datafit, penalty, W, b, Z, G, keep, lips,
+                                       col_means, evaluation)
+        grad, primal, crit, kkt = evaluation
         recorder.record(n_iter - 1, objective=primal, gap=crit, kkt=kkt, epochs=epochs,
                         n_screened=p - keep.size)
         bar.set_postfix(gap=f"{crit:.2e}", refresh=False)
@@ -111,18 +115,6 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
             converged = True
             n_iter -= 1
             break
-        if screening and crit <= _SCREEN_FROM * scale:
-            means = None if col_means is None else col_means[keep]
-            dropped = gap_safe_screen(penalty, dual_correlation(penalty, grad, G, a, np, means),
-                                      crit, primal, lips[keep])
-            if dropped.any():
-                moved = np.any(W[keep[dropped]] != 0)
-                W[keep[dropped]] = 0.0
-                keep, grad = keep[~dropped], grad[~dropped]
-                if moved:  # a coefficient left the model: refresh the predictor and gradient
-                    design.predict(W, keep, b, Z)
-                    grad, *_ = _evaluate(design, y, a, datafit, penalty, W, Z, G, keep,
-                                         col_means)
         if keep.size == 0:  # W = 0 is the solution; the next check confirms it
             continue
         in_model = np.any(W[keep] != 0, axis=1)
@@ -147,6 +139,41 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
                         n_screened=p - keep.size)
         converged = crit <= threshold
     return n_iter, converged, epochs, crit, primal, threshold
+
+
+def _screen(design, y, a, datafit, penalty, W, b, Z, G, keep, lips, col_means, evaluation):
+    """Gap-safe screening of the kept features at the current iterate.
+
+    Parameters
+    ----------
+    keep : int array
+        The features still in the problem.
+    evaluation : tuple
+        ``(grad, primal, crit, kkt)`` of :func:`_evaluate` at the current iterate; ``G``
+        holds its raw gradient.
+
+    Returns
+    -------
+    keep : int array
+        The features that stay.
+    evaluation : tuple
+        ``(grad, primal, crit, kkt)`` over them. The discarded features are set to zero in
+        ``W``; when one of them was nonzero, ``Z`` and ``G`` are updated and the whole
+        evaluation is recomputed at the new iterate, otherwise only ``grad`` is restricted.
+    """
+    grad, primal, crit, kkt = evaluation
+    means = None if col_means is None else col_means[keep]
+    dropped = gap_safe_screen(penalty, dual_correlation(penalty, grad, G, a, np, means), crit,
+                              primal, lips[keep])
+    if not dropped.any():
+        return keep, evaluation
+    moved = np.any(W[keep[dropped]] != 0)
+    W[keep[dropped]] = 0.0
+    keep = keep[~dropped]
+    if not moved:
+        return keep, (grad[~dropped], primal, crit, kkt)
+    design.predict(W, keep, b, Z)
+    return keep, _evaluate(design, y, a, datafit, penalty, W, Z, G, keep, col_means)
 
 
 def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inner_tol,

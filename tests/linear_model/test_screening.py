@@ -221,3 +221,26 @@ def test_screening_removes_spurious_coefficients_of_a_warm_start(sparse, fit_int
     assert res.converged
     np.testing.assert_allclose(res.x, exact.x, atol=1e-8)
     assert res.intercept == pytest.approx(exact.intercept, abs=1e-8)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_gap_after_screening_is_the_gap_of_the_screened_iterate(fit_intercept):
+    X, y = _problem(6, "quadratic", n=80, p=300)
+    n, p = X.shape
+    alpha = np.abs(X.T @ y).max() / n / 10
+    exact = bcd(X, y, Quadratic(), L1(alpha), tol=1e-14, fit_intercept=fit_intercept,
+                screening=False)
+    start = (exact.x + 1e-5 * np.random.default_rng(0).standard_normal(p)).reshape(p, 1)
+    res = bcd(X, y, Quadratic(), L1(alpha), tol=1e-14, fit_intercept=fit_intercept,
+              coef_init=start, intercept_init=exact.intercept)
+    # the engine's first check (after the intercept's exact refit) screens at the warm start
+    # itself, zeroing nonzero coefficients
+    b = np.atleast_1d(np.mean(y - X @ start[:, 0])) if fit_intercept else None
+    dropped, gap_before = _screened(X, y, Quadratic(), L1(alpha), start, b)
+    assert np.any(start[dropped] != 0)
+    assert res.history["n_screened"][0] == dropped.sum()
+    # the recorded gap is that of the restricted problem at the screened iterate
+    keep = ~dropped
+    _, gap_after = _screened(X[:, keep], y, Quadratic(), L1(alpha), start[keep], b)
+    assert res.history["gap"][0] == pytest.approx(gap_after, rel=1e-6)
+    assert abs(gap_after - gap_before) > 1e-3 * gap_before
