@@ -32,8 +32,7 @@ _ENGINES = ("auto", "block", "heap")
 def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variable",
         update="auto", engine="auto", tol=1e-6, max_iter=None, fit_intercept=False,
         coef_init=None, intercept_init=None, max_epochs=50_000, p0=10, screening=True,
-        random_state=None,
-        verbose=0):
+        random_state=None, verbose=0):
     """Minimise ``f(XW + b) + g(W)`` by block coordinate descent.
 
     Parameters

@@ -255,7 +255,8 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         Add stages to the fitted ones up to ``n_stages``.
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
-        A positive value shows a progress bar, advanced when the compiled loop returns.
+        A positive value shows a progress bar; the compiled loop then runs in twentieths of
+        the stages so that the bar moves (the model is the same).
 
     Attributes
     ----------

@@ -13,7 +13,7 @@ from numba import njit
 
 from ._gbnn_loss import loss_buffers, loss_value, newton_step, residuals_into
 from ._gbnn_lbfgs import lbfgs
-from ._gbnn_numba import work_arrays, hidden_into
+from ._gbnn_numba import hidden_into, work_arrays
 
 __all__ = ["fit_stage", "forward_into", "boost"]
 

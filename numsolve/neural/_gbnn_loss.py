@@ -7,7 +7,7 @@ log-loss with a softmax on K one-hot outputs. All values are means over the rows
 
 import numpy as np
 from numba import njit
-from scipy.special import expit
+from scipy.special import expit, softmax
 
 from ._gbnn_numba import exp_neg
 
@@ -32,10 +32,7 @@ def init_score(Y, loss):
 
 def proba(F):
     """Probabilities of the positive class (one column) or of each class (softmax)."""
-    if F.shape[1] == 1:
-        return expit(F)
-    E = np.exp(F - F.max(axis=1, keepdims=True))
-    return E / E.sum(axis=1, keepdims=True)
+    return expit(F) if F.shape[1] == 1 else softmax(F, axis=1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
