@@ -112,7 +112,8 @@ def test_an_unknown_area_runs_nothing_and_says_so():
     assert lines[0] == "no solver demos found"
 
 
-def test_command_line_entry_point():
-    result = subprocess.run([sys.executable, "-m", "numsolve", "--help"],
+def test_command_line_entry_point(tmp_path):
+    # Started elsewhere than the repository root, which would import the unbuilt source tree.
+    result = subprocess.run([sys.executable, "-m", "numsolve", "--help"], cwd=tmp_path,
                             capture_output=True, text=True)
     assert result.returncode == 0 and "demo" in result.stdout
