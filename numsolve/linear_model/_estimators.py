@@ -98,7 +98,7 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
                 for k in range(n_targets)]
         coef = np.array([np.asarray(result.x, dtype=X.dtype) for result, _ in fits])
         intercept = np.array([float(result.intercept) if self.fit_intercept else 0.0
-                              for result, _ in fits])
+                              for result, _ in fits], dtype=X.dtype)
         single = n_targets == 1
         self.coef_ = coef[0] if single else coef
         self.intercept_ = float(intercept[0]) if y.ndim == 1 else intercept

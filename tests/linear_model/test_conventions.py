@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import sklearn.linear_model as sk
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -102,6 +103,16 @@ def test_multi_output_fits_each_target_as_scikit_learn(ours, theirs):
     column = ours.__class__(**ours.get_params()).fit(X, Y[:, 1:2])
     assert column.coef_.shape == (8,) and column.intercept_.shape == (1,)  # as scikit-learn
     assert column.predict(X).shape == (60,)
+
+
+def test_multi_output_keeps_float32_and_takes_sparse_input():
+    X, Y = make_regression(n_samples=50, n_features=6, n_targets=2, random_state=0)
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    model = Lasso(alpha=0.1, tol=1e-10).fit(sp.csr_matrix(X32), Y32)
+    assert model.coef_.dtype == model.intercept_.dtype == np.float32
+    assert model.predict(X32).dtype == np.float32
+    dense = Lasso(alpha=0.1, tol=1e-10).fit(X, Y)
+    np.testing.assert_allclose(model.coef_, dense.coef_, rtol=1e-4, atol=1e-4)
 
 
 def test_multi_output_attributes_and_warm_start():
