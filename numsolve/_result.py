@@ -1,7 +1,8 @@
 """The result object every numsolve solver function returns, and its history recorder."""
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -9,11 +10,13 @@ __all__ = ["HistoryRecorder", "SolveResult"]
 
 
 @dataclass(repr=False)
-class SolveResult:
+class SolveResult(Mapping):
     """Outcome of a numsolve solver function.
 
     In the spirit of :class:`scipy.optimize.OptimizeResult`: the common fields below, plus
-    solver-specific figures in ``extras`` that read as attributes (``result.gap``).
+    solver-specific figures in ``extras`` that read as attributes (``result.gap``). Like
+    OptimizeResult it is also a read-only mapping: ``result["x"]``, ``result["gap"]``,
+    ``result.keys()`` (the common fields, then the extras).
 
     Parameters
     ----------
@@ -39,8 +42,10 @@ class SolveResult:
     >>> from numsolve import SolveResult
     >>> res = SolveResult(x=np.zeros(2), n_iter=3, converged=True, message="tolerance met",
     ...                   history={"residual": np.array([1.0, 0.1, 0.01])}, extras={"gap": 0.0})
-    >>> res.gap
-    0.0
+    >>> res.gap, res["n_iter"]
+    (0.0, 3)
+    >>> list(res.keys())
+    ['x', 'n_iter', 'converged', 'message', 'history', 'gap']
     """
 
     x: object
@@ -59,6 +64,20 @@ class SolveResult:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self.extras))
 
+    def __getitem__(self, key):
+        if key in _KEYS:
+            return getattr(self, key)
+        if key in self.extras:
+            return self.extras[key]
+        raise KeyError(key)
+
+    def __iter__(self):
+        yield from _KEYS
+        yield from (key for key in self.extras if key not in _KEYS)
+
+    def __len__(self):
+        return len(_KEYS) + sum(key not in _KEYS for key in self.extras)
+
     def __repr__(self):
         lines = [
             f"  converged: {self.converged}",
@@ -73,6 +92,10 @@ class SolveResult:
             length = len(next(iter(self.history.values())))
             lines.append(f"    history: {length} records of {keys}")
         return "SolveResult(\n" + "\n".join(lines) + "\n)"
+
+
+# The mapping is flat, as OptimizeResult is: the common fields, then the extras by name.
+_KEYS = tuple(f.name for f in fields(SolveResult) if f.name != "extras")
 
 
 def _describe(value):

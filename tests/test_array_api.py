@@ -102,14 +102,15 @@ def test_torch_cpu_tensors_are_recognised():
     assert is_torch(xp) and backend_of(xp) == "generic"
 
 
-def test_import_does_not_pull_in_cupy_or_torch():
+def test_import_does_not_pull_in_cupy_or_torch(tmp_path):
     import subprocess
     import sys
 
     code = ("import sys, numsolve, numsolve._array_api, numsolve._validation; "
             "print('cupy' in sys.modules, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    # Started outside the repository root, whose unbuilt source tree would be imported.
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout.split()
     assert out == ["False", "False"]
 
 

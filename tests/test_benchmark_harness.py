@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,36 +23,54 @@ def harness():
         sys.path.remove(str(BENCHMARKS))
 
 
-def test_ratios_and_alternation(harness, tmp_path):
+class FakeClock:
+    """A clock that only moves when a contender says how long it took."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_ratios_medians_and_alternation(harness, tmp_path):
+    clock = FakeClock()
     calls = []
 
-    def contender(name, seconds):
+    def contender(name, durations):
+        rounds = iter(durations)
+
         def run(problem):
             calls.append(name)
-            time.sleep(seconds)
+            clock.now += next(rounds)
             return {"iterations": problem["n"]}
         return harness.Contender(name, run)
 
+    # First duration: the untimed warm-up, which must stay out of the medians.
     case = harness.Case(
-        name="toy", description="sleeps", setup=lambda: {"n": 3},
-        contenders=[contender("numsolve", 0.002), contender("peer", 0.02),
+        name="toy", description="fake durations", setup=lambda: {"n": 3},
+        contenders=[contender("numsolve", [100.0, 1.0, 3.0, 2.0, 50.0]),
+                    contender("peer", [100.0, 10.0, 10.0, 40.0, 20.0]),
                     harness.Contender("absent", lambda p: {}, requires="no_such_module_xyz")],
         repeats=4,
     )
-    record = harness.run_case(case, log=lambda *a: None)
+    record = harness.run_case(case, log=lambda *a: None, clock=clock)
     # warm-up once each, then rounds with rotating order
-    assert calls[:2] == ["numsolve", "peer"]
-    assert calls[2:4] == ["numsolve", "peer"] and calls[4:6] == ["peer", "numsolve"]
+    assert calls == ["numsolve", "peer"] + ["numsolve", "peer", "peer", "numsolve"] * 2
     rows = {row["contender"]: row for row in record["rows"]}
-    assert rows["numsolve"]["ratio_numsolve_over_this"] == pytest.approx(1.0)
-    assert rows["peer"]["ratio_numsolve_over_this"] < 0.5
+    assert rows["numsolve"]["times_s"] == [1.0, 3.0, 2.0, 50.0]
+    assert rows["numsolve"]["median_s"] == 2.5
+    assert rows["peer"]["median_s"] == 15.0
+    assert rows["numsolve"]["ratio_numsolve_over_this"] == 1.0
+    assert rows["peer"]["ratio_numsolve_over_this"] == pytest.approx(2.5 / 15.0)
     assert rows["peer"]["quality"] == {"iterations": 3}
+    assert record["reference"] == "numsolve" and record["repeats"] == 4
     assert record["skipped"] == ["absent"]
     text = harness.write_report("toy", [record], harness.environment(), tmp_path)
     payload = json.loads((tmp_path / "toy.json").read_text())
     assert payload["cases"][0]["rows"][1]["contender"] == "peer"
     assert "blas" in payload["environment"]
-    assert "| peer |" in text and (tmp_path / "toy.md").exists()
+    assert "| peer | 15 | 0.167 | iterations=3 |" in text and (tmp_path / "toy.md").exists()
 
 
 def test_a_case_whose_setup_needs_a_missing_peer_is_skipped(harness):
@@ -87,7 +104,7 @@ def test_run_py_quick_on_every_benchmark(tmp_path):
         ran = [case for case in payload["cases"] if case["rows"]]
         assert ran, f"{name}: no case ran"
         for case in ran:
-            assert all(r["median_s"] > 0 for r in case["rows"])
+            assert all(len(r["times_s"]) == 1 for r in case["rows"])
 
 
 def test_run_py_rejects_unknown_names():

@@ -61,3 +61,18 @@ def test_plot_convergence_draws_each_history():
         plot_convergence(a, x="time")
     with pytest.raises(ValueError, match="no history"):
         plot_convergence(SolveResult(None, 0, True, "ok"))
+
+
+def test_result_is_a_read_only_mapping_like_optimize_result():
+    from scipy.optimize import OptimizeResult
+
+    res = SolveResult(x=np.arange(2.0), n_iter=4, converged=False, message="budget",
+                      history={"gap": np.ones(4)}, extras={"gap": 0.5, "omega": 1.2})
+    assert res["x"] is res.x and res["n_iter"] == 4 and res["gap"] == 0.5
+    assert list(res) == ["x", "n_iter", "converged", "message", "history", "gap", "omega"]
+    assert len(res) == 7 and "omega" in res and "extras" not in res
+    assert dict(res.items())["message"] == "budget" and res.get("absent") is None
+    with pytest.raises(KeyError):
+        res["absent"]
+    scipy_style = OptimizeResult(res)  # builds from the mapping, as from a dict
+    assert scipy_style.omega == 1.2 and scipy_style.converged is False

@@ -18,13 +18,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot, softmax
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._datafits import Logistic, Multinomial, Quadratic
 from ._penalties import L1, L2, L1PlusL2, NonNegL1, NoPenalty
 from ._rules import RULES
-from ._solver import bcd
+from ._solver import bcd, updates_per_epoch
 from ._updates import UPDATES
 
 __all__ = ["ElasticNet", "Lasso", "LogisticRegression", "Ridge"]
@@ -42,6 +43,21 @@ _SOLVER_CONSTRAINTS = {
 }
 
 
+def _fit_bcd(estimator, X, target, datafit, penalty, n_tasks, coef_init, intercept_init):
+    """Run :func:`bcd` with the estimator's solver settings; ``max_iter`` counts epochs.
+
+    Returns the result and the epochs it took (a fraction of an epoch counts as one).
+    """
+    per_epoch = updates_per_epoch(X, n_tasks, estimator.rule, estimator.block_size)
+    result = bcd(X, target, datafit, penalty, rule=estimator.rule, update=estimator.update,
+                 block_size=estimator.block_size, tol=estimator.tol,
+                 max_iter=estimator.max_iter * per_epoch,
+                 fit_intercept=estimator.fit_intercept, coef_init=coef_init,
+                 intercept_init=intercept_init, random_state=estimator.random_state,
+                 verbose=estimator.verbose)
+    return result, -(-result.n_iter // per_epoch)
+
+
 class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared fit/predict of the least-squares estimators."""
 
@@ -57,7 +73,8 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Several targets are fitted independently, as scikit-learn's Lasso does.
         sample_weight : array-like of shape (n_samples,), optional
 
         Returns
@@ -66,21 +83,28 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         """
         self._validate_params()
         X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
-                             dtype=[np.float64, np.float32], y_numeric=True)
+                             dtype=[np.float64, np.float32], y_numeric=True, multi_output=True)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         penalty = self._penalty(float(sample_weight.sum()))
-        warm = self.warm_start and hasattr(self, "coef_")
-        result = bcd(X, y, Quadratic(sample_weight=sample_weight), penalty, rule=self.rule,
-                     update=self.update, block_size=self.block_size, tol=self.tol,
-                     max_iter=self.max_iter, fit_intercept=self.fit_intercept,
-                     coef_init=self.coef_ if warm else None,
-                     intercept_init=self.intercept_ if warm and self.fit_intercept else None,
-                     random_state=self.random_state, verbose=self.verbose)
-        self.coef_ = np.asarray(result.x, dtype=X.dtype)
-        self.intercept_ = float(result.intercept) if self.fit_intercept else 0.0
-        self.n_iter_ = result.n_iter
-        self.dual_gap_ = result.gap
-        self.history_ = result.history
+        targets = y.reshape(y.shape[0], -1)
+        n_targets = targets.shape[1]
+        warm = self.warm_start and hasattr(self, "coef_") and self.coef_.size == \
+            n_targets * X.shape[1]
+        coef_init = np.reshape(self.coef_, (n_targets, -1)) if warm else [None] * n_targets
+        intercept_init = (np.reshape(self.intercept_, -1) if warm and self.fit_intercept
+                          else [None] * n_targets)
+        fits = [_fit_bcd(self, X, targets[:, k], Quadratic(sample_weight=sample_weight),
+                         penalty, 1, coef_init[k], intercept_init[k])
+                for k in range(n_targets)]
+        coef = np.array([np.asarray(result.x, dtype=X.dtype) for result, _ in fits])
+        intercept = np.array([float(result.intercept) if self.fit_intercept else 0.0
+                              for result, _ in fits], dtype=X.dtype)
+        single = n_targets == 1
+        self.coef_ = coef[0] if single else coef
+        self.intercept_ = float(intercept[0]) if y.ndim == 1 else intercept
+        self.n_iter_ = fits[0][1] if single else [epochs for _, epochs in fits]
+        self.dual_gap_ = fits[0][0].gap if single else np.array([r.gap for r, _ in fits])
+        self.history_ = fits[0][0].history if single else [r.history for r, _ in fits]
         return self
 
     def predict(self, X):
@@ -88,11 +112,12 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=("csc", "csr"), reset=False,
                           dtype=[np.float64, np.float32])
-        return safe_sparse_dot(X, self.coef_) + self.intercept_
+        return safe_sparse_dot(X, self.coef_.T) + self.intercept_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
         return tags
 
 
@@ -105,25 +130,47 @@ class Lasso(_BCDRegressor):
     Parameters
     ----------
     alpha : float, default=1.0
+        Weight of the L1 penalty; larger values give sparser coefficients.
     fit_intercept : bool, default=True
+        Fit an unpenalised intercept.
     max_iter : int, default=100
-        Outer iterations (see :func:`bcd`).
+        Epochs: passes over all coefficients, whatever the rule, as in scikit-learn. With
+        ``rule="auto"`` an epoch is one outer iteration of the working-set solver (the full
+        gradient, a new working set, then coordinate epochs on that set until its own gap
+        is met); with any other rule it is ``ceil(n_features / block_size)`` block updates.
     tol : float, default=1e-4
         Duality-gap tolerance relative to the objective at zero.
     warm_start : bool, default=False
+        Start from the previous fit's coefficients (when their shape fits).
     positive : bool, default=False
         Constrain the coefficients to be non-negative.
-    rule, update, block_size : see :func:`bcd`
+    rule : str, default="auto"
+        Block selection rule of :func:`bcd`: ``"auto"`` (greedy working sets, the fastest),
+        ``"cyclic"``, ``"random"``, ``"lipschitz"`` or a greedy rule (``"gs"``, ``"gsl"``,
+        ``"gs-q"``, ...).
+    update : str, default="auto"
+        Block update of :func:`bcd` (``"lipschitz"``, ``"newton"``, ``"matrix"``, ...).
+    block_size : int, default=1
+        Coordinates per block for the rules other than ``"auto"``.
     random_state : int, RandomState or None
+        Seeds the ``"random"`` and ``"lipschitz"`` rules.
     verbose : int, default=0
+        Positive: a progress bar with the current gap.
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
-    intercept_ : float
-    n_iter_ : int
-    dual_gap_ : float
-    history_ : dict of ndarray
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+        A float for 1-D ``y``.
+    n_iter_ : int or list of int
+        Epochs run (per target for 2-D ``y``), in ``max_iter``'s unit. With
+        ``rule="auto"`` the coordinate epochs within working sets, restricted to those
+        sets, are not counted: they are cheaper than a pass over all coefficients
+        (``history_`` has one record per outer iteration).
+    dual_gap_ : float or ndarray of shape (n_targets,)
+        Final duality gap (objective scale).
+    history_ : dict of ndarray, or list of dict per target
+        Per-iteration ``objective``, ``gap``, ``kkt`` and ``elapsed`` seconds.
 
     Examples
     --------
@@ -170,10 +217,12 @@ class ElasticNet(_BCDRegressor):
     l1_ratio : float, default=0.5
     fit_intercept, max_iter, tol, warm_start, positive, rule, update, block_size,
     random_state, verbose : see :class:`Lasso`
+        ``max_iter`` and ``n_iter_`` count epochs, passes over all coefficients.
 
     Attributes
     ----------
     coef_, intercept_, n_iter_, dual_gap_, history_ : see :class:`Lasso`
+        ``y`` may have several columns, fitted independently.
 
     Examples
     --------
@@ -217,10 +266,12 @@ class Ridge(_BCDRegressor):
     alpha : float, default=1.0
     fit_intercept, max_iter, tol, warm_start, rule, update, block_size, random_state,
     verbose : see :class:`Lasso`
+        ``max_iter`` and ``n_iter_`` count epochs, passes over all coefficients.
 
     Attributes
     ----------
     coef_, intercept_, n_iter_, dual_gap_, history_ : see :class:`Lasso`
+        ``y`` may have several columns, fitted independently.
 
     Examples
     --------
@@ -266,8 +317,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     C : float, default=1.0
     l1_ratio : float, optional
         Needed with ``penalty="elasticnet"``.
+    class_weight : dict or "balanced", optional
+        Weights ``{class_label: weight}`` multiplying the sample weights, as in
+        scikit-learn; ``"balanced"`` gives ``n_samples / (n_classes * count(class))``.
     fit_intercept, max_iter, tol, warm_start, rule, update, block_size, random_state,
     verbose : see :class:`Lasso`
+        ``max_iter`` and ``n_iter_`` count epochs, passes over all coefficients (of all
+        classes).
 
     Attributes
     ----------
@@ -290,14 +346,16 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {**_SOLVER_CONSTRAINTS,
                               "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None],
                               "C": [Interval(Real, 0, None, closed="neither")],
-                              "l1_ratio": [Interval(Real, 0, 1, closed="both"), None]}
+                              "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+                              "class_weight": [dict, StrOptions({"balanced"}), None]}
 
-    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True, max_iter=100,
-                 tol=1e-4, warm_start=False, rule="auto", update="auto", block_size=1,
-                 random_state=None, verbose=0):
+    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, class_weight=None,
+                 fit_intercept=True, max_iter=100, tol=1e-4, warm_start=False, rule="auto",
+                 update="auto", block_size=1, random_state=None, verbose=0):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
+        self.class_weight = class_weight
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
@@ -337,12 +395,17 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
                              dtype=[np.float64, np.float32])
         check_classification_targets(y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         classes, encoded = np.unique(y, return_inverse=True)
         if classes.size < 2:
             raise ValueError(
                 f"This solver needs samples of at least 2 classes in the data, but the data "
                 f"contains only one class: {classes[0]!r}")
+        if self.class_weight is not None:
+            weights = compute_class_weight(self.class_weight, classes=classes, y=y,
+                                           sample_weight=sample_weight)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
+        if self.class_weight is not None:
+            sample_weight *= weights[encoded]
         binary = classes.size == 2
         if binary:
             datafit = Logistic(sample_weight=sample_weight)
@@ -350,14 +413,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         else:
             datafit = Multinomial(n_classes=classes.size, sample_weight=sample_weight)
             target = encoded.astype(float)
+        n_tasks = 1 if binary else classes.size
         warm = (self.warm_start and hasattr(self, "coef_")
-                and self.coef_.shape == (1 if binary else classes.size, X.shape[1]))
-        result = bcd(X, target, datafit, self._make_penalty(float(sample_weight.sum())),
-                     rule=self.rule, update=self.update, block_size=self.block_size,
-                     tol=self.tol, max_iter=self.max_iter, fit_intercept=self.fit_intercept,
-                     coef_init=self.coef_.T if warm else None,
-                     intercept_init=self.intercept_ if warm and self.fit_intercept else None,
-                     random_state=self.random_state, verbose=self.verbose)
+                and self.coef_.shape == (n_tasks, X.shape[1]))
+        result, epochs = _fit_bcd(
+            self, X, target, datafit, self._make_penalty(float(sample_weight.sum())), n_tasks,
+            coef_init=self.coef_.T if warm else None,
+            intercept_init=self.intercept_ if warm and self.fit_intercept else None)
         coef = np.asarray(result.x, dtype=X.dtype)
         self.classes_ = classes
         self.coef_ = coef.reshape(1, -1) if binary else np.ascontiguousarray(coef.T)
@@ -365,7 +427,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         if not binary:  # softmax is invariant to a common shift: report the centred one
             intercept = intercept - intercept.mean()
         self.intercept_ = intercept if self.fit_intercept else np.zeros_like(intercept)
-        self.n_iter_ = result.n_iter
+        self.n_iter_ = epochs
         self.dual_gap_ = result.gap
         self.history_ = result.history
         return self

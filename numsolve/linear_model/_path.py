@@ -11,7 +11,7 @@ from .._validation import check_matrix, check_vector
 from ._datafits import Quadratic
 from ._design import Design
 from ._penalties import L1, NonNegL1
-from ._solver import bcd
+from ._solver import bcd, updates_per_epoch
 from ._working_set import solve_working_set
 
 __all__ = ["lasso_path"]
@@ -19,7 +19,7 @@ __all__ = ["lasso_path"]
 
 def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=100,
                positive=False, sample_weight=None, rule="auto", update="auto", block_size=1,
-               random_state=None, n_jobs=None):
+               random_state=None, n_jobs=None, return_n_iter=False):
     """Lasso solutions for a decreasing grid of alphas, each warm-started from the previous.
 
     Same objective and return values as :func:`sklearn.linear_model.lasso_path` (no
@@ -36,7 +36,9 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
         Explicit grid (sorted decreasingly).
     tol : float, default=1e-6
         Duality-gap tolerance relative to ``||y||^2 / (2n)`` at every alpha.
-    max_iter, positive, sample_weight, rule, update, block_size, random_state :
+    max_iter : int, default=100
+        Epochs per alpha, as :class:`Lasso` counts them.
+    positive, sample_weight, rule, update, block_size, random_state :
         see :func:`bcd` and :class:`Lasso`.
     n_jobs : int, optional
         Split the grid into ``effective_n_jobs(n_jobs)`` contiguous pieces solved in
@@ -44,18 +46,20 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
         active ``joblib.parallel_backend``, e.g. ``"dask"``, is used instead); warm starts
         run within each piece, whose first alpha starts from zero. ``None``: one piece.
 
+    return_n_iter : bool, default=False
+        Also return the epochs run at each alpha.
+
     Returns
     -------
     alphas : ndarray of shape (n_alphas,)
     coefs : ndarray of shape (n_features, n_alphas)
     dual_gaps : ndarray of shape (n_alphas,)
+    n_iters : ndarray of shape (n_alphas,)
+        Epochs at each alpha (in :class:`Lasso`'s unit); only with ``return_n_iter=True``.
 
     Examples
     --------
-    >>> from numbers import Integral
-
-import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+    >>> import numpy as np
     >>> from numsolve.linear_model import lasso_path
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((30, 8)); y = X[:, 0] - X[:, 1]
@@ -93,18 +97,21 @@ from joblib import Parallel, delayed, effective_n_jobs
     results = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(_solve_chunk)(X, design, y, datafit, alphas[chunk], **options)
         for chunk in chunks)
-    coefs = np.concatenate([c for c, _ in results], axis=1).astype(X.dtype, copy=False)
-    gaps = np.concatenate([g for _, g in results])
+    coefs = np.concatenate([c for c, _, _ in results], axis=1).astype(X.dtype, copy=False)
+    gaps = np.concatenate([g for _, g, _ in results])
+    if return_n_iter:
+        return alphas, coefs, gaps, np.concatenate([n for _, _, n in results])
     return alphas, coefs, gaps
 
 
 def _solve_chunk(X, design, y, datafit, alphas, *, tol, max_iter, positive, rule, update,
                  block_size, random_state):
     """Solve a contiguous piece of the grid, each alpha warm-started from the previous one
-    (the first from zero); return ``(coefs, gaps)``."""
+    (the first from zero); return ``(coefs, gaps, epochs)``."""
     p = X.shape[1]
     coefs = np.zeros((p, alphas.size))
     gaps = np.zeros(alphas.size)
+    epochs = np.zeros(alphas.size, dtype=int)
     if design is not None:  # one compiled design, constants and warm iterate for the chunk
         a = datafit.weights(X.shape[0], np, np.float64)
         lips = datafit.bound * design.col_sq_norms(a)
@@ -112,19 +119,22 @@ def _solve_chunk(X, design, y, datafit, alphas, *, tol, max_iter, positive, rule
         for k, alpha in enumerate(alphas):
             penalty = NonNegL1(alpha) if positive else L1(alpha)
             with progress(max_iter, 0) as bar:
-                *_, gap, _, _ = solve_working_set(
+                epochs[k], *_, gap, _, _ = solve_working_set(
                     design, y, a, datafit, penalty, W, b, fit_intercept=False, tol=tol,
                     max_iter=max_iter, max_epochs=50_000, p0=10, newton=update != "lipschitz",
                     recorder=HistoryRecorder(), bar=bar, lips=lips)
             coefs[:, k] = W[:, 0]
             gaps[k] = gap
-        return coefs, gaps
+        return coefs, gaps, epochs
+    per_epoch = updates_per_epoch(X, 1, rule, block_size)
     coef = None
     for k, alpha in enumerate(alphas):
         penalty = NonNegL1(alpha) if positive else L1(alpha)
         result = bcd(X, y, datafit, penalty, rule=rule, update=update, block_size=block_size,
-                     tol=tol, max_iter=max_iter, coef_init=coef, random_state=random_state)
+                     tol=tol, max_iter=max_iter * per_epoch, coef_init=coef,
+                     random_state=random_state)
         coef = result.x
         coefs[:, k] = coef
         gaps[k] = result.gap
-    return coefs, gaps
+        epochs[k] = -(-result.n_iter // per_epoch)
+    return coefs, gaps, epochs

@@ -8,7 +8,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from .._array_api import array_namespace, device_of, from_numpy, require_backend, to_numpy
+from .._array_api import (array_namespace, backend_of, device_of, from_numpy,
+                          require_backend, to_numpy)
 from .._progress import progress
 from .._result import HistoryRecorder, SolveResult
 from .._validation import check_matrix, check_vector, check_xp_array
@@ -23,7 +24,7 @@ from ._rules import RULES
 from ._updates import UPDATES
 from ._working_set import solve_working_set
 
-__all__ = ["bcd"]
+__all__ = ["bcd", "updates_per_epoch"]
 
 _AUTO_BLOCK = 64
 _ENGINES = ("auto", "block", "heap")
@@ -237,6 +238,40 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         extras={"intercept": intercept if K > 1 else intercept[0], "gap": float(crit),
                 "threshold": float(threshold), "objective": float(primal), "engine": engine,
                 "epochs": epochs, "rule": rule, "update": update, "key_updates": key_updates})
+
+
+def updates_per_epoch(X, n_tasks=1, rule="auto", block_size=1):
+    """How many of :func:`bcd`'s iterations make one pass over all coefficients.
+
+    The estimators count ``max_iter`` and ``n_iter_`` in such passes (epochs), as
+    scikit-learn's linear models do, whatever engine runs.
+
+    Parameters
+    ----------
+    X : array or sparse matrix of shape (n_samples, n_features)
+    n_tasks : int, default=1
+        Columns of the coefficients (classes of the multinomial loss).
+    rule, block_size : as for :func:`bcd` (the default engine)
+
+    Returns
+    -------
+    int
+        1 for the working-set engine (each outer iteration takes the full gradient, a pass
+        over every coefficient); otherwise the blocks that cover all coefficients once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.linear_model._solver import updates_per_epoch
+    >>> updates_per_epoch(np.ones((5, 20)), rule="cyclic", block_size=3)
+    7
+    """
+    n_coefs = X.shape[1] * n_tasks
+    if rule == "auto":
+        if backend_of(array_namespace(X)) == "compiled":
+            return 1
+        block_size = min(n_coefs, max(block_size, _AUTO_BLOCK))
+    return -(-n_coefs // block_size)
 
 
 def _centred(X, a, fit_intercept):
