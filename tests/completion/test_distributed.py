@@ -162,29 +162,59 @@ def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, plan,
 
 
 @pytest.mark.parametrize("plan", ["blocks"], indirect=True)
-def test_a_worker_killed_mid_fit_does_not_change_the_result(problem, plan):
+def test_a_worker_killed_mid_fit_does_not_change_the_result(problem, plan, monkeypatch):
+    """The fit pauses after its third sweep (an event, not a timer), one worker's process is
+    killed while it holds blocks and factors, its nanny starts a new one, and the fit goes on:
+    the lost pieces are recomputed from their lineage and the factors are bit for bit those
+    of an undisturbed fit."""
     import os
+    import signal
     import threading
     import time
 
+    from numsolve.completion import _distributed
+
     _, triples = _triples(problem, npartitions=4)
-    kwargs = dict(solver="cg", init="random", random_state=0, max_iter=60, tol=0.0)
+    kwargs = dict(solver="cg", init="random", random_state=0, max_iter=12, tol=0.0)
+    under_way, killed = threading.Event(), threading.Event()
+    sweeps = []
+    original = _distributed.stop_reason
+
+    def pausing_stop_reason(*args):
+        sweeps.append(len(sweeps) + 1)
+        if len(sweeps) == 3:
+            under_way.set()
+            assert killed.wait(timeout=120), "the worker was not killed"
+        return original(*args)
+
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as own_client, _ignoring_warnings():
         reference = altmin(triples, 3, client=own_client, **kwargs)
+        monkeypatch.setattr(_distributed, "stop_reason", pausing_stop_reason)
         outcome = {}
         fit = threading.Thread(target=lambda: outcome.update(
             result=altmin(triples, 3, client=own_client, **kwargs)))
         fit.start()
-        time.sleep(1.0)
-        assert fit.is_alive(), "the fit ended before the worker could be killed"
-        victim = next(iter(own_client.scheduler_info()["workers"]))
-        with contextlib.suppress(Exception):  # the worker's process ends mid-call
-            own_client.run(os._exit, 1, workers=[victim])
+        assert under_way.wait(timeout=120), "the fit never reached its third sweep"
+        before = own_client.run(os.getpid)
+        held = own_client.has_what()
+        victim = max(sorted(held), key=lambda worker: len(held[worker]))
+        assert held[victim]  # it holds blocks and factors the rest of the fit needs
+        os.kill(before[victim], signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while victim in own_client.scheduler_info()["workers"]:
+            assert time.monotonic() < deadline, "the scheduler never noticed the dead worker"
+            time.sleep(0.05)
+        own_client.wait_for_workers(2, timeout=120)
+        after = own_client.run(os.getpid)
+        killed.set()
         fit.join(timeout=300)
-        result = outcome["result"]
-    assert result.n_iter == reference.n_iter == 60
+        assert not fit.is_alive() and "result" in outcome
+    assert victim not in after and len(after) == 2
+    assert before[victim] not in after.values()
+    result = outcome["result"]
+    assert result.n_iter == reference.n_iter == len(sweeps) == 12
     np.testing.assert_array_equal(result.U, reference.U)
     np.testing.assert_array_equal(result.V, reference.V)
 
