@@ -64,9 +64,10 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
       column biases, predictions clipped to the observed range. ``MatrixCompletion()`` reaches
       a test RMSE of 0.906 on MovieLens 100k (90/10 split) in about 20 sweeps;
     * ``reg="auto"``: the ridge is chosen on a held-out share (``validation_fraction``) of the
-      entries passed to ``fit``, walking a grid with warm starts, then refitted on all of
-      them; use it when the noise level is unknown (a low-noise table wants a far weaker ridge
-      than ratings do). It costs about three default fits;
+      entries passed to ``fit``, walking a grid with warm starts, and the model is then
+      fitted to all of them as ``reg=reg_`` would be; use it when the noise level is unknown
+      (a low-noise table wants a far weaker ridge than ratings do). It costs about three
+      default fits;
     * ``reg=0``: the noiseless low-rank matrix of the paper's guarantee, recovered exactly
       (to ``tol``) from enough uniformly sampled entries; nothing is clipped.
 
@@ -268,20 +269,19 @@ dask DataFrame
         residual.data /= scale
         if valid is not None:
             valid.data /= scale
-        init = self._init_for(obs.shape, rank, scale)
-        reg, random_state = self.reg, self.random_state
+        reg = self.reg
         if self._auto_reg():
-            random_state = check_random_state(self.random_state)
             path = reg_path(residual, rank, default=DEFAULT_REG,
-                            fraction=self.validation_fraction, rng=random_state,
+                            fraction=self.validation_fraction,
+                            rng=check_random_state(self.random_state),
                             bias=self.bias == "full", altmin_options={
                                 key: options[key] for key in
                                 ("reg_scaling", "solver", "inner_iter", "sketch_size")})
-            init, reg = path.factors, path.reg
+            reg = path.reg
             self.reg_path_ = {"reg": path.grid, "validation_rmse": path.validation_rmse * scale}
-        result = altmin(residual, rank, reg=reg, init=init, validation=valid,
-                        observe_zeros=True, bias=self.bias == "full",
-                        random_state=random_state, **options)
+        result = altmin(residual, rank, reg=reg, init=self._init_for(obs.shape, rank, scale),
+                        validation=valid, observe_zeros=True, bias=self.bias == "full",
+                        random_state=self.random_state, **options)
         self._store(result, mu, row_bias, col_bias, reg, scale,
                     (float(obs.data.min()), float(obs.data.max())))
         return self

@@ -31,13 +31,12 @@ COLLAPSED = 0.01
 
 
 class RegPath(NamedTuple):
-    """The ridges tried (the grid walked, strongest first), their held-out RMSE, the best one
-    and its factors ``(U, V)`` (the warm start of the final fit)."""
+    """The ridges tried (the grid walked, strongest first), their held-out RMSE and the best
+    one."""
 
     grid: np.ndarray
     validation_rmse: np.ndarray
     reg: float
-    factors: tuple
 
 
 def split_observed(X, fraction, rng):
@@ -65,7 +64,7 @@ def reg_path(residual, rank, *, default, fraction, rng, bias, altmin_options):
     fraction : float
         Share of the observed entries held out.
     rng : numpy.random.RandomState
-        Draws the held-out entries and seeds every fit.
+        Draws the held-out entries and seeds every fit of the walk.
     bias : bool
         Whether the fits include row and column offsets.
     altmin_options : dict
@@ -83,22 +82,22 @@ def reg_path(residual, rank, *, default, fraction, rng, bias, altmin_options):
         return result.history["validation_rmse"][-1], (result.U, result.V)
 
     grid = default * GRID_RATIO ** np.arange(GRID_ABOVE, GRID_ABOVE - GRID_SIZE, -1.0)
-    tried, scores, best, best_factors, misses = [], [], 0, None, 0
+    tried, scores, best, misses = [], [], 0, 0
     init = "svd"
     for reg in grid:
         score, factors = held_out_fit(reg, init)
         tried.append(reg)
         scores.append(score)
         collapsed = _collapsed(*factors, COLLAPSED)
-        if score < scores[best] or best_factors is None:
-            best, best_factors, misses = len(scores) - 1, factors, 0
+        if score < scores[best]:
+            best, misses = len(scores) - 1, 0
         elif not collapsed:  # with zero factors the held-out error says nothing of the ridge
             misses += 1
             if misses >= PATIENCE:
                 break
         init = "svd" if collapsed else factors
     return RegPath(grid=np.asarray(tried), validation_rmse=np.asarray(scores),
-                   reg=float(tried[best]), factors=best_factors)
+                   reg=float(tried[best]))
 
 
 def _collapsed(U, V, threshold):

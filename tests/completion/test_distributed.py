@@ -161,6 +161,30 @@ def test_estimator_fits_dask_triples_like_a_sparse_matrix(client, problem, plan,
                                local.predict_entries(rows, cols), rtol=1e-8)
 
 
+def test_estimator_defaults_on_the_cluster(client, problem, plan):
+    """The default model (relative ridge, joint biases, clipping) is the local one; reg="auto"
+    runs where one task fits the data and is refused, before any work, for blocks."""
+    from numsolve.completion import MatrixCompletion
+
+    _, triples = _triples(problem)
+    with _ignoring_warnings():
+        local = MatrixCompletion(rank=3, random_state=0).fit(problem.observed)
+        remote = MatrixCompletion(rank=3, random_state=0, client=client).fit(triples)
+    assert remote.scale_ == pytest.approx(local.scale_, rel=1e-10)
+    assert remote.value_range_ == local.value_range_
+    rows, cols = np.array([0, 5, 17]), np.array([3, 9, 100])
+    np.testing.assert_allclose(remote.predict_entries(rows, cols),
+                               local.predict_entries(rows, cols), rtol=1e-6)
+    auto = MatrixCompletion(rank=3, reg="auto", max_iter=5, random_state=0, client=client)
+    if plan == "blocks":
+        with pytest.raises(ValueError, match="reg='auto'"):
+            auto.fit(triples)
+    else:
+        with _ignoring_warnings():
+            auto.fit(triples)
+        assert auto.reg_ in auto.reg_path_["reg"]
+
+
 @pytest.mark.parametrize("plan", ["blocks"], indirect=True)
 def test_a_worker_killed_mid_fit_does_not_change_the_result(problem, plan, monkeypatch):
     """The fit pauses after its third sweep (an event, not a timer), one worker's process is

@@ -174,6 +174,8 @@ def test_auto_reg_chooses_on_held_out_training_entries_only(ratings, monkeypatch
     np.testing.assert_array_equal(again.reg_path_["validation_rmse"],
                                   model.reg_path_["validation_rmse"])
     np.testing.assert_array_equal(again.row_factors_, model.row_factors_)
+    fixed = MatrixCompletion(rank=3, reg=model.reg_, random_state=5).fit(train)
+    np.testing.assert_array_equal(fixed.row_factors_, model.row_factors_)
 
 
 def test_auto_reg_beats_the_default_ridge_on_low_noise_data(ratings):
