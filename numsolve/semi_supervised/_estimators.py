@@ -23,7 +23,7 @@ from ._harmonic import label_propagation, labelled_nodes, reached_nodes
 __all__ = ["LabelPropagation"]
 
 # unlabelled nodes up to which the RBF graph with its backbone is solved by sparse LU: on
-# digits (1,797 points, 10-neighbour backbone) it takes 0.02 s, where CG cannot resolve
+# digits (1,797 points, 10-neighbour backbone) it takes 0.03 s, where CG cannot resolve
 # weights from 1 down to 1e-200
 DIRECT_SOLVE_LIMIT = 20_000
 
