@@ -5,7 +5,9 @@ Problems (spec bcd.md, sections 1.8 and 3.3), all seeds 0:
 * lattice R x R: 4-neighbour grid, weight 1e5, 4% of the nodes labelled (at least 100) with
   values 10 * randn; the harmonic system (D - W)[U, U] x = W[U, L] y_L;
 * two moons n: make_moons(noise=0.2), symmetrised 5-NN graph with unit weights, 5% labelled
-  (at least 100), one right-hand side per class (2 columns).
+  (at least 100), one right-hand side per class (2 columns);
+* digits: the estimators with their defaults (rbf with gamma 20, or knn), 5% and 10% labelled,
+  against scikit-learn's LabelPropagation and LabelSpreading.
 
 Every system solver gets the same (Q, c) and stops at the same relative residual
 ||c - Qx|| / ||c|| <= 1e-8 (per column), measured identically afterwards. Times include each
@@ -178,6 +180,78 @@ def _estimator_contenders():
     ]
 
 
+DIGITS_SPLITS = 5
+
+
+def _digits_setup(fraction):
+    def setup():
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        splits = [np.where(np.random.default_rng(seed).random(y.size) < fraction, y, -1)
+                  for seed in range(DIGITS_SPLITS)]
+        return {"X": X / 16.0, "truth": y, "splits": splits}
+    return setup
+
+
+def _digits(make):
+    """Fit every split; accuracy on the unlabelled points (mean and worst split) and agreement
+    with scikit-learn's LabelPropagation of the same kernel."""
+    def run(problem):
+        accuracies, labels = [], []
+        for y in problem["splits"]:
+            model = make().fit(problem["X"], y)
+            unlabelled = y == -1
+            accuracies.append(np.mean(model.transduction_[unlabelled]
+                                      == problem["truth"][unlabelled]))
+            labels.append(model.transduction_)
+        figures = {"accuracy_mean": float(np.mean(accuracies)),
+                   "accuracy_min": float(np.min(accuracies))}
+        if "sklearn_labels" in problem:
+            figures["agreement_with_sklearn_lp"] = float(np.mean(
+                np.concatenate(labels) == problem["sklearn_labels"]))
+        else:
+            problem["sklearn_labels"] = np.concatenate(labels)
+        return figures
+    return run
+
+
+def _digits_contenders(kernel):
+    from sklearn.semi_supervised import LabelPropagation as SkLabelPropagation
+    from sklearn.semi_supervised import LabelSpreading
+
+    # scikit-learn's LabelPropagation runs first: its labels are the agreement reference
+    return [
+        Contender(f"sklearn LabelPropagation {kernel}",
+                  _digits(lambda: SkLabelPropagation(kernel=kernel))),
+        Contender(f"numsolve LabelPropagation {kernel}",
+                  _digits(lambda: LabelPropagation(kernel=kernel))),
+        Contender(f"sklearn LabelSpreading {kernel}",
+                  _digits(lambda: LabelSpreading(kernel=kernel))),
+    ]
+
+
+def _digits_cases():
+    out = []
+    for fraction in (0.05, 0.1):
+        for kernel in ("rbf", "knn"):
+            out.append(Case(
+                name=f"digits {kernel}, {fraction:.0%} labelled",
+                description=(f"scikit-learn's digits (1,797 points, 10 classes) scaled to "
+                             f"[0, 1]; {DIGITS_SPLITS} random splits (numpy default_rng(seed)"
+                             f".random(n) < {fraction}, seeds 0-{DIGITS_SPLITS - 1}), all "
+                             f"fitted in one run; every estimator with its defaults "
+                             f"(kernel='{kernel}': gamma 20 or 7 neighbours, scikit-learn's "
+                             "tol 1e-3, numsolve's exact solve); accuracy on the unlabelled "
+                             "points, agreement over all points"),
+                setup=_digits_setup(fraction),
+                contenders=_digits_contenders(kernel),
+                reference=f"numsolve LabelPropagation {kernel}",
+                repeats=3,
+            ))
+    return out
+
+
 def cases(quick):
     lattice_sizes = [50, 100] if quick else [50, 200, 500, 1000]
     moons_sizes = [2000] if quick else [2000, 100_000]
@@ -219,4 +293,4 @@ def cases(quick):
             contenders=_estimator_contenders(),
             repeats=3,
         ))
-    return out
+    return out + _digits_cases()

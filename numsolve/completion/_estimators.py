@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._array_api import (
@@ -33,11 +34,18 @@ from ._generic import exact_half_step
 from ._numba import exact_rows
 from ._numba import predict_entries as entry_kernel
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
+from ._reg_path import reg_path
 from ._rows import SOLVERS, row_ridge
 from ._solver import altmin
 from ._threads import kernel_threads
 
-__all__ = ["MatrixCompletion"]
+__all__ = ["DEFAULT_REG", "MatrixCompletion"]
+
+# relative ridge of the default model: on MovieLens 100k (90/10 split) the held-out RMSE is
+# flat for 13 to 15 and rises steeply above 20, where the ridge zeroes the factors
+DEFAULT_REG = 15.0
+AUTO_TOL_RIDGE = 1e-4
+AUTO_TOL_EXACT = 1e-7
 
 
 class MatrixCompletion(TransformerMixin, BaseEstimator):
@@ -50,28 +58,57 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     As an imputer, ``transform`` returns ``X`` with its missing entries filled, so the estimator
     drops into a :class:`~sklearn.pipeline.Pipeline`.
 
+    Which settings to use:
+
+    * noisy data such as ratings (the default): a ridge relative to the data's scale, row and
+      column biases, predictions clipped to the observed range. ``MatrixCompletion()`` reaches
+      a test RMSE of 0.905 on MovieLens 100k (90/10 split) in 16 sweeps;
+    * ``reg="auto"``: the ridge is chosen on a held-out share (``validation_fraction``) of the
+      entries passed to ``fit``, walking a grid with warm starts, and the model is then
+      fitted to all of them as ``reg=reg_`` would be; use it when the noise level is unknown
+      (a low-noise table wants a far weaker ridge than ratings do). It costs about three
+      default fits;
+    * ``reg=0``: the noiseless low-rank matrix of the paper's guarantee, recovered exactly
+      (to ``tol``) from enough uniformly sampled entries; nothing is clipped.
+
     Parameters
     ----------
     rank : int, default=10
         Rank of the factorisation.
-    reg : float, default=0.0
-        Ridge weight of the factors (see ``reg_scaling``).
-    reg_scaling : {"count", "none"}, default="count"
-        ``"count"`` multiplies the ridge of each row and column by its number of observations
-        (ALS-WR, Spark MLlib's choice, best on ratings); ``"none"`` uses ``reg`` as is.
-    bias : {"none", "global", "full"}, default="none"
-        Baseline of the model: nothing, the global mean, or the mean plus row and column
-        biases (recommended for ratings). ``"full"`` starts from shrunk means
+    reg : float or "auto", default=15.0
+        Ridge weight relative to the data's scale: the factorisation (with the biases of
+        ``bias="full"``) is fitted to the values it models (the observations less the starting
+        baseline) divided by their RMS, ``scale_``, so rescaling ``X`` rescales the model and
+        changes nothing else. The default
+        suits noisy ratings; ``"auto"`` chooses it (see above); ``0`` fits exactly.
+    reg_scaling : {"none", "count"}, default="none"
+        ``"none"``: the same ridge for every row and column (the maximum a posteriori factors
+        of probabilistic matrix factorisation; best with biases); ``"count"`` multiplies the
+        ridge of each row and column by its number of observations (ALS-WR, Spark MLlib's
+        choice; best without biases).
+    bias : {"full", "global", "none"}, default="full"
+        Baseline of the model: the mean plus row and column biases (recommended for ratings),
+        the global mean only, or nothing. ``"full"`` starts from shrunk means
         ``b_i = sum(residual) / (n_i + bias_reg)`` and then fits the biases jointly with the
-        factors (``altmin(..., bias=True)``), under the factors' ridge.
+        factors (``altmin(..., bias=True)``), under the factors' ridge; with ``reg=0`` it still
+        recovers a noiseless low-rank matrix, which ``"global"`` does not (a matrix less its
+        mean has a rank one higher).
     bias_reg : float, default=10.0
         Shrinkage of the starting row and column biases of ``bias="full"``.
     solver : {"cg", "sketched", "exact"}, default="cg"
         Row regression solver, see :func:`numsolve.completion.altmin`.
     max_iter : int, default=100
         Maximum sweeps.
-    tol : float, default=1e-6
-        Relative change of the training RMSE that stops the sweeps.
+    tol : float or "auto", default="auto"
+        Relative change of the training RMSE that stops the sweeps. ``"auto"``: ``1e-4`` with
+        a ridge (the held-out error settles long before the training RMSE does), ``1e-7``
+        with ``reg=0`` (exact recovery converges geometrically).
+    clip : bool or "auto", default="auto"
+        Clip predictions (``predict_entries`` and the entries ``transform`` fills) to the
+        range of the observed values, as rating scales are bounded. ``"auto"`` clips unless
+        ``reg=0``, whose exact low-rank fit may rightly leave that range.
+    validation_fraction : float, default=0.1
+        Share of the observed entries held out to choose ``reg="auto"``.
     init : {"svd", "random"}, default="svd"
         Starting factors (ignored when ``warm_start`` reuses a previous fit).
     inner_iter : int, default=3
@@ -83,10 +120,12 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     warm_start : bool, default=False
         Start from the previous fit's factors when the shape and rank agree.
     random_state : int, RandomState instance or None, default=None
+        Seeds the spectral start, the sketches and the held-out entries of ``reg="auto"``.
     verbose : int, default=0
     client : distributed.Client, optional
         Cluster used when ``X`` is a dask DataFrame of ``(row, col, value)`` triples (default:
-        the current Dask client); the entries stay on its workers.
+        the current Dask client); the entries stay on its workers. ``reg="auto"`` needs data
+        small enough to be fitted by one task (it is refused for data fitted in blocks).
 
     Attributes
     ----------
@@ -96,6 +135,17 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     intercept_ : float
     row_bias_ : ndarray of shape (n_rows,)
     column_bias_ : ndarray of shape (n_features_in_,)
+    reg_ : float
+        The relative ridge used (``reg``, or the one ``reg="auto"`` chose).
+    scale_ : float
+        RMS of the values the factorisation models, by which they are divided before
+        :func:`~numsolve.completion.altmin` fits them with ridge ``reg_``.
+    reg_path_ : dict of ndarray
+        With ``reg="auto"``: ``reg`` (the grid walked, strongest first) and
+        ``validation_rmse`` (held-out RMSE at each).
+    value_range_ : tuple of float or None
+        ``(min, max)`` of the observed values, the clipping range; ``None`` when predictions
+        are not clipped.
     n_iter_ : int
     history_ : dict of ndarray
         Per sweep: ``rmse`` (training) and ``validation_rmse`` when ``X_valid`` was given.
@@ -107,9 +157,9 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     >>> from numsolve.completion import MatrixCompletion, make_low_rank
     >>> problem = make_low_rank(60, 40, 2, density=0.5, random_state=0)
     >>> X = problem.observed_dense()
-    >>> model = MatrixCompletion(rank=2, random_state=0).fit(X)
+    >>> model = MatrixCompletion(rank=2, reg=0, random_state=0).fit(X)
     >>> filled = model.transform(X)
-    >>> bool(np.abs(filled - problem.matrix).max() < 1e-4)
+    >>> bool(np.abs(filled - problem.matrix).max() < 1e-5)
     True
     >>> model.predict_entries([0, 1], [3, 4]).shape
     (2,)
@@ -117,13 +167,15 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         "rank": [Interval(Integral, 1, None, closed="left")],
-        "reg": [Interval(Real, 0, None, closed="left")],
+        "reg": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "reg_scaling": [StrOptions({"count", "none"})],
         "bias": [StrOptions({"none", "global", "full"})],
         "bias_reg": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions(set(SOLVERS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "clip": ["boolean", StrOptions({"auto"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "init": [StrOptions({"svd", "random"})],
         "inner_iter": [Interval(Integral, 1, None, closed="left")],
         "sketch_size": [Interval(Integral, 1, None, closed="left"), None],
@@ -134,10 +186,11 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         "client": "no_validation",
     }
 
-    def __init__(self, rank=10, *, reg=0.0, reg_scaling="count", bias="none", bias_reg=10.0,
-                 solver="cg", max_iter=100, tol=1e-6, init="svd", inner_iter=3,
-                 sketch_size=None, observe_zeros=False, warm_start=False, random_state=None,
-                 verbose=0, client=None):
+    def __init__(self, rank=10, *, reg=DEFAULT_REG, reg_scaling="none", bias="full",
+                 bias_reg=10.0, solver="cg", max_iter=100, tol="auto", clip="auto",
+                 validation_fraction=0.1, init="svd", inner_iter=3, sketch_size=None,
+                 observe_zeros=False, warm_start=False, random_state=None, verbose=0,
+                 client=None):
         self.rank = rank
         self.reg = reg
         self.reg_scaling = reg_scaling
@@ -146,6 +199,8 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
+        self.clip = clip
+        self.validation_fraction = validation_fraction
         self.init = init
         self.inner_iter = inner_iter
         self.sketch_size = sketch_size
@@ -189,17 +244,17 @@ dask DataFrame
         -------
         self
         """
-        kwargs = dict(
-            reg=self.reg, reg_scaling=self.reg_scaling, max_iter=self.max_iter, tol=self.tol,
+        options = dict(
+            reg_scaling=self.reg_scaling, max_iter=self.max_iter, tol=self._tol(),
             solver=self.solver, inner_iter=self.inner_iter, sketch_size=self.sketch_size,
-            random_state=self.random_state, verbose=self.verbose,
+            verbose=self.verbose,
         )
         if is_dask_collection(X):
-            return self._fit_dask(X, X_valid, kwargs)
+            return self._fit_dask(X, X_valid, options)
         xp = estimator_namespace(X)
         X = self._validate(X, reset=True)
         if not is_numpy(xp):
-            return self._fit_generic(xp, X, X_valid, kwargs)
+            return self._fit_generic(xp, X, X_valid, options)
         obs = check_observed(X, "X", observe_zeros=self.observe_zeros)
         rank = check_rank(self.rank, obs.shape)
         mu, row_bias, col_bias, residual = fit_biases(obs, self.bias, self.bias_reg)
@@ -210,12 +265,41 @@ dask DataFrame
             coo = valid.tocoo()
             valid.data = (coo.data - mu - row_bias[coo.row] - col_bias[coo.col]).astype(
                 obs.dtype)
-        result = altmin(residual, rank, init=self._init_for(obs.shape, rank), validation=valid,
-                        observe_zeros=True, bias=self.bias == "full", **kwargs)
-        self._store(result, mu, row_bias, col_bias)
+        scale = _rms(residual.data)
+        residual.data /= scale
+        if valid is not None:
+            valid.data /= scale
+        reg = self.reg
+        if self._auto_reg():
+            path = reg_path(residual, rank, default=DEFAULT_REG,
+                            fraction=self.validation_fraction,
+                            rng=check_random_state(self.random_state),
+                            bias=self.bias == "full", altmin_options={
+                                key: options[key] for key in
+                                ("reg_scaling", "solver", "inner_iter", "sketch_size")})
+            reg = path.reg
+            self.reg_path_ = {"reg": path.grid, "validation_rmse": path.validation_rmse * scale}
+        result = altmin(residual, rank, reg=reg, init=self._init_for(obs.shape, rank, scale),
+                        validation=valid, observe_zeros=True, bias=self.bias == "full",
+                        random_state=self.random_state, **options)
+        self._store(result, mu, row_bias, col_bias, reg, scale,
+                    (float(obs.data.min()), float(obs.data.max())))
         return self
 
-    def _fit_dask(self, X, X_valid, kwargs):
+    def _auto_reg(self):
+        return isinstance(self.reg, str)
+
+    def _tol(self):
+        if not isinstance(self.tol, str):
+            return self.tol
+        return AUTO_TOL_EXACT if not self._auto_reg() and self.reg == 0 else AUTO_TOL_RIDGE
+
+    def _clips(self):
+        if not isinstance(self.clip, str):
+            return self.clip
+        return self._auto_reg() or self.reg != 0
+
+    def _fit_dask(self, X, X_valid, options):
         if X_valid is not None:
             raise ValueError("X_valid is not available with dask input")
         client = self.client if self.client is not None else default_client()
@@ -235,19 +319,31 @@ dask DataFrame
                 warnings.warn(f"altmin did not converge in {self.n_iter_} sweeps",
                               ConvergenceWarning, stacklevel=3)
             return self
+        if self._auto_reg():
+            raise ValueError("reg='auto' needs data fitted by one task; these are fitted in "
+                             "blocks: choose reg on a sample that fits one machine")
         mu, row_bias, col_bias, residual, shape = fit_biases_distributed(
             client, triples, self.bias, self.bias_reg)
-        result = altmin(residual, rank, init=self._init_for(shape, rank),
-                        bias=self.bias == "full", client=client, **kwargs)
+        mean_square, low, high = client.compute([
+            (residual["value"].astype(np.float64) ** 2).mean(), triples["value"].min(),
+            triples["value"].max()], sync=True)
+        scale = _rms_of_mean_square(float(mean_square))
+        residual = residual.assign(value=residual["value"] / scale)
+        result = altmin(residual, rank, reg=self.reg, init=self._init_for(shape, rank, scale),
+                        bias=self.bias == "full", client=client,
+                        random_state=self.random_state, **options)
         self.n_features_in_ = shape[1]
-        self._store(result, mu, row_bias, col_bias)
+        self._store(result, mu, row_bias, col_bias, self.reg, scale, (float(low), float(high)))
         return self
 
     def _fitted_state(self):
         return {name: value for name, value in vars(self).items()
                 if name.endswith("_") and not name.startswith("_")}
 
-    def _fit_generic(self, xp, X, X_valid, kwargs):
+    def _fit_generic(self, xp, X, X_valid, options):
+        if self._auto_reg():
+            raise ValueError("reg='auto' is available for NumPy, SciPy sparse and dask input; "
+                             "choose reg on NumPy data first")
         mask = xp.astype(~xp.isnan(X), X.dtype)
         filled = xp.where(mask > 0, X, xp.zeros_like(X))
         mu, row_bias, col_bias, residual = fit_biases_dense(
@@ -255,32 +351,46 @@ dask DataFrame
         valid = None
         if X_valid is not None:
             valid = xp.asarray(X_valid, dtype=X.dtype)
-            valid = valid - mu - row_bias[:, None] - col_bias[None, :]
         rank = check_rank(self.rank, tuple(X.shape))
-        result = altmin(residual, rank, init=self._init_for(tuple(X.shape), rank),
-                        validation=valid, bias=self.bias == "full", **kwargs)
-        self._store(result, mu, row_bias, col_bias)
+        observed = mask > 0
+        centred = xp.where(observed, residual, xp.zeros_like(residual))
+        scale = _rms_of_mean_square(float(xp.sum(centred * centred)) / float(xp.sum(mask)))
+        residual = residual / scale
+        if valid is not None:
+            valid = (valid - mu - row_bias[:, None] - col_bias[None, :]) / scale
+        value_range = (float(xp.min(xp.where(observed, X, xp.full_like(X, float("inf"))))),
+                       float(xp.max(xp.where(observed, X, xp.full_like(X, -float("inf"))))))
+        result = altmin(residual, rank, reg=self.reg,
+                        init=self._init_for(tuple(X.shape), rank, scale), validation=valid,
+                        bias=self.bias == "full", random_state=self.random_state, **options)
+        self._store(result, mu, row_bias, col_bias, self.reg, scale, value_range)
         return self
 
-    def _init_for(self, shape, rank):
+    def _init_for(self, shape, rank, scale):
+        """The previous fit's factors on the scale of the values now fitted (warm start)."""
         if self.warm_start and hasattr(self, "row_factors_"):
             U, V = self.row_factors_, self.components_.T
             if tuple(U.shape) == (shape[0], rank) and tuple(V.shape) == (shape[1], rank):
-                return (U, V)
+                return (U / scale ** 0.5, V / scale ** 0.5)
         return self.init
 
-    def _store(self, result, mu, row_bias, col_bias):
-        self.row_factors_ = result.U
-        self.components_ = result.V.T
+    def _store(self, result, mu, row_bias, col_bias, reg, scale, value_range):
+        self.reg_ = float(reg)
+        self.scale_ = scale
+        self.value_range_ = value_range if self._clips() else None
+        root = scale ** 0.5
+        self.row_factors_ = result.U * root
+        self.components_ = result.V.T * root
         self.intercept_ = mu
         if self.bias == "full":
-            row_bias = row_bias + result.row_bias
-            col_bias = col_bias + result.col_bias
+            row_bias = row_bias + result.row_bias * scale
+            col_bias = col_bias + result.col_bias * scale
         self.row_bias_ = row_bias
         self.column_bias_ = col_bias
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
-        self.history_ = result.history
+        self.history_ = {name: values * scale if name.endswith("rmse") else values
+                         for name, values in result.history.items()}
 
     def predict_entries(self, rows, cols):
         """Predict the entries ``(rows[t], cols[t])`` of the fitted matrix.
@@ -307,12 +417,20 @@ dask DataFrame
             device = device_of(U)
             r, c = from_numpy(rows, xp, device), from_numpy(cols, xp, device)
             products = xp.sum(xp.take(U, r, axis=0) * xp.take(V, c, axis=0), axis=1)
-            return (products + self.intercept_ + xp.take(self.row_bias_, r)
-                    + xp.take(self.column_bias_, c))
+            return self._clipped(xp, products + self.intercept_ + xp.take(self.row_bias_, r)
+                                 + xp.take(self.column_bias_, c))
         out = np.empty(rows.shape[0], dtype=U.dtype)
         with kernel_threads(rows.shape[0] * U.shape[1]):
             entry_kernel(rows, cols, U, np.ascontiguousarray(V), out)
-        return out + (self.intercept_ + self.row_bias_[rows] + self.column_bias_[cols])
+        return self._clipped(np, out + (self.intercept_ + self.row_bias_[rows]
+                                        + self.column_bias_[cols]))
+
+    def _clipped(self, xp, values):
+        """``values`` clipped to ``value_range_`` (unchanged when predictions are not clipped)."""
+        if self.value_range_ is None:
+            return values
+        low, high = self.value_range_
+        return xp.minimum(xp.maximum(values, low), high)
 
     def fold_in(self, X):
         """Row factors and row biases of new rows with the column factors held fixed.
@@ -335,23 +453,27 @@ dask DataFrame
 
     def _fold_in(self, X):
         obs = _observed_or_empty(X, self.observe_zeros)
-        V = np.ascontiguousarray(self.components_.T, dtype=obs.dtype)
+        root = self.scale_ ** 0.5
+        V = np.ascontiguousarray(self.components_.T / root, dtype=obs.dtype)
         col_bias = np.asarray(self.column_bias_, dtype=obs.dtype)
         mu = obs.dtype.type(self.intercept_)
         row_bias = (row_bias_sparse(obs, mu, col_bias, self.bias_reg) if self.bias == "full"
                     else np.zeros(obs.shape[0], dtype=obs.dtype))
         coo = obs.tocoo()
-        residual = (coo.data - mu - row_bias[coo.row] - col_bias[coo.col]).astype(obs.dtype)
+        # solved as fitted: the residual over scale_, the column factors over its square root
+        residual = ((coo.data - mu - row_bias[coo.row] - col_bias[coo.col])
+                    / self.scale_).astype(obs.dtype)
         indptr, indices, _ = sparse_to_index_arrays(obs)
-        lam = row_ridge(np.diff(indptr), float(self.reg), self.reg_scaling)
+        lam = row_ridge(np.diff(indptr), self.reg_, self.reg_scaling)
         if self.bias == "full":
             V = np.ascontiguousarray(np.hstack([V, np.ones((V.shape[0], 1), dtype=V.dtype)]))
         factors = np.empty((obs.shape[0], V.shape[1]), dtype=obs.dtype)
         with kernel_threads(indices.shape[0] * V.shape[1]):
             exact_rows(indptr, indices, residual, V, lam, factors)
         if self.bias == "full":
-            return np.ascontiguousarray(factors[:, :-1]), row_bias + factors[:, -1]
-        return factors, row_bias
+            return (np.ascontiguousarray(factors[:, :-1] * root),
+                    row_bias + factors[:, -1] * self.scale_)
+        return factors * root, row_bias
 
     def transform(self, X):
         """Fill the missing entries of ``X`` from the model (observed entries are kept).
@@ -374,8 +496,9 @@ dask DataFrame
         if not is_numpy(xp):
             return self._transform_generic(xp, X)
         factors, row_bias = self._fold_in(X)
-        full = (factors @ self.components_.astype(factors.dtype) + self.intercept_
-                + row_bias[:, None] + self.column_bias_[None, :]).astype(factors.dtype)
+        full = self._clipped(np, (factors @ self.components_.astype(factors.dtype)
+                                  + self.intercept_ + row_bias[:, None]
+                                  + self.column_bias_[None, :]).astype(factors.dtype))
         if sp.issparse(X):
             coo = sp.coo_matrix(X)
             keep = coo.data != 0 if not self.observe_zeros else slice(None)
@@ -388,23 +511,24 @@ dask DataFrame
     def _transform_generic(self, xp, X):
         mask = xp.astype(~xp.isnan(X), X.dtype)
         filled = xp.where(mask > 0, X, xp.zeros_like(X))
-        V = xp.astype(self.components_.T, X.dtype)
+        root = self.scale_ ** 0.5
+        V = xp.astype(self.components_.T, X.dtype) / root
         centred = mask * (filled - self.intercept_ - self.column_bias_[None, :])
         counts = xp.sum(mask, axis=1)
         if self.bias == "full":
             row_bias = xp.sum(centred, axis=1) / (counts + self.bias_reg + 1e-300)
         else:
             row_bias = xp.zeros_like(counts)
-        residual = centred - mask * row_bias[:, None]
-        lam = self.reg * counts if self.reg_scaling == "count" else self.reg + 0.0 * counts
+        residual = (centred - mask * row_bias[:, None]) / self.scale_
+        lam = self.reg_ * counts if self.reg_scaling == "count" else self.reg_ + 0.0 * counts
         if self.bias == "full":
             augmented = xp.concat([V, xp.ones_like(V[:, :1])], axis=1)
             solved = exact_half_step(xp, mask, residual, augmented, lam)
-            factors, row_bias = solved[:, :-1], row_bias + solved[:, -1]
+            factors, row_bias = solved[:, :-1], row_bias + solved[:, -1] * self.scale_
         else:
             factors = exact_half_step(xp, mask, residual, V, lam)
-        full = (factors @ V.T + self.intercept_ + row_bias[:, None]
-                + self.column_bias_[None, :])
+        full = self._clipped(xp, (factors @ V.T) * self.scale_ + self.intercept_
+                             + row_bias[:, None] + self.column_bias_[None, :])
         return xp.where(mask > 0, X, full)
 
 
@@ -413,6 +537,15 @@ def _fit_estimator(matrix, estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return estimator.fit(matrix)
+
+
+def _rms(values):
+    return _rms_of_mean_square(float(np.mean(np.square(values, dtype=np.float64))))
+
+
+def _rms_of_mean_square(mean_square):
+    """The data's scale for the relative ridge; 1 for all-zero values, which need no ridge."""
+    return float(np.sqrt(mean_square)) or 1.0
 
 
 def _observed_or_empty(X, observe_zeros):

@@ -6,11 +6,17 @@ nodes; numsolve solves it with forest blocks and linear-time tree solves
 """
 
 from ._estimators import LabelPropagation
-from ._harmonic import harmonic_solution, harmonic_system, label_propagation
+from ._harmonic import (
+    UnreachedNodesWarning,
+    harmonic_solution,
+    harmonic_system,
+    label_propagation,
+)
 from ._recipes import lattice_graph, make_lattice_problem, make_moons_problem
 
 __all__ = [
     "LabelPropagation",
+    "UnreachedNodesWarning",
     "harmonic_solution",
     "harmonic_system",
     "label_propagation",

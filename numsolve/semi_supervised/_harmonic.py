@@ -7,21 +7,34 @@ With affinity ``W`` (symmetric, non-negative), labelled nodes ``L`` clamped to t
     (D - W)[U, U] F_U = W[U, L] Y_L,      D = diag(row sums of W over all nodes),
 
 one right-hand side per column of ``Y`` (one per class), all solved together by
-:func:`numsolve.linear_model._quadratic_bcd.quadratic_bcd`. The system is positive definite
-exactly when every connected component of the graph holds a labelled node.
+:func:`numsolve.linear_model._quadratic_bcd.quadratic_bcd`, or by a sparse LU factorisation
+for graphs whose weights span too many orders of magnitude for an iterative solver. The system
+is positive definite exactly when every connected component of the graph holds a labelled
+node; the nodes of a component without one are left at zero (what scikit-learn's
+propagation gives them), with a warning.
 """
+
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import splu
 
 from .._array_api import array_namespace, require_backend
-from .._result import SolveResult
+from .._result import HistoryRecorder, SolveResult
 from .._validation import check_matrix, check_square
 from ..linear_model._quadratic_bcd import quadratic_bcd
 
-__all__ = ["harmonic_solution", "harmonic_system", "label_propagation"]
+__all__ = ["SOLVERS", "UnreachedNodesWarning", "harmonic_solution", "harmonic_system",
+           "label_propagation", "labelled_nodes", "reached_nodes"]
+
+SOLVERS = ("bcd", "direct")
+
+
+class UnreachedNodesWarning(UserWarning):
+    """Some nodes have no path to a labelled node: their values are left at zero."""
 
 
 @njit(cache=True, nogil=True)
@@ -94,16 +107,29 @@ def _check_labelled(labelled, n):
     return labelled.astype(np.int64)
 
 
-def _check_components(W, labelled):
+def reached_nodes(W, labelled):
+    """Boolean mask of the nodes whose connected component holds a labelled node.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from numsolve.semi_supervised._harmonic import reached_nodes
+    >>> reached_nodes(sp.csr_matrix(([1.0, 1.0], ([0, 1], [1, 0])), shape=(3, 3)), [0])
+    array([ True,  True, False])
+    """
     n_components, component = connected_components(W, directed=False)
     reached = np.zeros(n_components, dtype=bool)
-    reached[component[labelled]] = True
-    if not reached.all():
-        orphans = int(np.count_nonzero(~reached[component]))
-        raise ValueError(
-            f"the graph has {int((~reached).sum())} connected component(s) without a labelled "
-            f"node ({orphans} nodes): their labels are undetermined. Label a node in each, "
-            "or connect the graph (more neighbours, a larger radius, a smaller gamma)")
+    reached[component[np.asarray(labelled)]] = True
+    return reached[component]
+
+
+def _warn_unreached(reached):
+    orphans = int(np.count_nonzero(~reached))
+    warnings.warn(
+        f"{orphans} node(s) have no path to a labelled node; their values are left at zero "
+        "(scikit-learn's label propagation gives them no label mass either). Label a node in "
+        "each such component, or connect the graph (more neighbours, a larger radius, a "
+        "smaller gamma)", UnreachedNodesWarning, stacklevel=3)
 
 
 def harmonic_system(W, labelled, values):
@@ -173,7 +199,7 @@ def _build_system(W, labelled, values):
 
 
 def harmonic_solution(W, labelled, values, *, blocks="forest", tol=1e-8, max_iter=1000,
-                      verbose=0):
+                      solver="bcd", verbose=0):
     """Harmonic extension of ``values`` from the labelled nodes over the graph ``W``.
 
     Parameters
@@ -193,20 +219,31 @@ def harmonic_solution(W, labelled, values, *, blocks="forest", tol=1e-8, max_ite
         Relative residual ``||c - Q F_U|| / ||c||`` to reach, for every column.
     max_iter : int, default=1000
         Iteration budget of :func:`~numsolve.linear_model._quadratic_bcd.quadratic_bcd`.
+    solver : {"bcd", "direct"}, default="bcd"
+        ``"bcd"``: block coordinate descent (``blocks``, ``tol``, ``max_iter``), linear in the
+        graph's size per iteration. ``"direct"``: sparse LU factorisation of the system scaled
+        to a unit diagonal; exact whatever the spread of the weights (an RBF graph with a large
+        ``gamma`` holds weights from 1 down to 1e-200), for graphs small or sparse enough to
+        factorise.
     verbose : int, default=0
         Progress bar when positive.
 
     Returns
     -------
     SolveResult
-        ``x`` of shape (n,) or (n, k) (the solution on every node, labelled ones clamped) with
-        the solver's ``n_iter``, ``converged``, ``history`` and extras ``residual``,
-        ``unlabelled``.
+        ``x`` of shape (n,) or (n, k) (the solution on every node, labelled ones clamped, zero
+        on nodes without a path to a labelled node) with the solver's ``n_iter``,
+        ``converged``, ``history`` and extras ``residual``, ``unlabelled``, ``reached``.
 
     Raises
     ------
     ValueError
-        If no node is labelled, or a connected component holds no labelled node.
+        If no node is labelled.
+
+    Warns
+    -----
+    UnreachedNodesWarning
+        If a connected component holds no labelled node.
 
     Examples
     --------
@@ -231,17 +268,40 @@ def harmonic_solution(W, labelled, values, *, blocks="forest", tol=1e-8, max_ite
         blocks = np.asarray(blocks)
         if blocks.shape != (n,):
             raise ValueError(f"blocks must be a string or a label array of shape ({n},)")
-    _check_components(W, labelled)
-    return _solve(W, labelled, values, vector, blocks, tol, max_iter, verbose)
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    reached = reached_nodes(W, labelled)
+    if reached.all():
+        result = _solve(W, labelled, values, blocks, tol, max_iter, solver, verbose)
+        F = result.x
+    else:
+        _warn_unreached(reached)
+        nodes = np.flatnonzero(reached)
+        position = np.cumsum(reached) - 1
+        if not isinstance(blocks, str):
+            blocks = blocks[nodes]
+        subgraph = W[nodes][:, nodes].sorted_indices()
+        result = _solve(subgraph, position[labelled], values, blocks, tol, max_iter, solver,
+                        verbose)
+        F = np.zeros((n, values.shape[1]), dtype=result.x.dtype)
+        F[nodes] = result.x
+        result.extras["unlabelled"] = nodes[result.unlabelled]
+    result.x = F[:, 0] if vector else F
+    result.extras["reached"] = reached
+    return result
 
 
-def _solve(W, labelled, values, vector, blocks, tol, max_iter, verbose):
+def _solve(W, labelled, values, blocks, tol, max_iter, solver, verbose):
+    """The harmonic solution on a graph whose every component holds a labelled node."""
     Q, c, unlabelled = _build_system(W, labelled, values)
     F = np.zeros((W.shape[0], values.shape[1]), dtype=Q.dtype)
     F[labelled] = values
     if unlabelled.size == 0:
         result = SolveResult(x=None, n_iter=0, converged=True, message="every node labelled",
                              extras={"residual": 0.0})
+    elif solver == "direct":
+        result = _direct_solve(Q, c)
+        F[unlabelled] = result.x
     else:
         if not isinstance(blocks, str):
             blocks = blocks[unlabelled]
@@ -249,13 +309,39 @@ def _solve(W, labelled, values, vector, blocks, tol, max_iter, verbose):
         result = quadratic_bcd(Q, c, blocks=blocks, acceleration=acceleration, tol=tol,
                                max_iter=max_iter, verbose=verbose)
         F[unlabelled] = result.x
-    result.x = F[:, 0] if vector else F
+    result.x = F
     result.extras["unlabelled"] = unlabelled
     return result
 
 
+def _direct_solve(Q, c):
+    """``Q x = c`` by sparse LU of ``S Q S`` with ``S = diag(Q)^(-1/2)``.
+
+    The scaling gives every row a unit diagonal, so a node whose weights are all tiny (1e-100)
+    is solved to the same relative accuracy as the others; ``Q`` is a symmetric diagonally
+    dominant M-matrix, for which LU needs no pivoting for stability.
+    """
+    recorder = HistoryRecorder()
+    S = 1.0 / np.sqrt(Q.diagonal())
+    scaled = sp.csc_matrix(Q.multiply(S[:, None]).multiply(S[None, :]))
+    # a symmetric fill-reducing ordering with the diagonal as pivots (the matrix is symmetric)
+    factor = splu(scaled, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0)
+    x = factor.solve(np.ascontiguousarray(c * S[:, None])) * S[:, None]
+    residual = float(np.max(np.linalg.norm(c - Q @ x, axis=0)
+                            / np.maximum(np.linalg.norm(c, axis=0), 1e-300)))
+    recorder.record(1, residual=residual)
+    return SolveResult(x=x, n_iter=1, converged=True, message="solved by sparse LU",
+                       history=recorder.as_dict(), extras={"residual": residual})
+
+
+def labelled_nodes(y):
+    """Indices of the labelled entries of ``y`` (-1 marks an unlabelled numeric entry)."""
+    y = np.asarray(y)
+    return np.flatnonzero(y != -1) if y.dtype.kind in "iuf" else np.arange(y.size)
+
+
 def label_propagation(W, y, *, classes=None, blocks="forest", tol=1e-8, max_iter=1000,
-                      verbose=0):
+                      solver="bcd", verbose=0):
     """Label distributions of every node from the labelled ones (``y == -1``: unlabelled).
 
     Solves the harmonic solution with one right-hand side per class (all together); the
@@ -270,20 +356,26 @@ def label_propagation(W, y, *, classes=None, blocks="forest", tol=1e-8, max_iter
     classes : ndarray, optional
         The classes expected (default: the distinct labels in ``y``); each needs a labelled
         node.
-    blocks, tol, max_iter, verbose
+    blocks, tol, max_iter, solver, verbose
         As in :func:`harmonic_solution`.
 
     Returns
     -------
     SolveResult
-        ``x`` of shape (n, n_classes): the label distributions; extras ``classes``,
-        ``transduction`` (the most probable class of every node) and the solver's figures.
+        ``x`` of shape (n, n_classes): the label distributions (rows of zeros for nodes
+        without a path to a labelled node, as scikit-learn gives them); extras ``classes``,
+        ``transduction`` (the most probable class of every node, the first class for a row of
+        zeros, as in scikit-learn) and the solver's figures.
 
     Raises
     ------
     ValueError
-        If no node is labelled, a class has no labelled node, or a connected component has no
-        labelled node.
+        If no node is labelled, or a class has no labelled node.
+
+    Warns
+    -----
+    UnreachedNodesWarning
+        If a connected component holds no labelled node.
 
     Examples
     --------
@@ -296,7 +388,8 @@ def label_propagation(W, y, *, classes=None, blocks="forest", tol=1e-8, max_iter
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {y.shape}")
-    unlabelled = (y == -1) if y.dtype.kind in "iuf" else np.zeros(y.shape, dtype=bool)
+    unlabelled = np.ones(y.shape, dtype=bool)
+    unlabelled[labelled_nodes(y)] = False
     present = np.unique(y[~unlabelled])
     classes = present if classes is None else np.asarray(classes)
     if unlabelled.all():
@@ -310,7 +403,7 @@ def label_propagation(W, y, *, classes=None, blocks="forest", tol=1e-8, max_iter
     labelled = np.flatnonzero(~unlabelled)
     values = (y[labelled][:, None] == classes[None, :]).astype(np.float64)
     result = harmonic_solution(W, labelled, values, blocks=blocks, tol=tol, max_iter=max_iter,
-                               verbose=verbose)
+                               solver=solver, verbose=verbose)
     F = result.x
     totals = F.sum(axis=1, keepdims=True)
     F /= np.where(totals > 0, totals, 1.0)

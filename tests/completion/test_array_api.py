@@ -66,3 +66,18 @@ def test_estimator_with_array_api_dispatch(xp_device, problem, monkeypatch):
     np.testing.assert_allclose(to_numpy(filled), reference.transform(dense), atol=1e-6)
     np.testing.assert_allclose(to_numpy(entries), reference.predict_entries([0, 5], [1, 2]),
                                atol=1e-6)
+
+
+def test_estimator_defaults_on_the_generic_path(xp_device, problem, monkeypatch):
+    """The relative ridge, the joint biases and the clipping give the NumPy path's model."""
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    xp, device = xp_device
+    dense = problem.observed_dense()
+    params = dict(rank=2, solver="exact", random_state=0)
+    reference = MatrixCompletion(**params).fit(dense)
+    with config_context(array_api_dispatch=True):
+        model = MatrixCompletion(**params).fit(xp.asarray(dense, device=device))
+        filled = model.transform(xp.asarray(dense, device=device))
+    assert model.scale_ == pytest.approx(reference.scale_, rel=1e-12)
+    assert model.value_range_ == pytest.approx(reference.value_range_, rel=1e-12)
+    np.testing.assert_allclose(to_numpy(filled), reference.transform(dense), atol=1e-6)

@@ -37,7 +37,7 @@ def _heldout_rmse(model, heldout):
 
 def test_biases_reach_noise_level_on_offset_data(ratings):
     train, test, noise = ratings
-    model = MatrixCompletion(rank=3, bias="full", bias_reg=1.0, random_state=0)
+    model = MatrixCompletion(rank=3, reg="auto", bias_reg=1.0, random_state=0)
     model.fit(train, X_valid=test)
     assert _heldout_rmse(model, test) < 1.3 * noise
     np.testing.assert_allclose(model.history_["validation_rmse"][-1],
@@ -56,13 +56,13 @@ def test_fold_in_recovers_training_rows(ratings):
 def test_transform_imputes_and_keeps_observed_entries():
     problem = make_low_rank(80, 50, 2, density=0.4, random_state=5)
     X = problem.observed_dense()
-    model = MatrixCompletion(rank=2, random_state=0)
+    model = MatrixCompletion(rank=2, reg=0, random_state=0)
     filled = model.fit_transform(X)
     observed = ~np.isnan(X)
     np.testing.assert_array_equal(filled[observed], X[observed])
     assert np.abs(filled - problem.matrix).max() < 1e-4
-    sparse_filled = MatrixCompletion(rank=2, random_state=0).fit(problem.observed).transform(
-        problem.observed)
+    sparse_filled = MatrixCompletion(rank=2, reg=0, random_state=0).fit(
+        problem.observed).transform(problem.observed)
     np.testing.assert_allclose(sparse_filled, filled, atol=1e-6)
 
 
@@ -77,7 +77,7 @@ def test_imputer_in_a_pipeline():
     problem = make_low_rank(120, 30, 2, density=0.6, random_state=6)
     X = problem.observed_dense()
     y = problem.matrix[:, 0] + problem.matrix[:, 1]
-    pipe = make_pipeline(MatrixCompletion(rank=2, random_state=0), Ridge(alpha=1e-6))
+    pipe = make_pipeline(MatrixCompletion(rank=2, reg=0, random_state=0), Ridge(alpha=1e-6))
     pipe.fit(X, y)
     assert pipe.score(X, y) > 0.999
 
@@ -104,7 +104,7 @@ def test_pickle_round_trip_and_determinism(ratings):
 def test_float32_input_gives_float32_output():
     problem = make_low_rank(60, 40, 2, density=0.5, random_state=0)
     X = problem.observed_dense().astype(np.float32)
-    model = MatrixCompletion(rank=2, random_state=0)
+    model = MatrixCompletion(rank=2, reg=0, random_state=0)
     out = model.fit_transform(X)
     assert out.dtype == np.float32 and model.row_factors_.dtype == np.float32
     assert np.abs(out - problem.matrix).max() < 1e-3
@@ -127,3 +127,92 @@ def test_bad_inputs(ratings):
         model.predict_entries([0.5], [1])
     with pytest.raises(ValueError, match="features"):
         model.transform(np.ones((2, 5)))
+
+
+def test_reg_zero_recovers_a_planted_matrix_exactly():
+    """The paper's noiseless recovery is one argument away; biases stay on (their default)."""
+    problem = make_low_rank(200, 150, 3, density=0.3, test_fraction=0.1, random_state=1)
+    model = MatrixCompletion(rank=3, reg=0, random_state=0).fit(problem.observed)
+    coo = problem.heldout.tocoo()
+    error = model.predict_entries(coo.row, coo.col) - coo.data
+    assert model.bias == "full" and model.value_range_ is None
+    assert np.linalg.norm(error) <= 1e-6 * np.linalg.norm(coo.data)
+
+
+def test_default_ridge_scales_with_the_data(ratings):
+    train, test, _ = ratings
+    model = MatrixCompletion(rank=3, random_state=0).fit(train)
+    scaled = MatrixCompletion(rank=3, random_state=0).fit(train * 7.0)
+    assert model.reg_ == scaled.reg_ == 15.0
+    assert scaled.scale_ == pytest.approx(7.0 * model.scale_, rel=1e-12)
+    coo = test.tocoo()
+    np.testing.assert_allclose(scaled.predict_entries(coo.row, coo.col),
+                               7.0 * model.predict_entries(coo.row, coo.col), rtol=1e-6)
+
+
+def test_auto_reg_chooses_on_held_out_training_entries_only(ratings, monkeypatch):
+    from numsolve.completion import _reg_path
+
+    train, test, noise = ratings
+    seen = []
+    original = _reg_path.altmin
+    monkeypatch.setattr(_reg_path, "altmin", lambda kept, rank, validation, **kwargs: (
+        seen.append((kept, validation)) or original(kept, rank, validation=validation,
+                                                    **kwargs)))
+    model = MatrixCompletion(rank=3, reg="auto", random_state=5).fit(train, X_valid=test)
+    train_entries = set(zip(*train.nonzero()))
+    test_entries = set(zip(*test.nonzero()))
+    for kept, held in seen:
+        kept_entries, held_entries = set(zip(*kept.nonzero())), set(zip(*held.nonzero()))
+        assert held_entries and held_entries <= train_entries
+        assert not held_entries & test_entries and not held_entries & kept_entries
+        assert kept_entries | held_entries == train_entries
+    assert len(seen) == model.reg_path_["reg"].size >= 3
+    # the caller's test set is recorded in history_ only: without it the choice is the same
+    again = MatrixCompletion(rank=3, reg="auto", random_state=5).fit(train)
+    assert again.reg_ == model.reg_
+    np.testing.assert_array_equal(again.reg_path_["validation_rmse"],
+                                  model.reg_path_["validation_rmse"])
+    np.testing.assert_array_equal(again.row_factors_, model.row_factors_)
+    fixed = MatrixCompletion(rank=3, reg=model.reg_, random_state=5).fit(train)
+    np.testing.assert_array_equal(fixed.row_factors_, model.row_factors_)
+
+
+def test_auto_reg_beats_the_default_ridge_on_low_noise_data(ratings):
+    """Baseline: the fixed default ridge (tuned for ratings) over-smooths low-noise data."""
+    train, test, noise = ratings
+    auto = MatrixCompletion(rank=3, reg="auto", random_state=0).fit(train)
+    default = MatrixCompletion(rank=3, random_state=0).fit(train)
+    assert auto.reg_ < default.reg_ / 100
+    assert auto.reg_ == auto.reg_path_["reg"][np.argmin(auto.reg_path_["validation_rmse"])]
+    assert _heldout_rmse(auto, test) < 1.3 * noise < _heldout_rmse(default, test) / 3
+
+
+def test_clipped_predictions_stay_in_the_observed_range():
+    rng = np.random.default_rng(0)
+    problem = make_low_rank(150, 100, 3, density=0.3, noise=0.3, random_state=2)
+    coo = problem.observed.tocoo()
+    stars = np.clip(np.round(3 + coo.data), 1, 5)
+    X = sp.csr_matrix((stars, (coo.row, coo.col)), shape=problem.observed.shape)
+    rows, cols = rng.integers(0, 150, 5000), rng.integers(0, 100, 5000)
+    clipped = MatrixCompletion(rank=3, reg=0.5, random_state=0).fit(X)
+    free = MatrixCompletion(rank=3, reg=0.5, clip=False, random_state=0).fit(X)
+    raw = free.predict_entries(rows, cols)
+    assert raw.min() < 1 or raw.max() > 5  # without clipping the model leaves the scale
+    pred = clipped.predict_entries(rows, cols)
+    assert clipped.value_range_ == (1.0, 5.0) and free.value_range_ is None
+    np.testing.assert_allclose(pred, np.clip(raw, 1, 5))
+    dense = X.toarray()
+    dense[dense == 0] = np.nan
+    filled = clipped.transform(dense)
+    assert filled.min() >= 1 and filled.max() <= 5
+
+
+def test_auto_reg_is_refused_where_it_cannot_run():
+    array_api_strict = pytest.importorskip("array_api_strict")
+    from sklearn import config_context
+
+    problem = make_low_rank(30, 20, 2, density=0.5, random_state=0)
+    with config_context(array_api_dispatch=True), pytest.raises(ValueError, match="auto"):
+        MatrixCompletion(rank=2, reg="auto").fit(
+            array_api_strict.asarray(problem.observed_dense()))

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
-from sklearn.datasets import load_iris, make_moons
+from sklearn.datasets import load_digits, load_iris, make_moons
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.semi_supervised import LabelPropagation as SklearnLabelPropagation
 
 from numsolve.linear_model._graph_blocks import lattice_forests
 from numsolve.semi_supervised import (
     LabelPropagation,
+    UnreachedNodesWarning,
     harmonic_solution,
     harmonic_system,
     label_propagation,
@@ -122,17 +123,69 @@ def test_harmonic_system_skips_self_loops_and_is_sorted():
     assert np.allclose(Q.sum(axis=1).A1, c.sum(axis=1))
 
 
-def test_disconnected_component_without_labels():
-    W = sp.block_diag([lattice_graph(3, 3, 1.0), lattice_graph(2, 2, 1.0)]).tocsr()
+def test_component_without_labels_warns_and_gets_zeros():
+    lattice = lattice_graph(3, 3, 1.0)
+    W = sp.block_diag([lattice, lattice_graph(2, 2, 1.0)]).tocsr()
     y = np.full(13, -1)
     y[0] = 0
     y[4] = 1
-    with pytest.raises(ValueError, match="component"):
-        label_propagation(W, y)
-    X = np.r_[np.random.default_rng(0).normal(size=(20, 2)), [[50.0, 50.0]]]
-    y = np.r_[np.zeros(10), np.ones(10), -1].astype(int)
-    with pytest.raises(ValueError, match="component"):
-        LabelPropagation(kernel="radius", radius=5.0).fit(X, y)
+    with pytest.warns(UnreachedNodesWarning, match="4 node"):
+        result = label_propagation(W, y, tol=1e-12)
+    alone = label_propagation(lattice, y[:9], tol=1e-12)
+    np.testing.assert_allclose(result.x[:9], alone.x, atol=1e-10)
+    np.testing.assert_array_equal(result.x[9:], 0.0)
+    np.testing.assert_array_equal(result.transduction[9:], 0)
+    assert result.reached.tolist() == [True] * 9 + [False] * 4
+
+
+def test_isolated_unlabelled_point_gets_what_scikit_learn_gives():
+    """A point whose RBF weights all underflow: scikit-learn leaves it without label mass."""
+    X, _, y_partial = partially_labelled()
+    X, y_partial = np.r_[X, [[50.0, 50.0]]], np.r_[y_partial, -1]
+    with pytest.warns(UnreachedNodesWarning, match="1 node"):
+        ours = LabelPropagation(gamma=20).fit(X, y_partial)
+    theirs = SklearnLabelPropagation(gamma=20).fit(X, y_partial)
+    np.testing.assert_array_equal(ours.label_distributions_[-1],
+                                  theirs.label_distributions_[-1])
+    assert ours.transduction_[-1] == theirs.transduction_[-1] == ours.classes_[0]
+    with pytest.warns(UnreachedNodesWarning):
+        LabelPropagation(kernel="radius", radius=5.0).fit(X, y_partial)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's digits scaled to [0, 1], 10 % of the labels kept (seed 0)."""
+    X, y = load_digits(return_X_y=True)
+    labelled = np.random.default_rng(0).random(y.size) < 0.1
+    return X / 16.0, y, np.where(labelled, y, -1)
+
+
+def test_digits_rbf_with_scikit_learn_gamma_is_the_exact_harmonic_solution(digits):
+    """gamma=20 leaves nearly every point alone under the cut-off; the nearest-neighbour
+    backbone and the direct solve give the harmonic labels of scikit-learn's dense kernel,
+    computed here by a dense solve. scikit-learn's own iteration stops after two steps at a
+    nearest-labelled-point vote (the baseline), which the fixed point beats."""
+    X, y, y_partial = digits
+    ours = LabelPropagation().fit(X, y_partial)
+    K = rbf_kernel(X, gamma=20)
+    np.fill_diagonal(K, 0.0)
+    unlabelled, labelled = y_partial == -1, y_partial != -1
+    Q = np.diag(K[unlabelled].sum(axis=1)) - K[np.ix_(unlabelled, unlabelled)]
+    F = np.linalg.solve(Q, K[np.ix_(unlabelled, labelled)] @ np.eye(10)[y[labelled]])
+    assert np.mean(ours.transduction_[unlabelled] == F.argmax(axis=1)) >= 0.999
+    theirs = SklearnLabelPropagation().fit(X, y_partial)
+    accuracy = np.mean(ours.transduction_[unlabelled] == y[unlabelled])
+    assert accuracy > np.mean(theirs.transduction_[unlabelled] == y[unlabelled]) + 0.01
+    assert theirs.n_iter_ <= 3
+
+
+def test_digits_knn_agrees_with_scikit_learn(digits):
+    X, y, y_partial = digits
+    ours = LabelPropagation(kernel="knn").fit(X, y_partial)
+    theirs = SklearnLabelPropagation(kernel="knn").fit(X, y_partial)
+    assert np.mean(ours.transduction_ == theirs.transduction_) >= 0.97
+    unlabelled = y_partial == -1
+    assert np.mean(ours.transduction_[unlabelled] == y[unlabelled]) >= 0.95
 
 
 def test_no_labelled_node():
