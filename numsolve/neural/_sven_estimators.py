@@ -41,7 +41,7 @@ class _BaseSven(BaseEstimator):
         "rtol": [Interval(Real, 0, 1, closed="both")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "safeguard": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -52,8 +52,8 @@ class _BaseSven(BaseEstimator):
     }
 
     def __init__(self, hidden_layer_sizes=(16, 16, 16), activation="gelu", *, batch_size=32,
-                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_epochs=20, tol=0.0,
-                 safeguard=True, early_stopping=False, validation_fraction=0.1,
+                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_epochs=20,
+                 tol=None, safeguard=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -203,8 +203,11 @@ class SvenRegressor(RegressorMixin, _BaseSven):
         Fraction of the Gauss-Newton step taken.
     max_epochs : int, default=20
         Passes over the training data.
-    tol : float, default=0.0
-        Stop when the training loss changes by less than ``tol`` times itself in an epoch.
+    tol : float or None, default=None
+        ``None`` trains for ``max_epochs`` epochs, a fixed budget as in the Sven paper's
+        experiments: the budget running out is the requested stop, so no ConvergenceWarning.
+        A number stops when the training loss changes by less than ``tol`` times itself in an
+        epoch, and warns if ``max_epochs`` comes first (as scikit-learn's MLP does).
     safeguard : bool, default=True
         Halve steps that increase the batch loss.
     early_stopping : bool, default=False

@@ -52,15 +52,17 @@ def test_pruning_equals_shorter_model(diabetes):
     np.testing.assert_allclose(full.predict(Xte, n_stages=6), short.predict(Xte), rtol=1e-12)
 
 
-def test_warm_start_equals_one_fit(diabetes):
+@pytest.mark.parametrize("subsample", [0.5, 1.0])
+def test_warm_start_equals_one_fit(diabetes, subsample):
     Xtr, Xte, ytr, _ = diabetes
-    one = GBNNRegressor(n_stages=8, random_state=1).fit(Xtr, ytr)
-    warm = GBNNRegressor(n_stages=4, random_state=1, warm_start=True).fit(Xtr, ytr)
-    warm.set_params(n_stages=8, random_state=np.random.RandomState(1))
-    assert warm.fit(Xtr, ytr).n_stages_ == 8
-    assert np.all(np.isfinite(warm.predict(Xte)))
-    assert warm.train_score_[-1] < warm.train_score_[3]
-    assert one.n_stages_ == 8
+    one = GBNNRegressor(n_stages=10, subsample=subsample, random_state=1).fit(Xtr, ytr)
+    warm = GBNNRegressor(n_stages=5, subsample=subsample, random_state=1, warm_start=True)
+    warm.fit(Xtr, ytr).set_params(n_stages=10).fit(Xtr, ytr)
+    assert warm.n_stages_ == one.n_stages_ == 10
+    # the stages after the first five must be the direct fit's, not refits of its first draws
+    np.testing.assert_allclose(warm.multipliers_, one.multipliers_, rtol=1e-9)
+    np.testing.assert_allclose(warm.coefs_, one.coefs_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(warm.predict(Xte), one.predict(Xte), rtol=1e-9)
 
 
 def test_diabetes_unscaled_target_never_diverges(diabetes):
