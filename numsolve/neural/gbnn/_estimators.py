@@ -4,11 +4,12 @@ Each boosting stage fits a one-hidden-layer network of ``units_per_stage`` units
 pseudo-residuals (least squares by variable projection: L-BFGS over the hidden layer, the
 output layer solved exactly at every step), takes one Newton step for its multiplier and
 shrinks it by ``learning_rate``. All stages are fitted in one compiled call
-(:mod:`numsolve.neural._gbnn_boost`). They are stored as one merged network whose hidden layer
+(:func:`numsolve.neural.gbnn._boost.boost`, built ahead of time from Cython). They are stored as one merged network whose hidden layer
 is the concatenation of the stages' units, so pruning to the first ``t`` stages is a slice.
 """
 
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -21,17 +22,45 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
-from .._array_api import array_namespace, device_of, from_numpy, is_numpy
-from .._progress import progress
-from ._gbnn_base import draw_stages, input_scaling, unpack_stages
-from ._gbnn_boost import boost, forward_into
-from ._gbnn_loss import LOSS_CODES, init_score, proba
-from ._gbnn_numba import ACTIVATION_CODES, work_arrays
-from ._mlp import ACTIVATIONS, activate
+from ..._array_api import array_namespace, device_of, from_numpy, is_numpy
+from ..._progress import progress
+from .._activations import ACTIVATION_CODES, GBNN_ACTIVATIONS, activate
+from ._boost import boost, forward_into
+from ._losses import LOSS_CODES, init_score, proba
+from ._stages import draw_stages, input_scaling, unpack_stages
 
 __all__ = ["GBNNRegressor", "GBNNClassifier"]
 
 _CONTROLLER = ThreadpoolController()  # built once: building one scans the loaded libraries
+_STAGE_TOL = 1e-10  # L-BFGS tolerance of the stage fits; max_iter is what bounds them
+
+
+class _StageFit(NamedTuple):
+    """Settings of each stage's least-squares fit (the kernel's ``StageFit``)."""
+
+    n_units: int
+    code: int
+    alpha: float
+    max_iter: int
+    tol: float
+
+
+class _Boosting(NamedTuple):
+    """Settings of the boosting loop (the kernel's ``Boosting``)."""
+
+    loss: int
+    learning_rate: float
+    n_iter_no_change: int
+    tol: float
+
+
+class _Track(NamedTuple):
+    """Early-stopping state handed from one chunk of stages to the next."""
+
+    best: float
+    best_stage: int
+    start: int
+    since_best: int
 
 
 class _BaseGBNN(BaseEstimator):
@@ -40,7 +69,7 @@ class _BaseGBNN(BaseEstimator):
         "units_per_stage": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, 1, closed="right")],
         "subsample": [Interval(Real, 0, 1, closed="right")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions(set(GBNN_ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -122,9 +151,8 @@ class _BaseGBNN(BaseEstimator):
             # so that a warm start continues from the very scores of a direct fit
             F = np.tile(self.init_.astype(np.float64), (A.shape[0], 1))
             f = np.empty_like(F)
-            work = work_arrays(A, J, k)
             for theta, rho in zip(self._stage_params, self.multipliers_):
-                forward_into(A, theta, J, code, f, work)
+                forward_into(A, theta, J, code, f)
                 F += rho * f
             return F
 
@@ -142,16 +170,16 @@ class _BaseGBNN(BaseEstimator):
                   X_val_scaled,
                   np.zeros((0, k)) if Y_val is None else np.ascontiguousarray(Y_val, np.float64),
                   scores(X_val_scaled))
-        settings = (J, code, LOSS_CODES[loss], float(self.alpha),
-                    int(self.max_iter), 1e-10, float(self.learning_rate),
-                    int(self.n_iter_no_change), float(self.tol))
+        stage = _StageFit(J, code, float(self.alpha), int(self.max_iter), _STAGE_TOL)
+        rule = _Boosting(LOSS_CODES[loss], float(self.learning_rate),
+                         int(self.n_iter_no_change), float(self.tol))
         rhos, train, val_new = [], [], []
         done, since_best, keep = 0, 0, start
         while done < n_new:
             stop = min(done + chunk, n_new)
             rho, loss_train, loss_val, keep = boost(
-                *inputs, rows[done:stop], thetas[done:stop], *settings, best, best_stage,
-                start + done, since_best)
+                *inputs, rows[done:stop], thetas[done:stop], stage, rule,
+                _Track(best, best_stage, start + done, since_best))
             rhos.append(rho)
             train.append(loss_train)
             val_new.append(loss_val)
@@ -258,7 +286,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
     max_iter : int, default=25
         L-BFGS iterations per base network. The iterations run over the hidden weights only,
         the ridge-optimal output layer being solved at every evaluation (variable projection,
-        :mod:`numsolve.neural._gbnn_varpro`): 25 of them reach the stage objective of 50 plain
+        in :mod:`numsolve.neural.gbnn._boost`): 25 of them reach the stage objective of 50 plain
         L-BFGS iterations on all the network's weights (median ratio 1.000 on breast_cancer
         and diabetes, 1.003 on digits, over 40 stages).
     early_stopping : bool, default=False
