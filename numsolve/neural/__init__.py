@@ -7,9 +7,7 @@
 """
 
 from .gbnn import GBNNClassifier, GBNNRegressor
-from ._sven_datasets import make_sven_polynomial, make_sven_toy_1d
-from ._sven_estimators import SvenClassifier, SvenRegressor
-from ._sven_solver import sven
+from ._sven import SvenClassifier, SvenRegressor, make_sven_polynomial, make_sven_toy_1d, sven
 
 __all__ = [
     "GBNNClassifier",

@@ -10,8 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 
-from numsolve.neural._sven_datasets import make_sven_polynomial, make_sven_toy_1d
-from numsolve.neural._sven_estimators import SvenClassifier, SvenRegressor
+from numsolve.neural._sven._datasets import make_sven_polynomial, make_sven_toy_1d
+from numsolve.neural._sven._estimators import SvenClassifier, SvenRegressor
 
 
 @pytest.fixture(autouse=True)
@@ -145,7 +145,7 @@ def test_regressor_array_namespace_path_matches_numpy(xp_device, monkeypatch):
     (scikit-learn's dispatch needs SCIPY_ARRAY_API=1 at start-up, so the namespace choice is
     patched here instead of switched on.)
     """
-    import numsolve.neural._sven_estimators as module
+    import numsolve.neural._sven._estimators as module
     from numsolve._array_api import array_namespace, to_numpy
 
     xp, device = xp_device

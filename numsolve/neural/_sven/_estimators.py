@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._array_api import (
+from ..._array_api import (
     check_same_namespace,
     device_of,
     estimator_namespace,
@@ -20,11 +20,11 @@ from .._array_api import (
     is_numpy,
     to_numpy,
 )
-from .._validation import check_xp_array
-from ._sven_network import (ACTIVATIONS, init_parameters, network_gram, network_predict,
+from ..._validation import check_xp_array
+from .._activations import SVEN_ACTIVATIONS
+from ._network import (init_parameters, network_epochs, network_gram, network_predict,
                             network_residuals, unpack)
-from ._sven_numba import network_epochs
-from ._sven_solver import descend, sven
+from ._solver import descend, sven
 
 __all__ = ["SvenClassifier", "SvenRegressor"]
 
@@ -34,7 +34,7 @@ class _BaseSven(BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions(set(SVEN_ACTIVATIONS))],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "microbatch_size": [Interval(Integral, 1, None, closed="left")],
         "k": [Interval(Integral, 1, None, closed="left"), None],
@@ -239,7 +239,7 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     Examples
     --------
     >>> import numpy as np
-    >>> from numsolve.neural._sven_estimators import SvenRegressor
+    >>> from numsolve.neural import SvenRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(-1, 1, size=(200, 1))
     >>> y = np.sin(3 * X[:, 0])
@@ -294,7 +294,7 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
     Examples
     --------
     >>> from sklearn.datasets import load_iris
-    >>> from numsolve.neural._sven_estimators import SvenClassifier
+    >>> from numsolve.neural import SvenClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> model = SvenClassifier(hidden_layer_sizes=(16,), max_epochs=50, random_state=0)
     >>> model.fit(X, y).score(X, y) > 0.97

@@ -5,11 +5,11 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._array_api import array_namespace, device_of, from_numpy, is_numpy, require_backend
-from .._progress import progress
-from .._result import HistoryRecorder, SolveResult
-from .._validation import check_random_state, check_xp_array
-from ._sven_pinv import gram_weights, svd_step
+from ..._array_api import array_namespace, device_of, from_numpy, is_numpy, require_backend
+from ..._progress import progress
+from ..._result import HistoryRecorder, SolveResult
+from ..._validation import check_random_state, check_xp_array
+from ._pinv import gram_weights, svd_step
 
 __all__ = ["descend", "sven"]
 

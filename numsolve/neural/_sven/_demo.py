@@ -4,9 +4,9 @@ import time
 
 import numpy as np
 
-from ._sven_datasets import make_sven_toy_1d
-from ._sven_estimators import SvenRegressor
-from ._sven_solver import sven
+from ._datasets import make_sven_toy_1d
+from ._estimators import SvenRegressor
+from ._solver import sven
 
 __all__ = ["demo"]
 
