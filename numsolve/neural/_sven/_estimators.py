@@ -181,7 +181,7 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     Every mini-batch step solves the linearised residual equations of the batch in the
     minimum-norm sense with a truncated pseudo-inverse (see :func:`numsolve.neural.sven`);
     the per-sample Gram matrix comes from one forward and one backward pass. On NumPy
-    inputs every epoch runs as one compiled (Numba) call; other Array API inputs take the
+    inputs every epoch runs as one compiled (Cython) call; other Array API inputs take the
     generic path of :func:`numsolve.neural.sven` in their own namespace and device.
 
     Parameters
