@@ -32,13 +32,18 @@ def extensions():
     modules = []
     for source in sorted((HERE / "csrc").rglob("*.pyx")):
         relative = source.relative_to(HERE / "csrc").with_suffix("")
+        flags = compile_flags
+        if relative.parts[0] == "neural" and sys.platform != "win32":
+            # no fused multiply-add: a boosting loop amplifies the round-off, so a wheel built
+            # for a CPU with FMA would fit other models than one built without
+            flags = [*compile_flags, "-ffp-contract=off"]
         modules.append(
             Extension(
                 "numsolve." + ".".join(relative.parts),
                 [str(source.relative_to(HERE))],
                 include_dirs=[np.get_include()],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-                extra_compile_args=compile_flags,
+                extra_compile_args=flags,
                 extra_link_args=link_flags,
             )
         )

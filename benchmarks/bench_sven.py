@@ -25,11 +25,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
 from _harness import Case, Contender
-from numsolve.neural._sven_datasets import make_sven_polynomial, make_sven_toy_1d
-from numsolve.neural._sven_estimators import SvenRegressor
-from numsolve.neural._sven_network import (init_parameters, network_jacobian,
+from numsolve.neural._sven._datasets import make_sven_polynomial, make_sven_toy_1d
+from numsolve.neural._sven._estimators import SvenRegressor
+from numsolve.neural._sven._network import (init_parameters, network_jacobian,
                                            network_residuals)
-from numsolve.neural._sven_solver import sven
+from numsolve.neural._sven._solver import sven
 
 HIDDEN = (16, 16, 16)
 SEEDS = (1, 2, 3)

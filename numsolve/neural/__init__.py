@@ -6,10 +6,8 @@
   natural-gradient optimiser for least-squares problems and regression networks.
 """
 
-from ._gbnn import GBNNClassifier, GBNNRegressor
-from ._sven_datasets import make_sven_polynomial, make_sven_toy_1d
-from ._sven_estimators import SvenClassifier, SvenRegressor
-from ._sven_solver import sven
+from .gbnn import GBNNClassifier, GBNNRegressor
+from ._sven import SvenClassifier, SvenRegressor, make_sven_polynomial, make_sven_toy_1d, sven
 
 __all__ = [
     "GBNNClassifier",

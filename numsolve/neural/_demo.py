@@ -1,7 +1,7 @@
 """Demo rows of the neural area (see :mod:`numsolve._demo`)."""
 
-from ._gbnn_demo import demo as gbnn_demo
-from ._sven_demo import demo as sven_demo
+from .gbnn._demo import demo as gbnn_demo
+from ._sven._demo import demo as sven_demo
 
 __all__ = ["demo"]
 

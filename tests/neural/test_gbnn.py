@@ -8,9 +8,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from numsolve._progress import progress
-from numsolve.neural import GBNNClassifier, GBNNRegressor, _gbnn
-from numsolve.neural._gbnn_loss import (LOSS_CODES, loss_buffers, loss_value, newton_step,
-                                        residuals_into)
+from numsolve.neural import GBNNClassifier, GBNNRegressor
+from numsolve.neural.gbnn import _estimators
+from numsolve.neural.gbnn._boost import loss_value, newton_step, residuals_into
+from numsolve.neural.gbnn._losses import LOSS_CODES
 
 
 def _split(loader, n=None):
@@ -52,15 +53,17 @@ def test_pruning_equals_shorter_model(diabetes):
     np.testing.assert_allclose(full.predict(Xte, n_stages=6), short.predict(Xte), rtol=1e-12)
 
 
-def test_warm_start_equals_one_fit(diabetes):
+@pytest.mark.parametrize("subsample", [0.5, 1.0])
+def test_warm_start_equals_one_fit(diabetes, subsample):
     Xtr, Xte, ytr, _ = diabetes
-    one = GBNNRegressor(n_stages=8, random_state=1).fit(Xtr, ytr)
-    warm = GBNNRegressor(n_stages=4, random_state=1, warm_start=True).fit(Xtr, ytr)
-    warm.set_params(n_stages=8, random_state=np.random.RandomState(1))
-    assert warm.fit(Xtr, ytr).n_stages_ == 8
-    assert np.all(np.isfinite(warm.predict(Xte)))
-    assert warm.train_score_[-1] < warm.train_score_[3]
-    assert one.n_stages_ == 8
+    one = GBNNRegressor(n_stages=10, subsample=subsample, random_state=1).fit(Xtr, ytr)
+    warm = GBNNRegressor(n_stages=5, subsample=subsample, random_state=1, warm_start=True)
+    warm.fit(Xtr, ytr).set_params(n_stages=10).fit(Xtr, ytr)
+    assert warm.n_stages_ == one.n_stages_ == 10
+    # the stages after the first five must be the direct fit's, not refits of its first draws
+    np.testing.assert_allclose(warm.multipliers_, one.multipliers_, rtol=1e-9)
+    np.testing.assert_allclose(warm.coefs_, one.coefs_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(warm.predict(Xte), one.predict(Xte), rtol=1e-9)
 
 
 def test_diabetes_unscaled_target_never_diverges(diabetes):
@@ -78,20 +81,19 @@ def test_newton_multiplier_matches_line_search(loss):
     if loss == "squared":
         Y = rng.randn(80, 1)
     else:
-        Y = np.eye(max(k, 2))[rng.randint(0, max(k, 2), 80)][:, -k:]
+        Y = np.ascontiguousarray(np.eye(max(k, 2))[rng.randint(0, max(k, 2), 80)][:, -k:])
     f = rng.randn(80, k) * 0.01
     code = LOSS_CODES[loss]
     R = np.empty_like(F)
-    buf = loss_buffers(80, k)
-    residuals_into(Y, F, code, R, buf)
+    residuals_into(Y, F, code, R)
     rho = newton_step(Y, R, f, code)
     grid = np.linspace(rho - 1, rho + 1, 20001)
-    best = grid[np.argmin([loss_value(Y, F, f, g, code, buf) for g in grid])]
+    best = grid[np.argmin([loss_value(Y, F, f, g, code) for g in grid])]
     # multinomial: the step uses the diagonal of the softmax Hessian, as the paper does
     assert rho == pytest.approx(best, rel=5e-2 if loss == "multinomial" else 1e-2)
     # the residuals are the negative gradient of the mean loss, times n
     eps = 1e-6
-    step = (loss_value(Y, F, f, eps, code, buf) - loss_value(Y, F, f, -eps, code, buf)) / (2 * eps)
+    step = (loss_value(Y, F, f, eps, code) - loss_value(Y, F, f, -eps, code)) / (2 * eps)
     assert step * F.shape[0] == pytest.approx(-np.sum(R * f), rel=1e-6)
 
 
@@ -144,7 +146,7 @@ def test_verbose_fit_moves_the_bar_and_equals_the_quiet_fit(diabetes, monkeypatc
         bar.update = lambda n=1: (steps.append(n), update(n))
         return bar
 
-    monkeypatch.setattr(_gbnn, "progress", recording_progress)
+    monkeypatch.setattr(_estimators, "progress", recording_progress)
     loud = GBNNRegressor(**params, verbose=1).fit(Xtr, ytr)
     assert len(steps) > 2 and sum(steps) == loud.n_iter_  # moves while fitting, not at the end
     assert loud.n_stages_ == quiet.n_stages_

@@ -3,9 +3,9 @@ import pytest
 from scipy.special import expit, logsumexp, softmax
 
 from numsolve.neural import GBNNClassifier, GBNNRegressor
-from numsolve.neural._gbnn_base import draw_stages, input_scaling
-from numsolve.neural._gbnn_boost import fit_stage, forward_into
-from numsolve.neural._gbnn_numba import ACTIVATION_CODES, work_arrays
+from numsolve.neural._activations import ACTIVATION_CODES
+from numsolve.neural.gbnn._boost import fit_stage, forward_into
+from numsolve.neural.gbnn._stages import draw_stages, input_scaling
 
 
 def _reference_fit(X, Y, loss, n_stages, J, activation, learning_rate, subsample, seed):
@@ -48,7 +48,7 @@ def _reference_fit(X, Y, loss, n_stages, J, activation, learning_rate, subsample
         fit_stage(Xs[rows[t]].astype(np.float32), np.ascontiguousarray(R[rows[t]]), theta,
                   J, ACTIVATION_CODES[activation], 5.0, 10, 1e-10)
         f = np.empty((n, k))
-        forward_into(Xs, theta, J, ACTIVATION_CODES[activation], f, work_arrays(Xs, J, k))
+        forward_into(Xs, theta, J, ACTIVATION_CODES[activation], f)
         P = Y - R
         curvature = f * f if loss == "squared" else f * f * P * (1 - P)
         rho = learning_rate * np.sum(R * f) / np.sum(curvature)

@@ -1,6 +1,6 @@
 """The Sven demo rows."""
 
-from numsolve.neural._sven_demo import demo
+from numsolve.neural._sven._demo import demo
 
 
 def test_demo_rows():

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from numsolve.neural._sven_estimators import SvenClassifier, SvenRegressor
+from numsolve.neural._sven._estimators import SvenClassifier, SvenRegressor
 
 
 @parametrize_with_checks([

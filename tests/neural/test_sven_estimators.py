@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 
-from numsolve.neural._sven_datasets import make_sven_polynomial, make_sven_toy_1d
-from numsolve.neural._sven_estimators import SvenClassifier, SvenRegressor
+from numsolve.neural._sven._datasets import make_sven_polynomial, make_sven_toy_1d
+from numsolve.neural._sven._estimators import SvenClassifier, SvenRegressor
 
 
 @pytest.fixture(autouse=True)
@@ -61,8 +62,26 @@ def test_early_stopping_keeps_the_best_validation_parameters():
     X, y, _, _ = make_sven_toy_1d(400, 10, random_state=0)
     model = SvenRegressor(hidden_layer_sizes=(8,), max_epochs=40, early_stopping=True,
                           n_iter_no_change=2, tol=0.0, random_state=0).fit(X, y)
-    assert len(model.validation_scores_) == model.n_iter_
+    assert len(model.validation_scores_) == model.n_iter_ < 40
     assert model.best_validation_score_ == min(model.validation_scores_)
+    # the kept network must be the best epoch's, not the last (worse) one: its error on the
+    # held-out rows (the estimator's split, drawn first from the same seed) is the best score
+    assert model.validation_scores_[-1] > model.best_validation_score_
+    _, held_out = train_test_split(np.arange(X.shape[0]), test_size=0.1,
+                                   random_state=np.random.RandomState(0))
+    mse = np.mean((model.predict(X[held_out]) - y[held_out]) ** 2)
+    assert mse == pytest.approx(model.best_validation_score_, rel=1e-10)
+
+
+def test_default_fit_runs_its_epoch_budget_without_warning():
+    X, y, _, _ = make_sven_toy_1d(200, 10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SvenRegressor(hidden_layer_sizes=(8,), random_state=0).fit(X, y)
+    assert model.n_iter_ == 20
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        SvenRegressor(hidden_layer_sizes=(8,), max_epochs=2, tol=1e-12,
+                      random_state=0).fit(X, y)
 
 
 def test_warm_start_continues():
@@ -126,7 +145,7 @@ def test_regressor_array_namespace_path_matches_numpy(xp_device, monkeypatch):
     (scikit-learn's dispatch needs SCIPY_ARRAY_API=1 at start-up, so the namespace choice is
     patched here instead of switched on.)
     """
-    import numsolve.neural._sven_estimators as module
+    import numsolve.neural._sven._estimators as module
     from numsolve._array_api import array_namespace, to_numpy
 
     xp, device = xp_device

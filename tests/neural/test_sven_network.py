@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from numsolve._array_api import to_numpy
-from numsolve.neural._sven_network import (ACTIVATIONS, init_parameters, n_parameters,
-                                           network_gram, network_jacobian, network_predict,
-                                           network_residuals, unpack)
+from numsolve.neural._activations import SVEN_ACTIVATIONS as ACTIVATIONS
+from numsolve.neural._sven._network import (init_parameters, n_parameters, network_gram,
+                                           network_jacobian, network_predict, network_residuals,
+                                           unpack)
 
 
 def problem(n_outputs=1, seed=0, n=9):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numsolve.neural._sven_pinv import gram_weights, svd_step, truncation_rank
+from numsolve.neural._sven._pinv import gram_weights, svd_step, truncation_rank
 
 
 def explicit_truncated_pinv_step(J, r, k, rtol):

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from numsolve import SolveResult
 from numsolve._array_api import to_numpy
-from numsolve.neural._sven_solver import sven
+from numsolve.neural._sven._solver import sven
 
 T = np.linspace(0.0, 2.0, 25)
 Y_EXP = 1.5 * np.exp(-0.8 * T) + 0.3

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._array_api import (
+from ..._array_api import (
     check_same_namespace,
     device_of,
     estimator_namespace,
@@ -20,11 +20,11 @@ from .._array_api import (
     is_numpy,
     to_numpy,
 )
-from .._validation import check_xp_array
-from ._sven_network import (ACTIVATIONS, init_parameters, network_gram, network_predict,
+from ..._validation import check_xp_array
+from .._activations import SVEN_ACTIVATIONS
+from ._network import (init_parameters, network_epochs, network_gram, network_predict,
                             network_residuals, unpack)
-from ._sven_numba import network_epochs
-from ._sven_solver import descend, sven
+from ._solver import descend, sven
 
 __all__ = ["SvenClassifier", "SvenRegressor"]
 
@@ -34,14 +34,14 @@ class _BaseSven(BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions(set(SVEN_ACTIVATIONS))],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "microbatch_size": [Interval(Integral, 1, None, closed="left")],
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "rtol": [Interval(Real, 0, 1, closed="both")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "safeguard": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -52,8 +52,8 @@ class _BaseSven(BaseEstimator):
     }
 
     def __init__(self, hidden_layer_sizes=(16, 16, 16), activation="gelu", *, batch_size=32,
-                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_epochs=20, tol=0.0,
-                 safeguard=True, early_stopping=False, validation_fraction=0.1,
+                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_epochs=20,
+                 tol=None, safeguard=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -181,7 +181,7 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     Every mini-batch step solves the linearised residual equations of the batch in the
     minimum-norm sense with a truncated pseudo-inverse (see :func:`numsolve.neural.sven`);
     the per-sample Gram matrix comes from one forward and one backward pass. On NumPy
-    inputs every epoch runs as one compiled (Numba) call; other Array API inputs take the
+    inputs every epoch runs as one compiled (Cython) call; other Array API inputs take the
     generic path of :func:`numsolve.neural.sven` in their own namespace and device.
 
     Parameters
@@ -203,8 +203,11 @@ class SvenRegressor(RegressorMixin, _BaseSven):
         Fraction of the Gauss-Newton step taken.
     max_epochs : int, default=20
         Passes over the training data.
-    tol : float, default=0.0
-        Stop when the training loss changes by less than ``tol`` times itself in an epoch.
+    tol : float or None, default=None
+        ``None`` trains for ``max_epochs`` epochs, a fixed budget as in the Sven paper's
+        experiments: the budget running out is the requested stop, so no ConvergenceWarning.
+        A number stops when the training loss changes by less than ``tol`` times itself in an
+        epoch, and warns if ``max_epochs`` comes first (as scikit-learn's MLP does).
     safeguard : bool, default=True
         Halve steps that increase the batch loss.
     early_stopping : bool, default=False
@@ -236,7 +239,7 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     Examples
     --------
     >>> import numpy as np
-    >>> from numsolve.neural._sven_estimators import SvenRegressor
+    >>> from numsolve.neural import SvenRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(-1, 1, size=(200, 1))
     >>> y = np.sin(3 * X[:, 0])
@@ -291,7 +294,7 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
     Examples
     --------
     >>> from sklearn.datasets import load_iris
-    >>> from numsolve.neural._sven_estimators import SvenClassifier
+    >>> from numsolve.neural import SvenClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> model = SvenClassifier(hidden_layer_sizes=(16,), max_epochs=50, random_state=0)
     >>> model.fit(X, y).score(X, y) > 0.97

@@ -5,11 +5,11 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._array_api import array_namespace, device_of, from_numpy, is_numpy, require_backend
-from .._progress import progress
-from .._result import HistoryRecorder, SolveResult
-from .._validation import check_random_state, check_xp_array
-from ._sven_pinv import gram_weights, svd_step
+from ..._array_api import array_namespace, device_of, from_numpy, is_numpy, require_backend
+from ..._progress import progress
+from ..._result import HistoryRecorder, SolveResult
+from ..._validation import check_random_state, check_xp_array
+from ._pinv import gram_weights, svd_step
 
 __all__ = ["descend", "sven"]
 
@@ -65,9 +65,12 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
         the step's rank.
     max_iter : int, default=100
         Epochs (full passes over the rows).
-    tol : float, default=1e-10
+    tol : float or None, default=1e-10
         Converged when the cost ``½||r||²`` falls by less than ``tol`` times itself over an
         epoch, or below ``eps²`` times its initial value (residuals at working precision).
+        ``None`` runs ``max_iter`` epochs as a fixed budget (as network training usually
+        does): only vanishing residuals end it sooner, and running out of epochs is the
+        requested stop, not a failure, so it raises no ConvergenceWarning.
     safeguard : bool, default=True
         Halve a step (up to 20 times) while it increases the batch cost; a step that cannot
         be made to decrease it is skipped.
@@ -142,7 +145,7 @@ def descend(x0, all_rows, run_epoch, *, max_iter, tol, callback=None, verbose=0,
         n_steps)``: the new point (it may update ``x`` in place), the summed squared step
         norms, the rank of the last step and the number of steps.
     max_iter, tol, callback, verbose
-        As in :func:`sven`.
+        As in :func:`sven` (``tol=None``: a fixed budget of ``max_iter`` epochs).
     xp : namespace, default=numpy
 
     Returns
@@ -179,7 +182,7 @@ def descend(x0, all_rows, run_epoch, *, max_iter, tol, callback=None, verbose=0,
             if cost <= floor:
                 converged = True
                 message = "the residuals vanished (to working precision)"
-            elif abs(previous - cost) <= tol * max(cost, previous):
+            elif tol is not None and abs(previous - cost) <= tol * max(cost, previous):
                 converged = True
                 message = "the cost stopped decreasing (relative change below tol)"
             elif callback is not None and callback(x, epoch, cost):
@@ -187,8 +190,9 @@ def descend(x0, all_rows, run_epoch, *, max_iter, tol, callback=None, verbose=0,
                 break
         else:
             if not converged:
-                message = f"max_iter={max_iter} epochs reached"
-    if not converged and message != "stopped by the callback":
+                message = (f"max_iter={max_iter} epochs reached" if tol is not None
+                           else f"the budget of max_iter={max_iter} epochs was run (tol=None)")
+    if not converged and tol is not None and message != "stopped by the callback":
         warnings.warn(f"sven did not converge: {message}", ConvergenceWarning, stacklevel=3)
     return SolveResult(x=x, n_iter=epoch, converged=converged, message=message,
                        history=recorder.as_dict(),
@@ -216,7 +220,8 @@ def _validate(residuals, x0, jac, gram, method, k, rtol, learning_rate, batch_si
         raise ValueError("method='randomized' needs the rank k")
     _positive_number(rtol, "rtol", allow_zero=True, upper=1.0)
     _positive_number(learning_rate, "learning_rate")
-    _positive_number(tol, "tol", allow_zero=True)
+    if tol is not None:
+        _positive_number(tol, "tol", allow_zero=True)
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     if batch_size is not None and (isinstance(batch_size, bool)

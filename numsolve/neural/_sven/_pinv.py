@@ -16,7 +16,7 @@ import numpy as np
 import scipy.linalg
 from sklearn.utils.extmath import randomized_svd
 
-from .._array_api import is_numpy
+from ..._array_api import is_numpy
 
 __all__ = ["gram_weights", "svd_step", "truncation_rank"]
 
@@ -161,7 +161,7 @@ def svd_step(J, r, k=None, rtol=1e-3, *, method="svd", random_state=None, xp=np)
 
 
 def _to_host(array, xp):
-    from .._array_api import to_numpy
+    from ..._array_api import to_numpy
 
     return np.asarray(to_numpy(array), dtype=np.float64)
 

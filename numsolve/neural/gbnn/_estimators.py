@@ -4,11 +4,12 @@ Each boosting stage fits a one-hidden-layer network of ``units_per_stage`` units
 pseudo-residuals (least squares by variable projection: L-BFGS over the hidden layer, the
 output layer solved exactly at every step), takes one Newton step for its multiplier and
 shrinks it by ``learning_rate``. All stages are fitted in one compiled call
-(:mod:`numsolve.neural._gbnn_boost`). They are stored as one merged network whose hidden layer
+(:func:`numsolve.neural.gbnn._boost.boost`, built ahead of time from Cython). They are stored as one merged network whose hidden layer
 is the concatenation of the stages' units, so pruning to the first ``t`` stages is a slice.
 """
 
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -21,17 +22,45 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
-from .._array_api import array_namespace, device_of, from_numpy, is_numpy
-from .._progress import progress
-from ._gbnn_base import draw_stages, input_scaling, unpack_stages
-from ._gbnn_boost import boost
-from ._gbnn_loss import LOSS_CODES, init_score, proba
-from ._gbnn_numba import ACTIVATION_CODES
-from ._mlp import ACTIVATIONS, activate
+from ..._array_api import array_namespace, device_of, from_numpy, is_numpy
+from ..._progress import progress
+from .._activations import ACTIVATION_CODES, GBNN_ACTIVATIONS, activate
+from ._boost import boost, forward_into
+from ._losses import LOSS_CODES, init_score, proba
+from ._stages import draw_stages, input_scaling, unpack_stages
 
 __all__ = ["GBNNRegressor", "GBNNClassifier"]
 
 _CONTROLLER = ThreadpoolController()  # built once: building one scans the loaded libraries
+_STAGE_TOL = 1e-10  # L-BFGS tolerance of the stage fits; max_iter is what bounds them
+
+
+class _StageFit(NamedTuple):
+    """Settings of each stage's least-squares fit (the kernel's ``StageFit``)."""
+
+    n_units: int
+    code: int
+    alpha: float
+    max_iter: int
+    tol: float
+
+
+class _Boosting(NamedTuple):
+    """Settings of the boosting loop (the kernel's ``Boosting``)."""
+
+    loss: int
+    learning_rate: float
+    n_iter_no_change: int
+    tol: float
+
+
+class _Track(NamedTuple):
+    """Early-stopping state handed from one chunk of stages to the next."""
+
+    best: float
+    best_stage: int
+    start: int
+    since_best: int
 
 
 class _BaseGBNN(BaseEstimator):
@@ -40,7 +69,7 @@ class _BaseGBNN(BaseEstimator):
         "units_per_stage": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, 1, closed="right")],
         "subsample": [Interval(Real, 0, 1, closed="right")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions(set(GBNN_ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -75,14 +104,18 @@ class _BaseGBNN(BaseEstimator):
     def _fit_targets(self, X, Y):
         """Boost stages on ``(X, Y)``, ``Y`` of shape (n_samples, n_outputs)."""
         loss = "squared" if not self._is_clf else "binary" if Y.shape[1] == 1 else "multinomial"
-        rng = check_random_state(self.random_state)
+        resume = self.warm_start and hasattr(self, "coefs_")
+        if not resume:
+            # Stages draw one after another from this stream; a warm start continues it, so
+            # its stages get the draws of a direct fit (as scikit-learn's boosting does).
+            self._rng = check_random_state(self.random_state)
+        rng = self._rng
         stratify = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] if self._is_clf else None)
         X_val = Y_val = None
         if self.early_stopping:
             X, X_val, Y, Y_val = train_test_split(
                 X, Y, test_size=self.validation_fraction, stratify=stratify,
                 random_state=check_random_state(self.random_state).randint(2**31 - 1))
-        resume = self.warm_start and hasattr(self, "coefs_")
         if resume and self.n_stages < self.n_stages_:
             raise ValueError(f"n_stages={self.n_stages} must be at least n_stages_="
                              f"{self.n_stages_} when warm_start is True")
@@ -100,9 +133,11 @@ class _BaseGBNN(BaseEstimator):
             self.train_score_ = np.zeros(0)
             self.validation_score_ = np.zeros(0)
             self.n_stages_ = 0
+            self._input_scaling = input_scaling(X)
+            self._stage_params = np.zeros((0, 0))
         n, p = X.shape
         k, J, start = Y.shape[1], self.units_per_stage, self.n_stages_
-        x_mean, x_scale = input_scaling(X)
+        x_mean, x_scale = self._input_scaling
         rows, thetas = draw_stages(rng, self.n_stages - start, n,
                                    max(1, int(round(self.subsample * n))), p, J, k,
                                    self.activation)
@@ -112,8 +147,14 @@ class _BaseGBNN(BaseEstimator):
             return np.ascontiguousarray(A, dtype=np.float64)
 
         def scores(A):
-            return (np.zeros((0, k)) if A is None
-                    else np.ascontiguousarray(self._raw(A), dtype=np.float64))
+            # the scores of the stages fitted so far, summed as the boosting loop sums them,
+            # so that a warm start continues from the very scores of a direct fit
+            F = np.tile(self.init_.astype(np.float64), (A.shape[0], 1))
+            f = np.empty_like(F)
+            for theta, rho in zip(self._stage_params, self.multipliers_):
+                forward_into(A, theta, J, code, f)
+                F += rho * f
+            return F
 
         val = self.validation_score_
         best = float(val.min()) if val.size else np.inf
@@ -123,20 +164,22 @@ class _BaseGBNN(BaseEstimator):
         # stages each let the progress bar move (same model: the draws are made above).
         chunk = max(1, -(-n_new // 20)) if self.verbose else max(n_new, 1)
         bar = progress(n_new, verbose=self.verbose, desc=type(self).__name__, unit="stage")
-        inputs = (scaled(X), np.ascontiguousarray(Y, dtype=np.float64), scores(X),
-                  scaled(X_val),
+        code = ACTIVATION_CODES[self.activation]
+        X_scaled, X_val_scaled = scaled(X), scaled(X_val)
+        inputs = (X_scaled, np.ascontiguousarray(Y, dtype=np.float64), scores(X_scaled),
+                  X_val_scaled,
                   np.zeros((0, k)) if Y_val is None else np.ascontiguousarray(Y_val, np.float64),
-                  scores(X_val))
-        settings = (J, ACTIVATION_CODES[self.activation], LOSS_CODES[loss], float(self.alpha),
-                    int(self.max_iter), 1e-10, float(self.learning_rate),
-                    int(self.n_iter_no_change), float(self.tol))
+                  scores(X_val_scaled))
+        stage = _StageFit(J, code, float(self.alpha), int(self.max_iter), _STAGE_TOL)
+        rule = _Boosting(LOSS_CODES[loss], float(self.learning_rate),
+                         int(self.n_iter_no_change), float(self.tol))
         rhos, train, val_new = [], [], []
         done, since_best, keep = 0, 0, start
         while done < n_new:
             stop = min(done + chunk, n_new)
             rho, loss_train, loss_val, keep = boost(
-                *inputs, rows[done:stop], thetas[done:stop], *settings, best, best_stage,
-                start + done, since_best)
+                *inputs, rows[done:stop], thetas[done:stop], stage, rule,
+                _Track(best, best_stage, start + done, since_best))
             rhos.append(rho)
             train.append(loss_train)
             val_new.append(loss_val)
@@ -164,6 +207,8 @@ class _BaseGBNN(BaseEstimator):
             [self.stage_intercepts_, (rhos[:, None] * d).astype(dtype)])[:keep]
         self.stage_units_ = units[:keep + 1]
         self.multipliers_ = np.concatenate([self.multipliers_, rhos])[:keep]
+        self._stage_params = np.vstack([self._stage_params.reshape(-1, thetas.shape[1]),
+                                        thetas[:rhos.shape[0]]])[:keep]
         self.train_score_ = np.concatenate([self.train_score_, train])[:keep]
         self.validation_score_ = np.concatenate([val, val_new])[:keep]
         self.n_iter_ = start + rhos.shape[0]
@@ -241,7 +286,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
     max_iter : int, default=25
         L-BFGS iterations per base network. The iterations run over the hidden weights only,
         the ridge-optimal output layer being solved at every evaluation (variable projection,
-        :mod:`numsolve.neural._gbnn_varpro`): 25 of them reach the stage objective of 50 plain
+        in :mod:`numsolve.neural.gbnn._boost`): 25 of them reach the stage objective of 50 plain
         L-BFGS iterations on all the network's weights (median ratio 1.000 on breast_cancer
         and diabetes, 1.003 on digits, over 40 stages).
     early_stopping : bool, default=False

@@ -7,10 +7,10 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from numsolve.neural._sven_network import (ACTIVATIONS, init_parameters, network_gram,
+from numsolve.neural._activations import SVEN_ACTIVATIONS as ACTIVATIONS
+from numsolve.neural._sven._network import (init_parameters, network_epochs, network_gram,
                                            network_residuals)
-from numsolve.neural._sven_numba import network_epochs
-from numsolve.neural._sven_solver import descend, sven
+from numsolve.neural._sven._solver import descend, sven
 
 
 def _both_paths(activation, n_outputs, dtype, epochs=1, **params):

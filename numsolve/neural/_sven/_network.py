@@ -10,6 +10,8 @@ The residual rows of a batch are ``r_i = f(x_i) - y_i`` for one output and
 :func:`network_gram` forms the Gram matrix ``G = J Jᵀ`` of these rows with one forward and one
 backward pass (the per-example trick: for a dense layer with input ``a`` and output cotangent
 ``g``, ``G += (g gᵀ) ∘ (a aᵀ + 1)``), without the ``(n, P)`` Jacobian ``J``.
+:func:`network_epochs` runs the same algebra for NumPy arrays in the compiled kernels of
+:mod:`numsolve.neural._sven._epochs` (``csrc/neural/_sven/_epochs.pyx``), an epoch per call.
 """
 
 import math
@@ -17,10 +19,13 @@ import math
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._activations import ACTIVATION_CODES, activate, activation_derivative
+from . import _epochs
+
 __all__ = [
-    "ACTIVATIONS",
     "init_parameters",
     "n_parameters",
+    "network_epochs",
     "network_gram",
     "network_jacobian",
     "network_predict",
@@ -28,8 +33,6 @@ __all__ = [
     "unpack",
 ]
 
-ACTIVATIONS = ("gelu", "tanh", "relu", "logistic", "identity")
-_GELU_C = math.sqrt(2.0 / math.pi)
 
 
 def n_parameters(layer_sizes):
@@ -71,32 +74,6 @@ def unpack(theta, layer_sizes, xp=np):
     return layers
 
 
-def _activate(z, activation, xp):
-    if activation == "tanh":
-        return xp.tanh(z)
-    if activation == "relu":
-        return xp.maximum(z, xp.zeros_like(z))
-    if activation == "logistic":
-        return 1.0 / (1.0 + xp.exp(-z))
-    if activation == "gelu":
-        return 0.5 * z * (1.0 + xp.tanh(_GELU_C * (z + 0.044715 * z * z * z)))
-    return z
-
-
-def _derivative(z, a, activation, xp):
-    """Derivative of the activation at ``z``, where ``a`` is the activation's value."""
-    if activation == "tanh":
-        return 1.0 - a * a
-    if activation == "relu":
-        return xp.astype(z > 0, z.dtype)
-    if activation == "logistic":
-        return a * (1.0 - a)
-    if activation == "gelu":
-        t = xp.tanh(_GELU_C * (z + 0.044715 * z * z * z))
-        return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _GELU_C * (1.0 + 0.134145 * z * z)
-    return xp.ones_like(z)
-
-
 def _forward(theta, X, layer_sizes, activation, xp):
     """Output of shape (n, n_L) and the per-layer (input, pre-activation) pairs."""
     layers = unpack(theta, layer_sizes, xp)
@@ -105,7 +82,7 @@ def _forward(theta, X, layer_sizes, activation, xp):
     for index, (W, b) in enumerate(layers):
         z = xp.matmul(a, W) + b
         cache.append((a, z))
-        a = z if index == len(layers) - 1 else _activate(z, activation, xp)
+        a = z if index == len(layers) - 1 else activate(xp, z, activation)
     return a, layers, cache
 
 
@@ -144,7 +121,7 @@ def _cotangents(layers, cache, U, activation, xp):
     for index in range(len(layers) - 1, 0, -1):
         W = layers[index][0]
         z, a = cache[index - 1][1], cache[index][0]
-        g = xp.matmul(g, xp.permute_dims(W, (1, 0))) * _derivative(z, a, activation, xp)
+        g = xp.matmul(g, xp.permute_dims(W, (1, 0))) * activation_derivative(xp, z, a, activation)
         grads.append(g)
     return grads[::-1]
 
@@ -227,3 +204,77 @@ def _wide_dtype(xp, array):
     from array_api_compat import device
 
     return xp.float64 if "float64" in info().dtypes(device=device(array)) else array.dtype
+
+
+def network_epochs(X, Y, layer_sizes, activation, *, batch_size, microbatch_size=1, k=None,
+                   rtol=1e-3, learning_rate=1.0, safeguard=True, random_state):
+    """``all_rows`` and ``run_epoch`` of :func:`numsolve.neural._sven._solver.descend` for a
+    dense network on NumPy arrays, every step of an epoch in one compiled call.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_0)
+    Y : ndarray of shape (n, n_L)
+        Float32 or float64, the dtype of the parameters to be trained.
+    layer_sizes : sequence of int
+    activation : {"gelu", "tanh", "relu", "logistic", "identity"}
+    batch_size, microbatch_size, k, rtol, learning_rate, safeguard
+        As in :func:`numsolve.neural._sven._solver.sven`.
+    random_state : numpy.random.RandomState
+        Draws each epoch's row order, as :func:`numsolve.neural._sven._solver.sven` does.
+
+    Returns
+    -------
+    all_rows : callable
+        ``all_rows(theta)``: the residual rows of every sample, shape ``(n,)``.
+    run_epoch : callable
+        ``run_epoch(theta) -> (theta, step_sq, rank, n_steps)``; updates ``theta`` in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.linspace(-1, 1, 64)[:, None]
+    >>> Y = np.sin(3 * X)
+    >>> sizes = (1, 8, 1)
+    >>> theta = init_parameters(sizes, random_state=0)
+    >>> all_rows, run_epoch = network_epochs(X, Y, sizes, "tanh", batch_size=16,
+    ...                                      learning_rate=0.5,
+    ...                                      random_state=np.random.RandomState(0))
+    >>> bool(np.allclose(all_rows(theta), network_residuals(theta, X, Y, sizes, "tanh")))
+    True
+    >>> before = float(np.sum(all_rows(theta) ** 2))
+    >>> theta, step_sq, rank, n_steps = run_epoch(theta)
+    >>> n_steps, bool(np.sum(all_rows(theta) ** 2) < before)
+    (4, True)
+    """
+    X = np.ascontiguousarray(X)
+    Y = np.ascontiguousarray(Y, dtype=X.dtype)
+    sizes = np.asarray(layer_sizes, dtype=np.int64)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0] or (
+            X.shape[1], Y.shape[1]) != (sizes[0], sizes[-1]):
+        raise ValueError(f"X {X.shape} and Y {Y.shape} do not fit layer sizes {tuple(sizes)}")
+    code = ACTIVATION_CODES[activation]
+    cap = 0 if k is None else int(k)  # 0: no rank cap
+    n = X.shape[0]
+    batch = min(int(batch_size), n)
+    n_params = n_parameters(tuple(sizes))
+
+    def checked(theta):
+        if theta.dtype != X.dtype or theta.shape != (n_params,) or not theta.flags.c_contiguous:
+            raise ValueError(f"theta must be a contiguous {X.dtype} vector of {n_params} "
+                             f"parameters, got {theta.dtype} {theta.shape}")
+        return theta
+
+    def run_epoch(theta):
+        order = random_state.permutation(n).astype(np.int64)
+        step_sq, rank = _epochs.run_epoch(checked(theta), X, Y, order, sizes, code, batch,
+                                          int(microbatch_size), cap, float(rtol),
+                                          float(learning_rate), bool(safeguard))
+        return theta, step_sq, rank, -(-n // batch)
+
+    def all_rows(theta):
+        out = np.empty(n, dtype=X.dtype)
+        _epochs.all_rows(checked(theta), X, Y, sizes, code, batch, out)
+        return out
+
+    return all_rows, run_epoch

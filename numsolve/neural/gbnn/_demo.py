@@ -7,7 +7,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from ._gbnn import GBNNClassifier, GBNNRegressor
+from ._estimators import GBNNClassifier, GBNNRegressor
 
 __all__ = ["demo"]
 

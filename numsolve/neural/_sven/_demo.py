@@ -1,14 +1,12 @@
 """Demo of Sven: the paper's toy 1-D regression and a curve fit through the low-level API."""
 
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
-from ._sven_datasets import make_sven_toy_1d
-from ._sven_estimators import SvenRegressor
-from ._sven_solver import sven
+from ._datasets import make_sven_toy_1d
+from ._estimators import SvenRegressor
+from ._solver import sven
 
 __all__ = ["demo"]
 
@@ -25,10 +23,8 @@ def demo():
     rows = []
     X, y, X_val, y_val = make_sven_toy_1d(2000, 2000, random_state=0)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = SvenRegressor(hidden_layer_sizes=(16, 16, 16), max_epochs=10,
-                              random_state=1).fit(X, y)
+    model = SvenRegressor(hidden_layer_sizes=(16, 16, 16), max_epochs=10,
+                          random_state=1).fit(X, y)
     seconds = time.perf_counter() - start
     mse = float(np.mean((model.predict(X_val) - y_val) ** 2))
     rows.append({"solver": "SvenRegressor",

@@ -18,7 +18,7 @@ def draw_stages(rng, n_stages, n_samples, n_sub, n_features, n_units, n_outputs,
 
     Per stage, in this order: the sorted subsample of ``n_sub`` of the ``n_samples`` rows
     (without replacement; all rows when ``n_sub == n_samples``), then ``W``, ``c``, ``V``,
-    ``d`` (the flat layout of :mod:`numsolve.neural._gbnn_numba`). The bounds are doubled for
+    ``d`` (the flat layout of :mod:`numsolve.neural.gbnn._boost`). The bounds are doubled for
     the logistic activation, as in scikit-learn's MLP.
 
     Returns
