@@ -1,4 +1,9 @@
-"""DAG structure learning: NOTEARS objectives solved by topological swaps (TOPO)."""
+"""DAG structure learning by search over topological orders (TOPO).
+
+Scores: the NOTEARS least-squares and logistic objectives (equal noise variances), and the
+scale-invariant Gaussian likelihood with one noise variance per node (BIC), whose Markov
+equivalence class is reported as a CPDAG; metrics on DAGs and CPDAGs; sortability diagnostics.
+"""
 
 from numsolve.dag._acyclicity import h_exp, h_logdet, h_poly
 from numsolve.dag._cpdag import dag_to_cpdag, shd_cpdag

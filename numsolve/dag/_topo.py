@@ -427,6 +427,7 @@ def refine(W, X, *, w_threshold=0.3, **kwargs):
 
     The score of the result is never above that of the best DAG consistent with ``W``'s order,
     hence never above ``W``'s own score (for the same ``lambda1``) when ``W`` is a DAG.
+    ``score='bic'`` (passed on) refines with the scale-invariant Gaussian score instead.
 
     Examples
     --------
