@@ -165,7 +165,6 @@ def node_score(C, v, allowed, half_n, penalty, paths, slot, iwork, work):
     keep_ratio = np.exp(-penalty / half_n)
     picked = iwork[d:]
     k, rss = _grow(C, v, cand, m, keep_ratio, paths, slot, picked, work)
-    # backward elimination, starting from the grow's factor
     parents = paths.parents[slot]
     L = np.empty((k, k))
     l = np.empty(k)
@@ -174,6 +173,17 @@ def node_score(C, v, allowed, half_n, penalty, paths, slot, iwork, work):
         l[t] = work[m, t]
         for r in range(t + 1):
             L[t, r] = work[picked[t], r]
+    paths.count[slot], paths.score[slot] = _eliminate(C, v, parents, L, l, k, rss, half_n, penalty)
+    return paths.score[slot]
+
+
+@njit(cache=True, nogil=True)
+def _eliminate(C, v, parents, L, l, k, rss, half_n, penalty):
+    """Backward elimination from the grown parents' factor (``C_SS = L L^T``, ``C_Sv = L l``).
+
+    The kept parents stay first in ``parents``; returns their count and the node's score.
+    """
+    keep_ratio = np.exp(-penalty / half_n)
     floor = _RSS_FLOOR * C[v, v]
     while k:
         worst, rise = _least_rise(L, l, k)
@@ -183,9 +193,115 @@ def node_score(C, v, allowed, half_n, penalty, paths, slot, iwork, work):
         parents[worst:k - 1] = parents[worst + 1:k].copy()
         k -= 1
         rss = max(_cholesky(C, parents, k, v, L, l), floor)
-    paths.count[slot] = k
-    paths.score[slot] = half_n * np.log(rss) + penalty * k
-    return paths.score[slot]
+    return k, half_n * np.log(rss) + penalty * k
+
+
+OwnPath = namedtuple("OwnPath", "rows cov var drop chosen loading taken state")
+OwnPath.__doc__ = """The forward path of one node whose candidates only grow, kept for every candidate.
+
+``rows[j, r]`` is candidate ``j``'s loading on the ``r``-th chosen parent's residual direction,
+``cov`` / ``var`` its covariance with the node / variance given the chosen parents, ``drop``,
+``chosen`` and ``loading`` as in :class:`Paths`, ``taken`` marks the chosen nodes and
+``state`` holds the path length and the residual variance.
+"""
+
+
+@njit(cache=True, nogil=True)
+def _new_own_path(C, v):
+    d = C.shape[0]
+    state = np.array([0.0, C[v, v]])
+    return OwnPath(np.empty((d, d)), np.empty(d), np.empty(d), np.empty(d), np.empty(d, dtype=np.int64),
+                   np.empty(d), np.zeros(d, dtype=np.bool_), state)
+
+
+@njit(cache=True, nogil=True)
+def _own_add(C, v, x, allowed, own, keep_ratio):
+    """Add the candidate ``x`` (already marked in ``allowed``) to ``v``'s growing path.
+
+    The steps before the first one that ``x`` would win are kept, with every candidate's
+    loadings on them; the selection resumes from there. Returns whether the path changed.
+    """
+    rows, chosen, loading = own.rows, own.chosen, own.loading
+    k = int(own.state[0])
+    floor = _RSS_FLOOR * C[v, v]
+    cov = C[x, v]
+    var = C[x, x]
+    start = -1
+    for t in range(k):
+        if start < 0 and var > _COLLINEAR * C[x, x] and cov * cov / var >= own.drop[t]:
+            start = t
+        s = C[x, chosen[t]]
+        for r in range(t):
+            s -= rows[x, r] * rows[chosen[t], r]
+        rows[x, t] = s / rows[chosen[t], t]
+        cov -= rows[x, t] * loading[t]
+        var -= rows[x, t] * rows[x, t]
+    own.cov[x] = cov
+    own.var[x] = var
+    if start < 0:
+        rss = own.state[1]
+        if not (var > _COLLINEAR * C[x, x] and max(rss - cov * cov / var, floor) < keep_ratio * rss):
+            return False
+        start = k
+    d = C.shape[0]
+    for t in range(start, k):
+        own.taken[chosen[t]] = False
+    rss = C[v, v]
+    for r in range(start):
+        rss = max(rss - loading[r] * loading[r], floor)
+    for j in range(d):
+        if allowed[j] and j != v:
+            cov = C[j, v]
+            var = C[j, j]
+            for r in range(start):
+                cov -= rows[j, r] * loading[r]
+                var -= rows[j, r] * rows[j, r]
+            own.cov[j] = cov
+            own.var[j] = var
+    k = start
+    while k < d:
+        best, best_drop = -1, 0.0
+        for j in range(d):
+            if allowed[j] and j != v and not own.taken[j] and own.var[j] > _COLLINEAR * C[j, j]:
+                drop = own.cov[j] * own.cov[j] / own.var[j]
+                if drop > best_drop:
+                    best, best_drop = j, drop
+        if best < 0 or max(rss - best_drop, floor) >= keep_ratio * rss:
+            break
+        scale = np.sqrt(own.var[best])
+        s = C[v, best]
+        for r in range(k):
+            s -= loading[r] * rows[best, r]
+        loading[k] = s / scale
+        for j in range(d):
+            if allowed[j] and j != v:
+                s = C[j, best]
+                for r in range(k):
+                    s -= rows[j, r] * rows[best, r]
+                rows[j, k] = s / scale
+        for j in range(d):
+            if allowed[j] and j != v:
+                own.cov[j] -= rows[j, k] * loading[k]
+                own.var[j] -= rows[j, k] * rows[j, k]
+        rss = max(rss - loading[k] * loading[k], floor)
+        own.drop[k] = best_drop
+        chosen[k] = best
+        own.taken[best] = True
+        k += 1
+    own.state[0] = k
+    own.state[1] = rss
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _own_score(C, v, own, half_n, penalty):
+    k = int(own.state[0])
+    parents = own.chosen[:k].copy()
+    L = np.empty((k, k))
+    for t in range(k):
+        for r in range(t + 1):
+            L[t, r] = own.rows[parents[t], r]
+    return _eliminate(C, v, parents, L, own.loading[:k].copy(), k, own.state[1], half_n, penalty)[1]
 
 
 @njit(cache=True, nogil=True)
@@ -253,7 +369,7 @@ def _best_insertion(C, order, v_pos, half_n, penalty, paths, iwork, work, tol):
     d = order.shape[0]
     v = order[v_pos]
     keep_ratio = np.exp(-penalty / half_n)
-    own_slot, spare = d, d + 1
+    spare = d
     rest = np.empty(d - 1, dtype=np.int64)
     c = 0
     for p in range(d):
@@ -264,14 +380,15 @@ def _best_insertion(C, order, v_pos, half_n, penalty, paths, iwork, work, tol):
     without_v = np.empty(d - 1)
     own = np.empty(d)
     allowed = np.zeros(d, dtype=np.bool_)
-    node_score(C, v, allowed, half_n, penalty, paths, own_slot, iwork, work)
+    path = _new_own_path(C, v)
+    current_own = half_n * np.log(C[v, v])
     for q in range(d):
         if q > 0:
             x = rest[q - 1]
             allowed[x] = True
-            if not _unchanged_by_adding(C, v, x, paths, own_slot, keep_ratio):
-                node_score(C, v, allowed, half_n, penalty, paths, own_slot, iwork, work)
-        own[q] = paths.score[own_slot]
+            if _own_add(C, v, x, allowed, path, keep_ratio):
+                current_own = _own_score(C, v, path, half_n, penalty)
+        own[q] = current_own
         if q == d - 1:
             break
         u = rest[q]
@@ -342,7 +459,7 @@ def insertion_search(C, order, half_n, penalty, max_iter, tol):
     pass and the records of the final order's selections (slot = node).
     """
     d = order.shape[0]
-    paths = new_paths(d, d + 2)
+    paths = new_paths(d, d + 1)
     iwork = np.empty(2 * d, dtype=np.int64)
     work = np.empty((d + 3, d + 1))
     order_scores(C, order, half_n, penalty, paths, iwork, work)
