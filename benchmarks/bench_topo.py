@@ -1,31 +1,171 @@
-"""TOPO (numsolve.dag.topo_swaps) against DAGMA, and TOPO as post-processing of DAGMA.
+"""TOPO (numsolve.dag) against DAGMA, GES and the empty graph, on real and simulated data.
 
-Problems: the paper's synthetic settings, linear SEM with Gaussian equal-variance noise,
-n = 1000, ER2 / SF4 graphs, weights uniform on [-2, -0.5] U [0.5, 2]. Every contender's graph
-is thresholded at |w| >= 0.3 (TOPO with ``prune='bic'`` returns its BIC-pruned graph, least
-squares on the kept parents; ``score`` there is the search's own, that of the order's full fit,
-as for plain TOPO); quality figures are SHD, TPR, FDR, the least-squares score of the
-thresholded support refitted by least squares, the same treatment for every contender
-(``score_thr``), and the contender's own unthresholded score (``score``). gCastle's
-NOTEARS/GOLEM are not run: gcastle needs torch, not installed here.
+Three groups of cases (``--case`` filters by name):
+
+- ``Sachs raw`` / ``Sachs log`` / ``Sachs std-log``: the 7,466 x 11 flow-cytometry data and
+  the 18-edge consensus graph of the ``cdt`` 0.6.0 wheel (``cyto_full_*.csv``); the columns'
+  units say nothing, so this is where a score's scale (in)variance shows.
+- ``std ...``: linear SEMs (ER2, ER4, SF4; d 20 to 100; Gaussian, exponential and Gumbel
+  noise; n = 1000) with every column standardised, which removes the varsortability that
+  equal-variance simulations hand to variance-based scores (Reisach et al. 2021).
+- ``ER2 d=.. seed=..``: the paper's equal-variance setting (unstandardised), where the
+  equal-variance score identifies the DAG.
+
+Contenders: numsolve's ``TopoDAG()`` with its defaults (the scale-invariant ``loss="bic"``),
+``TopoDAG(loss="l2")`` (the equal-variance score and its former default), DAGMA
+(``DagmaLinear(loss_type="l2").fit(X, lambda1=0.02)``, threshold 0.3), GES (causal-learn,
+``local_score_BIC``; d <= 20 only: at d = 30 ER4 it ran over ten minutes here) and the empty
+graph. Figures: ``shd`` (extra + missing + reversed, a reversed pair once; GES's undirected
+edges count as one of each direction), ``shd_cpdag`` (between the Markov equivalence classes,
+every pair whose marks differ once, as causal-learn and cdt count; what a score-equivalent
+method such as GES or the Gaussian score can be asked for), ``nnz`` (predicted edges).
 """
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
 from _harness import Case, Contender
-from numsolve.dag import (count_accuracy, ls_score, refine, simulate_dag, simulate_linear_sem,
-                          simulate_parameter, topo_swaps)
+from numsolve.dag import (TopoDAG, count_accuracy, dag_to_cpdag, is_dag, ls_score, refine,
+                          shd_cpdag, simulate_dag, simulate_linear_sem, simulate_parameter,
+                          topo_swaps)
+
+# DAGMA's fit draws a progress bar per iteration; the report needs none
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 THRESHOLD = 0.3
+GES_MAX_D = 20
+CDT_WHEEL = "cdt-0.6.0-py3-none-any.whl"
+SACHS_DATA = "cdt/data/resources/cyto_full_data.csv"
+SACHS_TARGET = "cdt/data/resources/cyto_full_target.csv"
+DATA_DIRS = [Path(os.environ.get("NUMSOLVE_DATA", Path.home() / ".cache" / "numsolve")), Path("/work/data")]
 
 
-def _figures(problem, W, score=None):
-    Wt = np.where(np.abs(W) >= THRESHOLD, W, 0)
-    acc = count_accuracy(problem["B"], Wt)
-    X = problem["X"]
-    return {"shd": acc["shd"], "tpr": round(acc["tpr"], 3), "fdr": round(acc["fdr"], 3),
-            "nnz": acc["nnz"], "score": ls_score(X, W) if score is None else score,
-            "score_thr": _support_score(X, Wt)}
+def load_sachs():
+    """Sachs et al. (2005) flow cytometry: ``(X, B)``, 7,466 x 11 and the consensus graph.
+
+    Read with :mod:`zipfile` from the ``cdt`` 0.6.0 wheel, looked up in ``$NUMSOLVE_DATA``
+    (default ``~/.cache/numsolve``) and ``/work/data``, else fetched with ``pip download``.
+    """
+    found = [folder / CDT_WHEEL for folder in DATA_DIRS if (folder / CDT_WHEEL).exists()]
+    if not found:
+        DATA_DIRS[0].mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "cdt==0.6.0", "--no-deps", "--quiet",
+                        "-d", str(DATA_DIRS[0])], check=True, timeout=300)
+        found = [DATA_DIRS[0] / CDT_WHEEL]
+    with zipfile.ZipFile(found[0]) as archive:
+        data = archive.read(SACHS_DATA).decode()
+        target = archive.read(SACHS_TARGET).decode()
+    names = data.splitlines()[0].split(",")
+    X = np.loadtxt(io.StringIO(data), delimiter=",", skiprows=1)
+    index = {name: i for i, name in enumerate(names)}
+    B = np.zeros((len(names), len(names)))
+    for line in target.splitlines()[1:]:
+        cause, effect = (field.strip('"') for field in line.split(","))
+        B[index[cause], index[effect]] = 1.0
+    return X, B
+
+
+def _standardise(X):
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def _figures(problem, W):
+    B = problem["B"]
+    acc = count_accuracy(B, W)
+    # the consensus Sachs graph has a cycle: no CPDAG of it
+    cpdag = shd_cpdag(B, W) if problem["truth_is_dag"] and is_dag(W) else None
+    return {"shd": acc["shd"], "shd_cpdag": cpdag, "tpr": round(acc["tpr"], 3), "nnz": acc["nnz"]}
+
+
+def _pdag_figures(problem, P):
+    """Figures of a CPDAG (GES): its undirected edges count once per direction in ``shd``."""
+    B = problem["B"]
+    acc = count_accuracy(B, P)
+    figures = {"shd": acc["shd"], "shd_cpdag": None, "nnz": int(np.triu((P != 0) | (P.T != 0), 1).sum())}
+    if problem["truth_is_dag"]:
+        T = dag_to_cpdag(B).astype(bool)
+        Q = P != 0
+        figures["shd_cpdag"] = int(np.triu((T != Q) | (T.T != Q.T), 1).sum())
+    return figures
+
+
+def _topodag(problem):
+    est = TopoDAG(random_state=0).fit(problem["X"])
+    return _figures(problem, est.adjacency_) | {"passes": est.n_iter_}
+
+
+def _topodag_l2(problem):
+    est = TopoDAG(loss="l2", random_state=0).fit(problem["X"])
+    return _figures(problem, est.adjacency_)
+
+
+def _dagma(X):
+    from dagma.linear import DagmaLinear
+    # DagmaLinear.fit centres its X in place: give it a copy so every contender sees the same data
+    return DagmaLinear(loss_type="l2", verbose=False).fit(X.copy(), lambda1=0.02)
+
+
+def _dagma_thresholded(problem):
+    W = _dagma(problem["X"])
+    return _figures(problem, np.where(np.abs(W) >= THRESHOLD, W, 0))
+
+
+def _ges(problem):
+    from causallearn.search.ScoreBased.GES import ges
+    G = ges(problem["X"], score_func="local_score_BIC")["G"].graph
+    # causal-learn: G[j, i] = 1 and G[i, j] = -1 for i -> j; -1 both ways for i - j
+    P = ((G.T == 1) & (G == -1)) | ((G == -1) & (G.T == -1))
+    return _pdag_figures(problem, P.astype(int))
+
+
+def _empty(problem):
+    return _figures(problem, np.zeros_like(problem["B"]))
+
+
+def _real_and_standardised_contenders(d):
+    contenders = [
+        Contender("numsolve TopoDAG() (loss='bic')", _topodag),
+        Contender("numsolve TopoDAG(loss='l2')", _topodag_l2),
+        Contender("dagma DagmaLinear", _dagma_thresholded, requires="dagma"),
+    ]
+    if d <= GES_MAX_D:
+        contenders.append(Contender("causal-learn GES (BIC)", _ges, requires="causallearn"))
+    return contenders + [Contender("empty graph", _empty)]
+
+
+def _sachs_setup(preprocessing):
+    def setup():
+        X, B = load_sachs()
+        if preprocessing in ("log", "std-log"):
+            X = np.log(X)
+        if preprocessing == "std-log":
+            X = _standardise(X)
+        return {"X": X, "B": B, "truth_is_dag": is_dag(B)}
+    return setup
+
+
+def _standardised_setup(d, k, graph, noise, seed):
+    def setup():
+        B = simulate_dag(d, k * d, graph, random_state=seed)
+        X = simulate_linear_sem(simulate_parameter(B, random_state=seed), 1000, noise=noise,
+                                random_state=seed)
+        return {"X": _standardise(X), "B": B, "truth_is_dag": True}
+    return setup
+
+
+# equal-variance cases (the paper's setting): TOPO with the equal-variance score and refine
+def _equal_variance_setup(d, k, graph, seed):
+    def setup():
+        B = simulate_dag(d, k * d, graph, random_state=seed)
+        X = simulate_linear_sem(simulate_parameter(B, random_state=seed), 1000, random_state=seed)
+        return {"B": B, "X": X, "truth_is_dag": True}
+    return setup
 
 
 def _support_score(X, Wt):
@@ -38,73 +178,85 @@ def _support_score(X, Wt):
     return ls_score(X, W)
 
 
-def _dagma(X):
-    from dagma.linear import DagmaLinear
-    # DagmaLinear.fit centres its X in place: give it a copy so every contender sees the same data
-    return DagmaLinear(loss_type="l2", verbose=False).fit(X.copy(), lambda1=0.02)
-
-
-def _setup(d, k, graph, seed):
-    def setup():
-        B = simulate_dag(d, k * d, graph, random_state=seed)
-        X = simulate_linear_sem(simulate_parameter(B, random_state=seed), 1000, random_state=seed)
-        return {"B": B, "X": X}
-    return setup
-
-
-def _topo(problem):
-    res = topo_swaps(problem["X"], random_state=0)
-    return _figures(problem, res.x, res.score) | {"rounds": res.n_iter}
+def _ev_figures(problem, W, score=None):
+    Wt = np.where(np.abs(W) >= THRESHOLD, W, 0)
+    acc = count_accuracy(problem["B"], Wt)
+    X = problem["X"]
+    return {"shd": acc["shd"], "tpr": round(acc["tpr"], 3), "fdr": round(acc["fdr"], 3),
+            "nnz": acc["nnz"], "score": ls_score(X, W) if score is None else score,
+            "score_thr": _support_score(X, Wt)}
 
 
 def _topo_pruned(problem):
     res = topo_swaps(problem["X"], random_state=0, prune="bic")
-    return _figures(problem, res.x, res.score) | {"rounds": res.n_iter}
+    return _ev_figures(problem, res.x, res.score) | {"rounds": res.n_iter}
 
 
 def _topo_random(problem):
     res = topo_swaps(problem["X"], init="random", n_restarts=2, random_state=0)
-    return _figures(problem, res.x, res.score) | {"rounds": res.n_iter}
+    return _ev_figures(problem, res.x, res.score) | {"rounds": res.n_iter}
 
 
 def _dagma_run(problem):
     W = _dagma(problem["X"])
     problem["W_dagma"] = W  # refine's input: DAGMA is deterministic, every run gives this W
-    return _figures(problem, W)
+    return _ev_figures(problem, W)
 
 
-def _refine(problem, prune=None):
+def _refine(problem):
     if "W_dagma" not in problem:
         problem["W_dagma"] = _dagma(problem["X"])
     W, X = problem["W_dagma"], problem["X"]
     Wt = np.where(np.abs(W) >= THRESHOLD, W, 0)
-    res = refine(Wt, X, random_state=0, prune=prune)
-    return _figures(problem, res.x, res.score) | {
+    res = refine(Wt, X, random_state=0, prune="bic")
+    return _ev_figures(problem, res.x, res.score) | {
         "dagma_score": ls_score(X, W), "dagma_score_thr": _support_score(X, Wt),
         "dagma_shd": count_accuracy(problem["B"], Wt)["shd"]}
 
 
+def _equal_variance_cases(quick):
+    settings = [(10, 2, "ER", 0)] if quick else [(d, 2, "ER", seed) for d in (50, 100) for seed in (0, 1, 2)]
+    return [Case(
+        name=f"{graph}{k} d={d} seed={seed}",
+        description=f"linear SEM, Gaussian equal variance (unstandardised), n=1000, {graph}{k}, d={d}, "
+                    f"seed {seed}; DAGMA lambda1=0.02; threshold 0.3",
+        setup=_equal_variance_setup(d, k, graph, seed),
+        contenders=[
+            Contender("numsolve topo_swaps (l2, variance init, prune='bic')", _topo_pruned),
+            Contender("numsolve topo_swaps (l2, random init, 2 restarts)", _topo_random),
+            Contender("dagma DagmaLinear", _dagma_run, requires="dagma"),
+            Contender("numsolve refine(DAGMA W, prune='bic')", _refine, requires="dagma"),
+        ],
+        repeats=1,
+        notes=["refine starts from DAGMA's thresholded W (left by the DAGMA contender's runs); "
+               "its time excludes DAGMA's own run"],
+    ) for d, k, graph, seed in settings]
+
+
+STANDARDISED = [
+    (20, 2, "ER", "gauss", 0), (20, 2, "ER", "gauss", 1), (20, 2, "ER", "exp", 2),
+    (20, 4, "ER", "gauss", 3), (20, 4, "SF", "gumbel", 4),
+    (50, 2, "ER", "gauss", 5), (50, 4, "SF", "exp", 6),
+    (100, 2, "ER", "gauss", 7), (100, 4, "ER", "gumbel", 8),
+]
+
+
 def cases(quick):
-    settings = ([(10, 2, "ER", 0)] if quick else
-                [(d, 2, "ER", seed) for d in (50, 100) for seed in (0, 1, 2)])
-    out = []
-    for d, k, graph, seed in settings:
+    out = [Case(
+        name=f"Sachs {preprocessing}",
+        description=f"Sachs flow cytometry, 7,466 x 11, {preprocessing}; truth: the 18-edge consensus "
+                    "graph of cdt 0.6.0 (it has a cycle, so no CPDAG SHD)",
+        setup=_sachs_setup(preprocessing),
+        contenders=_real_and_standardised_contenders(11),
+        repeats=1,
+    ) for preprocessing in (("std-log",) if quick else ("raw", "log", "std-log"))]
+    for d, k, graph, noise, seed in (STANDARDISED[:1] if quick else STANDARDISED):
         out.append(Case(
-            name=f"{graph}{k} d={d} seed={seed}",
-            description=f"linear SEM, Gaussian equal variance, n=1000, {graph}{k}, d={d}, seed {seed}; "
-                        "DAGMA lambda1=0.02 defaults; TOPO until no swap lowers the score; threshold 0.3",
-            setup=_setup(d, k, graph, seed),
-            contenders=[
-                Contender("numsolve topo_swaps (variance init)", _topo),
-                Contender("numsolve topo_swaps (variance init, prune='bic')", _topo_pruned),
-                Contender("numsolve topo_swaps (random init, 2 restarts)", _topo_random),
-                Contender("dagma DagmaLinear", _dagma_run, requires="dagma"),
-                Contender("numsolve refine(DAGMA W)", _refine, requires="dagma"),
-                Contender("numsolve refine(DAGMA W, prune='bic')", lambda p: _refine(p, "bic"),
-                          requires="dagma"),
-            ],
+            name=f"std {graph}{k} d={d} {noise} seed={seed}",
+            description=f"linear SEM, {noise} noise, n=1000, {graph}{k}, d={d}, seed {seed}, columns "
+                        "standardised; DAGMA lambda1=0.02 and threshold 0.3",
+            setup=_standardised_setup(d, k, graph, noise, seed),
+            contenders=_real_and_standardised_contenders(d),
             repeats=1,
-            notes=["refine starts from DAGMA's thresholded W (left by the DAGMA contender's runs); "
-                   "its time excludes DAGMA's own run"],
         ))
-    return out
+    return out + _equal_variance_cases(quick)

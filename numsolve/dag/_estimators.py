@@ -7,24 +7,43 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._topo import topo_swaps
 
 __all__ = ["TopoDAG"]
 
+# restarts from random orders that n_restarts="auto" gives the scale-invariant score, whose
+# single-node moves stop in local minima on dense graphs more often than a few extra starts cost
+_BIC_RESTARTS = 3
+
 
 class TopoDAG(BaseEstimator):
-    """DAG learning by topological swaps (TOPO, Deng et al. 2023) on a NOTEARS score.
+    """DAG learning by a search over topological orders (TOPO, Deng et al. 2023).
+
+    The default score works in any units: the Gaussian likelihood with one noise variance per
+    node and a BIC penalty (``loss="bic"``), which finds a Markov equivalence class
+    (``cpdag_``) and the same graph however the columns are scaled. ``loss="l2"`` is the
+    NOTEARS least-squares score, which assumes every node's noise has the same variance in the
+    units given: it then identifies the DAG itself, but on data whose units say nothing (real
+    measurements, standardised columns) it rewards whatever the scales happen to be.
 
     Parameters
     ----------
-    loss : {"l2", "logistic"}, default="l2"
+    loss : {"bic", "l2", "logistic"}, default="bic"
         The score of :func:`numsolve.dag.topo_swaps` (named ``loss`` here because
         ``score`` is a method name in scikit-learn's conventions).
     acyclicity : {"logdet", "exp", "poly"}, default="logdet"
+        Ranks the candidate swaps of ``"l2"`` and ``"logistic"``.
     lambda1 : float, default=0.0
-    init : {"variance", "random"} or array, default="variance"
-        See :func:`numsolve.dag.topo_swaps` (``"variance"`` exploits varsortability).
-    n_restarts : int, default=0
+        L1 penalty of ``"l2"`` and ``"logistic"``.
+    edge_penalty : float, default=1.0
+        Penalty per edge of ``"bic"`` in units of ``(log n) / 2`` (1 is BIC).
+    init : {"auto", "variance", "columns", "random"} or array, default="auto"
+        See :func:`numsolve.dag.topo_swaps` (``"variance"`` exploits varsortability and is
+        what ``"auto"`` means for ``"l2"``; ``"columns"`` for ``"bic"``).
+    n_restarts : int or "auto", default="auto"
+        Extra searches from random orders, the lowest score wins; ``"auto"`` is 3 for
+        ``"bic"`` and 0 otherwise.
     n_jobs : int, optional
         Restarts run at once through joblib; the result does not depend on it.
     max_iter : int, default=500
@@ -32,23 +51,31 @@ class TopoDAG(BaseEstimator):
         ``"bic"``: each node keeps the parents chosen by BIC among its edges with
         ``|w| >= w_threshold`` (greedy backward elimination, see
         :func:`numsolve.dag.prune_parents`), refitted by least squares; ``loss="l2"`` only.
-        ``"auto"`` is ``"bic"`` for ``loss="l2"`` and None for ``loss="logistic"``. None: the
-        thresholded fit. On 156 simulated linear SEMs (ER2, ER4, SF4; d 20 to 50; n 200 and
-        1000; Gaussian, exponential and Gumbel noise) pruning never raised the SHD and removed
-        most of the extra edges the threshold lets through.
+        ``"auto"`` is ``"bic"`` for ``loss="l2"`` and None otherwise (``"bic"`` selects
+        parents itself). None: the thresholded fit. On 156 simulated linear SEMs (ER2, ER4,
+        SF4; d 20 to 50; n 200 and 1000; Gaussian, exponential and Gumbel noise) pruning never
+        raised the SHD of ``"l2"`` and removed most of the extra edges the threshold lets
+        through.
     w_threshold : float, default=0.3
-        Edges with ``|w| < w_threshold`` are dropped from ``adjacency_`` (the pruning starts
-        from the edges that pass it).
+        ``"l2"`` and ``"logistic"``: edges with ``|w| < w_threshold`` are dropped from
+        ``adjacency_`` (the pruning starts from the edges that pass it). ``"bic"`` applies no
+        threshold: one would depend on the units.
     random_state : int, RandomState or None
     verbose : int, default=0
 
     Attributes
     ----------
     adjacency_ : ndarray (d, d)
-        Weighted adjacency (``[i, j]`` for ``i -> j``): the pruned graph with its
-        least-squares weights, or, without pruning, the thresholded fit.
+        Weighted adjacency (``[i, j]`` for ``i -> j``): the selected (``"bic"``) or pruned
+        graph with its least-squares weights, or, without pruning, the thresholded fit.
+    cpdag_ : ndarray (d, d) of int
+        The edges of ``adjacency_`` with the directions the score can tell: ``1`` at
+        ``[i, j]`` only for ``i -> j``, at both ``[i, j]`` and ``[j, i]`` when the direction is
+        undetermined. For ``"bic"`` and ``"logistic"`` the Markov equivalence class (see
+        :func:`numsolve.dag.dag_to_cpdag`); for ``"l2"``, whose equal variances identify
+        the DAG, the support of ``adjacency_``.
     weights_ : ndarray (d, d)
-        Unthresholded fit for ``order_``.
+        Unthresholded fit for ``order_`` (equal to ``adjacency_`` for ``"bic"``).
     order_, score_, history_, n_iter_, n_features_in_
 
     Examples
@@ -62,11 +89,12 @@ class TopoDAG(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "loss": [StrOptions({"l2", "logistic"})],
+        "loss": [StrOptions({"bic", "l2", "logistic"})],
         "acyclicity": [StrOptions({"logdet", "exp", "poly"})],
         "lambda1": [Interval(numbers.Real, 0, None, closed="left")],
-        "init": [StrOptions({"variance", "random"}), "array-like"],
-        "n_restarts": [Interval(numbers.Integral, 0, None, closed="left")],
+        "edge_penalty": [Interval(numbers.Real, 0, None, closed="neither")],
+        "init": [StrOptions({"auto", "variance", "columns", "random"}), "array-like"],
+        "n_restarts": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "n_jobs": [numbers.Integral, None],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "prune": [StrOptions({"auto", "bic"}), None],
@@ -75,12 +103,13 @@ class TopoDAG(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, loss="l2", acyclicity="logdet", lambda1=0.0, init="variance",
-                 n_restarts=0, n_jobs=None, max_iter=500, prune="auto", w_threshold=0.3,
+    def __init__(self, loss="bic", acyclicity="logdet", lambda1=0.0, edge_penalty=1.0, init="auto",
+                 n_restarts="auto", n_jobs=None, max_iter=500, prune="auto", w_threshold=0.3,
                  random_state=None, verbose=0):
         self.loss = loss
         self.acyclicity = acyclicity
         self.lambda1 = lambda1
+        self.edge_penalty = edge_penalty
         self.init = init
         self.n_restarts = n_restarts
         self.n_jobs = n_jobs
@@ -93,20 +122,31 @@ class TopoDAG(BaseEstimator):
     def fit(self, X, y=None):
         """Learn the graph of ``X`` (n_samples, d); ``y`` is ignored."""
         self._validate_params()
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         prune = self.prune
         if prune == "auto":
             prune = "bic" if self.loss == "l2" else None
+        n_restarts = self.n_restarts
+        if n_restarts == "auto":
+            n_restarts = _BIC_RESTARTS if self.loss == "bic" else 0
         res = topo_swaps(X, score=self.loss, acyclicity=self.acyclicity, lambda1=self.lambda1,
-                         init=self.init, max_iter=self.max_iter, n_restarts=self.n_restarts,
-                         n_jobs=self.n_jobs, prune=prune, w_threshold=self.w_threshold,
-                         random_state=self.random_state, verbose=self.verbose)
-        if prune is None:
-            W = np.asarray(res.x)
-            self.adjacency_ = np.where(np.abs(W) >= self.w_threshold, W, 0).astype(W.dtype)
+                         edge_penalty=self.edge_penalty, init=self.init, max_iter=self.max_iter,
+                         n_restarts=n_restarts, n_jobs=self.n_jobs, prune=prune,
+                         w_threshold=self.w_threshold, random_state=self.random_state,
+                         verbose=self.verbose)
+        W = np.asarray(res.x)
+        if self.loss == "bic":
+            self.adjacency_ = W
+            self.cpdag_ = res.cpdag
         else:
-            W = np.asarray(res.weights)
-            self.adjacency_ = np.asarray(res.x)
+            if prune is None:
+                self.adjacency_ = np.where(np.abs(W) >= self.w_threshold, W, 0).astype(W.dtype)
+            else:
+                W = np.asarray(res.weights)
+                self.adjacency_ = np.asarray(res.x)
+            identifiable = self.loss == "l2"
+            self.cpdag_ = ((self.adjacency_ != 0).astype(int) if identifiable
+                           else dag_to_cpdag(self.adjacency_))
         self.weights_ = W
         self.order_ = res.order
         self.score_ = res.score

@@ -13,11 +13,18 @@ from numsolve._progress import progress
 from numsolve._result import HistoryRecorder, SolveResult
 from numsolve._validation import check_matrix
 from numsolve.dag._acyclicity import path_weights
+from numsolve.dag._cpdag import dag_to_cpdag
+from numsolve.dag._gaussian import check_edge_penalty, gaussian_search
 from numsolve.dag._metrics import is_dag
 from numsolve.dag._numba import lasso_gram, order_coefficients, order_scan
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
 
-__all__ = ["topo_swaps", "refine", "order_from_W"]
+__all__ = ["topo_swaps", "refine", "order_from_W", "SCORES"]
+
+SCORES = ("bic", "l2", "logistic")
+# the equal-variance score warns when column standard deviations differ by more than this
+# factor (equal-variance simulations themselves reach a few hundred along long paths)
+_SCALE_RATIO_WARNING = 1000.0
 
 
 def _candidate_sizes(d):
@@ -145,22 +152,26 @@ def order_from_W(W, w_threshold=0.3):
 
 def _initial_order(init, X, d, rng):
     if isinstance(init, str):
+        if init == "columns":
+            return np.arange(d, dtype=np.int64)
         if init == "random":
             return rng.permutation(d).astype(np.int64)
         if init == "variance":
             return np.argsort(X.var(axis=0), kind="stable").astype(np.int64)
-        raise ValueError(f"init must be 'variance', 'random', an order or a (d, d) matrix, got {init!r}")
+        raise ValueError("init must be 'auto', 'variance', 'columns', 'random', an order or a (d, d) "
+                         f"matrix, got {init!r}")
     init = np.asarray(init)
     if init.shape == (d, d):
         return order_from_W(init)
     if init.ndim == 1 and init.shape[0] == d and np.array_equal(np.sort(init), np.arange(d)):
         return init.astype(np.int64)
-    raise ValueError(f"init must be 'variance', 'random', a permutation of range({d}) or a ({d}, {d}) matrix")
+    raise ValueError(f"init must be 'auto', 'variance', 'columns', 'random', a permutation of range({d}) "
+                     f"or a ({d}, {d}) matrix")
 
 
 def _check_params(score, acyclicity, lambda1, max_iter, candidate_size):
-    if score not in ("l2", "logistic"):
-        raise ValueError(f"score must be 'l2' or 'logistic', got {score!r}")
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
     if acyclicity not in ("exp", "logdet", "poly"):
         raise ValueError(f"acyclicity must be 'exp', 'logdet' or 'poly', got {acyclicity!r}")
     if not isinstance(lambda1, numbers.Real) or not np.isfinite(lambda1) or lambda1 < 0:
@@ -173,9 +184,9 @@ def _check_params(score, acyclicity, lambda1, max_iter, candidate_size):
             raise ValueError(f"candidate_size must be None or two positive integers, got {candidate_size!r}")
 
 
-def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0.0, max_iter=500,
-               candidate_size=None, exhaustive=True, n_restarts=0, n_jobs=None, prune=None,
-               w_threshold=0.3, random_state=None, verbose=0):
+def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, edge_penalty=1.0,
+               max_iter=500, candidate_size=None, exhaustive=True, n_restarts=0, n_jobs=None,
+               prune=None, w_threshold=0.3, random_state=None, verbose=0):
     """Learn a DAG by local search over topological orders (TOPO).
 
     For an order the best DAG regresses every node on its predecessors. Each round scores the
@@ -191,21 +202,43 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
     ``prune='bic'`` then keeps, for every node, the parents chosen by BIC among the edges of the
     found fit with ``|w| >= w_threshold`` (see :func:`numsolve.dag.prune_parents`).
 
+    ``score='bic'`` searches the same space of orders on the scale-invariant Gaussian score
+    instead (see :func:`numsolve.dag.gaussian_score`): for an order, every node's parents are
+    selected among its predecessors by grow-shrink on the correlation matrix (forward
+    selection while an added parent lowers the node's BIC term, then backward elimination),
+    and a pass moves every node to the position that scores best (moves between equally
+    scored orders included), until a pass no longer lowers the score. A node's selection is
+    recorded so that a move that cannot change it is recognised in ``O(k^2)`` for ``k``
+    parents; only the others are selected again.
+
     Parameters
     ----------
     X : array of shape (n_samples, d)
-        Data (binary for ``score='logistic'``).
-    score : {"l2", "logistic"}, default="l2"
+        Data (binary for ``score='logistic'``), at least two samples.
+    score : {"l2", "bic", "logistic"}, default="l2"
+        ``"l2"``: least squares ``1/(2n) ||X - XW||^2`` (NOTEARS), the linear SEM with equal
+        noise variances; right when every node's noise has the same variance in the units
+        given, and then the DAG itself is identifiable; the graph changes when a column is
+        rescaled. ``"bic"``: the Gaussian likelihood with one noise variance per node and a
+        BIC penalty, ``sum_j (n/2) log(RSS_j/n) + edge_penalty (log n)/2 |E|``; no assumption
+        on the variances, the same graph in any units, but only the Markov equivalence class
+        is identifiable (``cpdag`` in the result). ``"logistic"``: binary data, a logistic
+        model per node.
     acyclicity : {"logdet", "exp", "poly"}, default="logdet"
-        Which acyclicity gradient ranks the candidate swaps.
-    init : "variance", "random", permutation or (d, d) array, default="variance"
-        Initial order: increasing marginal variance (this exploits the varsortability of
-        simulated equal-variance data; use ``"random"`` when that does not hold), a random
-        permutation, a given order, or the order of another method's weighted graph.
+        Which acyclicity gradient ranks the candidate swaps (unused by ``score='bic'``).
+    init : "auto", "variance", "columns", "random", permutation or (d, d) array, default="auto"
+        Initial order: ``"auto"`` is ``"variance"`` for ``"l2"`` and ``"logistic"`` and
+        ``"columns"`` for ``"bic"``; increasing marginal variance (this exploits the
+        varsortability of simulated equal-variance data, see
+        :func:`numsolve.dag.varsortability`, and depends on the units), the columns' order, a
+        random permutation, a given order, or the order of another method's weighted graph.
     lambda1 : float, default=0.0
-        L1 penalty.
+        L1 penalty (``"l2"`` and ``"logistic"``).
+    edge_penalty : float, default=1.0
+        ``score='bic'``: penalty per edge in units of ``(log n) / 2`` (1 is BIC; larger values
+        give sparser graphs).
     max_iter : int, default=500
-        Rounds of the outer search.
+        Rounds of the outer search (passes over the nodes for ``score='bic'``).
     candidate_size : (int, int), optional
         Sizes of the small and large candidate sets; the paper's defaults otherwise.
     exhaustive : bool, default=True
@@ -231,7 +264,11 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
         ``x`` is the weighted adjacency ``W`` (``W[i, j]`` for ``i -> j``); extras ``order``,
         ``score`` (of the full fit for ``order``, the search objective); with ``prune``, ``x``
         is the pruned graph and the extra ``weights`` the full fit; history ``score`` and
-        ``swaps`` per round.
+        ``swaps`` per round. For ``score='bic'``, ``x`` holds the least-squares weights of
+        every node on its selected parents (no threshold), ``score`` is
+        :func:`numsolve.dag.gaussian_score` of ``x``, the extra ``cpdag`` marks the edges
+        whose direction the score cannot tell (:func:`numsolve.dag.dag_to_cpdag`) and the
+        history has the ``score`` after each pass.
 
     Examples
     --------
@@ -241,8 +278,10 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
     >>> res = topo_swaps(X, random_state=0)
     >>> res.converged
     True
+    >>> topo_swaps(X / X.std(axis=0), score="bic").converged  # any units
+    True
     """
-    X = check_matrix(X, "X")
+    X = check_matrix(X, "X", ensure_min_samples=2)
     _check_params(score, acyclicity, lambda1, max_iter, candidate_size)
     if not isinstance(n_restarts, numbers.Integral) or n_restarts < 0:
         raise ValueError(f"n_restarts must be a non-negative integer, got {n_restarts!r}")
@@ -250,16 +289,26 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
         raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
     check_prune(prune)
     check_threshold(w_threshold)
+    check_edge_penalty(edge_penalty)
     if prune is not None and score != "l2":
         raise ValueError(f"prune={prune!r} needs score='l2', got score={score!r}")
+    if score == "bic" and lambda1 != 0:
+        raise ValueError("lambda1 applies to score='l2' or 'logistic'; score='bic' penalises "
+                         "the number of edges (edge_penalty)")
     if score == "logistic" and not np.all((X == 0) | (X == 1)):
         raise ValueError("score='logistic' needs binary X (entries 0 or 1)")
+    if score == "l2":
+        _warn_if_scales_differ(X)
     rng = check_random_state(random_state)
     d = X.shape[1]
     Xd = X.astype(np.float64)
+    if isinstance(init, str) and init == "auto":
+        init = "columns" if score == "bic" else "variance"
+    starts = [_initial_order(init if start == 0 else "random", Xd, d, rng) for start in range(n_restarts + 1)]
+    if score == "bic":
+        return _gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs)
     G = (Xd.T @ Xd) / Xd.shape[0]
     small, large = candidate_size or _candidate_sizes(d)
-    starts = [_initial_order(init if start == 0 else "random", Xd, d, rng) for start in range(n_restarts + 1)]
     runs = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(_search)(_model(Xd, G, score, float(lambda1)), order, acyclicity, max_iter, small, large,
                          exhaustive, verbose)
@@ -282,6 +331,39 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="variance", lambda1=0
         x=W.astype(X.dtype), n_iter=n_iter, converged=converged,
         message="no swap lowers the score" if converged else "max_iter reached",
         history=history, extras=extras,
+    )
+
+
+def _warn_if_scales_differ(X):
+    scale = X.std(axis=0)
+    if scale.min() * _SCALE_RATIO_WARNING < scale.max():
+        warnings.warn(
+            f"the column standard deviations range from {scale.min():.3g} to {scale.max():.3g}: the "
+            "equal-variance score='l2' assumes every node's noise has the same variance, so its "
+            "graph depends on the columns' units; score='bic' does not", UserWarning, stacklevel=3)
+
+
+def _gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs):
+    """``topo_swaps`` for ``score='bic'``: searches from every start, the lowest score wins."""
+    runs = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(gaussian_search)(X, [order], edge_penalty=edge_penalty, max_iter=max_iter)
+        for order in starts)
+    tol = 1e-9 * X.shape[0] * X.shape[1]
+    best = runs[0]
+    for run in runs[1:]:
+        if run["score"] < best["score"] - tol:
+            best = run
+    rec = HistoryRecorder()
+    for n_pass, value in enumerate(best["trace"]):
+        rec.record(n_pass, score=float(value))
+    if not best["converged"]:
+        warnings.warn(f"topo_swaps stopped after max_iter={max_iter} passes with improving moves left",
+                      ConvergenceWarning, stacklevel=3)
+    return SolveResult(
+        x=best["W"].astype(dtype), n_iter=best["n_iter"], converged=best["converged"],
+        message="no move lowers the score" if best["converged"] else "max_iter reached",
+        history=rec.as_dict(),
+        extras={"order": best["order"], "score": best["score"], "cpdag": dag_to_cpdag(best["W"])},
     )
 
 
@@ -345,6 +427,7 @@ def refine(W, X, *, w_threshold=0.3, **kwargs):
 
     The score of the result is never above that of the best DAG consistent with ``W``'s order,
     hence never above ``W``'s own score (for the same ``lambda1``) when ``W`` is a DAG.
+    ``score='bic'`` (passed on) refines with the scale-invariant Gaussian score instead.
 
     Examples
     --------

@@ -102,10 +102,10 @@ def test_refine_and_estimator_prune():
     B, X = planted(30, 4)
     W0 = topo_swaps(X, random_state=0).x
     assert count_accuracy(B, refine(thresholded(W0), X, prune="bic").x)["shd"] == 0
-    est = TopoDAG(random_state=0).fit(X)  # prune="auto": BIC for the l2 loss
+    est = TopoDAG(loss="l2", random_state=0).fit(X)  # prune="auto": BIC for the l2 loss
     np.testing.assert_array_equal(est.adjacency_, topo_swaps(X, random_state=0, prune="bic").x)
     np.testing.assert_array_equal(est.weights_, W0)
-    plain = TopoDAG(prune=None, random_state=0).fit(X)
+    plain = TopoDAG(loss="l2", prune=None, random_state=0).fit(X)
     np.testing.assert_array_equal(plain.adjacency_, thresholded(W0))
     Bb = simulate_dag(4, 4, "ER", random_state=0)
     Xb = simulate_logistic_sem(simulate_parameter(Bb, random_state=0), 300, random_state=0)

@@ -12,6 +12,7 @@ from numsolve.dag import (
     h_logdet,
     h_poly,
     is_dag,
+    logistic_score,
     ls_score,
     order_from_W,
     refine,
@@ -86,6 +87,8 @@ def test_score_at_most_planted_dag_fit():
 
 
 def test_lower_score_than_dagma():
+    # runs wherever dagma is installed (CI installs it with --no-deps); the baseline it beats is
+    # DAGMA's own solution, thresholded as DAGMA's users do
     dagma_linear = pytest.importorskip("dagma.linear")
     B, W, X = planted(10, 0, n=500)
     # DagmaLinear.fit centres its X in place
@@ -106,6 +109,22 @@ def test_refine_never_raises_score():
     assert res.score <= ls_score(X, fit_order(X, start)) + 1e-12
     assert res.history["score"][0] == pytest.approx(ls_score(X, fit_order(X, start)))
     assert np.all(np.diff(res.history["score"]) < 0)
+
+
+def test_logistic_weights_are_the_unpenalised_logistic_fit():
+    """Issue #26: each column of the result is scikit-learn's unpenalised logistic fit for the order."""
+    from sklearn.linear_model import LogisticRegression
+
+    B = simulate_dag(5, 6, "ER", random_state=1)
+    Xb = simulate_logistic_sem(2 * simulate_parameter(B, random_state=1), 2000, random_state=1)
+    res = topo_swaps(Xb, score="logistic", random_state=0)
+    for k, v in enumerate(res.order[1:], start=1):
+        P = res.order[:k]
+        fit = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12, max_iter=10_000)
+        np.testing.assert_allclose(res.x[P, v], fit.fit(Xb[:, P], Xb[:, v]).coef_[0], atol=1e-3)
+    assert res.score == pytest.approx(logistic_score(Xb, res.x), rel=1e-6)
+    # baseline: the empty graph (every node a fair coin) scores log 2 per node
+    assert res.score < logistic_score(Xb, np.zeros((5, 5))) - 0.05
 
 
 def test_lasso_and_logistic_scores():
