@@ -56,6 +56,12 @@ DOC = {
         :func:`numsolve.plotting.plot_convergence`.""",
 }
 
+# The settings every estimator shares, in the order of their signatures.
+DOC["convergence_parameters"] = "\n    ".join(
+    DOC[name] for name in ("fit_intercept", "max_iter", "tol", "warm_start"))
+DOC["solver_parameters"] = "\n    ".join(
+    DOC[name] for name in ("rule", "update", "block_size", "random_state", "verbose"))
+
 
 def with_shared_text(obj):
     """Fill the ``{name}`` fields of ``obj``'s docstring from the shared text."""

@@ -138,16 +138,9 @@ class Lasso(_BCDRegressor):
         coefficient is zero from ``max_j |sum_i s_i x_ij (y_i - ybar)| / sum(s)`` on
         (``ybar`` the weighted mean of ``y`` with an intercept, 0 without).
         ``alpha=0`` is least squares, better solved by :class:`Ridge` or SciPy.
-    {fit_intercept}
-    {max_iter}
-    {tol}
-    {warm_start}
+    {convergence_parameters}
     {positive}
-    {rule}
-    {update}
-    {block_size}
-    {random_state}
-    {verbose}
+    {solver_parameters}
 
     Attributes
     ----------
@@ -201,16 +194,9 @@ class ElasticNet(_BCDRegressor):
         Share of the L1 part, in [0, 1]: 1 is the Lasso, 0 is a ridge penalty (scaled as
         scikit-learn's ElasticNet, not as :class:`Ridge`). Values in between select
         correlated features together.
-    {fit_intercept}
-    {max_iter}
-    {tol}
-    {warm_start}
+    {convergence_parameters}
     {positive}
-    {rule}
-    {update}
-    {block_size}
-    {random_state}
-    {verbose}
+    {solver_parameters}
 
     Attributes
     ----------
@@ -259,15 +245,8 @@ class Ridge(_BCDRegressor):
     alpha : float, default=1.0
         Weight of the squared L2 penalty, on scikit-learn's Ridge scale (the loss is a sum,
         not a mean); larger values shrink the coefficients towards zero.
-    {fit_intercept}
-    {max_iter}
-    {tol}
-    {warm_start}
-    {rule}
-    {update}
-    {block_size}
-    {random_state}
-    {verbose}
+    {convergence_parameters}
+    {solver_parameters}
 
     Attributes
     ----------
@@ -327,15 +306,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     class_weight : dict or "balanced", optional
         Weights ``{{class_label: weight}}`` multiplying the sample weights, as in
         scikit-learn; ``"balanced"`` gives ``n_samples / (n_classes * count(class))``.
-    {fit_intercept}
-    {max_iter}
-    {tol}
-    {warm_start}
-    {rule}
-    {update}
-    {block_size}
-    {random_state}
-    {verbose}
+    {convergence_parameters}
+    {solver_parameters}
 
     Attributes
     ----------
