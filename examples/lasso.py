@@ -10,8 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso as SklearnLasso
 
-from numsolve.linear_model import L1, Lasso, Quadratic, bcd, lasso_path
-from numsolve.linear_model._datasets import make_paper_dataset
+from numsolve.linear_model import L1, Lasso, Quadratic, bcd, lasso_path, make_paper_dataset
 
 X, y = make_paper_dataset("A", 500, 5000, random_state=0)  # sparse CSC, the paper's recipe
 alpha = np.abs(X.T @ y).max() / X.shape[0] / 100

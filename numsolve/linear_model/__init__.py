@@ -5,6 +5,7 @@ solved with forest blocks by linear-time message passing (``quadratic_bcd``).
 """
 
 from ._datafits import Logistic, Multinomial, Quadratic
+from ._datasets import make_paper_dataset
 from ._estimators import ElasticNet, Lasso, LogisticRegression, Ridge
 from ._graph_blocks import (
     colour_partition,
@@ -42,6 +43,7 @@ __all__ = [
     "is_forest_partition",
     "lasso_path",
     "lattice_forests",
+    "make_paper_dataset",
     "quadratic_bcd",
     "tree_solve",
 ]

@@ -19,13 +19,17 @@ def make_paper_dataset(name, n_samples=1000, n_features=10000, n_classes=50, *,
     Parameters
     ----------
     name : {"A", "B", "C"}
-    n_samples, n_features : int
-        ``m`` and ``n`` (the paper: 1000 x 10000 for A and B, 1000 x 1000 for C).
+        Which problem: A least squares, B binary logistic, C multinomial.
+    n_samples : int, default=1000
+        ``m`` (the paper: 1000).
+    n_features : int, default=10000
+        ``n`` (the paper: 10000 for A and B, 1000 for C).
     n_classes : int, default=50
-        Dataset C only.
+        Classes of dataset C; ignored for A and B.
     sparse : bool, default=True
-        Return X as CSC.
-    random_state : int, RandomState or None
+        Return X as a CSC matrix (about ``10 log(m) / m`` of its entries are non-zero).
+    random_state : int, RandomState instance or None, default=0
+        Seeds the draw; the same int gives the same problem.
 
     Returns
     -------
@@ -35,7 +39,7 @@ def make_paper_dataset(name, n_samples=1000, n_features=10000, n_classes=50, *,
 
     Examples
     --------
-    >>> from numsolve.linear_model._datasets import make_paper_dataset
+    >>> from numsolve.linear_model import make_paper_dataset
     >>> X, y = make_paper_dataset("B", 50, 80)
     >>> X.shape, sorted(set(y.tolist()))
     ((50, 80), [-1.0, 1.0])

@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._datafits import Logistic, Multinomial, Quadratic
+from ._docstrings import with_shared_text
 from ._penalties import L1, L2, L1PlusL2, NonNegL1, NoPenalty
 from ._rules import RULES
 from ._solver import bcd, updates_per_epoch
@@ -73,9 +74,11 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, float64 or float32 (kept); sparse CSC or CSR is never densified.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Several targets are fitted independently, as scikit-learn's Lasso does.
+            Targets; several are fitted independently, as scikit-learn's Lasso does.
         sample_weight : array-like of shape (n_samples,), optional
+            Weights ``s_i`` of the samples in the loss; all one by default.
 
         Returns
         -------
@@ -121,6 +124,7 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         return tags
 
 
+@with_shared_text
 class Lasso(_BCDRegressor):
     """L1-penalised least squares by greedy block coordinate descent.
 
@@ -130,47 +134,17 @@ class Lasso(_BCDRegressor):
     Parameters
     ----------
     alpha : float, default=1.0
-        Weight of the L1 penalty; larger values give sparser coefficients.
-    fit_intercept : bool, default=True
-        Fit an unpenalised intercept.
-    max_iter : int, default=100
-        Epochs: passes over all coefficients, whatever the rule, as in scikit-learn. With
-        ``rule="auto"`` an epoch is one outer iteration of the working-set solver (the full
-        gradient, a new working set, then coordinate epochs on that set until its own gap
-        is met); with any other rule it is ``ceil(n_features / block_size)`` block updates.
-    tol : float, default=1e-4
-        Duality-gap tolerance relative to the objective at zero.
-    warm_start : bool, default=False
-        Start from the previous fit's coefficients (when their shape fits).
-    positive : bool, default=False
-        Constrain the coefficients to be non-negative.
-    rule : str, default="auto"
-        Block selection rule of :func:`bcd`: ``"auto"`` (greedy working sets, the fastest),
-        ``"cyclic"``, ``"random"``, ``"lipschitz"`` or a greedy rule (``"gs"``, ``"gsl"``,
-        ``"gs-q"``, ...).
-    update : str, default="auto"
-        Block update of :func:`bcd` (``"lipschitz"``, ``"newton"``, ``"matrix"``, ...).
-    block_size : int, default=1
-        Coordinates per block for the rules other than ``"auto"``.
-    random_state : int, RandomState or None
-        Seeds the ``"random"`` and ``"lipschitz"`` rules.
-    verbose : int, default=0
-        Positive: a progress bar with the current gap.
+        Weight of the L1 penalty; larger values give sparser coefficients, and every
+        coefficient is zero from ``max_j |sum_i s_i x_ij (y_i - ybar)| / sum(s)`` on
+        (``ybar`` the weighted mean of ``y`` with an intercept, 0 without).
+        ``alpha=0`` is least squares, better solved by :class:`Ridge` or SciPy.
+    {convergence_parameters}
+    {positive}
+    {solver_parameters}
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-    intercept_ : float or ndarray of shape (n_targets,)
-        A float for 1-D ``y``.
-    n_iter_ : int or list of int
-        Epochs run (per target for 2-D ``y``), in ``max_iter``'s unit. With
-        ``rule="auto"`` the coordinate epochs within working sets, restricted to those
-        sets, are not counted: they are cheaper than a pass over all coefficients
-        (``history_`` has one record per outer iteration).
-    dual_gap_ : float or ndarray of shape (n_targets,)
-        Final duality gap (objective scale).
-    history_ : dict of ndarray, or list of dict per target
-        Per-iteration ``objective``, ``gap``, ``kkt`` and ``elapsed`` seconds.
+    {regression_attributes}
 
     Examples
     --------
@@ -205,6 +179,7 @@ class Lasso(_BCDRegressor):
         return NonNegL1(self.alpha) if self.positive else L1(self.alpha)
 
 
+@with_shared_text
 class ElasticNet(_BCDRegressor):
     """Elastic-net least squares by greedy block coordinate descent.
 
@@ -214,15 +189,18 @@ class ElasticNet(_BCDRegressor):
     Parameters
     ----------
     alpha : float, default=1.0
+        Overall weight of the penalty; larger values shrink more.
     l1_ratio : float, default=0.5
-    fit_intercept, max_iter, tol, warm_start, positive, rule, update, block_size,
-    random_state, verbose : see :class:`Lasso`
-        ``max_iter`` and ``n_iter_`` count epochs, passes over all coefficients.
+        Share of the L1 part, in [0, 1]: 1 is the Lasso, 0 is a ridge penalty (scaled as
+        scikit-learn's ElasticNet, not as :class:`Ridge`). Values in between select
+        correlated features together.
+    {convergence_parameters}
+    {positive}
+    {solver_parameters}
 
     Attributes
     ----------
-    coef_, intercept_, n_iter_, dual_gap_, history_ : see :class:`Lasso`
-        ``y`` may have several columns, fitted independently.
+    {regression_attributes}
 
     Examples
     --------
@@ -258,20 +236,21 @@ class ElasticNet(_BCDRegressor):
         return L1PlusL2(self.alpha, self.l1_ratio, positive=self.positive)
 
 
+@with_shared_text
 class Ridge(_BCDRegressor):
     """Ridge regression ``sum_i s_i (y_i - x_i w - b)^2 + alpha ||w||^2`` by block CD.
 
     Parameters
     ----------
     alpha : float, default=1.0
-    fit_intercept, max_iter, tol, warm_start, rule, update, block_size, random_state,
-    verbose : see :class:`Lasso`
-        ``max_iter`` and ``n_iter_`` count epochs, passes over all coefficients.
+        Weight of the squared L2 penalty, on scikit-learn's Ridge scale (the loss is a sum,
+        not a mean); larger values shrink the coefficients towards zero.
+    {convergence_parameters}
+    {solver_parameters}
 
     Attributes
     ----------
-    coef_, intercept_, n_iter_, dual_gap_, history_ : see :class:`Lasso`
-        ``y`` may have several columns, fitted independently.
+    {regression_attributes}
 
     Examples
     --------
@@ -303,6 +282,7 @@ class Ridge(_BCDRegressor):
         return L2(self.alpha / total_weight)
 
 
+@with_shared_text
 class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression (binary, or multinomial for more classes) by block CD.
 
@@ -313,26 +293,37 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+    penalty : {{"l2", "l1", "elasticnet"}} or None, default="l2"
+        Penalty on the coefficients (never on the intercept): ``"l1"`` for sparse
+        coefficients, ``"elasticnet"`` to mix both, None for none (then separable data have
+        no finite solution and ``max_iter`` ends the fit).
     C : float, default=1.0
+        Inverse penalty strength, as in scikit-learn: the loss is multiplied by ``C``;
+        smaller values regularise more.
     l1_ratio : float, optional
-        Needed with ``penalty="elasticnet"``.
+        Share of the L1 part, in [0, 1]; needed with ``penalty="elasticnet"``, ignored
+        otherwise.
     class_weight : dict or "balanced", optional
-        Weights ``{class_label: weight}`` multiplying the sample weights, as in
+        Weights ``{{class_label: weight}}`` multiplying the sample weights, as in
         scikit-learn; ``"balanced"`` gives ``n_samples / (n_classes * count(class))``.
-    fit_intercept, max_iter, tol, warm_start, rule, update, block_size, random_state,
-    verbose : see :class:`Lasso`
-        ``max_iter`` and ``n_iter_`` count epochs, passes over all coefficients (of all
-        classes).
+    {convergence_parameters}
+    {solver_parameters}
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        One row for two classes (the second class's score), one per class otherwise.
     intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (zeros without ``fit_intercept``); centred for more than two classes,
+        since the softmax ignores a common shift.
     n_iter_ : int
+        Epochs run over the coefficients of all classes, in ``max_iter``'s unit.
     dual_gap_ : float
+        Final duality gap, on the objective's scale.
     history_ : dict of ndarray
+        Per-iteration ``objective``, ``gap``, ``kkt`` and ``elapsed`` seconds.
 
     Examples
     --------
@@ -384,8 +375,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, float64 or float32 (kept); sparse CSC or CSR is never densified.
         y : array-like of shape (n_samples,)
+            Class labels, two or more classes.
         sample_weight : array-like of shape (n_samples,), optional
+            Weights of the samples in the loss, multiplied by ``class_weight``'s.
 
         Returns
         -------

@@ -340,7 +340,7 @@ def colour_partition(Q, order=None):
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> from numsolve.linear_model._graph_blocks import colour_partition
+    >>> from numsolve.linear_model import colour_partition
     >>> path = sp.diags([[-1.0] * 3, [2.0] * 4, [-1.0] * 3], [-1, 0, 1], format="csr")
     >>> colour_partition(path)
     array([0, 1, 0, 1])
@@ -372,7 +372,7 @@ def forest_partition(Q, order=None):
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> from numsolve.linear_model._graph_blocks import forest_partition
+    >>> from numsolve.linear_model import forest_partition
     >>> cycle = sp.csr_matrix(([1.0] * 6, ([0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2])), shape=(3, 3))
     >>> forest_partition(cycle)
     array([0, 0, 1])
@@ -399,7 +399,7 @@ def lattice_forests(shape):
 
     Examples
     --------
-    >>> from numsolve.linear_model._graph_blocks import lattice_forests
+    >>> from numsolve.linear_model import lattice_forests
     >>> lattice_forests((3, 4)).reshape(3, 4)
     array([[0, 0, 0, 0],
            [0, 1, 0, 1],
@@ -444,7 +444,7 @@ def forest_order(Q, labels):
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> from numsolve.linear_model._graph_blocks import forest_order
+    >>> from numsolve.linear_model import forest_order
     >>> path = sp.diags([[-1.0] * 2, [2.0] * 3, [-1.0] * 2], [-1, 0, 1], format="csr")
     >>> order, start, parent, _ = forest_order(path, [0, 0, 0])
     >>> order, parent
@@ -470,7 +470,7 @@ def is_forest_partition(Q, labels):
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> from numsolve.linear_model._graph_blocks import is_forest_partition
+    >>> from numsolve.linear_model import is_forest_partition
     >>> cycle = sp.csr_matrix(([1.0] * 6, ([0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2])), shape=(3, 3))
     >>> is_forest_partition(cycle, [0, 0, 0]), is_forest_partition(cycle, [0, 0, 1])
     (False, True)
@@ -503,7 +503,7 @@ def greedy_forest_block(Q, scores):
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from numsolve.linear_model._graph_blocks import greedy_forest_block
+    >>> from numsolve.linear_model import greedy_forest_block
     >>> cycle = sp.csr_matrix(([1.0] * 6, ([0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2])), shape=(3, 3))
     >>> greedy_forest_block(cycle, np.array([3.0, 1.0, 2.0]))
     array([0, 2])

@@ -10,6 +10,7 @@ from .._result import HistoryRecorder
 from .._validation import check_matrix, check_vector
 from ._datafits import Quadratic
 from ._design import Design
+from ._docstrings import with_shared_text
 from ._penalties import L1, NonNegL1
 from ._solver import bcd, updates_per_epoch
 from ._working_set import solve_working_set
@@ -17,6 +18,7 @@ from ._working_set import solve_working_set
 __all__ = ["lasso_path"]
 
 
+@with_shared_text
 def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=100,
                positive=False, sample_weight=None, rule="auto", update="auto", block_size=1,
                random_state=None, n_jobs=None, return_n_iter=False):
@@ -28,24 +30,31 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, tol=1e-6, max_iter=
     Parameters
     ----------
     X : array or sparse matrix of shape (n_samples, n_features)
+        Design, float64 or float32; sparse CSC or CSR is never densified.
     y : array of shape (n_samples,)
+        Targets.
     eps : float, default=1e-3
         ``alpha_min / alpha_max`` of the default grid.
     n_alphas : int, default=100
+        Number of alphas of the default grid, log-spaced from ``alpha_max`` (the smallest
+        alpha with all coefficients zero) down to ``eps * alpha_max``.
     alphas : array-like, optional
         Explicit grid (sorted decreasingly).
     tol : float, default=1e-6
         Duality-gap tolerance relative to ``||y||^2 / (2n)`` at every alpha.
     max_iter : int, default=100
         Epochs per alpha, as :class:`Lasso` counts them.
-    positive, sample_weight, rule, update, block_size, random_state :
-        see :func:`bcd` and :class:`Lasso`.
+    {positive}
+    {sample_weight}
+    {rule}
+    {update}
+    {block_size}
+    {random_state}
     n_jobs : int, optional
         Split the grid into ``effective_n_jobs(n_jobs)`` contiguous pieces solved in
         parallel by joblib (threads by default, the compiled kernels release the GIL; any
         active ``joblib.parallel_backend``, e.g. ``"dask"``, is used instead); warm starts
         run within each piece, whose first alpha starts from zero. ``None``: one piece.
-
     return_n_iter : bool, default=False
         Also return the epochs run at each alpha.
 

@@ -53,7 +53,7 @@ class QuadraticProblem:
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from numsolve.linear_model._quadratic_bcd import QuadraticProblem
+    >>> from numsolve.linear_model import QuadraticProblem
     >>> problem = QuadraticProblem(sp.identity(3, format="csr") * 2.0, np.ones(3))
     >>> problem.objective(np.full((3, 1), 0.5))
     array([-0.75])
@@ -296,7 +296,7 @@ def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=No
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from numsolve.linear_model._quadratic_bcd import quadratic_bcd
+    >>> from numsolve.linear_model import quadratic_bcd
     >>> Q = sp.diags([[-1.0] * 9, [2.1] * 10, [-1.0] * 9], [-1, 0, 1], format="csr")
     >>> result = quadratic_bcd(Q, np.ones(10), blocks="colour", tol=1e-10)
     >>> result.converged, bool(np.allclose(Q @ result.x, 1.0))

@@ -57,6 +57,7 @@ def gap_safe_screen(penalty, correlation, gap, primal, lips):
     --------
     >>> import numpy as np
     >>> from numsolve.linear_model import L1
+    >>> from numsolve.linear_model._screening import gap_safe_screen
     >>> corr = np.array([[0.1], [0.99], [-1.0]])
     >>> gap_safe_screen(L1(1.0), corr, 1e-4, 1.0, np.ones(3))
     array([ True, False, False])

@@ -45,7 +45,10 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     y : array of shape (n_samples,)
         Targets in the datafit's encoding (floats, -1/+1 labels, or class indices 0..K-1).
     datafit : Quadratic, Logistic or Multinomial
+        The loss, with its sample weights: least squares, binary logistic (labels -1/+1)
+        or multinomial (class indices, ``K`` coefficient columns).
     penalty : NoPenalty, L2, L1, NonNegL1 or L1PlusL2
+        The penalty on the coefficients (never on the intercept), with its strength.
     rule : {"auto", "cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq", "gs-q"}
         ``"auto"`` (NumPy/SciPy input): greedy GS-q working sets solved by compiled proximal
         coordinate epochs with Anderson extrapolation, then a Newton finish on the identified
@@ -89,6 +92,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     coef_init : array of shape (n_features,) or (n_features, K), optional
         Warm start.
     intercept_init : float or array of shape (K,), optional
+        Warm start of the intercept (with ``fit_intercept``).
     max_epochs : int, default=50000
         Coordinate epochs per working set (working-set engine).
     p0 : int, default=10

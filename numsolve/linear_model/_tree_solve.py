@@ -329,7 +329,7 @@ def tree_solve(Q, b):
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from numsolve.linear_model._tree_solve import tree_solve
+    >>> from numsolve.linear_model import tree_solve
     >>> Q = sp.diags([[-1.0] * 3, [2.0] * 4, [-1.0] * 3], [-1, 0, 1], format="csr")
     >>> x = tree_solve(Q, np.ones(4))
     >>> bool(np.allclose(Q @ x, 1.0))
