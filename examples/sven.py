@@ -13,9 +13,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
-from numsolve.neural._sven_datasets import make_sven_toy_1d
-from numsolve.neural._sven_estimators import SvenRegressor
-from numsolve.neural._sven_solver import sven
+from numsolve.neural import SvenRegressor, make_sven_toy_1d, sven
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 
