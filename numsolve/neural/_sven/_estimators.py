@@ -22,6 +22,7 @@ from ..._array_api import (
 )
 from ..._validation import check_xp_array
 from .._activations import SVEN_ACTIVATIONS
+from ._calibration import class_log_probabilities, fit_temperature
 from ._network import (init_parameters, network_epochs, network_gram, network_predict,
                             network_residuals, unpack)
 from ._solver import descend, sven
@@ -288,8 +289,10 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
 
     The network regresses the one-hot coding of the labels under squared error (for two
     classes one output coded -1/+1); the predicted class is the largest output (the sign of
-    the output for two classes). Parameters and attributes as :class:`SvenRegressor`, plus
-    ``classes_``.
+    the output for two classes). Class probabilities are the softmax of the outputs times a
+    temperature fitted to the training log loss after training (temperature scaling), since
+    squared-error outputs are on the label scale, not log-odds. Parameters and attributes as
+    :class:`SvenRegressor`, plus ``classes_`` and ``temperature_``.
 
     Examples
     --------
@@ -299,6 +302,8 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
     >>> model = SvenClassifier(hidden_layer_sizes=(16,), max_epochs=50, random_state=0)
     >>> model.fit(X, y).score(X, y) > 0.97
     True
+    >>> model.predict_proba(X[:1]).round(2)
+    array([[1., 0., 0.]])
     """
 
     def fit(self, X, y):
@@ -315,7 +320,12 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
         Y = binarizer.transform(y).astype(X.dtype)
         if Y.shape[1] == 1:  # one output coded -1 / +1, so the decision threshold is 0
             Y = np.ones_like(Y) if len(self.classes_) == 1 else 2.0 * Y - 1.0
-        return self._fit_network(X, Y)
+        self._fit_network(X, Y)
+        self.temperature_ = 1.0
+        if len(self.classes_) > 1:
+            codes = np.searchsorted(self.classes_, y)
+            self.temperature_ = fit_temperature(self.decision_function(X), codes)
+        return self
 
     def decision_function(self, X):
         """Raw network outputs, shape (n,) for two classes, (n, K) otherwise."""
@@ -330,6 +340,17 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
                 return np.full(scores.shape[0], self.classes_[0])
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n, n_classes), in the order of ``classes_``."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed without underflow to ``-inf``."""
+        scores = self.decision_function(X)
+        if len(self.classes_) == 1:
+            return np.zeros((scores.shape[0], 1), dtype=scores.dtype)
+        return class_log_probabilities(scores, self.temperature_).astype(scores.dtype)
 
 
 def _take(A, indices, xp, device):
