@@ -16,10 +16,10 @@ def _fitted_parameters(model):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: GBNNRegressor(n_stages=3, random_state=0),
-    lambda: GBNNClassifier(n_stages=3, random_state=0),
-    lambda: SvenRegressor(hidden_layer_sizes=(4,), max_epochs=2, random_state=0),
-    lambda: SvenClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0),
+    lambda: GBNNRegressor(n_estimators=3, random_state=0),
+    lambda: GBNNClassifier(n_estimators=3, random_state=0),
+    lambda: SvenRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
+    lambda: SvenClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
 ])
 @pytest.mark.parametrize("dtype, expected", [(np.float32, np.float32),
                                              (np.float64, np.float64), (np.int64, np.float64)])

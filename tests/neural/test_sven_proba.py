@@ -21,7 +21,7 @@ def _split(n_classes):
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_probabilities_sum_to_one_argmax_predict_and_beat_uniform(n_classes):
     Xtr, Xte, ytr, yte = _split(n_classes)
-    model = SvenClassifier(hidden_layer_sizes=(16,), max_epochs=30, random_state=0).fit(Xtr, ytr)
+    model = SvenClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0).fit(Xtr, ytr)
     proba = model.predict_proba(Xte)
     assert proba.shape == (Xte.shape[0], n_classes)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
@@ -38,7 +38,7 @@ def test_probabilities_sum_to_one_argmax_predict_and_beat_uniform(n_classes):
 def test_string_labels_float32_and_single_class():
     Xtr, _, ytr, _ = _split(3)
     labels = np.array(["setosa", "versicolor", "virginica"])[ytr]
-    model = SvenClassifier(hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
+    model = SvenClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
     proba = model.fit(Xtr.astype(np.float32), labels).predict_proba(Xtr.astype(np.float32))
     assert proba.dtype == np.float32
     assert np.mean(model.classes_[proba.argmax(axis=1)] == labels) > 0.8

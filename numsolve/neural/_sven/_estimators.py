@@ -41,7 +41,7 @@ class _BaseSven(BaseEstimator):
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "rtol": [Interval(Real, 0, 1, closed="both")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "safeguard": ["boolean"],
         "early_stopping": ["boolean"],
@@ -53,7 +53,7 @@ class _BaseSven(BaseEstimator):
     }
 
     def __init__(self, hidden_layer_sizes=(16, 16, 16), activation="gelu", *, batch_size=32,
-                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_epochs=20,
+                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_iter=20,
                  tol=None, safeguard=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -63,7 +63,7 @@ class _BaseSven(BaseEstimator):
         self.k = k
         self.rtol = rtol
         self.learning_rate = learning_rate
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.tol = tol
         self.safeguard = safeguard
         self.early_stopping = early_stopping
@@ -134,11 +134,11 @@ class _BaseSven(BaseEstimator):
                                                  batch_size=batch_size, random_state=rng,
                                                  **step_params)
             result = descend(theta0, all_rows, run_epoch,
-                             max_iter=self.max_epochs, tol=self.tol, callback=callback,
+                             max_iter=self.max_iter, tol=self.tol, callback=callback,
                              verbose=self.verbose)
         else:
             result = sven(residuals, theta0, gram=gram, batch_size=batch_size,
-                          max_iter=self.max_epochs, tol=self.tol, callback=callback,
+                          max_iter=self.max_iter, tol=self.tol, callback=callback,
                           random_state=rng, verbose=self.verbose, **step_params)
         theta = result.x
         if self.early_stopping and state["theta"] is not None:
@@ -202,13 +202,13 @@ class SvenRegressor(RegressorMixin, _BaseSven):
         Relative singular-value cut.
     learning_rate : float, default=0.05
         Fraction of the Gauss-Newton step taken.
-    max_epochs : int, default=20
-        Passes over the training data.
+    max_iter : int, default=20
+        Epochs (passes over the training data), as MLP's ``max_iter`` for its stochastic solvers.
     tol : float or None, default=None
-        ``None`` trains for ``max_epochs`` epochs, a fixed budget as in the Sven paper's
+        ``None`` trains for ``max_iter`` epochs, a fixed budget as in the Sven paper's
         experiments: the budget running out is the requested stop, so no ConvergenceWarning.
         A number stops when the training loss changes by less than ``tol`` times itself in an
-        epoch, and warns if ``max_epochs`` comes first (as scikit-learn's MLP does).
+        epoch, and warns if ``max_iter`` comes first (as scikit-learn's MLP does).
     safeguard : bool, default=True
         Halve steps that increase the batch loss.
     early_stopping : bool, default=False
@@ -299,7 +299,7 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
     >>> from sklearn.datasets import load_iris
     >>> from numsolve.neural import SvenClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> model = SvenClassifier(hidden_layer_sizes=(16,), max_epochs=50, random_state=0)
+    >>> model = SvenClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0)
     >>> model.fit(X, y).score(X, y) > 0.97
     True
     >>> model.predict_proba(X[:1]).round(2)
