@@ -63,14 +63,26 @@ def test_early_stopping_keeps_the_best_validation_parameters():
     model = SvenRegressor(hidden_layer_sizes=(8,), max_iter=40, early_stopping=True,
                           n_iter_no_change=2, tol=0.0, random_state=0).fit(X, y)
     assert len(model.validation_scores_) == model.n_iter_ < 40
-    assert model.best_validation_score_ == min(model.validation_scores_)
-    # the kept network must be the best epoch's, not the last (worse) one: its error on the
-    # held-out rows (the estimator's split, drawn first from the same seed) is the best score
-    assert model.validation_scores_[-1] > model.best_validation_score_
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    # the kept network must be the best epoch's, not the last (worse) one: its R^2 on the
+    # held-out rows (the estimator's split, drawn first from the same seed) is the best score,
+    # as MLPRegressor's validation scores are
+    assert model.validation_scores_[-1] < model.best_validation_score_
     _, held_out = train_test_split(np.arange(X.shape[0]), test_size=0.1,
                                    random_state=np.random.RandomState(0))
-    mse = np.mean((model.predict(X[held_out]) - y[held_out]) ** 2)
-    assert mse == pytest.approx(model.best_validation_score_, rel=1e-10)
+    r2 = model.score(X[held_out], y[held_out])
+    assert r2 == pytest.approx(model.best_validation_score_, rel=1e-10)
+
+
+def test_classifier_early_stopping_scores_validation_accuracy():
+    X, y = load_iris(return_X_y=True)
+    model = SvenClassifier(hidden_layer_sizes=(8,), max_iter=30, early_stopping=True,
+                           validation_fraction=0.2, n_iter_no_change=3, random_state=0)
+    model.fit(X, y)
+    assert model.best_validation_score_ == max(model.validation_scores_) > 0.8
+    _, held_out = train_test_split(np.arange(X.shape[0]), test_size=0.2,
+                                   random_state=np.random.RandomState(0))
+    assert model.score(X[held_out], y[held_out]) == model.best_validation_score_
 
 
 def test_default_fit_runs_its_epoch_budget_without_warning():

@@ -113,15 +113,15 @@ class _BaseSven(BaseEstimator):
             Xb, Yb = rows_of(rows)
             return network_gram(theta, Xb, Yb, sizes, activation, xp)
 
-        state = {"best": np.inf, "theta": None, "stall": 0, "scores": []}
+        state = {"best": -np.inf, "theta": None, "stall": 0, "scores": []}
 
         def callback(theta, epoch, cost):
             if not self.early_stopping:
                 return False
-            r = network_residuals(theta, X_val, Y_val, sizes, activation, xp)
-            score = float(xp.mean(r * r))
+            outputs = network_predict(theta, X_val, sizes, activation, xp)
+            score = float(self._validation_score(outputs, Y_val, xp))
             state["scores"].append(score)
-            if score < state["best"]:
+            if score > state["best"]:
                 state.update(best=score, theta=xp.asarray(theta, copy=True), stall=0)
             else:
                 state["stall"] += 1
@@ -213,7 +213,8 @@ class SvenRegressor(RegressorMixin, _BaseSven):
         Halve steps that increase the batch loss.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop after ``n_iter_no_change``
-        epochs without improvement of its MSE, and keep the best parameters.
+        epochs without improvement of its score (as :meth:`score`: R^2 here, accuracy for
+        :class:`SvenClassifier`), and keep the best parameters.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=5
     warm_start : bool, default=False
@@ -235,7 +236,8 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     history_ : dict of ndarray
         The solver's per-epoch history (cost, rank, step norm, elapsed seconds).
     validation_scores_, best_validation_score_ : list, float or None
-        Validation MSE per epoch with ``early_stopping``.
+        Validation score per epoch (as :meth:`score`, higher is better, as MLP's) and its
+        best value with ``early_stopping``.
 
     Examples
     --------
@@ -271,6 +273,16 @@ class SvenRegressor(RegressorMixin, _BaseSven):
                                  f"or ({X.shape[0]}, n_outputs)")
         self._y_1d = Y.ndim == 1
         return self._fit_network(X, xp.reshape(Y, (X.shape[0], -1)), xp)
+
+    @staticmethod
+    def _validation_score(outputs, Y, xp):
+        """R^2 averaged over the outputs, as :meth:`score` (and MLP's validation scores)."""
+        residual = xp.sum((Y - outputs) ** 2, axis=0)
+        total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+        safe = xp.where(total > 0, total, xp.ones_like(total))
+        # a constant target scores 1 when fitted exactly and 0 otherwise, as r2_score does
+        exact = xp.astype(residual == 0, residual.dtype)
+        return xp.mean(xp.where(total > 0, 1.0 - residual / safe, exact))
 
     def predict(self, X):
         """Network output, shape (n,) for a 1-D target, (n, K) otherwise."""
@@ -326,6 +338,13 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
             codes = np.searchsorted(self.classes_, y)
             self.temperature_ = fit_temperature(self.decision_function(X), codes)
         return self
+
+    @staticmethod
+    def _validation_score(outputs, Y, xp):
+        """Accuracy, as :meth:`score` (and MLP's validation scores), from the label coding."""
+        if Y.shape[1] == 1:
+            return np.mean((outputs[:, 0] > 0) == (Y[:, 0] > 0))
+        return np.mean(np.argmax(outputs, axis=1) == np.argmax(Y, axis=1))
 
     def decision_function(self, X):
         """Raw network outputs, shape (n,) for two classes, (n, K) otherwise."""
