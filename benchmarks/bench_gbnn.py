@@ -70,7 +70,7 @@ def _run(make, regression, pruned=False):
             scores.append(_score(model.predict(Xte), yte, regression))
             if pruned:
                 scaler, gbnn = model[0], model[-1]
-                pred = gbnn.predict(scaler.transform(Xte), n_stages=gbnn.n_stages_ // 2)
+                pred = gbnn.predict(scaler.transform(Xte), n_estimators=gbnn.n_estimators_ // 2)
                 halves.append(_score(pred, yte, regression))
         figures = {key: float(np.mean(scores)), f"{key}_worst_split":
                    float(np.max(scores) if regression else np.min(scores))}

@@ -58,7 +58,7 @@ def _sven(activation, **params):
     def run(problem):
         return _fit_all(lambda seed: SvenRegressor(
             hidden_layer_sizes=HIDDEN, activation=activation, batch_size=32,
-            max_epochs=problem["epochs"], random_state=seed, **params), problem)
+            max_iter=problem["epochs"], random_state=seed, **params), problem)
     return run
 
 

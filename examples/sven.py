@@ -13,16 +13,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
-from numsolve.neural._sven_datasets import make_sven_toy_1d
-from numsolve.neural._sven_estimators import SvenRegressor
-from numsolve.neural._sven_solver import sven
+from numsolve.neural import SvenRegressor, make_sven_toy_1d, sven
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 
 X, y, X_val, y_val = make_sven_toy_1d(5000, 5000, random_state=0)
 for name, model in [
     ("Sven (tanh)", SvenRegressor(hidden_layer_sizes=(16, 16, 16), activation="tanh",
-                                  max_epochs=10, random_state=1)),
+                                  max_iter=10, random_state=1)),
     ("Adam (tanh)", MLPRegressor(hidden_layer_sizes=(16, 16, 16), activation="tanh",
                                  batch_size=32, max_iter=10, alpha=0.0, random_state=1)),
 ]:

@@ -16,8 +16,8 @@ def fits():
     out = []
     for dtype in (np.float64, np.float32):
         Xd = X.astype(dtype)
-        out.append(GBNNRegressor(n_stages=8, random_state=3).fit(Xd, y).predict(Xd))
-        out.append(SvenRegressor(hidden_layer_sizes=(8,), max_epochs=3,
+        out.append(GBNNRegressor(n_estimators=8, random_state=3).fit(Xd, y).predict(Xd))
+        out.append(SvenRegressor(hidden_layer_sizes=(8,), max_iter=3,
                                  random_state=3).fit(Xd, y).predict(Xd))
     return out
 """

@@ -30,7 +30,7 @@ def diabetes():
 
 def test_merged_network_equals_sum_of_stages(diabetes):
     Xtr, Xte, ytr, _ = diabetes
-    model = GBNNRegressor(n_stages=15, random_state=0).fit(Xtr, ytr)
+    model = GBNNRegressor(n_estimators=15, random_state=0).fit(Xtr, ytr)
     *_, last = model.staged_predict(Xte)
     np.testing.assert_allclose(model.predict(Xte), last, rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(model.to_mlp().predict(Xte), model.predict(Xte), rtol=1e-12,
@@ -39,27 +39,27 @@ def test_merged_network_equals_sum_of_stages(diabetes):
 
 def test_training_loss_decreases_and_pruning_monotone(diabetes):
     Xtr, _, ytr, _ = diabetes
-    model = GBNNRegressor(n_stages=20, random_state=0).fit(Xtr, ytr)
+    model = GBNNRegressor(n_estimators=20, random_state=0).fit(Xtr, ytr)
     assert np.all(np.diff(model.train_score_) <= 1e-12)
-    pruned = [np.mean((model.predict(Xtr, n_stages=t) - ytr) ** 2) for t in range(21)]
+    pruned = [np.mean((model.predict(Xtr, n_estimators=t) - ytr) ** 2) for t in range(21)]
     assert np.all(np.diff(pruned) <= 1e-8)
     assert pruned[0] == pytest.approx(np.var(ytr))
 
 
 def test_pruning_equals_shorter_model(diabetes):
     Xtr, Xte, ytr, _ = diabetes
-    full = GBNNRegressor(n_stages=12, random_state=3).fit(Xtr, ytr)
-    short = GBNNRegressor(n_stages=6, random_state=3).fit(Xtr, ytr)
-    np.testing.assert_allclose(full.predict(Xte, n_stages=6), short.predict(Xte), rtol=1e-12)
+    full = GBNNRegressor(n_estimators=12, random_state=3).fit(Xtr, ytr)
+    short = GBNNRegressor(n_estimators=6, random_state=3).fit(Xtr, ytr)
+    np.testing.assert_allclose(full.predict(Xte, n_estimators=6), short.predict(Xte), rtol=1e-12)
 
 
 @pytest.mark.parametrize("subsample", [0.5, 1.0])
 def test_warm_start_equals_one_fit(diabetes, subsample):
     Xtr, Xte, ytr, _ = diabetes
-    one = GBNNRegressor(n_stages=10, subsample=subsample, random_state=1).fit(Xtr, ytr)
-    warm = GBNNRegressor(n_stages=5, subsample=subsample, random_state=1, warm_start=True)
-    warm.fit(Xtr, ytr).set_params(n_stages=10).fit(Xtr, ytr)
-    assert warm.n_stages_ == one.n_stages_ == 10
+    one = GBNNRegressor(n_estimators=10, subsample=subsample, random_state=1).fit(Xtr, ytr)
+    warm = GBNNRegressor(n_estimators=5, subsample=subsample, random_state=1, warm_start=True)
+    warm.fit(Xtr, ytr).set_params(n_estimators=10).fit(Xtr, ytr)
+    assert warm.n_estimators_ == one.n_estimators_ == 10
     # the stages after the first five must be the direct fit's, not refits of its first draws
     np.testing.assert_allclose(warm.multipliers_, one.multipliers_, rtol=1e-9)
     np.testing.assert_allclose(warm.coefs_, one.coefs_, rtol=1e-9, atol=1e-12)
@@ -68,7 +68,7 @@ def test_warm_start_equals_one_fit(diabetes, subsample):
 
 def test_diabetes_unscaled_target_never_diverges(diabetes):
     Xtr, Xte, ytr, yte = diabetes
-    model = GBNNRegressor(n_stages=60, random_state=0).fit(Xtr, ytr)
+    model = GBNNRegressor(n_estimators=60, random_state=0).fit(Xtr, ytr)
     rmse = np.sqrt(np.mean((model.predict(Xte) - yte) ** 2))
     assert rmse < 62  # reference package with defaults: 1125 (diverged); y std 77
 
@@ -99,7 +99,7 @@ def test_newton_multiplier_matches_line_search(loss):
 
 def test_breast_cancer_accuracy_and_to_mlp():
     Xtr, Xte, ytr, yte = _split(load_breast_cancer)
-    model = GBNNClassifier(n_stages=60, random_state=0).fit(Xtr, ytr)
+    model = GBNNClassifier(n_estimators=60, random_state=0).fit(Xtr, ytr)
     assert model.score(Xte, yte) >= 0.94
     assert model.predict_proba(Xte).shape == (Xte.shape[0], 2)
     np.testing.assert_allclose(model.to_mlp().predict_proba(Xte), model.predict_proba(Xte),
@@ -109,25 +109,25 @@ def test_breast_cancer_accuracy_and_to_mlp():
 
 def test_digits_multiclass():
     Xtr, Xte, ytr, yte = _split(load_digits, 600)
-    model = GBNNClassifier(n_stages=30, units_per_stage=3, random_state=0).fit(Xtr, ytr)
+    model = GBNNClassifier(n_estimators=30, units_per_stage=3, random_state=0).fit(Xtr, ytr)
     assert model.output_weights_.shape == (90, 10)
     assert model.score(Xte, yte) >= 0.9
     np.testing.assert_array_equal(model.to_mlp().predict(Xte), model.predict(Xte))
     staged = list(model.staged_predict_proba(Xte))
-    np.testing.assert_allclose(staged[9], model.predict_proba(Xte, n_stages=10), atol=1e-12)
+    np.testing.assert_allclose(staged[9], model.predict_proba(Xte, n_estimators=10), atol=1e-12)
 
 
 def test_early_stopping_pipeline_pickle_float32(diabetes):
     Xtr, Xte, ytr, _ = diabetes
-    model = GBNNRegressor(n_stages=200, early_stopping=True, n_iter_no_change=5,
+    model = GBNNRegressor(n_estimators=200, early_stopping=True, n_iter_no_change=5,
                           random_state=0).fit(Xtr.astype(np.float32), ytr)
-    assert 0 < model.n_stages_ < 200
-    assert model.n_stages_ == np.argmin(model.validation_score_) + 1
+    assert 0 < model.n_estimators_ < 200
+    assert model.n_estimators_ == np.argmin(model.validation_score_) + 1
     assert model.coefs_.dtype == np.float32
     assert model.predict(Xte.astype(np.float32)).dtype == np.float32
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict(Xte), model.predict(Xte))
-    pipe = make_pipeline(StandardScaler(), GBNNClassifier(n_stages=5, random_state=0))
+    pipe = make_pipeline(StandardScaler(), GBNNClassifier(n_estimators=5, random_state=0))
     assert pipe.fit(Xtr, ytr > 140).score(Xtr, ytr > 140) > 0.6
 
 
@@ -135,7 +135,7 @@ def test_early_stopping_pipeline_pickle_float32(diabetes):
 def test_verbose_fit_moves_the_bar_and_equals_the_quiet_fit(diabetes, monkeypatch,
                                                            early_stopping):
     Xtr, Xte, ytr, _ = diabetes
-    params = dict(n_stages=60, early_stopping=early_stopping, n_iter_no_change=4,
+    params = dict(n_estimators=60, early_stopping=early_stopping, n_iter_no_change=4,
                   random_state=0)
     quiet = GBNNRegressor(**params).fit(Xtr, ytr)
     steps = []
@@ -149,9 +149,9 @@ def test_verbose_fit_moves_the_bar_and_equals_the_quiet_fit(diabetes, monkeypatc
     monkeypatch.setattr(_estimators, "progress", recording_progress)
     loud = GBNNRegressor(**params, verbose=1).fit(Xtr, ytr)
     assert len(steps) > 2 and sum(steps) == loud.n_iter_  # moves while fitting, not at the end
-    assert loud.n_stages_ == quiet.n_stages_
+    assert loud.n_estimators_ == quiet.n_estimators_
     if early_stopping:
-        assert quiet.n_stages_ < 60 and quiet.n_iter_ < 60
+        assert quiet.n_estimators_ < 60 and quiet.n_iter_ < 60
     assert loud.n_iter_ == quiet.n_iter_
     np.testing.assert_array_equal(loud.validation_score_, quiet.validation_score_)
     np.testing.assert_array_equal(loud.predict(Xte), quiet.predict(Xte))
@@ -159,21 +159,21 @@ def test_verbose_fit_moves_the_bar_and_equals_the_quiet_fit(diabetes, monkeypatc
 
 def test_validation_losses_only_with_early_stopping_and_warm_start_switch(diabetes):
     Xtr, _, ytr, _ = diabetes
-    model = GBNNRegressor(n_stages=5, random_state=0, warm_start=True).fit(Xtr, ytr)
+    model = GBNNRegressor(n_estimators=5, random_state=0, warm_start=True).fit(Xtr, ytr)
     assert model.validation_score_.size == 0 and model.train_score_.size == 5
-    model.set_params(n_stages=30, early_stopping=True)
+    model.set_params(n_estimators=30, early_stopping=True)
     with pytest.raises(ValueError, match="without early stopping"):
         model.fit(Xtr, ytr)
-    assert model.n_stages_ == 5  # refused before any work
+    assert model.n_estimators_ == 5  # refused before any work
 
 
 def test_bad_input(diabetes):
     Xtr, _, ytr, _ = diabetes
     X0 = Xtr.copy()
-    model = GBNNRegressor(n_stages=3, random_state=0).fit(Xtr, ytr)
+    model = GBNNRegressor(n_estimators=3, random_state=0).fit(Xtr, ytr)
     np.testing.assert_array_equal(Xtr, X0)
-    with pytest.raises(ValueError, match="n_stages"):
-        model.predict(Xtr, n_stages=4)
+    with pytest.raises(ValueError, match="n_estimators"):
+        model.predict(Xtr, n_estimators=4)
     with pytest.raises(ValueError, match="features"):
         model.predict(Xtr[:, :3])
     with pytest.raises(ValueError, match="learning_rate"):
@@ -187,10 +187,10 @@ def test_bad_input(diabetes):
 def test_array_api_strict_predict(diabetes):
     xps = pytest.importorskip("array_api_strict")
     Xtr, Xte, ytr, _ = diabetes
-    reg = GBNNRegressor(n_stages=5, random_state=0).fit(Xtr, ytr)
+    reg = GBNNRegressor(n_estimators=5, random_state=0).fit(Xtr, ytr)
     out = reg.predict(xps.asarray(Xte))
     np.testing.assert_allclose(np.asarray(out), reg.predict(Xte), rtol=1e-10)
-    clf = GBNNClassifier(n_stages=5, random_state=0).fit(Xtr, ytr > 140)
+    clf = GBNNClassifier(n_estimators=5, random_state=0).fit(Xtr, ytr > 140)
     proba = clf.predict_proba(xps.asarray(Xte))
     np.testing.assert_allclose(np.asarray(proba), clf.predict_proba(Xte), rtol=1e-10)
 
@@ -200,7 +200,7 @@ def test_fit_does_not_depend_on_the_feature_scale():
     # equal up to round-off amplified by the iterative base fits
     shift = np.linspace(-50, 50, X.shape[1])
     scale = np.logspace(-3, 3, X.shape[1])
-    base = GBNNRegressor(n_stages=10, random_state=0).fit(X, y)
-    moved = GBNNRegressor(n_stages=10, random_state=0).fit(X * scale + shift, y)
+    base = GBNNRegressor(n_estimators=10, random_state=0).fit(X, y)
+    moved = GBNNRegressor(n_estimators=10, random_state=0).fit(X * scale + shift, y)
     np.testing.assert_allclose(moved.predict(X * scale + shift), base.predict(X), rtol=1e-2)
     assert np.sqrt(np.mean((base.predict(X) - y) ** 2)) < 0.8 * y.std()

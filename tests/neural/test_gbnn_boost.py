@@ -67,13 +67,13 @@ def test_compiled_loop_equals_numpy_loop(kind):
     if kind == "squared":
         y = 50 * signal + rng.randn(120)
         Y = y[:, None]
-        model = GBNNRegressor(n_stages=8, units_per_stage=3, activation="tanh",
+        model = GBNNRegressor(n_estimators=8, units_per_stage=3, activation="tanh",
                               max_iter=10, random_state=4).fit(X, y)
         raw = model.predict(X)[:, None]
     else:
         y = np.digitize(signal, [0.0] if kind == "binary" else [-0.5, 0.5])
         Y = (y[:, None] if kind == "binary" else np.eye(3)[y]).astype(float)
-        model = GBNNClassifier(n_stages=8, units_per_stage=3, activation="tanh",
+        model = GBNNClassifier(n_estimators=8, units_per_stage=3, activation="tanh",
                                max_iter=10, random_state=4).fit(X, y)
         raw = model.decision_function(X).reshape(len(y), -1)
     F, rhos = _reference_fit(X, Y, kind, 8, 3, "tanh", 0.4, 0.5, 4)

@@ -28,7 +28,7 @@ def mse(model, X, y):
 def test_toy_1d_beats_adam_and_sgd_at_equal_epochs():
     X, y, Xv, yv = make_sven_toy_1d(1000, 1000, random_state=0)
     common = dict(hidden_layer_sizes=(16, 16), batch_size=32, random_state=1)
-    sven = SvenRegressor(activation="tanh", max_epochs=8, **common).fit(X, y)
+    sven = SvenRegressor(activation="tanh", max_iter=8, **common).fit(X, y)
     adam = MLPRegressor(activation="tanh", solver="adam", max_iter=8, alpha=0.0,
                         **common).fit(X, y)
     sgd = MLPRegressor(activation="tanh", solver="sgd", learning_rate_init=0.1,
@@ -42,14 +42,14 @@ def test_toy_1d_beats_adam_and_sgd_at_equal_epochs():
 def test_polynomial_task_beats_adam_at_equal_epochs():
     X, y, Xv, yv = make_sven_polynomial(2000, 1000, random_state=0)
     common = dict(hidden_layer_sizes=(16, 16), batch_size=32, random_state=0)
-    sven = SvenRegressor(max_epochs=5, rtol=1e-3, **common).fit(X, y)
+    sven = SvenRegressor(max_iter=5, rtol=1e-3, **common).fit(X, y)
     adam = MLPRegressor(activation="relu", max_iter=5, alpha=0.0, **common).fit(X, y)
     assert mse(sven, Xv, yv) < mse(adam, Xv, yv)
 
 
 def test_loss_curve_and_attributes():
     X, y, _, _ = make_sven_toy_1d(300, 10, random_state=0)
-    model = SvenRegressor(hidden_layer_sizes=(8, 8), max_epochs=6, random_state=0).fit(X, y)
+    model = SvenRegressor(hidden_layer_sizes=(8, 8), max_iter=6, random_state=0).fit(X, y)
     assert model.n_iter_ == 6 and len(model.loss_curve_) == 6
     assert model.loss_curve_[-1] < 0.5 * np.var(y) * 0.05
     assert [W.shape for W in model.coefs_] == [(1, 8), (8, 8), (8, 1)]
@@ -60,17 +60,29 @@ def test_loss_curve_and_attributes():
 
 def test_early_stopping_keeps_the_best_validation_parameters():
     X, y, _, _ = make_sven_toy_1d(400, 10, random_state=0)
-    model = SvenRegressor(hidden_layer_sizes=(8,), max_epochs=40, early_stopping=True,
+    model = SvenRegressor(hidden_layer_sizes=(8,), max_iter=40, early_stopping=True,
                           n_iter_no_change=2, tol=0.0, random_state=0).fit(X, y)
     assert len(model.validation_scores_) == model.n_iter_ < 40
-    assert model.best_validation_score_ == min(model.validation_scores_)
-    # the kept network must be the best epoch's, not the last (worse) one: its error on the
-    # held-out rows (the estimator's split, drawn first from the same seed) is the best score
-    assert model.validation_scores_[-1] > model.best_validation_score_
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    # the kept network must be the best epoch's, not the last (worse) one: its R^2 on the
+    # held-out rows (the estimator's split, drawn first from the same seed) is the best score,
+    # as MLPRegressor's validation scores are
+    assert model.validation_scores_[-1] < model.best_validation_score_
     _, held_out = train_test_split(np.arange(X.shape[0]), test_size=0.1,
                                    random_state=np.random.RandomState(0))
-    mse = np.mean((model.predict(X[held_out]) - y[held_out]) ** 2)
-    assert mse == pytest.approx(model.best_validation_score_, rel=1e-10)
+    r2 = model.score(X[held_out], y[held_out])
+    assert r2 == pytest.approx(model.best_validation_score_, rel=1e-10)
+
+
+def test_classifier_early_stopping_scores_validation_accuracy():
+    X, y = load_iris(return_X_y=True)
+    model = SvenClassifier(hidden_layer_sizes=(8,), max_iter=30, early_stopping=True,
+                           validation_fraction=0.2, n_iter_no_change=3, random_state=0)
+    model.fit(X, y)
+    assert model.best_validation_score_ == max(model.validation_scores_) > 0.8
+    _, held_out = train_test_split(np.arange(X.shape[0]), test_size=0.2,
+                                   random_state=np.random.RandomState(0))
+    assert model.score(X[held_out], y[held_out]) == model.best_validation_score_
 
 
 def test_default_fit_runs_its_epoch_budget_without_warning():
@@ -80,13 +92,13 @@ def test_default_fit_runs_its_epoch_budget_without_warning():
         model = SvenRegressor(hidden_layer_sizes=(8,), random_state=0).fit(X, y)
     assert model.n_iter_ == 20
     with pytest.warns(ConvergenceWarning, match="did not converge"):
-        SvenRegressor(hidden_layer_sizes=(8,), max_epochs=2, tol=1e-12,
+        SvenRegressor(hidden_layer_sizes=(8,), max_iter=2, tol=1e-12,
                       random_state=0).fit(X, y)
 
 
 def test_warm_start_continues():
     X, y, _, _ = make_sven_toy_1d(300, 10, random_state=0)
-    model = SvenRegressor(hidden_layer_sizes=(8,), max_epochs=2, warm_start=True,
+    model = SvenRegressor(hidden_layer_sizes=(8,), max_iter=2, warm_start=True,
                           random_state=0).fit(X, y)
     first = model.loss_
     model.fit(X, y)
@@ -97,14 +109,14 @@ def test_multi_output_regression_and_float32():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(200, 2)).astype(np.float32)
     Y = np.stack([np.sin(2 * X[:, 0]), X[:, 0] * X[:, 1]], axis=1)
-    model = SvenRegressor(hidden_layer_sizes=(16,), max_epochs=30, random_state=0).fit(X, Y)
+    model = SvenRegressor(hidden_layer_sizes=(16,), max_iter=30, random_state=0).fit(X, Y)
     assert model.predict(X).shape == (200, 2) and model.coefs_[0].dtype == np.float32
     assert model.score(X, Y) > 0.95
 
 
 def test_classifier_label_regression():
     X, y = load_iris(return_X_y=True)
-    model = SvenClassifier(hidden_layer_sizes=(16,), max_epochs=50, random_state=0).fit(X, y)
+    model = SvenClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0).fit(X, y)
     assert model.score(X, y) > 0.97
     assert model.decision_function(X).shape == (150, 3)
     binary = SvenClassifier(hidden_layer_sizes=(8,), random_state=0).fit(X[y < 2], y[y < 2])
@@ -128,7 +140,7 @@ def test_bad_parameters(params, error):
 def test_bad_data_and_input_unchanged():
     X, y, _, _ = make_sven_toy_1d(50, 10, random_state=0)
     X_copy, y_copy = X.copy(), y.copy()
-    SvenRegressor(hidden_layer_sizes=(4,), max_epochs=2, random_state=0).fit(X, y)
+    SvenRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
     np.testing.assert_array_equal(X, X_copy)
     np.testing.assert_array_equal(y, y_copy)
     bad = X.copy()
@@ -150,7 +162,7 @@ def test_regressor_array_namespace_path_matches_numpy(xp_device, monkeypatch):
 
     xp, device = xp_device
     X, y, _, _ = make_sven_toy_1d(120, 10, random_state=0)
-    params = dict(hidden_layer_sizes=(6,), max_epochs=2, random_state=0)
+    params = dict(hidden_layer_sizes=(6,), max_iter=2, random_state=0)
     expected = SvenRegressor(**params).fit(X, y).predict(X)
     monkeypatch.setattr(module, "estimator_namespace", array_namespace)
     X_xp, y_xp = xp.asarray(X, device=device), xp.asarray(y, device=device)
@@ -170,6 +182,6 @@ def test_regressor_array_namespace_path_matches_numpy(xp_device, monkeypatch):
 def test_microbatching_still_fits():
     X, y, Xv, yv = make_sven_toy_1d(500, 500, random_state=0)
     model = SvenRegressor(hidden_layer_sizes=(16, 16), batch_size=32, microbatch_size=2,
-                          max_epochs=10, random_state=0).fit(X, y)
+                          max_iter=10, random_state=0).fit(X, y)
     assert mse(model, Xv, yv) < 1e-2
     assert np.nanmax(model.history_["rank"]) <= 16

@@ -23,7 +23,7 @@ def demo():
     rows = []
     X, y, X_val, y_val = make_sven_toy_1d(2000, 2000, random_state=0)
     start = time.perf_counter()
-    model = SvenRegressor(hidden_layer_sizes=(16, 16, 16), max_epochs=10,
+    model = SvenRegressor(hidden_layer_sizes=(16, 16, 16), max_iter=10,
                           random_state=1).fit(X, y)
     seconds = time.perf_counter() - start
     mse = float(np.mean((model.predict(X_val) - y_val) ** 2))

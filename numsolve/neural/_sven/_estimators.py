@@ -22,6 +22,7 @@ from ..._array_api import (
 )
 from ..._validation import check_xp_array
 from .._activations import SVEN_ACTIVATIONS
+from ._calibration import class_log_probabilities, fit_temperature
 from ._network import (init_parameters, network_epochs, network_gram, network_predict,
                             network_residuals, unpack)
 from ._solver import descend, sven
@@ -40,7 +41,7 @@ class _BaseSven(BaseEstimator):
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "rtol": [Interval(Real, 0, 1, closed="both")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "safeguard": ["boolean"],
         "early_stopping": ["boolean"],
@@ -52,7 +53,7 @@ class _BaseSven(BaseEstimator):
     }
 
     def __init__(self, hidden_layer_sizes=(16, 16, 16), activation="gelu", *, batch_size=32,
-                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_epochs=20,
+                 microbatch_size=1, k=None, rtol=1e-4, learning_rate=0.05, max_iter=20,
                  tol=None, safeguard=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -62,7 +63,7 @@ class _BaseSven(BaseEstimator):
         self.k = k
         self.rtol = rtol
         self.learning_rate = learning_rate
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.tol = tol
         self.safeguard = safeguard
         self.early_stopping = early_stopping
@@ -112,15 +113,15 @@ class _BaseSven(BaseEstimator):
             Xb, Yb = rows_of(rows)
             return network_gram(theta, Xb, Yb, sizes, activation, xp)
 
-        state = {"best": np.inf, "theta": None, "stall": 0, "scores": []}
+        state = {"best": -np.inf, "theta": None, "stall": 0, "scores": []}
 
         def callback(theta, epoch, cost):
             if not self.early_stopping:
                 return False
-            r = network_residuals(theta, X_val, Y_val, sizes, activation, xp)
-            score = float(xp.mean(r * r))
+            outputs = network_predict(theta, X_val, sizes, activation, xp)
+            score = float(self._validation_score(outputs, Y_val, xp))
             state["scores"].append(score)
-            if score < state["best"]:
+            if score > state["best"]:
                 state.update(best=score, theta=xp.asarray(theta, copy=True), stall=0)
             else:
                 state["stall"] += 1
@@ -133,11 +134,11 @@ class _BaseSven(BaseEstimator):
                                                  batch_size=batch_size, random_state=rng,
                                                  **step_params)
             result = descend(theta0, all_rows, run_epoch,
-                             max_iter=self.max_epochs, tol=self.tol, callback=callback,
+                             max_iter=self.max_iter, tol=self.tol, callback=callback,
                              verbose=self.verbose)
         else:
             result = sven(residuals, theta0, gram=gram, batch_size=batch_size,
-                          max_iter=self.max_epochs, tol=self.tol, callback=callback,
+                          max_iter=self.max_iter, tol=self.tol, callback=callback,
                           random_state=rng, verbose=self.verbose, **step_params)
         theta = result.x
         if self.early_stopping and state["theta"] is not None:
@@ -201,18 +202,19 @@ class SvenRegressor(RegressorMixin, _BaseSven):
         Relative singular-value cut.
     learning_rate : float, default=0.05
         Fraction of the Gauss-Newton step taken.
-    max_epochs : int, default=20
-        Passes over the training data.
+    max_iter : int, default=20
+        Epochs (passes over the training data), as MLP's ``max_iter`` for its stochastic solvers.
     tol : float or None, default=None
-        ``None`` trains for ``max_epochs`` epochs, a fixed budget as in the Sven paper's
+        ``None`` trains for ``max_iter`` epochs, a fixed budget as in the Sven paper's
         experiments: the budget running out is the requested stop, so no ConvergenceWarning.
         A number stops when the training loss changes by less than ``tol`` times itself in an
-        epoch, and warns if ``max_epochs`` comes first (as scikit-learn's MLP does).
+        epoch, and warns if ``max_iter`` comes first (as scikit-learn's MLP does).
     safeguard : bool, default=True
         Halve steps that increase the batch loss.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop after ``n_iter_no_change``
-        epochs without improvement of its MSE, and keep the best parameters.
+        epochs without improvement of its score (as :meth:`score`: R^2 here, accuracy for
+        :class:`SvenClassifier`), and keep the best parameters.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=5
     warm_start : bool, default=False
@@ -234,7 +236,8 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     history_ : dict of ndarray
         The solver's per-epoch history (cost, rank, step norm, elapsed seconds).
     validation_scores_, best_validation_score_ : list, float or None
-        Validation MSE per epoch with ``early_stopping``.
+        Validation score per epoch (as :meth:`score`, higher is better, as MLP's) and its
+        best value with ``early_stopping``.
 
     Examples
     --------
@@ -271,6 +274,16 @@ class SvenRegressor(RegressorMixin, _BaseSven):
         self._y_1d = Y.ndim == 1
         return self._fit_network(X, xp.reshape(Y, (X.shape[0], -1)), xp)
 
+    @staticmethod
+    def _validation_score(outputs, Y, xp):
+        """R^2 averaged over the outputs, as :meth:`score` (and MLP's validation scores)."""
+        residual = xp.sum((Y - outputs) ** 2, axis=0)
+        total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+        safe = xp.where(total > 0, total, xp.ones_like(total))
+        # a constant target scores 1 when fitted exactly and 0 otherwise, as r2_score does
+        exact = xp.astype(residual == 0, residual.dtype)
+        return xp.mean(xp.where(total > 0, 1.0 - residual / safe, exact))
+
     def predict(self, X):
         """Network output, shape (n,) for a 1-D target, (n, K) otherwise."""
         output = self._forward(X, "predict")
@@ -288,17 +301,21 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
 
     The network regresses the one-hot coding of the labels under squared error (for two
     classes one output coded -1/+1); the predicted class is the largest output (the sign of
-    the output for two classes). Parameters and attributes as :class:`SvenRegressor`, plus
-    ``classes_``.
+    the output for two classes). Class probabilities are the softmax of the outputs times a
+    temperature fitted to the training log loss after training (temperature scaling), since
+    squared-error outputs are on the label scale, not log-odds. Parameters and attributes as
+    :class:`SvenRegressor`, plus ``classes_`` and ``temperature_``.
 
     Examples
     --------
     >>> from sklearn.datasets import load_iris
     >>> from numsolve.neural import SvenClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> model = SvenClassifier(hidden_layer_sizes=(16,), max_epochs=50, random_state=0)
+    >>> model = SvenClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0)
     >>> model.fit(X, y).score(X, y) > 0.97
     True
+    >>> model.predict_proba(X[:1]).round(2)
+    array([[1., 0., 0.]])
     """
 
     def fit(self, X, y):
@@ -315,7 +332,19 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
         Y = binarizer.transform(y).astype(X.dtype)
         if Y.shape[1] == 1:  # one output coded -1 / +1, so the decision threshold is 0
             Y = np.ones_like(Y) if len(self.classes_) == 1 else 2.0 * Y - 1.0
-        return self._fit_network(X, Y)
+        self._fit_network(X, Y)
+        self.temperature_ = 1.0
+        if len(self.classes_) > 1:
+            codes = np.searchsorted(self.classes_, y)
+            self.temperature_ = fit_temperature(self.decision_function(X), codes)
+        return self
+
+    @staticmethod
+    def _validation_score(outputs, Y, xp):
+        """Accuracy, as :meth:`score` (and MLP's validation scores), from the label coding."""
+        if Y.shape[1] == 1:
+            return np.mean((outputs[:, 0] > 0) == (Y[:, 0] > 0))
+        return np.mean(np.argmax(outputs, axis=1) == np.argmax(Y, axis=1))
 
     def decision_function(self, X):
         """Raw network outputs, shape (n,) for two classes, (n, K) otherwise."""
@@ -330,6 +359,17 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
                 return np.full(scores.shape[0], self.classes_[0])
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n, n_classes), in the order of ``classes_``."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed without underflow to ``-inf``."""
+        scores = self.decision_function(X)
+        if len(self.classes_) == 1:
+            return np.zeros((scores.shape[0], 1), dtype=scores.dtype)
+        return class_log_probabilities(scores, self.temperature_).astype(scores.dtype)
 
 
 def _take(A, indices, xp, device):

@@ -27,7 +27,7 @@ def demo():
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0)
         scaler = StandardScaler().fit(Xtr)
         start = time.perf_counter()
-        model = estimator(n_stages=50, random_state=0).fit(scaler.transform(Xtr), ytr)
+        model = estimator(n_estimators=50, random_state=0).fit(scaler.transform(Xtr), ytr)
         seconds = time.perf_counter() - start
         pred = model.predict(scaler.transform(Xte))
         if estimator is GBNNRegressor:

@@ -65,7 +65,7 @@ class _Track(NamedTuple):
 
 class _BaseGBNN(BaseEstimator):
     _parameter_constraints = {
-        "n_stages": [Interval(Integral, 1, None, closed="left")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "units_per_stage": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, 1, closed="right")],
         "subsample": [Interval(Real, 0, 1, closed="right")],
@@ -81,11 +81,11 @@ class _BaseGBNN(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, n_stages=100, units_per_stage=4, *, learning_rate=0.4, subsample=0.5,
+    def __init__(self, n_estimators=100, units_per_stage=4, *, learning_rate=0.4, subsample=0.5,
                  activation="logistic", alpha=5.0, max_iter=25, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, warm_start=False,
                  random_state=None, verbose=0):
-        self.n_stages = n_stages
+        self.n_estimators = n_estimators
         self.units_per_stage = units_per_stage
         self.learning_rate = learning_rate
         self.subsample = subsample
@@ -116,12 +116,12 @@ class _BaseGBNN(BaseEstimator):
             X, X_val, Y, Y_val = train_test_split(
                 X, Y, test_size=self.validation_fraction, stratify=stratify,
                 random_state=check_random_state(self.random_state).randint(2**31 - 1))
-        if resume and self.n_stages < self.n_stages_:
-            raise ValueError(f"n_stages={self.n_stages} must be at least n_stages_="
-                             f"{self.n_stages_} when warm_start is True")
-        if resume and self.early_stopping and self.validation_score_.size != self.n_stages_:
+        if resume and self.n_estimators < self.n_estimators_:
+            raise ValueError(f"n_estimators={self.n_estimators} must be at least n_estimators_="
+                             f"{self.n_estimators_} when warm_start is True")
+        if resume and self.early_stopping and self.validation_score_.size != self.n_estimators_:
             raise ValueError("early_stopping=True cannot continue a warm start whose "
-                             f"{self.n_stages_} stages were fitted without early stopping")
+                             f"{self.n_estimators_} stages were fitted without early stopping")
         if not resume:
             self.init_ = init_score(Y, loss).astype(X.dtype)
             self.coefs_ = np.zeros((X.shape[1], 0), dtype=X.dtype)
@@ -132,13 +132,13 @@ class _BaseGBNN(BaseEstimator):
             self.multipliers_ = np.zeros(0)
             self.train_score_ = np.zeros(0)
             self.validation_score_ = np.zeros(0)
-            self.n_stages_ = 0
+            self.n_estimators_ = 0
             self._input_scaling = input_scaling(X)
             self._stage_params = np.zeros((0, 0))
         n, p = X.shape
-        k, J, start = Y.shape[1], self.units_per_stage, self.n_stages_
+        k, J, start = Y.shape[1], self.units_per_stage, self.n_estimators_
         x_mean, x_scale = self._input_scaling
-        rows, thetas = draw_stages(rng, self.n_stages - start, n,
+        rows, thetas = draw_stages(rng, self.n_estimators - start, n,
                                    max(1, int(round(self.subsample * n))), p, J, k,
                                    self.activation)
 
@@ -159,7 +159,7 @@ class _BaseGBNN(BaseEstimator):
         val = self.validation_score_
         best = float(val.min()) if val.size else np.inf
         best_stage = int(np.argmin(val)) + 1 if val.size else 0
-        n_new = self.n_stages - start
+        n_new = self.n_estimators - start
         # One compiled call fits every stage; with verbose on, calls of a twentieth of the
         # stages each let the progress bar move (same model: the draws are made above).
         chunk = max(1, -(-n_new // 20)) if self.verbose else max(n_new, 1)
@@ -212,21 +212,21 @@ class _BaseGBNN(BaseEstimator):
         self.train_score_ = np.concatenate([self.train_score_, train])[:keep]
         self.validation_score_ = np.concatenate([val, val_new])[:keep]
         self.n_iter_ = start + rhos.shape[0]
-        self.n_stages_ = keep
+        self.n_estimators_ = keep
         return self
 
     # -- prediction ------------------------------------------------------------------------
-    def _check_n_stages(self, n_stages):
-        if n_stages is None:
-            return self.n_stages_
-        if not isinstance(n_stages, Integral) or not 0 <= n_stages <= self.n_stages_:
-            raise ValueError(f"n_stages must be an integer in [0, {self.n_stages_}], "
-                             f"got {n_stages!r}")
-        return int(n_stages)
+    def _check_n_estimators(self, n_estimators):
+        if n_estimators is None:
+            return self.n_estimators_
+        if not isinstance(n_estimators, Integral) or not 0 <= n_estimators <= self.n_estimators_:
+            raise ValueError(f"n_estimators must be an integer in [0, {self.n_estimators_}], "
+                             f"got {n_estimators!r}")
+        return int(n_estimators)
 
-    def _raw(self, X, n_stages=None):
-        """Raw outputs F(X) of the first ``n_stages`` stages (all by default)."""
-        t = self.n_stages_ if n_stages is None else n_stages
+    def _raw(self, X, n_estimators=None):
+        """Raw outputs F(X) of the first ``n_estimators`` stages (all by default)."""
+        t = self.n_estimators_ if n_estimators is None else n_estimators
         u = self.stage_units_[t]
         xp = array_namespace(X)
         params = (self.coefs_[:, :u], self.intercepts_[:u], self.output_weights_[:u],
@@ -251,7 +251,7 @@ class _BaseGBNN(BaseEstimator):
         X = self._validate_X(X)
         H = activate(np, X @ self.coefs_ + self.intercepts_, self.activation)
         F = np.broadcast_to(self.init_, (X.shape[0], self.init_.shape[0])).copy()
-        for t in range(self.n_stages_):
+        for t in range(self.n_estimators_):
             a, b = self.stage_units_[t], self.stage_units_[t + 1]
             F = F + H[:, a:b] @ self.output_weights_[a:b] + self.stage_intercepts_[t]
             yield F
@@ -267,7 +267,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
 
     Parameters
     ----------
-    n_stages : int, default=100
+    n_estimators : int, default=100
         Boosting stages T.
     units_per_stage : int, default=4
         Hidden units J fitted per stage; the final network has ``T * J`` units.
@@ -297,7 +297,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
     tol : float, default=1e-7
         Relative improvement of the validation loss that counts.
     warm_start : bool, default=False
-        Add stages to the fitted ones up to ``n_stages``.
+        Add stages to the fitted ones up to ``n_estimators``.
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
         A positive value shows a progress bar; the compiled loop then runs in twentieths of
@@ -305,7 +305,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
 
     Attributes
     ----------
-    n_stages_ : int
+    n_estimators_ : int
         Stages kept (the best count under early stopping).
     n_iter_ : int
         Stages fitted.
@@ -316,10 +316,10 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         Output weights, already multiplied by the stage multipliers.
     init_ : ndarray of shape (1,)
         Initial constant.
-    stage_intercepts_ : ndarray of shape (n_stages_, 1)
-    stage_units_ : ndarray of shape (n_stages_ + 1,)
+    stage_intercepts_ : ndarray of shape (n_estimators_, 1)
+    stage_units_ : ndarray of shape (n_estimators_ + 1,)
         Hidden units used by the first t stages.
-    multipliers_ : ndarray of shape (n_stages_,)
+    multipliers_ : ndarray of shape (n_estimators_,)
     train_score_, validation_score_ : ndarray
         Loss after each stage; validation losses only for the stages fitted with early
         stopping (empty without it).
@@ -344,10 +344,10 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         with _CONTROLLER.limit(limits=1, user_api="blas"):  # small products: one thread
             return self._fit_targets(X, y.astype(X.dtype).reshape(-1, 1))
 
-    def predict(self, X, n_stages=None):
-        """Predictions of the first ``n_stages`` stages (all by default)."""
+    def predict(self, X, n_estimators=None):
+        """Predictions of the first ``n_estimators`` stages (all by default)."""
         X = self._validate_X(X)
-        return self._raw(X, self._check_n_stages(n_stages))[:, 0]
+        return self._raw(X, self._check_n_estimators(n_estimators))[:, 0]
 
     def staged_predict(self, X):
         """Yield the predictions after each stage."""
@@ -362,7 +362,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         mlp.coefs_, mlp.intercepts_ = self._mlp_arrays()
         mlp.n_features_in_ = self.n_features_in_
         mlp.n_layers_, mlp.n_outputs_, mlp.out_activation_ = 3, 1, "identity"
-        mlp.n_iter_, mlp.t_ = self.n_stages_, 0
+        mlp.n_iter_, mlp.t_ = self.n_estimators_, 0
         return mlp
 
 
@@ -378,7 +378,7 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
     >>> from sklearn.datasets import load_iris
     >>> from numsolve.neural import GBNNClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> model = GBNNClassifier(n_stages=20, random_state=0).fit(X, y)
+    >>> model = GBNNClassifier(n_estimators=20, random_state=0).fit(X, y)
     >>> bool(model.score(X, y) > 0.9)
     True
     """
@@ -405,16 +405,16 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
         with _CONTROLLER.limit(limits=1, user_api="blas"):
             return self._fit_targets(X, Y)
 
-    def decision_function(self, X, n_stages=None):
-        """Raw scores of the first ``n_stages`` stages (1-D for binary problems)."""
+    def decision_function(self, X, n_estimators=None):
+        """Raw scores of the first ``n_estimators`` stages (1-D for binary problems)."""
         X = self._validate_X(X)
-        F = self._raw(X, self._check_n_stages(n_stages))
+        F = self._raw(X, self._check_n_estimators(n_estimators))
         return F[:, 0] if F.shape[1] == 1 else F
 
-    def predict_proba(self, X, n_stages=None):
-        """Class probabilities of the first ``n_stages`` stages."""
+    def predict_proba(self, X, n_estimators=None):
+        """Class probabilities of the first ``n_estimators`` stages."""
         X = self._validate_X(X)
-        F = self._raw(X, self._check_n_stages(n_stages))
+        F = self._raw(X, self._check_n_estimators(n_estimators))
         xp = array_namespace(F)
         if F.shape[1] == 1:
             p = 1.0 / (1.0 + xp.exp(-F))
@@ -423,14 +423,14 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
         E = xp.exp(F)
         return E / xp.sum(E, axis=1, keepdims=True)
 
-    def predict_log_proba(self, X, n_stages=None):
+    def predict_log_proba(self, X, n_estimators=None):
         """Logarithm of :meth:`predict_proba`."""
-        P = self.predict_proba(X, n_stages)
+        P = self.predict_proba(X, n_estimators)
         return array_namespace(P).log(P)
 
-    def predict(self, X, n_stages=None):
-        """Predicted classes of the first ``n_stages`` stages."""
-        P = self.predict_proba(X, n_stages)
+    def predict(self, X, n_estimators=None):
+        """Predicted classes of the first ``n_estimators`` stages."""
+        P = self.predict_proba(X, n_estimators)
         xp = array_namespace(P)
         labels = xp.argmax(P, axis=1)
         if is_numpy(xp):
@@ -462,5 +462,5 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
         binary = self.classes_.shape[0] == 2
         mlp.n_layers_, mlp.n_outputs_ = 3, 1 if binary else self.classes_.shape[0]
         mlp.out_activation_ = "logistic" if binary else "softmax"
-        mlp.n_iter_, mlp.t_ = self.n_stages_, 0
+        mlp.n_iter_, mlp.t_ = self.n_estimators_, 0
         return mlp
