@@ -48,13 +48,13 @@ _QUADRATIC = ("import scipy.sparse as sp\n"
 # name: (import line, problem set-up, the first call); each runs in a fresh process
 NUMSOLVE = {
     "GBNNRegressor": ("from numsolve.neural import GBNNRegressor", _REGRESSION,
-                      "GBNNRegressor(n_stages=10, random_state=0).fit(X, y)"),
+                      "GBNNRegressor(n_estimators=10, random_state=0).fit(X, y)"),
     "GBNNClassifier": ("from numsolve.neural import GBNNClassifier", _CLASSIFICATION,
-                       "GBNNClassifier(n_stages=10, random_state=0).fit(X, y)"),
+                       "GBNNClassifier(n_estimators=10, random_state=0).fit(X, y)"),
     "SvenRegressor": ("from numsolve.neural import SvenRegressor", _REGRESSION,
-                      "SvenRegressor(max_epochs=3, random_state=0).fit(X, y)"),
+                      "SvenRegressor(max_iter=3, random_state=0).fit(X, y)"),
     "SvenClassifier": ("from numsolve.neural import SvenClassifier", _CLASSIFICATION,
-                       "SvenClassifier(max_epochs=3, random_state=0).fit(X, y)"),
+                       "SvenClassifier(max_iter=3, random_state=0).fit(X, y)"),
     "sven": ("from numsolve.neural import sven",
              "t = np.linspace(0, 1, 50); obs = 2.0 * np.exp(-1.5 * t)\n",
              "sven(lambda x: x[0] * np.exp(x[1] * t) - obs, np.array([1.0, 0.0]),\n"
