@@ -38,7 +38,7 @@ def play(bandit, rng, contexts):
 
 def test_tsallis_inf_regret_is_sublinear_and_ends_near_the_best_fixed_arm(rng):
     contexts = np.full(4000, 0.5)
-    costs, table = play(OmegaBandit(random_state=0), rng, contexts)
+    costs, table = play(OmegaBandit("tsallis-inf", random_state=0), rng, contexts)
     regret = np.cumsum(costs) - np.cumsum(table, axis=0).min(axis=1)
     assert regret[-1] < 2 * regret[999]  # 4x the rounds, well under 4x the regret
     best = table[-1000:].mean(axis=0).min()
@@ -75,7 +75,7 @@ def test_chebyshev_features_are_chebyshev_polynomials():
 
 def test_random_state_makes_it_deterministic():
     def run(seed):
-        bandit = OmegaBandit(random_state=seed)
+        bandit = OmegaBandit("tsallis-inf", random_state=seed)
         out = []
         for t in range(50):
             out.append(bandit.select())

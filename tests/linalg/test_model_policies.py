@@ -59,7 +59,7 @@ def test_one_count_reveals_the_jacobi_radius():
 def test_young_policy_is_near_the_best_fixed_omega_on_a_short_sequence(short_sequence):
     shifts, table, _ = short_sequence
     young = replay(OmegaBandit("young"), table, shifts)
-    tsallis = replay(OmegaBandit(random_state=0), table, shifts)
+    tsallis = replay(OmegaBandit("tsallis-inf", random_state=0), table, shifts)
     _, best_total = best_fixed_omega(table, OMEGAS)
     assert young.sum() <= 1.25 * best_total
     assert young.sum() < tsallis.sum()
