@@ -35,14 +35,16 @@ class TrialOutcome(NamedTuple):
     ``n_iter``: the system's total iterations. ``trial_rate`` / ``incumbent_rate``: slopes of
     the log relative residual per iteration in the trial's second half and in the
     incumbent's phase after the hand-over (``nan`` where the phase is missing or too short).
+    Without a trial, ``incumbent_rate`` is the slope over the second half of the solve.
     ``censored``: the trial was cut short (its own count is only known to exceed
-    ``budget``).
+    ``budget``). ``solver``: which solver ran.
     """
 
     n_iter: int
     trial_rate: float = float("nan")
     incumbent_rate: float = float("nan")
     censored: bool = False
+    solver: Optional[str] = None
 
 
 def run_solver(solver, A, b, omega, x0, tol, maxiter):
@@ -74,7 +76,9 @@ def run_trial(solver, A, b, trial, x0, tol, maxiter):
     if trial.trial_omega is None or trial.budget < 1:
         result = run_solver(solver, A, b, trial.omega, x0, tol, maxiter)
         result.extras.update(trial_omega=None, switch=None)
-        return result, TrialOutcome(result.n_iter)
+        residuals = result.history["residual"]
+        return result, TrialOutcome(result.n_iter, incumbent_rate=_slope(
+            residuals, len(residuals) // 2), solver=solver)
     budget = min(int(trial.budget), maxiter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -85,7 +89,7 @@ def run_trial(solver, A, b, trial, x0, tol, maxiter):
         first.extras.update(trial_omega=trial.trial_omega, switch=None)
         if not first.converged:
             warnings.warn(f"{solver}: {first.message}", ConvergenceWarning, stacklevel=2)
-        return first, TrialOutcome(first.n_iter, trial_rate=trial_rate)
+        return first, TrialOutcome(first.n_iter, trial_rate=trial_rate, solver=solver)
     second = run_solver(solver, A, b, trial.omega, first.x, tol, maxiter - budget)
     rest = second.history["residual"]
     incumbent_rate = _slope(rest, min(_SETTLE, max(len(rest) - 2, 0)))
@@ -103,4 +107,5 @@ def run_trial(solver, A, b, trial, x0, tol, maxiter):
                          message=f"trial omega {trial.trial_omega:g} cut short after {budget} "
                                  f"iterations, then omega {trial.omega:g}: {second.message}",
                          history=history, extras=extras)
-    return result, TrialOutcome(n_iter, trial_rate, incumbent_rate, censored=True)
+    return result, TrialOutcome(n_iter, trial_rate, incumbent_rate, censored=True,
+                                solver=solver)
