@@ -69,7 +69,8 @@ class SequenceSolver:
     def __init__(self, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000, evaluate=False):
         if solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {', '.join(_SOLVERS)}; got {solver!r}")
-        if not any(evaluate is option for option in _EVALUATE):
+        if not any(evaluate is option or (isinstance(evaluate, str) and evaluate == option)
+                   for option in _EVALUATE):
             raise ValueError(f"evaluate must be False, True or 'omega-one'; got {evaluate!r}")
         self.tuner = OmegaBandit() if tuner is None else tuner
         self.solver = solver

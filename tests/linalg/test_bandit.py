@@ -58,15 +58,6 @@ def test_contextual_policies_beat_the_non_contextual_one_when_the_best_omega_mov
     assert results["chebcb"] <= 1.2 * instance_optimal
 
 
-def test_vector_context_for_chebcb(rng):
-    bandit = OmegaBandit("chebcb", context_range=(0, 1), random_state=0)
-    for _ in range(30):
-        c = rng.uniform(0, 1, 2)
-        omega = bandit.select(c)
-        bandit.observe(100 * abs(omega - 1.2 - 0.5 * c[0]) + 10)
-    assert len(bandit.arms_) == 30
-
-
 def test_chebyshev_features_are_chebyshev_polynomials():
     z = 0.3
     phi = chebyshev_features((z + 1) / 2, 0.0, 1.0, 5)
