@@ -18,6 +18,7 @@ _RIDGE = 1e-3
 # Step adaptation of the descent (as in Rprop): grow while the slope keeps its sign.
 _GROW, _SHRINK = 1.3, 0.5
 _MIN_RATE, _MAX_RATE = 0.1, 0.15
+_DECAY_PROBES = 50.0
 
 
 class ContextScaler:
@@ -226,4 +227,6 @@ class SafeSearch:
         self._square = beta2 * self._square + (1 - beta2) * slope**2
         m = self._moment / (1 - beta1**self._updates)
         v = self._square / (1 - beta2**self._updates)
-        self.theta = self.theta - self.rate * m / np.sqrt(v)
+        # the decay lets the noise of single probes average out on long sequences
+        decay = 1.0 / np.sqrt(1.0 + self.probes / _DECAY_PROBES)
+        self.theta = self.theta - decay * self.rate * m / np.sqrt(v)
