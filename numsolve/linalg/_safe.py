@@ -157,6 +157,7 @@ class SafeSearch:
         self.rounds += 1
         if self.mean_cost is None:
             self._first = phi
+        if self.mean_cost is None or self.step <= 0:
             return Trial(omega)
         rate = max(self.min_rate, np.sqrt(self.warmup / self.rounds))
         if self.rounds > self.warmup and self.rng.uniform() >= rate:

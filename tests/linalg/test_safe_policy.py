@@ -132,6 +132,10 @@ def test_the_first_solve_is_gauss_seidel_and_probes_stay_in_range():
     assert seq.omegas_[0] == 1.0 and seq.trial_omegas_[0] is None
     played = [w for w in seq.omegas_ + seq.trial_omegas_ if w is not None]
     assert min(played) >= 1.0 - 1e-12 and max(played) <= 1.6 + 1e-12
+    single = SequenceSolver(OmegaBandit(omegas=[1.3]))
+    for A, b, _ in shifted_poisson(4, 3):
+        single.solve(A, b)
+    assert single.omegas_ == [1.3] * 4 and single.trial_omegas_ == [None] * 4
 
 
 def test_summary_and_bad_evaluate():
