@@ -57,20 +57,21 @@ class ContextScaler:
 class SafeSearch:
     """Omega as a smooth function of the context, tuned by paired probes that cost little.
 
-    The incumbent omega is ``theta . phi(context)`` (a constant without a context), starting
-    at the lowest candidate (1, Gauss-Seidel, by default) so that the first systems cost what
-    an untuned solve costs. On a probe round the solve starts at ``omega +- step`` and is cut
-    short after ``budget`` iterations (half the incumbent's running mean cost: a shorter trial measures its rate while the
-    error from x0 still decays faster than the asymptotic rate); it
-    then continues from that iterate with the incumbent's omega, so a bad probe wastes at
-    most the progress of ``budget`` iterations. The residual decay rates of the two phases,
-    measured on the same system, estimate ``log(cost(probe) / cost(incumbent))`` free of the
-    system-to-system variation that makes counts from different systems hard to compare.
-    That finite difference, weighted by the system's cost relative to the running mean (so
-    the search minimises the total, where the costly systems count most), drives a
-    normalised momentum step on ``theta``. Iterations against omega are unimodal for SOR on SPD matrices, so the
-    descent walks up from 1 to the best omega in a handful of probes and then tracks it;
-    probes become rarer as the sequence goes on (every round at first, then with
+    The incumbent omega is ``theta . phi(context)`` (a constant without a context). The first
+    system is solved at the lowest candidate (1, Gauss-Seidel, by default); for plain SOR its
+    decay rate then gives Young's omega, where the search starts. On a probe round the solve
+    starts at ``omega +- step`` and is cut short after ``budget`` iterations (half the
+    incumbent's running mean cost); it then continues from that iterate with the
+    incumbent's omega, so a bad probe wastes at most the progress of ``budget`` iterations.
+    The residual decay rates of the two phases, measured on the same system, estimate
+    ``log(cost(probe) / cost(incumbent))`` free of the system-to-system variation that makes
+    counts from different systems hard to compare; probes alternate up and down and the
+    central difference of the latest pair cancels the bias of the trial running first.
+    That slope, weighted by the system's cost relative to the running mean (the costly
+    systems count most in the total), drives a normalised momentum step on ``theta`` whose
+    length grows while the slope keeps its sign and shrinks when it flips (iterations
+    against omega are unimodal for SOR on SPD matrices) and decays with the number of
+    probes. Probes become rarer as the sequence goes on (every round at first, then with
     probability ``sqrt(warmup / t)``, at least ``min_rate``).
 
     Parameters
