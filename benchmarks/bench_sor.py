@@ -11,6 +11,12 @@ Cases:
 * ``shifted-150``: 150 shifted Poisson systems on a 30 x 30 grid.
 * ``heat-<n>``: steps sampled from the whole 5000-step heat-equation run (h2d.m), solved by
   SSOR-PCG (warm start, tol 1e-8) against SciPy CG, fixed omegas and the learners.
+* ``mesh-<name>-<kind>-<T>``: every square SPD matrix of pyamg's gallery examples (airfoil,
+  bar, knot, unit_square, local_disc_galerkin_diffusion, unit_cube) in sequences of implicit
+  heat steps ``(I + dt_t A) x = b_t`` with a varying time step (two stiffnesses) and of
+  shifts ``(A + c_t I) x = b_t``; plain SOR from x0 = 0 to 1e-8; the default learner against
+  omega = 1, the best fixed grid omega in hindsight, the instance-optimal grid omega, SciPy
+  CG and pyamg's smoothed-aggregation multigrid (wall time).
 """
 
 import sys
@@ -126,13 +132,13 @@ def _sequence_case(name, description, T, grid, variance, offset, last, repeats=1
         return {"systems": systems, "table": table, "shifts": shifts, "young": young,
                 "context_range": (float(offset), float(offset) + 0.6)}
 
-    def learner(policy, seed=0):
+    def learner(policy, seed=0, context=True):
         def run(p):
             lo, hi = p["context_range"]
             seq = SequenceSolver(OmegaBandit(policy, context_range=(lo, hi), random_state=seed),
                                  tol=TOL)
             for A, b, c in p["systems"]:
-                seq.solve(A, b, context=c)
+                seq.solve(A, b, context=c if context else None)
             out = _summary(seq.iterations_, last)
             best = p["table"][-last:].mean(axis=0).min()
             out["last_over_best_fixed"] = out["mean_last"] / best
@@ -162,6 +168,8 @@ def _sequence_case(name, description, T, grid, variance, offset, last, repeats=1
     return Case(
         name=name, description=description, setup=setup, repeats=repeats,
         contenders=[
+            Contender("numsolve default (safe)", learner("safe", context=False)),
+            Contender("numsolve default (safe, context c_t)", learner("safe")),
             Contender("numsolve Tsallis-INF", learner("tsallis-inf")),
             Contender("numsolve ChebCB (context c_t)", learner("chebcb")),
             Contender("numsolve Tsallis-INF-CB (context c_t)", learner("tsallis-inf-cb")),
@@ -210,10 +218,10 @@ def _heat_case(nx, stride):
             total += count[0]
         return {"total_iterations": total}
 
-    def run_sequence(p, bandit):
+    def run_sequence(p, bandit, context=True):
         seq = SequenceSolver(bandit, solver="ssor_cg", tol=TOL)
-        for (A, b, _, x0), context in zip(p["trajectory"], p["contexts"]):
-            seq.solve(A, b, context=context, x0=x0)
+        for (A, b, _, x0), c in zip(p["trajectory"], p["contexts"]):
+            seq.solve(A, b, context=c if context else None, x0=x0)
         total = int(np.sum(seq.iterations_))
         table = p["table"]
         return {"total_iterations": total,
@@ -228,10 +236,10 @@ def _heat_case(nx, stride):
             return out
         return run
 
-    def learner(policy):
+    def learner(policy, context=True):
         def run(p):
             return run_sequence(p, OmegaBandit(policy, context_range=p["context_range"],
-                                               random_state=0))
+                                               random_state=0), context)
         return run
 
     n = (nx - 1) ** 2
@@ -245,6 +253,8 @@ def _heat_case(nx, stride):
                      "context log10 of the diffusion coefficient"),
         setup=setup, repeats=1,
         contenders=[
+            Contender("numsolve SSOR-PCG default (safe)", learner("safe", context=False)),
+            Contender("numsolve SSOR-PCG default (safe, context)", learner("safe")),
             Contender("numsolve SSOR-PCG SmoothCB (context)", learner("smoothcb")),
             Contender("numsolve SSOR-PCG Tsallis-INF", learner("tsallis-inf")),
             Contender("numsolve SSOR-PCG ChebCB (context)", learner("chebcb")),
@@ -258,6 +268,130 @@ def _heat_case(nx, stride):
                "best fixed grid omega in hindsight / of the best grid omega per step (from "
                "the iteration table computed in setup)."],
     )
+
+
+# --------------------------------------------------------------------------- pyamg meshes
+
+MESHES = ("airfoil", "bar", "knot", "unit_square", "local_disc_galerkin_diffusion",
+          "unit_cube")
+
+
+def mesh_sequence(name, kind, T, seed=0):
+    """Systems ``(A_t, b_t, context)`` from pyamg's example matrix ``name``.
+
+    ``kind`` "heat": implicit heat steps ``I + dt_t A`` with ``dt_t = 3 * 2**U(-1, 1) /
+    mean(diag A)`` (the regime of issue 17: best fixed omega about 1.2); "stiff-heat": the same
+    with 30 instead of 3; "shifts": ``A + c_t I`` with ``c_t = mean(diag A) 10**U(-3, -1)``.
+    The context is ``log(dt_t)`` or ``log(c_t)``; ``b_t`` is the previous state plus noise
+    (heat) or standard normal (shifts).
+    """
+    from pyamg.gallery import load_example
+
+    A = sp.csr_matrix(load_example(name)["A"])
+    rng = np.random.default_rng(seed)
+    n = A.shape[0]
+    scale = A.diagonal().mean()
+    eye = sp.identity(n, format="csr")
+    state = rng.standard_normal(n)
+    systems = []
+    for _ in range(T):
+        if kind == "shifts":
+            c = scale * 10 ** rng.uniform(-3, -1)
+            systems.append(((A + c * eye).tocsr(), rng.standard_normal(n), np.log(c)))
+        else:
+            dt = (3 if kind == "heat" else 30) * 2 ** rng.uniform(-1, 1) / scale
+            systems.append(((eye + dt * A).tocsr(), state + 0.1 * rng.standard_normal(n),
+                            np.log(dt)))
+    return systems
+
+
+def _mesh_case(name, kind, T):
+    def setup():
+        systems = mesh_sequence(name, kind, T)
+        table = iteration_table(systems, DEFAULT_OMEGAS, tol=TOL)
+        return {"systems": systems, "table": table}
+
+    def ratios(p, total):
+        table = p["table"]
+        return {"total_iterations": total,
+                "over_omega_one": total / table[:, 0].sum(),
+                "over_best_fixed": total / table.sum(axis=0).min(),
+                "over_instance_optimal": total / table.min(axis=1).sum()}
+
+    def learner(policy, context):
+        def run(p):
+            seq = SequenceSolver(OmegaBandit(policy, random_state=0), tol=TOL)
+            for A, b, c in p["systems"]:
+                seq.solve(A, b, context=c if context else None)
+            out = ratios(p, float(np.sum(seq.iterations_)))
+            out["omega_last"] = seq.omegas_[-1]
+            return out
+        return run
+
+    def fixed(omega_of):
+        def run(p):
+            omegas = omega_of(p)
+            total = sum(sor(A, b, omega=w, tol=TOL).n_iter
+                        for (A, b, _), w in zip(p["systems"], omegas))
+            return ratios(p, float(total))
+        return run
+
+    def best_fixed(p):
+        omega = best_fixed_omega(p["table"])[0]
+        out = fixed(lambda q: [omega] * T)(p)
+        out["omega"] = omega
+        return out
+
+    def scipy_cg(p):
+        total = 0
+        for A, b, _ in p["systems"]:
+            count = [0]
+
+            def tick(xk, count=count):
+                count[0] += 1
+
+            spla.cg(A, b, rtol=TOL, atol=0.0, callback=tick)
+            total += count[0]
+        return {"total_iterations": total}
+
+    def pyamg_sa(p):
+        import pyamg
+
+        total = 0
+        for A, b, _ in p["systems"]:
+            residuals = []
+            pyamg.smoothed_aggregation_solver(A).solve(b, tol=TOL, residuals=residuals)
+            total += len(residuals) - 1
+        return {"total_iterations": total}
+
+    return Case(
+        name=f"mesh-{name}-{kind}-{T}",
+        description=(f"{T} systems of kind {kind!r} (see mesh_sequence) from pyamg's {name} "
+                     "matrix, SOR from x0 = 0 to relative residual 1e-8, omega grid "
+                     "linspace(1, 1.95, 20), seed 0"),
+        setup=setup, repeats=1,
+        contenders=[
+            Contender("numsolve default (safe)", learner("safe", False)),
+            Contender("numsolve default (safe, context)", learner("safe", True)),
+            Contender("numsolve SmoothCB (context)", learner("smoothcb", True)),
+            Contender("omega = 1 (Gauss-Seidel)", fixed(lambda p: [1.0] * T)),
+            Contender("best fixed grid omega in hindsight", best_fixed),
+            Contender("instance-optimal grid omega",
+                      fixed(lambda p: instance_optimal_omegas(p["table"])[0])),
+            Contender("SciPy CG (unpreconditioned)", scipy_cg),
+            Contender("pyamg smoothed aggregation", pyamg_sa, requires="pyamg"),
+        ],
+        notes=["over_omega_one / over_best_fixed / over_instance_optimal: total SOR "
+               "iterations over those of omega = 1, of the best fixed grid omega in hindsight "
+               "and of the best grid omega per system (from the table of every grid omega "
+               "computed in setup). CG and pyamg rows: their own iteration counts; compare "
+               "their wall time."],
+    )
+
+
+def _mesh_cases():
+    return [_mesh_case(name, kind, T) for name in MESHES
+            for kind, T in (("heat", 60), ("stiff-heat", 200), ("shifts", 60))]
 
 
 def cases(quick):
@@ -285,4 +419,5 @@ def cases(quick):
         _heat_case(50, 16),
         _heat_case(100, 16),
         _heat_case(200, 16),
+        *_mesh_cases(),
     ]

@@ -5,20 +5,36 @@ import numpy as np
 from .._validation import check_random_state
 from ._chebcb import ChebCB
 from ._checks import check_omega, check_tol
+from ._safe import SafeSearch
 from ._smoothcb import SmoothCB
+from ._trial import Trial, TrialOutcome
 from ._tsallis import TsallisINF
 from ._young import YoungModel
 
 __all__ = ["DEFAULT_OMEGAS", "OmegaBandit"]
 
 DEFAULT_OMEGAS = np.linspace(1.0, 1.95, 20)
-_POLICIES = ("tsallis-inf", "tsallis-inf-cb", "chebcb", "smoothcb", "young")
+_POLICIES = ("safe", "tsallis-inf", "tsallis-inf-cb", "chebcb", "smoothcb", "young")
 
 
 class OmegaBandit:
     """Pick omega for each system of a sequence, learning from the iterations it costs.
 
-    Policies (Khodak, Chow, Balcan, Talwalkar, ICLR 2024):
+    Which policy when:
+
+    * ``"safe"`` (default): for any sequence, short or long, with or without a context. It
+      starts at Gauss-Seidel (the lowest omega) and probes omegas next to the incumbent in
+      trials that are cut short after half the incumbent's usual cost and finished with the
+      incumbent's omega (:meth:`propose` / :meth:`observe_trial`, which
+      :class:`SequenceSolver` uses), so exploring never costs much more than not tuning, and
+      every solve meets its tolerance. A context (scalar or vector, any range: it is scaled
+      from the contexts seen) lets it learn how the best omega moves with the context
+      (:class:`~numsolve.linalg._safe.SafeSearch`). Called through :meth:`select` /
+      :meth:`observe` alone (counts only, no trials) it keeps its incumbent.
+    * The paper's policies (Khodak, Chow, Balcan, Talwalkar, ICLR 2024) learn from whole
+      counts and explore by solving whole systems at any grid omega, which pays off only on
+      long sequences (thousands of systems) of cheap solves; ``"smoothcb"`` is the strongest
+      of them with a context, ``"young"`` on short sequences of shifted Laplacians.
 
     * ``"tsallis-inf"``: non-contextual bandit over the grid; its total cost approaches that
       of the best fixed omega in hindsight. Uses a normaliser that cannot overshoot (see
@@ -41,18 +57,20 @@ class OmegaBandit:
 
     Parameters
     ----------
-    policy : {"tsallis-inf", "chebcb", "tsallis-inf-cb", "smoothcb", "young"}, \
-default="tsallis-inf"
+    policy : {"safe", "tsallis-inf", "chebcb", "tsallis-inf-cb", "smoothcb", "young"}, \
+default="safe"
     omegas : array-like, optional
-        Grid of candidate omegas in (0, 2); ``linspace(1, 1.95, 20)`` by default.
+        Grid of candidate omegas in (0, 2); ``linspace(1, 1.95, 20)`` by default. ``"safe"``
+        searches the interval from its least to its largest value.
     context_range : (float, float), default=(-0.15, 0.65)
-        Range of the context (per coordinate) for the contextual policies; contexts outside
-        it are clipped.
+        Range of the context (per coordinate) for ``"chebcb"``, ``"tsallis-inf-cb"`` and
+        ``"smoothcb"``; contexts outside it are clipped. ``"safe"`` ignores it (it scales
+        contexts from those seen).
     n_bins : int, default=5
         Bins of ``"tsallis-inf-cb"``.
     degree : int, optional
-        Chebyshev polynomials per context coordinate for ``"chebcb"`` (6 by default) and
-        ``"smoothcb"`` (5 by default).
+        Chebyshev polynomials per context coordinate for ``"chebcb"`` (6 by default),
+        ``"smoothcb"`` (5 by default) and ``"safe"`` (3 by default).
     tol : float, default=1e-8
         The solver's relative tolerance, which scales the iteration model of ``"young"``.
     random_state : int, RandomState or None
@@ -63,7 +81,8 @@ default="tsallis-inf"
     omegas_ : ndarray
         The grid.
     arms_ : list of int
-        Index of the arm played in each round.
+        Index of the arm played in each round (for ``"safe"``: of the grid omega nearest the
+        incumbent's).
     costs_ : list of float
         Observed costs.
 
@@ -77,7 +96,7 @@ default="tsallis-inf"
     1
     """
 
-    def __init__(self, policy="tsallis-inf", omegas=None, *, context_range=(-0.15, 0.65),
+    def __init__(self, policy="safe", omegas=None, *, context_range=(-0.15, 0.65),
                  n_bins=5, degree=None, tol=1e-8, random_state=None):
         if policy not in _POLICIES:
             raise ValueError(f"policy must be one of {', '.join(_POLICIES)}; got {policy!r}")
@@ -91,7 +110,7 @@ default="tsallis-inf"
             raise ValueError(f"context_range must be (low, high) with low < high, got "
                              f"{context_range}")
         if degree is None:
-            degree = 5 if policy == "smoothcb" else 6
+            degree = {"smoothcb": 5, "safe": 3}.get(policy, 6)
         if int(n_bins) < 1 or int(degree) < 1:
             raise ValueError("n_bins and degree must be >= 1")
         tol = check_tol(tol)
@@ -108,7 +127,9 @@ default="tsallis-inf"
         self.arms_, self.costs_, self.contexts_ = [], [], []
         self._pending = None
         d = grid.size
-        if policy == "tsallis-inf":
+        if policy == "safe":
+            self._safe = SafeSearch(grid.min(), grid.max(), self._rng, self.degree)
+        elif policy == "tsallis-inf":
             self._learners = [TsallisINF(d)]
         elif policy == "smoothcb":
             self._smooth = SmoothCB(grid, low, high, self.degree)
@@ -133,7 +154,8 @@ default="tsallis-inf"
         Parameters
         ----------
         context : float or array-like, optional
-            Required by the contextual policies, ignored by ``"tsallis-inf"`` and ``"young"``.
+            Required by ``"chebcb"``, ``"tsallis-inf-cb"`` and ``"smoothcb"``, used by
+            ``"safe"`` when given, ignored by ``"tsallis-inf"`` and ``"young"``.
 
         Returns
         -------
@@ -141,8 +163,21 @@ default="tsallis-inf"
         """
         if self._pending is not None:
             raise RuntimeError("select() was called twice; call observe(cost) in between")
-        self._pending = [self._draw(context)]
-        return float(self.omegas_[self._pending[0][0]])
+        self._pending = [self._draw(context, probe=False)]
+        return self._pending[0][-1].omega
+
+    def propose(self, context=None):
+        """The :class:`~numsolve.linalg._trial.Trial` for the next system.
+
+        ``"safe"`` may return a trial omega with an iteration budget; the other policies
+        return their drawn omega alone. Solve it with
+        :func:`~numsolve.linalg._trial.run_trial` and feed the outcome back with
+        :meth:`observe_trial`.
+        """
+        if self._pending is not None:
+            raise RuntimeError("propose() was called twice; call observe_trial() in between")
+        self._pending = [self._draw(context, probe=True)]
+        return self._pending[0][-1]
 
     def select_batch(self, contexts):
         """Draw omegas for a batch of systems solved before any of their costs is known.
@@ -161,22 +196,35 @@ default="tsallis-inf"
         -------
         list of float
         """
+        return [trial.omega for trial in self._draw_batch(contexts, probe=False)]
+
+    def propose_batch(self, contexts):
+        """One :class:`~numsolve.linalg._trial.Trial` per context, as :meth:`select_batch`
+        draws omegas; feed the outcomes back with :meth:`observe_trials`."""
+        return self._draw_batch(contexts, probe=True)
+
+    def _draw_batch(self, contexts, probe):
         if self._pending is not None:
-            raise RuntimeError("select_batch() needs the previous selection observed first")
+            raise RuntimeError("a batch needs the previous selection observed first")
         contexts = list(contexts)
         if not contexts:
-            raise ValueError("select_batch() needs at least one context")
-        self._pending = [self._draw(context) for context in contexts]
-        return [float(self.omegas_[arm]) for arm, *_ in self._pending]
+            raise ValueError("a batch needs at least one context")
+        self._pending = [self._draw(context, probe) for context in contexts]
+        return [entry[-1] for entry in self._pending]
 
-    def _draw(self, context):
+    def _draw(self, context, probe):
+        if context is not None and not np.all(np.isfinite(np.asarray(context, dtype=float))):
+            raise ValueError("context contains NaN or infinity")
+        if self.policy == "safe":
+            phi = self._safe.features(context)
+            trial = self._safe.plan(phi) if probe else Trial(self._safe.omega(phi))
+            arm = int(np.argmin(np.abs(self.omegas_ - trial.omega)))
+            return arm, 1.0, phi, context, trial
         if self.policy == "young":
-            return self._young.choose(), 1.0, None, context
-        if self.policy != "tsallis-inf":
-            if context is None:
-                raise ValueError(f"policy {self.policy!r} needs a context")
-            if not np.all(np.isfinite(np.asarray(context, dtype=float))):
-                raise ValueError("context contains NaN or infinity")
+            arm = self._young.choose()
+            return arm, 1.0, None, context, Trial(float(self.omegas_[arm]))
+        if self.policy != "tsallis-inf" and context is None:
+            raise ValueError(f"policy {self.policy!r} needs a context")
         if self.policy == "chebcb":
             key = self._cheb.features(context)
             p = self._cheb.probabilities(key)
@@ -187,7 +235,7 @@ default="tsallis-inf"
             key = 0 if self.policy == "tsallis-inf" else self._bin(context)
             p = self._learners[key].probabilities()
         arm = int(self._rng.choice(p.size, p=p / p.sum()))
-        return arm, p[arm], key, context
+        return arm, p[arm], key, context, Trial(float(self.omegas_[arm]))
 
     def discard(self):
         """Forget the pending selections (their systems could not be solved)."""
@@ -195,33 +243,46 @@ default="tsallis-inf"
 
     def observe_batch(self, costs):
         """Feed back the costs of the omegas of :meth:`select_batch`, in the same order."""
-        costs = [float(cost) for cost in costs]
-        if self._pending is None or len(costs) != len(self._pending):
-            raise RuntimeError("observe_batch() needs one cost per omega of select_batch()")
-        for cost in costs:
-            self._check_cost(cost)
-        for cost in costs:
-            self._update(self._pending.pop(0), cost)
+        self.observe_trials([TrialOutcome(self._check_cost(cost)) for cost in costs])
+
+    def observe_trials(self, outcomes):
+        """Feed back the outcomes of the trials of :meth:`propose_batch`, in the same order."""
+        outcomes = list(outcomes)
+        if self._pending is None or len(outcomes) != len(self._pending):
+            raise RuntimeError("one cost per omega (outcome per trial) of the batch is needed")
+        for outcome in outcomes:
+            self._check_cost(outcome.n_iter)
+        for pending, outcome in zip(self._pending, outcomes):
+            self._update(pending, outcome)
         self._pending = None
 
     def observe(self, cost):
         """Feed back the cost (iterations) of the omega returned by :meth:`select`."""
+        self.observe_trial(TrialOutcome(self._check_cost(cost)), "observe() needs a "
+                           "preceding select()")
+
+    def observe_trial(self, outcome, message="observe_trial() needs a preceding propose()"):
+        """Feed back the :class:`~numsolve.linalg._trial.TrialOutcome` of :meth:`propose`."""
         if self._pending is None or len(self._pending) != 1:
-            raise RuntimeError("observe() needs a preceding select()")
-        cost = float(cost)
-        self._check_cost(cost)
+            raise RuntimeError(message)
+        self._check_cost(outcome.n_iter)
         pending = self._pending[0]
         self._pending = None
-        self._update(pending, cost)
+        self._update(pending, outcome)
 
     @staticmethod
     def _check_cost(cost):
+        cost = float(cost)
         if not np.isfinite(cost) or cost < 0:
             raise ValueError(f"cost must be a finite number >= 0, got {cost}")
+        return cost
 
-    def _update(self, pending, cost):
-        arm, probability, key, context = pending
-        if self.policy == "young":
+    def _update(self, pending, outcome):
+        arm, probability, key, context, trial = pending
+        cost = float(outcome.n_iter)
+        if self.policy == "safe":
+            self._safe.update(key, trial, outcome)
+        elif self.policy == "young":
             self._young.update(arm, cost)
         elif self.policy == "chebcb":
             self._cheb.update(arm, cost, key)

@@ -1,49 +1,48 @@
 """Solving a sequence of linear systems with an online-tuned omega."""
 
 import time
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from .._progress import progress
 from .._result import SolveResult
 from ._bandit import OmegaBandit
-from ._sor_solver import sor
-from ._ssor_cg import ssor_cg
+from ._trial import run_solver, run_trial
 
-__all__ = ["SequenceSolver", "run_solver", "solve_sequence"]
+__all__ = ["SequenceSolver", "solve_sequence"]
 
 _SOLVERS = ("sor", "ssor", "ssor_cg")
-
-
-def run_solver(solver, A, b, omega, x0, tol, maxiter):
-    """Solve one system with ``solver`` in {"sor", "ssor", "ssor_cg"}; return its SolveResult."""
-    if solver == "ssor_cg":
-        return ssor_cg(A, b, omega=omega, x0=x0, tol=tol, maxiter=maxiter)
-    return sor(A, b, omega=omega, x0=x0, tol=tol, maxiter=maxiter,
-               symmetric=solver == "ssor")
+_EVALUATE = (False, True, "omega-one")
+_OMEGA_ONE = 1.0
 
 
 class SequenceSolver:
     """Stateful solver for systems that arrive one at a time, each with a learned omega.
 
-    For each system it asks the tuner for omega, solves, and feeds the iteration count back.
-    With ``evaluate=True`` it also solves each system at every omega of the tuner's grid (for
-    evaluation only: that costs one solve per grid point) and records the regret against the
-    best fixed omega in hindsight.
+    For each system it asks the tuner for a trial (:meth:`OmegaBandit.propose`: an omega,
+    possibly preceded by a cut-short trial omega), solves, and feeds what the solve revealed
+    back. Every returned result meets ``tol`` (or warns, as a single solve does). For
+    evaluation only, it can also solve each system at omega = 1 (``evaluate="omega-one"``,
+    one more solve per system) or at every omega of the tuner's grid (``evaluate=True``, one
+    solve per grid point) and report the total against them (:meth:`summary`).
 
     Parameters
     ----------
     tuner : OmegaBandit, optional
-        Default ``OmegaBandit("tsallis-inf")``.
+        Default ``OmegaBandit()`` (the ``"safe"`` policy).
     solver : {"sor", "ssor", "ssor_cg"}, default="sor"
     tol : float, default=1e-8
     maxiter : int, default=10000
-    evaluate : bool, default=False
+    evaluate : {False, "omega-one", True}, default=False
 
     Attributes
     ----------
     omegas_ : list of float
-        Omega used for each system.
+        Omega used for each system (the incumbent's, which finished the solve).
+    trial_omegas_ : list of float or None
+        The trial omega each system started with (``None`` where there was none).
     iterations_ : list of int
         Iterations each system took.
     costs_ : ndarray of shape (n_systems, n_omegas)
@@ -51,41 +50,50 @@ class SequenceSolver:
     regret_ : ndarray of shape (n_systems,)
         Only with ``evaluate=True``: cumulative iterations minus those of the best fixed grid
         omega over the systems seen so far.
+    omega_one_iterations_ : ndarray of shape (n_systems,)
+        Only with ``evaluate``: iterations each system takes at omega = 1.
 
     Examples
     --------
     >>> import numpy as np
     >>> import scipy.sparse as sp
     >>> from numsolve.linalg import OmegaBandit, SequenceSolver, poisson_2d
-    >>> solver = SequenceSolver(OmegaBandit(random_state=0))
+    >>> solver = SequenceSolver(OmegaBandit(random_state=0), evaluate="omega-one")
     >>> A = poisson_2d(6)
     >>> for t in range(3):
     ...     res = solver.solve(A + 0.1 * t * sp.identity(36), np.ones(36))
-    >>> len(solver.iterations_)
-    3
+    >>> len(solver.iterations_), sorted(solver.summary())
+    (3, ['omega_one_total', 'over_omega_one', 'systems', 'total'])
     """
 
     def __init__(self, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000, evaluate=False):
         if solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {', '.join(_SOLVERS)}; got {solver!r}")
+        if not any(evaluate is option or (isinstance(evaluate, str) and evaluate == option)
+                   for option in _EVALUATE):
+            raise ValueError(f"evaluate must be False, True or 'omega-one'; got {evaluate!r}")
         self.tuner = OmegaBandit() if tuner is None else tuner
         self.solver = solver
         self.tol = tol
         self.maxiter = maxiter
         self.evaluate = evaluate
-        self.omegas_, self.iterations_, self.contexts_ = [], [], []
-        self._cost_rows = []
+        self.omegas_, self.trial_omegas_, self.iterations_, self.contexts_ = [], [], [], []
+        self._cost_rows, self._omega_one = [], []
 
     def solve(self, A, b, context=None, x0=None):
-        """Solve ``A x = b`` with the tuner's omega; return the SolveResult."""
-        omega = self.tuner.select(context)
+        """Solve ``A x = b`` as the tuner proposes; return the SolveResult.
+
+        With a trial omega, ``result.switch`` is the iteration where the solve handed over
+        to the incumbent's omega (``None`` when the trial omega finished it).
+        """
+        trial = self.tuner.propose(context)
         try:
-            result = run_solver(self.solver, A, b, omega, x0, self.tol, self.maxiter)
+            result, outcome = run_trial(self.solver, A, b, trial, x0, self.tol, self.maxiter)
         except Exception:
             self.tuner.discard()
             raise
-        self.tuner.observe(result.n_iter)
-        self._record(A, b, context, x0, omega, result)
+        self.tuner.observe_trial(outcome)
+        self._record(A, b, context, x0, trial, result)
         return result
 
     def solve_many(self, systems, client=None, batch_size=None):
@@ -124,44 +132,79 @@ class SequenceSolver:
         results = []
         for start in range(0, len(systems), int(batch_size)):
             batch = systems[start:start + int(batch_size)]
-            omegas = self.tuner.select_batch([context for _, _, context, _ in batch])
-            args = [(self.solver, A, b, omega, x0, self.tol, self.maxiter)
-                    for (A, b, _, x0), omega in zip(batch, omegas)]
+            trials = self.tuner.propose_batch([context for _, _, context, _ in batch])
+            args = [(self.solver, A, b, trial, x0, self.tol, self.maxiter)
+                    for (A, b, _, x0), trial in zip(batch, trials)]
             try:
                 if client is None:
-                    solved = [run_solver(*arg) for arg in args]
+                    solved = [run_trial(*arg) for arg in args]
                 else:
-                    solved = client.gather([client.submit(run_solver, *arg, pure=False)
+                    solved = client.gather([client.submit(run_trial, *arg, pure=False)
                                             for arg in args])
             except Exception:
                 self.tuner.discard()
                 raise
-            self.tuner.observe_batch([result.n_iter for result in solved])
-            for (A, b, context, x0), omega, result in zip(batch, omegas, solved):
-                self._record(A, b, context, x0, omega, result)
-            results.extend(solved)
+            self.tuner.observe_trials([outcome for _, outcome in solved])
+            for (A, b, context, x0), trial, (result, _) in zip(batch, trials, solved):
+                self._record(A, b, context, x0, trial, result)
+            results.extend(result for result, _ in solved)
         return results
 
-    def _record(self, A, b, context, x0, omega, result):
-        self.omegas_.append(omega)
+    def _record(self, A, b, context, x0, trial, result):
+        self.omegas_.append(trial.omega)
+        self.trial_omegas_.append(trial.trial_omega)
         self.iterations_.append(result.n_iter)
         self.contexts_.append(context)
-        if self.evaluate:
+        if self.evaluate is True:
             from ._tuning import iteration_table
 
             self._cost_rows.append(iteration_table(
                 [(A, b, None, x0)], self.tuner.omegas_, solver=self.solver, tol=self.tol,
                 maxiter=self.maxiter)[0])
+        if self.evaluate:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                self._omega_one.append(run_solver(self.solver, A, b, _OMEGA_ONE, x0, self.tol,
+                                                  self.maxiter).n_iter)
+
+    def summary(self):
+        """Total iterations, and with ``evaluate`` the totals to compare them with.
+
+        Returns
+        -------
+        dict
+            ``systems``, ``total``; with ``evaluate``: ``omega_one_total`` and
+            ``over_omega_one`` (total / omega = 1's total); with ``evaluate=True`` also
+            ``best_fixed_omega``, ``best_fixed_total`` and ``over_best_fixed``.
+        """
+        total = float(np.sum(self.iterations_))
+        out = {"systems": len(self.iterations_), "total": total}
+        if self.evaluate:
+            one = float(np.sum(self._omega_one))
+            out.update(omega_one_total=one, over_omega_one=total / max(one, 1.0))
+        if self.evaluate is True and self._cost_rows:
+            from ._tuning import best_fixed_omega
+
+            omega, best = best_fixed_omega(self.costs_, self.tuner.omegas_)
+            out.update(best_fixed_omega=omega, best_fixed_total=best,
+                       over_best_fixed=total / max(best, 1.0))
+        return out
+
+    @property
+    def omega_one_iterations_(self):
+        if not self.evaluate:
+            raise AttributeError("omega_one_iterations_ is recorded only with evaluate")
+        return np.asarray(self._omega_one, dtype=float)
 
     @property
     def costs_(self):
-        if not self.evaluate:
+        if self.evaluate is not True:
             raise AttributeError("costs_ is recorded only with evaluate=True")
         return np.asarray(self._cost_rows, dtype=float)
 
     @property
     def regret_(self):
-        if not self.evaluate:
+        if self.evaluate is not True:
             raise AttributeError("regret_ is recorded only with evaluate=True")
         return regret_curve(self.iterations_, self.costs_)
 
@@ -183,12 +226,13 @@ def solve_sequence(systems, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000
     ----------
     systems : iterable of (A, b) or (A, b, context) or (A, b, context, x0)
     tuner : OmegaBandit, optional
-        Default ``OmegaBandit("tsallis-inf")``.
+        Default ``OmegaBandit()`` (the ``"safe"`` policy).
     solver : {"sor", "ssor", "ssor_cg"}, default="sor"
     tol : float, default=1e-8
     maxiter : int, default=10000
-    evaluate : bool, default=False
-        Also cost every grid omega on every system and report the regret.
+    evaluate : {False, "omega-one", True}, default=False
+        Also solve every system at omega = 1 (``"omega-one"``) or at every grid omega
+        (``True``, which also reports the regret) for comparison.
     verbose : int, default=0
 
     Returns
@@ -197,7 +241,8 @@ def solve_sequence(systems, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000
         ``x`` the list of solutions, ``n_iter`` the total iterations, ``converged`` whether
         every system converged; ``history`` per system: ``omega``, ``cost`` (iterations) and,
         with ``evaluate``, ``regret``; extras ``omegas``, ``iterations``, ``solver`` (the
-        :class:`SequenceSolver`) and, with ``evaluate``, ``best_fixed_omega``.
+        :class:`SequenceSolver`), ``summary`` (:meth:`SequenceSolver.summary`) and, with
+        ``evaluate=True``, ``best_fixed_omega``.
 
     Examples
     --------
@@ -227,7 +272,8 @@ def solve_sequence(systems, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000
                "cost": np.asarray(seq.iterations_, dtype=float)}
     extras = {"omegas": np.asarray(seq.omegas_), "iterations": np.asarray(seq.iterations_),
               "solver": seq}
-    if evaluate:
+    extras["summary"] = seq.summary()
+    if evaluate is True:
         history["regret"] = seq.regret_
         from ._tuning import best_fixed_omega
 

@@ -12,6 +12,7 @@ from . import _sor
 from ._bandit import DEFAULT_OMEGAS
 from ._checks import check_maxiter, check_omega, check_tol
 from ._operator import split_matrix
+from ._trial import run_solver
 
 __all__ = [
     "best_fixed_omega",
@@ -84,8 +85,6 @@ def iteration_table(systems, omegas=None, *, solver="sor", tol=1e-8, maxiter=100
     -------
     ndarray of int64, shape (T, m)
     """
-    from ._sequence import run_solver
-
     omegas = DEFAULT_OMEGAS if omegas is None else np.ravel(omegas)
     rows = []
     with warnings.catch_warnings():

@@ -59,9 +59,13 @@ def test_one_count_reveals_the_jacobi_radius():
 def test_young_policy_is_near_the_best_fixed_omega_on_a_short_sequence(short_sequence):
     shifts, table, _ = short_sequence
     young = replay(OmegaBandit("young"), table, shifts)
-    tsallis = replay(OmegaBandit(random_state=0), table, shifts)
+    tsallis = replay(OmegaBandit("tsallis-inf", random_state=0), table, shifts)
+    totals = np.sort(table.sum(axis=0))
     _, best_total = best_fixed_omega(table, OMEGAS)
-    assert young.sum() <= 1.25 * best_total
+    # baselines that fail: Tsallis-INF, and 16 of the 20 fixed omegas (all but the four
+    # best in hindsight, which no one knows in advance)
+    assert young.sum() <= 1.2 * best_total
+    assert young.sum() < totals[4]
     assert young.sum() < tsallis.sum()
 
 
@@ -76,16 +80,27 @@ def test_smoothcb_approaches_the_instance_optimal_policy():
     assert smooth.sum() < best_fixed_omega(table, OMEGAS)[1]
 
 
-def test_smoothcb_with_a_vector_context_and_determinism(rng):
-    def run(seed):
-        bandit = OmegaBandit("smoothcb", context_range=(0, 1), random_state=seed)
-        for c in np.random.default_rng(1).uniform(0, 1, (40, 2)):
-            omega = bandit.select(c)
-            bandit.observe(100 * abs(omega - 1.2 - 0.5 * c[0]) + 10)
-        return bandit.arms_
+def vector_context_costs(policy, seed, rounds):
+    """Costs ``100 |omega - 1.2 - 0.5 c_0| + 10`` over 2-D contexts, and those of the best
+    fixed grid omega over the second half of the rounds."""
+    bandit = OmegaBandit(policy, context_range=(0, 1), random_state=seed)
+    contexts = np.random.default_rng(1).uniform(0, 1, (rounds, 2))
+    costs = []
+    for c in contexts:
+        costs.append(100 * abs(bandit.select(c) - 1.2 - 0.5 * c[0]) + 10)
+        bandit.observe(costs[-1])
+    half = contexts[rounds // 2:, :1]
+    fixed = (100 * np.abs(OMEGAS[None, :] - 1.2 - half * 0.5) + 10).mean(axis=0).min()
+    return np.asarray(costs), fixed, bandit.arms_
 
-    assert run(0) == run(0)
-    assert len(run(1)) == 40
+
+@pytest.mark.parametrize("policy, rounds", [("smoothcb", 100), ("chebcb", 200)])
+def test_contextual_policies_follow_a_vector_context_deterministically(policy, rounds):
+    costs, best_fixed, arms = vector_context_costs(policy, 0, rounds)
+    # baseline that fails: every fixed omega (the best one in hindsight included)
+    assert costs[rounds // 2:].mean() < 0.85 * best_fixed
+    assert vector_context_costs(policy, 0, rounds)[2] == arms
+    assert vector_context_costs(policy, 1, rounds)[2] != arms
 
 
 def test_bad_use_of_the_model_policies():

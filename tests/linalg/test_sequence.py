@@ -114,13 +114,19 @@ def test_heat_equation_steps_are_spd_and_solved():
     assert pde.step == 3 and pde.t == pytest.approx(3 * 5.0 / 20)
 
 
-def test_paper_task_learners_beat_gauss_seidel_threefold_within_300_rounds():
-    """The paper's claim on its own task (short run): learned omegas need far fewer sweeps."""
+def test_paper_task_context_beats_every_fixed_omega_and_the_default_matches_the_best():
+    """The paper's task, 300 rounds. Baselines that fail: every fixed omega (the contextual
+    learner's last 100 rounds must cost under 0.8x the best fixed omega's in hindsight on
+    those rounds), and every fixed omega but the two best in hindsight (the default's total,
+    from the first system on, within 1.05x of the best fixed omega's)."""
     A, shifts, B = shifted_laplacian_sequence(300, random_state=1)
-    gauss_seidel = shifted_iteration_table(A, shifts, B, [1.0])[:, 0]
+    table = shifted_iteration_table(A, shifts, B)
     eye = sp.identity(100, format="csr")
     systems = [(sp.csr_matrix(A + c * eye), b, c) for c, b in zip(shifts, B)]
-    for policy in ("tsallis-inf", "chebcb"):
-        res = solve_sequence(systems, OmegaBandit(policy, random_state=0))
-        assert res.converged
-        assert 3 * res.iterations[-100:].mean() < gauss_seidel[-100:].mean()
+    chebcb = solve_sequence(systems, OmegaBandit("chebcb", random_state=0))
+    assert chebcb.converged
+    assert chebcb.iterations[-100:].sum() < 0.8 * table[-100:].sum(axis=0).min()
+    default = solve_sequence(systems)
+    assert default.converged
+    assert default.n_iter <= 1.05 * table.sum(axis=0).min()
+    assert np.sum(table.sum(axis=0) <= 1.05 * table.sum(axis=0).min()) <= 2

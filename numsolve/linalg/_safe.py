@@ -1,0 +1,234 @@
+"""The default omega learner: cut-short probes next to the incumbent, a stochastic descent."""
+
+import numpy as np
+
+from ._chebcb import chebyshev_features
+from ._trial import Trial
+
+__all__ = ["ContextScaler", "SafeSearch"]
+
+# Largest |log cost ratio| one probe may report: a probe that diverged or stalled says "much
+# worse", not "infinitely worse", so one system cannot throw the search far off.
+_MAX_LOG_RATIO = 1.0
+# A system costing more than this many times the running mean weighs no more than that.
+_MAX_WEIGHT = 5.0
+_MIN_BUDGET = 4
+_MEMORY = 256
+_RIDGE = 1e-3
+# Step adaptation of the descent (as in Rprop): grow while the slope keeps its sign.
+_GROW, _SHRINK = 1.3, 0.5
+_MIN_RATE, _MAX_RATE = 0.1, 0.15
+_DECAY_PROBES = 50.0
+
+
+class ContextScaler:
+    """Maps contexts to [-1, 1] per coordinate from the range of the contexts seen so far.
+
+    There is no preset range: a context outside the range seen widens it (nothing is
+    clipped), and :meth:`observe` says so, so that the caller can re-express what it learned
+    in the new coordinates.
+    """
+
+    def __init__(self):
+        self.low = self.high = None
+
+    def observe(self, context):
+        """Widen the range to cover ``context``; return whether it changed."""
+        z = np.atleast_1d(np.asarray(context, dtype=float)).ravel()
+        if self.low is None:
+            self.low, self.high = z.copy(), z.copy()
+            return True
+        if z.shape != self.low.shape:
+            raise ValueError(f"context has {z.size} coordinates, earlier ones had "
+                             f"{self.low.size}")
+        low, high = np.minimum(self.low, z), np.maximum(self.high, z)
+        changed = bool(np.any(low < self.low) or np.any(high > self.high))
+        self.low, self.high = low, high
+        return changed
+
+    def features(self, context, degree):
+        """Chebyshev features ``T_0 .. T_{degree-1}`` of each scaled coordinate."""
+        low, high = self.low, self.high
+        span = np.where(high > low, high - low, 1.0)
+        centre = np.where(high > low, low, low - 0.5)
+        return chebyshev_features(context, centre, centre + span, degree)
+
+
+class SafeSearch:
+    """Omega as a smooth function of the context, tuned by paired probes that cost little.
+
+    The incumbent omega is ``theta . phi(context)`` (a constant without a context). The first
+    system is solved at the lowest candidate (1, Gauss-Seidel, by default); for plain SOR its
+    decay rate then gives Young's omega, where the search starts. On a probe round the solve
+    starts at ``omega +- step`` and is cut short after ``budget`` iterations (half the
+    incumbent's running mean cost); it then continues from that iterate with the
+    incumbent's omega, so a bad probe wastes at most the progress of ``budget`` iterations.
+    The residual decay rates of the two phases, measured on the same system, estimate
+    ``log(cost(probe) / cost(incumbent))`` free of the system-to-system variation that makes
+    counts from different systems hard to compare; probes alternate up and down and the
+    central difference of the latest pair cancels the bias of the trial running first.
+    That slope, weighted by the system's cost relative to the running mean (the costly
+    systems count most in the total), drives a normalised momentum step on ``theta`` whose
+    length grows while the slope keeps its sign and shrinks when it flips (iterations
+    against omega are unimodal for SOR on SPD matrices) and decays with the number of
+    probes. Probes become rarer as the sequence goes on (every round at first, then with
+    probability ``sqrt(warmup / t)``, at least ``min_rate``).
+
+    Parameters
+    ----------
+    low, high : float
+        Range of omega.
+    rng : numpy.random.RandomState
+    degree : int
+        Chebyshev features per context coordinate.
+    step : float, default=0.1
+        Distance of a probe from the incumbent.
+    probe_fraction : float, default=0.5
+        Probe budget as a fraction of the incumbent's running mean cost.
+    learning_rate : float, default=0.08
+        Step of the descent on ``theta`` (omega moves about this much per probe at first).
+    warmup : int, default=8
+        Rounds probed every time.
+    min_rate : float, default=0.1
+        Least probe probability.
+    """
+
+    def __init__(self, low, high, rng, degree, *, step=0.1, probe_fraction=0.5,
+                 learning_rate=0.08, warmup=8, min_rate=0.1):
+        self.low, self.high, self.rng, self.degree = float(low), float(high), rng, degree
+        self.step = min(step, (self.high - self.low) / 2)
+        self.probe_fraction, self.learning_rate = probe_fraction, learning_rate
+        self.warmup, self.min_rate = warmup, min_rate
+        self.scaler = ContextScaler()
+        self.theta = None
+        self.mean_cost = None
+        self.rounds = self.probes = 0
+        self.recent = []
+        self._last_probe = -1.0
+        self._ratios = {1.0: None, -1.0: None}
+
+    def features(self, context):
+        """Features of ``context`` (``[1]`` without one); re-expresses ``theta`` when the
+        range of contexts seen widens, so that the omegas chosen so far stay the same."""
+        if context is None:
+            if self.theta is None:
+                self._reset(np.array([self.low]))
+            return np.ones(1)
+        old = None if self.theta is None else (self.scaler.low, self.scaler.high)
+        if self.scaler.observe(context) or self.theta is None:
+            self._rescale(old)
+        self.recent = (self.recent + [np.asarray(context, dtype=float)])[-_MEMORY:]
+        return self.scaler.features(context, self.degree)
+
+    def _reset(self, theta):
+        self.theta = theta
+        self._moment = np.zeros_like(theta)
+        self._square = 0.0
+        self._updates = 0
+        self._last_sign = 0.0
+        self.rate = self.learning_rate
+
+    def _rescale(self, old):
+        size = self.scaler.features(self.scaler.low, self.degree).size
+        if old is None or self.theta.size != size:
+            theta = np.zeros(size)
+            theta[0] = self.low
+            self._reset(theta)
+            return
+        previous = ContextScaler()
+        previous.low, previous.high = old
+        omegas = np.array([self.omega(previous.features(z, self.degree)) for z in self.recent])
+        theta = np.zeros(size)
+        theta[0] = omegas.mean()
+        if len(self.recent) > 2 * size:
+            # a ridge fit to the omegas played so far (not to the unclipped polynomial, which
+            # may run far outside the omega range between the contexts seen)
+            rows = np.asarray([self.scaler.features(z, self.degree) for z in self.recent])
+            gram = rows.T @ rows + _RIDGE * len(self.recent) * np.eye(size)
+            theta = theta + np.linalg.solve(gram, rows.T @ (omegas - rows @ theta))
+        self._reset(theta)
+
+    def omega(self, phi):
+        """The incumbent omega at features ``phi``."""
+        return float(np.clip(self.theta @ phi, self.low, self.high))
+
+    def plan(self, phi):
+        """The :class:`~numsolve.linalg._trial.Trial` for the next system."""
+        omega = self.omega(phi)
+        self.rounds += 1
+        if self.mean_cost is None:
+            self._first = phi
+        if self.mean_cost is None or self.step <= 0:
+            return Trial(omega)
+        rate = max(self.min_rate, np.sqrt(self.warmup / self.rounds))
+        if self.rounds > self.warmup and self.rng.uniform() >= rate:
+            return Trial(omega)
+        up = omega + self.step <= self.high
+        down = omega - self.step >= self.low
+        sign = -self._last_probe if up and down else (1.0 if up else -1.0)
+        self._last_probe = sign
+        budget = max(_MIN_BUDGET, int(np.ceil(self.probe_fraction * self.mean_cost)))
+        return Trial(omega, omega + sign * self.step, budget)
+
+    def update(self, phi, trial, outcome):
+        """Learn from the ``outcome`` of ``trial`` played at features ``phi``."""
+        cost = float(outcome.n_iter)
+        if self.mean_cost is None and outcome.solver == "sor" and trial.omega == 1.0:
+            self._young_start(outcome.incumbent_rate)
+        self.mean_cost = cost if self.mean_cost is None else 0.9 * self.mean_cost + 0.1 * cost
+        if not outcome.censored:
+            return
+        ratio = self._log_cost_ratio(outcome)
+        if ratio is None:
+            return
+        weight = min(cost / self.mean_cost, _MAX_WEIGHT)
+        side = 1.0 if trial.trial_omega > trial.omega else -1.0
+        self._ratios[side] = (weight * ratio, trial.omega)
+        other = self._ratios[-side]
+        if other is None or abs(other[1] - trial.omega) > self.step / 2:
+            # one-sided until a probe on the other side exists (at omega = 1: only upward)
+            self._descend(side * weight * ratio / self.step, phi)
+        else:
+            # central difference: the trial runs first, from x0, where the error decays
+            # faster than later on; that favours every trial alike and cancels here
+            self._descend(side * (weight * ratio - other[0]) / (2 * self.step), phi)
+
+    def _young_start(self, rate):
+        """Start the search at Young's omega ``2 / (1 + sqrt(1 - rho))`` for the Gauss-Seidel
+        rate ``rho`` the first (plain SOR, omega = 1) solve showed: exact for consistently
+        ordered matrices, within 0.1 of the best fixed omega on pyamg's meshes, and the
+        probes correct it where it is off."""
+        if np.isfinite(rate) and rate < 0:
+            young = 2.0 / (1.0 + np.sqrt(1.0 - np.exp(rate)))
+            self.theta[0] += np.clip(young, self.low, self.high) - self.omega(self._first)
+
+    @staticmethod
+    def _log_cost_ratio(outcome):
+        """``log(cost at the probe / cost at the incumbent)`` from the two decay rates."""
+        probe, incumbent = outcome.trial_rate, outcome.incumbent_rate
+        if not np.isfinite(incumbent) or incumbent >= 0 or np.isnan(probe):
+            return None
+        if probe >= 0:
+            return _MAX_LOG_RATIO
+        return float(np.clip(np.log(incumbent / probe), -_MAX_LOG_RATIO, _MAX_LOG_RATIO))
+
+    def _descend(self, slope, phi, beta1=0.8, beta2=0.95):
+        """Momentum step on ``theta`` along ``slope * phi``, normalised by the running size of
+        ``slope``; its length grows while successive slopes agree in sign (the walk up from 1)
+        and halves when they disagree (the optimum was crossed)."""
+        omega = self.theta @ phi
+        if (omega <= self.low and slope > 0) or (omega >= self.high and slope < 0):
+            return  # the bound already stops omega from moving that way
+        self._updates += 1
+        self.probes += 1
+        agree = np.sign(slope) == self._last_sign
+        self._last_sign = np.sign(slope)
+        self.rate = float(np.clip(self.rate * (_GROW if agree else _SHRINK),
+                                  _MIN_RATE * self.learning_rate, _MAX_RATE))
+        self._moment = beta1 * self._moment + (1 - beta1) * slope * phi
+        self._square = beta2 * self._square + (1 - beta2) * slope**2
+        m = self._moment / (1 - beta1**self._updates)
+        v = self._square / (1 - beta2**self._updates)
+        # the decay lets the noise of single probes average out on long sequences
+        decay = 1.0 / np.sqrt(1.0 + self.probes / _DECAY_PROBES)
+        self.theta = self.theta - decay * self.rate * m / np.sqrt(v)

@@ -1,0 +1,111 @@
+"""Solving one system with a cut-short trial omega that hands over to the incumbent's omega."""
+
+import warnings
+from typing import NamedTuple, Optional
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from .._result import SolveResult
+from ._sor_solver import sor
+from ._ssor_cg import ssor_cg
+
+__all__ = ["Trial", "TrialOutcome", "run_solver", "run_trial"]
+
+# Sweeps after the hand-over that are left out of the incumbent's rate: the error left by the
+# trial omega needs a few sweeps to settle into the incumbent's slowest modes.
+_SETTLE = 2
+
+
+class Trial(NamedTuple):
+    """What to run on one system.
+
+    ``omega`` is the incumbent's; with a ``trial_omega`` the solve starts with it for at
+    most ``budget`` iterations, then continues from that iterate with ``omega``.
+    """
+
+    omega: float
+    trial_omega: Optional[float] = None
+    budget: int = 0
+
+
+class TrialOutcome(NamedTuple):
+    """What one solve revealed to the learner.
+
+    ``n_iter``: the system's total iterations. ``trial_rate`` / ``incumbent_rate``: slopes of
+    the log relative residual per iteration in the trial's second half and in the
+    incumbent's phase after the hand-over (``nan`` where the phase is missing or too short).
+    Without a trial, ``incumbent_rate`` is the slope over the second half of the solve.
+    ``censored``: the trial was cut short (its own count is only known to exceed
+    ``budget``). ``solver``: which solver ran.
+    """
+
+    n_iter: int
+    trial_rate: float = float("nan")
+    incumbent_rate: float = float("nan")
+    censored: bool = False
+    solver: Optional[str] = None
+
+
+def run_solver(solver, A, b, omega, x0, tol, maxiter):
+    """Solve one system with ``solver`` in {"sor", "ssor", "ssor_cg"}; return its SolveResult."""
+    if solver == "ssor_cg":
+        return ssor_cg(A, b, omega=omega, x0=x0, tol=tol, maxiter=maxiter)
+    return sor(A, b, omega=omega, x0=x0, tol=tol, maxiter=maxiter,
+               symmetric=solver == "ssor")
+
+
+def _slope(residuals, start):
+    """Mean decrease of ``log(residual)`` per iteration from ``start`` to the end."""
+    steps = len(residuals) - 1 - start
+    if steps < 1 or residuals[start] <= 0 or residuals[-1] <= 0:
+        return float("nan")
+    return float(np.log(residuals[-1] / residuals[start]) / steps)
+
+
+def run_trial(solver, A, b, trial, x0, tol, maxiter):
+    """Solve ``A x = b`` as ``trial`` says; return ``(SolveResult, TrialOutcome)``.
+
+    Without a trial omega this is one solve at ``trial.omega``. Otherwise the trial omega
+    runs for at most ``trial.budget`` iterations; if it has not met ``tol`` by then, a second
+    call continues from its iterate with the incumbent's omega until ``tol`` (or ``maxiter``
+    iterations in all). The result's ``history["residual"]`` runs through both phases, and
+    its extras ``trial_omega`` and ``switch`` (the iteration of the hand-over, or ``None``)
+    show where the omega changed.
+    """
+    if trial.trial_omega is None or trial.budget < 1:
+        result = run_solver(solver, A, b, trial.omega, x0, tol, maxiter)
+        result.extras.update(trial_omega=None, switch=None)
+        residuals = result.history["residual"]
+        return result, TrialOutcome(result.n_iter, incumbent_rate=_slope(
+            residuals, len(residuals) // 2), solver=solver)
+    budget = min(int(trial.budget), maxiter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first = run_solver(solver, A, b, trial.trial_omega, x0, tol, budget)
+    trial_residuals = first.history["residual"]
+    trial_rate = _slope(trial_residuals, len(trial_residuals) // 2)
+    if first.converged or budget == maxiter:
+        first.extras.update(trial_omega=trial.trial_omega, switch=None)
+        if not first.converged:
+            warnings.warn(f"{solver}: {first.message}", ConvergenceWarning, stacklevel=2)
+        return first, TrialOutcome(first.n_iter, trial_rate=trial_rate, solver=solver)
+    second = run_solver(solver, A, b, trial.omega, first.x, tol, maxiter - budget)
+    rest = second.history["residual"]
+    incumbent_rate = _slope(rest, min(_SETTLE, max(len(rest) - 2, 0)))
+    n_iter = budget + second.n_iter
+    history = {
+        "iteration": np.arange(n_iter + 1, dtype=float),
+        "elapsed": np.concatenate([first.history["elapsed"],
+                                   first.history["elapsed"][-1] + second.history["elapsed"][1:]]),
+        "residual": np.concatenate([trial_residuals, rest[1:]]),
+        "omega": np.concatenate([np.full(budget, trial.trial_omega),
+                                 np.full(second.n_iter + 1, trial.omega)]),
+    }
+    extras = dict(second.extras, trial_omega=trial.trial_omega, switch=budget)
+    result = SolveResult(x=second.x, n_iter=n_iter, converged=second.converged,
+                         message=f"trial omega {trial.trial_omega:g} cut short after {budget} "
+                                 f"iterations, then omega {trial.omega:g}: {second.message}",
+                         history=history, extras=extras)
+    return result, TrialOutcome(n_iter, trial_rate, incumbent_rate, censored=True,
+                                solver=solver)
