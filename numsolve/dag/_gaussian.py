@@ -17,7 +17,8 @@ import numbers
 import numpy as np
 
 from numsolve._validation import check_matrix
-from numsolve.dag._gaussian_numba import insertion_search
+from numsolve._progress import progress
+from numsolve.dag._gaussian_numba import insertion_pass, start_search
 
 __all__ = ["gaussian_score", "gaussian_search", "check_edge_penalty"]
 
@@ -82,7 +83,24 @@ def gaussian_score(X, W, *, edge_penalty=1.0):
     return float(n / 2 * np.sum(np.log(rss / n)) + penalty)
 
 
-def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100):
+def _search_from(R, order, half_n, penalty, max_iter, tol, verbose, shift):
+    """Passes of single-node moves from ``order`` (changed in place) until one stops lowering
+    the score by more than ``tol``; returns the score, passes, convergence, trace and records.
+    The progress bar shows the score plus ``shift`` (in the units of the data)."""
+    paths, iwork, work, value = start_search(R, order, half_n, penalty)
+    trace = [value]
+    converged = len(order) < 2
+    with progress(max_iter, verbose, desc="topo_swaps", unit="pass") as bar:
+        while not converged and len(trace) <= max_iter:
+            value = insertion_pass(R, order, half_n, penalty, paths, iwork, work, tol)
+            converged = value > trace[-1] - tol
+            trace.append(value)
+            bar.update(1)
+            bar.set_postfix(score=f"{value + shift:.6g}")
+    return value, len(trace) - 1, converged, trace, paths
+
+
+def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100, verbose=0):
     """Order search on the Gaussian score from each initial order; the lowest score wins.
 
     Parameters
@@ -93,6 +111,8 @@ def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100):
     edge_penalty : float, default=1.0
     max_iter : int, default=100
         Passes over the nodes per search.
+    verbose : int, default=0
+        A progress bar per search, one step per pass, with the score.
 
     Returns
     -------
@@ -109,10 +129,13 @@ def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100):
     half_n = n / 2
     penalty = edge_penalty * np.log(n) / 2
     tol = 1e-9 * n * d
+    # back to the units of X: log(RSS / n) of a standardised column differs by log C[v, v]
+    shift = half_n * np.sum(np.log(np.diag(C)))
     best = None
     for start in orders:
         order = np.array(start, dtype=np.int64)
-        value, n_pass, converged, trace, paths = insertion_search(R, order, half_n, penalty, max_iter, tol)
+        value, n_pass, converged, trace, paths = _search_from(R, order, half_n, penalty, max_iter,
+                                                              tol, verbose, shift)
         if best is None or value < best[1] - tol:
             best = (order, value, n_pass, converged, trace, paths)
     order, value, n_pass, converged, trace, paths = best
@@ -121,7 +144,5 @@ def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100):
         P = np.sort(paths.parents[v, :paths.count[v]])
         if P.size:
             W[P, v] = np.linalg.solve(R[np.ix_(P, P)], R[P, v]) * scale[v] / scale[P]
-    # back to the units of X: log(RSS / n) of a standardised column differs by log C[v, v]
-    shift = half_n * np.sum(np.log(np.diag(C)))
     return {"W": W, "order": order, "score": float(value + shift), "n_iter": int(n_pass),
             "converged": bool(converged), "trace": np.asarray(trace) + shift}

@@ -17,7 +17,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-__all__ = ["Paths", "new_paths", "node_score", "order_scores", "insertion_search"]
+__all__ = ["Paths", "new_paths", "node_score", "order_scores", "start_search",
+           "insertion_pass"]
 
 # a candidate whose variance given the chosen parents is below this fraction of its own is
 # (numerically) a combination of them: it is never added
@@ -449,35 +450,30 @@ def _move(C, order, v_pos, q, half_n, penalty, paths, iwork, work):
 
 
 @njit(cache=True, nogil=True)
-def insertion_search(C, order, half_n, penalty, max_iter, tol):
-    """Move single nodes to their best position until a pass no longer lowers the score.
-
-    A node moves to its best position also when that only ties its current score (moves
-    between equivalent orders let the search leave plateaus); the search stops after a pass
-    that lowered the score by at most ``tol``. ``order`` is changed in place. Returns the
-    score, the passes made, whether the last pass found no improvement, the score after each
-    pass and the records of the final order's selections (slot = node).
-    """
+def start_search(C, order, half_n, penalty):
+    """Records and workspace of a search from ``order``; returns them and the order's score."""
     d = order.shape[0]
     paths = new_paths(d, d + 1)
     iwork = np.empty(2 * d, dtype=np.int64)
     work = np.empty((d + 3, d + 1))
     order_scores(C, order, half_n, penalty, paths, iwork, work)
-    trace = np.empty(max_iter + 1)
-    trace[0] = paths.score[:d].sum()
-    n_pass = 0
-    converged = d < 2
-    while not converged and n_pass < max_iter:
-        for node in order.copy():
-            v_pos = 0
-            while order[v_pos] != node:
-                v_pos += 1
-            q, change = _best_insertion(C, order, v_pos, half_n, penalty, paths, iwork, work, tol)
-            if q != v_pos and change <= tol:
-                _move(C, order, v_pos, q, half_n, penalty, paths, iwork, work)
-        n_pass += 1
-        trace[n_pass] = paths.score[:d].sum()
-        converged = trace[n_pass] > trace[n_pass - 1] - tol
-    return trace[n_pass], n_pass, converged, trace[:n_pass + 1], paths
+    return paths, iwork, work, paths.score[:d].sum()
 
 
+@njit(cache=True, nogil=True)
+def insertion_pass(C, order, half_n, penalty, paths, iwork, work, tol):
+    """Move every node once to its best position; returns the score after the pass.
+
+    A node moves also when that only ties its current score (moves between equivalent orders
+    let the search leave plateaus). ``order`` and the records ``paths`` (slot = node) are
+    changed in place.
+    """
+    d = order.shape[0]
+    for node in order.copy():
+        v_pos = 0
+        while order[v_pos] != node:
+            v_pos += 1
+        q, change = _best_insertion(C, order, v_pos, half_n, penalty, paths, iwork, work, tol)
+        if q != v_pos and change <= tol:
+            _move(C, order, v_pos, q, half_n, penalty, paths, iwork, work)
+    return paths.score[:d].sum()

@@ -257,6 +257,8 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         The edges the pruning starts from; unused without ``prune``.
     random_state : int, RandomState or None
     verbose : int, default=0
+        Positive: a progress bar per search on standard error, one step per round (per pass
+        over the nodes for ``score='bic'``), with the score.
 
     Returns
     -------
@@ -306,7 +308,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         init = "columns" if score == "bic" else "variance"
     starts = [_initial_order(init if start == 0 else "random", Xd, d, rng) for start in range(n_restarts + 1)]
     if score == "bic":
-        return _gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs)
+        return _gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs, verbose)
     G = (Xd.T @ Xd) / Xd.shape[0]
     small, large = candidate_size or _candidate_sizes(d)
     runs = Parallel(n_jobs=n_jobs, prefer="threads")(
@@ -343,10 +345,11 @@ def _warn_if_scales_differ(X):
             "graph depends on the columns' units; score='bic' does not", UserWarning, stacklevel=3)
 
 
-def _gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs):
+def _gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs, verbose):
     """``topo_swaps`` for ``score='bic'``: searches from every start, the lowest score wins."""
     runs = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(gaussian_search)(X, [order], edge_penalty=edge_penalty, max_iter=max_iter)
+        delayed(gaussian_search)(X, [order], edge_penalty=edge_penalty, max_iter=max_iter,
+                                 verbose=verbose)
         for order in starts)
     tol = 1e-9 * X.shape[0] * X.shape[1]
     best = runs[0]
