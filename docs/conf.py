@@ -6,9 +6,7 @@ they are off unless ``NUMSOLVE_DOCS_INTERSPHINX=1`` is set, so that an offline b
 warning (unresolved references then render as plain code).
 """
 
-import importlib
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -54,29 +52,6 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
-# Docstrings of other areas that are not valid reStructuredText yet: ``|Omega|`` reads as a
-# substitution and ``(n_features_in_,)`` as a link target. Until they are written with double
-# backquotes, their bars and trailing underscores are escaped here; a fixed one leaves the list.
-PENDING_RST_FIXES = frozenset({
-    "numsolve.completion.MatrixCompletion",
-    "numsolve.completion.MatrixCompletion.fold_in",
-    "numsolve.completion.MatrixCompletion.transform",
-    "numsolve.completion.altmin",
-    "numsolve.completion.solve_rows",
-    "numsolve.neural.GBNNRegressor",
-})
-_RST_ESCAPES = ((re.compile(r"\|"), r"\\|"), (re.compile(r"(?<=\w)_(?=[),+ ]|$)"), r"\\_"))
-
-
-def escape_pending_docstring(app, what, name, obj, options, lines):
-    """Escape the markup characters of the docstrings in :data:`PENDING_RST_FIXES`."""
-    if name not in PENDING_RST_FIXES:
-        return
-    for index, line in enumerate(lines):
-        for pattern, escaped in _RST_ESCAPES:
-            line = pattern.sub(escaped, line)
-        lines[index] = line
-
 html_theme = "pydata_sphinx_theme"
 html_title = f"numsolve {release}"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
@@ -95,7 +70,6 @@ sphinx_gallery_conf = {
 }
 
 
-
 def skip_foreign_member(app, what, name, obj, skip, options):
     """Document only members numsolve defines.
 
@@ -110,7 +84,6 @@ def skip_foreign_member(app, what, name, obj, skip, options):
 
 def setup(app):
     app.connect("autodoc-skip-member", skip_foreign_member)
-    app.connect("autodoc-process-docstring", escape_pending_docstring)
 
 
 # One reference page per public name, listed from each area's __all__ so none can be missed.

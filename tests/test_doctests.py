@@ -9,6 +9,7 @@ import importlib
 import importlib.util
 import pkgutil
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -19,23 +20,6 @@ OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 # Modules whose import needs CuPy.
 CUPY_MODULES = frozenset({"numsolve.linalg._cupy"})
-
-# Modules of other areas whose examples fail today (their private helpers' examples use names
-# they never import); strict, so a module whose examples are fixed must leave the list.
-KNOWN_FAILURES = frozenset({
-    "numsolve.neural._gbnn_base",
-    "numsolve.neural._gbnn_boost",
-    "numsolve.neural._gbnn_lbfgs",
-    "numsolve.neural._gbnn_loss",
-    "numsolve.neural._gbnn_numba",
-    "numsolve.neural._mlp",
-    "numsolve.neural._sven_datasets",
-    "numsolve.neural._sven_demo",
-    "numsolve.neural._sven_network",
-    "numsolve.neural._sven_numba",
-    "numsolve.neural._sven_pinv",
-    "numsolve.neural._sven_solver",
-})
 
 
 def _module_names():
@@ -49,8 +33,6 @@ def _case(name):
     marks = []
     if name in CUPY_MODULES and importlib.util.find_spec("cupy") is None:
         marks.append(pytest.mark.skip(reason="needs CuPy"))
-    if name in KNOWN_FAILURES:
-        marks.append(pytest.mark.xfail(strict=True, reason="example fails; owned by its area"))
     return pytest.param(name, marks=marks, id=name)
 
 
@@ -62,7 +44,9 @@ def run_examples(module):
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=OPTIONS)
     report = []
-    with np.printoptions(precision=8, suppress=False, linewidth=75):
+    # A warning is an error: an example that warns would print it to a reader who runs it.
+    with np.printoptions(precision=8, suppress=False, linewidth=75), warnings.catch_warnings():
+        warnings.simplefilter("error")
         for test in finder.find(module, module.__name__):
             # Empty globals: an example must import what it uses, as a reader copying it would.
             test.globs = {"__name__": "__main__"}
@@ -91,3 +75,8 @@ def test_an_example_without_its_import_fails():
     # The module's own names are not in scope: an example must import what it calls.
     module = _module_with_example(">>> f()\n")
     assert "NameError: name 'f' is not defined" in run_examples(module)[0]
+
+
+def test_an_example_that_warns_fails():
+    module = _module_with_example(">>> import warnings\n>>> warnings.warn('noisy')\n")
+    assert "UserWarning: noisy" in run_examples(module)[0]

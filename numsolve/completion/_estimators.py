@@ -130,11 +130,11 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     row_factors_ : ndarray of shape (n_rows, rank)
-    components_ : ndarray of shape (rank, n_features_in_)
+    components_ : ndarray of shape (rank, ``n_features_in_``)
         Column factors, transposed (as in :class:`~sklearn.decomposition.NMF`).
     intercept_ : float
     row_bias_ : ndarray of shape (n_rows,)
-    column_bias_ : ndarray of shape (n_features_in_,)
+    column_bias_ : ndarray of shape (``n_features_in_``,)
     reg_ : float
         The relative ridge used (``reg``, or the one ``reg="auto"`` chose).
     scale_ : float
@@ -439,7 +439,7 @@ dask DataFrame
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_) with NaN, or sparse matrix
+        X : array-like of shape (n_samples, ``n_features_in_``) with NaN, or sparse matrix
 
         Returns
         -------
@@ -482,11 +482,11 @@ dask DataFrame
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_) with NaN, or sparse matrix
+        X : array-like of shape (n_samples, ``n_features_in_``) with NaN, or sparse matrix
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_in_)
+        ndarray of shape (n_samples, ``n_features_in_``)
             Dense, in ``X``'s dtype.
         """
         check_is_fitted(self)

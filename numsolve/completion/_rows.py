@@ -39,8 +39,8 @@ def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="cg", inner_i
     lam : ndarray of shape (n_rows,)
         Ridge weight of every row (see :func:`row_ridge`).
     solver : {"cg", "sketched", "exact"}, default="cg"
-        ``"exact"``: Cholesky of each row's normal equations, O(|idx_i| k^2 + k^3).
-        ``"cg"``: at most ``inner_iter`` warm-started CG steps per row, O(|idx_i| k) each,
+        ``"exact"``: Cholesky of each row's normal equations, ``O(|idx_i| k^2 + k^3)``.
+        ``"cg"``: at most ``inner_iter`` warm-started CG steps per row, ``O(|idx_i| k)`` each,
         preconditioned by the Gram matrix expected under the block's sampling pattern,
         ``|idx_i| / nnz * fixed^T diag(column counts) fixed`` (one k x k eigendecomposition per
         block; the fixed factor is rotated into its eigenbasis so the preconditioner is diagonal).

@@ -30,7 +30,7 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
     by alternately solving the ridge regressions of every column (``V`` with ``U`` fixed) and
     of every row (``U`` with ``V`` fixed). As Gu, Song, Yin and Zhang (arXiv:2302.11068) show,
     each regression may be solved approximately: with the default ``solver="cg"`` a sweep
-    costs O(|Omega| k) instead of the O(|Omega| k^2) of exact normal equations.
+    costs ``O(|Omega| k)`` instead of the ``O(|Omega| k^2)`` of exact normal equations.
 
     Parameters
     ----------
@@ -58,14 +58,14 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
         value, or falls below ``tol`` times the RMS of the observations.
     solver : {"cg", "sketched", "exact"}, default="cg"
         How each row's regression is solved. ``"cg"``: at most ``inner_iter`` warm-started CG
-        steps on the row's normal equations, each O(|Omega_i| k), preconditioned by the Gram
+        steps on the row's normal equations, each ``O(|Omega_i| k)``, preconditioned by the Gram
         matrix expected under the sampling pattern (one k x k eigendecomposition per half-step);
-        O(|Omega| k) per sweep whatever the row lengths, the robust approximate update of the
+        ``O(|Omega| k)`` per sweep whatever the row lengths, the robust approximate update of the
         paper's analysis. ``"sketched"``: the paper's sketch-and-precondition solver, a
         CountSketch of ``sketch_size`` rows per regression whose Cholesky factor preconditions
         warm-started CG (rows with at most ``sketch_size`` observations are solved exactly);
         its O(k^3) per row pays only when rows hold many more than k^2 observations.
-        ``"exact"``: Cholesky of each row's normal equations, O(|Omega| k^2 + (m + n) k^3).
+        ``"exact"``: Cholesky of each row's normal equations, ``O(|Omega| k^2 + (m + n) k^3)``.
     init : {"svd", "random"} or tuple (U0, V0), default="svd"
         ``"svd"``: top-k SVD of the rescaled observations with the rows of ``U`` trimmed
         (incoherence projection); ``"random"``: random orthonormal ``U``; a tuple gives the

@@ -23,6 +23,7 @@ def activate(xp, Z, activation):
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural._activations import activate
     >>> activate(np, np.array([-1.0, 0.0, 2.0]), "relu").tolist()
     [0.0, 0.0, 2.0]
     """

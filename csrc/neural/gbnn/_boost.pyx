@@ -814,6 +814,7 @@ def fit_stage(const floating[:, ::1] X, const double[:, ::1] R, double[::1] thet
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural.gbnn._boost import fit_stage, forward_into
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(50, 2); R = 3.0 * np.tanh(X[:, :1]) + 1.0
     >>> theta = rng.uniform(-1, 1, 2 * 2 + 2 + 2 + 1)
@@ -842,6 +843,7 @@ def lbfgs(const floating[:, ::1] X, const double[:, ::1] R, double[::1] theta, i
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural.gbnn._boost import lbfgs
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(50, 1); R = 2.0 * X + 1.0
     >>> theta = np.array([1.0, 0.0, 0.0, 0.0])
@@ -884,6 +886,7 @@ def exp_neg(const double[::1] z, double[::1] out):
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural.gbnn._boost import exp_neg
     >>> z = np.array([-1.0, 0.0, 2.5]); out = np.empty(3)
     >>> exp_neg(z, out)
     >>> bool(np.allclose(out, np.exp(-z), rtol=1e-15))
@@ -900,6 +903,7 @@ def loss_value(const double[:, ::1] Y, const double[:, ::1] F, const double[:, :
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural.gbnn._boost import loss_value
     >>> Y = np.array([[1.0], [0.0]]); F = np.zeros((2, 1))
     >>> round(float(loss_value(Y, F, F, 0.0, 1)), 6)  # log 2
     0.693147

@@ -20,6 +20,7 @@ def make_sven_toy_1d(n_train=10_000, n_val=10_000, random_state=None):
 
     Examples
     --------
+    >>> from numsolve.neural import make_sven_toy_1d
     >>> X, y, Xv, yv = make_sven_toy_1d(100, 50, random_state=0)
     >>> X.shape, yv.shape, round(float(y.std()), 6)
     ((100, 1), (50,), 1.0)
@@ -48,6 +49,7 @@ def make_sven_polynomial(n_train=10_000, n_val=10_000, n_features=6, degree=4,
 
     Examples
     --------
+    >>> from numsolve.neural import make_sven_polynomial
     >>> X, y, Xv, yv = make_sven_polynomial(200, 100, random_state=0)
     >>> X.shape, round(float(y.mean()), 6)
     ((200, 6), 0.0)

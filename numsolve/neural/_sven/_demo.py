@@ -16,6 +16,7 @@ def demo():
 
     Examples
     --------
+    >>> from numsolve.neural._sven._demo import demo
     >>> rows = demo()
     >>> [row["solver"] for row in rows]
     ['SvenRegressor', 'sven']

@@ -40,6 +40,7 @@ def n_parameters(layer_sizes):
 
     Examples
     --------
+    >>> from numsolve.neural._sven._network import n_parameters
     >>> n_parameters((1, 16, 16, 16, 1))
     593
     """
@@ -92,6 +93,7 @@ def network_predict(theta, X, layer_sizes, activation="gelu", xp=np):
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural._sven._network import init_parameters, network_predict
     >>> theta = init_parameters((2, 3, 1), random_state=0)
     >>> network_predict(theta, np.zeros((4, 2)), (2, 3, 1), "tanh").shape
     (4, 1)
@@ -151,6 +153,7 @@ def network_gram(theta, X, Y, layer_sizes, activation="gelu", xp=np):
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural._sven._network import init_parameters, network_gram, network_jacobian
     >>> sizes = (2, 4, 1)
     >>> theta = init_parameters(sizes, random_state=0)
     >>> X, Y = np.ones((3, 2)), np.zeros((3, 1))
@@ -233,6 +236,8 @@ def network_epochs(X, Y, layer_sizes, activation, *, batch_size, microbatch_size
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural._sven._network import (init_parameters, network_epochs,
+    ...                                             network_residuals)
     >>> X = np.linspace(-1, 1, 64)[:, None]
     >>> Y = np.sin(3 * X)
     >>> sizes = (1, 8, 1)

@@ -42,6 +42,7 @@ def truncation_rank(singular_values, k, rtol, floor):
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural._sven._pinv import truncation_rank
     >>> truncation_rank(np.array([4.0, 1.0, 1e-3, 0.0]), k=None, rtol=1e-2, floor=1e-12)
     2
     >>> truncation_rank(np.array([4.0, 1.0, 1e-3, 0.0]), k=1, rtol=0.0, floor=1e-12)
@@ -81,6 +82,7 @@ def gram_weights(G, r, k=None, rtol=1e-3, xp=np):
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural._sven._pinv import gram_weights
     >>> J = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
     >>> r = np.array([1.0, 1.0])
     >>> w, rank = gram_weights(J @ J.T, r)
@@ -136,6 +138,7 @@ def svd_step(J, r, k=None, rtol=1e-3, *, method="svd", random_state=None, xp=np)
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural._sven._pinv import svd_step
     >>> J = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
     >>> d, rank = svd_step(J, np.array([1.0, 1.0, 5.0]))
     >>> d, rank

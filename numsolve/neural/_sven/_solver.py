@@ -93,6 +93,7 @@ def sven(residuals, x0, *, jac=None, gram=None, method="gram", k=None, rtol=1e-3
     Fit ``y = a exp(b t)`` by least squares:
 
     >>> import numpy as np
+    >>> from numsolve.neural import sven
     >>> t = np.linspace(0, 1, 20)
     >>> y = 2.0 * np.exp(-1.5 * t)
     >>> res = sven(lambda x: x[0] * np.exp(x[1] * t) - y, np.array([1.0, 0.0]),

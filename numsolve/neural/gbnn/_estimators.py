@@ -316,10 +316,10 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         Output weights, already multiplied by the stage multipliers.
     init_ : ndarray of shape (1,)
         Initial constant.
-    stage_intercepts_ : ndarray of shape (n_estimators_, 1)
-    stage_units_ : ndarray of shape (n_estimators_ + 1,)
+    stage_intercepts_ : ndarray of shape (``n_estimators_``, 1)
+    stage_units_ : ndarray of shape (``n_estimators_ + 1``,)
         Hidden units used by the first t stages.
-    multipliers_ : ndarray of shape (n_estimators_,)
+    multipliers_ : ndarray of shape (``n_estimators_``,)
     train_score_, validation_score_ : ndarray
         Loss after each stage; validation losses only for the stages fitted with early
         stopping (empty without it).

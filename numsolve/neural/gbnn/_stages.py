@@ -29,6 +29,7 @@ def draw_stages(rng, n_stages, n_samples, n_sub, n_features, n_units, n_outputs,
     Examples
     --------
     >>> import numpy as np
+    >>> from numsolve.neural.gbnn._stages import draw_stages
     >>> rows, thetas = draw_stages(np.random.RandomState(0), 3, 10, 5, 2, 4, 1, "tanh")
     >>> rows.shape, thetas.shape
     ((3, 5), (3, 17))
