@@ -151,7 +151,7 @@ def _sequence_case(name, description, T, grid, variance, offset, last, repeats=1
     def fixed(omega_of):
         def run(p):
             omegas = omega_of(p)
-            costs = [sor(A, b, omega=w, tol=TOL).n_iter
+            costs = [sor(A, b, omega=w, rtol=TOL).n_iter
                      for (A, b, _), w in zip(p["systems"], omegas)]
             return _summary(costs, last)
         return run
@@ -200,7 +200,7 @@ def _heat_case(nx, stride):
             A, b, kappa = pde.system()
             if step % stride == stride // 2:
                 trajectory.append((A, b, kappa, pde.u))
-            pde.advance(ssor_cg(A, b, x0=pde.u, omega=1.6, tol=1e-10).x)
+            pde.advance(ssor_cg(A, b, x0=pde.u, omega=1.6, rtol=1e-10).x)
         table = iteration_table(trajectory, DEFAULT_OMEGAS, solver="ssor_cg", tol=TOL)
         contexts = [np.log10(kappa) for _, _, kappa, _ in trajectory]
         return {"trajectory": trajectory, "table": table, "contexts": contexts,
@@ -331,7 +331,7 @@ def _mesh_case(name, kind, T):
     def fixed(omega_of):
         def run(p):
             omegas = omega_of(p)
-            total = sum(sor(A, b, omega=w, tol=TOL).n_iter
+            total = sum(sor(A, b, omega=w, rtol=TOL).n_iter
                         for (A, b, _), w in zip(p["systems"], omegas))
             return ratios(p, float(total))
         return run

@@ -1,6 +1,7 @@
 """``OmegaBandit``: online choice of the relaxation parameter from iteration counts alone."""
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from .._validation import check_random_state
 from ._chebcb import ChebCB
@@ -17,7 +18,7 @@ DEFAULT_OMEGAS = np.linspace(1.0, 1.95, 20)
 _POLICIES = ("safe", "tsallis-inf", "tsallis-inf-cb", "chebcb", "smoothcb", "young")
 
 
-class OmegaBandit:
+class OmegaBandit(BaseEstimator):
     """Pick omega for each system of a sequence, learning from the iterations it costs.
 
     Which policy when:
@@ -109,44 +110,61 @@ default="safe"
         if np.any(high <= low):
             raise ValueError(f"context_range must be (low, high) with low < high, got "
                              f"{context_range}")
-        if degree is None:
-            degree = {"smoothcb": 5, "safe": 3}.get(policy, 6)
-        if int(n_bins) < 1 or int(degree) < 1:
+        n_features = int({"smoothcb": 5, "safe": 3}.get(policy, 6) if degree is None
+                         else degree)
+        if int(n_bins) < 1 or n_features < 1:
             raise ValueError("n_bins and degree must be >= 1")
-        tol = check_tol(tol)
-        if not 0 < tol < 1:
-            raise ValueError(f"tol must lie in (0, 1), got {tol}")
+        checked_tol = check_tol(tol)
+        if not 0 < checked_tol < 1:
+            raise ValueError(f"tol must lie in (0, 1), got {checked_tol}")
+        # The constructor's arguments are kept as given, so get_params, repr and clone see
+        # them; the learner works from the checked copies.
         self.policy = policy
-        self.omegas_ = grid
-        self.context_range = (low, high)
-        self.n_bins = int(n_bins)
-        self.degree = int(degree)
+        self.omegas = omegas
+        self.context_range = context_range
+        self.n_bins = n_bins
+        self.degree = degree
         self.tol = tol
         self.random_state = random_state
+        self.omegas_ = grid
+        self._context_range = (low, high)
         self._rng = check_random_state(random_state)
         self.arms_, self.costs_, self.contexts_ = [], [], []
         self._pending = None
         d = grid.size
         if policy == "safe":
-            self._safe = SafeSearch(grid.min(), grid.max(), self._rng, self.degree)
+            self._safe = SafeSearch(grid.min(), grid.max(), self._rng, n_features)
         elif policy == "tsallis-inf":
             self._learners = [TsallisINF(d)]
         elif policy == "smoothcb":
-            self._smooth = SmoothCB(grid, low, high, self.degree)
+            self._smooth = SmoothCB(grid, low, high, n_features)
         elif policy == "young":
-            self._young = YoungModel(grid, tol)
+            self._young = YoungModel(grid, checked_tol)
         elif policy == "tsallis-inf-cb":
-            self._learners = [TsallisINF(d) for _ in range(self.n_bins)]
+            self._learners = [TsallisINF(d) for _ in range(int(n_bins))]
         else:
-            self._cheb = ChebCB(d, low, high, self.degree)
+            self._cheb = ChebCB(d, low, high, n_features)
 
     def _bin(self, context):
-        low, high = self.context_range
+        low, high = self._context_range
         value = np.asarray(context, dtype=float)
         if value.size != 1:
             raise ValueError("policy 'tsallis-inf-cb' needs a scalar context")
         position = (float(value.ravel()[0]) - float(low)) / float(high - low)
-        return min(max(int(position * self.n_bins), 0), self.n_bins - 1)
+        bins = int(self.n_bins)
+        return min(max(int(position * bins), 0), bins - 1)
+
+    def set_params(self, **params):
+        """Set constructor parameters and start learning afresh (all rounds are forgotten).
+
+        Returns
+        -------
+        OmegaBandit
+            ``self``.
+        """
+        super().set_params(**params)
+        self.__init__(**self.get_params())
+        return self
 
     def select(self, context=None):
         """Draw the omega for the next system.

@@ -12,7 +12,7 @@ from .._progress import progress
 from .._result import SolveResult
 from .._validation import check_vector, check_xp_array
 from . import _sor
-from ._checks import check_maxiter, check_omega, check_tol
+from ._checks import check_matrix_entries, check_maxiter, check_omega, check_tol, default_rtol
 from ._coloring import color_rows, color_rows_dense, colour_blocks
 from ._cupy import is_cupyx_sparse, sor_cupyx
 from ._multicolor import multicolor_loop
@@ -24,13 +24,13 @@ _DIRECTIONS = {"forward": 0, "backward": 1, "symmetric": 2}
 _CHUNK = 100
 
 
-def sor(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=10000, symmetric=False,
+def sor(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=10000, symmetric=False,
         ordering=None, n_jobs=1, verbose=0):
     """Solve ``A x = b`` by successive over-relaxation (SOR / SSOR).
 
     Splitting ``A = D + L + U``, one forward sweep is ``x <- x + (D/omega + L)^{-1} (b - A x)``;
     with ``symmetric=True`` a backward sweep follows (SSOR). The iteration stops at the first
-    iterate ``x_k`` with ``||b - A x_k|| <= tol * ||b||``; ``n_iter`` is ``k``. For symmetric
+    iterate ``x_k`` with ``||b - A x_k|| <= rtol * ||b||``; ``n_iter`` is ``k``. For symmetric
     positive definite ``A`` it converges for every ``0 < omega < 2``.
 
     Parameters
@@ -38,15 +38,18 @@ def sor(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=10000, symmetric=False,
     A : array-like or sparse matrix of shape (n, n)
         Square matrix with a non-zero diagonal. NumPy arrays and SciPy sparse matrices run the
         Cython kernels; arrays of other Array API namespaces (CuPy, torch, array_api_strict)
-        run multi-colour SOR in their own namespace and device.
+        run multi-colour SOR in their own namespace and device. Unlike SciPy's Krylov
+        solvers, a :class:`~scipy.sparse.linalg.LinearOperator` is refused (TypeError): a
+        sweep needs the entries of ``A``, not only its products.
     b : array of shape (n,)
         Right-hand side.
     omega : float, default=1.0
         Relaxation parameter in (0, 2); 1 is Gauss-Seidel.
     x0 : array of shape (n,), optional
         Initial guess (zeros by default). Never modified.
-    tol : float, default=1e-8
-        Relative residual tolerance.
+    rtol : float, optional
+        Relative residual tolerance, as SciPy's iterative solvers name it. By default 1e-8
+        in float64 and 1e-5 in float32 (where the residual stalls well above 1e-8).
     maxiter : int, default=10000
         Maximum number of sweeps.
     symmetric : bool, default=False
@@ -78,8 +81,9 @@ def sor(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=10000, symmetric=False,
     >>> res.converged, bool(np.linalg.norm(b - A @ res.x) <= 1e-8 * np.linalg.norm(b))
     (True, True)
     """
+    check_matrix_entries(A, "sor")
     omega = check_omega(omega)
-    tol = check_tol(tol)
+    rtol = None if rtol is None else check_tol(rtol, "rtol")
     maxiter = check_maxiter(maxiter)
     n_jobs = check_maxiter(n_jobs, "n_jobs")
     if ordering not in (None, "natural", "multicolor"):
@@ -87,7 +91,9 @@ def sor(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=10000, symmetric=False,
     if is_cupyx_sparse(A):
         if ordering == "natural":
             raise ValueError("ordering='natural' is sequential; CuPy input uses 'multicolor'")
-        return sor_cupyx(A, b, x0, omega, tol, maxiter, symmetric, _result)
+        return sor_cupyx(A, b, x0, omega, default_rtol(
+            rtol, _precision(np.result_type(A.dtype, getattr(b, "dtype", A.dtype)))), maxiter,
+                         symmetric, _result)
     xp = array_namespace(A, b, x0)
     backend = require_backend(xp, {"compiled", "generic"}, "sor")
     if backend == "generic":
@@ -96,14 +102,20 @@ def sor(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=10000, symmetric=False,
                 "ordering='natural' is sequential and needs NumPy/SciPy input; arrays of "
                 f"{xp.__name__} use ordering='multicolor'"
             )
-        return _sor_generic(xp, A, b, x0, omega, tol, maxiter, symmetric)
-    return _sor_compiled(A, b, x0, omega, tol, maxiter, symmetric, ordering or "natural",
+        return _sor_generic(xp, A, b, x0, omega, rtol, maxiter, symmetric)
+    return _sor_compiled(A, b, x0, omega, rtol, maxiter, symmetric, ordering or "natural",
                          n_jobs, verbose)
 
 
-def _sor_compiled(A, b, x0, omega, tol, maxiter, symmetric, ordering, n_jobs, verbose):
+def _precision(dtype):
+    """The working precision of ``dtype``: float32 stays float32, all else runs in float64."""
+    return np.float32 if str(dtype).endswith("float32") else np.float64
+
+
+def _sor_compiled(A, b, x0, omega, rtol, maxiter, symmetric, ordering, n_jobs, verbose):
     dtype = np.float32 if (getattr(A, "dtype", None) == np.float32
                            and getattr(b, "dtype", None) == np.float32) else np.float64
+    tol = default_rtol(rtol, dtype)
     M = split_matrix(A, dtype=dtype)
     b = check_vector(b, M.n, "b", dtype=dtype)
     x = (np.zeros(M.n, dtype=dtype) if x0 is None
@@ -181,7 +193,7 @@ def _result(x, n_iter, residuals, bnorm, tol_abs, maxiter, seconds, omega, order
     )
 
 
-def _sor_generic(xp, A, b, x0, omega, tol, maxiter, symmetric):
+def _sor_generic(xp, A, b, x0, omega, rtol, maxiter, symmetric):
     device = device_of(A, b, x0)
     A = check_xp_array(A, xp, "A", ndim=2)
     if A.shape[0] != A.shape[1]:
@@ -207,7 +219,7 @@ def _sor_generic(xp, A, b, x0, omega, tol, maxiter, symmetric):
         blocks.append((lo, lo + count, Ap[lo : lo + count, :]))
         lo += count
     bp, xp0 = xp.take(b, order), xp.take(x, order)
-    tol_abs = tol * float(xp.linalg.vector_norm(b))
+    tol_abs = default_rtol(rtol, _precision(dtype)) * float(xp.linalg.vector_norm(b))
     xperm, n_iter, residuals = multicolor_loop(xp, Ap, blocks, xp.take(diag, order), bp, xp0,
                                                omega, symmetric, tol_abs, maxiter)
     inverse = xp.argsort(order)

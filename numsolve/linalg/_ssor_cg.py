@@ -7,36 +7,44 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._array_api import array_namespace, require_backend
+from .._progress import progress
 from .._result import SolveResult
 from .._validation import check_vector
 from . import _sor
-from ._checks import check_maxiter, check_omega, check_tol
+from ._checks import check_matrix_entries, check_maxiter, check_omega, check_tol, default_rtol
 from ._operator import split_matrix
 
 __all__ = ["ssor_cg"]
 
 
-def ssor_cg(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=None):
+def ssor_cg(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=None, verbose=0):
     """Solve SPD ``A x = b`` by CG with the SSOR preconditioner.
 
     The preconditioner is ``M = (D + omega L) D^{-1} (D + omega U) / (omega (2 - omega))``
     (one forward and one backward triangular sweep per application). The whole iteration
-    runs in one Cython call; it stops when ``||b - A x_k|| <= tol * ||b||`` (the recursively
+    runs in one Cython call; it stops when ``||b - A x_k|| <= rtol * ||b||`` (the recursively
     updated residual, as in :func:`scipy.sparse.linalg.cg`).
 
     Parameters
     ----------
     A : array-like or sparse matrix of shape (n, n)
-        Symmetric positive definite, NumPy or SciPy sparse.
+        Symmetric positive definite, NumPy or SciPy sparse. A
+        :class:`~scipy.sparse.linalg.LinearOperator` is refused (TypeError): the
+        preconditioner's sweeps need the entries of ``A``.
     b : array of shape (n,)
     omega : float, default=1.0
         Relaxation parameter in (0, 2).
     x0 : array of shape (n,), optional
         Initial guess (zeros by default); never modified.
-    tol : float, default=1e-8
-        Relative residual tolerance.
+    rtol : float, optional
+        Relative residual tolerance, as in :func:`scipy.sparse.linalg.cg`. By default 1e-8
+        in float64 and 1e-5 in float32.
     maxiter : int, optional
         Iteration cap, ``10 * n`` by default.
+    verbose : int, default=0
+        Show a progress bar. The iteration runs in one compiled call (splitting it would
+        restart CG), so the bar advances once, when the call returns, with the final
+        residual.
 
     Returns
     -------
@@ -53,8 +61,9 @@ def ssor_cg(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=None):
     >>> res.converged
     True
     """
+    check_matrix_entries(A, "ssor_cg")
     omega = check_omega(omega)
-    tol = check_tol(tol)
+    rtol = None if rtol is None else check_tol(rtol, "rtol")
     xp = array_namespace(A, b, x0)
     require_backend(xp, {"compiled"}, "ssor_cg")
     dtype = np.float32 if (getattr(A, "dtype", None) == np.float32
@@ -65,14 +74,18 @@ def ssor_cg(A, b, *, omega=1.0, x0=None, tol=1e-8, maxiter=None):
     x = (np.zeros(M.n, dtype=dtype) if x0 is None
          else check_vector(x0, M.n, "x0", dtype=dtype, copy=True))
     bnorm = float(np.linalg.norm(b))
-    tol_abs = tol * bnorm
+    tol_abs = default_rtol(rtol, dtype) * bnorm
     work = [np.empty(M.n, dtype=dtype) for _ in range(4)]
     hist = np.empty(maxiter + 1)
     start = time.perf_counter()
-    n_iter = _sor.ssor_pcg_solve(*M.kernel_args(), b, x, *work, omega, tol_abs, maxiter, hist)
-    seconds = time.perf_counter() - start
-    residuals = hist[: n_iter + 1]
-    scale = bnorm if bnorm > 0 else 1.0
+    with progress(maxiter, verbose, desc="ssor_cg", unit="it") as bar:
+        n_iter = _sor.ssor_pcg_solve(*M.kernel_args(), b, x, *work, omega, tol_abs, maxiter,
+                                     hist)
+        seconds = time.perf_counter() - start
+        residuals = hist[: n_iter + 1]
+        scale = bnorm if bnorm > 0 else 1.0
+        bar.update(n_iter)
+        bar.set_postfix(residual=f"{residuals[-1] / scale:.2e}")
     final = float(residuals[-1])
     converged = final <= tol_abs
     if converged:

@@ -50,8 +50,8 @@ class TrialOutcome(NamedTuple):
 def run_solver(solver, A, b, omega, x0, tol, maxiter):
     """Solve one system with ``solver`` in {"sor", "ssor", "ssor_cg"}; return its SolveResult."""
     if solver == "ssor_cg":
-        return ssor_cg(A, b, omega=omega, x0=x0, tol=tol, maxiter=maxiter)
-    return sor(A, b, omega=omega, x0=x0, tol=tol, maxiter=maxiter,
+        return ssor_cg(A, b, omega=omega, x0=x0, rtol=tol, maxiter=maxiter)
+    return sor(A, b, omega=omega, x0=x0, rtol=tol, maxiter=maxiter,
                symmetric=solver == "ssor")
 
 

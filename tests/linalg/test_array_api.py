@@ -40,7 +40,7 @@ def test_generic_float32_and_bad_input(xp_device):
     xp, device = xp_device
     A = xp.asarray(poisson_2d(4).toarray(), dtype=xp.float32, device=device)
     b = xp.ones(16, dtype=xp.float32, device=device)
-    res = sor(A, b, omega=1.3, tol=1e-5)
+    res = sor(A, b, omega=1.3, rtol=1e-5)
     assert res.x.dtype == xp.float32 and res.converged
     with pytest.raises(ValueError, match="natural"):
         sor(A, b, ordering="natural")

@@ -1,7 +1,8 @@
-"""Omega tuners: the robust Tsallis-INF normaliser, regret, contextual advantage, errors."""
+"""Omega tuners: Tsallis-INF normaliser, regret, contextual advantage, errors, params."""
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from numsolve.linalg import OmegaBandit
 from numsolve.linalg._chebcb import chebyshev_features
@@ -98,3 +99,21 @@ def test_bad_use():
         bandit.observe(-1)
     with pytest.raises(ValueError, match="scalar context"):
         OmegaBandit("tsallis-inf-cb").select([0.1, 0.2])
+
+
+def test_get_params_repr_and_clone_follow_scikit_learn():
+    bandit = OmegaBandit("young", omegas=[1.0, 1.5, 1.9], random_state=0)
+    params = bandit.get_params()
+    assert params["policy"] == "young" and params["omegas"] == [1.0, 1.5, 1.9]
+    assert params["degree"] is None and params["tol"] == 1e-8
+    assert repr(bandit) == "OmegaBandit(omegas=[1.0, 1.5, 1.9], policy='young', random_state=0)"
+    assert repr(OmegaBandit()) == "OmegaBandit()"
+    twin = clone(bandit)
+    for cost in (40, 30, 35):
+        assert bandit.select() == twin.select()
+        bandit.observe(cost)
+        twin.observe(cost)
+    assert bandit.set_params(policy="tsallis-inf") is bandit
+    assert bandit.policy == "tsallis-inf" and bandit.costs_ == []
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        bandit.set_params(alpha=1.0)

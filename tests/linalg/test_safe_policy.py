@@ -50,14 +50,14 @@ def test_a_cut_short_trial_continues_from_its_iterate():
     # the first phase is SOR at 1.95 from x0 = 0, sweep for sweep ...
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        trial = sor(A, b, omega=1.95, tol=TOL, maxiter=budget)
+        trial = sor(A, b, omega=1.95, rtol=TOL, maxiter=budget)
     np.testing.assert_allclose(residual[: budget + 1], trial.history["residual"], rtol=1e-12)
     # ... and the second is SOR at 1.5 started from the trial's iterate, not from zero
-    rest = sor(A, b, omega=1.5, x0=trial.x, tol=TOL)
+    rest = sor(A, b, omega=1.5, x0=trial.x, rtol=TOL)
     np.testing.assert_allclose(residual[budget:], rest.history["residual"], rtol=1e-12)
     np.testing.assert_allclose(result.x, rest.x)
     assert result.n_iter == budget + rest.n_iter
-    assert result.n_iter < budget + sor(A, b, omega=1.5, tol=TOL).n_iter
+    assert result.n_iter < budget + sor(A, b, omega=1.5, rtol=TOL).n_iter
     assert np.all(result.history["omega"][:budget] == 1.95)
     assert np.all(result.history["omega"][budget:] == 1.5)
 

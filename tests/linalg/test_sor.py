@@ -25,7 +25,7 @@ def system(rng):
 @pytest.mark.parametrize("ordering", ["natural", "multicolor"])
 def test_sor_reaches_tolerance_and_matches_spsolve(system, symmetric, ordering):
     A, b = system
-    res = sor(A, b, omega=1.5, tol=1e-10, symmetric=symmetric, ordering=ordering)
+    res = sor(A, b, omega=1.5, rtol=1e-10, symmetric=symmetric, ordering=ordering)
     assert isinstance(res, SolveResult) and res.converged
     assert np.linalg.norm(b - A @ res.x) <= 1e-10 * np.linalg.norm(b)
     np.testing.assert_allclose(res.x, spla.spsolve(A.tocsc(), b), atol=1e-8)
@@ -58,7 +58,7 @@ def test_inputs_unchanged_and_dense_equals_sparse(system, rng):
 def test_float32_and_int64_indices(system):
     A, b = system
     A32 = A.astype(np.float32)
-    res = sor(A32, b.astype(np.float32), omega=1.5, tol=1e-5)
+    res = sor(A32, b.astype(np.float32), omega=1.5, rtol=1e-5)
     assert res.x.dtype == np.float32 and res.converged
     A64 = sp.csr_matrix((A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64)))
     np.testing.assert_allclose(sor(A64, b, omega=1.5).x, sor(A, b, omega=1.5).x)
@@ -94,7 +94,7 @@ def test_property_spd_and_omega_in_range_converges(seed, omega, n):
     b = rng.standard_normal(n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = sor(A, b, omega=omega, tol=1e-6, maxiter=200000)
+        res = sor(A, b, omega=omega, rtol=1e-6, maxiter=200000)
     assert res.converged
     assert np.linalg.norm(b - A @ res.x) <= 1e-6 * np.linalg.norm(b) * (1 + 1e-9)
     # each sweep decreases the A-norm of the error (the SPD convergence argument)
@@ -110,7 +110,7 @@ def test_property_spd_and_omega_in_range_converges(seed, omega, n):
 @pytest.mark.parametrize("omega", [1.0, 1.5, 1.8])
 def test_ssor_cg_matches_scipy_cg(system, omega):
     A, b = system
-    res = ssor_cg(A, b, omega=omega, tol=1e-10)
+    res = ssor_cg(A, b, omega=omega, rtol=1e-10)
     reference, info = spla.cg(A, b, rtol=1e-12)
     assert info == 0 and res.converged
     np.testing.assert_allclose(res.x, reference, atol=1e-8)
@@ -124,7 +124,7 @@ def test_ssor_cg_warm_start_and_float32(system):
     A, b = system
     exact = spla.spsolve(A.tocsc(), b)
     assert ssor_cg(A, b, omega=1.5, x0=exact).n_iter <= 1
-    res = ssor_cg(A.astype(np.float32), b.astype(np.float32), omega=1.5, tol=1e-5)
+    res = ssor_cg(A.astype(np.float32), b.astype(np.float32), omega=1.5, rtol=1e-5)
     assert res.x.dtype == np.float32 and res.converged
 
 
@@ -134,7 +134,7 @@ BAD = [
     (dict(omega=-1.0), ValueError, "open interval"),
     (dict(omega=float("nan")), ValueError, "open interval"),
     (dict(omega="1"), TypeError, "omega"),
-    (dict(tol=-1.0), ValueError, "tol"),
+    (dict(rtol=-1.0), ValueError, "rtol"),
     (dict(maxiter=0), ValueError, "maxiter"),
     (dict(maxiter=2.5), TypeError, "maxiter"),
 ]
@@ -184,3 +184,35 @@ def test_bad_ordering(system):
 def test_bad_n_jobs(system):
     with pytest.raises(ValueError, match="n_jobs"):
         sor(*system, ordering="multicolor", n_jobs=0)
+
+
+def test_float32_converges_at_the_default_rtol():
+    A = poisson_2d(30)
+    b = np.random.default_rng(0).standard_normal(900)
+    A32, b32 = A.astype(np.float32), b.astype(np.float32)
+    with pytest.warns(ConvergenceWarning):
+        sor(A32, b32, omega=1.9, rtol=1e-8, maxiter=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for res in (sor(A32, b32, omega=1.9), ssor_cg(A32, b32, omega=1.5)):
+            residual = b - A @ res.x.astype(np.float64)
+            assert res.x.dtype == np.float32
+            assert np.linalg.norm(residual) <= 1e-5 * np.linalg.norm(b) * (1 + 1e-3)
+        res = sor(A, b, omega=1.9)
+    assert np.linalg.norm(b - A @ res.x) <= 1e-8 * np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("solver", [sor, ssor_cg])
+def test_linear_operator_is_refused_naming_why(system, solver):
+    A, b = system
+    with pytest.raises(TypeError, match="entries of A.*LinearOperator"):
+        solver(spla.aslinearoperator(A), b)
+
+
+def test_ssor_cg_verbose_reports_progress_and_changes_nothing(system, capsys):
+    A, b = system
+    quiet = ssor_cg(A, b, omega=1.5)
+    loud = ssor_cg(A, b, omega=1.5, verbose=1)
+    assert "ssor_cg" in capsys.readouterr().err
+    np.testing.assert_array_equal(quiet.x, loud.x)
+    assert quiet.n_iter == loud.n_iter
