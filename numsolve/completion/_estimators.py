@@ -64,9 +64,10 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
       column biases, predictions clipped to the observed range. ``MatrixCompletion()`` reaches
       a test RMSE of 0.905 on MovieLens 100k (90/10 split) in 16 sweeps;
     * ``reg="auto"``: the ridge is chosen on a held-out share (``validation_fraction``) of the
-      entries passed to ``fit``, walking a grid with warm starts, and the model is then
+      entries passed to ``fit``, walking a factor-2 grid with warm starts and refining it
+      around its best point (predictions clipped as the model's are), and the model is then
       fitted to all of them as ``reg=reg_`` would be; use it when the noise level is unknown
-      (a low-noise table wants a far weaker ridge than ratings do). It costs about three
+      (a low-noise table wants a far weaker ridge than ratings do). It costs about four
       default fits;
     * ``reg=0``: the noiseless low-rank matrix of the paper's guarantee, recovered exactly
       (to ``tol``) from enough uniformly sampled entries; nothing is clipped.
@@ -141,7 +142,7 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
         RMS of the values the factorisation models, by which they are divided before
         :func:`~numsolve.completion.altmin` fits them with ridge ``reg_``.
     reg_path_ : dict of ndarray
-        With ``reg="auto"``: ``reg`` (the grid walked, strongest first) and
+        With ``reg="auto"``: ``reg`` (the ridges tried, strongest first) and
         ``validation_rmse`` (held-out RMSE at each).
     value_range_ : tuple of float or None
         ``(min, max)`` of the observed values, the clipping range; ``None`` when predictions
@@ -276,7 +277,8 @@ dask DataFrame
                             rng=check_random_state(self.random_state),
                             bias=self.bias == "full", altmin_options={
                                 key: options[key] for key in
-                                ("reg_scaling", "solver", "inner_iter", "sketch_size")})
+                                ("reg_scaling", "solver", "inner_iter", "sketch_size")},
+                            bounds=self._residual_bounds(obs, residual, scale))
             reg = path.reg
             self.reg_path_ = {"reg": path.grid, "validation_rmse": path.validation_rmse * scale}
         result = altmin(residual, rank, reg=reg, init=self._init_for(obs.shape, rank, scale),
@@ -285,6 +287,15 @@ dask DataFrame
         self._store(result, mu, row_bias, col_bias, reg, scale,
                     (float(obs.data.min()), float(obs.data.max())))
         return self
+
+    def _residual_bounds(self, obs, residual, scale):
+        """Where clipping is on, the lowest and highest value of each stored entry of the
+        scaled ``residual`` that the observed range allows (``None`` otherwise)."""
+        if not self._clips():
+            return None
+        low, high = obs.data.min(), obs.data.max()
+        return (residual.data - (obs.data - low) / scale,
+                residual.data + (high - obs.data) / scale)
 
     def _auto_reg(self):
         return isinstance(self.reg, str)

@@ -155,10 +155,12 @@ def test_auto_reg_chooses_on_held_out_training_entries_only(ratings, monkeypatch
 
     train, test, noise = ratings
     seen = []
-    original = _reg_path.altmin
-    monkeypatch.setattr(_reg_path, "altmin", lambda kept, rank, validation, **kwargs: (
-        seen.append((kept, validation)) or original(kept, rank, validation=validation,
-                                                    **kwargs)))
+    original_split, original_altmin = _reg_path.split_observed, _reg_path.altmin
+    monkeypatch.setattr(_reg_path, "split_observed", lambda X, held: (
+        seen.append(original_split(X, held)) or seen[-1]))
+    fitted = []
+    monkeypatch.setattr(_reg_path, "altmin", lambda kept, rank, **kwargs: (
+        fitted.append(kept) or original_altmin(kept, rank, **kwargs)))
     model = MatrixCompletion(rank=3, reg="auto", random_state=5).fit(train, X_valid=test)
     train_entries = set(zip(*train.nonzero()))
     test_entries = set(zip(*test.nonzero()))
@@ -167,7 +169,8 @@ def test_auto_reg_chooses_on_held_out_training_entries_only(ratings, monkeypatch
         assert held_entries and held_entries <= train_entries
         assert not held_entries & test_entries and not held_entries & kept_entries
         assert kept_entries | held_entries == train_entries
-    assert len(seen) == model.reg_path_["reg"].size >= 3
+    assert len(seen) == 1 and all(kept is seen[0][0] for kept in fitted)
+    assert len(fitted) == model.reg_path_["reg"].size >= 3
     # the caller's test set is recorded in history_ only: without it the choice is the same
     again = MatrixCompletion(rank=3, reg="auto", random_state=5).fit(train)
     assert again.reg_ == model.reg_
@@ -186,6 +189,10 @@ def test_auto_reg_beats_the_default_ridge_on_low_noise_data(ratings):
     assert auto.reg_ < default.reg_ / 100
     assert auto.reg_ == auto.reg_path_["reg"][np.argmin(auto.reg_path_["validation_rmse"])]
     assert _heldout_rmse(auto, test) < 1.3 * noise < _heldout_rmse(default, test) / 3
+    # the factor-2 grid is refined around its best point by steps of 2**(1/2), then 2**(1/4)
+    octaves = np.log2(auto.reg_path_["reg"] / default.reg_) % 1.0
+    refined = np.isclose(octaves[:, None], [0.25, 0.5, 0.75], atol=1e-9).any(axis=1)
+    assert refined.sum() == 4
 
 
 def test_clipped_predictions_stay_in_the_observed_range():
