@@ -1,5 +1,7 @@
 """A dataset larger than one worker's memory_limit fits on a LocalCluster, no worker killed."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -37,8 +39,10 @@ def _partition(index):
 @pytest.mark.filterwarnings("ignore:altmin did not converge")
 def test_data_larger_than_a_workers_memory_limit_fits_without_a_kill(monkeypatch, pytestconfig):
     # The worker processes unpickle ``_partition`` by reference and start with this
-    # process's sys.path: let them import this file from the repository root.
-    monkeypatch.syspath_prepend(str(pytestconfig.rootpath))
+    # process's sys.path: let them import this file from the repository root. Appended, not
+    # prepended: the root also holds the unbuilt source tree of numsolve, which must not
+    # shadow the installed package there.
+    monkeypatch.setattr(sys, "path", [*sys.path, str(pytestconfig.rootpath)])
     triples = dd.from_map(_partition, range(PARTS))  # generated on the workers, never here
     data_bytes = PARTS * ROWS_PER_PART * PER_ROW * 24
     assert data_bytes > MEMORY_LIMIT
