@@ -13,6 +13,7 @@ Problems are small (a few hundred rows): a warm call takes milliseconds, so the 
 time is what compilation or loading costs. One BLAS/OpenMP thread everywhere.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -23,7 +24,6 @@ from pathlib import Path
 
 from _harness import Case, Contender
 
-ROOT = Path(__file__).resolve().parent.parent
 
 _MOONS = ("from sklearn.datasets import make_moons\n"
           "X, y = make_moons(200, noise=0.05, random_state=0)\n"
@@ -166,7 +166,10 @@ print(f"{{imported - start}} {{done - called}}")
 def _environment(cache):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache, OMP_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # the fresh process imports the numsolve this one runs (an installed one, or a checkout
+    # built in place), never an unbuilt source tree
+    package_root = str(Path(importlib.util.find_spec("numsolve").origin).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     return env
 
 

@@ -31,7 +31,7 @@ def test_same_random_state_same_bits_across_processes(tmp_path):
     assert [p.dtype for p in here] == [np.float64, np.float64, np.float32, np.float32]
     path = tmp_path / "fits.npz"
     script = _FITS + f"\nnp.savez({str(path)!r}, *fits())\n"
-    subprocess.run([sys.executable, "-c", script], check=True)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
     there = np.load(path)
     for index, prediction in enumerate(here):
         np.testing.assert_array_equal(there[f"arr_{index}"], prediction)
