@@ -16,7 +16,6 @@ neighbour queries, so no dense ``n x n`` matrix is ever formed:
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["BACKBONE_NEIGHBORS", "knn_affinity", "nearest_distances", "query_weights",
            "radius_affinity", "rbf_affinity", "rbf_backbone", "rbf_radius"]
