@@ -4,6 +4,7 @@ import numpy as np
 
 from ._chebcb import chebyshev_features
 from ._trial import Trial
+from ._young import optimal_omega
 
 __all__ = ["ContextScaler", "SafeSearch"]
 
@@ -199,7 +200,7 @@ class SafeSearch:
         ordered matrices, within 0.1 of the best fixed omega on pyamg's meshes, and the
         probes correct it where it is off."""
         if np.isfinite(rate) and rate < 0:
-            young = 2.0 / (1.0 + np.sqrt(1.0 - np.exp(rate)))
+            young = optimal_omega(np.sqrt(np.exp(rate)))
             self.theta[0] += np.clip(young, self.low, self.high) - self.omega(self._first)
 
     @staticmethod

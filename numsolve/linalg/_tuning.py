@@ -13,6 +13,7 @@ from ._bandit import DEFAULT_OMEGAS
 from ._checks import check_maxiter, check_omega, check_tol
 from ._operator import split_matrix
 from ._trial import run_solver
+from ._young import optimal_omega
 
 __all__ = [
     "best_fixed_omega",
@@ -168,4 +169,4 @@ def young_omega(A=None, *, beta=None):
     beta = float(beta)
     if not 0 <= beta < 1:
         raise ValueError(f"beta must lie in [0, 1) (Jacobi convergent), got {beta}")
-    return float(1.0 + (beta / (1.0 + np.sqrt(1.0 - beta**2))) ** 2)
+    return float(optimal_omega(beta))

@@ -2,9 +2,24 @@
 
 import numpy as np
 
-__all__ = ["YoungModel", "sor_rate", "young_iterations"]
+__all__ = ["YoungModel", "optimal_omega", "sor_rate", "young_iterations"]
 
 _BELOW, _ABOVE = 0.8, 1.4
+
+
+def optimal_omega(beta):
+    """Young's optimal SOR omega for Jacobi radius ``beta``.
+
+    ``1 + (beta / (1 + sqrt(1 - beta^2)))^2``, equal to ``2 / (1 + sqrt(1 - beta^2))``, where
+    ``beta^2`` is the Gauss-Seidel rate.
+
+    Examples
+    --------
+    >>> from numsolve.linalg._young import optimal_omega
+    >>> round(float(optimal_omega(0.9)), 4)
+    1.3929
+    """
+    return 1.0 + (beta / (1.0 + np.sqrt(1.0 - beta * beta))) ** 2
 
 
 def sor_rate(omega, beta):
@@ -41,7 +56,7 @@ def young_iterations(omegas, beta, log_below, log_above):
     1.65
     """
     omegas = np.asarray(omegas, dtype=float)
-    best = 1.0 + (beta / (1.0 + np.sqrt(1.0 - beta * beta))) ** 2
+    best = optimal_omega(beta)
     with np.errstate(divide="ignore"):
         below = log_below / -np.log(sor_rate(omegas, beta))
         above = log_above / -np.log(np.maximum(omegas - 1.0, 0.0))
