@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from .._validation import check_random_state
 
-__all__ = ["CompletionProblem", "make_low_rank", "split_entries"]
+__all__ = ["CompletionProblem", "make_low_rank", "split_entries", "split_observed"]
 
 
 @dataclass(repr=False)
@@ -167,9 +167,13 @@ def split_entries(X, test_size=0.2, random_state=None):
     """
     rng = check_random_state(random_state)
     coo = sp.coo_matrix(X)
-    test = rng.random_sample(coo.nnz) < test_size
+    return split_observed(coo, rng.random_sample(coo.nnz) < test_size)
 
-    def part(keep):
-        return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=X.shape)
 
-    return part(~test), part(test)
+def split_observed(X, held):
+    """Split sparse ``X`` into ``(kept, held_out)`` CSR matrices of its shape by the boolean
+    mask ``held`` over its stored entries (in COO order)."""
+    coo = sp.coo_matrix(X)
+    kept, held_out = (sp.csr_matrix((coo.data[pick], (coo.row[pick], coo.col[pick])),
+                                    shape=X.shape, dtype=X.dtype) for pick in (~held, held))
+    return kept, held_out

@@ -15,12 +15,12 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from ._data import split_observed
 from ._solver import altmin
 
-__all__ = ["RegPath", "reg_path", "split_observed"]
+__all__ = ["RegPath", "reg_path"]
 
 GRID_RATIO = 2.0
 GRID_ABOVE = 3  # grid points above the default ridge: 8x default is well past any optimum
@@ -41,17 +41,6 @@ class RegPath(NamedTuple):
     grid: np.ndarray
     validation_rmse: np.ndarray
     reg: float
-
-
-def split_observed(X, held):
-    """Split the CSR observations ``X`` into ``(kept, held_out)`` CSR matrices of its shape by
-    the boolean mask ``held`` over its stored entries."""
-    coo = X.tocoo()
-    parts = []
-    for pick in (~held, held):
-        parts.append(sp.csr_matrix((coo.data[pick], (coo.row[pick], coo.col[pick])),
-                                   shape=X.shape, dtype=X.dtype))
-    return parts[0], parts[1]
 
 
 def reg_path(residual, rank, *, default, fraction, rng, bias, altmin_options, bounds=None):
