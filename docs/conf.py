@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from sphinx_gallery.sorting import ExplicitOrder
+
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS))
 
@@ -56,15 +58,20 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"numsolve {release}"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 
+# One gallery section per area, in the user guide's order.
+AREAS = ["linear_model", "linalg", "semi_supervised", "completion", "dag", "neural"]
+
+# Paths relative to this folder: sphinx-gallery writes them into the toctrees of the sections.
 sphinx_gallery_conf = {
-    "examples_dirs": str(DOCS.parent / "examples"),
-    "gallery_dirs": str(DOCS / "auto_examples"),
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
     # The gallery holds the scripts named plot_*: each is run and its figures kept. The
     # others print tables for a terminal and carry no gallery title.
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"(^|/)(?!plot_)[^/]*\.py$",
     "download_all_examples": False,
     "remove_config_comments": True,
+    "subsection_order": ExplicitOrder([f"../examples/{area}" for area in AREAS]),
     "within_subsection_order": "FileNameSortKey",
     "matplotlib_animations": False,
 }

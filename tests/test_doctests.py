@@ -1,15 +1,19 @@
-"""Every docstring example in numsolve runs as a doctest.
+"""Every docstring example in numsolve runs as a doctest; the gallery covers every area.
 
 One case per module (public and private), so a reader who copies an Examples section gets
-what it shows. Modules that exist only for CuPy are skipped where CuPy is missing.
+what it shows. Modules that exist only for CuPy are skipped where CuPy is missing. The gallery
+scripts (``examples/<area>/plot_*.py``) run when the documentation is built; here they are
+only read: at least two per area, each with a title, importing public names only.
 """
 
+import ast
 import doctest
 import importlib
 import importlib.util
 import pkgutil
 import types
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,3 +84,48 @@ def test_an_example_without_its_import_fails():
 def test_an_example_that_warns_fails():
     module = _module_with_example(">>> import warnings\n>>> warnings.warn('noisy')\n")
     assert "UserWarning: noisy" in run_examples(module)[0]
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+# The areas are numsolve's subpackages; plotting draws results and solves nothing.
+AREAS = sorted(name for name in numsolve.__all__
+               if isinstance(getattr(numsolve, name), types.ModuleType) and name != "plotting")
+
+
+def private_imports(source):
+    """The numsolve imports in ``source`` that reach a private module or name."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("numsolve"):
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names if alias.name.startswith("numsolve")]
+        else:
+            continue
+        found += [name for name in names if any(part.startswith("_") for part in name.split("."))]
+    return found
+
+
+def test_every_area_has_a_gallery_section_of_two_examples():
+    sections = {path.name: len(list(path.glob("plot_*.py")))
+                for path in EXAMPLES.iterdir() if path.is_dir()}
+    assert sorted(sections) == AREAS
+    assert all(count >= 2 for count in sections.values()), sections
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*/plot_*.py")),
+                         ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_gallery_example_has_a_title_and_public_imports(path):
+    source = path.read_text()
+    title, underline = ast.get_docstring(ast.parse(source)).splitlines()[:2]
+    assert title and underline == "=" * len(title)
+    assert not private_imports(source)
+
+
+def test_a_private_import_is_found():
+    assert private_imports("from numsolve.linalg._safe import SafeSearch\n"
+                           "from numsolve.dag import _gaussian\n"
+                           "import numsolve.completion._rows\n"
+                           "from numsolve.linalg import sor\n") == [
+        "numsolve.linalg._safe.SafeSearch", "numsolve.dag._gaussian",
+        "numsolve.completion._rows"]
