@@ -86,6 +86,10 @@ cdef struct Work:
     double* own_score  # d
     unsigned char* allowed  # d
     Py_ssize_t* start  # d: the order at the start of a pass
+    # moves made since the records were built, and for every node the count at which its
+    # best insertion was last found to be where it stands (-1: not since)
+    Py_ssize_t moves
+    Py_ssize_t* settled  # d
 
 
 cdef inline double _at_least(double x, double floor) noexcept nogil:
@@ -485,17 +489,27 @@ cdef void _move(const Problem* P, Py_ssize_t* order, Py_ssize_t v_pos, Py_ssize_
 
 cdef double _insertion_pass(const Problem* P, Py_ssize_t* order, Paths* paths, Own* own,
                             Work* w, double tol) noexcept nogil:
+    """Move every node once to its best position; the score after the pass.
+
+    A node that stayed where it stands and has seen no move since is skipped: the order and
+    the records are what they were, so its best insertion would be found the same.
+    """
     cdef Py_ssize_t d = P.d, i, v_pos, q
     cdef double change, total = 0.0
     for i in range(d):
         w.start[i] = order[i]
     for i in range(d):
+        if w.settled[w.start[i]] == w.moves:
+            continue
         v_pos = 0
         while order[v_pos] != w.start[i]:
             v_pos += 1
         q = _best_insertion(P, order, v_pos, paths, own, w, tol, &change)
         if q != v_pos and change <= tol:
             _move(P, order, v_pos, q, paths, w)
+            w.moves += 1
+        else:
+            w.settled[w.start[i]] = w.moves
     for i in range(d):
         total += paths.score[i]
     return total
@@ -520,6 +534,7 @@ cdef class InsertionSearch:
     cdef Work work
     cdef const double[:, ::1] C
     cdef object buffers  # the NumPy arrays behind every pointer above
+    cdef double tol  # of the passes since the records were built
 
     def __cinit__(self, const double[:, ::1] C, double half_n, double penalty):
         cdef Py_ssize_t d = C.shape[0], K = max(min(d, _MAX_RECORDED), 1), slots = d + 1
@@ -561,6 +576,8 @@ cdef class InsertionSearch:
         self.work.own_score = <double*> self._zeros(d, np.float64)
         self.work.allowed = <unsigned char*> self._zeros(d, np.uint8)
         self.work.start = <Py_ssize_t*> self._zeros(d, np.intp)
+        self.work.settled = <Py_ssize_t*> self._zeros(d, np.intp)
+        self.tol = np.nan
 
     cdef void* _zeros(self, Py_ssize_t size, dtype) except NULL:
         """Data of a new zeroed array, kept alive by the search."""
@@ -578,7 +595,14 @@ cdef class InsertionSearch:
         cdef double total
         with nogil:
             total = _order_scores(&self.problem, &order[0], &self.paths, &self.work)
+        self._forget_settled()
         return total
+
+    cdef void _forget_settled(self):
+        cdef Py_ssize_t i
+        self.work.moves = 0
+        for i in range(self.problem.d):
+            self.work.settled[i] = -1
 
     def insertion_pass(self, Py_ssize_t[::1] order, double tol):
         """Move every node once to its best position; the score after the pass.
@@ -588,6 +612,9 @@ cdef class InsertionSearch:
         the records were last built for (:meth:`score_order` or the previous pass).
         """
         self._check_order(order)
+        if tol != self.tol:
+            self._forget_settled()
+            self.tol = tol
         cdef double total
         with nogil:
             total = _insertion_pass(&self.problem, &order[0], &self.paths, &self.own,
