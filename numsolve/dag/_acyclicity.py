@@ -6,7 +6,7 @@ All three use the elementwise square ``W o W`` (not ``|W|``).
 import numpy as np
 import scipy.linalg
 
-from numsolve.dag._numba import unit_upper_inverse
+from numsolve.dag._order_scan import unit_upper_inverse
 
 __all__ = ["h_exp", "h_logdet", "h_poly"]
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from numsolve._array_api import array_namespace, backend_of, require_backend
 from numsolve._validation import check_matrix, check_xp_array
-from numsolve.dag._numba import lasso_gram
+from numsolve.dag._lasso_gram import lasso_gram
 
 __all__ = ["fit_order", "logistic_score", "ls_score"]
 

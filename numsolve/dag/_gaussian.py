@@ -8,7 +8,7 @@ that every graph shares, so the graph minimising the score does not depend on th
 DAG of a Markov equivalence class has the same score: the data tell only the class apart.
 
 For a fixed order the search selects each node's parents among its predecessors by
-grow-shrink on the correlation matrix (see ``_gaussian_numba``); the outer search moves single
+grow-shrink on the correlation matrix (the compiled ``_insertion`` kernels); the outer search moves single
 nodes to their best position.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from numsolve._validation import check_matrix
 from numsolve._progress import progress
-from numsolve.dag._gaussian_numba import insertion_pass, start_search
+from numsolve.dag._insertion import InsertionSearch
 
 __all__ = ["gaussian_score", "gaussian_search", "check_edge_penalty"]
 
@@ -85,19 +85,21 @@ def gaussian_score(X, W, *, edge_penalty=1.0):
 
 def _search_from(R, order, half_n, penalty, max_iter, tol, verbose, shift):
     """Passes of single-node moves from ``order`` (changed in place) until one stops lowering
-    the score by more than ``tol``; returns the score, passes, convergence, trace and records.
-    The progress bar shows the score plus ``shift`` (in the units of the data)."""
-    paths, iwork, work, value = start_search(R, order, half_n, penalty)
+    the score by more than ``tol``; returns the score, passes, convergence, trace and the search
+    (its records give the parents). The progress bar shows the score plus ``shift`` (in the
+    units of the data)."""
+    search = InsertionSearch(R, half_n, penalty)
+    value = search.score_order(order)
     trace = [value]
     converged = len(order) < 2
     with progress(max_iter, verbose, desc="topo_swaps", unit="pass") as bar:
         while not converged and len(trace) <= max_iter:
-            value = insertion_pass(R, order, half_n, penalty, paths, iwork, work, tol)
+            value = search.insertion_pass(order, tol)
             converged = value > trace[-1] - tol
             trace.append(value)
             bar.update(1)
             bar.set_postfix(score=f"{value + shift:.6g}")
-    return value, len(trace) - 1, converged, trace, paths
+    return value, len(trace) - 1, converged, trace, search
 
 
 def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100, verbose=0):
@@ -134,14 +136,14 @@ def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100, verbose=0):
     best = None
     for start in orders:
         order = np.array(start, dtype=np.int64)
-        value, n_pass, converged, trace, paths = _search_from(R, order, half_n, penalty, max_iter,
+        value, n_pass, converged, trace, search = _search_from(R, order, half_n, penalty, max_iter,
                                                               tol, verbose, shift)
         if best is None or value < best[1] - tol:
-            best = (order, value, n_pass, converged, trace, paths)
-    order, value, n_pass, converged, trace, paths = best
+            best = (order, value, n_pass, converged, trace, search)
+    order, value, n_pass, converged, trace, search = best
     W = np.zeros((d, d))
     for v in range(d):
-        P = np.sort(paths.parents[v, :paths.count[v]])
+        P = np.sort(search.parents(v))
         if P.size:
             W[P, v] = np.linalg.solve(R[np.ix_(P, P)], R[P, v]) * scale[v] / scale[P]
     return {"W": W, "order": order, "score": float(value + shift), "n_iter": int(n_pass),

@@ -16,7 +16,8 @@ from numsolve.dag._acyclicity import path_weights
 from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._gaussian import check_edge_penalty, gaussian_search
 from numsolve.dag._metrics import is_dag
-from numsolve.dag._numba import lasso_gram, order_coefficients, order_scan
+from numsolve.dag._lasso_gram import lasso_gram
+from numsolve.dag._order_scan import order_coefficients, order_scan
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
 
 __all__ = ["topo_swaps", "refine", "order_from_W", "SCORES"]
@@ -195,7 +196,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     (``exhaustive=True``) every pair, and applies the improving, non-overlapping swaps, best
     first. It stops when no swap lowers the score: the result is then a local minimum over
     single swaps and a KKT point of the NOTEARS problem. For ``score='l2'`` and ``lambda1=0``
-    one Numba scan of the permuted Gram matrix per round scores every single swap at once
+    one compiled scan of the permuted Gram matrix per round scores every single swap at once
     (``O(d^4 / 12)``, one elimination sequence per first position; see ``order_scan``);
     otherwise the touched nodes are refitted (Lasso by coordinate descent on the Gram matrix,
     L1-logistic by L-BFGS-B), with caching. Restarts run in parallel with ``n_jobs``.

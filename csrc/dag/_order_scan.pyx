@@ -1,0 +1,113 @@
+# cython: language_level=3
+"""Least-squares TOPO kernels on the Gram matrix ``G = X^T X / n`` of an order.
+
+For an order ``pi`` the residual variance of the node at position ``k`` given its predecessors
+is the ``k``-th pivot of the symmetric elimination (``LDL^T``) of ``Gp = G[pi][:, pi]``. The
+kernels work in float64 (the Gram matrix is always formed in float64) and release the GIL;
+shapes are checked by the callers.
+"""
+
+import numpy as np
+
+cdef double _TINY = 1e-300
+
+
+cdef inline double _at_least(double x, double floor) noexcept nogil:
+    return x if x > floor else floor
+
+
+cdef void _scan(const double[:, ::1] Gp, double[:, ::1] cur, double[:, ::1] M, double[::1] new,
+                double[::1] diag, double[:, ::1] L, double[:, ::1] D) noexcept nogil:
+    cdef Py_ssize_t d = Gp.shape[0], a, b, i, j, k
+    cdef double piv, mkk, f, old
+    for i in range(d):
+        for j in range(d):
+            cur[i, j] = Gp[i, j]
+    for a in range(d):
+        piv = _at_least(cur[a, a], _TINY)
+        diag[a] = piv
+        for i in range(a, d):
+            for j in range(i, d):
+                M[i, j] = cur[i, j]
+        for b in range(a + 1, d):
+            new[b] = M[b, b]
+        for k in range(a + 1, d):
+            mkk = _at_least(M[k, k], _TINY)
+            for b in range(k + 1, d):
+                new[b] += M[k, k] - M[k, b] * M[k, b] / _at_least(M[b, b], _TINY)
+            f = M[a, k] / mkk
+            M[a, a] -= f * M[a, k]
+            for j in range(k + 1, d):
+                M[a, j] -= f * M[k, j]
+            for i in range(k + 1, d):
+                f = M[k, i] / mkk
+                for j in range(i, d):
+                    M[i, j] -= f * M[k, j]
+            new[k] += M[a, a]
+        for b in range(a + 1, d):
+            D[a, b] = new[b]
+        # eliminate position a from the running Schur complement
+        for i in range(a + 1, d):
+            L[i, a] = cur[a, i] / piv
+            for j in range(i, d):
+                cur[i, j] -= L[i, a] * cur[a, j]
+    for a in range(d):
+        old = diag[a]
+        for b in range(a + 1, d):
+            old += diag[b]
+            D[a, b] -= old
+
+
+def order_scan(const double[:, ::1] Gp):
+    """Residual variances of an order and the change of their sum for every single swap.
+
+    Returns ``diag`` (pivots of ``Gp = L D L^T``), ``L`` (unit lower) and ``D`` with
+    ``D[a, b]`` (``a < b``) the change of ``sum(diag)`` when positions ``a`` and ``b`` swap.
+
+    With ``M_k`` the Schur complement of ``Gp`` on the positions before ``a`` and ``a + 1 ..
+    k - 1`` (position ``a`` left out), the swapped order ``.., b, a + 1, .., b - 1, a, ..``
+    has variances ``Gp|prefix[b, b]``, then ``M_k[k, k] - M_k[k, b]^2 / M_k[b, b]`` for the
+    positions in between, then ``M_{b+1}[a, a]``. One elimination sequence per ``a`` serves
+    every ``b``: ``O(d^4 / 12)`` for all pairs, instead of ``O((b - a)^3)`` per pair. Only
+    upper triangles are read and written.
+    """
+    cdef Py_ssize_t d = Gp.shape[0]
+    diag, L, D = np.empty(d), np.eye(d), np.zeros((d, d))
+    cdef double[:, ::1] cur = np.empty((d, d)), M = np.empty((d, d))
+    cdef double[::1] new = np.empty(d), diag_view = diag
+    cdef double[:, ::1] L_view = L, D_view = D
+    with nogil:
+        _scan(Gp, cur, M, new, diag_view, L_view, D_view)
+    return diag, L, D
+
+
+cdef void _unit_upper_inverse(const double[:, ::1] N, double[:, ::1] out) noexcept nogil:
+    cdef Py_ssize_t d = N.shape[0], i, j, k
+    cdef double s
+    for j in range(d):
+        out[j, j] = 1.0
+        for i in range(j - 1, -1, -1):
+            s = 0.0
+            for k in range(i + 1, j + 1):
+                s += N[i, k] * out[k, j]
+            out[i, j] = s
+
+
+def unit_upper_inverse(const double[:, ::1] N):
+    """``(I - N)^{-1}`` for a strictly upper triangular ``N`` (a unit upper triangular result)."""
+    out = np.zeros((N.shape[0], N.shape[0]))
+    cdef double[:, ::1] out_view = out
+    with nogil:
+        _unit_upper_inverse(N, out_view)
+    return out
+
+
+def order_coefficients(const double[:, ::1] L):
+    """Regression coefficients of every position on its predecessors from ``Gp = L D L^T``.
+
+    The coefficient matrix ``B`` (strictly upper, ``B[i, k]`` for ``i`` before ``k``)
+    satisfies ``I - B^T = L^{-1}``, so ``B = I - L^{-T}``.
+    """
+    B = -unit_upper_inverse(np.ascontiguousarray(-np.asarray(L).T))
+    np.fill_diagonal(B, 0.0)
+    return B
