@@ -18,15 +18,16 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 from sklearn.exceptions import ConvergenceWarning
 
 from .._array_api import array_namespace, require_backend
 from .._progress import progress
 from .._result import HistoryRecorder, SolveResult
 from .._validation import check_matrix, check_scalar, check_square, common_float_dtype
-from ._graph_blocks import colour_partition, forest_order, forest_partition
-from ._tree_solve import _factor, _greedy_step, _positional, _prox_sweep, _sweep
+from ._graph_blocks import colour_partition, forest_order, forest_partition, ranking
+from ._graph_partition import grow_forest, order_block
+from ._quadratic_cg import cg_direction, cg_step, dot_columns
+from ._tree_sweeps import factor, forest_sweep, greedy_update, positional, prox_sweep
 
 __all__ = ["QuadraticProblem", "quadratic_bcd"]
 
@@ -183,12 +184,9 @@ class _FixedPartition:
         self.up = np.empty_like(self.parent)
         self.coef = np.empty_like(self.pivot)
         self.inv = np.empty_like(self.pivot)
-        for b in range(self.n_blocks):
-            lo, hi = self.start[b], self.start[b + 1]
-            _factor(Q.data, problem.diag, self.order, lo, hi, self.parent, self.parent_pos,
-                    self.pivot)
-            _positional(Q.data, self.order, lo, hi, self.parent, self.parent_pos, self.pivot,
-                        self.up, self.coef, self.inv)
+        factor(Q.data, problem.diag, self.order, self.parent, self.parent_pos, self.pivot)
+        positional(Q.data, self.order, self.parent, self.parent_pos, self.pivot, self.up,
+                   self.coef, self.inv)
         rows = np.repeat(np.arange(Q.shape[0], dtype=Q.indices.dtype), np.diff(Q.indptr))
         same = labels[rows] == labels[Q.indices]
         if problem.penalised:
@@ -207,11 +205,11 @@ class _FixedPartition:
     def sweep(self, problem, sequence, x, g, work):
         Q = problem.Q
         if problem.penalised:
-            _prox_sweep(Q.indptr, Q.indices, Q.data, self.order, self.start, sequence,
-                        self.scale, problem.l1, problem.lower, problem.upper, x, g, work)
+            prox_sweep(Q.indptr, Q.indices, Q.data, self.order, self.start, sequence,
+                       self.scale, problem.l1, problem.lower, problem.upper, x, g, work)
         else:
-            _sweep(self.cross_indptr, self.cross_indices, self.cross_data, self.order,
-                   self.start, self.up, self.coef, self.inv, sequence, x, g, work)
+            forest_sweep(self.cross_indptr, self.cross_indices, self.cross_data, self.order,
+                         self.start, self.up, self.coef, self.inv, sequence, x, g, work)
 
 
 class _GreedyForest:
@@ -221,12 +219,10 @@ class _GreedyForest:
 
     def __init__(self, problem):
         n = problem.Q.shape[0]
-        self.in_block = np.zeros(n, dtype=np.bool_)
+        self.in_block = np.zeros(n, dtype=np.int64)
         self.uf = np.empty(n, dtype=np.int64)
         self.roots = np.empty(n, dtype=np.int64)
-        self.order = np.empty(n, dtype=np.int64)
-        self.parent = np.empty(n, dtype=np.int64)
-        self.parent_pos = np.empty(n, dtype=np.int64)
+        self.tree = np.empty((4, n), dtype=np.int64)
         self.pivot = np.empty(n, dtype=problem.Q.dtype)
         self.size = 0
 
@@ -240,10 +236,12 @@ class _GreedyForest:
             scores = np.sqrt(np.sum(d * (x - z) ** 2, axis=1))
         else:
             scores = np.sqrt(np.sum(g * g, axis=1) / problem.diag)
-        self.size = _greedy_step(
-            Q.indptr, Q.indices, Q.data, problem.diag, scores.astype(np.float64), problem.l1,
-            problem.lower, problem.upper, problem.penalised, x, g, work, self.in_block, self.uf,
-            self.roots, self.order, self.parent, self.parent_pos, self.pivot)
+        grow_forest(Q.indptr, Q.indices, ranking(scores.astype(np.float64)), self.in_block,
+                    self.uf, self.roots)
+        self.size = order_block(Q.indptr, Q.indices, self.in_block, self.tree)
+        greedy_update(Q.indptr, Q.indices, Q.data, problem.diag, self.in_block, self.tree,
+                      self.size, problem.penalised, problem.l1, problem.lower, problem.upper,
+                      self.pivot, x, g, work)
 
 
 def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=None, x0=None,
@@ -371,7 +369,7 @@ def _run_cg(problem, rule, x, tol, max_iter, verbose):
     _precondition(problem, rule, r, z, gz, work)
     p = z.copy()
     q = gz + r
-    rho = _dot_columns(r, z)
+    rho = dot_columns(r, z)
     recorder = HistoryRecorder()
     residual = (np.linalg.norm(r, axis=0) / problem.c_norms).max()
     recorder.record(0, residual=residual, block_updates=0)
@@ -380,9 +378,9 @@ def _run_cg(problem, rule, x, tol, max_iter, verbose):
     converged = residual <= tol
     with progress(max_iter, verbose, desc="quadratic_bcd (cg)") as bar:
         while not converged and n_iter < max_iter:
-            curvature = _dot_columns(p, q)
+            curvature = dot_columns(p, q)
             alpha = np.divide(rho, curvature, out=np.zeros_like(rho), where=curvature > 0)
-            residual = (np.sqrt(_cg_step(x, r, p, q, alpha)) / problem.c_norms).max()
+            residual = (np.sqrt(cg_step(x, r, p, q, alpha)) / problem.c_norms).max()
             n_iter += 1
             if residual <= tol:
                 r = np.ascontiguousarray(problem.c - np.asarray(Q @ x))
@@ -395,10 +393,10 @@ def _run_cg(problem, rule, x, tol, max_iter, verbose):
                 break
             _precondition(problem, rule, r, z, gz, work)
             updates += len(rule.symmetric)
-            rho_new = _dot_columns(r, z)
+            rho_new = dot_columns(r, z)
             beta = np.divide(rho_new, rho, out=np.zeros_like(rho), where=rho > 0)
             rho = rho_new
-            _cg_direction(p, q, z, gz, r, beta)
+            cg_direction(p, q, z, gz, r, beta)
     return _result(problem, x, n_iter, converged, residual, tol, recorder, rule, updates)
 
 
@@ -407,37 +405,6 @@ def _precondition(problem, rule, r, z, gz, work):
     z.fill(0.0)
     np.negative(r, out=gz)
     rule.sweep(problem, rule.symmetric, z, gz, work)
-
-
-@njit(cache=True, nogil=True)
-def _dot_columns(a, b):
-    """Column-wise dot products of two ``(n, k)`` arrays."""
-    out = np.zeros(a.shape[1])
-    for i in range(a.shape[0]):
-        for c in range(a.shape[1]):
-            out[c] += a[i, c] * b[i, c]
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _cg_step(x, r, p, q, alpha):
-    """``x += alpha p``, ``r -= alpha q`` (per column); return the squared norms of ``r``."""
-    out = np.zeros(x.shape[1])
-    for i in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            x[i, c] += alpha[c] * p[i, c]
-            r[i, c] -= alpha[c] * q[i, c]
-            out[c] += r[i, c] * r[i, c]
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _cg_direction(p, q, z, gz, r, beta):
-    """``p = z + beta p`` and ``q = Q p`` from ``Q z = gz + r`` (no product with ``Q``)."""
-    for i in range(p.shape[0]):
-        for c in range(p.shape[1]):
-            p[i, c] = z[i, c] + beta[c] * p[i, c]
-            q[i, c] = gz[i, c] + r[i, c] + beta[c] * q[i, c]
 
 
 def _result(problem, x, n_iter, converged, residual, tol, recorder, rule, updates):
