@@ -12,7 +12,9 @@ Right-hand sides are the columns of C-contiguous ``(n, k)`` arrays: ``x`` (the i
 the GIL and allocate nothing; shapes and dtypes are checked by the Python callers.
 """
 
-from libc.math cimport fabs
+import numpy as np
+
+from libc.math cimport fabs, sqrt
 from libc.stdint cimport int64_t
 
 include "_graph_types.pxi"
@@ -119,12 +121,22 @@ cdef void _apply(const index_t* indptr, const index_t* indices, const floating* 
                 g[j * k + c] += w * work[i * k + c]
 
 
-def forest_sweep(const index_t[::1] cross_indptr, const index_t[::1] cross_indices,
-                 const floating[::1] cross_data, const int64_t[::1] order,
-                 const int64_t[::1] start, const int64_t[::1] up, const floating[::1] coef,
-                 const floating[::1] inv, const int64_t[::1] sequence, floating[:, ::1] x,
-                 floating[:, ::1] g, floating[:, ::1] work):
-    """Exact updates of the fixed forest blocks listed in ``sequence``, in that order.
+cdef struct ForestBlocks:
+    # a fixed partition into forests, factored (see ``positional``), and the block sequence
+    # of one sweep; the entries of Q between blocks, the factors and the iterates are passed
+    # beside it, typed
+    const int64_t* order
+    const int64_t* start
+    const int64_t* up
+    const int64_t* sequence
+    int64_t n_sequence
+
+
+cdef void _forest_sweep(const ForestBlocks* blocks, const index_t* cross_indptr,
+                        const index_t* cross_indices, const floating* cross_data,
+                        const floating* coef, const floating* inv, floating* x, floating* g,
+                        floating* work, int64_t k) noexcept nogil:
+    """Exact updates of the blocks of ``blocks.sequence``, in that order.
 
     Each block takes two passes over its nodes. The upward pass eliminates on ``g`` itself (the
     step solves ``Q_bb d = -g_b``, and elimination commutes with the sign); the downward pass
@@ -133,47 +145,151 @@ def forest_sweep(const index_t[::1] cross_indptr, const index_t[::1] cross_indic
     and scatters ``d`` along the edges leaving the block: ``cross`` holds just those entries
     of ``Q``.
     """
-    cdef int64_t k = x.shape[1]
+    cdef const int64_t* order = blocks.order
+    cdef const int64_t* up = blocks.up
     cdef int64_t s, b, lo, hi, t, i, p, q, j, c
     cdef floating f, d, w, a, r
-    cdef floating* xp
-    cdef floating* gp
-    cdef floating* dp
-    if x.shape[0] == 0:
-        return
-    xp = &x[0, 0]
-    gp = &g[0, 0]
-    dp = &work[0, 0]
-    with nogil:
-        for s in range(sequence.shape[0]):
-            b = sequence[s]
-            lo = start[b]
-            hi = start[b + 1]
-            for t in range(hi - 1, lo - 1, -1):
-                p = up[t]
-                if p >= 0:
-                    i = order[t]
-                    f = coef[t] * inv[t]
-                    for c in range(k):
-                        gp[p * k + c] -= f * gp[i * k + c]
-            for t in range(lo, hi):
+    for s in range(blocks.n_sequence):
+        b = blocks.sequence[s]
+        lo = blocks.start[b]
+        hi = blocks.start[b + 1]
+        for t in range(hi - 1, lo - 1, -1):
+            p = up[t]
+            if p >= 0:
                 i = order[t]
-                p = up[t]
-                a = coef[t]
-                r = inv[t]
+                f = coef[t] * inv[t]
                 for c in range(k):
-                    d = -gp[i * k + c]
-                    if p >= 0:
-                        d -= a * dp[p * k + c]
-                    d *= r
-                    dp[i * k + c] = d
-                    xp[i * k + c] += d
-                    gp[i * k + c] = 0
-                for q in range(cross_indptr[i], cross_indptr[i + 1]):
-                    j = cross_indices[q]
-                    w = cross_data[q]
-                    for c in range(k):
-                        gp[j * k + c] += w * dp[i * k + c]
+                    g[p * k + c] -= f * g[i * k + c]
+        for t in range(lo, hi):
+            i = order[t]
+            p = up[t]
+            a = coef[t]
+            r = inv[t]
+            for c in range(k):
+                d = -g[i * k + c]
+                if p >= 0:
+                    d -= a * work[p * k + c]
+                d *= r
+                work[i * k + c] = d
+                x[i * k + c] += d
+                g[i * k + c] = 0
+            for q in range(cross_indptr[i], cross_indptr[i + 1]):
+                j = cross_indices[q]
+                w = cross_data[q]
+                for c in range(k):
+                    g[j * k + c] += w * work[i * k + c]
+
+
+cdef ForestBlocks _blocks(const int64_t[::1] order, const int64_t[::1] start,
+                          const int64_t[::1] up, const int64_t[::1] sequence):
+    cdef ForestBlocks blocks
+    blocks.order = &order[0]
+    blocks.start = &start[0]
+    blocks.up = &up[0]
+    blocks.sequence = &sequence[0]
+    blocks.n_sequence = sequence.shape[0]
+    return blocks
+
+
+def forest_sweep(const index_t[::1] cross_indptr, const index_t[::1] cross_indices,
+                 const floating[::1] cross_data, const int64_t[::1] order,
+                 const int64_t[::1] start, const int64_t[::1] up, const floating[::1] coef,
+                 const floating[::1] inv, const int64_t[::1] sequence, floating[:, ::1] x,
+                 floating[:, ::1] g, floating[:, ::1] work):
+    """Exact updates of the fixed forest blocks listed in ``sequence``, in that order."""
+    if x.shape[0] == 0 or sequence.shape[0] == 0:
+        return
+    cdef ForestBlocks blocks = _blocks(order, start, up, sequence)
+    with nogil:
+        _forest_sweep(&blocks, &cross_indptr[0], &cross_indices[0], &cross_data[0], &coef[0],
+                      &inv[0], &x[0, 0], &g[0, 0], &work[0, 0], x.shape[1])
+
+
+cdef enum:
+    # rows of the (5, n, k) array of a forest-preconditioned CG run
+    PRECONDITIONED = 0   # z = M^-1 r
+    PRECONDITIONED_GRADIENT = 1   # Q z - r, kept by the sweep
+    STEP = 2   # the sweep's block steps
+    DIRECTION = 3   # p
+    PRODUCT = 4   # Q p
+
+
+def forest_pcg(const index_t[::1] cross_indptr, const index_t[::1] cross_indices,
+               const floating[::1] cross_data, const int64_t[::1] order,
+               const int64_t[::1] start, const int64_t[::1] up, const floating[::1] coef,
+               const floating[::1] inv, const int64_t[::1] sequence,
+               const double[::1] c_norms, double tol, floating[:, ::1] x, floating[:, ::1] r,
+               floating[:, :, ::1] buffers, double[::1] rho, double[::1] residuals,
+               int64_t n_iter, int64_t max_iter):
+    """Conjugate gradients preconditioned by the symmetric forest sweep, one run per column.
+
+    Continues a run from iteration ``n_iter``: each iteration preconditions ``r`` and renews
+    the direction (a run starts with ``p = q = rho = 0``, so its first direction is ``z``;
+    the caller may replace ``r`` by the true residual between calls), then steps. Every iteration writes its relative residual
+    (largest over the columns, ``||r|| / c_norms``) to ``residuals[n_iter]``; the run stops
+    after the iteration that meets ``tol`` or reaches ``max_iter``, and returns ``n_iter``.
+    The preconditioner's product ``Q z`` falls out of the sweep, so ``q = Q p`` needs no
+    product with ``Q``. All in one call without the GIL; no allocation per iteration.
+    """
+    cdef int64_t n = x.shape[0]
+    cdef int64_t k = x.shape[1]
+    if n == 0 or n_iter >= max_iter:
+        return n_iter
+    cdef ForestBlocks blocks = _blocks(order, start, up, sequence)
+    scratch_array = np.zeros((3, k))
+    cdef double[:, ::1] scratch = scratch_array
+    cdef double* step = &scratch[0, 0]   # alpha, then beta
+    cdef double* total = &scratch[1, 0]   # a dot product per column
+    cdef double* curvature = &scratch[2, 0]
+    cdef floating* xp = &x[0, 0]
+    cdef floating* rp = &r[0, 0]
+    cdef floating* z = &buffers[PRECONDITIONED, 0, 0]
+    cdef floating* gz = &buffers[PRECONDITIONED_GRADIENT, 0, 0]
+    cdef floating* work = &buffers[STEP, 0, 0]
+    cdef floating* p = &buffers[DIRECTION, 0, 0]
+    cdef floating* q = &buffers[PRODUCT, 0, 0]
+    cdef int64_t i, row, c, e, m = n * k
+    cdef double residual
+    with nogil:
+        while True:
+            for i in range(m):
+                z[i] = 0
+                gz[i] = -rp[i]
+            _forest_sweep(&blocks, &cross_indptr[0], &cross_indices[0], &cross_data[0],
+                          &coef[0], &inv[0], z, gz, work, k)
+            for c in range(k):
+                total[c] = 0
+                curvature[c] = 0
+            for row in range(n):
+                for c in range(k):
+                    e = row * k + c
+                    total[c] += rp[e] * z[e]
+            for c in range(k):
+                step[c] = total[c] / rho[c] if rho[c] > 0 else 0
+                rho[c] = total[c]
+            for row in range(n):
+                for c in range(k):
+                    e = row * k + c
+                    p[e] = z[e] + step[c] * p[e]
+                    q[e] = gz[e] + rp[e] + step[c] * q[e]
+                    curvature[c] += p[e] * q[e]
+            for c in range(k):
+                step[c] = rho[c] / curvature[c] if curvature[c] > 0 else 0
+                total[c] = 0
+            for row in range(n):
+                for c in range(k):
+                    e = row * k + c
+                    xp[e] += step[c] * p[e]
+                    rp[e] -= step[c] * q[e]
+                    total[c] += rp[e] * rp[e]
+            n_iter += 1
+            residual = 0
+            for c in range(k):
+                residual = max(residual, sqrt(total[c]) / c_norms[c])
+            residuals[n_iter] = residual
+            if residual <= tol or n_iter >= max_iter:
+                break
+    return n_iter
 
 
 cdef struct Penalty:

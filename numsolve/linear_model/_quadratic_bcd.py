@@ -13,6 +13,7 @@ symmetric positive definite preconditioner; ``acceleration="cg"`` runs conjugate
 on it, reusing the gradient the sweep maintains so that no extra product with ``Q`` is needed.
 """
 
+import time
 import warnings
 from types import SimpleNamespace
 
@@ -26,8 +27,14 @@ from .._result import HistoryRecorder, SolveResult
 from .._validation import check_matrix, check_scalar, check_square, common_float_dtype
 from ._graph_blocks import colour_partition, forest_order, forest_partition, ranking
 from ._graph_partition import grow_forest, order_block
-from ._quadratic_cg import cg_direction, cg_step, dot_columns
-from ._tree_sweeps import factor, forest_sweep, greedy_update, positional, prox_sweep
+from ._tree_sweeps import (
+    factor,
+    forest_pcg,
+    forest_sweep,
+    greedy_update,
+    positional,
+    prox_sweep,
+)
 
 __all__ = ["QuadraticProblem", "quadratic_bcd"]
 
@@ -211,6 +218,14 @@ class _FixedPartition:
             forest_sweep(self.cross_indptr, self.cross_indices, self.cross_data, self.order,
                          self.start, self.up, self.coef, self.inv, sequence, x, g, work)
 
+    def pcg(self, problem, x, r, buffers, rho, residuals, n_iter, max_iter, tol):
+        """Continue the CG run preconditioned by the symmetric sweep (see ``forest_pcg``);
+        return the iteration reached. A run starts with zero ``buffers`` and ``rho``."""
+        return forest_pcg(self.cross_indptr, self.cross_indices, self.cross_data, self.order,
+                          self.start, self.up, self.coef, self.inv, self.symmetric,
+                          problem.c_norms.astype(np.float64), tol, x, r, buffers, rho,
+                          residuals, n_iter, max_iter)
+
 
 class _GreedyForest:
     """Buffers of the greedy forest rule (one block grown from the gradient per iteration)."""
@@ -359,55 +374,50 @@ def _run_bcd(problem, rule, greedy, x, tol, max_iter, verbose):
             recorder.record(n_iter, residual=residual, block_updates=updates)
             bar.update(1)
             bar.set_postfix(residual=f"{residual:.2e}", refresh=False)
-    return _result(problem, x, n_iter, converged, residual, tol, recorder, rule, updates)
+    return _result(problem, x, n_iter, converged, residual, tol, recorder.as_dict(), rule,
+                   updates)
 
 
 def _run_cg(problem, rule, x, tol, max_iter, verbose):
-    Q = problem.Q
-    r = -np.ascontiguousarray(problem.gradient(x))
-    z, gz, work = np.empty_like(r), np.empty_like(r), np.empty_like(r)
-    _precondition(problem, rule, r, z, gz, work)
-    p = z.copy()
-    q = gz + r
-    rho = dot_columns(r, z)
-    recorder = HistoryRecorder()
-    residual = (np.linalg.norm(r, axis=0) / problem.c_norms).max()
-    recorder.record(0, residual=residual, block_updates=0)
-    updates = len(rule.symmetric)
+    """Conjugate gradients preconditioned by the symmetric sweep, run by the compiled kernel.
+
+    The kernel stops when its recursive residual meets ``tol``; the true residual
+    ``c - Q x`` is then computed here and the run goes on from it when it does not. With a
+    progress bar the kernel returns after every iteration; otherwise the whole run is one
+    call, and ``history["elapsed"]`` spreads its wall time evenly over the iterations.
+    """
+    n, k = problem.shape
+    r = np.ascontiguousarray(-problem.gradient(x))
+    buffers = np.zeros((5, n, k), dtype=r.dtype)
+    rho = np.zeros(k)
+    residuals = np.empty(max_iter + 1)
+    residuals[0] = (np.linalg.norm(r, axis=0) / problem.c_norms).max()
     n_iter = 0
-    converged = residual <= tol
+    converged = residuals[0] <= tol
+    start = time.perf_counter()
     with progress(max_iter, verbose, desc="quadratic_bcd (cg)") as bar:
         while not converged and n_iter < max_iter:
-            curvature = dot_columns(p, q)
-            alpha = np.divide(rho, curvature, out=np.zeros_like(rho), where=curvature > 0)
-            residual = (np.sqrt(cg_step(x, r, p, q, alpha)) / problem.c_norms).max()
-            n_iter += 1
-            if residual <= tol:
-                r = np.ascontiguousarray(problem.c - np.asarray(Q @ x))
-                residual = (np.linalg.norm(r, axis=0) / problem.c_norms).max()
-                converged = residual <= tol
-            recorder.record(n_iter, residual=residual, block_updates=updates)
-            bar.update(1)
-            bar.set_postfix(residual=f"{residual:.2e}", refresh=False)
-            if converged:
-                break
-            _precondition(problem, rule, r, z, gz, work)
-            updates += len(rule.symmetric)
-            rho_new = dot_columns(r, z)
-            beta = np.divide(rho_new, rho, out=np.zeros_like(rho), where=rho > 0)
-            rho = rho_new
-            cg_direction(p, q, z, gz, r, beta)
-    return _result(problem, x, n_iter, converged, residual, tol, recorder, rule, updates)
+            done = rule.pcg(problem, x, r, buffers, rho, residuals, n_iter,
+                            n_iter + 1 if verbose > 0 else max_iter, tol)
+            bar.update(done - n_iter)
+            n_iter = done
+            if residuals[n_iter] <= tol:
+                r[...] = problem.c - np.asarray(problem.Q @ x)
+                residuals[n_iter] = (np.linalg.norm(r, axis=0) / problem.c_norms).max()
+                converged = residuals[n_iter] <= tol
+            bar.set_postfix(residual=f"{residuals[n_iter]:.2e}", refresh=False)
+    iterations = np.arange(n_iter + 1)
+    history = {
+        "iteration": iterations.astype(float),
+        "elapsed": (time.perf_counter() - start) * (iterations + 1) / (n_iter + 1),
+        "residual": residuals[:n_iter + 1].copy(),
+        "block_updates": (iterations * len(rule.symmetric)).astype(float),
+    }
+    return _result(problem, x, n_iter, converged, residuals[n_iter], tol, history, rule,
+                   n_iter * len(rule.symmetric))
 
 
-def _precondition(problem, rule, r, z, gz, work):
-    """``z = M^{-1} r`` by one symmetric sweep from zero; ``gz`` ends as ``Q z - r``."""
-    z.fill(0.0)
-    np.negative(r, out=gz)
-    rule.sweep(problem, rule.symmetric, z, gz, work)
-
-
-def _result(problem, x, n_iter, converged, residual, tol, recorder, rule, updates):
+def _result(problem, x, n_iter, converged, residual, tol, history, rule, updates):
     if converged:
         message = f"relative residual {residual:.3g} <= tol {tol:.3g}"
     else:
@@ -421,7 +431,7 @@ def _result(problem, x, n_iter, converged, residual, tol, recorder, rule, update
         n_iter=n_iter,
         converged=bool(converged),
         message=message,
-        history=recorder.as_dict(),
+        history=history,
         extras={
             "residual": float(residual),
             "n_blocks": int(rule.n_blocks),
@@ -539,7 +549,7 @@ def _quadratic_bcd_xp(xp, Q, c, *, blocks, l1, bounds, acceleration, x0, tol, ma
 
     problem = _XpProblem(xp, Q, C, vector, l1)
     rule = SimpleNamespace(n_blocks=len(masks))
-    return _result(problem, x, n_iter, converged, res, tol, recorder, rule, updates)
+    return _result(problem, x, n_iter, converged, res, tol, recorder.as_dict(), rule, updates)
 
 
 class _XpProblem:
