@@ -90,6 +90,18 @@ def test_cg_acceleration_needs_far_fewer_iterations(lattice):
     np.testing.assert_allclose(accelerated.x, plain.x, atol=1e-4)
 
 
+def test_cg_run_stopped_after_every_iteration_continues_exactly(moons):
+    """With a progress bar the compiled CG run returns after every iteration and is resumed:
+    iterates, residual history and stopping point equal those of the run made in one call."""
+    Q, c = moons
+    whole = quadratic_bcd(Q, c, acceleration="cg", tol=1e-9)
+    stepped = quadratic_bcd(Q, c, acceleration="cg", tol=1e-9, verbose=1)
+    assert whole.converged and stepped.n_iter == whole.n_iter
+    np.testing.assert_array_equal(stepped.x, whole.x)
+    np.testing.assert_array_equal(stepped.history["residual"], whole.history["residual"])
+    assert len(whole.history["elapsed"]) == whole.n_iter + 1
+
+
 def test_warm_start_and_float32(moons):
     Q, c = moons
     cold = quadratic_bcd(Q, c, tol=1e-8)
