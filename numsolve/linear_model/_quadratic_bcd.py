@@ -13,12 +13,14 @@ symmetric positive definite preconditioner; ``acceleration="cg"`` runs conjugate
 on it, reusing the gradient the sweep maintains so that no extra product with ``Q`` is needed.
 """
 
+import copy
 import time
 import warnings
 from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import reverse_cuthill_mckee
 from sklearn.exceptions import ConvergenceWarning
 
 from .._array_api import array_namespace, require_backend
@@ -39,6 +41,10 @@ from ._tree_sweeps import (
 __all__ = ["QuadraticProblem", "quadratic_bcd"]
 
 _BLOCK_RULES = ("forest", "greedy-forest", "colour", "coordinate")
+# renumber graphs of at least this many nodes whose mean |i - j| over the entries of Q
+# exceeds LOCALITY_SPAN * sqrt(n) (see _locality_order)
+LOCALITY_MIN_SIZE = 20_000
+LOCALITY_SPAN = 8
 
 
 class QuadraticProblem:
@@ -99,6 +105,16 @@ class QuadraticProblem:
             self.upper).any()
         norms = np.linalg.norm(self.c, axis=0)
         self.c_norms = np.where(norms > 0, norms, 1.0)
+
+    def renumbered(self, order):
+        """The same problem with variable ``order[i]`` as its variable ``i``."""
+        other = copy.copy(self)
+        other.Q = self.Q[order][:, order].tocsr()
+        other.Q.sort_indices()
+        other.diag = self.diag[order]
+        other.c = np.ascontiguousarray(self.c[order])
+        other.lower, other.upper = self.lower[order], self.upper[order]
+        return other
 
     @property
     def shape(self):
@@ -304,7 +320,9 @@ def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=No
     SolveResult
         ``x`` (shape of ``c``), ``n_iter``, ``converged``, ``message``, ``history`` (iteration,
         elapsed, residual, block_updates) and extras ``residual`` (final relative residual),
-        ``n_blocks``, ``block_updates`` and ``objective``.
+        ``n_blocks``, ``block_updates``, ``objective`` and ``renumbered`` (whether the sweeps
+        ran on a bandwidth-reducing renumbering of a large, shuffled graph: the same block
+        updates, laid out for the cache; ``x`` is in the original numbering either way).
 
     Examples
     --------
@@ -330,11 +348,43 @@ def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=No
     if acceleration == "cg" and (greedy or problem.penalised):
         raise ValueError("acceleration='cg' needs a fixed partition and no l1 or bounds")
     x = _start(problem, x0)
-    rule = _GreedyForest(problem) if greedy else _FixedPartition(
-        problem, _partition_labels(problem, blocks))
+    if greedy:
+        return _run_bcd(problem, _GreedyForest(problem), True, x, tol, max_iter, verbose)
+    labels = _partition_labels(problem, blocks)
+    renumbering = _locality_order(problem.Q)
+    if renumbering is not None:
+        # the partition is kept: the same block updates, on arrays laid out for the sweeps
+        problem, labels, x = problem.renumbered(renumbering), labels[renumbering], x[renumbering]
+    rule = _FixedPartition(problem, labels)
     if acceleration == "cg":
-        return _run_cg(problem, rule, x, tol, max_iter, verbose)
-    return _run_bcd(problem, rule, greedy, x, tol, max_iter, verbose)
+        result = _run_cg(problem, rule, x, tol, max_iter, verbose)
+    else:
+        result = _run_bcd(problem, rule, False, x, tol, max_iter, verbose)
+    result.extras["renumbered"] = renumbering is not None
+    if renumbering is not None:
+        x = np.empty_like(result.x)
+        x[renumbering] = result.x
+        result.x = x
+    return result
+
+
+def _locality_order(Q):
+    """A bandwidth-reducing renumbering (reverse Cuthill-McKee) of a large graph whose
+    numbering scatters neighbours across memory, or None.
+
+    The sweeps read and update the neighbours of every node; with a shuffled numbering (a kNN
+    graph of points in random order) each of those accesses misses the cache. Renumbering the
+    two-moons graph (n = 95,000, ``make_moons_problem``) halves the CPU time of the
+    forest-preconditioned CG; a lattice in row-major order (mean ``|i - j|`` about
+    ``0.4 sqrt(n)``) is left as it is.
+    """
+    n = Q.shape[0]
+    if n < LOCALITY_MIN_SIZE:
+        return None
+    rows = np.repeat(np.arange(n), np.diff(Q.indptr))
+    if np.abs(rows - Q.indices).mean() <= LOCALITY_SPAN * np.sqrt(n):
+        return None
+    return reverse_cuthill_mckee(Q, symmetric_mode=True).astype(np.int64)
 
 
 def _start(problem, x0):
@@ -437,6 +487,7 @@ def _result(problem, x, n_iter, converged, residual, tol, history, rule, updates
             "n_blocks": int(rule.n_blocks),
             "block_updates": int(updates),
             "objective": float(problem.objective(x).sum()),
+            "renumbered": False,
         },
     )
 
