@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
@@ -26,6 +25,7 @@ from .._array_api import array_namespace, require_backend
 from .._result import HistoryRecorder, SolveResult
 from .._validation import check_matrix, check_square
 from ..linear_model._quadratic_bcd import quadratic_bcd
+from ._harmonic_system import fill_system
 
 __all__ = ["SOLVERS", "UnreachedNodesWarning", "harmonic_solution", "harmonic_system",
            "label_propagation", "labelled_nodes", "reached_nodes"]
@@ -35,45 +35,6 @@ SOLVERS = ("bcd", "direct")
 
 class UnreachedNodesWarning(UserWarning):
     """Some nodes have no path to a labelled node: their values are left at zero."""
-
-
-@njit(cache=True, nogil=True)
-def _system_kernel(indptr, indices, data, slot, values, q_indptr, q_indices, q_data, c):
-    """Fill the CSR arrays of ``Q = (D - W)[U, U]`` and ``c = W[U, L] Y_L`` in one pass.
-
-    ``slot[i]`` is the row of node ``i`` in ``Q`` when unlabelled, ``-(row in Y_L) - 1`` when
-    labelled. ``q_indptr`` is already filled.
-    """
-    n = slot.shape[0]
-    k = values.shape[1]
-    for i in range(n):
-        row = slot[i]
-        if row < 0:
-            continue
-        fill = q_indptr[row]
-        degree = 0.0
-        diagonal_at = -1
-        for q in range(indptr[i], indptr[i + 1]):
-            j = indices[q]
-            if j == i:
-                continue
-            w = data[q]
-            degree += w
-            col = slot[j]
-            if col < 0:
-                for t in range(k):
-                    c[row, t] += w * values[-col - 1, t]
-                continue
-            if diagonal_at < 0 and col > row:
-                diagonal_at = fill
-                fill += 1
-            q_indices[fill] = col
-            q_data[fill] = -w
-            fill += 1
-        if diagonal_at < 0:
-            diagonal_at = fill
-        q_indices[diagonal_at] = row
-        q_data[diagonal_at] = degree
 
 
 def _check_affinity(W):
@@ -191,8 +152,8 @@ def _build_system(W, labelled, values):
     q_indices = np.empty(q_indptr[-1], dtype=index_dtype)
     q_data = np.empty(q_indptr[-1], dtype=dtype)
     c = np.zeros((unlabelled.size, values.shape[1]), dtype=dtype)
-    _system_kernel(W.indptr, W.indices, W.data.astype(dtype, copy=False), slot,
-                   values.astype(dtype), q_indptr, q_indices, q_data, c)
+    fill_system(W.indptr, W.indices, W.data.astype(dtype, copy=False), slot,
+                np.ascontiguousarray(values, dtype=dtype), q_indptr, q_indices, q_data, c)
     Q = sp.csr_matrix((q_data, q_indices, q_indptr.astype(index_dtype)),
                       shape=(unlabelled.size, unlabelled.size))
     return Q, c, unlabelled

@@ -12,8 +12,9 @@ from sklearn.exceptions import ConvergenceWarning
 from array_api_compat import device as device_of
 
 from numsolve._array_api import to_numpy
+from numsolve.linear_model import _quadratic_bcd
 from numsolve.linear_model._graph_blocks import lattice_forests
-from numsolve.linear_model._quadratic_bcd import QuadraticProblem, quadratic_bcd
+from numsolve.linear_model._quadratic_bcd import QuadraticProblem, _locality_order, quadratic_bcd
 from numsolve.semi_supervised import harmonic_system, make_lattice_problem, make_moons_problem
 
 RULES = ["forest", "greedy-forest", "colour", "coordinate"]
@@ -88,6 +89,47 @@ def test_cg_acceleration_needs_far_fewer_iterations(lattice):
     assert accelerated.converged and plain.converged
     assert accelerated.n_iter * 3 < plain.n_iter
     np.testing.assert_allclose(accelerated.x, plain.x, atol=1e-4)
+
+
+def test_cg_run_stopped_after_every_iteration_continues_exactly(moons):
+    """With a progress bar the compiled CG run returns after every iteration and is resumed:
+    iterates, residual history and stopping point equal those of the run made in one call."""
+    Q, c = moons
+    whole = quadratic_bcd(Q, c, acceleration="cg", tol=1e-9)
+    stepped = quadratic_bcd(Q, c, acceleration="cg", tol=1e-9, verbose=1)
+    assert whole.converged and stepped.n_iter == whole.n_iter
+    np.testing.assert_array_equal(stepped.x, whole.x)
+    np.testing.assert_array_equal(stepped.history["residual"], whole.history["residual"])
+    assert len(whole.history["elapsed"]) == whole.n_iter + 1
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("acceleration", [None, "cg"])
+def test_renumbering_for_locality_keeps_the_block_updates(moons, monkeypatch, acceleration):
+    """The renumbered sweeps update the same blocks: the same iterates up to round-off."""
+    Q, c = moons
+    plain = quadratic_bcd(Q, c, acceleration=acceleration, tol=1e-9, max_iter=40)
+    monkeypatch.setattr(_quadratic_bcd, "LOCALITY_MIN_SIZE", 0)
+    renumbered = quadratic_bcd(Q, c, acceleration=acceleration, tol=1e-9, max_iter=40)
+    assert renumbered.renumbered and not plain.renumbered
+    assert renumbered.n_iter == plain.n_iter
+    np.testing.assert_allclose(renumbered.x, plain.x, rtol=1e-9, atol=1e-12)
+
+
+def test_locality_order_renumbers_shuffled_graphs_only():
+    W, labelled, values = make_lattice_problem(150, 150, random_state=0)
+    Q, _, _ = harmonic_system(W, labelled, values)
+    assert _locality_order(Q) is None
+
+    def mean_span(A):
+        rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+        return np.abs(rows - A.indices).mean()
+
+    shuffle = np.random.default_rng(0).permutation(Q.shape[0])
+    shuffled = Q[shuffle][:, shuffle].tocsr()
+    order = _locality_order(shuffled)
+    assert np.array_equal(np.sort(order), np.arange(Q.shape[0]))
+    assert mean_span(shuffled[order][:, order].tocsr()) < mean_span(shuffled) / 50
 
 
 def test_warm_start_and_float32(moons):
