@@ -126,7 +126,7 @@ def _sequence_case(name, description, T, grid, variance, offset, last, repeats=1
                                                   offset=offset, random_state=0)
         eye = sp.identity(A.shape[0], format="csr")
         systems = [(sp.csr_matrix(A + c * eye), b, c) for c, b in zip(shifts, B)]
-        table = shifted_iteration_table(A, shifts, B, DEFAULT_OMEGAS, tol=TOL, n_jobs=2)
+        table = shifted_iteration_table(A, shifts, B, DEFAULT_OMEGAS, rtol=TOL, n_jobs=2)
         beta0 = np.cos(np.pi / (grid + 1))
         young = [young_omega(beta=4 * beta0 / (4 + c)) for c in shifts]
         return {"systems": systems, "table": table, "shifts": shifts, "young": young,
@@ -136,7 +136,7 @@ def _sequence_case(name, description, T, grid, variance, offset, last, repeats=1
         def run(p):
             lo, hi = p["context_range"]
             seq = SequenceSolver(OmegaBandit(policy, context_range=(lo, hi), random_state=seed),
-                                 tol=TOL)
+                                 rtol=TOL)
             for A, b, c in p["systems"]:
                 seq.solve(A, b, context=c if context else None)
             out = _summary(seq.iterations_, last)
@@ -201,7 +201,7 @@ def _heat_case(nx, stride):
             if step % stride == stride // 2:
                 trajectory.append((A, b, kappa, pde.u))
             pde.advance(ssor_cg(A, b, x0=pde.u, omega=1.6, rtol=1e-10).x)
-        table = iteration_table(trajectory, DEFAULT_OMEGAS, solver="ssor_cg", tol=TOL)
+        table = iteration_table(trajectory, DEFAULT_OMEGAS, solver="ssor_cg", rtol=TOL)
         contexts = [np.log10(kappa) for _, _, kappa, _ in trajectory]
         return {"trajectory": trajectory, "table": table, "contexts": contexts,
                 "context_range": (min(contexts), max(contexts) + 1e-12)}
@@ -219,7 +219,7 @@ def _heat_case(nx, stride):
         return {"total_iterations": total}
 
     def run_sequence(p, bandit, context=True):
-        seq = SequenceSolver(bandit, solver="ssor_cg", tol=TOL)
+        seq = SequenceSolver(bandit, solver="ssor_cg", rtol=TOL)
         for (A, b, _, x0), c in zip(p["trajectory"], p["contexts"]):
             seq.solve(A, b, context=c if context else None, x0=x0)
         total = int(np.sum(seq.iterations_))
@@ -308,7 +308,7 @@ def mesh_sequence(name, kind, T, seed=0):
 def _mesh_case(name, kind, T):
     def setup():
         systems = mesh_sequence(name, kind, T)
-        table = iteration_table(systems, DEFAULT_OMEGAS, tol=TOL)
+        table = iteration_table(systems, DEFAULT_OMEGAS, rtol=TOL)
         return {"systems": systems, "table": table}
 
     def ratios(p, total):
@@ -320,7 +320,7 @@ def _mesh_case(name, kind, T):
 
     def learner(policy, context):
         def run(p):
-            seq = SequenceSolver(OmegaBandit(policy, random_state=0), tol=TOL)
+            seq = SequenceSolver(OmegaBandit(policy, random_state=0), rtol=TOL)
             for A, b, c in p["systems"]:
                 seq.solve(A, b, context=c if context else None)
             out = ratios(p, float(np.sum(seq.iterations_)))

@@ -72,7 +72,7 @@ default="safe"
     degree : int, optional
         Chebyshev polynomials per context coordinate for ``"chebcb"`` (6 by default),
         ``"smoothcb"`` (5 by default) and ``"safe"`` (3 by default).
-    tol : float, default=1e-8
+    rtol : float, default=1e-8
         The solver's relative tolerance, which scales the iteration model of ``"young"``.
     random_state : int, RandomState or None
         Seed of the arm draws.
@@ -98,7 +98,7 @@ default="safe"
     """
 
     def __init__(self, policy="safe", omegas=None, *, context_range=(-0.15, 0.65),
-                 n_bins=5, degree=None, tol=1e-8, random_state=None):
+                 n_bins=5, degree=None, rtol=1e-8, random_state=None):
         if policy not in _POLICIES:
             raise ValueError(f"policy must be one of {', '.join(_POLICIES)}; got {policy!r}")
         grid = DEFAULT_OMEGAS if omegas is None else np.asarray(omegas, dtype=float).ravel()
@@ -114,9 +114,9 @@ default="safe"
                          else degree)
         if int(n_bins) < 1 or n_features < 1:
             raise ValueError("n_bins and degree must be >= 1")
-        checked_tol = check_tol(tol)
-        if not 0 < checked_tol < 1:
-            raise ValueError(f"tol must lie in (0, 1), got {checked_tol}")
+        checked_rtol = check_tol(rtol, "rtol")
+        if not 0 < checked_rtol < 1:
+            raise ValueError(f"rtol must lie in (0, 1), got {checked_rtol}")
         # The constructor's arguments are kept as given, so get_params, repr and clone see
         # them; the learner works from the checked copies.
         self.policy = policy
@@ -124,7 +124,7 @@ default="safe"
         self.context_range = context_range
         self.n_bins = n_bins
         self.degree = degree
-        self.tol = tol
+        self.rtol = rtol
         self.random_state = random_state
         self.omegas_ = grid
         self._context_range = (low, high)
@@ -139,7 +139,7 @@ default="safe"
         elif policy == "smoothcb":
             self._smooth = SmoothCB(grid, low, high, n_features)
         elif policy == "young":
-            self._young = YoungModel(grid, checked_tol)
+            self._young = YoungModel(grid, checked_rtol)
         elif policy == "tsallis-inf-cb":
             self._learners = [TsallisINF(d) for _ in range(int(n_bins))]
         else:

@@ -1,11 +1,20 @@
 """Parameter checks shared by the linalg solver functions."""
 
 import numbers
+import warnings
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
+from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["check_maxiter", "check_matrix_entries", "check_omega", "check_tol", "default_rtol"]
+__all__ = [
+    "check_matrix_entries",
+    "check_maxiter",
+    "check_omega",
+    "check_tol",
+    "default_rtol",
+    "warn_unconverged",
+]
 
 #: Default relative tolerance per working precision: 1e-8 in float64; in float32 the relative
 #: residual of SOR with a large omega stalls between 1e-7 and 4e-6 (2-D Poisson, up to 60 x 60),
@@ -60,3 +69,11 @@ def check_matrix_entries(A, solver):
             "LinearOperator does not give; pass a NumPy array or SciPy sparse matrix, or use "
             "scipy.sparse.linalg.cg for a matrix-free operator"
         )
+
+
+def warn_unconverged(result, solver):
+    """Issue a :class:`ConvergenceWarning` at the public ``solver``'s caller unless ``result``
+    converged (the internal quiet entries leave that choice to their callers)."""
+    if not result.converged:
+        warnings.warn(f"{solver}: {result.message}", ConvergenceWarning, stacklevel=3)
+    return result

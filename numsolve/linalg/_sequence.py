@@ -1,15 +1,15 @@
 """Solving a sequence of linear systems with an online-tuned omega."""
 
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from .._progress import progress
 from .._result import SolveResult
 from ._bandit import OmegaBandit
+from ._checks import check_tol, warn_unconverged
 from ._trial import run_solver, run_trial
+from ._tuning import best_fixed_omega, iteration_table, regret_curve
 
 __all__ = ["SequenceSolver", "solve_sequence"]
 
@@ -23,7 +23,7 @@ class SequenceSolver:
 
     For each system it asks the tuner for a trial (:meth:`OmegaBandit.propose`: an omega,
     possibly preceded by a cut-short trial omega), solves, and feeds what the solve revealed
-    back. Every returned result meets ``tol`` (or warns, as a single solve does). For
+    back. Every returned result meets ``rtol`` (or warns, as a single solve does). For
     evaluation only, it can also solve each system at omega = 1 (``evaluate="omega-one"``,
     one more solve per system) or at every omega of the tuner's grid (``evaluate=True``, one
     solve per grid point) and report the total against them (:meth:`summary`).
@@ -33,7 +33,9 @@ class SequenceSolver:
     tuner : OmegaBandit, optional
         Default ``OmegaBandit()`` (the ``"safe"`` policy).
     solver : {"sor", "ssor", "ssor_cg"}, default="sor"
-    tol : float, default=1e-8
+    rtol : float, optional
+        Relative residual tolerance of every solve, as in :func:`sor`: by default 1e-8 in
+        float64 and 1e-5 in float32.
     maxiter : int, default=10000
     evaluate : {False, "omega-one", True}, default=False
 
@@ -66,7 +68,7 @@ class SequenceSolver:
     (3, ['omega_one_total', 'over_omega_one', 'systems', 'total'])
     """
 
-    def __init__(self, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000, evaluate=False):
+    def __init__(self, tuner=None, *, solver="sor", rtol=None, maxiter=10000, evaluate=False):
         if solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {', '.join(_SOLVERS)}; got {solver!r}")
         if not any(evaluate is option or (isinstance(evaluate, str) and evaluate == option)
@@ -74,7 +76,7 @@ class SequenceSolver:
             raise ValueError(f"evaluate must be False, True or 'omega-one'; got {evaluate!r}")
         self.tuner = OmegaBandit() if tuner is None else tuner
         self.solver = solver
-        self.tol = tol
+        self.rtol = None if rtol is None else check_tol(rtol, "rtol")
         self.maxiter = maxiter
         self.evaluate = evaluate
         self.omegas_, self.trial_omegas_, self.iterations_, self.contexts_ = [], [], [], []
@@ -88,13 +90,13 @@ class SequenceSolver:
         """
         trial = self.tuner.propose(context)
         try:
-            result, outcome = run_trial(self.solver, A, b, trial, x0, self.tol, self.maxiter)
+            result, outcome = run_trial(self.solver, A, b, trial, x0, self.rtol, self.maxiter)
         except Exception:
             self.tuner.discard()
             raise
         self.tuner.observe_trial(outcome)
         self._record(A, b, context, x0, trial, result)
-        return result
+        return warn_unconverged(result, self.solver)
 
     def solve_many(self, systems, client=None, batch_size=None):
         """Solve systems in batches, in parallel on a Dask cluster, with delayed feedback.
@@ -133,7 +135,7 @@ class SequenceSolver:
         for start in range(0, len(systems), int(batch_size)):
             batch = systems[start:start + int(batch_size)]
             trials = self.tuner.propose_batch([context for _, _, context, _ in batch])
-            args = [(self.solver, A, b, trial, x0, self.tol, self.maxiter)
+            args = [(self.solver, A, b, trial, x0, self.rtol, self.maxiter)
                     for (A, b, _, x0), trial in zip(batch, trials)]
             try:
                 if client is None:
@@ -147,7 +149,7 @@ class SequenceSolver:
             self.tuner.observe_trials([outcome for _, outcome in solved])
             for (A, b, context, x0), trial, (result, _) in zip(batch, trials, solved):
                 self._record(A, b, context, x0, trial, result)
-            results.extend(result for result, _ in solved)
+                results.append(warn_unconverged(result, self.solver))
         return results
 
     def _record(self, A, b, context, x0, trial, result):
@@ -156,16 +158,12 @@ class SequenceSolver:
         self.iterations_.append(result.n_iter)
         self.contexts_.append(context)
         if self.evaluate is True:
-            from ._tuning import iteration_table
-
             self._cost_rows.append(iteration_table(
-                [(A, b, None, x0)], self.tuner.omegas_, solver=self.solver, tol=self.tol,
+                [(A, b, None, x0)], self.tuner.omegas_, solver=self.solver, rtol=self.rtol,
                 maxiter=self.maxiter)[0])
         if self.evaluate:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                self._omega_one.append(run_solver(self.solver, A, b, _OMEGA_ONE, x0, self.tol,
-                                                  self.maxiter).n_iter)
+            self._omega_one.append(run_solver(self.solver, A, b, _OMEGA_ONE, x0, self.rtol,
+                                              self.maxiter).n_iter)
 
     def summary(self):
         """Total iterations, and with ``evaluate`` the totals to compare them with.
@@ -183,8 +181,6 @@ class SequenceSolver:
             one = float(np.sum(self._omega_one))
             out.update(omega_one_total=one, over_omega_one=total / max(one, 1.0))
         if self.evaluate is True and self._cost_rows:
-            from ._tuning import best_fixed_omega
-
             omega, best = best_fixed_omega(self.costs_, self.tuner.omegas_)
             out.update(best_fixed_omega=omega, best_fixed_total=best,
                        over_best_fixed=total / max(best, 1.0))
@@ -209,16 +205,7 @@ class SequenceSolver:
         return regret_curve(self.iterations_, self.costs_)
 
 
-def regret_curve(costs, table):
-    """Cumulative ``costs`` minus the best fixed column of ``table`` over each prefix."""
-    costs = np.asarray(costs, dtype=float)
-    table = np.asarray(table, dtype=float)
-    if costs.size == 0:
-        return np.zeros(0)
-    return np.cumsum(costs) - np.cumsum(table, axis=0).min(axis=1)
-
-
-def solve_sequence(systems, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000,
+def solve_sequence(systems, tuner=None, *, solver="sor", rtol=None, maxiter=10000,
                    evaluate=False, verbose=0):
     """Solve a sequence of systems, choosing omega online with ``tuner``.
 
@@ -228,7 +215,9 @@ def solve_sequence(systems, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000
     tuner : OmegaBandit, optional
         Default ``OmegaBandit()`` (the ``"safe"`` policy).
     solver : {"sor", "ssor", "ssor_cg"}, default="sor"
-    tol : float, default=1e-8
+    rtol : float, optional
+        Relative residual tolerance of every solve (1e-8 in float64, 1e-5 in float32 by
+        default).
     maxiter : int, default=10000
     evaluate : {False, "omega-one", True}, default=False
         Also solve every system at omega = 1 (``"omega-one"``) or at every grid omega
@@ -254,7 +243,7 @@ def solve_sequence(systems, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000
     >>> res.converged, len(res.omegas)
     (True, 20)
     """
-    seq = SequenceSolver(tuner, solver=solver, tol=tol, maxiter=maxiter, evaluate=evaluate)
+    seq = SequenceSolver(tuner, solver=solver, rtol=rtol, maxiter=maxiter, evaluate=evaluate)
     solutions, converged = [], True
     start = time.perf_counter()
     elapsed = []
@@ -275,8 +264,6 @@ def solve_sequence(systems, tuner=None, *, solver="sor", tol=1e-8, maxiter=10000
     extras["summary"] = seq.summary()
     if evaluate is True:
         history["regret"] = seq.regret_
-        from ._tuning import best_fixed_omega
-
         extras["best_fixed_omega"] = best_fixed_omega(seq.costs_, seq.tuner.omegas_)[0]
     total = int(np.sum(seq.iterations_))
     return SolveResult(x=solutions, n_iter=total, converged=bool(converged),

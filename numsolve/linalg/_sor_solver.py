@@ -1,24 +1,29 @@
 """``sor``: successive over-relaxation for one linear system, returning a SolveResult."""
 
 import time
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 
 from .._array_api import array_namespace, device_of, require_backend
 from .._progress import progress
 from .._result import SolveResult
 from .._validation import check_vector, check_xp_array
 from . import _sor
-from ._checks import check_matrix_entries, check_maxiter, check_omega, check_tol, default_rtol
+from ._checks import (
+    check_matrix_entries,
+    check_maxiter,
+    check_omega,
+    check_tol,
+    default_rtol,
+    warn_unconverged,
+)
 from ._coloring import color_rows, color_rows_dense, colour_blocks
 from ._cupy import is_cupyx_sparse, sor_cupyx
 from ._multicolor import multicolor_loop
 from ._operator import split_matrix
 
-__all__ = ["sor"]
+__all__ = ["quiet_sor", "sor"]
 
 _DIRECTIONS = {"forward": 0, "backward": 1, "symmetric": 2}
 _CHUNK = 100
@@ -81,6 +86,16 @@ def sor(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=10000, symmetric=False,
     >>> res.converged, bool(np.linalg.norm(b - A @ res.x) <= 1e-8 * np.linalg.norm(b))
     (True, True)
     """
+    return warn_unconverged(quiet_sor(A, b, omega=omega, x0=x0, rtol=rtol, maxiter=maxiter,
+                                      symmetric=symmetric, ordering=ordering,
+                                      n_jobs=n_jobs, verbose=verbose), "sor")
+
+
+def quiet_sor(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=10000, symmetric=False,
+              ordering=None, n_jobs=1, verbose=0):
+    """:func:`sor` without its ConvergenceWarning: an unconverged result comes back with
+    ``converged=False`` for the caller to judge (a cut-short trial expects that), with no
+    process-wide warning filter, so it is safe in threads."""
     check_matrix_entries(A, "sor")
     omega = check_omega(omega)
     rtol = None if rtol is None else check_tol(rtol, "rtol")
@@ -178,8 +193,6 @@ def _result(x, n_iter, residuals, bnorm, tol_abs, maxiter, seconds, omega, order
         message = "diverged: the residual is not finite (is A positive definite?)"
     else:
         message = f"maxiter={maxiter} reached; relative residual {final / scale:.3g}"
-    if not converged:
-        warnings.warn(f"sor: {message}", ConvergenceWarning, stacklevel=3)
     iterations = np.arange(len(residuals), dtype=float)
     history = {
         "iteration": iterations,

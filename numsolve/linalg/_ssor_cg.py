@@ -1,20 +1,25 @@
 """``ssor_cg``: conjugate gradients preconditioned by symmetric SOR, for SPD systems."""
 
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from .._array_api import array_namespace, require_backend
 from .._progress import progress
 from .._result import SolveResult
 from .._validation import check_vector
 from . import _sor
-from ._checks import check_matrix_entries, check_maxiter, check_omega, check_tol, default_rtol
+from ._checks import (
+    check_matrix_entries,
+    check_maxiter,
+    check_omega,
+    check_tol,
+    default_rtol,
+    warn_unconverged,
+)
 from ._operator import split_matrix
 
-__all__ = ["ssor_cg"]
+__all__ = ["quiet_ssor_cg", "ssor_cg"]
 
 
 def ssor_cg(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=None, verbose=0):
@@ -61,6 +66,13 @@ def ssor_cg(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=None, verbose=0):
     >>> res.converged
     True
     """
+    return warn_unconverged(quiet_ssor_cg(A, b, omega=omega, x0=x0, rtol=rtol,
+                                          maxiter=maxiter, verbose=verbose), "ssor_cg")
+
+
+def quiet_ssor_cg(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=None, verbose=0):
+    """:func:`ssor_cg` without its ConvergenceWarning (see
+    :func:`~numsolve.linalg._sor_solver.quiet_sor`)."""
     check_matrix_entries(A, "ssor_cg")
     omega = check_omega(omega)
     rtol = None if rtol is None else check_tol(rtol, "rtol")
@@ -92,7 +104,6 @@ def ssor_cg(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=None, verbose=0):
         message = f"relative residual {final / scale:.3g} met the tolerance"
     else:
         message = f"stopped after {n_iter} iterations; relative residual {final / scale:.3g}"
-        warnings.warn(f"ssor_cg: {message}", ConvergenceWarning, stacklevel=2)
     iterations = np.arange(n_iter + 1, dtype=float)
     return SolveResult(
         x=x, n_iter=int(n_iter), converged=bool(converged), message=message,

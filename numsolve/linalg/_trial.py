@@ -1,14 +1,12 @@
 """Solving one system with a cut-short trial omega that hands over to the incumbent's omega."""
 
-import warnings
 from typing import NamedTuple, Optional
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from .._result import SolveResult
-from ._sor_solver import sor
-from ._ssor_cg import ssor_cg
+from ._sor_solver import quiet_sor
+from ._ssor_cg import quiet_ssor_cg
 
 __all__ = ["Trial", "TrialOutcome", "run_solver", "run_trial"]
 
@@ -47,12 +45,16 @@ class TrialOutcome(NamedTuple):
     solver: Optional[str] = None
 
 
-def run_solver(solver, A, b, omega, x0, tol, maxiter):
-    """Solve one system with ``solver`` in {"sor", "ssor", "ssor_cg"}; return its SolveResult."""
+def run_solver(solver, A, b, omega, x0, rtol, maxiter):
+    """Solve one system with ``solver`` in {"sor", "ssor", "ssor_cg"}; return its SolveResult.
+
+    Never warns: the caller reports an unconverged result (or, for a cut-short trial,
+    expects one).
+    """
     if solver == "ssor_cg":
-        return ssor_cg(A, b, omega=omega, x0=x0, rtol=tol, maxiter=maxiter)
-    return sor(A, b, omega=omega, x0=x0, rtol=tol, maxiter=maxiter,
-               symmetric=solver == "ssor")
+        return quiet_ssor_cg(A, b, omega=omega, x0=x0, rtol=rtol, maxiter=maxiter)
+    return quiet_sor(A, b, omega=omega, x0=x0, rtol=rtol, maxiter=maxiter,
+                     symmetric=solver == "ssor")
 
 
 def _slope(residuals, start):
@@ -63,34 +65,30 @@ def _slope(residuals, start):
     return float(np.log(residuals[-1] / residuals[start]) / steps)
 
 
-def run_trial(solver, A, b, trial, x0, tol, maxiter):
+def run_trial(solver, A, b, trial, x0, rtol, maxiter):
     """Solve ``A x = b`` as ``trial`` says; return ``(SolveResult, TrialOutcome)``.
 
     Without a trial omega this is one solve at ``trial.omega``. Otherwise the trial omega
-    runs for at most ``trial.budget`` iterations; if it has not met ``tol`` by then, a second
-    call continues from its iterate with the incumbent's omega until ``tol`` (or ``maxiter``
+    runs for at most ``trial.budget`` iterations; if it has not met ``rtol`` by then, a second
+    call continues from its iterate with the incumbent's omega until ``rtol`` (or ``maxiter``
     iterations in all). The result's ``history["residual"]`` runs through both phases, and
     its extras ``trial_omega`` and ``switch`` (the iteration of the hand-over, or ``None``)
-    show where the omega changed.
+    show where the omega changed. Like :func:`run_solver` it never warns.
     """
     if trial.trial_omega is None or trial.budget < 1:
-        result = run_solver(solver, A, b, trial.omega, x0, tol, maxiter)
+        result = run_solver(solver, A, b, trial.omega, x0, rtol, maxiter)
         result.extras.update(trial_omega=None, switch=None)
         residuals = result.history["residual"]
         return result, TrialOutcome(result.n_iter, incumbent_rate=_slope(
             residuals, len(residuals) // 2), solver=solver)
     budget = min(int(trial.budget), maxiter)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        first = run_solver(solver, A, b, trial.trial_omega, x0, tol, budget)
+    first = run_solver(solver, A, b, trial.trial_omega, x0, rtol, budget)
     trial_residuals = first.history["residual"]
     trial_rate = _slope(trial_residuals, len(trial_residuals) // 2)
     if first.converged or budget == maxiter:
         first.extras.update(trial_omega=trial.trial_omega, switch=None)
-        if not first.converged:
-            warnings.warn(f"{solver}: {first.message}", ConvergenceWarning, stacklevel=2)
         return first, TrialOutcome(first.n_iter, trial_rate=trial_rate, solver=solver)
-    second = run_solver(solver, A, b, trial.omega, first.x, tol, maxiter - budget)
+    second = run_solver(solver, A, b, trial.omega, first.x, rtol, maxiter - budget)
     rest = second.history["residual"]
     incumbent_rate = _slope(rest, min(_SETTLE, max(len(rest) - 2, 0)))
     n_iter = budget + second.n_iter

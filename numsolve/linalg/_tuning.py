@@ -1,11 +1,8 @@
 """Evaluation helpers: iteration tables, best fixed and instance-optimal omegas."""
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_matrix
 from . import _sor
@@ -19,12 +16,13 @@ __all__ = [
     "best_fixed_omega",
     "instance_optimal_omegas",
     "iteration_table",
+    "regret_curve",
     "shifted_iteration_table",
     "young_omega",
 ]
 
 
-def shifted_iteration_table(A, shifts, B, omegas=None, *, tol=1e-8, maxiter=10000,
+def shifted_iteration_table(A, shifts, B, omegas=None, *, rtol=1e-8, maxiter=10000,
                             symmetric=False, n_jobs=1):
     """SOR iterations from ``x0 = 0`` for every system ``(A + shifts[t] I) x = B[t]`` and omega.
 
@@ -37,7 +35,8 @@ def shifted_iteration_table(A, shifts, B, omegas=None, *, tol=1e-8, maxiter=1000
     B : array of shape (T, n)
     omegas : array of shape (m,), optional
         Default ``linspace(1, 1.95, 20)``.
-    tol : float, default=1e-8
+    rtol : float, default=1e-8
+        Relative residual tolerance (the kernel runs in float64).
     maxiter : int, default=10000
     symmetric : bool, default=False
     n_jobs : int, default=1
@@ -54,7 +53,7 @@ def shifted_iteration_table(A, shifts, B, omegas=None, *, tol=1e-8, maxiter=1000
     >>> shifted_iteration_table(A, shifts, B, [1.0, 1.6]).shape
     (4, 2)
     """
-    tol, maxiter = check_tol(tol), check_maxiter(maxiter)
+    rtol, maxiter = check_tol(rtol, "rtol"), check_maxiter(maxiter)
     omegas = np.array([check_omega(float(w), "omegas") for w in
                        (DEFAULT_OMEGAS if omegas is None else np.ravel(omegas))])
     M = split_matrix(A, dtype=np.float64)
@@ -65,13 +64,13 @@ def shifted_iteration_table(A, shifts, B, omegas=None, *, tol=1e-8, maxiter=1000
     if np.any(M.diag[None, :] + shifts[:, None] == 0):
         raise ValueError("a shifted matrix has a zero diagonal entry")
     out = np.empty((shifts.size, omegas.size), dtype=np.int64)
-    _sor.sor_cost_table(M.odata, M.oind, M.optr, M.ustart, M.diag, shifts, B, omegas, tol,
+    _sor.sor_cost_table(M.odata, M.oind, M.optr, M.ustart, M.diag, shifts, B, omegas, rtol,
                         maxiter,
                         2 if symmetric else 0, out, int(n_jobs))
     return out
 
 
-def iteration_table(systems, omegas=None, *, solver="sor", tol=1e-8, maxiter=10000):
+def iteration_table(systems, omegas=None, *, solver="sor", rtol=None, maxiter=10000):
     """Iterations of ``solver`` for every system and every omega of the grid.
 
     Parameters
@@ -79,21 +78,24 @@ def iteration_table(systems, omegas=None, *, solver="sor", tol=1e-8, maxiter=100
     systems : iterable of (A, b), (A, b, context) or (A, b, context, x0)
     omegas : array of shape (m,), optional
     solver : {"sor", "ssor", "ssor_cg"}, default="sor"
-    tol : float, default=1e-8
+    rtol : float, optional
+        Relative residual tolerance, as in :func:`sor` (1e-8 in float64, 1e-5 in float32 by
+        default).
     maxiter : int, default=10000
 
     Returns
     -------
     ndarray of int64, shape (T, m)
+        ``maxiter`` where the tolerance was not met (no warning: the table is for
+        comparison).
     """
     omegas = DEFAULT_OMEGAS if omegas is None else np.ravel(omegas)
+    rtol = None if rtol is None else check_tol(rtol, "rtol")
     rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for system in systems:
-            A, b, _, x0 = (tuple(system) + (None, None))[:4]
-            rows.append([run_solver(solver, A, b, float(w), x0, tol, maxiter).n_iter
-                         for w in omegas])
+    for system in systems:
+        A, b, _, x0 = (tuple(system) + (None, None))[:4]
+        rows.append([run_solver(solver, A, b, float(w), x0, rtol, maxiter).n_iter
+                     for w in omegas])
     return np.asarray(rows, dtype=np.int64)
 
 
@@ -124,6 +126,23 @@ def best_fixed_omega(table, omegas=None):
     totals = table.sum(axis=0)
     arm = int(np.argmin(totals))
     return float(omegas[arm]), float(totals[arm])
+
+
+def regret_curve(costs, table):
+    """Cumulative ``costs`` minus the best fixed column of ``table`` over each prefix.
+
+    Examples
+    --------
+    >>> from numsolve.linalg._tuning import regret_curve
+    >>> regret_curve([5, 3], [[4, 6], [4, 2]]).tolist()
+    [1.0, 0.0]
+    """
+    costs = np.asarray(costs, dtype=float)
+    table = np.asarray(table, dtype=float)
+    if costs.size == 0:
+        return np.zeros(0)
+    return np.cumsum(costs) - np.cumsum(table, axis=0).min(axis=1)
+
 
 
 def instance_optimal_omegas(table, omegas=None):

@@ -68,8 +68,8 @@ class YoungModel:
 
     SOR on a consistently ordered matrix (the 5-point Laplacian, shifted or not) converges at
     a rate fixed by omega and the Jacobi spectral radius ``beta`` of the system (Young's
-    theory). The model charges ``k = 0.8 log(1/tol) / -log(rho(omega, beta))`` iterations
-    below Young's omega and ``1.4 log(1/tol) / -log(omega - 1)`` above it (the factors fit
+    theory). The model charges ``k = 0.8 log(1/rtol) / -log(rho(omega, beta))`` iterations
+    below Young's omega and ``1.4 log(1/rtol) / -log(omega - 1)`` above it (the factors fit
     5-point Laplacians with random right-hand sides: the slowest mode starts small, and above
     Young's omega the non-normal iteration stalls first). Each observed count is inverted
     for that system's ``beta``; a count at or below the modelled count above Young's omega
@@ -81,14 +81,14 @@ class YoungModel:
     ----------
     omegas : ndarray
         Candidate omegas.
-    tol : float
+    rtol : float
         The solver's relative tolerance.
     """
 
-    def __init__(self, omegas, tol):
+    def __init__(self, omegas, rtol):
         self.omegas = np.asarray(omegas, dtype=float)
-        self.log_below = _BELOW * np.log(1.0 / tol)
-        self.log_above = _ABOVE * np.log(1.0 / tol)
+        self.log_below = _BELOW * np.log(1.0 / rtol)
+        self.log_above = _ABOVE * np.log(1.0 / rtol)
         self.predicted = np.zeros(self.omegas.size)
         self.betas = []
 

@@ -105,7 +105,7 @@ def test_get_params_repr_and_clone_follow_scikit_learn():
     bandit = OmegaBandit("young", omegas=[1.0, 1.5, 1.9], random_state=0)
     params = bandit.get_params()
     assert params["policy"] == "young" and params["omegas"] == [1.0, 1.5, 1.9]
-    assert params["degree"] is None and params["tol"] == 1e-8
+    assert params["degree"] is None and params["rtol"] == 1e-8
     assert repr(bandit) == "OmegaBandit(omegas=[1.0, 1.5, 1.9], policy='young', random_state=0)"
     assert repr(OmegaBandit()) == "OmegaBandit()"
     twin = clone(bandit)

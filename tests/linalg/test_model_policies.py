@@ -104,8 +104,8 @@ def test_contextual_policies_follow_a_vector_context_deterministically(policy, r
 
 
 def test_bad_use_of_the_model_policies():
-    with pytest.raises(ValueError, match="tol"):
-        OmegaBandit("young", tol=1.5)
+    with pytest.raises(ValueError, match="rtol"):
+        OmegaBandit("young", rtol=1.5)
     with pytest.raises(ValueError, match="needs a context"):
         OmegaBandit("smoothcb").select()
     bandit = OmegaBandit("young")

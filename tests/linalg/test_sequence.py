@@ -1,9 +1,12 @@
 """Sequences of systems: solve_sequence, SequenceSolver, evaluation helpers, problem generators."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from sklearn.exceptions import ConvergenceWarning
 
 from numsolve.linalg import (
     HeatEquation2D,
@@ -73,6 +76,27 @@ def test_sequence_solver_solvers_and_warm_start(solver):
     assert first.converged and again.n_iter <= 1
     with pytest.raises(AttributeError, match="evaluate=True"):
         seq.regret_
+
+
+def test_sequence_rtol_and_its_warnings():
+    """``rtol`` sets every solve's tolerance; an unconverged system warns once, at the
+    caller, while the cut-short trials (unconverged by design) never warn."""
+    A, b = poisson_2d(8), np.ones(64)
+    loose = SequenceSolver(OmegaBandit(random_state=0), rtol=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for t in range(6):
+            res = loose.solve(A + 0.05 * t * sp.identity(64), b)
+            assert np.linalg.norm(b - A @ res.x - 0.05 * t * res.x) <= 1e-4 * 8 * (1 + 1e-9)
+            assert res.extras["residual"] > 1e-6  # stopped at rtol, not at the old 1e-8
+    assert any(w is not None for w in loose.trial_omegas_)
+    tight = solve_sequence([(A, b)] * 2, OmegaBandit(random_state=0), rtol=1e-10)
+    assert all(n > m for n, m in zip(tight.iterations, loose.iterations_))
+    with pytest.warns(ConvergenceWarning) as caught:
+        SequenceSolver(maxiter=3).solve(A, b)
+    assert [w.filename for w in caught] == [__file__]
+    with pytest.raises(ValueError, match="rtol"):
+        SequenceSolver(rtol=-1.0)
 
 
 def test_sequence_solver_recovers_after_a_failed_solve():

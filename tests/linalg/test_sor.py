@@ -13,6 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 from numsolve import SolveResult
 from numsolve.linalg import _sor, poisson_2d, sor, ssor_cg, young_omega
 from numsolve.linalg._operator import split_matrix
+from numsolve.linalg._sor_solver import quiet_sor
+from numsolve.linalg._ssor_cg import quiet_ssor_cg
 
 
 @pytest.fixture
@@ -75,9 +77,27 @@ def test_verbose_chunks_give_the_same_result(system):
 
 def test_not_converged_warns(system):
     A, b = system
-    with pytest.warns(ConvergenceWarning):
+    with pytest.warns(ConvergenceWarning) as caught:
         res = sor(A, b, maxiter=3)
     assert not res.converged and res.n_iter == 3 and len(res.history["residual"]) == 4
+    # the warning points at the caller's line, not at numsolve's internals
+    assert [w.filename for w in caught] == [__file__]
+
+
+@pytest.mark.parametrize("public, quiet, kwargs", [
+    (sor, quiet_sor, {}), (sor, quiet_sor, {"symmetric": True}), (ssor_cg, quiet_ssor_cg, {})])
+def test_quiet_entries_return_the_same_result_without_warning(system, public, quiet, kwargs):
+    """The internal entries the cut-short trials use: same iterates, no warning (and no
+    process-wide warning filter, which is not thread-safe)."""
+    A, b = system
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        silent = quiet(A, b, omega=1.3, maxiter=2, **kwargs)
+    with pytest.warns(ConvergenceWarning, match=silent.message):
+        loud = public(A, b, omega=1.3, maxiter=2, **kwargs)
+    assert not silent.converged and silent.n_iter == loud.n_iter == 2
+    np.testing.assert_array_equal(silent.x, loud.x)
+    np.testing.assert_array_equal(silent.history["residual"], loud.history["residual"])
 
 
 def test_zero_rhs_converges_immediately():
