@@ -5,10 +5,15 @@ import numpy as np
 __all__ = ["input_scaling", "draw_stages", "unpack_stages"]
 
 
-def input_scaling(X):
-    """Mean and standard deviation of the columns of ``X`` (1 where a column is constant)."""
-    x_mean = X.mean(axis=0, dtype=np.float64)
-    x_scale = X.std(axis=0, dtype=np.float64)
+def input_scaling(X, sample_weight=None):
+    """(Weighted) mean and standard deviation of the columns of ``X`` (1 where a column is
+    constant)."""
+    if sample_weight is None:
+        x_mean = X.mean(axis=0, dtype=np.float64)
+        x_scale = X.std(axis=0, dtype=np.float64)
+    else:
+        x_mean = np.average(X, axis=0, weights=sample_weight)
+        x_scale = np.sqrt(np.average((X - x_mean) ** 2, axis=0, weights=sample_weight))
     x_scale[x_scale == 0] = 1.0
     return x_mean, x_scale
 
