@@ -233,6 +233,28 @@ cdef void _forward(const double* X, const double* theta, int n, int p, int J, in
             out[i * k + o] += theta[od + o]
 
 
+cdef void _row_sums(const double* A, int rows, int cols, double* out) noexcept nogil:
+    """``out[j] = sum_i A[j, i]`` (row-major), each sum in index order; four rows at a time,
+    so that four independent additions are in flight instead of one."""
+    cdef Py_ssize_t i, j = 0
+    cdef double t0, t1, t2, t3
+    while j + 4 <= rows:
+        t0 = t1 = t2 = t3 = 0.0
+        for i in range(cols):
+            t0 += A[j * cols + i]
+            t1 += A[(j + 1) * cols + i]
+            t2 += A[(j + 2) * cols + i]
+            t3 += A[(j + 3) * cols + i]
+        out[j], out[j + 1], out[j + 2], out[j + 3] = t0, t1, t2, t3
+        j += 4
+    while j < rows:
+        t0 = 0.0
+        for i in range(cols):
+            t0 += A[j * cols + i]
+        out[j] = t0
+        j += 1
+
+
 # ---------------------------------------------------------------------------------------------
 # variable projection: the output layer solved, the gradient in the hidden layer
 
@@ -387,7 +409,7 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     cdef floating* gWT = <floating*>w.gWT
     cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
     cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
-    cdef double cj, total, u, v, weight, loss
+    cdef double cj, u, weight, loss
     cdef double* HW = w.HT  # H' S (S the sample weights)
     for q in range(p):
         for j in range(J):
@@ -403,11 +425,9 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
         for j in range(J):
             for i in range(n):
                 HW[j * n + i] = w.HT[j * n + i] * w.sw[i]
+    _row_sums(HW, J, n, w.hm)
     for j in range(J):
-        total = 0.0
-        for i in range(n):
-            total += HW[j * n + i]
-        w.hm[j] = total / w.wsum
+        w.hm[j] = w.hm[j] / w.wsum
     _matmul(HW, False, w.HT, True, w.A, J, J, n)
     _matmul(HW, False, w.R, False, w.B, J, k, n)
     loss = _ridge_output_layer(w.A, w.B, w.hm, w.wsum, J, k, alpha, w.stats, theta, ov, w.V)
@@ -415,18 +435,20 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     _matmul(w.V, False, w.V, True, w.VV, J, J, k)
     _matmul(w.VV, False, w.HT, False, w.GT, J, n, J)
     _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
-    for j in range(J):
+    for j in range(J):  # back-propagated residuals into GT, elementwise (vectorised)
         u = 0.0
         for o in range(k):
             u += w.V[j * k + o] * theta[od + o]
-        total = 0.0
         for i in range(n):
-            v = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
-            if w.sw != NULL:
-                v = v * w.sw[i]
-            dZT[j * n + i] = <floating>v
-            total += v
-        grad[oc + j] = total / n
+            w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
+        if w.sw != NULL:
+            for i in range(n):
+                w.GT[j * n + i] = w.GT[j * n + i] * w.sw[i]
+        for i in range(n):
+            dZT[j * n + i] = <floating>w.GT[j * n + i]
+    _row_sums(w.GT, J, n, grad + oc)
+    for j in range(J):
+        grad[oc + j] = grad[oc + j] / n
     _matmul(dZT, False, X, False, gWT, J, p, n)
     for q in range(p):
         for j in range(J):

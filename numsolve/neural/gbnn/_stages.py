@@ -46,13 +46,19 @@ def draw_stages(rng, n_stages, n_samples, n_sub, n_features, n_units, n_outputs,
     sizes = (n_features * n_units, n_units, n_units * n_outputs, n_outputs)
     bound = np.repeat([bound_in, bound_in, bound_out, bound_out], sizes)
     rows = np.empty((n_stages, n_sub), dtype=np.int64)
-    thetas = np.empty((n_stages, sum(sizes)))
+    uniform = np.empty((n_stages, bound.shape[0]))
+    subsample = n_sub < n_samples
     for t in range(n_stages):
-        # the random streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block
-        rows[t] = (np.sort(rng.permutation(n_samples)[:n_sub]) if n_sub < n_samples
-                   else np.arange(n_samples))
-        thetas[t] = bound * (2 * rng.random_sample(bound.shape[0]) - 1)
-    return rows, thetas
+        # the random streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block;
+        # the loop only draws (sorting and scaling run once on all stages)
+        if subsample:
+            rows[t] = rng.permutation(n_samples)[:n_sub]
+        uniform[t] = rng.random_sample(bound.shape[0])
+    if subsample:
+        rows.sort(axis=1)
+    else:
+        rows[:] = np.arange(n_samples)
+    return rows, bound * (2 * uniform - 1)
 
 
 def unpack_stages(thetas, n_features, n_units, n_outputs, x_mean, x_scale):
