@@ -119,7 +119,7 @@ def test_bad_weights_are_refused(diabetes, weights, message):
         GBNNRegressor(n_estimators=2).fit(X, y, sample_weight=weights)
 
 
-def test_weights_with_early_stopping_follow_the_split(diabetes):
+def test_weights_with_early_stopping_and_the_callers_array(diabetes):
     X, y = diabetes
     w = _weights(120, low=1)
     model = GBNNRegressor(n_estimators=10, early_stopping=True, random_state=0)
@@ -129,3 +129,13 @@ def test_weights_with_early_stopping_follow_the_split(diabetes):
     caller = w.copy()
     GBNNRegressor(n_estimators=2, random_state=0).fit(X, y, sample_weight=caller)
     np.testing.assert_array_equal(caller, w)
+
+
+def test_warm_start_with_weights_equals_one_fit(diabetes):
+    X, y = diabetes
+    w = _weights(120)
+    one = GBNNRegressor(n_estimators=10, random_state=1).fit(X, y, sample_weight=w)
+    warm = GBNNRegressor(n_estimators=5, random_state=1, warm_start=True)
+    warm.fit(X, y, sample_weight=w).set_params(n_estimators=10).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(warm.coefs_, one.coefs_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(warm.predict(X), one.predict(X), rtol=1e-9)

@@ -314,8 +314,9 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
     anything else (the fit is the one without them, row subsamples included). Each stage fit
     sees its subsample's weights divided by their mean, so ``alpha`` keeps its strength and
     weights scaled by a constant give the same model. With ``subsample=1``, integer weights
-    give the model of the data that repeats each row that many times, with ``alpha``
-    multiplied by the ratio of the row counts (the penalty is per row).
+    give the model of the data that repeats each row that many times (``N`` rows) fitted
+    with ``alpha * N / n_samples``, up to round-off: the penalty is divided by the row
+    count, which repeating rows changes and weighting them does not.
 
     Attributes
     ----------
