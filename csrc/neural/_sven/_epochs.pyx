@@ -115,11 +115,12 @@ cdef void _forward(const floating* theta, const floating* X, const long long* ro
         offset = bias + n_out
 
 
-cdef double _residual_rows(const floating* out, const floating* Y, const long long* rows,
-                           int n_rows, int n_out, floating* r,
+cdef double _residual_rows(const floating* out, const floating* Y, const floating* scale,
+                           const long long* rows, int n_rows, int n_out, floating* r,
                            floating* cotangent) noexcept nogil:
-    """Rows ``f(x) - y`` (one output) or ``||f(x) - y||`` and the output cotangent; returns
-    the cost ``sum r_i^2 / 2``."""
+    """Rows ``f(x) - y`` (one output) or ``||f(x) - y||`` and the output cotangent, both
+    times the row's ``scale`` (square roots of the sample weights; NULL: unweighted);
+    returns the cost ``sum r_i^2 / 2``."""
     cdef Py_ssize_t i, o
     cdef double cost = 0.0, norm, safe
     cdef floating diff
@@ -138,17 +139,21 @@ cdef double _residual_rows(const floating* out, const floating* Y, const long lo
             safe = norm if norm > 0 else 1.0
             for o in range(n_out):
                 cotangent[i * n_out + o] = <floating>(cotangent[i * n_out + o] / safe)
+        if scale != NULL:
+            r[i] = r[i] * scale[rows[i]]
+            for o in range(n_out):
+                cotangent[i * n_out + o] = cotangent[i * n_out + o] * scale[rows[i]]
         cost += r[i] * r[i]
     return 0.5 * cost
 
 
 cdef double _batch_cost(const floating* theta, const floating* X, const floating* Y,
-                        const long long* rows, int n_rows, Network* net, int batch, Batch* b,
-                        bint with_slopes, floating* z) noexcept nogil:
+                        const floating* scale, const long long* rows, int n_rows, Network* net,
+                        int batch, Batch* b, bint with_slopes, floating* z) noexcept nogil:
     """Forward pass and residual rows of ``rows``; returns their cost."""
     _forward(theta, X, rows, n_rows, net, batch, <floating*>b.inputs, <floating*>b.slopes,
              <floating*>b.out, with_slopes, z)
-    return _residual_rows(<floating*>b.out, Y, rows, n_rows, net.sizes[net.n_layers],
+    return _residual_rows(<floating*>b.out, Y, scale, rows, n_rows, net.sizes[net.n_layers],
                           <floating*>b.r, <floating*>b.cotangent)
 
 
@@ -314,7 +319,7 @@ cdef void _direction(Network* net, int batch, const floating* inputs, const floa
 
 
 cdef int _epoch(floating* theta, Py_ssize_t n_params, const floating* X, const floating* Y,
-                const long long* order, Py_ssize_t n, Network* net, int batch,
+                const floating* scale, const long long* order, Py_ssize_t n, Network* net, int batch,
                 StepRule* rule, double* step_sq_out) noexcept nogil:
     """Sven steps on the batches of ``order``, updating ``theta`` in place; returns the rank
     of the last step (-1 when memory ran out) and the summed squared step norms."""
@@ -344,7 +349,8 @@ cdef int _epoch(floating* theta, Py_ssize_t n_params, const floating* X, const f
         start = 0
         while start < n:
             n_rows = <int>min(<Py_ssize_t>batch, n - start)
-            before = _batch_cost(theta, X, Y, order + start, n_rows, net, batch, &b, True, z)
+            before = _batch_cost(theta, X, Y, scale, order + start, n_rows, net, batch, &b,
+                                 True, z)
             for i in range(n_rows):
                 for q in range(n_last):
                     grads[(net.n_layers - 1) * stride + i * net.width + q] = (
@@ -368,8 +374,8 @@ cdef int _epoch(floating* theta, Py_ssize_t n_params, const floating* X, const f
                 for q in range(n_params):
                     candidate[q] = <floating>(theta[q] - eta * direction[q])
                 if rule.safeguard:
-                    after = _batch_cost(candidate, X, Y, order + start, n_rows, net, batch,
-                                        &b, False, z)
+                    after = _batch_cost(candidate, X, Y, scale, order + start, n_rows, net,
+                                        batch, &b, False, z)
                     if not after <= before:
                         eta *= 0.5
                         continue
@@ -385,8 +391,9 @@ cdef int _epoch(floating* theta, Py_ssize_t n_params, const floating* X, const f
     return rank
 
 
-cdef int _all_rows(const floating* theta, const floating* X, const floating* Y, Py_ssize_t n,
-                   Network* net, int chunk, floating* r_all) noexcept nogil:
+cdef int _all_rows(const floating* theta, const floating* X, const floating* Y,
+                   const floating* scale, Py_ssize_t n, Network* net, int chunk,
+                   floating* r_all) noexcept nogil:
     """Residual rows of every sample, ``chunk`` samples per forward pass; 0 on no memory."""
     cdef Batch b
     cdef bint ready = _batch_alloc(&b, net, chunk, sizeof(floating))
@@ -400,7 +407,7 @@ cdef int _all_rows(const floating* theta, const floating* X, const floating* Y, 
             n_rows = <int>min(<Py_ssize_t>chunk, n - start)
             for i in range(n_rows):
                 rows[i] = start + i
-            _batch_cost(theta, X, Y, rows, n_rows, net, chunk, &b, False, z)
+            _batch_cost(theta, X, Y, scale, rows, n_rows, net, chunk, &b, False, z)
             memcpy(r_all + start, b.r, n_rows * sizeof(floating))
             start += chunk
     _batch_free(&b)
@@ -415,8 +422,10 @@ cdef int _all_rows(const floating* theta, const floating* X, const floating* Y, 
 
 def run_epoch(floating[::1] theta, const floating[:, ::1] X, const floating[:, ::1] Y,
               const long long[::1] order, const long long[::1] sizes, int code, int batch,
-              int microbatch_size, int k, double rtol, double learning_rate, bint safeguard):
-    """Sven steps on the batches of ``order`` (``k = 0``: no rank cap), ``theta`` in place.
+              int microbatch_size, int k, double rtol, double learning_rate, bint safeguard,
+              const floating[::1] scale=None):
+    """Sven steps on the batches of ``order`` (``k = 0``: no rank cap), ``theta`` in place;
+    ``scale``: square roots of the sample weights (``None``: unweighted).
 
     Returns the summed squared step norms and the rank of the last step.
     """
@@ -431,8 +440,9 @@ def run_epoch(floating[::1] theta, const floating[:, ::1] X, const floating[:, :
     rule.learning_rate, rule.safeguard = learning_rate, safeguard
     cdef double step_sq = 0.0
     cdef int rank
+    cdef const floating* scale_of = NULL if scale is None else &scale[0]
     with nogil:
-        rank = _epoch(&theta[0], theta.shape[0], &X[0, 0], &Y[0, 0], &order[0],
+        rank = _epoch(&theta[0], theta.shape[0], &X[0, 0], &Y[0, 0], scale_of, &order[0],
                       order.shape[0], &net, batch, &rule, &step_sq)
     if rank < 0:
         raise MemoryError("Sven: out of memory for the epoch's work arrays")
@@ -440,15 +450,19 @@ def run_epoch(floating[::1] theta, const floating[:, ::1] X, const floating[:, :
 
 
 def all_rows(const floating[::1] theta, const floating[:, ::1] X, const floating[:, ::1] Y,
-             const long long[::1] sizes, int code, int chunk, floating[::1] out):
-    """Residual rows of every sample into ``out``, ``chunk`` samples per forward pass."""
+             const long long[::1] sizes, int code, int chunk, floating[::1] out,
+             const floating[::1] scale=None):
+    """Residual rows of every sample into ``out``, ``chunk`` samples per forward pass, times
+    ``scale`` (square roots of the sample weights; ``None``: unweighted)."""
     cdef Network net
+    cdef const floating* scale_of = NULL if scale is None else &scale[0]
     net.sizes = &sizes[0]
     net.n_layers = sizes.shape[0] - 1
     net.width = max(sizes)
     net.code = code
     cdef int ok
     with nogil:
-        ok = _all_rows(&theta[0], &X[0, 0], &Y[0, 0], X.shape[0], &net, chunk, &out[0])
+        ok = _all_rows(&theta[0], &X[0, 0], &Y[0, 0], scale_of, X.shape[0], &net, chunk,
+                       &out[0])
     if not ok:
         raise MemoryError("Sven: out of memory for the forward pass")

@@ -135,8 +135,12 @@ cdef extern from *:
     /* out = exp(-z): range reduction exp(x) = 2^k exp(r), |r| <= ln(2)/2, a degree-12
        Taylor polynomial for exp(r), 2^k assembled from its exponent bits. floor and the
        conversion of k to an integer are done with the 1.5 * 2^52 and 2^52 shifters, which
-       vectorise where the library's floor and the integer conversion do not. */
-    NUMSOLVE_CLONES
+       vectorise where the library's floor and the integer conversion do not. Without
+       no-trapping-math GCC keeps the three selects as branches (a select would evaluate an
+       operand that might raise a floating-point flag) and vectorises only with AVX-512's
+       masks: the AVX2 and SSE2 copies ran scalar, the kernel twice as slow on CPUs
+       without AVX-512. The option changes no value (no contraction, no reassociation). */
+    NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math")))
     static void numsolve_exp_neg(const double* z, double* out, Py_ssize_t size) {
         const double log2e = 1.4426950408889634;
         const double ln2_hi = 0.6931471803691238;  /* k * ln2_hi exact for |k| < 2**20 */
@@ -233,6 +237,28 @@ cdef void _forward(const double* X, const double* theta, int n, int p, int J, in
             out[i * k + o] += theta[od + o]
 
 
+cdef void _row_sums(const double* A, int rows, int cols, double* out) noexcept nogil:
+    """``out[j] = sum_i A[j, i]`` (row-major), each sum in index order; four rows at a time,
+    so that four independent additions are in flight instead of one."""
+    cdef Py_ssize_t i, j = 0
+    cdef double t0, t1, t2, t3
+    while j + 4 <= rows:
+        t0 = t1 = t2 = t3 = 0.0
+        for i in range(cols):
+            t0 += A[j * cols + i]
+            t1 += A[(j + 1) * cols + i]
+            t2 += A[(j + 2) * cols + i]
+            t3 += A[(j + 3) * cols + i]
+        out[j], out[j + 1], out[j + 2], out[j + 3] = t0, t1, t2, t3
+        j += 4
+    while j < rows:
+        t0 = 0.0
+        for i in range(cols):
+            t0 += A[j * cols + i]
+        out[j] = t0
+        j += 1
+
+
 # ---------------------------------------------------------------------------------------------
 # variable projection: the output layer solved, the gradient in the hidden layer
 
@@ -250,7 +276,10 @@ cdef struct Projection:
     double* hm      # J
     double* stats   # column means of R and its centred sum of squares (k + 1)
     double* RT      # k x n
+    double* HW      # H' scaled by the sample weights (J x n; NULL without weights)
     const double* R  # the targets, n x k (not owned)
+    const double* sw  # sample weights, mean one (not owned; NULL: all ones)
+    double wsum     # their sum (n without weights)
     void* ZT        # pre-activations (dtype of X), J x n
     void* dZT       # back-propagated residuals (dtype of X), J x n
     void* WT        # J x p
@@ -258,13 +287,22 @@ cdef struct Projection:
     void* XT        # p x n
 
 
-cdef int _projection_alloc(Projection* w, const floating* X, const double* R, int n, int p,
-                           int J, int k) noexcept nogil:
-    """Allocate the work arrays for ``X`` (n x p), ``R`` (n x k); 0 when memory ran out."""
+cdef int _projection_alloc(Projection* w, const floating* X, const double* R, const double* sw,
+                           int n, int p, int J, int k) noexcept nogil:
+    """Allocate the work arrays for ``X`` (n x p), ``R`` (n x k) and the sample weights ``sw``
+    (NULL: unweighted); 0 when memory ran out."""
     cdef size_t fsize = sizeof(floating)
     cdef Py_ssize_t i, o, q
     cdef double total
     w.R = R
+    w.sw = sw
+    w.wsum = n
+    w.HW = NULL
+    if sw != NULL:
+        w.wsum = 0.0
+        for i in range(n):
+            w.wsum += sw[i]
+        w.HW = <double*>malloc(n * J * sizeof(double))
     w.GT = <double*>malloc(n * J * sizeof(double))
     w.HT = <double*>malloc(n * J * sizeof(double))
     w.DT = <double*>malloc(n * J * sizeof(double))
@@ -284,18 +322,21 @@ cdef int _projection_alloc(Projection* w, const floating* X, const double* R, in
     if (w.GT == NULL or w.HT == NULL or w.DT == NULL or w.MT == NULL or w.A == NULL
             or w.VV == NULL or w.V == NULL or w.B == NULL or w.hm == NULL or w.stats == NULL
             or w.RT == NULL or w.ZT == NULL or w.dZT == NULL or w.WT == NULL or w.gWT == NULL
-            or w.XT == NULL):
+            or w.XT == NULL or (sw != NULL and w.HW == NULL)):
         return 0
     for o in range(k):
         total = 0.0
         for i in range(n):
-            total += R[i * k + o]
-        w.stats[o] = total / n
+            total += R[i * k + o] if sw == NULL else sw[i] * R[i * k + o]
+        w.stats[o] = total / w.wsum
     w.stats[k] = 0.0
     for o in range(k):
         total = 0.0
         for i in range(n):
-            total += (R[i * k + o] - w.stats[o]) * (R[i * k + o] - w.stats[o])
+            if sw == NULL:
+                total += (R[i * k + o] - w.stats[o]) * (R[i * k + o] - w.stats[o])
+            else:
+                total += sw[i] * (R[i * k + o] - w.stats[o]) * (R[i * k + o] - w.stats[o])
         w.stats[k] += total
     for i in range(n):
         for q in range(p):
@@ -308,14 +349,15 @@ cdef int _projection_alloc(Projection* w, const floating* X, const double* R, in
 cdef void _projection_free(Projection* w) noexcept nogil:
     free(w.GT); free(w.HT); free(w.DT); free(w.MT); free(w.A); free(w.VV); free(w.V)
     free(w.B); free(w.hm); free(w.stats); free(w.RT); free(w.ZT); free(w.dZT); free(w.WT)
-    free(w.gWT); free(w.XT)
+    free(w.gWT); free(w.XT); free(w.HW)
 
 
-cdef double _ridge_output_layer(double* A, double* B, const double* hm, int n, int J, int k,
-                                double alpha, const double* stats, double* theta, int ov,
+cdef double _ridge_output_layer(double* A, double* B, const double* hm, double wsum, int J,
+                                int k, double alpha, const double* stats, double* theta, int ov,
                                 double* V) noexcept nogil:
-    """Minimise ``||H V + d - R||^2 + alpha ||V||^2`` from ``A = H'H``, ``B = H'R`` (both
-    overwritten), the column means ``hm`` of ``H`` and ``stats`` of ``R``.
+    """Minimise ``||H V + d - R||_S^2 + alpha ||V||^2`` (``S`` the sample weights, of sum
+    ``wsum``) from ``A = H'SH``, ``B = H'SR`` (both overwritten), the weighted column means
+    ``hm`` of ``H`` and ``stats`` of ``R``.
 
     ``V`` solves ``(Hc'Hc + alpha I) V = Hc'Rc`` (centred; Cholesky of the J x J matrix) and
     ``d = mean(R) - mean(H) V``; both go to ``theta[ov:]`` and ``V`` to ``V``. Returns the
@@ -325,9 +367,9 @@ cdef double _ridge_output_layer(double* A, double* B, const double* hm, int n, i
     cdef double s, fit = 0.0
     for j in range(J):
         for o in range(k):
-            B[j * k + o] -= n * hm[j] * stats[o]
+            B[j * k + o] -= wsum * hm[j] * stats[o]
         for q in range(J):
-            A[j * J + q] -= n * hm[j] * hm[q]
+            A[j * J + q] -= wsum * hm[j] * hm[q]
         A[j * J + j] += alpha
     for j in range(J):  # Cholesky, lower triangle in place
         for q in range(j):
@@ -371,7 +413,8 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     cdef floating* gWT = <floating*>w.gWT
     cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
     cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
-    cdef double cj, total, u, v, weight, loss
+    cdef double cj, u, weight, loss
+    cdef double* HW = w.HT  # H' S (S the sample weights)
     for q in range(p):
         for j in range(J):
             WT[j * p + q] = <floating>theta[q * J + j]
@@ -381,28 +424,35 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
         for i in range(n):
             w.GT[j * n + i] = ZT[j * n + i] + cj
     _activate_into(w.GT, code, w.HT, w.DT, J * n)
+    if w.sw != NULL:
+        HW = w.HW
+        for j in range(J):
+            for i in range(n):
+                HW[j * n + i] = w.HT[j * n + i] * w.sw[i]
+    _row_sums(HW, J, n, w.hm)
     for j in range(J):
-        total = 0.0
-        for i in range(n):
-            total += w.HT[j * n + i]
-        w.hm[j] = total / n
-    _matmul(w.HT, False, w.HT, True, w.A, J, J, n)
-    _matmul(w.HT, False, w.R, False, w.B, J, k, n)
-    loss = _ridge_output_layer(w.A, w.B, w.hm, n, J, k, alpha, w.stats, theta, ov, w.V)
+        w.hm[j] = w.hm[j] / w.wsum
+    _matmul(HW, False, w.HT, True, w.A, J, J, n)
+    _matmul(HW, False, w.R, False, w.B, J, k, n)
+    loss = _ridge_output_layer(w.A, w.B, w.hm, w.wsum, J, k, alpha, w.stats, theta, ov, w.V)
     # (E V')' = (V V') H' + (V d) 1' - V R', without forming the residuals E
     _matmul(w.V, False, w.V, True, w.VV, J, J, k)
     _matmul(w.VV, False, w.HT, False, w.GT, J, n, J)
     _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
-    for j in range(J):
+    for j in range(J):  # back-propagated residuals into GT, elementwise (vectorised)
         u = 0.0
         for o in range(k):
             u += w.V[j * k + o] * theta[od + o]
-        total = 0.0
         for i in range(n):
-            v = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
-            dZT[j * n + i] = <floating>v
-            total += v
-        grad[oc + j] = total / n
+            w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
+        if w.sw != NULL:
+            for i in range(n):
+                w.GT[j * n + i] = w.GT[j * n + i] * w.sw[i]
+        for i in range(n):
+            dZT[j * n + i] = <floating>w.GT[j * n + i]
+    _row_sums(w.GT, J, n, grad + oc)
+    for j in range(J):
+        grad[oc + j] = grad[oc + j] / n
     _matmul(dZT, False, X, False, gWT, J, p, n)
     for q in range(p):
         for j in range(J):
@@ -423,9 +473,10 @@ cdef inline Py_ssize_t _wrap(Py_ssize_t index, Py_ssize_t memory) noexcept nogil
     return ((index % memory) + memory) % memory
 
 
-cdef double _lbfgs(const floating* X, const double* R, double* theta, int n, int p, int k,
-                   StageFit* fit, int* n_iter_out) noexcept nogil:
-    """Minimise the projected stage objective over ``W, c`` of ``theta`` (in place).
+cdef double _lbfgs(const floating* X, const double* R, const double* sw, double* theta, int n,
+                   int p, int k, StageFit* fit, int* n_iter_out) noexcept nogil:
+    """Minimise the projected stage objective over ``W, c`` of ``theta`` (in place); ``sw``
+    the sample weights (mean one; NULL: unweighted).
 
     Two-loop recursion with ``_MEMORY`` pairs and Armijo backtracking; stops after
     ``max_iter`` iterations, when the largest gradient entry is at most ``tol``, or when an
@@ -449,7 +500,7 @@ cdef double _lbfgs(const floating* X, const double* R, double* theta, int n, int
     cdef double* s_vec = <double*>malloc(m * sizeof(double))
     cdef double* y_vec = <double*>malloc(m * sizeof(double))
     cdef double* direction = <double*>malloc(m * sizeof(double))
-    cdef bint ready = _projection_alloc(&w, X, R, n, p, J, k)
+    cdef bint ready = _projection_alloc(&w, X, R, sw, n, p, J, k)
     n_iter_out[0] = 0
     loss = NAN
     if (ready and S != NULL and Y != NULL and rho != NULL and a != NULL and g != NULL
@@ -523,15 +574,16 @@ cdef double _lbfgs(const floating* X, const double* R, double* theta, int n, int
     return loss
 
 
-cdef double _fit_stage(const floating* X, const double* R, double* theta, int n, int p,
-                       int k, StageFit* fit) noexcept nogil:
+cdef double _fit_stage(const floating* X, const double* R, const double* sw, double* theta,
+                       int n, int p, int k, StageFit* fit) noexcept nogil:
     """Fit the stage network to ``R`` from ``theta`` (in place) on standardised columns of
-    ``R``, the output layer mapped back afterwards. Returns the standardised objective."""
+    ``R``, the output layer mapped back afterwards; ``sw`` the sample weights (mean one;
+    NULL: unweighted). Returns the standardised objective."""
     cdef int J = fit.n_units
     cdef int ov = p * J + J, od = p * J + J + J * k
     cdef Py_ssize_t i, o, j
     cdef int n_iter
-    cdef double loss
+    cdef double loss, wsum = n
     cdef double* center = <double*>malloc(k * sizeof(double))
     cdef double* scale = <double*>malloc(k * sizeof(double))
     cdef double* Rs = <double*>malloc(n * k * sizeof(double))
@@ -541,22 +593,29 @@ cdef double _fit_stage(const floating* X, const double* R, double* theta, int n,
     for o in range(k):
         center[o] = 0.0
         scale[o] = 0.0
+    if sw != NULL:
+        wsum = 0.0
+        for i in range(n):
+            wsum += sw[i]
     for i in range(n):
         for o in range(k):
-            center[o] += R[i * k + o]
+            center[o] += R[i * k + o] if sw == NULL else sw[i] * R[i * k + o]
     for o in range(k):
-        center[o] /= n
+        center[o] /= wsum
     for i in range(n):
         for o in range(k):
-            scale[o] += (R[i * k + o] - center[o]) * (R[i * k + o] - center[o])
+            if sw == NULL:
+                scale[o] += (R[i * k + o] - center[o]) * (R[i * k + o] - center[o])
+            else:
+                scale[o] += sw[i] * (R[i * k + o] - center[o]) * (R[i * k + o] - center[o])
     for o in range(k):
-        scale[o] = sqrt(scale[o] / n)
+        scale[o] = sqrt(scale[o] / wsum)
         if scale[o] == 0.0:
             scale[o] = 1.0
     for i in range(n):
         for o in range(k):
             Rs[i * k + o] = (R[i * k + o] - center[o]) / scale[o]
-    loss = _lbfgs(X, Rs, theta, n, p, k, fit, &n_iter)
+    loss = _lbfgs(X, Rs, sw, theta, n, p, k, fit, &n_iter)
     for j in range(J):
         for o in range(k):
             theta[ov + j * k + o] *= scale[o]
@@ -585,9 +644,11 @@ cdef void _shifted_exp(const double* F, const double* f, double rho, int n, int 
     _exp_neg(G, E, n * k)
 
 
-cdef double _loss_value(const double* Y, const double* F, const double* f, double rho, int n,
-                        int k, int loss, double* buf) noexcept nogil:
-    """Mean loss at the scores ``F + rho f``; ``buf`` holds ``2 n k + n`` entries."""
+cdef double _loss_value(const double* Y, const double* F, const double* f, double rho,
+                        const double* sw, double wsum, int n, int k, int loss,
+                        double* buf) noexcept nogil:
+    """Mean loss at the scores ``F + rho f``, weighted by ``sw`` of sum ``wsum``; ``buf`` holds
+    ``2 n k + n`` entries."""
     cdef Py_ssize_t i, o
     cdef double total = 0.0, e, z, s, picked
     cdef double* E = buf
@@ -596,14 +657,14 @@ cdef double _loss_value(const double* Y, const double* F, const double* f, doubl
     if loss == SQUARED:
         for i in range(n):
             e = Y[i] - F[i] - rho * f[i]
-            total += 0.5 * e * e
+            total += sw[i] * (0.5 * e * e)
     elif loss == BINARY:  # softplus(z) - y z = max(z, 0) + log1p(exp(-|z|)) - y z
         for i in range(n):
             G[i] = fabs(F[i] + rho * f[i])
         _exp_neg(G, E, n)
         for i in range(n):
             z = F[i] + rho * f[i]
-            total += max(z, 0.0) + log1p(E[i]) - Y[i] * z
+            total += sw[i] * (max(z, 0.0) + log1p(E[i]) - Y[i] * z)
     else:
         _shifted_exp(F, f, rho, n, k, E, G, top)
         for i in range(n):
@@ -612,8 +673,8 @@ cdef double _loss_value(const double* Y, const double* F, const double* f, doubl
             for o in range(k):
                 s += E[i * k + o]
                 picked += Y[i * k + o] * (F[i * k + o] + rho * f[i * k + o])
-            total += top[i] + log(s) - picked
-    return total / n
+            total += sw[i] * (top[i] + log(s) - picked)
+    return total / wsum
 
 
 cdef void _residuals_into(const double* Y, const double* F, int n, int k, int loss, double* R,
@@ -639,20 +700,22 @@ cdef void _residuals_into(const double* Y, const double* F, int n, int k, int lo
                 R[i * k + o] = Y[i * k + o] - E[i * k + o] / s
 
 
-cdef double _newton_step(const double* Y, const double* R, const double* f, Py_ssize_t size,
-                         int loss) noexcept nogil:
-    """Newton step for the multiplier of ``f``: ``sum r f / sum f^2`` (squared error, its
-    exact minimiser) or ``sum r f / sum f^2 p (1 - p)``, ``p = Y - R``; 0 on a zero
-    denominator."""
-    cdef Py_ssize_t q
+cdef double _newton_step(const double* Y, const double* R, const double* f, const double* sw,
+                         int n, int k, int loss) noexcept nogil:
+    """Newton step for the multiplier of ``f``: ``sum s r f / sum s f^2`` (squared error, its
+    exact minimiser) or ``sum s r f / sum s f^2 p (1 - p)``, ``p = Y - R``, ``s`` the sample
+    weights ``sw``; 0 on a zero denominator."""
+    cdef Py_ssize_t i, o, q
     cdef double num = 0.0, den = 0.0, prob
-    for q in range(size):
-        num += R[q] * f[q]
-        if loss == SQUARED:
-            den += f[q] * f[q]
-        else:
-            prob = Y[q] - R[q]
-            den += f[q] * f[q] * prob * (1.0 - prob)
+    for i in range(n):
+        for o in range(k):
+            q = i * k + o
+            num += sw[i] * R[q] * f[q]
+            if loss == SQUARED:
+                den += sw[i] * f[q] * f[q]
+            else:
+                prob = Y[q] - R[q]
+                den += sw[i] * f[q] * f[q] * prob * (1.0 - prob)
     return num / den if den > 0.0 else 0.0
 
 
@@ -668,49 +731,63 @@ cdef struct Track:
     Py_ssize_t since_best
 
 
-cdef Py_ssize_t _boost(const double* X, const double* Y, double* F, const double* Xv,
-                       const double* Yv, double* Fv, int n, int nv, int p, int k,
-                       const long long* rows, int n_new, int n_sub, double* thetas,
-                       StageFit* fit, Boosting* rule, Track* track, double* rhos,
-                       double* train, double* val) noexcept nogil:
-    """Fit up to ``n_new`` stages; returns the number fitted (-1 when memory ran out)."""
+cdef Py_ssize_t _boost(const double* X, const double* Y, double* F, const double* sw,
+                       const double* Xv, const double* Yv, double* Fv, const double* swv,
+                       bint weighted, int n, int nv, int p, int k, const long long* rows,
+                       int n_new, int n_sub, double* thetas, StageFit* fit, Boosting* rule,
+                       Track* track, double* rhos, double* train, double* val) noexcept nogil:
+    """Fit up to ``n_new`` stages; returns the number fitted (-1 when memory ran out).
+
+    ``sw``, ``swv``: sample weights of the training and validation rows; unless ``weighted``
+    they are all ones and the stage fits take the unweighted route.
+    """
     cdef int J = fit.n_units
     cdef Py_ssize_t size = p * J + J + J * k + k, t, a, q, i, n_fitted = 0
     cdef bint validate = nv > 0
-    cdef double current, rho, value
+    cdef double current, rho, value, wsum = 0.0, wsum_v = 0.0, wsum_sub
     cdef double* theta
     cdef double* R = <double*>malloc(n * k * sizeof(double))
     cdef float* Xs = <float*>malloc(n_sub * p * sizeof(float))
     cdef double* Rs = <double*>malloc(n_sub * k * sizeof(double))
+    cdef double* Ws = <double*>malloc(n_sub * sizeof(double))
     cdef double* f = <double*>malloc(n * k * sizeof(double))
     cdef double* fv = <double*>malloc((nv * k + 1) * sizeof(double))
     cdef double* work = <double*>malloc((3 * n * J + p * J + J * k) * sizeof(double))
     cdef double* work_v = <double*>malloc((3 * nv * J + p * J + J * k) * sizeof(double))
     cdef double* buf = <double*>malloc((2 * n * k + n) * sizeof(double))
     cdef double* buf_v = <double*>malloc((2 * nv * k + nv + 1) * sizeof(double))
-    if (R == NULL or Xs == NULL or Rs == NULL or f == NULL or fv == NULL or work == NULL
-            or work_v == NULL or buf == NULL or buf_v == NULL):
+    if (R == NULL or Xs == NULL or Rs == NULL or Ws == NULL or f == NULL or fv == NULL
+            or work == NULL or work_v == NULL or buf == NULL or buf_v == NULL):
         n_fitted = -1
     else:
-        current = _loss_value(Y, F, F, 0.0, n, k, rule.loss, buf)
+        for i in range(n):
+            wsum += sw[i]
+        for i in range(nv):
+            wsum_v += swv[i]
+        current = _loss_value(Y, F, F, 0.0, sw, wsum, n, k, rule.loss, buf)
         for t in range(n_new):
             _residuals_into(Y, F, n, k, rule.loss, R, buf)
+            wsum_sub = 0.0
             for a in range(n_sub):
                 i = rows[t * n_sub + a]
                 for q in range(p):
                     Xs[a * p + q] = <float>X[i * p + q]  # the stage fits run in float32
                 for q in range(k):
                     Rs[a * k + q] = R[i * k + q]
+                Ws[a] = sw[i]
+                wsum_sub += sw[i]
+            for a in range(n_sub):  # mean one, so alpha weighs as without weights
+                Ws[a] = Ws[a] * (n_sub / wsum_sub)
             theta = thetas + t * size
-            _fit_stage(Xs, Rs, theta, n_sub, p, k, fit)
+            _fit_stage(Xs, Rs, Ws if weighted else NULL, theta, n_sub, p, k, fit)
             _forward(X, theta, n, p, J, k, fit.code, f, work)
-            rho = rule.learning_rate * _newton_step(Y, R, f, n * k, rule.loss)
-            value = _loss_value(Y, F, f, rho, n, k, rule.loss, buf)
+            rho = rule.learning_rate * _newton_step(Y, R, f, sw, n, k, rule.loss)
+            value = _loss_value(Y, F, f, rho, sw, wsum, n, k, rule.loss, buf)
             while rho != 0.0 and value > current:  # safeguard: never raise the loss
                 rho /= 2
                 if fabs(rho) < 1e-12:
                     rho = 0.0
-                value = _loss_value(Y, F, f, rho, n, k, rule.loss, buf)
+                value = _loss_value(Y, F, f, rho, sw, wsum, n, k, rule.loss, buf)
             for q in range(n * k):
                 F[q] += rho * f[q]
             rhos[t] = rho
@@ -721,7 +798,7 @@ cdef Py_ssize_t _boost(const double* X, const double* Y, double* F, const double
                 _forward(Xv, theta, nv, p, J, k, fit.code, fv, work_v)
                 for q in range(nv * k):
                     Fv[q] += rho * fv[q]
-                val[t] = _loss_value(Yv, Fv, Fv, 0.0, nv, k, rule.loss, buf_v)
+                val[t] = _loss_value(Yv, Fv, Fv, 0.0, swv, wsum_v, nv, k, rule.loss, buf_v)
                 if not track.best < _INF or val[t] < track.best - rule.tol * fabs(track.best):
                     track.best = val[t]
                     track.best_stage = track.start + t + 1
@@ -732,7 +809,7 @@ cdef Py_ssize_t _boost(const double* X, const double* Y, double* F, const double
                         break
         if not validate:
             track.best_stage = track.start + n_fitted
-    free(R); free(Xs); free(Rs); free(f); free(fv); free(work); free(work_v); free(buf)
+    free(R); free(Xs); free(Rs); free(Ws); free(f); free(fv); free(work); free(work_v); free(buf)
     free(buf_v)
     return n_fitted
 
@@ -742,11 +819,13 @@ cdef Py_ssize_t _boost(const double* X, const double* Y, double* F, const double
 
 
 def boost(const double[:, ::1] X, const double[:, ::1] Y, double[:, ::1] F,
-          const double[:, ::1] Xv, const double[:, ::1] Yv, double[:, ::1] Fv,
+          const double[::1] sw, const double[:, ::1] Xv, const double[:, ::1] Yv,
+          double[:, ::1] Fv, const double[::1] swv, bint weighted,
           const long long[:, ::1] rows, double[:, ::1] thetas, stage, rule, track):
     """Fit ``thetas.shape[0]`` stages; ``F``, ``Fv`` and ``thetas`` are updated in place.
 
-    ``stage``: (n_units, activation code, alpha, max_iter, tol) of the stage fits; ``rule``:
+    ``sw``, ``swv``: sample weights of the training and validation rows (all ones unless
+    ``weighted``; the stage fits see them normalised to mean one in each subsample). ``stage``: (n_units, activation code, alpha, max_iter, tol) of the stage fits; ``rule``:
     (loss code, learning_rate, n_iter_no_change, tol) of the loop; ``track``: (best
     validation loss, its stage count, stages fitted before, stages since the best).
 
@@ -772,10 +851,11 @@ def boost(const double[:, ::1] X, const double[:, ::1] Y, double[:, ::1] F,
     cdef double empty = 0.0
     if n_new > 0:
         with nogil:
-            n_fitted = _boost(&X[0, 0], &Y[0, 0], &F[0, 0],
+            n_fitted = _boost(&X[0, 0], &Y[0, 0], &F[0, 0], &sw[0],
                               &Xv[0, 0] if Xv.shape[0] > 0 else &empty,
                               &Yv[0, 0] if Yv.shape[0] > 0 else &empty,
                               &Fv[0, 0] if Fv.shape[0] > 0 else &empty,
+                              &swv[0] if swv.shape[0] > 0 else &empty, weighted,
                               X.shape[0], Xv.shape[0], X.shape[1], Y.shape[1], &rows[0, 0],
                               n_new, rows.shape[1], &thetas[0, 0], &fit, &loop, &state,
                               &rhos[0], &train[0], &val[0])
@@ -803,13 +883,19 @@ def forward_into(const double[:, ::1] X, const double[::1] theta, int n_units, i
     free(work)
 
 
+cdef inline const double* _weights_or_null(const double[::1] sample_weight) noexcept:
+    return NULL if sample_weight is None else &sample_weight[0]
+
+
 def fit_stage(const floating[:, ::1] X, const double[:, ::1] R, double[::1] theta,
-              int n_units, int code, double alpha, int max_iter, double tol):
+              int n_units, int code, double alpha, int max_iter, double tol,
+              const double[::1] sample_weight=None):
     """Fit the stage network to ``R`` by L-BFGS from ``theta`` (updated in place).
 
     The columns of ``R`` are standardised for the fit (``alpha`` applies to the standardised
     problem) and the output layer mapped back, so ``theta`` predicts ``R`` itself. Returns the
-    standardised objective.
+    standardised objective. ``sample_weight`` (mean one for ``alpha`` to weigh as without
+    weights) weights each row's squared error.
 
     Examples
     --------
@@ -827,14 +913,16 @@ def fit_stage(const floating[:, ::1] X, const double[:, ::1] R, double[::1] thet
     cdef StageFit fit
     fit.n_units, fit.code, fit.alpha, fit.max_iter, fit.tol = n_units, code, alpha, max_iter, tol
     cdef double loss
+    cdef const double* sw = _weights_or_null(sample_weight)
     with nogil:
-        loss = _fit_stage(&X[0, 0], &R[0, 0], &theta[0], X.shape[0], X.shape[1], R.shape[1],
-                          &fit)
+        loss = _fit_stage(&X[0, 0], &R[0, 0], sw, &theta[0], X.shape[0], X.shape[1],
+                          R.shape[1], &fit)
     return loss
 
 
 def lbfgs(const floating[:, ::1] X, const double[:, ::1] R, double[::1] theta, int n_units,
-          int code, double alpha, int max_iter, double tol):
+          int code, double alpha, int max_iter, double tol,
+          const double[::1] sample_weight=None):
     """Minimise the projected stage objective over the hidden layer of ``theta`` (in place).
 
     The output layer is the ridge optimum at every evaluation (the initial ``V, d`` are
@@ -855,21 +943,25 @@ def lbfgs(const floating[:, ::1] X, const double[:, ::1] R, double[::1] theta, i
     fit.n_units, fit.code, fit.alpha, fit.max_iter, fit.tol = n_units, code, alpha, max_iter, tol
     cdef double loss
     cdef int n_iter
+    cdef const double* sw = _weights_or_null(sample_weight)
     with nogil:
-        loss = _lbfgs(&X[0, 0], &R[0, 0], &theta[0], X.shape[0], X.shape[1], R.shape[1], &fit,
-                      &n_iter)
+        loss = _lbfgs(&X[0, 0], &R[0, 0], sw, &theta[0], X.shape[0], X.shape[1], R.shape[1],
+                      &fit, &n_iter)
     return loss, n_iter
 
 
 def projected_loss_grad(const floating[:, ::1] X, const double[:, ::1] R, double[::1] theta,
-                        int n_units, int code, double alpha, double[::1] grad):
-    """Projected stage objective at the hidden layer of ``theta``; its optimal output layer
-    goes to ``theta``, the gradient (zeros for ``V, d``) to ``grad``."""
+                        int n_units, int code, double alpha, double[::1] grad,
+                        const double[::1] sample_weight=None):
+    """Projected stage objective ``(sum_i s_i ||e_i||^2 + alpha ||W||^2) / (2 n)`` at the
+    hidden layer of ``theta`` (``s`` the sample weights, ones by default); its optimal output
+    layer goes to ``theta``, the gradient (zeros for ``V, d``) to ``grad``."""
     cdef Projection w
     cdef double loss
     cdef int n = X.shape[0], p = X.shape[1], k = R.shape[1]
+    cdef const double* sw = _weights_or_null(sample_weight)
     with nogil:
-        if _projection_alloc(&w, &X[0, 0], &R[0, 0], n, p, n_units, k):
+        if _projection_alloc(&w, &X[0, 0], &R[0, 0], sw, n, p, n_units, k):
             loss = _projected_loss_grad(&X[0, 0], &theta[0], n, p, n_units, k, code, alpha,
                                         &grad[0], &w)
         else:
@@ -897,8 +989,9 @@ def exp_neg(const double[::1] z, double[::1] out):
 
 
 def loss_value(const double[:, ::1] Y, const double[:, ::1] F, const double[:, ::1] f,
-               double rho, int loss):
-    """Mean loss at the scores ``F + rho f`` (``rho = 0``: the loss at ``F``).
+               double rho, int loss, sample_weight=None):
+    """Mean loss at the scores ``F + rho f`` (``rho = 0``: the loss at ``F``), weighted by
+    ``sample_weight`` (ones by default).
 
     Examples
     --------
@@ -910,11 +1003,13 @@ def loss_value(const double[:, ::1] Y, const double[:, ::1] F, const double[:, :
     """
     cdef int n = F.shape[0], k = F.shape[1]
     cdef double value
+    cdef const double[::1] sw = _weights_or_ones(sample_weight, n)
+    cdef double wsum = np.sum(sw)
     cdef double* buf = <double*>malloc((2 * n * k + n) * sizeof(double))
     if buf == NULL:
         raise MemoryError()
     with nogil:
-        value = _loss_value(&Y[0, 0], &F[0, 0], &f[0, 0], rho, n, k, loss, buf)
+        value = _loss_value(&Y[0, 0], &F[0, 0], &f[0, 0], rho, &sw[0], wsum, n, k, loss, buf)
     free(buf)
     return value
 
@@ -932,6 +1027,12 @@ def residuals_into(const double[:, ::1] Y, const double[:, ::1] F, int loss,
 
 
 def newton_step(const double[:, ::1] Y, const double[:, ::1] R, const double[:, ::1] f,
-                int loss):
-    """Newton step for the multiplier of the direction ``f`` from the residuals ``R``."""
-    return _newton_step(&Y[0, 0], &R[0, 0], &f[0, 0], R.shape[0] * R.shape[1], loss)
+                int loss, sample_weight=None):
+    """Newton step for the multiplier of the direction ``f`` from the residuals ``R``, the
+    rows weighted by ``sample_weight`` (ones by default)."""
+    cdef const double[::1] sw = _weights_or_ones(sample_weight, R.shape[0])
+    return _newton_step(&Y[0, 0], &R[0, 0], &f[0, 0], &sw[0], R.shape[0], R.shape[1], loss)
+
+
+def _weights_or_ones(sample_weight, n):
+    return np.ones(n) if sample_weight is None else np.ascontiguousarray(sample_weight, float)

@@ -23,14 +23,15 @@ def class_logits(scores):
     return scores
 
 
-def fit_temperature(scores, codes):
-    """Temperature minimising the log loss of ``softmax(temperature * logits)`` at ``codes``."""
+def fit_temperature(scores, codes, sample_weight=None):
+    """Temperature minimising the (weighted) log loss of ``softmax(temperature * logits)`` at
+    ``codes``."""
     logits = class_logits(scores)
     rows = np.arange(logits.shape[0])
 
     def log_loss(log_temperature):
         log_proba = class_log_probabilities(logits, np.exp(log_temperature))
-        return -np.mean(log_proba[rows, codes])
+        return -np.average(log_proba[rows, codes], weights=sample_weight)
 
     best = minimize_scalar(log_loss, bounds=LOG_TEMPERATURE_BOUNDS, method="bounded")
     return float(np.exp(best.x))

@@ -22,6 +22,7 @@ from ..._array_api import (
 )
 from ..._validation import check_xp_array
 from .._activations import SVEN_ACTIVATIONS
+from .._weights import positive_rows
 from ._calibration import class_log_probabilities, fit_temperature
 from ._network import (init_parameters, network_epochs, network_gram, network_predict,
                             network_residuals, unpack)
@@ -80,21 +81,28 @@ class _BaseSven(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}")
         return [int(s) for s in sizes]
 
-    def _fit_network(self, X, Y, xp=np):
-        """Train on ``X`` (n, d) and 2-D targets ``Y`` (n, K); sets the fitted attributes."""
+    def _fit_network(self, X, Y, weights, xp=np):
+        """Train on ``X`` (n, d) and 2-D targets ``Y`` (n, K), the squared errors weighted by
+        ``weights`` (NumPy, positive, mean one; ``None``: unweighted); sets the fitted
+        attributes."""
         sizes = (X.shape[1], *self._hidden(), Y.shape[1])
         xp = np if is_numpy(xp) else xp  # NumPy 2 is Array API itself, without the wrapper
         rng = check_random_state(self.random_state)
         device = device_of(X)
-        X_val = Y_val = None
+        X_val = Y_val = weights_val = None
         if self.early_stopping:
             train, val = train_test_split(np.arange(X.shape[0]),
                                           test_size=self.validation_fraction, random_state=rng)
             X, X_val = _take(X, train, xp, device), _take(X, val, xp, device)
             Y, Y_val = _take(Y, train, xp, device), _take(Y, val, xp, device)
+            if weights is not None:
+                weights, weights_val = weights[train], weights[val]
         reuse = (self.warm_start and hasattr(self, "layer_sizes_")
                  and tuple(self.layer_sizes_) == sizes)
         host_dtype = np.float32 if X.dtype == xp.float32 else np.float64
+        # each residual row and its Jacobian row times the square root of the row's weight
+        scale = (None if weights is None else
+                 from_numpy(np.sqrt(weights).astype(host_dtype), xp, device))
         theta0 = (xp.astype(self._theta, X.dtype) if reuse else
                   from_numpy(init_parameters(sizes, rng, dtype=host_dtype), xp, device))
         activation = self.activation
@@ -102,16 +110,23 @@ class _BaseSven(BaseEstimator):
 
         def rows_of(rows):
             if isinstance(rows, slice):
-                return X, Y
-            return xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+                return X, Y, scale
+            return (xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0),
+                    None if scale is None else xp.take(scale, rows, axis=0))
 
         def residuals(theta, rows):
-            Xb, Yb = rows_of(rows)
-            return network_residuals(theta, Xb, Yb, sizes, activation, xp)
+            Xb, Yb, sb = rows_of(rows)
+            r = network_residuals(theta, Xb, Yb, sizes, activation, xp)
+            return r if sb is None else r * sb
 
         def gram(theta, rows):
-            Xb, Yb = rows_of(rows)
-            return network_gram(theta, Xb, Yb, sizes, activation, xp)
+            Xb, Yb, sb = rows_of(rows)
+            r, G, rmatvec = network_gram(theta, Xb, Yb, sizes, activation, xp)
+            if sb is None:
+                return r, G, rmatvec
+            s = xp.astype(sb, G.dtype)
+            return (r * sb, G * (s[:, None] * s[None, :]),
+                    lambda w: rmatvec(w * xp.astype(sb, w.dtype)))
 
         state = {"best": -np.inf, "theta": None, "stall": 0, "scores": []}
 
@@ -119,7 +134,7 @@ class _BaseSven(BaseEstimator):
             if not self.early_stopping:
                 return False
             outputs = network_predict(theta, X_val, sizes, activation, xp)
-            score = float(self._validation_score(outputs, Y_val, xp))
+            score = float(self._validation_score(outputs, Y_val, weights_val, xp))
             state["scores"].append(score)
             if score > state["best"]:
                 state.update(best=score, theta=xp.asarray(theta, copy=True), stall=0)
@@ -132,7 +147,7 @@ class _BaseSven(BaseEstimator):
         if is_numpy(xp):  # every step of an epoch in one compiled call
             all_rows, run_epoch = network_epochs(X, Y, sizes, activation,
                                                  batch_size=batch_size, random_state=rng,
-                                                 **step_params)
+                                                 sample_weight=weights, **step_params)
             result = descend(theta0, all_rows, run_epoch,
                              max_iter=self.max_iter, tol=self.tol, callback=callback,
                              verbose=self.verbose)
@@ -230,7 +245,7 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     n_iter_ : int
         Epochs run.
     loss_ : float
-        Final training loss ``½ mean ||f(x) - y||²``.
+        Final training loss ``½ mean ||f(x) - y||²`` (weighted by ``sample_weight``).
     loss_curve_ : list of float
         That loss after every epoch.
     history_ : dict of ndarray
@@ -251,11 +266,28 @@ class SvenRegressor(RegressorMixin, _BaseSven):
     True
     """
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` of shape (n, d) and ``y`` of shape (n,) or (n, K).
 
         With scikit-learn's ``array_api_dispatch`` on, CuPy, torch and other Array API
         inputs are trained on in their own namespace and device.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : array of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples' squared errors (the loss becomes their
+            weighted mean). Each residual row and its Jacobian row are multiplied by the
+            square root of its weight; rows of zero weight are dropped before anything else
+            (batches and validation split are those of the data without them); the weights
+            are divided by their mean, so a constant factor does not change the model. With
+            ``batch_size=None`` (full batch) integer weights give the model of the data that
+            repeats each row that many times, up to round-off.
+
+        Returns
+        -------
+        self : SvenRegressor
         """
         self._validate_params()
         self._hidden()
@@ -272,13 +304,23 @@ class SvenRegressor(RegressorMixin, _BaseSven):
                 raise ValueError(f"y has shape {tuple(Y.shape)}; expected ({X.shape[0]},) "
                                  f"or ({X.shape[0]}, n_outputs)")
         self._y_1d = Y.ndim == 1
-        return self._fit_network(X, xp.reshape(Y, (X.shape[0], -1)), xp)
+        keep, weights = positive_rows(to_numpy(sample_weight), np.empty((X.shape[0], 0)))
+        if keep is not None:
+            rows = np.flatnonzero(keep)
+            X, Y = _take(X, rows, xp, device_of(X)), _take(Y, rows, xp, device_of(X))
+        return self._fit_network(X, xp.reshape(Y, (X.shape[0], -1)), weights, xp)
 
     @staticmethod
-    def _validation_score(outputs, Y, xp):
-        """R^2 averaged over the outputs, as :meth:`score` (and MLP's validation scores)."""
-        residual = xp.sum((Y - outputs) ** 2, axis=0)
-        total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+    def _validation_score(outputs, Y, weights, xp):
+        """R^2 averaged over the outputs, as :meth:`score` (and MLP's validation scores),
+        weighted by ``weights`` (NumPy; ``None``: unweighted)."""
+        if weights is None:
+            residual = xp.sum((Y - outputs) ** 2, axis=0)
+            total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+        else:
+            w = xp.astype(xp.reshape(from_numpy(weights, xp, device_of(Y)), (-1, 1)), Y.dtype)
+            residual = xp.sum(w * (Y - outputs) ** 2, axis=0)
+            total = xp.sum(w * (Y - xp.sum(w * Y, axis=0) / xp.sum(w)) ** 2, axis=0)
         safe = xp.where(total > 0, total, xp.ones_like(total))
         # a constant target scores 1 when fitted exactly and 0 otherwise, as r2_score does
         exact = xp.astype(residual == 0, residual.dtype)
@@ -318,8 +360,10 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
     array([[1., 0., 0.]])
     """
 
-    def fit(self, X, y):
-        """Fit the network to the one-hot coding of the labels ``y`` (NumPy inputs)."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to the one-hot coding of the labels ``y`` (NumPy inputs), each
+        row's squared error weighted by ``sample_weight`` (as :meth:`SvenRegressor.fit`; the
+        temperature is fitted to the weighted log loss). Returns ``self``."""
         self._validate_params()
         self._hidden()
         if not is_numpy(estimator_namespace(X, y)):
@@ -327,24 +371,28 @@ class SvenClassifier(ClassifierMixin, _BaseSven):
                             "on one-hot targets for arrays of other libraries")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
+        keep, weights = positive_rows(sample_weight, X)
+        if keep is not None:
+            X, y = X[keep], y[keep]
         binarizer = LabelBinarizer().fit(y)
         self.classes_ = binarizer.classes_
         Y = binarizer.transform(y).astype(X.dtype)
         if Y.shape[1] == 1:  # one output coded -1 / +1, so the decision threshold is 0
             Y = np.ones_like(Y) if len(self.classes_) == 1 else 2.0 * Y - 1.0
-        self._fit_network(X, Y)
+        self._fit_network(X, Y, weights)
         self.temperature_ = 1.0
         if len(self.classes_) > 1:
             codes = np.searchsorted(self.classes_, y)
-            self.temperature_ = fit_temperature(self.decision_function(X), codes)
+            self.temperature_ = fit_temperature(self.decision_function(X), codes, weights)
         return self
 
     @staticmethod
-    def _validation_score(outputs, Y, xp):
-        """Accuracy, as :meth:`score` (and MLP's validation scores), from the label coding."""
+    def _validation_score(outputs, Y, weights, xp):
+        """Accuracy, as :meth:`score` (and MLP's validation scores), from the label coding,
+        weighted by ``weights`` (``None``: unweighted)."""
         if Y.shape[1] == 1:
-            return np.mean((outputs[:, 0] > 0) == (Y[:, 0] > 0))
-        return np.mean(np.argmax(outputs, axis=1) == np.argmax(Y, axis=1))
+            return np.average((outputs[:, 0] > 0) == (Y[:, 0] > 0), weights=weights)
+        return np.average(np.argmax(outputs, axis=1) == np.argmax(Y, axis=1), weights=weights)
 
     def decision_function(self, X):
         """Raw network outputs, shape (n,) for two classes, (n, K) otherwise."""

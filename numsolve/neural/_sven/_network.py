@@ -210,7 +210,8 @@ def _wide_dtype(xp, array):
 
 
 def network_epochs(X, Y, layer_sizes, activation, *, batch_size, microbatch_size=1, k=None,
-                   rtol=1e-3, learning_rate=1.0, safeguard=True, random_state):
+                   rtol=1e-3, learning_rate=1.0, safeguard=True, random_state,
+                   sample_weight=None):
     """``all_rows`` and ``run_epoch`` of :func:`numsolve.neural._sven._solver.descend` for a
     dense network on NumPy arrays, every step of an epoch in one compiled call.
 
@@ -225,6 +226,9 @@ def network_epochs(X, Y, layer_sizes, activation, *, batch_size, microbatch_size
         As in :func:`numsolve.neural._sven._solver.sven`.
     random_state : numpy.random.RandomState
         Draws each epoch's row order, as :func:`numsolve.neural._sven._solver.sven` does.
+    sample_weight : ndarray of shape (n,) or None
+        Positive weights of the samples' squared errors: each residual row and its
+        Jacobian row are multiplied by the square root of its weight.
 
     Returns
     -------
@@ -263,6 +267,7 @@ def network_epochs(X, Y, layer_sizes, activation, *, batch_size, microbatch_size
     n = X.shape[0]
     batch = min(int(batch_size), n)
     n_params = n_parameters(tuple(sizes))
+    scale = None if sample_weight is None else np.sqrt(sample_weight).astype(X.dtype)
 
     def checked(theta):
         if theta.dtype != X.dtype or theta.shape != (n_params,) or not theta.flags.c_contiguous:
@@ -274,12 +279,12 @@ def network_epochs(X, Y, layer_sizes, activation, *, batch_size, microbatch_size
         order = random_state.permutation(n).astype(np.int64)
         step_sq, rank = _epochs.run_epoch(checked(theta), X, Y, order, sizes, code, batch,
                                           int(microbatch_size), cap, float(rtol),
-                                          float(learning_rate), bool(safeguard))
+                                          float(learning_rate), bool(safeguard), scale)
         return theta, step_sq, rank, -(-n // batch)
 
     def all_rows(theta):
         out = np.empty(n, dtype=X.dtype)
-        _epochs.all_rows(checked(theta), X, Y, sizes, code, batch, out)
+        _epochs.all_rows(checked(theta), X, Y, sizes, code, batch, out, scale)
         return out
 
     return all_rows, run_epoch

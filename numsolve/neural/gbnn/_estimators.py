@@ -25,6 +25,7 @@ from threadpoolctl import ThreadpoolController
 from ..._array_api import array_namespace, device_of, from_numpy, is_numpy
 from ..._progress import progress
 from .._activations import ACTIVATION_CODES, GBNN_ACTIVATIONS, activate
+from .._weights import positive_rows
 from ._boost import boost, forward_into
 from ._losses import LOSS_CODES, init_score, proba
 from ._stages import draw_stages, input_scaling, unpack_stages
@@ -101,8 +102,9 @@ class _BaseGBNN(BaseEstimator):
         self.verbose = verbose
 
     # -- fitting ---------------------------------------------------------------------------
-    def _fit_targets(self, X, Y):
-        """Boost stages on ``(X, Y)``, ``Y`` of shape (n_samples, n_outputs)."""
+    def _fit_targets(self, X, Y, sample_weight):
+        """Boost stages on ``(X, Y)``, ``Y`` of shape (n_samples, n_outputs), the rows
+        weighted by ``sample_weight`` (positive, mean one; ``None``: unweighted)."""
         loss = "squared" if not self._is_clf else "binary" if Y.shape[1] == 1 else "multinomial"
         resume = self.warm_start and hasattr(self, "coefs_")
         if not resume:
@@ -112,9 +114,11 @@ class _BaseGBNN(BaseEstimator):
         rng = self._rng
         stratify = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] if self._is_clf else None)
         X_val = Y_val = None
+        weighted = sample_weight is not None
+        sw, sw_val = (sample_weight if weighted else np.ones(X.shape[0])), np.zeros(0)
         if self.early_stopping:
-            X, X_val, Y, Y_val = train_test_split(
-                X, Y, test_size=self.validation_fraction, stratify=stratify,
+            X, X_val, Y, Y_val, sw, sw_val = train_test_split(
+                X, Y, sw, test_size=self.validation_fraction, stratify=stratify,
                 random_state=check_random_state(self.random_state).randint(2**31 - 1))
         if resume and self.n_estimators < self.n_estimators_:
             raise ValueError(f"n_estimators={self.n_estimators} must be at least n_estimators_="
@@ -123,7 +127,7 @@ class _BaseGBNN(BaseEstimator):
             raise ValueError("early_stopping=True cannot continue a warm start whose "
                              f"{self.n_estimators_} stages were fitted without early stopping")
         if not resume:
-            self.init_ = init_score(Y, loss).astype(X.dtype)
+            self.init_ = init_score(Y, loss, sw if weighted else None).astype(X.dtype)
             self.coefs_ = np.zeros((X.shape[1], 0), dtype=X.dtype)
             self.intercepts_ = np.zeros(0, dtype=X.dtype)
             self.output_weights_ = np.zeros((0, Y.shape[1]), dtype=X.dtype)
@@ -133,7 +137,7 @@ class _BaseGBNN(BaseEstimator):
             self.train_score_ = np.zeros(0)
             self.validation_score_ = np.zeros(0)
             self.n_estimators_ = 0
-            self._input_scaling = input_scaling(X)
+            self._input_scaling = input_scaling(X, sw if weighted else None)
             self._stage_params = np.zeros((0, 0))
         n, p = X.shape
         k, J, start = Y.shape[1], self.units_per_stage, self.n_estimators_
@@ -167,9 +171,9 @@ class _BaseGBNN(BaseEstimator):
         code = ACTIVATION_CODES[self.activation]
         X_scaled, X_val_scaled = scaled(X), scaled(X_val)
         inputs = (X_scaled, np.ascontiguousarray(Y, dtype=np.float64), scores(X_scaled),
-                  X_val_scaled,
+                  np.ascontiguousarray(sw), X_val_scaled,
                   np.zeros((0, k)) if Y_val is None else np.ascontiguousarray(Y_val, np.float64),
-                  scores(X_val_scaled))
+                  scores(X_val_scaled), np.ascontiguousarray(sw_val), weighted)
         stage = _StageFit(J, code, float(self.alpha), int(self.max_iter), _STAGE_TOL)
         rule = _Boosting(LOSS_CODES[loss], float(self.learning_rate),
                          int(self.n_iter_no_change), float(self.tol))
@@ -303,6 +307,17 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         A positive value shows a progress bar; the compiled loop then runs in twentieths of
         the stages so that the bar moves (the model is the same).
 
+    Notes
+    -----
+    ``fit(X, y, sample_weight)`` weights each row's loss: the training and validation losses,
+    the Newton steps and the stages' squared errors. Rows of zero weight are dropped before
+    anything else (the fit is the one without them, row subsamples included). Each stage fit
+    sees its subsample's weights divided by their mean, so ``alpha`` keeps its strength and
+    weights scaled by a constant give the same model. With ``subsample=1``, integer weights
+    give the model of the data that repeats each row that many times (``N`` rows) fitted
+    with ``alpha * N / n_samples``, up to round-off: the penalty is divided by the row
+    count, which repeating rows changes and weighting them does not.
+
     Attributes
     ----------
     n_estimators_ : int
@@ -336,13 +351,28 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
 
     _is_clf = False
 
-    def fit(self, X, y):
-        """Fit the boosted network to ``(X, y)``."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit the boosted network to ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row's loss (see the class docstring).
+
+        Returns
+        -------
+        self : GBNNRegressor
+        """
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
                              reset=not (self.warm_start and hasattr(self, "coefs_")))
+        keep, weights = positive_rows(sample_weight, X)
+        if keep is not None:
+            X, y = X[keep], y[keep]
         with _CONTROLLER.limit(limits=1, user_api="blas"):  # small products: one thread
-            return self._fit_targets(X, y.astype(X.dtype).reshape(-1, 1))
+            return self._fit_targets(X, y.astype(X.dtype).reshape(-1, 1), weights)
 
     def predict(self, X, n_estimators=None):
         """Predictions of the first ``n_estimators`` stages (all by default)."""
@@ -385,12 +415,16 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
 
     _is_clf = True
 
-    def fit(self, X, y):
-        """Fit the boosted network to ``(X, y)``."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit the boosted network to the labels ``y``, each row's loss weighted by
+        ``sample_weight`` (non-negative; see :class:`GBNNRegressor`). Returns ``self``."""
         self._validate_params()
         resume = self.warm_start and hasattr(self, "coefs_")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not resume)
         check_classification_targets(y)
+        keep, weights = positive_rows(sample_weight, X)
+        if keep is not None:
+            X, y = X[keep], y[keep]
         classes, codes = np.unique(y, return_inverse=True)
         if resume and not np.array_equal(classes, self.classes_):
             raise ValueError("warm_start requires the classes of the first fit")
@@ -403,7 +437,7 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
         else:
             Y = np.eye(classes.shape[0], dtype=X.dtype)[codes]
         with _CONTROLLER.limit(limits=1, user_api="blas"):
-            return self._fit_targets(X, Y)
+            return self._fit_targets(X, Y, weights)
 
     def decision_function(self, X, n_estimators=None):
         """Raw scores of the first ``n_estimators`` stages (1-D for binary problems)."""

@@ -14,14 +14,17 @@ __all__ = ["LOSS_CODES", "init_score", "proba"]
 LOSS_CODES = {"squared": 0, "binary": 1, "multinomial": 2}
 
 
-def init_score(Y, loss):
+def init_score(Y, loss, sample_weight=None):
     """Constant minimising the loss ``LOSS_CODES[loss]`` on the targets ``Y`` (n, k).
 
-    The mean (squared error), the log-odds (binary) or the centred log-priors (multinomial).
+    The (weighted) mean (squared error), the log-odds (binary) or the centred log-priors
+    (multinomial).
     """
+    mean = Y.mean(axis=0) if sample_weight is None else np.average(Y, axis=0,
+                                                                  weights=sample_weight)
     if loss == "squared":
-        return Y.mean(axis=0)
-    prior = np.clip(Y.mean(axis=0), 1e-12, 1 - 1e-12)
+        return mean
+    prior = np.clip(mean, 1e-12, 1 - 1e-12)
     if loss == "binary":
         return np.log(prior / (1 - prior))
     return np.log(prior) - np.log(prior).mean()

@@ -5,10 +5,15 @@ import numpy as np
 __all__ = ["input_scaling", "draw_stages", "unpack_stages"]
 
 
-def input_scaling(X):
-    """Mean and standard deviation of the columns of ``X`` (1 where a column is constant)."""
-    x_mean = X.mean(axis=0, dtype=np.float64)
-    x_scale = X.std(axis=0, dtype=np.float64)
+def input_scaling(X, sample_weight=None):
+    """(Weighted) mean and standard deviation of the columns of ``X`` (1 where a column is
+    constant)."""
+    if sample_weight is None:
+        x_mean = X.mean(axis=0, dtype=np.float64)
+        x_scale = X.std(axis=0, dtype=np.float64)
+    else:
+        x_mean = np.average(X, axis=0, weights=sample_weight)
+        x_scale = np.sqrt(np.average((X - x_mean) ** 2, axis=0, weights=sample_weight))
     x_scale[x_scale == 0] = 1.0
     return x_mean, x_scale
 
@@ -41,13 +46,19 @@ def draw_stages(rng, n_stages, n_samples, n_sub, n_features, n_units, n_outputs,
     sizes = (n_features * n_units, n_units, n_units * n_outputs, n_outputs)
     bound = np.repeat([bound_in, bound_in, bound_out, bound_out], sizes)
     rows = np.empty((n_stages, n_sub), dtype=np.int64)
-    thetas = np.empty((n_stages, sum(sizes)))
+    uniform = np.empty((n_stages, bound.shape[0]))
+    subsample = n_sub < n_samples
     for t in range(n_stages):
-        # the random streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block
-        rows[t] = (np.sort(rng.permutation(n_samples)[:n_sub]) if n_sub < n_samples
-                   else np.arange(n_samples))
-        thetas[t] = bound * (2 * rng.random_sample(bound.shape[0]) - 1)
-    return rows, thetas
+        # the random streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block;
+        # the loop only draws (sorting and scaling run once on all stages)
+        if subsample:
+            rows[t] = rng.permutation(n_samples)[:n_sub]
+        uniform[t] = rng.random_sample(bound.shape[0])
+    if subsample:
+        rows.sort(axis=1)
+    else:
+        rows[:] = np.arange(n_samples)
+    return rows, bound * (2 * uniform - 1)
 
 
 def unpack_stages(thetas, n_features, n_units, n_outputs, x_mean, x_scale):
