@@ -7,8 +7,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._array_api import (
@@ -30,11 +30,11 @@ from ._distributed import (
     fit_on_one_worker,
     plan_blocks,
 )
+from ._entries import predict_entries as entry_kernel
 from ._generic import exact_half_step
-from ._numba import exact_rows
-from ._numba import predict_entries as entry_kernel
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._reg_path import reg_path
+from ._row_solves import exact_rows
 from ._rows import SOLVERS, row_ridge
 from ._solver import altmin
 from ._threads import kernel_threads
@@ -431,8 +431,8 @@ dask DataFrame
             return self._clipped(xp, products + self.intercept_ + xp.take(self.row_bias_, r)
                                  + xp.take(self.column_bias_, c))
         out = np.empty(rows.shape[0], dtype=U.dtype)
-        with kernel_threads(rows.shape[0] * U.shape[1]):
-            entry_kernel(rows, cols, U, np.ascontiguousarray(V), out)
+        entry_kernel(rows, cols, U, np.ascontiguousarray(V), out,
+                     kernel_threads(rows.shape[0] * U.shape[1]))
         return self._clipped(np, out + (self.intercept_ + self.row_bias_[rows]
                                         + self.column_bias_[cols]))
 
@@ -479,8 +479,8 @@ dask DataFrame
         if self.bias == "full":
             V = np.ascontiguousarray(np.hstack([V, np.ones((V.shape[0], 1), dtype=V.dtype)]))
         factors = np.empty((obs.shape[0], V.shape[1]), dtype=obs.dtype)
-        with kernel_threads(indices.shape[0] * V.shape[1]):
-            exact_rows(indptr, indices, residual, V, lam, factors)
+        exact_rows(indptr, indices, residual, V, lam.astype(np.float64, copy=False), factors,
+                   kernel_threads(indices.shape[0] * V.shape[1]))
         if self.bias == "full":
             return (np.ascontiguousarray(factors[:, :-1] * root),
                     row_bias + factors[:, -1] * self.scale_)
