@@ -12,13 +12,7 @@ import numpy as np
 
 from cython.parallel cimport prange
 
-ctypedef fused floating:
-    float
-    double
-
-ctypedef fused index_t:
-    int
-    long long
+include "_fused.pxi"
 
 cdef extern from *:
     """

@@ -14,13 +14,9 @@ from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
 
-ctypedef fused floating:
-    float
-    double
+include "../neural/_lapack.pxi"
 
-ctypedef fused index_t:
-    int
-    long long
+include "_fused.pxi"
 
 cdef extern from *:
     """
@@ -72,6 +68,22 @@ cdef enum:
 # the minimum-norm-like solution; the second is added when round-off still defeats Cholesky.
 cdef double SINGULAR_RIDGE = 1e-12
 cdef double FALLBACK_RIDGE = 1e-8
+
+
+cdef enum:
+    # rows with at most this many observations are copied out for CG (GATHER_LIMIT * k doubles
+    # per thread): each CG step then runs two BLAS gemv on contiguous memory; longer rows are
+    # streamed from F at every step
+    GATHER_LIMIT = 8192
+
+
+cdef struct Gathered:
+    # one row's regression copied out: A = F[idx] (m x k, row-major) and b = data, y scratch of
+    # length m; m = 0 when the row was too long to copy
+    double* A
+    double* b
+    double* y
+    int m
 
 
 cdef struct CGStop:
@@ -149,23 +161,92 @@ cdef inline double _dot(const double* a, const double* b, int k) noexcept nogil:
 # the normal equations of one row, never forming its Gram matrix
 
 
+cdef inline void _gemv(char trans, const Gathered* g, int k, double alpha, const double* x,
+                       double beta, double* y) noexcept nogil:
+    """``y = alpha A x + beta y`` (``trans = 'T'``) or ``alpha A^T x + beta y`` (``'N'``).
+
+    ``A`` is row-major m x k, which BLAS reads as its column-major transpose.
+    """
+    cdef int inc = 1, m = g.m
+    dgemv(&trans, &k, &m, &alpha, g.A, &k, <double*>x, &inc, &beta, y, &inc)
+
+
+cdef inline void _gram(const double* A, int m, int k, double* G) noexcept nogil:
+    """``G = A^T A`` for row-major ``A`` (m x k), by BLAS (``G`` is symmetric)."""
+    cdef double one = 1.0, zero = 0.0
+    cdef char plain = c'N', transposed = c'T'
+    cdef int a
+    if m == 0:
+        for a in range(k * k):
+            G[a] = 0.0
+        return
+    dgemm(&plain, &transposed, &k, &k, &m, &one, <double*>A, &k, <double*>A, &k, &zero, G, &k)
+
+
+cdef inline void _normal_equations(const index_t* indices, const floating* data, index_t lo,
+                                   index_t hi, const floating* F, int k, Gathered* g,
+                                   double* G, double* rhs) noexcept nogil:
+    """``G = F[idx]^T F[idx]`` (lower triangle at least) and ``rhs = F[idx]^T b``."""
+    cdef index_t t
+    cdef int a
+    cdef const floating* f
+    if _gather(indices, data, lo, hi, F, k, g):
+        _gram(g.A, g.m, k, G)
+        _gemv(c'N', g, k, 1.0, g.b, 0.0, rhs)
+        return
+    for a in range(k * k):
+        G[a] = 0.0
+    for a in range(k):
+        rhs[a] = 0.0
+    for t in range(lo, hi):
+        f = F + <Py_ssize_t>indices[t] * k
+        _faxpy(data[t], f, rhs, k)
+        for a in range(k):
+            _faxpy(f[a], f, G + a * k, a + 1)
+
+
+cdef inline bint _gather(const index_t* indices, const floating* data, index_t lo, index_t hi,
+                         const floating* F, int k, Gathered* g) noexcept nogil:
+    """Copy the row's regression into ``g`` if it has at most ``GATHER_LIMIT`` observations."""
+    cdef index_t t
+    cdef int a
+    cdef double* row
+    cdef const floating* f
+    if hi - lo > GATHER_LIMIT:
+        g.m = 0
+        return False
+    for t in range(lo, hi):
+        f = F + <Py_ssize_t>indices[t] * k
+        row = g.A + <Py_ssize_t>(t - lo) * k
+        for a in range(k):
+            row[a] = f[a]
+        g.b[t - lo] = data[t]
+    g.m = hi - lo
+    return True
+
+
 cdef inline void _normal_matvec(const index_t* indices, index_t lo, index_t hi,
-                                const floating* F, int k, const double* p, double lam,
-                                double* q) noexcept nogil:
-    """``q = F[idx]^T F[idx] p + lam p`` in O(|idx| k)."""
+                                const floating* F, int k, const Gathered* g, const double* p,
+                                double lam, double* q) noexcept nogil:
+    """``q = F[idx]^T F[idx] p + lam p`` in O(|idx| k), never forming the Gram matrix."""
     cdef index_t t
     cdef int a
     cdef const floating* f
     for a in range(k):
         q[a] = lam * p[a]
+    if g.m > 0:
+        _gemv(c'T', g, k, 1.0, p, 0.0, g.y)
+        _gemv(c'N', g, k, 1.0, g.y, 1.0, q)
+        return
     for t in range(lo, hi):
         f = F + <Py_ssize_t>indices[t] * k
         _faxpy(_fdot(f, p, k), f, q, k)
 
 
 cdef inline double _normal_residual(const index_t* indices, const floating* data, index_t lo,
-                                    index_t hi, const floating* F, int k, const double* x,
-                                    double lam, double* r, double* rhs) noexcept nogil:
+                                    index_t hi, const floating* F, int k, const Gathered* g,
+                                    const double* x, double lam, double* r,
+                                    double* rhs) noexcept nogil:
     """``r = F[idx]^T (b - F[idx] x) - lam x``; returns ``||F[idx]^T b||`` (``rhs`` scratch)."""
     cdef index_t t
     cdef int a
@@ -174,6 +255,13 @@ cdef inline double _normal_residual(const index_t* indices, const floating* data
     for a in range(k):
         r[a] = -lam * x[a]
         rhs[a] = 0.0
+    if g.m > 0:
+        for a in range(g.m):
+            g.y[a] = g.b[a]
+        _gemv(c'T', g, k, -1.0, x, 1.0, g.y)
+        _gemv(c'N', g, k, 1.0, g.y, 1.0, r)
+        _gemv(c'N', g, k, 1.0, g.b, 0.0, rhs)
+        return sqrt(_dot(rhs, rhs, k))
     for t in range(lo, hi):
         f = F + <Py_ssize_t>indices[t] * k
         b = data[t]
@@ -184,16 +272,18 @@ cdef inline double _normal_residual(const index_t* indices, const floating* data
 
 cdef inline long long _pcg(const index_t* indices, const floating* data, index_t lo,
                            index_t hi, const floating* F, int k, double lam, const double* d,
-                           const double* L, CGStop stop, double* x, double* r, double* z,
-                           double* p, double* q) noexcept nogil:
+                           const double* L, CGStop stop, Gathered* g, double* x,
+                           double* r, double* z, double* p, double* q) noexcept nogil:
     """Preconditioned CG on one row's normal equations from ``x``; returns the steps taken.
 
     The preconditioner is ``diag(d)`` when ``L`` is NULL, else ``L L^T`` (Cholesky factor).
+    The row is copied into ``g`` first when it is short enough (see ``GATHER_LIMIT``).
     """
     cdef long long step, steps = 0
     cdef int a
     cdef double bnorm, rz, rz_new, pq, alpha, beta
-    bnorm = _normal_residual(indices, data, lo, hi, F, k, x, lam, r, q)
+    _gather(indices, data, lo, hi, F, k, g)
+    bnorm = _normal_residual(indices, data, lo, hi, F, k, g, x, lam, r, q)
     _precondition(r, d, L, z, k)
     rz = _dot(r, z, k)
     for a in range(k):
@@ -201,7 +291,7 @@ cdef inline long long _pcg(const index_t* indices, const floating* data, index_t
     for step in range(stop.max_steps):
         if sqrt(_dot(r, r, k)) <= stop.rtol * bnorm or rz <= 0.0:
             break
-        _normal_matvec(indices, lo, hi, F, k, p, lam, q)
+        _normal_matvec(indices, lo, hi, F, k, g, p, lam, q)
         pq = _dot(p, q, k)
         if pq <= 0.0:
             break
@@ -229,6 +319,24 @@ cdef inline void _precondition(const double* r, const double* d, const double* L
         z[a] = r[a] / d[a]
 
 
+cdef inline Gathered _gathered(int k, Py_ssize_t longest) noexcept nogil:
+    """Buffers for rows of up to ``min(longest, GATHER_LIMIT)`` observations (free ``A``)."""
+    cdef Gathered g
+    cdef Py_ssize_t m = min(longest, GATHER_LIMIT)
+    g.A = <double*>malloc(sizeof(double) * (m * k + 2 * m + 1))
+    g.b = g.A + m * k
+    g.y = g.b + m
+    g.m = 0
+    return g
+
+
+cdef inline Py_ssize_t _longest(const index_t[::1] indptr) noexcept nogil:
+    cdef Py_ssize_t i, longest = 0
+    for i in range(indptr.shape[0] - 1):
+        longest = max(longest, indptr[i + 1] - indptr[i])
+    return longest
+
+
 cdef inline const index_t* _first(const index_t[::1] array) noexcept nogil:
     return &array[0] if array.shape[0] > 0 else NULL
 
@@ -252,34 +360,27 @@ def exact_rows(const index_t[::1] indptr, const index_t[::1] indices,
     """
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i
     cdef int k = F.shape[1], a
-    cdef index_t t, lo, hi
+    cdef index_t lo, hi
     cdef const index_t* idx = _first(indices)
     cdef const floating* values = _start(data)
     cdef const floating* fixed = &F[0, 0] if F.shape[0] > 0 else NULL
-    cdef const floating* f
+    cdef Py_ssize_t longest = _longest(indptr)
+    cdef Gathered g
     cdef double* G
     cdef double* rhs
     cdef double* diag
-    cdef double trace, bt
+    cdef double trace
     if n_rows <= 0 or k == 0:
         return
     with nogil, parallel(num_threads=num_threads):
         G = <double*>malloc(sizeof(double) * (k * k + 2 * k))
         rhs = G + k * k
         diag = rhs + k
+        g = _gathered(k, longest)
         for i in prange(n_rows, schedule="dynamic", chunksize=ROWS_PER_GRAB):
             lo = indptr[i]
             hi = indptr[i + 1]
-            for a in range(k * k):
-                G[a] = 0.0
-            for a in range(k):
-                rhs[a] = 0.0
-            for t in range(lo, hi):
-                f = fixed + <Py_ssize_t>idx[t] * k
-                bt = values[t]
-                _faxpy(bt, f, rhs, k)
-                for a in range(k):
-                    _faxpy(f[a], f, G + a * k, a + 1)
+            _normal_equations(idx, values, lo, hi, fixed, k, &g, G, rhs)
             trace = 0.0
             for a in range(k):
                 trace = trace + G[a * k + a]
@@ -291,6 +392,7 @@ def exact_rows(const index_t[::1] indptr, const index_t[::1] indices,
             _cholesky_solve(G, rhs, rhs, k)
             for a in range(k):
                 out[i, a] = <floating>rhs[a]
+        free(g.A)
         free(G)
 
 
@@ -313,6 +415,8 @@ def cg_rows(const index_t[::1] indptr, const index_t[::1] indices, const floatin
     cdef const floating* fixed = &F[0, 0] if F.shape[0] > 0 else NULL
     cdef CGStop stop = CGStop(max_steps=n_steps, rtol=rtol)
     cdef long long total = 0
+    cdef Py_ssize_t longest = _longest(indptr)
+    cdef Gathered g
     cdef double* x
     cdef double* d
     if n_rows <= 0 or k == 0:
@@ -320,6 +424,7 @@ def cg_rows(const index_t[::1] indptr, const index_t[::1] indices, const floatin
     with nogil, parallel(num_threads=num_threads):
         x = <double*>malloc(sizeof(double) * 6 * k)
         d = x + k
+        g = _gathered(k, longest)
         for i in prange(n_rows, schedule="dynamic", chunksize=ROWS_PER_GRAB):
             lo = indptr[i]
             hi = indptr[i + 1]
@@ -332,10 +437,11 @@ def cg_rows(const index_t[::1] indptr, const index_t[::1] indices, const floatin
                 d[a] = (hi - lo) * diag_scale[a] + lam[i]
                 if d[a] <= 0.0:
                     d[a] = 1.0
-            total += _pcg(idx, values, lo, hi, fixed, k, lam[i], d, NULL, stop, x,
+            total += _pcg(idx, values, lo, hi, fixed, k, lam[i], d, NULL, stop, &g, x,
                           d + k, d + 2 * k, d + 3 * k, d + 4 * k)
             for a in range(k):
                 out[i, a] = <floating>x[a]
+        free(g.A)
         free(x)
     return total
 
@@ -355,13 +461,15 @@ def sketched_rows(const index_t[::1] indptr, const index_t[::1] indices,
     Returns the total number of CG steps taken.
     """
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i
-    cdef int k = F.shape[1], a, h, used
+    cdef int k = F.shape[1], a, used
     cdef index_t t, lo, hi, j
     cdef const index_t* idx = _first(indices)
     cdef const floating* values = _start(data)
     cdef const floating* fixed = &F[0, 0] if F.shape[0] > 0 else NULL
     cdef CGStop stop = CGStop(max_steps=n_steps, rtol=rtol)
     cdef long long total = 0
+    cdef Py_ssize_t longest = _longest(indptr)
+    cdef Gathered g
     cdef double* S
     cdef double* R
     cdef double* x
@@ -371,6 +479,7 @@ def sketched_rows(const index_t[::1] indptr, const index_t[::1] indices,
         S = <double*>malloc(sizeof(double) * (sketch_size * k + k * k + 6 * k))
         R = S + sketch_size * k
         x = R + k * k
+        g = _gathered(k, longest)
         for i in prange(n_rows, schedule="dynamic", chunksize=ROWS_PER_GRAB):
             lo = indptr[i]
             hi = indptr[i + 1]
@@ -390,17 +499,14 @@ def sketched_rows(const index_t[::1] indptr, const index_t[::1] indices,
                     j = idx[t]
                     _faxpy(sign[j], fixed + <Py_ssize_t>j * k, S + bucket[j] * k, k)
                 used = sketch_size
-            for a in range(k * k):
-                R[a] = 0.0
-            for h in range(used):
-                for a in range(k):
-                    numsolve_axpy_d(S[h * k + a], S + h * k, R + a * k, a + 1)
+            _gram(S, used, k, R)
             _factor_ridged(R, x, k, lam[i])
             for a in range(k):
                 x[a] = start[i, a]
-            total += _pcg(idx, values, lo, hi, fixed, k, lam[i], NULL, R, stop, x,
+            total += _pcg(idx, values, lo, hi, fixed, k, lam[i], NULL, R, stop, &g, x,
                           x + k, x + 2 * k, x + 3 * k, x + 4 * k)
             for a in range(k):
                 out[i, a] = <floating>x[a]
+        free(g.A)
         free(S)
     return total

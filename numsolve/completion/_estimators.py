@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -48,7 +48,7 @@ AUTO_TOL_RIDGE = 1e-4
 AUTO_TOL_EXACT = 1e-7
 
 
-class MatrixCompletion(TransformerMixin, BaseEstimator):
+class MatrixCompletion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Low-rank matrix completion by robust alternating minimisation.
 
     Models entry ``(i, j)`` as ``intercept_ + row_bias_[i] + column_bias_[j] +
@@ -151,6 +151,11 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     history_ : dict of ndarray
         Per sweep: ``rmse`` (training) and ``validation_rmse`` when ``X_valid`` was given.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of ``X`` when it is a DataFrame with string column names. As with
+        scikit-learn's imputers, :meth:`get_feature_names_out` returns them (one output column
+        per input column), so ``set_output(transform="pandas")`` gives DataFrames, in a
+        Pipeline or ColumnTransformer too.
 
     Examples
     --------
@@ -164,6 +169,10 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     True
     >>> model.predict_entries([0, 1], [3, 4]).shape
     (2,)
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame(X, columns=[f"item{j}" for j in range(40)])
+    >>> model.set_output(transform="pandas").fit(frame).transform(frame).columns[:2].tolist()
+    ['item0', 'item1']
     """
 
     _parameter_constraints = {
