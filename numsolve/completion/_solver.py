@@ -29,7 +29,7 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
     ----------
     M : array of shape (m, n) with NaN for missing entries, or sparse matrix
         The observed entries (stored entries of a sparse matrix; non-NaN entries of a dense
-        array). NumPy and SciPy inputs run the Numba kernels; other Array API arrays
+        array). NumPy and SciPy inputs run the compiled kernels; other Array API arrays
         (array_api_strict, torch, CuPy) run the namespace-generic dense path on their device.
         A dask DataFrame of ``(row, col, value)`` triples, or a dask Array with NaN for
         missing entries, runs on a Dask cluster (see ``client``).
