@@ -6,8 +6,10 @@ rows, ``indices`` indexing rows of the fixed factor ``F``) and writes one factor
 row into ``out``: row ``i`` solves ``min_x ||F[idx_i] x - b_i||^2 + lam[i] ||x||^2``. Rows are
 independent, so they are shared among ``num_threads`` OpenMP threads and the result does not
 depend on the thread count. Factors and data are float32 or float64, index arrays int32 or
-int64; the scratch vectors and every accumulation are double. All shape, dtype and index checks
-are done in Python before a kernel is entered.
+int64; the scratch vectors and every accumulation are double. A row is copied out of ``F``
+(converted to double once) so that its Gram matrix and CG products are BLAS calls on contiguous
+memory (SciPy's BLAS); rows too long to copy are streamed from ``F``. All shape, dtype and
+index checks are done in Python before a kernel is entered.
 """
 
 from cython.parallel cimport parallel, prange
