@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from _harness import Case, Contender
 from numsolve.completion import MatrixCompletion, altmin, make_low_rank, solve_rows
+from numsolve.completion._entries import max_threads
 from numsolve.completion._observed import sparse_to_index_arrays
 from numsolve.completion._rows import row_ridge
 
@@ -42,14 +43,12 @@ ML100K_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
 
 
 def _threads():
-    """Threads every multi-threaded contender gets: Numba's pool size (NUMBA_NUM_THREADS)."""
-    import numba
-
-    return numba.get_num_threads()
+    """Threads every multi-threaded contender gets: the OpenMP pool (OMP_NUM_THREADS)."""
+    return max_threads()
 
 
 def _thread_note():
-    return (f"threads: numsolve (Numba) and implicit {_threads()}, BLAS "
+    return (f"threads: numsolve (OpenMP) and implicit {_threads()}, BLAS "
             f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; scikit-surprise and "
             "IterativeImputer are single-threaded")
 

@@ -86,15 +86,11 @@ def _calibrate(problem, rank, reg):
     import distributed
 
     def one_thread_sweep(train):
-        import numba
+        from threadpoolctl import threadpool_limits
 
         warnings.simplefilter("ignore")
-        previous = numba.get_num_threads()
-        numba.set_num_threads(1)
-        try:
+        with threadpool_limits(1, user_api="openmp"):
             result = altmin(train, rank, reg=reg, max_iter=3, tol=0.0, random_state=0)
-        finally:
-            numba.set_num_threads(previous)
         return float(np.median(np.diff(result.history["elapsed"])))
 
     sweep_one_thread = {}

@@ -3,7 +3,7 @@
 The entries, a ``dask.dataframe`` of ``(row, col, value)`` triples, are shuffled once by Dask
 (``set_index`` on known divisions) into row blocks (CSR) and column blocks (CSC), persisted on
 the workers. Every half-step solves each block's regressions on the worker that holds it with
-the single-machine kernel (:func:`numsolve.completion._solver._half_step`); the factor being
+the single-machine kernel (:func:`numsolve.completion._alternating.half_step`); the factor being
 solved is assembled on one worker, and each worker fetches it once, from the workers, when its
 blocks need it. Only scalars (RMSE, CG steps) reach the client during the sweeps; the factors
 come back at the end. A lost worker's blocks and factors are recomputed by Dask from their
@@ -18,12 +18,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._progress import progress
 from .._result import HistoryRecorder
+from .._validation import check_random_state
+from ._alternating import altmin_compiled, biased_factors, half_step, orthonormalize
+from ._entries import observed_squared_error
 from ._init import balance_spectral_start, random_start
-from ._numba import observed_squared_error
 from ._rows import row_ridge
-from ._solver import _biased_factors, _half_step, _orthonormalize
 from ._stopping import altmin_result, stop_reason
-from ._threads import kernel_threads
 
 __all__ = [
     "altmin_distributed",
@@ -264,13 +264,13 @@ def _keep_on_cluster(client, result_future, shape, rank, dtype, bias):
 
 def _altmin_local(matrix, rank, params):
     """The single-machine ``altmin`` on a worker, its ConvergenceWarning left to the client."""
-    import warnings
-
-    from ._solver import altmin
-
+    params = dict(params)
+    rng = check_random_state(params.pop("random_state"))
+    init = params.pop("init")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return altmin(matrix, rank, observe_zeros=True, **params)
+        return altmin_compiled(matrix, rank, init=init, validation=None, observe_zeros=True,
+                               rng=rng, **params)
 
 
 def _solve_block(block, fixed, start, lam, fixed_counts, options, own_bias, other_bias):
@@ -278,9 +278,8 @@ def _solve_block(block, fixed, start, lam, fixed_counts, options, own_bias, othe
     lo, hi = block["lo"], block["hi"]
     arrays = (block["indptr"], block["indices"], block["data"])
     own = None if own_bias is None else own_bias[lo:hi]
-    with kernel_threads(0):
-        solved, steps = _half_step(arrays, fixed, np.ascontiguousarray(start[lo:hi]),
-                                   lam[lo:hi], fixed_counts, options, own, other_bias)
+    solved, steps = half_step(arrays, fixed, np.ascontiguousarray(start[lo:hi]), lam[lo:hi],
+                              fixed_counts, {**options, "num_threads": 1}, own, other_bias)
     return solved, steps
 
 
@@ -300,10 +299,9 @@ def _block_squared_error(block, U, V, row_bias, col_bias):
     lo, hi = block["lo"], block["hi"]
     U_block = np.ascontiguousarray(U[lo:hi])
     if row_bias is not None:
-        U_block, V = _biased_factors(U_block, V, row_bias[lo:hi], col_bias)
-    with kernel_threads(0):
-        return float(observed_squared_error(block["indptr"], block["indices"], block["data"],
-                                            U_block, np.ascontiguousarray(V)))
+        U_block, V = biased_factors(U_block, V, row_bias[lo:hi], col_bias)
+    return float(observed_squared_error(block["indptr"], block["indices"], block["data"],
+                                        U_block, np.ascontiguousarray(V), 1))
 
 
 def _block_product(block, right, transpose):
@@ -439,10 +437,10 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     row_counts_f, col_counts_f = _held(client, row_counts), _held(client, col_counts)
     row_bias = np.zeros(shape[0], dtype) if bias else None
     col_bias = np.zeros(shape[1], dtype) if bias else None
-    orthonormalize = reg == 0.0 and not bias
+    keep_orthonormal = reg == 0.0 and not bias
     data_rms = np.sqrt(sum_squares / nnz)
 
-    def half_step(blocks, fixed, start, lam, fixed_counts, own_bias, other_bias, sweep, side):
+    def remote_half_step(blocks, fixed, start, lam, fixed_counts, own_bias, other_bias, sweep, side):
         futures = []
         for index, block in enumerate(blocks):
             options = dict(solver=solver, inner_iter=inner_iter, sketch_size=sketch_size,
@@ -465,13 +463,13 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     sweep = 0
     with progress(max_iter, verbose, desc="altmin (dask)", unit="sweep") as bar:
         for sweep in range(1, max_iter + 1):
-            if orthonormalize:
+            if keep_orthonormal:
                 U_f, V_f = _orthonormalize_remote(client, U_f, V_f)
-            V_f, cb_f, steps_v = half_step(col_blocks, U_f, V_f, lam_cols, row_counts_f,
+            V_f, cb_f, steps_v = remote_half_step(col_blocks, U_f, V_f, lam_cols, row_counts_f,
                                            cb_f, rb_f, sweep, 0)
-            if orthonormalize:
+            if keep_orthonormal:
                 V_f, U_f = _orthonormalize_remote(client, V_f, U_f)
-            U_f, rb_f, steps_u = half_step(row_blocks, V_f, U_f, lam_rows, col_counts_f,
+            U_f, rb_f, steps_u = remote_half_step(row_blocks, V_f, U_f, lam_rows, col_counts_f,
                                            rb_f, cb_f, sweep, 1)
             errors = [client.submit(_block_squared_error, b, U_f, V_f, rb_f, cb_f, pure=False)
                       for b in row_blocks]
@@ -566,5 +564,5 @@ def _item(values, index):
 
 def _orthonormalize_remote(client, fixed, other):
     """QR of a factor on a worker (the other factor absorbs R)."""
-    pair = client.submit(_orthonormalize, fixed, other, pure=False)
+    pair = client.submit(orthonormalize, fixed, other, pure=False)
     return client.submit(_item, pair, 0, pure=False), client.submit(_item, pair, 1, pure=False)

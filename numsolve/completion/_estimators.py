@@ -5,10 +5,15 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._array_api import (
@@ -30,11 +35,11 @@ from ._distributed import (
     fit_on_one_worker,
     plan_blocks,
 )
+from ._entries import predict_entries as entry_kernel
 from ._generic import exact_half_step
-from ._numba import exact_rows
-from ._numba import predict_entries as entry_kernel
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._reg_path import reg_path
+from ._row_solves import exact_rows
 from ._rows import SOLVERS, row_ridge
 from ._solver import altmin
 from ._threads import kernel_threads
@@ -48,7 +53,7 @@ AUTO_TOL_RIDGE = 1e-4
 AUTO_TOL_EXACT = 1e-7
 
 
-class MatrixCompletion(TransformerMixin, BaseEstimator):
+class MatrixCompletion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Low-rank matrix completion by robust alternating minimisation.
 
     Models entry ``(i, j)`` as ``intercept_ + row_bias_[i] + column_bias_[j] +
@@ -151,6 +156,11 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     history_ : dict of ndarray
         Per sweep: ``rmse`` (training) and ``validation_rmse`` when ``X_valid`` was given.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Column names of ``X`` when it is a DataFrame with string column names. As with
+        scikit-learn's imputers, :meth:`get_feature_names_out` returns them (one output column
+        per input column), so ``set_output(transform="pandas")`` gives DataFrames, in a
+        Pipeline or ColumnTransformer too.
 
     Examples
     --------
@@ -164,6 +174,10 @@ class MatrixCompletion(TransformerMixin, BaseEstimator):
     True
     >>> model.predict_entries([0, 1], [3, 4]).shape
     (2,)
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame(X, columns=[f"item{j}" for j in range(40)])
+    >>> model.set_output(transform="pandas").fit(frame).transform(frame).columns[:2].tolist()
+    ['item0', 'item1']
     """
 
     _parameter_constraints = {
@@ -431,8 +445,8 @@ dask DataFrame
             return self._clipped(xp, products + self.intercept_ + xp.take(self.row_bias_, r)
                                  + xp.take(self.column_bias_, c))
         out = np.empty(rows.shape[0], dtype=U.dtype)
-        with kernel_threads(rows.shape[0] * U.shape[1]):
-            entry_kernel(rows, cols, U, np.ascontiguousarray(V), out)
+        entry_kernel(rows, cols, U, np.ascontiguousarray(V), out,
+                     kernel_threads(rows.shape[0] * U.shape[1]))
         return self._clipped(np, out + (self.intercept_ + self.row_bias_[rows]
                                         + self.column_bias_[cols]))
 
@@ -479,8 +493,8 @@ dask DataFrame
         if self.bias == "full":
             V = np.ascontiguousarray(np.hstack([V, np.ones((V.shape[0], 1), dtype=V.dtype)]))
         factors = np.empty((obs.shape[0], V.shape[1]), dtype=obs.dtype)
-        with kernel_threads(indices.shape[0] * V.shape[1]):
-            exact_rows(indptr, indices, residual, V, lam, factors)
+        exact_rows(indptr, indices, residual, V, lam.astype(np.float64, copy=False), factors,
+                   kernel_threads(indices.shape[0] * V.shape[1]))
         if self.bias == "full":
             return (np.ascontiguousarray(factors[:, :-1] * root),
                     row_bias + factors[:, -1] * self.scale_)

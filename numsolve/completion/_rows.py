@@ -7,7 +7,7 @@ the fixed factor.
 
 import numpy as np
 
-from ._numba import cg_rows, exact_rows, sketched_rows
+from ._row_solves import cg_rows, exact_rows, sketched_rows
 from ._threads import kernel_threads
 
 __all__ = ["SOLVERS", "row_ridge", "solve_rows"]
@@ -24,7 +24,8 @@ def row_ridge(counts, reg, reg_scaling, dtype=np.float64):
 
 
 def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="cg", inner_iter=3,
-               inner_tol=1e-10, sketch_size=None, fixed_counts=None, random_state=None):
+               inner_tol=1e-10, sketch_size=None, fixed_counts=None, random_state=None,
+               num_threads=None):
     """Solve ``min_x ||fixed[idx_i] x - b_i||^2 + lam_i ||x||^2`` for every row of a CSR block.
 
     Parameters
@@ -58,6 +59,10 @@ def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="cg", inner_i
         rows are split into blocks (on several workers) to get the same answer for any split.
     random_state : numpy.random.Generator, optional
         Draws the CountSketch hashes (``"sketched"`` only).
+    num_threads : int, optional
+        OpenMP threads sharing the rows; by default one for small blocks (see
+        :func:`numsolve.completion._threads.kernel_threads`), the OpenMP pool otherwise. The
+        result does not depend on it.
 
     Returns
     -------
@@ -77,17 +82,11 @@ def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="cg", inner_i
     array([[1., 2.]])
     """
     n_rows, k = start.shape
-    with kernel_threads(indices.shape[0] * k):
-        return _solve(indptr, indices, data, fixed, start, lam, solver, inner_iter, inner_tol,
-                      sketch_size, fixed_counts, random_state)
-
-
-def _solve(indptr, indices, data, fixed, start, lam, solver, inner_iter, inner_tol,
-           sketch_size, fixed_counts, random_state):
-    n_rows, k = start.shape
+    threads = kernel_threads(indices.shape[0] * k) if num_threads is None else int(num_threads)
+    lam = np.ascontiguousarray(lam, dtype=np.float64)
     out = np.empty((n_rows, k), dtype=fixed.dtype)
     if solver == "exact":
-        exact_rows(indptr, indices, data, fixed, lam, out)
+        exact_rows(indptr, indices, data, fixed, lam, out, threads)
         return out, 0
     if solver == "cg":
         if fixed_counts is None:
@@ -99,15 +98,16 @@ def _solve(indptr, indices, data, fixed, start, lam, solver, inner_iter, inner_t
         rotated = np.ascontiguousarray(fixed @ basis)
         start_rotated = np.ascontiguousarray(start @ basis)
         n_steps = cg_rows(indptr, indices, data, rotated, lam, np.maximum(scale, 0.0),
-                          start_rotated, int(inner_iter), float(inner_tol), out)
+                          start_rotated, int(inner_iter), float(inner_tol), out, threads)
         return out @ basis.T, int(n_steps)
     if solver == "sketched":
         size = int(sketch_size) if sketch_size is not None else 4 * k
         rng = np.random.default_rng() if random_state is None else random_state
         bucket = rng.integers(0, size, size=fixed.shape[0], dtype=np.int64)
         sign = rng.choice(np.array([-1.0, 1.0]), size=fixed.shape[0])
-        n_steps = sketched_rows(indptr, indices, data, fixed, lam, bucket, sign, size,
+        n_steps = sketched_rows(indptr, indices, data, fixed, lam,
+                                bucket.astype(indices.dtype, copy=False), sign, size,
                                 np.ascontiguousarray(start), int(inner_iter),
-                                float(inner_tol), out)
+                                float(inner_tol), out, threads)
         return out, int(n_steps)
     raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")

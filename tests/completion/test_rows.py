@@ -111,3 +111,52 @@ def test_exact_rows_satisfy_their_normal_equations(seed, k, reg, density):
         residual = A.T @ (b - A @ rows[i]) - lam[i] * rows[i]
         scale = 1.0 + np.abs(A.T @ b).max(initial=0.0)
         assert np.abs(residual).max() <= 1e-9 * scale
+
+
+@pytest.mark.parametrize("solver", ["exact", "cg", "sketched"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threads_and_index_width_leave_the_result_unchanged(rng, solver, dtype):
+    """Rows are shared among OpenMP threads and indices may be int32: same bits either way."""
+    X, F = _block(rng, m=300, n=60, k=5, density=0.3, dtype=dtype)
+    lam = row_ridge(np.diff(X.indptr), 0.1, "count")
+    start = rng.standard_normal((300, 5)).astype(dtype)
+    results = []
+    for threads, index in [(1, np.int64), (2, np.int64), (2, np.int32)]:
+        indptr, indices, data = X.indptr.astype(index), X.indices.astype(index), X.data
+        rows, steps = solve_rows(indptr, indices, data, F, start, lam, solver=solver,
+                                 random_state=np.random.default_rng(1), num_threads=threads)
+        assert rows.dtype == dtype
+        results.append((rows, steps))
+    for rows, steps in results[1:]:
+        np.testing.assert_array_equal(rows, results[0][0])
+        assert steps == results[0][1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_singular_rows_without_ridge_get_the_minimum_norm_solution(rng, dtype):
+    """Fewer observations than k and no ridge: the tiny automatic ridge picks the min-norm
+    least-squares solution, also when round-off makes the first Cholesky attempt fail."""
+    X, F = _block(rng, m=200, n=40, k=6, density=0.08, dtype=dtype)
+    counts = np.diff(X.indptr)
+    assert np.any((counts > 0) & (counts < 6))
+    rows, _ = solve_rows(*sparse_to_index_arrays(X), F, np.zeros((200, 6), dtype),
+                         np.zeros(200), solver="exact")
+    for i in np.flatnonzero(counts > 0):
+        span = slice(X.indptr[i], X.indptr[i + 1])
+        A, b = F[X.indices[span]].astype(np.float64), X.data[span].astype(np.float64)
+        expected = np.linalg.lstsq(A, b, rcond=None)[0]
+        np.testing.assert_allclose(rows[i], expected, rtol=0,
+                                   atol=1e-3 * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("solver", ["exact", "cg"])
+def test_rows_too_long_to_copy_are_solved_in_place(rng, solver):
+    """A row with more observations than the kernels copy out (8192) streams from F."""
+    n, k = 9000, 3
+    F = rng.standard_normal((n, k))
+    b = F @ np.array([1.0, -2.0, 0.5]) + 0.01 * rng.standard_normal(n)
+    indptr, indices = np.array([0, n]), np.arange(n)
+    rows, _ = solve_rows(indptr, indices, b, F, np.zeros((1, k)), np.full(1, 2.0),
+                         solver=solver, inner_iter=k, inner_tol=0.0)
+    expected = np.linalg.solve(F.T @ F + 2.0 * np.eye(k), F.T @ b)
+    np.testing.assert_allclose(rows[0], expected, rtol=1e-9)

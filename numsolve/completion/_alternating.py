@@ -1,0 +1,180 @@
+"""Alternating minimisation on one machine: the compiled half-steps and the sweep loop.
+
+:func:`half_step` (one side's ridge regressions, biases included) is what every Dask worker runs
+on its block too, so the distributed driver imports it from here, as it imports
+:func:`altmin_compiled` for problems that fit one worker.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from .._progress import progress
+from .._result import HistoryRecorder
+from .._validation import check_scalar
+from ._entries import observed_squared_error, predict_entries
+from ._init import random_init, spectral_init
+from ._observed import check_observed, check_rank, sparse_to_index_arrays
+from ._rows import SOLVERS, row_ridge, solve_rows
+from ._stopping import altmin_result, stop_reason
+from ._threads import kernel_threads
+
+__all__ = ["altmin_compiled", "biased_factors", "check_altmin_params", "entry_rmse",
+           "half_step", "orthonormalize"]
+
+
+def altmin_compiled(M, rank, *, init, validation, observe_zeros, rng, **params):
+    """:func:`numsolve.completion.altmin` on NumPy/SciPy input, ``params`` already checked."""
+    X = check_observed(M, "M", observe_zeros=observe_zeros)
+    rank = check_rank(rank, X.shape)
+    val = None
+    if validation is not None:
+        val = check_observed(validation, "validation", observe_zeros=observe_zeros,
+                             dtype=X.dtype)
+        if val.shape != X.shape:
+            raise ValueError(f"validation has shape {val.shape}, expected {X.shape}")
+    U, V = _starting_factors(init, X, rank, rng)
+    return _sweeps(X, U, V, val, rng, **params)
+
+
+def check_altmin_params(*, bias, reg, reg_scaling, max_iter, tol, solver, inner_iter,
+                        sketch_size, verbose):
+    """Validate the scalar parameters of :func:`altmin`; return them as a dict."""
+    check_scalar(reg, "reg", Real, min_val=0.0)
+    check_scalar(max_iter, "max_iter", Integral, min_val=1)
+    check_scalar(tol, "tol", Real, min_val=0.0)
+    check_scalar(inner_iter, "inner_iter", Integral, min_val=1)
+    if sketch_size is not None:
+        check_scalar(sketch_size, "sketch_size", Integral, min_val=1)
+    if reg_scaling not in ("count", "none"):
+        raise ValueError(f"reg_scaling must be 'count' or 'none', got {reg_scaling!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    return dict(bias=bool(bias), reg=float(reg), reg_scaling=reg_scaling,
+                max_iter=int(max_iter), tol=float(tol), solver=solver, inner_iter=int(inner_iter),
+                sketch_size=sketch_size, verbose=verbose)
+
+
+def _starting_factors(init, X, rank, rng):
+    if isinstance(init, tuple):
+        if len(init) != 2:
+            raise ValueError("init as a tuple must be (U0, V0)")
+        U = np.array(init[0], dtype=X.dtype, order="C")
+        V = np.array(init[1], dtype=X.dtype, order="C")
+        if U.shape != (X.shape[0], rank) or V.shape != (X.shape[1], rank):
+            raise ValueError(
+                f"init factors have shapes {U.shape} and {V.shape}, expected "
+                f"{(X.shape[0], rank)} and {(X.shape[1], rank)}"
+            )
+        if not (np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
+            raise ValueError("init factors contain NaN or infinity")
+        return U, V
+    if init == "svd":
+        return spectral_init(X, rank, rng)
+    if init == "random":
+        return random_init(X, rank, rng)
+    raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
+
+
+def orthonormalize(fixed, other):
+    """QR of the fixed factor; the other factor absorbs ``R`` so ``U V^T`` is unchanged."""
+    Q, R = np.linalg.qr(fixed)
+    return np.ascontiguousarray(Q), np.ascontiguousarray(other @ R.T)
+
+
+def _with_column(F, column):
+    return np.ascontiguousarray(np.hstack([F, column.astype(F.dtype)[:, None]]))
+
+
+def biased_factors(U, V, row_bias, col_bias):
+    """``(U | b | 1)`` and ``(V | 1 | c)``: their products are ``U V^T + b 1^T + 1 c^T``."""
+    U_aug = _with_column(_with_column(U, row_bias), np.ones(U.shape[0]))
+    V_aug = _with_column(_with_column(V, np.ones(V.shape[0])), col_bias)
+    return U_aug, V_aug
+
+
+def half_step(arrays, fixed, start, lam, fixed_counts, options, own_bias=None,
+               other_bias=None):
+    """Solve one side; with biases the fixed side gains a column of ones and the data lose
+    the fixed side's bias, and the solved side's bias is the last unknown of its rows."""
+    indptr, indices, data = arrays
+    if own_bias is None:
+        return solve_rows(indptr, indices, data, fixed, start, lam,
+                          fixed_counts=fixed_counts, **options)
+    data = (data - other_bias[indices]).astype(data.dtype)
+    fixed = _with_column(fixed, np.ones(fixed.shape[0]))
+    start = _with_column(start, own_bias)
+    solved, steps = solve_rows(indptr, indices, data, fixed, start, lam,
+                               fixed_counts=fixed_counts, **options)
+    return (np.ascontiguousarray(solved[:, :-1]), np.ascontiguousarray(solved[:, -1])), steps
+
+
+def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
+                     inner_iter, sketch_size, verbose):
+    dtype = X.dtype
+    rows = sparse_to_index_arrays(X)
+    cols = sparse_to_index_arrays(X.tocsc())
+    sketch_rng = np.random.default_rng(rng.randint(0, 2**31 - 1))
+    options = dict(solver=solver, inner_iter=inner_iter, sketch_size=sketch_size,
+                   random_state=sketch_rng)
+    row_counts, col_counts = np.diff(rows[0]), np.diff(cols[0])
+    lam_rows = row_ridge(row_counts, reg, reg_scaling)
+    lam_cols = row_ridge(col_counts, reg, reg_scaling)
+    row_bias = np.zeros(X.shape[0], dtype=dtype) if bias else None
+    col_bias = np.zeros(X.shape[1], dtype=dtype) if bias else None
+    keep_orthonormal = reg == 0.0 and not bias
+    data_rms = float(np.sqrt(np.mean(X.data.astype(np.float64) ** 2)))
+    val_entries = _entries(val) if val is not None else None
+    recorder = HistoryRecorder()
+    previous = np.inf
+    converged = False
+    message = f"reached max_iter={max_iter} sweeps"
+    sweep = 0
+    with progress(max_iter, verbose, desc="altmin", unit="sweep") as bar:
+        for sweep in range(1, max_iter + 1):
+            if keep_orthonormal:
+                U, V = orthonormalize(U, V)
+            V, steps_v = half_step(cols, U, V, lam_cols, row_counts, options, col_bias,
+                                    row_bias)
+            if bias:
+                V, col_bias = V
+            if keep_orthonormal:
+                V, U = orthonormalize(V, U)
+            U, steps_u = half_step(rows, V, U, lam_rows, col_counts, options, row_bias,
+                                    col_bias)
+            if bias:
+                U, row_bias = U
+            U, V = U.astype(dtype, copy=False), V.astype(dtype, copy=False)
+            U_eval, V_eval = (biased_factors(U, V, row_bias, col_bias) if bias else (U, V))
+            squared_error = observed_squared_error(*rows, U_eval, V_eval,
+                                                   kernel_threads(X.nnz * U_eval.shape[1]))
+            rmse = float(np.sqrt(squared_error / X.nnz))
+            figures = {"rmse": rmse, "cg_steps": steps_u + steps_v}
+            if val_entries is not None:
+                figures["validation_rmse"] = entry_rmse(U_eval, V_eval, *val_entries)
+            recorder.record(sweep, **figures)
+            bar.update(1)
+            bar.set_postfix(rmse=f"{rmse:.3e}")
+            verdict = stop_reason(rmse, previous, tol, data_rms)
+            if verdict is not None:
+                converged, message = verdict
+                break
+            previous = rmse
+    return altmin_result(U, V, rmse=rmse, solver=solver, n_iter=sweep, converged=converged,
+                         message=message, history=recorder.as_dict(), row_bias=row_bias,
+                         col_bias=col_bias)
+
+
+def _entries(X):
+    coo = X.tocoo()
+    return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+
+
+def entry_rmse(U, V, rows, cols, values):
+    """Root mean squared error of ``U V^T`` on the entries ``(rows, cols, values)``."""
+    pred = np.empty(rows.shape[0], dtype=U.dtype)
+    predict_entries(rows, cols, np.ascontiguousarray(U), np.ascontiguousarray(V), pred,
+                    kernel_threads(rows.shape[0] * U.shape[1]))
+    diff = pred.astype(np.float64) - values
+    return float(np.sqrt(np.mean(diff * diff)))
+
