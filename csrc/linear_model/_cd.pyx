@@ -66,18 +66,30 @@ cdef inline Py_ssize_t _row(const index_t* rows, Span col, Py_ssize_t k) noexcep
     return k - col.start if rows == NULL else rows[k]
 
 
+cdef extern from "_cd_simd.h" nogil:
+    double ns_dot_f64(const double* x, const double* r, Py_ssize_t n)
+    double ns_dot_f32(const float* x, const double* r, Py_ssize_t n)
+    void ns_axpy_f64(const double* x, double alpha, double* z, Py_ssize_t n)
+    void ns_axpy_f32(const float* x, double alpha, double* z, Py_ssize_t n)
+    void ns_step_f64(const double* x, double alpha, const double* a, double* z, double* r,
+                     Py_ssize_t n)
+    void ns_step_f32(const float* x, double alpha, const double* a, double* z, double* r,
+                     Py_ssize_t n)
+
+
 cdef inline double _dot(const floating* x, const double* r, Py_ssize_t n) noexcept nogil:
-    """``x' r`` with four partial sums, so the compiler can vectorise the reduction."""
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef Py_ssize_t i, m = n - n % 4
-    for i in range(0, m, 4):
-        s0 += x[i] * r[i]
-        s1 += x[i + 1] * r[i + 1]
-        s2 += x[i + 2] * r[i + 2]
-        s3 += x[i + 3] * r[i + 3]
-    for i in range(m, n):
-        s0 += x[i] * r[i]
-    return (s0 + s1) + (s2 + s3)
+    """``x' r`` for a contiguous column (vectorised, see ``_cd_simd.h``)."""
+    if floating is double:
+        return ns_dot_f64(x, r, n)
+    return ns_dot_f32(x, r, n)
+
+
+cdef inline void _axpy(const floating* x, double alpha, double* z, Py_ssize_t n) noexcept nogil:
+    """``z += alpha x`` for a contiguous column."""
+    if floating is double:
+        ns_axpy_f64(x, alpha, z, n)
+    else:
+        ns_axpy_f32(x, alpha, z, n)
 
 
 cdef inline double _column_dot(const floating* values, const index_t* rows, Span col,
@@ -94,6 +106,21 @@ cdef inline double _column_dot(const floating* values, const index_t* rows, Span
     for k in range(m, col.end):
         s0 += values[k] * r[rows[k]]
     return s0 + s1
+
+
+cdef inline void _column_axpy(const floating* values, const index_t* rows, Span col,
+                              double alpha, double* z, Py_ssize_t stride) noexcept nogil:
+    """``z[i * stride] += alpha X_ij`` over a column's span."""
+    cdef Py_ssize_t k, i
+    cdef const floating* x = values + col.start
+    if rows == NULL and stride == 1:
+        _axpy(x, alpha, z, col.end - col.start)
+    elif rows == NULL:
+        for i in range(col.end - col.start):
+            z[i * stride] += x[i] * alpha
+    else:
+        for k in range(col.start, col.end):
+            z[rows[k] * stride] += values[k] * alpha
 
 
 cdef double* _alloc(Py_ssize_t count) except NULL:
@@ -170,9 +197,14 @@ cdef void _epoch_single(Samples* s, Penalty pen, const floating* values, const i
             continue
         w[j] = new
         delta = new - old
-        if s.kind == LEAST_SQUARES:  # the residual moves with z, no exponential
+        if s.kind == LEAST_SQUARES and rows == NULL:  # the residual moves with z
+            if floating is double:
+                ns_step_f64(values + col.start, delta, s.a, z, r, n)
+            else:
+                ns_step_f32(values + col.start, delta, s.a, z, r, n)
+        elif s.kind == LEAST_SQUARES:
             for k in range(col.start, col.end):
-                i = _row(rows, col, k)
+                i = rows[k]
                 step = values[k] * delta
                 z[i] += step
                 r[i] += s.a[i] * step
@@ -286,7 +318,7 @@ def intercept_step(int kind, const double[::1] y, const double[::1] a, double[::
 def predict(const floating[::1] values, const index_t[::1] indices, const index_t[::1] indptr,
             const double[:, ::1] W, const int[::1] ws, const double[::1] b, double[:, ::1] Z):
     """``Z = X[:, ws] W[ws] + b``."""
-    cdef Py_ssize_t n = Z.shape[0], K = Z.shape[1], jj, j, i, c, k
+    cdef Py_ssize_t n = Z.shape[0], K = Z.shape[1], jj, j, i, c
     cdef const index_t* rows = _pointer(indices)
     cdef const index_t* starts = _pointer(indptr)
     cdef double coef
@@ -301,8 +333,7 @@ def predict(const floating[::1] values, const index_t[::1] indices, const index_
             for c in range(K):
                 coef = W[j, c]
                 if coef != 0.0:
-                    for k in range(col.start, col.end):
-                        Z[_row(rows, col, k), c] += values[k] * coef
+                    _column_axpy(&values[0], rows, col, coef, &Z[0, c], K)
 
 
 def col_sq_norms(const floating[::1] values, const index_t[::1] indices,
