@@ -219,14 +219,18 @@ cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const i
                         const index_t* indptr, double* W, double* Z, Py_ssize_t n,
                         Py_ssize_t K, const int* ws, Py_ssize_t n_ws, const double* lips,
                         double* work) noexcept nogil:
-    """Epoch of K-coefficient blocks; ``work`` holds 3 K doubles."""
+    """Epoch of K-coefficient blocks; ``work`` holds (n + 2) K doubles, the first n K of
+    them the raw gradient ``G`` at ``Z``, whose row ``i`` is recomputed only when ``Z``'s
+    row ``i`` moves (a feature left at its value costs no exponential)."""
     cdef Py_ssize_t jj, j, i, c, k
     cdef double x, L, old, new
     cdef bint moved
     cdef Span col
-    cdef double* grad = work
-    cdef double* g = work + K
-    cdef double* delta = work + 2 * K
+    cdef double* G = work
+    cdef double* grad = work + n * K
+    cdef double* delta = grad + K
+    for i in range(n):
+        _row_gradient(s, Z + i * K, i, K, G + i * K)
     for jj in range(n_ws):
         j = ws[jj]
         L = lips[j]
@@ -239,9 +243,8 @@ cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const i
             x = values[k]
             if x != 0.0:
                 i = _row(rows, col, k)
-                _row_gradient(s, Z + i * K, i, K, g)
                 for c in range(K):
-                    grad[c] += x * g[c]
+                    grad[c] += x * G[i * K + c]
         moved = False
         for c in range(K):
             old = W[j * K + c]
@@ -257,6 +260,7 @@ cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const i
                     i = _row(rows, col, k)
                     for c in range(K):
                         Z[i * K + c] += x * delta[c]
+                    _row_gradient(s, Z + i * K, i, K, G + i * K)
 
 
 def cd_epoch(int kind, const floating[::1] values, const index_t[::1] indices,
@@ -271,7 +275,7 @@ def cd_epoch(int kind, const floating[::1] values, const index_t[::1] indices,
     cdef const index_t* rows = _pointer(indices)
     cdef const index_t* starts = _pointer(indptr)
     cdef bint single = K == 1 and kind != MULTINOMIAL
-    cdef double* work = _alloc(n if single else 3 * K)
+    cdef double* work = _alloc(n if single else (n + 2) * K)
     with nogil:
         if single:
             _epoch_single(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, &ws[0],
