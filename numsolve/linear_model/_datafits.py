@@ -4,7 +4,8 @@ Sample weights enter as ``a_i = w_i / sum(w)`` (``a_i = 1/n`` without weights), 
 losses use scikit-learn's scaling: ``1/(2n) ||y - Xw||^2`` for least squares and
 ``(1/n) sum log(1 + exp(-y z))`` for the logistic loss. A datafit is a plain Python object:
 its methods work in any Array API namespace ``xp`` on the linear predictor ``Z`` of shape
-``(n_samples, n_tasks)``, and its ``kind``/``bound`` are what the Numba kernels receive.
+``(n_samples, n_tasks)``, and its ``kind`` (a :class:`DatafitKind`, ``None`` where no compiled kernel knows the loss)
+and ``bound`` are what the compiled kernels receive.
 
 Everything a BCD solver needs is here: value, raw gradient ``G = dF/dZ`` (so that
 ``grad_W = X' G``), raw Hessian, the curvature ``bound`` giving coordinate Lipschitz constants
@@ -14,13 +15,15 @@ convex conjugate used by the duality gap.
 
 import numpy as np
 
+from ._cd import DatafitKind
+
 __all__ = ["Logistic", "Multinomial", "Quadratic"]
 
 
 class _Datafit:
     """Shared parts: sample weights, encoding checks, normalised weights."""
 
-    kind = -1
+    kind = None
     bound = 1.0
 
     def __init__(self, sample_weight=None):
@@ -68,7 +71,7 @@ class Quadratic(_Datafit):
     2.5
     """
 
-    kind = 0
+    kind = DatafitKind.LEAST_SQUARES
     bound = 1.0
 
     def encode(self, y):
@@ -110,7 +113,7 @@ class Logistic(_Datafit):
     0.6931
     """
 
-    kind = 1
+    kind = DatafitKind.LOGISTIC
     bound = 0.25
 
     def encode(self, y):
@@ -161,7 +164,7 @@ class Multinomial(_Datafit):
     1.0986
     """
 
-    kind = 2
+    kind = DatafitKind.MULTINOMIAL
     bound = 0.5
 
     def __init__(self, n_classes=None, sample_weight=None):

@@ -1,11 +1,13 @@
-"""The design matrix as the compiled kernels see it: dense Fortran float64 or CSC float64."""
+"""The design matrix as the compiled kernels see it: dense Fortran or CSC, float32 or float64."""
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import _numba as kernels
+from . import _cd as kernels
 
 __all__ = ["Design"]
+
+_NO_INDEX = np.empty(0, dtype=np.int32)
 
 
 class Design:
@@ -14,54 +16,42 @@ class Design:
     Parameters
     ----------
     X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
-        Converted once to Fortran-ordered float64 (dense) or CSC float64 with int32 indices.
+        Float32 and float64 values are kept (other types become float64), viewed once as a
+        Fortran-ordered array or a canonical CSC matrix with int32 or int64 indices; no copy
+        when ``X`` already has that form. The kernels sum in float64 either way.
     """
 
     def __init__(self, X):
         self.sparse = sp.issparse(X)
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         if self.sparse:
-            X = sp.csc_matrix(X, dtype=np.float64)
+            X = sp.csc_matrix(X, dtype=dtype)
             if not X.has_canonical_format:
                 X = X.copy()
                 X.sum_duplicates()
-            self.data = np.ascontiguousarray(X.data, dtype=np.float64)
-            self.indices = np.ascontiguousarray(X.indices, dtype=np.int32)
-            self.indptr = np.ascontiguousarray(X.indptr, dtype=np.int32)
+            indices = np.ascontiguousarray(X.indices)
+            self._columns = (np.ascontiguousarray(X.data), indices,
+                             np.ascontiguousarray(X.indptr, dtype=indices.dtype))
         else:
-            X = np.asfortranarray(X, dtype=np.float64)
+            X = np.asfortranarray(X, dtype=dtype)
+            self._columns = (X.ravel(order="F"), _NO_INDEX, _NO_INDEX)
         self.X = X
         self.shape = X.shape
         self._every = np.arange(X.shape[1], dtype=np.int32)
 
     def col_sq_norms(self, a):
         """``sum_i a_i x_ij^2`` for every column."""
-        if self.sparse:
-            return np.asarray(self.X.multiply(self.X).T @ a).reshape(-1)
         out = np.empty(self.shape[1])
-        kernels.col_sq_norms_dense(self.X, np.ascontiguousarray(a, dtype=np.float64), out)
+        kernels.col_sq_norms(*self._columns, np.ascontiguousarray(a, dtype=np.float64), out)
         return out
 
     def epoch(self, kind, y, a, W, Z, ws, lips, l1, l2, positive):
-        if W.shape[1] == 1:  # views: the single-task kernels update them in place
-            w, z = W[:, 0], Z[:, 0]
-            if self.sparse:
-                kernels.cd_epoch_sparse_single(kind, self.data, self.indices, self.indptr, y,
-                                               a, w, z, ws, lips, l1, l2, positive)
-            else:
-                kernels.cd_epoch_dense_single(kind, self.X, y, a, w, z, ws, lips, l1, l2,
-                                              positive)
-            return
-        if self.sparse:
-            kernels.cd_epoch_sparse(kind, self.data, self.indices, self.indptr, y, a, W, Z,
-                                    ws, lips, l1, l2, positive)
-        else:
-            kernels.cd_epoch_dense(kind, self.X, y, a, W, Z, ws, lips, l1, l2, positive)
+        """One coordinate-descent epoch over the features ``ws``, in place on ``W`` and ``Z``."""
+        kernels.cd_epoch(kind, *self._columns, y, a, W, Z, ws, lips, l1, l2, positive)
 
     def predict(self, W, ws, b, Z):
-        if self.sparse:
-            kernels.predict_sparse(self.data, self.indices, self.indptr, W, ws, b, Z)
-        else:
-            kernels.predict_dense(self.X, W, ws, b, Z)
+        """``Z = X[:, ws] W[ws] + b`` in place."""
+        kernels.predict(*self._columns, W, ws, b, Z)
 
     def gradient(self, G, ws=None):
         """``X' G`` (all columns) or ``X[:, ws]' G``.
@@ -75,10 +65,7 @@ class Design:
                 return np.asarray(self.X.T @ G)
             ws = self._every
         out = np.empty((ws.shape[0], G.shape[1]))
-        if self.sparse:
-            kernels.ws_gradient_sparse(self.data, self.indices, self.indptr, G, ws, out)
-        else:
-            kernels.ws_gradient_dense(self.X, G, ws, out)
+        kernels.ws_gradient(*self._columns, G, ws, out)
         return out
 
     def columns(self, cols):

@@ -19,6 +19,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
+from ._cd import DatafitKind
+
 __all__ = ["newton_finish"]
 
 _MAX_SUPPORT = 3000
@@ -39,14 +41,17 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
 
 
 def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
-    if datafit.kind not in (0, 1, 2):
+    if datafit.kind is None:
         return False
     K = W.shape[1]
     rows, classes = np.nonzero(W)
     if rows.size == 0 or rows.size > _MAX_SUPPORT:
         return False
     m = rows.size
-    XS = design.X[:, rows] if design.sparse else design.columns(rows)
+    # the support's columns in float64: the Newton system is solved in double precision
+    # whatever the dtype of X
+    XS = (design.X[:, rows] if design.sparse else design.columns(rows)).astype(np.float64,
+                                                                             copy=False)
     if fit_intercept:
         ones = np.ones((XS.shape[0], K))
         XS = sp.hstack([XS, ones], format="csc") if design.sparse else np.hstack([XS, ones])
@@ -60,7 +65,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
         theta = np.concatenate([theta, b])
     active = np.ones(XS.shape[1], dtype=bool)
     Z_cur = Z.copy()
-    quadratic = datafit.kind == 0
+    quadratic = datafit.kind == DatafitKind.LEAST_SQUARES
     gram = _weighted_gram(XS, a) if quadratic else None
     # the softmax is invariant to a common shift of the intercepts: keep their steps centred
     centre = slice(m, None) if fit_intercept and K > 1 else None
@@ -166,7 +171,7 @@ def _support_hessian(datafit, XS, classes, Z, y, a):
     with ``h_i = a_i (diag(p_i) - p_i p_i')``, i.e. ``(XS' A U) * [k_r = k_s] - U' A U`` with
     ``U = XS * P[:, classes]`` (two products, no per-class loop).
     """
-    if datafit.kind != 2:
+    if datafit.kind != DatafitKind.MULTINOMIAL:
         return _weighted_gram(XS, datafit.raw_hessian(Z, y, a, np)[:, 0, 0])
     Pc = datafit.probabilities(Z, np)[:, classes]
     same = classes[:, None] == classes[None, :]

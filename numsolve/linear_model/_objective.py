@@ -7,6 +7,8 @@ constraint ``sum_i theta_i = 0``: ``G`` is centred (``G - a sum_i G_i``) before 
 engines call :func:`refine_intercept` first so that the centring is a round-off correction.
 """
 
+from ._cd import DatafitKind
+
 __all__ = ["checkpoint", "dual_correlation", "optimality", "refine_intercept"]
 
 
@@ -126,7 +128,7 @@ def refine_intercept(datafit, Z, y, a, b, xp, max_steps=20):
         else:
             break
         Z, b, value = trial, b - t * step, new
-        if datafit.kind == 0:
+        if datafit.kind == DatafitKind.LEAST_SQUARES:
             break
     return Z, b
 

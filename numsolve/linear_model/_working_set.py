@@ -14,7 +14,7 @@ removes the features it proves to be zero at the solution.
 
 import numpy as np
 
-from . import _numba as kernels
+from . import _cd as kernels
 from ._newton import newton_finish
 from ._objective import dual_correlation, optimality, refine_intercept
 from ._screening import gap_safe_screen
@@ -85,6 +85,8 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     """
     n, p = design.shape
     K = W.shape[1]
+    y = np.ascontiguousarray(y, dtype=np.float64)  # the kernels' layout (a column of Y is not)
+    a = np.ascontiguousarray(a, dtype=np.float64)
     if lips is None:
         lips = datafit.bound * design.col_sq_norms(a)
     keep = np.arange(p, dtype=np.int32)

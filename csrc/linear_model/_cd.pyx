@@ -1,0 +1,384 @@
+# cython: language_level=3
+"""Kernels of the working-set coordinate descent, for dense and CSC sparse ``X``.
+
+``X`` enters as its columns ``(values, indices, indptr)``: the CSC arrays of a sparse ``X``
+(int32 or int64 indices), or, for a dense ``X``, its values in Fortran order with empty
+``indices`` and ``indptr``. Values stay float32 or float64 and are summed in float64. The
+coefficients ``W`` (p, K), the linear predictor ``Z`` (n, K) and the raw gradient ``G``
+(n, K) are C-ordered float64. The datafit enters as its :class:`DatafitKind` and the penalty
+as ``(l1, l2, positive)``. Every shape, layout and index check is made in Python
+(:mod:`numsolve.linear_model._design`) before a kernel is entered.
+
+An epoch is one pass of proximal block-coordinate steps over the working set: feature ``j``'s
+K coefficients form one block with Lipschitz constant ``lips[j]``; the step is exact for least
+squares and a guaranteed-decrease proximal gradient step otherwise. The single-task epochs keep
+the per-sample derivative of the loss beside ``Z`` (the weighted residual for least squares,
+``a y / (1 + exp(y z))`` for the logistic loss), so a coordinate's gradient is one dot product
+and a sample's exponential is recomputed only when its ``z`` moves.
+"""
+
+from libc.math cimport exp
+from libc.stdlib cimport free, malloc
+
+include "_cd_prox.pxi"
+
+ctypedef fused floating:
+    float
+    double
+
+ctypedef fused index_t:
+    int
+    long long
+
+
+cpdef enum DatafitKind:
+    LEAST_SQUARES = 0
+    LOGISTIC = 1
+    MULTINOMIAL = 2
+
+
+cdef struct Samples:
+    # the datafit at the samples: its kind, targets (class index for multinomial), weights
+    int kind
+    const double* y
+    const double* a
+
+
+cdef struct Span:
+    # the stored entries of one column: positions start..end-1 of the values; row of position
+    # k is rows[k] for CSC, k - start for a dense column (rows NULL)
+    Py_ssize_t start
+    Py_ssize_t end
+
+
+cdef inline Span _span(const index_t* indptr, Py_ssize_t j, Py_ssize_t n) noexcept nogil:
+    cdef Span col
+    if indptr == NULL:
+        col.start = j * n
+        col.end = col.start + n
+    else:
+        col.start = indptr[j]
+        col.end = indptr[j + 1]
+    return col
+
+
+cdef inline Py_ssize_t _row(const index_t* rows, Span col, Py_ssize_t k) noexcept nogil:
+    return k - col.start if rows == NULL else rows[k]
+
+
+cdef extern from "_cd_simd.h" nogil:
+    double ns_dot_f64(const double* x, const double* r, Py_ssize_t n)
+    double ns_dot_f32(const float* x, const double* r, Py_ssize_t n)
+    void ns_axpy_f64(const double* x, double alpha, double* z, Py_ssize_t n)
+    void ns_axpy_f32(const float* x, double alpha, double* z, Py_ssize_t n)
+    void ns_step_f64(const double* x, double alpha, const double* a, double* z, double* r,
+                     Py_ssize_t n)
+    void ns_step_f32(const float* x, double alpha, const double* a, double* z, double* r,
+                     Py_ssize_t n)
+
+
+cdef inline double _dot(const floating* x, const double* r, Py_ssize_t n) noexcept nogil:
+    """``x' r`` for a contiguous column (vectorised, see ``_cd_simd.h``)."""
+    if floating is double:
+        return ns_dot_f64(x, r, n)
+    return ns_dot_f32(x, r, n)
+
+
+cdef inline void _axpy(const floating* x, double alpha, double* z, Py_ssize_t n) noexcept nogil:
+    """``z += alpha x`` for a contiguous column."""
+    if floating is double:
+        ns_axpy_f64(x, alpha, z, n)
+    else:
+        ns_axpy_f32(x, alpha, z, n)
+
+
+cdef inline double _column_dot(const floating* values, const index_t* rows, Span col,
+                               const double* r) noexcept nogil:
+    """``X_j' r`` for a column's span."""
+    cdef double s0 = 0.0, s1 = 0.0
+    cdef Py_ssize_t k, m
+    if rows == NULL:
+        return _dot(values + col.start, r, col.end - col.start)
+    m = col.end - (col.end - col.start) % 2
+    for k in range(col.start, m, 2):
+        s0 += values[k] * r[rows[k]]
+        s1 += values[k + 1] * r[rows[k + 1]]
+    for k in range(m, col.end):
+        s0 += values[k] * r[rows[k]]
+    return s0 + s1
+
+
+cdef inline void _column_axpy(const floating* values, const index_t* rows, Span col,
+                              double alpha, double* z, Py_ssize_t stride) noexcept nogil:
+    """``z[i * stride] += alpha X_ij`` over a column's span."""
+    cdef Py_ssize_t k, i
+    cdef const floating* x = values + col.start
+    if rows == NULL and stride == 1:
+        _axpy(x, alpha, z, col.end - col.start)
+    elif rows == NULL:
+        for i in range(col.end - col.start):
+            z[i * stride] += x[i] * alpha
+    else:
+        for k in range(col.start, col.end):
+            z[rows[k] * stride] += values[k] * alpha
+
+
+cdef double* _alloc(Py_ssize_t count) except NULL:
+    cdef double* out = <double*>malloc(max(count, 1) * sizeof(double))
+    if out == NULL:
+        raise MemoryError()
+    return out
+
+
+cdef inline Samples _samples(int kind, const double[::1] y, const double[::1] a) noexcept:
+    cdef Samples s
+    s.kind = kind
+    s.y = &y[0]
+    s.a = &a[0]
+    return s
+
+
+cdef inline const index_t* _pointer(const index_t[::1] arr) noexcept:
+    """The array's data, or NULL for an empty index array (a dense ``X``)."""
+    return NULL if arr.shape[0] == 0 else &arr[0]
+
+
+cdef inline void _row_gradient(Samples* s, const double* z, Py_ssize_t i, Py_ssize_t K,
+                               double* g) noexcept nogil:
+    """Raw gradient of sample ``i`` at its predictor row ``z`` into ``g`` (length K)."""
+    cdef double yi = s.y[i], ai = s.a[i], top, total
+    cdef Py_ssize_t c
+    if s.kind == LEAST_SQUARES:
+        g[0] = ai * (z[0] - yi)
+    elif s.kind == LOGISTIC:
+        g[0] = -ai * yi / (1.0 + exp(yi * z[0]))
+    else:
+        top = z[0]
+        for c in range(1, K):
+            if z[c] > top:
+                top = z[c]
+        total = 0.0
+        for c in range(K):
+            g[c] = exp(z[c] - top)
+            total += g[c]
+        for c in range(K):
+            g[c] = ai * g[c] / total
+        g[<Py_ssize_t>yi] -= ai
+
+
+cdef inline double _derivative(Samples* s, double z, Py_ssize_t i) noexcept nogil:
+    """Single-task raw gradient of sample ``i``: ``a (z - y)`` for least squares,
+    ``-a y / (1 + exp(y z))`` for the logistic loss."""
+    if s.kind == LEAST_SQUARES:
+        return s.a[i] * (z - s.y[i])
+    return -s.a[i] * s.y[i] / (1.0 + exp(s.y[i] * z))
+
+
+cdef void _epoch_single(Samples* s, Penalty pen, const floating* values, const index_t* rows,
+                        const index_t* indptr, double* w, double* z, Py_ssize_t n,
+                        const int* ws, Py_ssize_t n_ws, const double* lips,
+                        double* r) noexcept nogil:
+    """Single-task epoch; ``r`` (length n) holds the per-sample derivatives at ``z``."""
+    cdef Py_ssize_t jj, j, i, k
+    cdef double L, grad, old, new, delta, step
+    cdef Span col
+    for i in range(n):
+        r[i] = _derivative(s, z[i], i)
+    for jj in range(n_ws):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        col = _span(indptr, j, n)
+        grad = _column_dot(values, rows, col, r)
+        old = w[j]
+        new = prox(old - grad / L, 1.0 / L, pen)
+        if new == old:
+            continue
+        w[j] = new
+        delta = new - old
+        if s.kind == LEAST_SQUARES and rows == NULL:  # the residual moves with z
+            if floating is double:
+                ns_step_f64(values + col.start, delta, s.a, z, r, n)
+            else:
+                ns_step_f32(values + col.start, delta, s.a, z, r, n)
+        elif s.kind == LEAST_SQUARES:
+            for k in range(col.start, col.end):
+                i = rows[k]
+                step = values[k] * delta
+                z[i] += step
+                r[i] += s.a[i] * step
+        else:
+            for k in range(col.start, col.end):
+                i = _row(rows, col, k)
+                z[i] += values[k] * delta
+                r[i] = _derivative(s, z[i], i)
+
+
+cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const index_t* rows,
+                        const index_t* indptr, double* W, double* Z, Py_ssize_t n,
+                        Py_ssize_t K, const int* ws, Py_ssize_t n_ws, const double* lips,
+                        double* work) noexcept nogil:
+    """Epoch of K-coefficient blocks; ``work`` holds (n + 2) K doubles, the first n K of
+    them the raw gradient ``G`` at ``Z``, whose row ``i`` is recomputed only when ``Z``'s
+    row ``i`` moves (a feature left at its value costs no exponential)."""
+    cdef Py_ssize_t jj, j, i, c, k
+    cdef double x, L, old, new
+    cdef bint moved
+    cdef Span col
+    cdef double* G = work
+    cdef double* grad = work + n * K
+    cdef double* delta = grad + K
+    for i in range(n):
+        _row_gradient(s, Z + i * K, i, K, G + i * K)
+    for jj in range(n_ws):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        col = _span(indptr, j, n)
+        for c in range(K):
+            grad[c] = 0.0
+        for k in range(col.start, col.end):
+            x = values[k]
+            if x != 0.0:
+                i = _row(rows, col, k)
+                for c in range(K):
+                    grad[c] += x * G[i * K + c]
+        moved = False
+        for c in range(K):
+            old = W[j * K + c]
+            new = prox(old - grad[c] / L, 1.0 / L, pen)
+            delta[c] = new - old
+            if new != old:
+                W[j * K + c] = new
+                moved = True
+        if moved:
+            for k in range(col.start, col.end):
+                x = values[k]
+                if x != 0.0:
+                    i = _row(rows, col, k)
+                    for c in range(K):
+                        Z[i * K + c] += x * delta[c]
+                    _row_gradient(s, Z + i * K, i, K, G + i * K)
+
+
+def cd_epoch(int kind, const floating[::1] values, const index_t[::1] indices,
+             const index_t[::1] indptr, const double[::1] y, const double[::1] a,
+             double[:, ::1] W, double[:, ::1] Z, const int[::1] ws, const double[::1] lips,
+             double l1, double l2, bint positive):
+    """One epoch over the features ``ws``, updating ``W`` and ``Z`` in place."""
+    cdef Samples s = _samples(kind, y, a)
+    cdef Penalty pen
+    pen.l1, pen.l2, pen.positive = l1, l2, positive
+    cdef Py_ssize_t n = Z.shape[0], K = Z.shape[1]
+    cdef const index_t* rows = _pointer(indices)
+    cdef const index_t* starts = _pointer(indptr)
+    cdef bint single = K == 1 and kind != MULTINOMIAL
+    cdef double* work = _alloc(n if single else (n + 2) * K)
+    with nogil:
+        if single:
+            _epoch_single(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, &ws[0],
+                          ws.shape[0], &lips[0], work)
+        else:
+            _epoch_blocks(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, K,
+                          &ws[0], ws.shape[0], &lips[0], work)
+    free(work)
+
+
+def raw_gradient(int kind, const double[:, ::1] Z, const double[::1] y, const double[::1] a,
+                 double[:, ::1] G):
+    """Fill ``G`` (n, K) with the datafit's raw gradient at ``Z``."""
+    cdef Samples s = _samples(kind, y, a)
+    cdef Py_ssize_t i, n = Z.shape[0], K = Z.shape[1]
+    with nogil:
+        for i in range(n):
+            _row_gradient(&s, &Z[i, 0], i, K, &G[i, 0])
+
+
+def intercept_step(int kind, const double[::1] y, const double[::1] a, double[::1] b,
+                   double[:, ::1] Z, double bound):
+    """Gradient step ``b -= sum_i G_i / bound`` on the intercept (exact for least squares)."""
+    cdef Samples s = _samples(kind, y, a)
+    cdef Py_ssize_t i, c, n = Z.shape[0], K = Z.shape[1]
+    cdef double step
+    cdef double* total = _alloc(2 * K)
+    cdef double* g = total + K
+    with nogil:
+        for c in range(K):
+            total[c] = 0.0
+        for i in range(n):
+            _row_gradient(&s, &Z[i, 0], i, K, g)
+            for c in range(K):
+                total[c] += g[c]
+        for c in range(K):
+            step = total[c] / bound
+            b[c] -= step
+            for i in range(n):
+                Z[i, c] -= step
+    free(total)
+
+
+def predict(const floating[::1] values, const index_t[::1] indices, const index_t[::1] indptr,
+            const double[:, ::1] W, const int[::1] ws, const double[::1] b, double[:, ::1] Z):
+    """``Z = X[:, ws] W[ws] + b``."""
+    cdef Py_ssize_t n = Z.shape[0], K = Z.shape[1], jj, j, i, c
+    cdef const index_t* rows = _pointer(indices)
+    cdef const index_t* starts = _pointer(indptr)
+    cdef double coef
+    cdef Span col
+    with nogil:
+        for i in range(n):
+            for c in range(K):
+                Z[i, c] = b[c]
+        for jj in range(ws.shape[0]):
+            j = ws[jj]
+            col = _span(starts, j, n)
+            for c in range(K):
+                coef = W[j, c]
+                if coef != 0.0:
+                    _column_axpy(&values[0], rows, col, coef, &Z[0, c], K)
+
+
+def col_sq_norms(const floating[::1] values, const index_t[::1] indices,
+                 const index_t[::1] indptr, const double[::1] a, double[::1] out):
+    """``out[j] = sum_i a_i X_ij^2`` for every column."""
+    cdef Py_ssize_t n = a.shape[0], j, k
+    cdef const index_t* rows = _pointer(indices)
+    cdef const index_t* starts = _pointer(indptr)
+    cdef double acc, x
+    cdef Span col
+    with nogil:
+        for j in range(out.shape[0]):
+            col = _span(starts, j, n)
+            acc = 0.0
+            for k in range(col.start, col.end):
+                x = values[k]
+                acc += a[_row(rows, col, k)] * x * x
+            out[j] = acc
+
+
+def ws_gradient(const floating[::1] values, const index_t[::1] indices,
+                const index_t[::1] indptr, const double[:, ::1] G, const int[::1] ws,
+                double[:, ::1] out):
+    """``out[jj] = X[:, ws[jj]]' G`` (out of shape (len(ws), K))."""
+    cdef Py_ssize_t n = G.shape[0], K = G.shape[1], jj, j, c, k, i
+    cdef const index_t* rows = _pointer(indices)
+    cdef const index_t* starts = _pointer(indptr)
+    cdef double x
+    cdef Span col
+    with nogil:
+        for jj in range(ws.shape[0]):
+            j = ws[jj]
+            col = _span(starts, j, n)
+            if K == 1:
+                out[jj, 0] = _column_dot(&values[0], rows, col, &G[0, 0])
+                continue
+            for c in range(K):
+                out[jj, c] = 0.0
+            for k in range(col.start, col.end):
+                x = values[k]
+                if x != 0.0:
+                    i = _row(rows, col, k)
+                    for c in range(K):
+                        out[jj, c] += x * G[i, c]
