@@ -158,7 +158,7 @@ def environment():
             for pool in threadpool_info() if pool.get("user_api") == "blas"
         ],
     }
-    for module in ("scipy", "sklearn", "numba", "pyamg", "skglm", "celer", "torch"):
+    for module in ("scipy", "sklearn", "pyamg", "skglm", "celer", "torch"):
         spec = importlib.util.find_spec(module)
         if spec is not None:
             info[module] = getattr(importlib.import_module(module), "__version__", "?")

@@ -1,13 +1,14 @@
 """First call in a fresh process: every estimator and solver function against scikit-learn.
 
-What a new user, a fresh container, CI job or Dask worker pays before the first result. Each
-timed run starts a new Python process with ``NUMBA_CACHE_DIR`` set to a new empty folder (so
-no kernel compiled by an earlier run is reused), imports the public name, builds a small
-problem and makes one call. The harness times the whole process (interpreter start, import,
-data, the call); the figures give the parts measured inside it: ``import_s`` (importing the
-public name) and ``first_call_s`` (the call alone). Where scikit-learn (or SciPy) has the
-matching estimator or function, it solves the same problem the same way, in its own fresh
-process. The last case is the wall time of ``python -m numsolve demo`` from a fresh cache.
+What a new user, a fresh container, CI job or Dask worker pays before the first result.
+numsolve's kernels are compiled when the package is built. Each timed run starts a new Python
+process (``NUMBA_CACHE_DIR`` set to a new empty folder, so a contender that compiles with Numba
+reuses nothing from an earlier run), imports the public name, builds a small problem and makes
+one call. The harness times the whole process (interpreter start, import, data, the call); the
+figures give the parts measured inside it: ``import_s`` (importing the public name) and
+``first_call_s`` (the call alone). Where scikit-learn (or SciPy) has the matching estimator or
+function, it solves the same problem the same way, in its own fresh process. The last case is
+the wall time of ``python -m numsolve demo`` in a fresh process.
 
 Problems are small (a few hundred rows): a warm call takes milliseconds, so the first call's
 time is what compilation or loading costs. One BLAS/OpenMP thread everywhere.
@@ -174,7 +175,7 @@ def _environment(cache):
 
 
 def _fresh(args):
-    """Run ``args`` in a new process with an empty Numba cache; its stdout."""
+    """Run ``args`` in a new process (empty Numba cache for any JIT contender); its stdout."""
     with tempfile.TemporaryDirectory(prefix="numsolve-cold-") as cache:
         done = subprocess.run(args, env=_environment(cache), cwd=tempfile.gettempdir(),
                               capture_output=True, text=True, check=False)
@@ -214,7 +215,7 @@ def cases(quick=False):
                                         _first_call(peer_imports, setup, peer_call)))
         result.append(Case(
             name=name,
-            description=f"first call of {name} in a fresh process, empty Numba cache",
+            description=f"first call of {name} in a fresh process",
             setup=lambda: None, contenders=contenders, repeats=1))
     if not quick:
         result.append(Case(name="numsolve demo",

@@ -1,7 +1,7 @@
 """numsolve: numerical solvers from recent papers.
 
 Layers: scikit-learn estimators (``numsolve.<area>.<Estimator>``) over low-level solver
-functions that return a :class:`SolveResult`, over compiled kernels (Cython, Numba) for
+functions that return a :class:`SolveResult`, over kernels compiled ahead of time (Cython) for
 NumPy/SciPy inputs and an array-namespace path that keeps CuPy or torch arrays on their device.
 
 Areas, imported on first use: ``linalg`` (SOR with a bandit-tuned omega), ``linear_model``

@@ -2,7 +2,7 @@
 
 Every solver decides here, and only here, which implementation serves an input:
 
-* ``"compiled"``: NumPy arrays and SciPy sparse matrices go to the Cython/Numba kernels;
+* ``"compiled"``: NumPy arrays and SciPy sparse matrices go to the compiled (Cython) kernels;
 * ``"cupy"``: CuPy arrays go to the CuPy implementation and stay on their GPU;
 * ``"generic"``: any other Array API namespace (torch, array_api_strict, ...) goes to the
   namespace-generic implementation, which keeps arrays in their namespace and on their device.

@@ -1,16 +1,11 @@
-"""Shared test conventions: Numba cache location, the ``gpu`` marker, array namespaces."""
+"""Shared test conventions: the ``gpu`` marker, array namespaces."""
 
 import os
-import tempfile
-from pathlib import Path
 
 # scikit-learn's array_api_dispatch needs SciPy's Array API mode, set before SciPy is imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
-os.environ.setdefault(
-    "NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "numsolve-numba-cache")
-)
 
-import numpy as np  # noqa: E402  (after NUMBA_CACHE_DIR is set)
+import numpy as np  # noqa: E402  (after SCIPY_ARRAY_API is set)
 import pytest  # noqa: E402
 
 
