@@ -73,7 +73,7 @@ def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="cg", inner_i
     Examples
     --------
     >>> import numpy as np
-    >>> from numsolve.completion._rows import solve_rows
+    >>> from numsolve.completion import solve_rows
     >>> F = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     >>> indptr, indices = np.array([0, 3]), np.array([0, 1, 2])
     >>> rows, _ = solve_rows(indptr, indices, np.array([1.0, 2.0, 3.0]), F,
