@@ -31,7 +31,7 @@ from ._harmonic_system import fill_system
 from ._krylov import jacobi_pcg
 
 __all__ = ["METHODS", "UnreachedNodesWarning", "choose_method", "harmonic_solution",
-           "harmonic_system",
+           "harmonic_system", "solve_system",
            "label_propagation", "labelled_nodes", "reached_nodes"]
 
 METHODS = ("auto", "jacobi-pcg", "bcd", "direct")
@@ -297,24 +297,44 @@ def _solve(W, labelled, values, blocks, tol, max_iter, method, verbose):
     F[labelled] = values
     if not isinstance(blocks, str):
         blocks = blocks[unlabelled]
-    if method == "auto":
-        method = choose_method(Q) if unlabelled.size else "direct"
     if unlabelled.size == 0:
         result = SolveResult(x=None, n_iter=0, converged=True, message="every node labelled",
-                             extras={"residual": 0.0})
-    elif method == "direct":
-        result = _direct_solve(Q, c)
+                             extras={"residual": 0.0, "method": "none"})
+    else:
+        result = solve_system(Q, c, method=method, blocks=blocks, tol=tol, max_iter=max_iter,
+                              verbose=verbose)
         F[unlabelled] = result.x
+    result.x = F
+    result.extras["unlabelled"] = unlabelled
+    return result
+
+
+def solve_system(Q, c, *, method="auto", blocks="forest", tol=1e-8, max_iter=1000, verbose=0):
+    """Solve the harmonic system ``Q X = c`` (``c`` of shape (n, k)) by ``method``.
+
+    Arguments as in :func:`harmonic_solution` (``blocks`` restricted to the rows of ``Q``);
+    returns the solver's SolveResult, with ``extras["method"]`` the method used.
+
+    Examples
+    --------
+    >>> from numsolve.semi_supervised._harmonic import harmonic_system, solve_system
+    >>> from numsolve.semi_supervised import lattice_graph
+    >>> Q, c, _ = harmonic_system(lattice_graph(3, 3), [0, 8], [[0.0], [1.0]])
+    >>> result = solve_system(Q, c)
+    >>> result.method, result.x[3].round(3)
+    ('jacobi-pcg', array([0.5]))
+    """
+    if method == "auto":
+        method = choose_method(Q)
+    if method == "direct":
+        result = _direct_solve(Q, c)
     elif method == "jacobi-pcg":
         result = jacobi_pcg(Q, c, tol=tol, max_iter=max_iter)
-        F[unlabelled] = result.x
     else:
         acceleration = None if isinstance(blocks, str) and blocks == "greedy-forest" else "cg"
         result = quadratic_bcd(Q, c, blocks=blocks, acceleration=acceleration, tol=tol,
                                max_iter=max_iter, verbose=verbose)
-        F[unlabelled] = result.x
-    result.x = F
-    result.extras.update(unlabelled=unlabelled, method=method)
+    result.extras["method"] = method
     return result
 
 

@@ -8,6 +8,7 @@
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse.linalg import gmres
 
 from .._result import HistoryRecorder, SolveResult
@@ -41,8 +42,9 @@ def jacobi_pcg(A, B, *, tol=1e-8, max_iter=1000):
 
     Parameters
     ----------
-    A : scipy.sparse.csr_matrix of shape (n, n)
-        Symmetric positive definite, positive diagonal.
+    A : scipy.sparse.csr_matrix or ndarray of shape (n, n)
+        Symmetric positive definite, positive diagonal. A dense ``A`` runs the same
+        iteration in NumPy (its products dominate).
     B : ndarray of shape (n, k)
     tol : float, default=1e-8
         Relative residual ``||b - A x|| / ||b||`` to reach in every column.
@@ -64,6 +66,8 @@ def jacobi_pcg(A, B, *, tol=1e-8, max_iter=1000):
     >>> bool(np.allclose(A @ result.x, 1.0)), result.method
     (True, 'jacobi-pcg')
     """
+    if not sp.issparse(A):
+        return _dense_pcg(A, B, tol, max_iter)
     recorder = HistoryRecorder()
     dtype = B.dtype
     A = A if A.dtype == dtype else A.astype(dtype)
@@ -86,6 +90,35 @@ def jacobi_pcg(A, B, *, tol=1e-8, max_iter=1000):
         R = np.ascontiguousarray(B - A @ X)
         if n_iter >= max_iter or (np.linalg.norm(R, axis=0) / norms).max() <= tol:
             break
+    return _outcome(A, X, B, n_iter, tol, recorder, "jacobi-pcg")
+
+
+def _dense_pcg(A, B, tol, max_iter):
+    recorder = HistoryRecorder()
+    inverse = (1.0 / np.diag(A))[:, None]
+    norms = np.linalg.norm(B, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    X = np.zeros_like(B)
+    R = B.copy()
+    Z = inverse * R
+    P = Z.copy()
+    rz = np.einsum("ij,ij->j", R, Z)
+    n_iter = 0
+    residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
+    while residual > tol and n_iter < max_iter:
+        AP = A @ P
+        curvature = np.einsum("ij,ij->j", P, AP)
+        # a column already solved exactly has a zero direction: it takes no step
+        step = np.divide(rz, curvature, out=np.zeros_like(rz), where=curvature > 0)
+        X += step * P
+        R -= step * AP
+        Z = inverse * R
+        rz_next = np.einsum("ij,ij->j", R, Z)
+        P = Z + np.divide(rz_next, rz, out=np.zeros_like(rz), where=rz > 0) * P
+        rz = rz_next
+        n_iter += 1
+        residual = float((np.linalg.norm(R, axis=0) / norms).max())
+        recorder.record(n_iter, residual=residual)
     return _outcome(A, X, B, n_iter, tol, recorder, "jacobi-pcg")
 
 

@@ -26,7 +26,9 @@ SPREADING_METHODS = ("auto", "cg", "gmres", "direct")
 
 
 def spreading_matrix(W, alpha):
-    """``I - alpha D^(-1/2) W D^(-1/2)`` (CSR), ``D`` the column sums of ``W`` off its diagonal.
+    """``I - alpha D^(-1/2) W D^(-1/2)``, ``D`` the column sums of ``W`` off its diagonal.
+
+    CSR for a sparse ``W``, an ndarray for a dense one (scikit-learn's full RBF kernel).
 
     Examples
     --------
@@ -36,20 +38,33 @@ def spreading_matrix(W, alpha):
     array([[ 1. , -0.5],
            [-0.5,  1. ]])
     """
+    if not sp.issparse(W):
+        A = np.array(W, dtype=np.float64)
+        np.fill_diagonal(A, 0.0)
+        scale = _inverse_root_degree(A.sum(axis=0))
+        A *= -alpha * scale[:, None]
+        A *= scale[None, :]
+        A[np.diag_indices_from(A)] = 1.0
+        return A
     W = sp.csr_matrix(W, dtype=np.float64, copy=True)
     W.setdiag(0)
     W.eliminate_zeros()
-    degree = np.asarray(W.sum(axis=0)).ravel()
-    scale = sp.diags(1.0 / np.sqrt(np.where(degree > 0, degree, 1.0)))
-    A = sp.identity(W.shape[0], format="csr") - alpha * (scale @ W @ scale)
-    A = sp.csr_matrix(A)
+    scale = _inverse_root_degree(np.asarray(W.sum(axis=0)).ravel())
+    rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
+    W.data *= -alpha * scale[rows] * scale[W.indices]
+    A = sp.csr_matrix(W + sp.identity(W.shape[0], format="csr"))
     A.sort_indices()
     return A
 
 
+def _inverse_root_degree(degree):
+    return 1.0 / np.sqrt(np.where(degree > 0, degree, 1.0))
+
+
 def _is_symmetric(W):
     asym = abs(W - W.T)
-    return not asym.nnz or asym.max() <= 1e-12 * max(abs(W).max(), 1e-300)
+    largest = asym.max() if asym.size and (not sp.issparse(asym) or asym.nnz) else 0.0
+    return largest <= 1e-12 * max(abs(W).max(), 1e-300)
 
 
 def label_spreading(W, y, *, alpha=0.2, classes=None, tol=1e-8, max_iter=1000, method="auto"):
@@ -59,7 +74,7 @@ def label_spreading(W, y, *, alpha=0.2, classes=None, tol=1e-8, max_iter=1000, m
     ----------
     W : sparse matrix or ndarray of shape (n, n)
         Non-negative affinity, symmetric or not (a directed kNN graph); the diagonal is
-        ignored.
+        ignored. A dense array is solved with dense products.
     y : ndarray of shape (n,)
         Class labels, -1 for unlabelled nodes.
     alpha : float in (0, 1), default=0.2
@@ -94,12 +109,13 @@ def label_spreading(W, y, *, alpha=0.2, classes=None, tol=1e-8, max_iter=1000, m
         raise ValueError(f"alpha must be a number in the open interval (0, 1), got {alpha!r}")
     if method not in SPREADING_METHODS:
         raise ValueError(f"method must be one of {SPREADING_METHODS}, got {method!r}")
-    W = sp.csr_matrix(W)
+    W = sp.csr_matrix(W) if sp.issparse(W) else np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}")
-    if W.nnz and not np.all(np.isfinite(W.data)):
+    entries = W.data if sp.issparse(W) else W
+    if entries.size and not np.all(np.isfinite(entries)):
         raise ValueError("W contains NaN or infinity")
-    if W.nnz and W.data.min() < 0:
+    if entries.size and entries.min() < 0:
         raise ValueError("W must be non-negative (an affinity matrix)")
     y = np.asarray(y)
     if y.shape != (W.shape[0],):
@@ -113,7 +129,7 @@ def label_spreading(W, y, *, alpha=0.2, classes=None, tol=1e-8, max_iter=1000, m
     B = np.zeros((W.shape[0], classes.size))
     B[labelled] = (1.0 - alpha) * class_indicators(y[labelled], classes)
     if chosen == "direct":
-        X = splu(A.tocsc()).solve(B)
+        X = splu(A.tocsc()).solve(B) if sp.issparse(A) else np.linalg.solve(A, B)
         residual = float(relative_residuals(A, X, B).max(initial=0.0))
         result = SolveResult(x=X, n_iter=1, converged=True, message="solved by sparse LU",
                              extras={"residual": residual})
