@@ -3,7 +3,7 @@
 The harmonic solution of label propagation is a sparse SPD system over the unlabelled
 nodes; label spreading's fixed point is the system ``(I - alpha S) F = (1 - alpha) Y``.
 numsolve solves them with all classes at once: compiled Jacobi-preconditioned CG, forest-block
-CG (:mod:`numsolve.linear_model._quadratic_bcd`), GMRES or sparse LU, chosen by a measured
+CG (:mod:`numsolve.linear_model._quadratic_bcd`), BiCGSTAB or sparse LU, chosen by a measured
 rule.
 """
 

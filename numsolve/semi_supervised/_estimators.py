@@ -268,7 +268,7 @@ class LabelSpreading(LabelPropagation):
     ``S = D^(-1/2) W D^(-1/2)`` (``D``: column sums of the affinity ``W`` without its
     diagonal) and the same model: scikit-learn iterates ``F <- alpha S F + (1 - alpha) Y``
     up to ``max_iter`` times, numsolve solves its fixed point ``(I - alpha S) F = (1 - alpha)
-    Y`` to the relative residual ``tol`` (conjugate gradients on a symmetric graph, GMRES on
+    Y`` to the relative residual ``tol`` (conjugate gradients on a symmetric graph, BiCGSTAB on
     the directed kNN graph, or sparse LU), with a sparse graph.
 
     Parameters
@@ -289,7 +289,7 @@ class LabelSpreading(LabelPropagation):
         Weight of the neighbours against a point's own label (soft clamping).
     rbf_cutoff : float, default=1e-6
         Smallest RBF weight kept beyond the 10 nearest neighbours (above 5,000 points).
-    method : {"auto", "cg", "gmres", "direct"}, default="auto"
+    method : {"auto", "cg", "bicgstab", "direct"}, default="auto"
         Solver of the system (see :func:`~numsolve.semi_supervised.label_spreading`); the
         one used is ``method_``.
     max_iter : int, default=1000
@@ -330,7 +330,7 @@ class LabelSpreading(LabelPropagation):
     >>> y_partial[:20] = y[:20]
     >>> model = LabelSpreading(kernel="knn", n_neighbors=10).fit(X, y_partial)
     >>> float((model.transduction_ == y).mean()) > 0.95, model.method_
-    (True, 'gmres')
+    (True, 'bicgstab')
     """
 
     _parameter_constraints: dict = {
