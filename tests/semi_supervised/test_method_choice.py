@@ -91,3 +91,17 @@ def test_unknown_method_raises():
     W, labelled, values = _lattice()
     with pytest.raises(ValueError, match="method must be one of"):
         harmonic_solution(W, labelled, values, method="cholesky")
+
+
+def test_shuffled_large_graph_is_solved_on_its_renumbering_with_the_same_iterates():
+    _, y, W = make_moons_problem(22_000, random_state=0)
+    labelled = np.flatnonzero(y >= 0)
+    values = np.eye(2)[y[labelled]]
+    result = harmonic_solution(W, labelled, values, method="jacobi-pcg", tol=TOL)
+    assert result.extras.get("renumbered")
+    Q, c, unlabelled = harmonic_system(W, labelled, values)
+    plain = jacobi_pcg(Q, c, tol=TOL)
+    # CG is invariant under a symmetric permutation: same iterations, same solution
+    assert result.n_iter == plain.n_iter
+    np.testing.assert_allclose(result.x[unlabelled], plain.x, rtol=1e-9, atol=1e-12)
+    assert _system_residual(W, labelled, values, result.x) <= TOL
