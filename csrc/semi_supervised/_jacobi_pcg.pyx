@@ -18,7 +18,8 @@ def jacobi_pcg_run(const index_t[::1] indptr, const index_t[::1] indices,
                    const double[::1] b_norms, double tol, floating[:, ::1] x,
                    floating[:, ::1] r, floating[:, ::1] p, floating[:, ::1] q,
                    double[::1] residuals, int64_t max_iter):
-    """Run CG from ``x`` with residual ``r = b - A x`` (``p`` any buffer: the first direction
+    """Run CG from ``x`` (shape (k, n): a column of the system per row, each contiguous) with
+    residual ``r = b - A x`` (``p`` any buffer: the first direction
     is the preconditioned residual) until ``max_i ||r_i|| / b_norms_i <= tol`` or
     ``max_iter`` iterations; writes each iteration's largest relative residual (the
     recursive one) to ``residuals`` and returns the iterations made.
@@ -26,8 +27,8 @@ def jacobi_pcg_run(const index_t[::1] indptr, const index_t[::1] indices,
     Three passes per iteration: the direction, the product ``q = A p`` with the curvature
     ``p'q``, then the step on ``x`` and ``r`` with the next ``r'z`` and ``||r||``.
     """
-    cdef int64_t n = x.shape[0]
-    cdef int64_t k = x.shape[1]
+    cdef int64_t k = x.shape[0]
+    cdef int64_t n = x.shape[1]
     if n == 0 or max_iter <= 0:
         return 0
     scratch_array = np.zeros((5, k))
@@ -48,7 +49,7 @@ def jacobi_pcg_run(const index_t[::1] indptr, const index_t[::1] indices,
     with nogil:
         for i in range(n):
             for c in range(k):
-                e = i * k + c
+                e = c * n + i
                 rz[c] += rp[e] * rp[e] * inverse[i]
         while n_iter < max_iter:
             # direction: p = z + beta p (rho = 0 on the first iteration: p = z)
@@ -59,15 +60,15 @@ def jacobi_pcg_run(const index_t[::1] indptr, const index_t[::1] indices,
             for c in range(k):
                 beta = <floating> step[c]
                 for i in range(n):
-                    e = i * k + c
+                    e = c * n + i
                     pp[e] = inverse[i] * rp[e] + beta * pp[e]
             for c in range(k):
                 sum_a = 0.0
                 for i in range(n):
                     total = 0.0
                     for t in range(indptr[i], indptr[i + 1]):
-                        total = total + data[t] * pp[indices[t] * k + c]
-                    e = i * k + c
+                        total = total + data[t] * pp[c * n + indices[t]]
+                    e = c * n + i
                     qp[e] = <floating> total
                     sum_a = sum_a + pp[e] * total
                 curvature[c] = sum_a
@@ -79,7 +80,7 @@ def jacobi_pcg_run(const index_t[::1] indptr, const index_t[::1] indices,
                 sum_a = 0.0
                 sum_b = 0.0
                 for i in range(n):
-                    e = i * k + c
+                    e = c * n + i
                     xp[e] += alpha * pp[e]
                     residue = rp[e] - alpha * qp[e]
                     rp[e] = residue

@@ -72,8 +72,9 @@ def jacobi_pcg(A, B, *, tol=1e-8, max_iter=1000):
     inverse = np.ascontiguousarray(1.0 / A.diagonal(), dtype=dtype)
     norms = np.linalg.norm(B, axis=0).astype(np.float64)
     norms = np.where(norms > 0, norms, 1.0)
-    X = np.zeros_like(B, order="C")
-    R = np.array(B, dtype=dtype, order="C")
+    # the kernel holds one column per row, each contiguous, as a single-column CG would
+    X = np.zeros((B.shape[1], B.shape[0]), dtype=dtype)
+    R = np.array(B.T, dtype=dtype, order="C")
     P, AP = np.zeros_like(X), np.zeros_like(X)
     residuals = np.empty(max_iter)
     n_iter = 0
@@ -85,10 +86,10 @@ def jacobi_pcg(A, B, *, tol=1e-8, max_iter=1000):
         for iteration in range(n_iter, n_iter + made):
             recorder.record(iteration + 1, residual=residuals[iteration])
         n_iter += made
-        R = np.ascontiguousarray(B - A @ X)
-        if n_iter >= max_iter or (np.linalg.norm(R, axis=0) / norms).max() <= tol:
+        R = np.ascontiguousarray((B - A @ X.T).T)
+        if n_iter >= max_iter or (np.linalg.norm(R, axis=1) / norms).max() <= tol:
             break
-    return _outcome(A, X, B, n_iter, tol, recorder, "jacobi-pcg")
+    return _outcome(A, np.ascontiguousarray(X.T), B, n_iter, tol, recorder, "jacobi-pcg")
 
 
 def _dense_pcg(A, B, tol, max_iter):
