@@ -1,4 +1,4 @@
-"""Label propagation: forest-block BCD (numsolve) against SciPy, pyamg and scikit-learn.
+"""Label propagation and spreading: numsolve's solvers against SciPy, pyamg and scikit-learn.
 
 Problems (spec bcd.md, sections 1.8 and 3.3), all seeds 0:
 
@@ -7,7 +7,11 @@ Problems (spec bcd.md, sections 1.8 and 3.3), all seeds 0:
 * two moons n: make_moons(noise=0.2), symmetrised 5-NN graph with unit weights, 5% labelled
   (at least 100), one right-hand side per class (2 columns);
 * digits: the estimators with their defaults (rbf with gamma 20, or knn), 5% and 10% labelled,
-  against scikit-learn's LabelPropagation and LabelSpreading.
+  against scikit-learn's LabelPropagation and LabelSpreading;
+* label spreading, two moons n: make_moons(noise=0.2), 5% labelled, alpha 0.2, knn (7
+  neighbours, scikit-learn's directed graph) and rbf (gamma 20, n = 2,000 only: scikit-learn
+  forms the dense kernel); every estimator's labels are compared with those of the exact
+  fixed point (sparse LU), "equal accuracy" being scikit-learn iterated to tol 1e-10.
 
 Every system solver gets the same (Q, c) and stops at the same relative residual
 ||c - Qx|| / ||c|| <= 1e-8 (per column), measured identically afterwards. Times include each
@@ -27,10 +31,12 @@ from numsolve.linear_model._graph_blocks import lattice_forests
 from numsolve.linear_model._quadratic_bcd import quadratic_bcd
 from numsolve.semi_supervised import (
     LabelPropagation,
+    LabelSpreading,
     harmonic_system,
     make_lattice_problem,
     make_moons_problem,
 )
+from numsolve.semi_supervised._harmonic import solve_system
 
 TOL = 1e-8
 
@@ -83,6 +89,12 @@ def _numsolve(blocks_key):
     return run
 
 
+def _numsolve_default(problem):
+    result = solve_system(problem["Q"], _columns(problem), tol=TOL, max_iter=100_000)
+    return {"residual": _residual(problem, result.x), "iterations": result.n_iter,
+            "method": result.method}
+
+
 def _numsolve_plain(problem):
     result = quadratic_bcd(problem["Q"], problem["c"], blocks=problem["combs"], tol=TOL,
                            max_iter=100_000)
@@ -130,7 +142,7 @@ def _pyamg(problem):
 
 
 def _system_contenders(lattice, direct=True):
-    contenders = []
+    contenders = [Contender("numsolve default (method='auto')", _numsolve_default)]
     if lattice:
         contenders.append(Contender("numsolve BCD comb forests + CG", _numsolve("combs")))
     contenders.append(Contender("numsolve BCD forest partition + CG", _numsolve("forest")))
@@ -293,4 +305,54 @@ def cases(quick):
             contenders=_estimator_contenders(),
             repeats=3,
         ))
+    spreading_sizes = [2000] if quick else [2000, 20_000]
+    for n in spreading_sizes:
+        for kernel in ("knn", "rbf") if n <= 2000 else ("knn",):
+            out.append(Case(
+                name=f"two moons LabelSpreading {kernel} n={n:,}",
+                description=(f"make_moons(n={n}, noise=0.2, seed 0), 5% labelled (min 100), "
+                             f"alpha 0.2, kernel '{kernel}' (7 neighbours / gamma 20); "
+                             "agreement: share of transduction_ equal to the exact fixed "
+                             "point's (numsolve, sparse LU)"),
+                setup=_spreading_setup(n, kernel),
+                contenders=_spreading_contenders(kernel),
+                reference="numsolve LabelSpreading (default)",
+                repeats=3,
+            ))
     return out + _digits_cases()
+
+
+def _spreading_setup(n, kernel):
+    def setup():
+        X, y_true = make_moons(n_samples=n, noise=0.2, random_state=0)
+        y = make_moons_problem(n, random_state=0)[1]
+        exact = LabelSpreading(kernel=kernel, method="direct").fit(X, y)
+        return {"X": X, "y": y, "truth": y_true, "exact": exact.transduction_}
+    return setup
+
+
+def _spreading(make):
+    def run(problem):
+        model = make().fit(problem["X"], problem["y"])
+        unlabelled = problem["y"] == -1
+        return {
+            "agreement_with_fixed_point": float(np.mean(model.transduction_
+                                                        == problem["exact"])),
+            "accuracy_unlabelled": float(np.mean(model.transduction_[unlabelled]
+                                                 == problem["truth"][unlabelled])),
+            "iterations": int(model.n_iter_),
+        }
+    return run
+
+
+def _spreading_contenders(kernel):
+    from sklearn.semi_supervised import LabelSpreading as SkLabelSpreading
+
+    return [
+        Contender("numsolve LabelSpreading (default)",
+                  _spreading(lambda: LabelSpreading(kernel=kernel))),
+        Contender("sklearn LabelSpreading (converged, tol 1e-10)", _spreading(
+            lambda: SkLabelSpreading(kernel=kernel, tol=1e-10, max_iter=100_000))),
+        Contender("sklearn LabelSpreading (defaults: tol 1e-3, max_iter 30)",
+                  _spreading(lambda: SkLabelSpreading(kernel=kernel))),
+    ]

@@ -38,11 +38,11 @@ from ._tree_sweeps import (
     prox_sweep,
 )
 
-__all__ = ["QuadraticProblem", "quadratic_bcd"]
+__all__ = ["QuadraticProblem", "locality_order", "quadratic_bcd"]
 
 _BLOCK_RULES = ("forest", "greedy-forest", "colour", "coordinate")
 # renumber graphs of at least this many nodes whose mean |i - j| over the entries of Q
-# exceeds LOCALITY_SPAN * sqrt(n) (see _locality_order)
+# exceeds LOCALITY_SPAN * sqrt(n) (see locality_order)
 LOCALITY_MIN_SIZE = 20_000
 LOCALITY_SPAN = 8
 
@@ -351,7 +351,7 @@ def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=No
     if greedy:
         return _run_bcd(problem, _GreedyForest(problem), True, x, tol, max_iter, verbose)
     labels = _partition_labels(problem, blocks)
-    renumbering = _locality_order(problem.Q)
+    renumbering = locality_order(problem.Q)
     if renumbering is not None:
         # the partition is kept: the same block updates, on arrays laid out for the sweeps
         problem, labels, x = problem.renumbered(renumbering), labels[renumbering], x[renumbering]
@@ -368,7 +368,7 @@ def quadratic_bcd(Q, c, *, blocks="forest", l1=0.0, bounds=None, acceleration=No
     return result
 
 
-def _locality_order(Q):
+def locality_order(Q):
     """A bandwidth-reducing renumbering (reverse Cuthill-McKee) of a large graph whose
     numbering scatters neighbours across memory, or None.
 

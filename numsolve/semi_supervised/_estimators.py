@@ -1,10 +1,14 @@
-"""scikit-learn estimator: LabelPropagation on sparse graphs, solved by forest-block BCD."""
+"""scikit-learn estimators on sparse graphs: LabelPropagation and LabelSpreading, solved as
+linear systems."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -18,14 +22,15 @@ from ._affinity import (
     rbf_affinity,
     rbf_backbone,
 )
-from ._harmonic import label_propagation, labelled_nodes, reached_nodes
+from ._harmonic import METHODS, label_propagation, labelled_nodes, reached_nodes
+from ._spreading import SPREADING_METHODS, label_spreading
 
-__all__ = ["LabelPropagation"]
+__all__ = ["LabelPropagation", "LabelSpreading"]
 
-# unlabelled nodes up to which the RBF graph with its backbone is solved by sparse LU: on
-# digits (1,797 points, 10-neighbour backbone) it takes 0.03 s, where CG cannot resolve
-# weights from 1 down to 1e-200
-DIRECT_SOLVE_LIMIT = 20_000
+# points up to which LabelSpreading's RBF graph is scikit-learn's full kernel: on two moons
+# (n = 2,000, gamma 20) the cut-off radius holds a quarter of the points, so the dense kernel
+# (one BLAS call) is both exact and faster than neighbour queries
+DENSE_RBF_LIMIT = 5_000
 
 
 class LabelPropagation(ClassifierMixin, BaseEstimator):
@@ -36,8 +41,8 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
     ``predict`` and ``predict_proba`` label new points from their neighbours. Unlike
     scikit-learn, which iterates the propagation with a dense kernel, it builds a sparse graph
     and solves the harmonic system ``(D - W)[U, U] F_U = W[U, L] Y_L`` (one right-hand side per
-    class, all together) by block coordinate descent on forest blocks, accelerated by
-    conjugate gradients: this scales to millions of points.
+    class, all together) by Jacobi-preconditioned conjugate gradients, forest-block CG or
+    sparse LU: this scales to millions of points.
 
     Parameters
     ----------
@@ -46,8 +51,8 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         ``rbf_cutoff`` (sparse by this neighbour cut-off); where the cut-off leaves points
         with no path to a label (scikit-learn's ``gamma=20`` on data scaled to [0, 1]), each
         point's 10 nearest neighbours are added with their exact RBF weights, however small,
-        and the system is solved by sparse LU up to 20,000 unlabelled points (conjugate
-        gradients cannot resolve weights spanning hundreds of orders of magnitude). This is the
+        and ``method="auto"`` solves the system by sparse LU up to 20,000 unlabelled points
+        (conjugate gradients cannot resolve weights spanning hundreds of orders of magnitude). This is the
         fixed point scikit-learn's iteration aims at; scikit-learn itself stops after two
         iterations there, near a nearest-labelled-point vote. ``"knn"``: unit weights to the
         ``n_neighbors`` nearest points (self included, as scikit-learn), made symmetric;
@@ -63,8 +68,11 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         Radius of the ``radius`` kernel.
     rbf_cutoff : float, default=1e-6
         Smallest RBF weight kept.
+    method : {"auto", "jacobi-pcg", "bcd", "direct"}, default="auto"
+        Solver of the harmonic system (see
+        :func:`~numsolve.semi_supervised.harmonic_solution`); the one used is ``method_``.
     blocks : {"forest", "greedy-forest", "colour", "coordinate"}, default="forest"
-        Blocks of the BCD solver.
+        Blocks of the BCD solver (``method="bcd"``).
     max_iter : int, default=1000
         Iteration budget of the solver.
     tol : float, default=1e-6
@@ -92,6 +100,8 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         Label given to every training point.
     n_iter_ : int
         Solver iterations (at least 1: clamping the labels when all points are labelled).
+    method_ : str
+        The solver used.
     history_ : dict of ndarray
         Relative residual per iteration.
     n_features_in_ : int
@@ -116,6 +126,7 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "radius": [Interval(Real, 0, None, closed="neither")],
         "rbf_cutoff": [Interval(Real, 0, 1, closed="neither")],
+        "method": [StrOptions(set(METHODS))],
         "blocks": [StrOptions({"forest", "greedy-forest", "colour", "coordinate"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
@@ -124,12 +135,14 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, kernel="rbf", *, gamma=20, n_neighbors=7, radius=1.0, rbf_cutoff=1e-6,
-                 blocks="forest", max_iter=1000, tol=1e-6, n_jobs=None, verbose=0):
+                 method="auto", blocks="forest", max_iter=1000, tol=1e-6, n_jobs=None,
+                 verbose=0):
         self.kernel = kernel
         self.gamma = gamma
         self.n_neighbors = n_neighbors
         self.radius = radius
         self.rbf_cutoff = rbf_cutoff
+        self.method = method
         self.blocks = blocks
         self.max_iter = max_iter
         self.tol = tol
@@ -151,33 +164,40 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         -------
         self : LabelPropagation
         """
+        X, y = self._check_training_data(X, y)
+        result = label_propagation(self._graph(X, y), y, blocks=self.blocks, tol=self.tol,
+                                   max_iter=self.max_iter, method=self.method,
+                                   verbose=self.verbose)
+        self._store(result)
+        self.history_ = result.history
+        return self
+
+    def _check_training_data(self, X, y):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], reset=True)
         check_classification_targets(y)
         if self.kernel == "precomputed" and X.shape[0] != X.shape[1]:
             raise ValueError(f"with kernel='precomputed' X must be square, got {X.shape}")
         self.X_ = X
-        W, solver = self._graph(X, y)
-        result = label_propagation(W, y, blocks=self.blocks, tol=self.tol,
-                                   max_iter=self.max_iter, solver=solver, verbose=self.verbose)
+        return X, y
+
+    def _store(self, result):
         self.classes_ = result.classes
         self.label_distributions_ = result.x
         self.transduction_ = result.transduction
         self.n_iter_ = max(result.n_iter, 1)
-        self.history_ = result.history
-        return self
+        self.method_ = result.method
 
     def _graph(self, X, y):
-        """The affinity graph and the solver of its harmonic system."""
+        """The affinity graph, with the RBF backbone where the cut-off leaves points unreached."""
         if self.kernel != "rbf":
-            return self._affinity(X), "bcd"
+            return self._affinity(X)
         self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         nearest = nearest_distances(self.nn_fit_)
         W = rbf_affinity(self.nn_fit_, self.gamma, self.rbf_cutoff, nearest)
         labelled = labelled_nodes(y)
         if not labelled.size or reached_nodes(W, labelled).all():
-            return W, "bcd"
-        W = W.maximum(rbf_backbone(nearest, self.gamma)).tocsr()
-        return W, "direct" if X.shape[0] - labelled.size <= DIRECT_SOLVE_LIMIT else "bcd"
+            return W
+        return W.maximum(rbf_backbone(nearest, self.gamma)).tocsr()
 
     def _affinity(self, X):
         if self.kernel == "precomputed" or callable(self.kernel):
@@ -210,12 +230,15 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         elif callable(self.kernel):
             weights = self.kernel(X, self.X_)
         else:
-            weights = query_weights(self.nn_fit_, X, self.kernel, n_neighbors=self.n_neighbors,
-                                    gamma=self.gamma, cutoff=self.rbf_cutoff, radius=self.radius)
+            weights = self._query_weights(X)
         probabilities = np.asarray(weights @ self.label_distributions_, dtype=np.float64)
         totals = probabilities.sum(axis=1, keepdims=True)
         uniform = np.full_like(probabilities, 1.0 / len(self.classes_))
         return np.where(totals > 0, probabilities / np.where(totals > 0, totals, 1.0), uniform)
+
+    def _query_weights(self, X):
+        return query_weights(self.nn_fit_, X, self.kernel, n_neighbors=self.n_neighbors,
+                             gamma=self.gamma, cutoff=self.rbf_cutoff, radius=self.radius)
 
     def predict(self, X):
         """Most probable class of every new point.
@@ -236,3 +259,141 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.input_tags.pairwise = self.kernel == "precomputed"
         return tags
+
+
+class LabelSpreading(LabelPropagation):
+    """Label spreading (normalised graph, soft clamping) solved as one sparse linear system.
+
+    A drop-in for :class:`sklearn.semi_supervised.LabelSpreading`, with the same graph
+    ``S = D^(-1/2) W D^(-1/2)`` (``D``: column sums of the affinity ``W`` without its
+    diagonal) and the same model: scikit-learn iterates ``F <- alpha S F + (1 - alpha) Y``
+    up to ``max_iter`` times, numsolve solves its fixed point ``(I - alpha S) F = (1 - alpha)
+    Y`` to the relative residual ``tol`` (conjugate gradients on a symmetric graph, BiCGSTAB on
+    the directed kNN graph, or sparse LU), with a sparse graph.
+
+    Parameters
+    ----------
+    kernel : {"rbf", "knn", "precomputed"} or callable, default="rbf"
+        ``"rbf"``: weights ``exp(-gamma ||x_i - x_j||^2)``, all of them (scikit-learn's kernel)
+        up to 5,000 points; beyond, where at least ``rbf_cutoff``, and always to each point's
+        10 nearest neighbours (so no point is cut off by the cut-off);
+        ``"knn"``: scikit-learn's directed graph of unit weights to the ``n_neighbors``
+        nearest points (self included, then ignored); ``"precomputed"``: ``X`` is the
+        affinity matrix (and in ``predict`` the affinities of new points to the training
+        points); a callable ``kernel(X, Y)`` returns one. Not symmetrised, as in scikit-learn.
+    gamma : float, default=20
+        RBF parameter.
+    n_neighbors : int, default=7
+        Neighbours of the ``knn`` kernel.
+    alpha : float in (0, 1), default=0.2
+        Weight of the neighbours against a point's own label (soft clamping).
+    rbf_cutoff : float, default=1e-6
+        Smallest RBF weight kept beyond the 10 nearest neighbours (above 5,000 points).
+    method : {"auto", "cg", "bicgstab", "direct"}, default="auto"
+        Solver of the system (see :func:`~numsolve.semi_supervised.label_spreading`); the
+        one used is ``method_``.
+    max_iter : int, default=1000
+        Iteration budget of the iterative solvers.
+    tol : float, default=1e-10
+        Relative residual of the system to reach (scikit-learn's ``tol`` bounds the change
+        between iterations instead). The system is well conditioned (condition number at most
+        ``(1 + alpha) / (1 - alpha)`` on a symmetric graph), so a tight ``tol`` costs few
+        iterations, and it is needed: far from every label the distributions are tiny before
+        normalisation (they decay like ``alpha`` to the power of the distance).
+    n_jobs : int, default=None
+        Parallel neighbour searches.
+
+    Attributes
+    ----------
+    X_ : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Training data (the affinity matrix for ``kernel="precomputed"``).
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    label_distributions_ : ndarray of shape (n_samples, n_classes)
+        Probability of every class at every training point.
+    transduction_ : ndarray of shape (n_samples,)
+        Label given to every training point.
+    n_iter_ : int
+        Solver iterations (1 for sparse LU).
+    method_ : str
+        The solver used.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_moons
+    >>> from numsolve.semi_supervised import LabelSpreading
+    >>> X, y = make_moons(200, noise=0.05, random_state=0)
+    >>> y_partial = np.full(200, -1)
+    >>> y_partial[:20] = y[:20]
+    >>> model = LabelSpreading(kernel="knn", n_neighbors=10).fit(X, y_partial)
+    >>> float((model.transduction_ == y).mean()) > 0.95, model.method_
+    (True, 'bicgstab')
+    """
+
+    _parameter_constraints: dict = {
+        "kernel": [StrOptions({"rbf", "knn", "precomputed"}), callable],
+        "gamma": [Interval(Real, 0, None, closed="neither")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "rbf_cutoff": [Interval(Real, 0, 1, closed="neither")],
+        "method": [StrOptions(set(SPREADING_METHODS))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "n_jobs": [None, Integral],
+    }
+
+    def __init__(self, kernel="rbf", *, gamma=20, n_neighbors=7, alpha=0.2, rbf_cutoff=1e-6,
+                 method="auto", max_iter=1000, tol=1e-10, n_jobs=None):
+        self.kernel = kernel
+        self.gamma = gamma
+        self.n_neighbors = n_neighbors
+        self.alpha = alpha
+        self.rbf_cutoff = rbf_cutoff
+        self.method = method
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model on ``X`` with labels ``y`` (-1 marks unlabelled points).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training points, or the affinity matrix when ``kernel="precomputed"``.
+        y : array-like of shape (n_samples,)
+            Class labels, -1 for unlabelled points.
+
+        Returns
+        -------
+        self : LabelSpreading
+        """
+        X, y = self._check_training_data(X, y)
+        result = label_spreading(self._spreading_graph(X), y, alpha=self.alpha, tol=self.tol,
+                                 max_iter=self.max_iter, method=self.method)
+        if not result.converged:
+            warnings.warn(f"LabelSpreading: {result.message}", ConvergenceWarning,
+                          stacklevel=2)
+        self._store(result)
+        return self
+
+    def _spreading_graph(self, X):
+        if self.kernel == "precomputed" or callable(self.kernel):
+            return X if self.kernel == "precomputed" else self.kernel(X, X)
+        self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
+        if self.kernel == "knn":
+            return self.nn_fit_.kneighbors_graph(
+                self.nn_fit_._fit_X, min(self.n_neighbors, X.shape[0]), mode="connectivity")
+        if X.shape[0] <= DENSE_RBF_LIMIT:
+            return rbf_kernel(X, gamma=self.gamma)
+        nearest = nearest_distances(self.nn_fit_)
+        W = rbf_affinity(self.nn_fit_, self.gamma, self.rbf_cutoff, nearest)
+        return W.maximum(rbf_backbone(nearest, self.gamma)).tocsr()
+
+    def _query_weights(self, X):
+        return query_weights(self.nn_fit_, X, self.kernel, n_neighbors=self.n_neighbors,
+                             gamma=self.gamma, cutoff=self.rbf_cutoff, radius=None)

@@ -14,7 +14,7 @@ from array_api_compat import device as device_of
 from numsolve._array_api import to_numpy
 from numsolve.linear_model import _quadratic_bcd
 from numsolve.linear_model._graph_blocks import lattice_forests
-from numsolve.linear_model._quadratic_bcd import QuadraticProblem, _locality_order, quadratic_bcd
+from numsolve.linear_model._quadratic_bcd import QuadraticProblem, locality_order, quadratic_bcd
 from numsolve.semi_supervised import harmonic_system, make_lattice_problem, make_moons_problem
 
 RULES = ["forest", "greedy-forest", "colour", "coordinate"]
@@ -116,10 +116,10 @@ def test_renumbering_for_locality_keeps_the_block_updates(moons, monkeypatch, ac
     np.testing.assert_allclose(renumbered.x, plain.x, rtol=1e-9, atol=1e-12)
 
 
-def test_locality_order_renumbers_shuffled_graphs_only():
+def testlocality_order_renumbers_shuffled_graphs_only():
     W, labelled, values = make_lattice_problem(150, 150, random_state=0)
     Q, _, _ = harmonic_system(W, labelled, values)
-    assert _locality_order(Q) is None
+    assert locality_order(Q) is None
 
     def mean_span(A):
         rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
@@ -127,7 +127,7 @@ def test_locality_order_renumbers_shuffled_graphs_only():
 
     shuffle = np.random.default_rng(0).permutation(Q.shape[0])
     shuffled = Q[shuffle][:, shuffle].tocsr()
-    order = _locality_order(shuffled)
+    order = locality_order(shuffled)
     assert np.array_equal(np.sort(order), np.arange(Q.shape[0]))
     assert mean_span(shuffled[order][:, order].tocsr()) < mean_span(shuffled) / 50
 
