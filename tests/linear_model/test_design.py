@@ -151,11 +151,13 @@ out = [Lasso(alpha=0.01).fit(sp.csc_matrix(X), y).coef_,
 """
 
 
-def test_same_fit_in_a_fresh_process():
+def test_same_fit_in_a_fresh_process(tmp_path):
     namespace = {}
     exec(_FIT, namespace)
     code = _FIT + "print(';'.join(o.astype(np.float64).tobytes().hex() for o in out))"
+    # outside the repository root, so the process imports the numsolve under test, never an
+    # unbuilt source tree
     printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True).stdout.strip()
+                             check=True, cwd=tmp_path).stdout.strip()
     assert printed == ";".join(o.astype(np.float64).tobytes().hex() for o in namespace["out"])
     assert namespace["out"][1].dtype == np.float32
