@@ -342,8 +342,9 @@ def _warn_if_scales_differ(X):
     if scale.min() * _SCALE_RATIO_WARNING < scale.max():
         warnings.warn(
             f"the column standard deviations range from {scale.min():.3g} to {scale.max():.3g}: the "
-            "equal-variance score='l2' assumes every node's noise has the same variance, so its "
-            "graph depends on the columns' units; score='bic' does not", UserWarning, stacklevel=3)
+            "equal-variance 'l2' score assumes every node's noise has the same variance, so its "
+            "graph depends on the columns' units; the scale-invariant 'bic' score does not",
+            UserWarning, stacklevel=3)
 
 
 def _gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs, verbose):
