@@ -91,35 +91,3 @@ def order_scan(const double[:, ::1] Gp, last=None):
     with nogil:
         _scan(Gp, last_view, cur, M, new, diag_view, L_view, D_view)
     return diag, L, D
-
-
-cdef void _unit_upper_inverse(const double[:, ::1] N, double[:, ::1] out) noexcept nogil:
-    cdef Py_ssize_t d = N.shape[0], i, j, k
-    cdef double s
-    for j in range(d):
-        out[j, j] = 1.0
-        for i in range(j - 1, -1, -1):
-            s = 0.0
-            for k in range(i + 1, j + 1):
-                s += N[i, k] * out[k, j]
-            out[i, j] = s
-
-
-def unit_upper_inverse(const double[:, ::1] N):
-    """``(I - N)^{-1}`` for a strictly upper triangular ``N`` (a unit upper triangular result)."""
-    out = np.zeros((N.shape[0], N.shape[0]))
-    cdef double[:, ::1] out_view = out
-    with nogil:
-        _unit_upper_inverse(N, out_view)
-    return out
-
-
-def order_coefficients(const double[:, ::1] L):
-    """Regression coefficients of every position on its predecessors from ``Gp = L D L^T``.
-
-    The coefficient matrix ``B`` (strictly upper, ``B[i, k]`` for ``i`` before ``k``)
-    satisfies ``I - B^T = L^{-1}``, so ``B = I - L^{-T}``.
-    """
-    B = -unit_upper_inverse(np.ascontiguousarray(-np.asarray(L).T))
-    np.fill_diagonal(B, 0.0)
-    return B

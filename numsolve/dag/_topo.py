@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.optimize import minimize
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
@@ -17,7 +18,7 @@ from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._gaussian import check_edge_penalty, gaussian_search
 from numsolve.dag._metrics import is_dag
 from numsolve.dag._lasso_gram import lasso_gram
-from numsolve.dag._order_scan import order_coefficients, order_scan
+from numsolve.dag._order_scan import order_scan
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
 
 __all__ = ["topo_swaps", "refine", "order_from_W", "SCORES"]
@@ -51,8 +52,15 @@ class _LeastSquares:
         d = len(order)
         self.Gp = self.G[np.ix_(order, order)] + self.jitter * np.eye(d)
         self.order = order.copy()
-        diag, self.L, _ = order_scan(self.Gp, last=np.arange(d))
-        return 0.5 * float(diag.sum())
+        try:
+            # Gp = C C^T: the residual variances are diag(C)^2, the unit factor L = C / diag(C)
+            C = np.linalg.cholesky(self.Gp)
+        except np.linalg.LinAlgError:  # numerically singular: the scan floors its pivots
+            diag, self.L, _ = order_scan(self.Gp, last=np.arange(d))
+            return 0.5 * float(diag.sum())
+        scale = np.diag(C).copy()
+        self.L = C / scale
+        return 0.5 * float(np.sum(scale * scale))
 
     def deltas(self, order, pa, pb):
         last = np.arange(len(order))
@@ -65,7 +73,10 @@ class _LeastSquares:
             self.setup(order)
         d = len(order)
         W = np.zeros((d, d))
-        W[np.ix_(order, order)] = order_coefficients(self.L)
+        # the coefficients of every position on its predecessors: B = I - L^{-T}
+        B = -solve_triangular(self.L, np.eye(d), lower=True, trans="T", unit_diagonal=True)
+        np.fill_diagonal(B, 0.0)
+        W[np.ix_(order, order)] = B
         return W
 
 
@@ -387,6 +398,16 @@ def _model(X, G, score, lambda1):
     return _LeastSquares(X, G) if (score == "l2" and lambda1 == 0) else _Refit(X, G, score, lambda1)
 
 
+def _lowest(values, k):
+    """``np.argsort(values, kind="stable")[:k]`` without sorting the values beyond the ``k``-th."""
+    if k >= len(values):
+        return np.argsort(values, kind="stable")
+    kth = np.partition(values, k - 1)[k - 1]
+    below = np.flatnonzero(values < kth)
+    chosen = np.concatenate([below, np.flatnonzero(values == kth)[:k - len(below)]])
+    return chosen[np.lexsort((chosen, values[chosen]))]
+
+
 def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbose):
     d = len(order)
     rec = HistoryRecorder()
@@ -402,11 +423,11 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
             pos[order] = np.arange(d)
             # forbidden pair i -> j has pos[j] < pos[i]: swap positions pos[j] and pos[i]
             I, J = np.nonzero(pos[:, None] > pos[None, :])
-            rank = np.argsort(grad[I, J], kind="stable")
+            weights = grad[I, J]
             applied = []
-            stages = [small, large] + ([len(rank)] if exhaustive else [])
+            stages = [small, large] + ([len(weights)] if exhaustive else [])
             for size in stages:
-                chosen = rank[:size]
+                chosen = _lowest(weights, size)
                 pa, pb = pos[J[chosen]], pos[I[chosen]]
                 delta = model.deltas(order, pa, pb)
                 tol = 1e-12 * max(abs(value), 1.0)
@@ -419,7 +440,7 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
                             taken[a:b + 1] = True
                             applied.append((a, b))
                     break
-                if size >= len(rank):
+                if size >= len(weights):
                     break
             if not applied:
                 converged = True

@@ -264,3 +264,13 @@ def test_partial_scan_equals_fresh_fits_after_any_swaps(seed):
                     assert np.isnan(D[a, b])
         a, b = np.sort(rng.choice(d, 2, replace=False))
         order[[a, b]] = order[[b, a]]
+
+
+def test_lowest_candidates_are_the_stable_sort_prefix():
+    from numsolve.dag._topo import _lowest
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        values = rng.integers(0, 4, rng.integers(1, 40)).astype(float)  # many ties
+        k = int(rng.integers(1, len(values) + 3))
+        np.testing.assert_array_equal(_lowest(values, k), np.argsort(values, kind="stable")[:k])
