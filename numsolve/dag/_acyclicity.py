@@ -77,7 +77,9 @@ def path_weights(W, kind="logdet", order=None):
     d = A.shape[0]
     if kind == "logdet" and order is not None:
         Ap = A[np.ix_(order, order)]
-        inv = scipy.linalg.solve_triangular(np.eye(d) - np.triu(Ap, 1), np.eye(d), unit_diagonal=True)
+        # (I - triu(Ap))^{-1}; LAPACK reads only the strict upper triangle of a unit triangle
+        inv, _ = scipy.linalg.lapack.dtrtri(-np.triu(Ap, 1), lower=0, unitdiag=1)
+        np.fill_diagonal(inv, 1.0)  # nor does it write the unit diagonal
         out = np.empty((d, d))
         out[np.ix_(order, order)] = inv.T
         return out

@@ -4,7 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg.lapack import dtrtri
 from scipy.optimize import minimize
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.exceptions import ConvergenceWarning
@@ -67,8 +67,9 @@ class _LeastSquares:
         d = len(order)
         W = np.zeros((d, d))
         # the coefficients of every position on its predecessors: B = I - L^{-T}, L = C / diag(C)
-        B = -solve_triangular(self.C / np.diag(self.C), np.eye(d), lower=True, trans="T",
-                              unit_diagonal=True)
+        # (LAPACK reads only the strict lower triangle of the unit triangle L)
+        inverse, _ = dtrtri(self.C / np.diag(self.C), lower=1, unitdiag=1)
+        B = -inverse.T
         np.fill_diagonal(B, 0.0)
         W[np.ix_(order, order)] = B
         return W

@@ -295,3 +295,11 @@ def test_lowest_candidates_are_the_stable_sort_prefix():
         values = rng.integers(0, 4, rng.integers(1, 40)).astype(float)  # many ties
         k = int(rng.integers(1, len(values) + 3))
         np.testing.assert_array_equal(_lowest(values, k), np.argsort(values, kind="stable")[:k])
+
+
+def test_ordered_path_weights_equal_the_dense_inverse():
+    from numsolve.dag._acyclicity import path_weights
+
+    W = simulate_parameter(simulate_dag(15, 30, "ER", random_state=0), random_state=0)
+    dense = path_weights(W, "logdet")  # (I - W o W)^{-T}: unit diagonal, zero where no path
+    np.testing.assert_allclose(path_weights(W, "logdet", order_from_W(W)), dense, rtol=1e-12, atol=1e-12)
