@@ -10,6 +10,11 @@ Three groups of cases (``--case`` filters by name):
   equal-variance simulations hand to variance-based scores (Reisach et al. 2021).
 - ``ER2 d=.. seed=..``: the paper's equal-variance setting (unstandardised), where the
   equal-variance score identifies the DAG.
+- ``scale ER2 d=.. n=2000`` / ``scale SF4 d=.. n=2000``: the size series of issue #21 (d = 100, 200, 400,
+  1000; n = 2000; equal-variance Gaussian SEMs), time and SHD of ``TopoDAG()``,
+  ``TopoDAG(loss="l2")`` and DAGMA (d = 100 only), each up to the size where it still
+  finishes in minutes; ``python benchmarks/bench_topo.py --growth FILE.json ...`` then
+  fits the growth exponent of each contender's time from the JSON reports ``run.py`` wrote.
 
 Contenders: numsolve's ``TopoDAG()`` with its defaults (the scale-invariant ``loss="bic"``),
 ``TopoDAG(loss="l2")`` (the equal-variance score and its former default), DAGMA
@@ -21,7 +26,9 @@ every pair whose marks differ once, as causal-learn and cdt count; what a score-
 method such as GES or the Gaussian score can be asked for), ``nnz`` (predicted edges).
 """
 
+import argparse
 import io
+import json
 import os
 import subprocess
 import sys
@@ -241,6 +248,88 @@ STANDARDISED = [
 ]
 
 
+# the size series (issue #21); a contender runs only up to the size where it still finishes in
+# minutes on a laptop, and the case says why it was left out above
+SCALE_N = 2000
+SCALE_SIZES = (100, 200, 400, 1000)
+SCALE_GRAPHS = (("ER", 2), ("SF", 4))
+# rounds of swaps grow about linearly with d (363 at d = 400, ER2): TopoDAG's default 500 would
+# stop the l2 search short at d = 1000
+SCALE_MAX_ITER = 5000
+SCALE_BIC = "numsolve TopoDAG() (loss='bic')"
+SCALE_L2 = f"numsolve TopoDAG(loss='l2', max_iter={SCALE_MAX_ITER})"
+SCALE_DAGMA = "dagma DagmaLinear"
+SCALE_MAX_D = {SCALE_BIC: 400, SCALE_L2: 1000, SCALE_DAGMA: 100}
+SCALE_SKIP_REASON = {
+    SCALE_BIC: "four insertion searches whose time grows about as d^2.7 (d = 200: 18 s under load): "
+               "d = 1000 would take over 20 minutes",
+    SCALE_DAGMA: "25-48 s at d = 100 already, and its iterations cost O(d^3) with more of them as d "
+                 "grows: hours above d = 100",
+}
+
+
+def _topodag_l2_scale(problem):
+    est = TopoDAG(loss="l2", max_iter=SCALE_MAX_ITER, random_state=0).fit(problem["X"])
+    return _figures(problem, est.adjacency_) | {"rounds": est.n_iter_}
+
+
+def _scale_setup(d, k, graph):
+    def setup():
+        B = simulate_dag(d, k * d, graph, random_state=0)
+        X = simulate_linear_sem(simulate_parameter(B, random_state=0), SCALE_N, random_state=0)
+        return {"X": X, "B": B, "truth_is_dag": True}
+    return setup
+
+
+def _scale_cases(quick):
+    sizes = (20,) if quick else SCALE_SIZES
+    contenders = [
+        Contender(SCALE_BIC, _topodag),
+        Contender(SCALE_L2, _topodag_l2_scale),
+        Contender(SCALE_DAGMA, _dagma_thresholded, requires="dagma"),
+    ]
+    out = []
+    for graph, k in SCALE_GRAPHS:
+        for d in sizes:
+            kept = [c for c in contenders if d <= SCALE_MAX_D[c.name]]
+            out.append(Case(
+                name=f"scale {graph}{k} d={d} n={SCALE_N}",
+                description=f"linear SEM, Gaussian equal variance, n={SCALE_N}, {graph}{k}, d={d}, "
+                            "seed 0; DAGMA lambda1=0.02 and threshold 0.3",
+                setup=_scale_setup(d, k, graph),
+                contenders=kept,
+                repeats=1,
+                notes=[f"{c.name} left out above d = {SCALE_MAX_D[c.name]}: {SCALE_SKIP_REASON[c.name]}"
+                       for c in contenders if c not in kept],
+            ))
+    return out
+
+
+def growth_exponents(reports):
+    """Per series (graph) and contender, the slope of log(time) against log(d), least squares.
+
+    ``reports`` are dicts of JSON reports of ``run.py`` (one run per size may be split over
+    several ``--case`` reports); a contender needs two sizes.
+    """
+    series = {}
+    for report in reports:
+        for record in report["cases"]:
+            if not record["case"].startswith("scale "):
+                continue
+            _, graph, size, _ = record["case"].split()
+            for row in record["rows"]:
+                series.setdefault((graph, row["contender"]), []).append(
+                    (int(size[len("d="):]), row["median_s"]))
+    out = {}
+    for (graph, contender), points in sorted(series.items()):
+        if len(points) >= 2:
+            points.sort()
+            d, seconds = np.log(np.array(points, dtype=float)).T
+            out[f"{graph} {contender}"] = {"sizes": [p[0] for p in points],
+                                           "exponent": float(np.polyfit(d, seconds, 1)[0])}
+    return out
+
+
 def cases(quick):
     out = [Case(
         name=f"Sachs {preprocessing}",
@@ -259,4 +348,16 @@ def cases(quick):
             contenders=_real_and_standardised_contenders(d),
             repeats=1,
         ))
-    return out + _equal_variance_cases(quick)
+    return out + _equal_variance_cases(quick) + _scale_cases(quick)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="growth exponents of the 'scale' series")
+    parser.add_argument("--growth", nargs="+", required=True,
+                        help="JSON reports of run.py with scale cases")
+    reports = []
+    for path in parser.parse_args().growth:
+        with open(path) as handle:
+            reports.append(json.load(handle))
+    for name, fit in growth_exponents(reports).items():
+        print(f"{name}: time ~ d^{fit['exponent']:.2f} over d = {fit['sizes']}")

@@ -7,6 +7,9 @@ kernels work in float64 (the Gram matrix is always formed in float64) and releas
 shapes are checked by the callers.
 """
 
+cimport openmp
+from cython.parallel cimport prange
+
 import numpy as np
 
 cdef double _TINY = 1e-300
@@ -16,98 +19,119 @@ cdef inline double _at_least(double x, double floor) noexcept nogil:
     return x if x > floor else floor
 
 
-cdef void _scan(const double[:, ::1] Gp, double[:, ::1] cur, double[:, ::1] M, double[::1] new,
-                double[::1] diag, double[:, ::1] L, double[:, ::1] D) noexcept nogil:
-    cdef Py_ssize_t d = Gp.shape[0], a, b, i, j, k
-    cdef double piv, mkk, f, old
-    for i in range(d):
-        for j in range(d):
-            cur[i, j] = Gp[i, j]
+cdef void _ldl(double[:, ::1] cur, double[::1] diag, double[:, ::1] L) noexcept nogil:
+    cdef Py_ssize_t d = cur.shape[0], a, i, j
+    cdef double piv
     for a in range(d):
         piv = _at_least(cur[a, a], _TINY)
         diag[a] = piv
-        for i in range(a, d):
-            for j in range(i, d):
-                M[i, j] = cur[i, j]
-        for b in range(a + 1, d):
-            new[b] = M[b, b]
-        for k in range(a + 1, d):
-            mkk = _at_least(M[k, k], _TINY)
-            for b in range(k + 1, d):
-                new[b] += M[k, k] - M[k, b] * M[k, b] / _at_least(M[b, b], _TINY)
-            f = M[a, k] / mkk
-            M[a, a] -= f * M[a, k]
-            for j in range(k + 1, d):
-                M[a, j] -= f * M[k, j]
-            for i in range(k + 1, d):
-                f = M[k, i] / mkk
-                for j in range(i, d):
-                    M[i, j] -= f * M[k, j]
-            new[k] += M[a, a]
-        for b in range(a + 1, d):
-            D[a, b] = new[b]
-        # eliminate position a from the running Schur complement
         for i in range(a + 1, d):
             L[i, a] = cur[a, i] / piv
             for j in range(i, d):
                 cur[i, j] -= L[i, a] * cur[a, j]
-    for a in range(d):
-        old = diag[a]
-        for b in range(a + 1, d):
-            old += diag[b]
-            D[a, b] -= old
 
 
-def order_scan(const double[:, ::1] Gp):
-    """Residual variances of an order and the change of their sum for every single swap.
+def floored_ldl(const double[:, ::1] Gp):
+    """``Gp = L diag(p) L^T`` with every pivot ``p`` floored at a tiny positive number.
 
-    Returns ``diag`` (pivots of ``Gp = L D L^T``), ``L`` (unit lower) and ``D`` with
-    ``D[a, b]`` (``a < b``) the change of ``sum(diag)`` when positions ``a`` and ``b`` swap.
-
-    With ``M_k`` the Schur complement of ``Gp`` on the positions before ``a`` and ``a + 1 ..
-    k - 1`` (position ``a`` left out), the swapped order ``.., b, a + 1, .., b - 1, a, ..``
-    has variances ``Gp|prefix[b, b]``, then ``M_k[k, k] - M_k[k, b]^2 / M_k[b, b]`` for the
-    positions in between, then ``M_{b+1}[a, a]``. One elimination sequence per ``a`` serves
-    every ``b``: ``O(d^4 / 12)`` for all pairs, instead of ``O((b - a)^3)`` per pair. Only
-    upper triangles are read and written.
+    For a (numerically) singular ``Gp``, where a Cholesky factorisation fails: a position its
+    predecessors determine gets a zero residual variance instead of a negative one. Returns
+    ``p`` and the unit lower ``L``; reads the upper triangle.
     """
     cdef Py_ssize_t d = Gp.shape[0]
-    diag, L, D = np.empty(d), np.eye(d), np.zeros((d, d))
-    cdef double[:, ::1] cur = np.empty((d, d)), M = np.empty((d, d))
-    cdef double[::1] new = np.empty(d), diag_view = diag
-    cdef double[:, ::1] L_view = L, D_view = D
+    diag, L, cur = np.empty(d), np.eye(d), np.array(Gp, dtype=np.float64)
+    cdef double[:, ::1] cur_view = cur, L_view = L
+    cdef double[::1] diag_view = diag
     with nogil:
-        _scan(Gp, cur, M, new, diag_view, L_view, D_view)
-    return diag, L, D
+        _ldl(cur_view, diag_view, L_view)
+    return diag, L
 
 
-cdef void _unit_upper_inverse(const double[:, ::1] N, double[:, ::1] out) noexcept nogil:
-    cdef Py_ssize_t d = N.shape[0], i, j, k
-    cdef double s
-    for j in range(d):
-        out[j, j] = 1.0
-        for i in range(j - 1, -1, -1):
-            s = 0.0
-            for k in range(i + 1, j + 1):
-                s += N[i, k] * out[k, j]
-            out[i, j] = s
+def order_factor(Gp):
+    """``(diag, C)``: residual variances of the order of ``Gp`` and its lower factor ``C C^T = Gp``.
 
-
-def unit_upper_inverse(const double[:, ::1] N):
-    """``(I - N)^{-1}`` for a strictly upper triangular ``N`` (a unit upper triangular result)."""
-    out = np.zeros((N.shape[0], N.shape[0]))
-    cdef double[:, ::1] out_view = out
-    with nogil:
-        _unit_upper_inverse(N, out_view)
-    return out
-
-
-def order_coefficients(const double[:, ::1] L):
-    """Regression coefficients of every position on its predecessors from ``Gp = L D L^T``.
-
-    The coefficient matrix ``B`` (strictly upper, ``B[i, k]`` for ``i`` before ``k``)
-    satisfies ``I - B^T = L^{-1}``, so ``B = I - L^{-T}``.
+    LAPACK's Cholesky factorisation; for a numerically singular ``Gp`` the elimination with
+    floored pivots (a determined position gets a variance of almost zero).
     """
-    B = -unit_upper_inverse(np.ascontiguousarray(-np.asarray(L).T))
-    np.fill_diagonal(B, 0.0)
-    return B
+    try:
+        C = np.linalg.cholesky(Gp)
+    except np.linalg.LinAlgError:
+        diag, L = floored_ldl(Gp)
+        return diag, np.ascontiguousarray(L * np.sqrt(diag))
+    scale = np.diag(C)
+    return scale * scale, np.ascontiguousarray(C)
+
+
+cdef void _swap_row(const double* C, Py_ssize_t d, const double* cumulative, Py_ssize_t a,
+                    Py_ssize_t e, double* M, double* new, double* D) noexcept nogil:
+    cdef Py_ssize_t m = e - a + 1, b, i, j, k
+    cdef double mkk, f, acc
+    # M = T T^T (upper triangle), T = C[a:e+1, a:e+1]: the Gram matrix of positions a .. e
+    # given those before a
+    for i in range(m):
+        for j in range(i, m):
+            acc = 0.0
+            for k in range(i + 1):
+                acc = acc + C[(a + i) * d + a + k] * C[(a + j) * d + a + k]
+            M[i * m + j] = acc
+    for b in range(1, m):
+        new[b] = M[b * m + b]
+    for k in range(1, m):
+        mkk = _at_least(M[k * m + k], _TINY)
+        for b in range(k + 1, m):
+            new[b] = new[b] + M[k * m + k] - M[k * m + b] * M[k * m + b] / _at_least(M[b * m + b], _TINY)
+        f = M[k] / mkk
+        M[0] = M[0] - f * M[k]
+        for j in range(k + 1, m):
+            M[j] = M[j] - f * M[k * m + j]
+        for i in range(k + 1, m):
+            f = M[k * m + i] / mkk
+            for j in range(i, m):
+                M[i * m + j] = M[i * m + j] - f * M[k * m + j]
+        new[k] = new[k] + M[0]
+    for b in range(1, m):
+        D[a * d + a + b] = new[b] - (cumulative[a + b + 1] - cumulative[a])
+
+
+def swap_changes(const double[:, ::1] C, const double[::1] diag, last, int n_threads=1):
+    """``D[a, b]`` (``a < b <= last[a]``): the change of ``sum(diag)`` when positions ``a`` and ``b`` swap.
+
+    ``C`` is the lower factor of the order's Gram matrix (``C C^T = Gp``) and ``diag`` its
+    residual variances (``diag(C)^2``); ``last[a] <= a`` asks for no swap of position ``a``;
+    other entries are NaN.
+
+    Swapping ``a < b`` changes the variances of positions ``a .. b`` only. The Gram matrix
+    ``S`` of positions ``a .. e`` given those before them is ``T T^T``, ``T = C[a:e+1, a:e+1]``.
+    With ``M_k`` the Schur complement of ``S`` on ``a + 1 .. k - 1`` (``a`` left out) the
+    swapped order ``b, a + 1, .., b - 1, a`` has variances ``S[b, b]``, then ``M_k[k, k] -
+    M_k[k, b]^2 / M_k[b, b]`` for the positions in between, then ``M_{b+1}[a, a]``: one
+    elimination sequence per first position serves every ``b`` up to ``last[a]``, ``O((last[a]
+    - a)^3 / 2)``. The positions run on ``n_threads`` OpenMP threads; each is computed the
+    same way whatever ``last`` asks of the others and however many threads run.
+    """
+    cdef Py_ssize_t d = C.shape[0], r, a, tid
+    last_pos = np.ascontiguousarray(last, dtype=np.intp)
+    if C.shape[1] != d or diag.shape[0] != d or last_pos.shape != (d,):
+        raise ValueError(f"C must be square and diag and last of its size, got a {d} x {C.shape[1]} C, "
+                         f"{diag.shape[0]} variances and last of shape {last_pos.shape}")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be positive, got {n_threads}")
+    rows = np.flatnonzero(last_pos > np.arange(d))
+    # the longest rows first, so that no thread is left with one long row at the end
+    rows = np.ascontiguousarray(rows[np.argsort(rows - last_pos[rows], kind="stable")], dtype=np.intp)
+    cumulative = np.concatenate([[0.0], np.cumsum(diag)])
+    D = np.full((d, d), np.nan)
+    M = np.empty((n_threads, max(d * d, 1)))
+    new = np.empty((n_threads, max(d, 1)))
+    cdef const Py_ssize_t[::1] rows_view = rows, last_view = last_pos
+    cdef const double[::1] cum_view = cumulative
+    cdef double[:, ::1] D_view = D, M_view = M, new_view = new
+    cdef Py_ssize_t n_rows = rows.shape[0]
+    if d == 0 or n_rows == 0:
+        return D
+    for r in prange(n_rows, nogil=True, num_threads=n_threads, schedule="dynamic"):
+        tid = openmp.omp_get_thread_num()
+        a = rows_view[r]
+        _swap_row(&C[0, 0], d, &cum_view[0], a, last_view[a] if last_view[a] < d else d - 1,
+                  &M_view[tid, 0], &new_view[tid, 0], &D_view[0, 0])
+    return D

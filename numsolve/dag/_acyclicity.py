@@ -6,7 +6,6 @@ All three use the elementwise square ``W o W`` (not ``|W|``).
 import numpy as np
 import scipy.linalg
 
-from numsolve.dag._order_scan import unit_upper_inverse
 
 __all__ = ["h_exp", "h_logdet", "h_poly"]
 
@@ -78,7 +77,9 @@ def path_weights(W, kind="logdet", order=None):
     d = A.shape[0]
     if kind == "logdet" and order is not None:
         Ap = A[np.ix_(order, order)]
-        inv = unit_upper_inverse(np.triu(Ap, 1))
+        # (I - triu(Ap))^{-1}; LAPACK reads only the strict upper triangle of a unit triangle
+        inv, _ = scipy.linalg.lapack.dtrtri(-np.triu(Ap, 1), lower=0, unitdiag=1)
+        np.fill_diagonal(inv, 1.0)  # nor does it write the unit diagonal
         out = np.empty((d, d))
         out[np.ix_(order, order)] = inv.T
         return out

@@ -45,7 +45,8 @@ class TopoDAG(BaseEstimator):
         Extra searches from random orders, the lowest score wins; ``"auto"`` is 3 for
         ``"bic"`` and 0 otherwise.
     n_jobs : int, optional
-        Restarts run at once through joblib; the result does not depend on it.
+        Restarts run at once through joblib; a single ``"l2"`` search scores its swaps on
+        ``n_jobs`` threads instead. The result does not depend on it.
     max_iter : int, default=500
     prune : {"auto", "bic"} or None, default="auto"
         ``"bic"``: each node keeps the parents chosen by BIC among its edges with

@@ -113,7 +113,7 @@ def logistic_score(X, W, lambda1=0.0):
     Examples
     --------
     >>> import numpy as np
-    >>> from numsolve.dag._fit import logistic_score
+    >>> from numsolve.dag import logistic_score
     >>> round(float(logistic_score(np.zeros((3, 2)), np.zeros((2, 2)))), 4)
     1.3863
     """

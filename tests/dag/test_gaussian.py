@@ -132,8 +132,13 @@ def test_deterministic_float32_and_inputs_unchanged():
 def test_equal_variance_score_warns_on_very_different_scales():
     _, _, X = unequal_variance_sem(5, 7, 200)
     X[:, 0] *= 1e4
-    with pytest.warns(UserWarning, match="score='bic'"):
+    with pytest.warns(UserWarning, match="'bic' score") as caught:
         topo_swaps(X)
+    with pytest.warns(UserWarning, match="'bic' score") as caught_estimator:
+        TopoDAG(loss="l2").fit(X)
+    # TopoDAG's parameter is loss=, topo_swaps' is score=: the message must suit both
+    for record in list(caught) + list(caught_estimator):
+        assert "score=" not in str(record.message) and "loss=" not in str(record.message)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         topo_swaps(X, score="bic")
