@@ -48,6 +48,9 @@ class TopoDAG(BaseEstimator):
         Restarts run at once through joblib; a single ``"l2"`` search scores its swaps on
         ``n_jobs`` threads instead. The result does not depend on it.
     max_iter : int, default=500
+        Rounds of swaps of the search (passes over the nodes for ``"bic"``); a search that
+        reaches it warns with a ConvergenceWarning. The ``"l2"`` search needs about ``d``
+        rounds, so raise it for graphs of more than a few hundred nodes.
     prune : {"auto", "bic"} or None, default="auto"
         ``"bic"``: each node keeps the parents chosen by BIC among its edges with
         ``|w| >= w_threshold`` (greedy backward elimination, see
@@ -62,6 +65,8 @@ class TopoDAG(BaseEstimator):
         ``adjacency_`` (the pruning starts from the edges that pass it). ``"bic"`` applies no
         threshold: one would depend on the units.
     random_state : int, RandomState or None
+        Seeds the random starting orders of the restarts (and ``init="random"``): the same
+        value gives the same graph.
     verbose : int, default=0
         Positive: a progress bar per search on standard error, one step per round of swaps
         (per pass over the nodes for ``"bic"``), with the score.
@@ -86,7 +91,17 @@ class TopoDAG(BaseEstimator):
     noise_variance_ : ndarray (d,) or None
         ``"bic"`` and ``"l2"``: each node's residual variance given its parents (maximum
         likelihood, one per node also for ``"l2"``); None for ``"logistic"``.
-    order_, score_, history_, n_iter_, n_features_in_
+    order_ : ndarray (d,)
+        The topological order found (sources first).
+    score_ : float
+        Its score under ``loss`` (lower is better).
+    history_ : dict
+        Per round (per pass for ``"bic"``): ``iteration``, ``elapsed`` seconds and ``score``;
+        ``"l2"`` adds ``swaps``.
+    n_iter_ : int
+        Rounds (passes) of the winning search.
+    n_features_in_ : int
+        Number of columns of the data seen in ``fit``.
 
     Examples
     --------

@@ -274,6 +274,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     w_threshold : float, default=0.3
         The edges the pruning starts from; unused without ``prune``.
     random_state : int, RandomState or None
+        Seeds the random starting orders (``init="random"`` and the restarts).
     verbose : int, default=0
         Positive: a progress bar per search on standard error, one step per round (per pass
         over the nodes for ``score='bic'``), with the score.
