@@ -152,6 +152,8 @@ def environment():
         "numpy": numpy.__version__,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
+        # other work on the machine flips ratios: the report shows how busy it was
+        "load_average_at_start": _load_average(),
         "blas": [
             {k: pool.get(k) for k in ("internal_api", "version", "architecture",
                                        "num_threads", "filepath")}
@@ -165,9 +167,18 @@ def environment():
     return info
 
 
+def _load_average():
+    """The 1-, 5- and 15-minute load averages, or None where the platform has none."""
+    try:
+        return [round(load, 2) for load in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def write_report(name, records, env, out_dir):
     """Write ``<name>.json`` and ``<name>.md`` under ``out_dir``; return the markdown text."""
     os.makedirs(out_dir, exist_ok=True)
+    env = {**env, "load_average_at_end": _load_average()}
     payload = {"benchmark": name, "environment": env, "cases": records}
     with open(os.path.join(out_dir, f"{name}.json"), "w") as handle:
         json.dump(payload, handle, indent=2, default=str)
@@ -175,7 +186,9 @@ def write_report(name, records, env, out_dir):
                      for b in env["blas"]) or "none found"
     lines = [f"# Benchmark `{name}`", "",
              f"numpy {env['numpy']}, BLAS: {blas}, {env['cpu_count']} CPUs, "
-             f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}", ""]
+             f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, load average (1/5/15 min) "
+             f"{_fmt_load(env.get('load_average_at_start'))} at start, "
+             f"{_fmt_load(env.get('load_average_at_end'))} at end", ""]
     for record in records:
         lines += [f"## {record['case']}", "", record["description"], ""]
         if record["rows"]:
@@ -194,6 +207,10 @@ def write_report(name, records, env, out_dir):
     with open(os.path.join(out_dir, f"{name}.md"), "w") as handle:
         handle.write(text)
     return text
+
+
+def _fmt_load(load):
+    return "unknown" if load is None else "/".join(f"{value:.2f}" for value in load)
 
 
 def _fmt(value):

@@ -70,6 +70,10 @@ def test_ratios_medians_and_alternation(harness, tmp_path):
     payload = json.loads((tmp_path / "toy.json").read_text())
     assert payload["cases"][0]["rows"][1]["contender"] == "peer"
     assert "blas" in payload["environment"]
+    # the load average at start and end is recorded and printed in the header
+    loads = [payload["environment"][f"load_average_at_{when}"] for when in ("start", "end")]
+    assert all(len(load) == 3 and min(load) >= 0 for load in loads)
+    assert f"load average (1/5/15 min) {'/'.join(f'{v:.2f}' for v in loads[0])} at start" in text
     assert "| peer | 15 | 0.167 | iterations=3 |" in text and (tmp_path / "toy.md").exists()
 
 
