@@ -204,3 +204,22 @@ def test_fit_does_not_depend_on_the_feature_scale():
     moved = GBNNRegressor(n_estimators=10, random_state=0).fit(X * scale + shift, y)
     np.testing.assert_allclose(moved.predict(X * scale + shift), base.predict(X), rtol=1e-2)
     assert np.sqrt(np.mean((base.predict(X) - y) ** 2)) < 0.8 * y.std()
+
+
+def test_regressor_multi_output_shares_the_hidden_units():
+    """Several target columns: one output unit each on shared hidden units, as MLPRegressor;
+    one column keeps the 1-D predictions and the single-target model bit for bit."""
+    from sklearn.datasets import make_regression
+    from sklearn.metrics import r2_score
+
+    X, Y = make_regression(300, 5, n_targets=2, noise=1.0, random_state=0)
+    model = GBNNRegressor(random_state=0).fit(X, Y)
+    P = model.predict(X)
+    assert P.shape == (300, 2) and model.output_weights_.shape[1] == 2
+    assert min(r2_score(Y[:, j], P[:, j]) for j in range(2)) > 0.95
+    np.testing.assert_allclose(model.to_mlp().predict(X), P, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(list(model.staged_predict(X))[-1], P, rtol=1e-10, atol=1e-9)
+    single = GBNNRegressor(random_state=0).fit(X, Y[:, 0])
+    column = GBNNRegressor(random_state=0).fit(X, Y[:, :1])
+    assert single.predict(X).shape == column.predict(X).shape == (300,)
+    np.testing.assert_array_equal(single.predict(X), column.predict(X))

@@ -654,10 +654,11 @@ cdef double _loss_value(const double* Y, const double* F, const double* f, doubl
     cdef double* E = buf
     cdef double* G = buf + n * k
     cdef double* top = buf + 2 * n * k
-    if loss == SQUARED:
+    if loss == SQUARED:  # one column per target
         for i in range(n):
-            e = Y[i] - F[i] - rho * f[i]
-            total += sw[i] * (0.5 * e * e)
+            for o in range(k):
+                e = Y[i * k + o] - F[i * k + o] - rho * f[i * k + o]
+                total += sw[i] * (0.5 * e * e)
     elif loss == BINARY:  # softplus(z) - y z = max(z, 0) + log1p(exp(-|z|)) - y z
         for i in range(n):
             G[i] = fabs(F[i] + rho * f[i])
@@ -683,8 +684,8 @@ cdef void _residuals_into(const double* Y, const double* F, int n, int k, int lo
     cdef Py_ssize_t i, o
     cdef double s
     cdef double* E = buf
-    if loss == SQUARED:
-        for i in range(n):
+    if loss == SQUARED:  # one column per target
+        for i in range(n * k):
             R[i] = Y[i] - F[i]
     elif loss == BINARY:
         _exp_neg(F, R, n)

@@ -351,13 +351,20 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
 
     _is_clf = False
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def fit(self, X, y, sample_weight=None):
         """Fit the boosted network to ``(X, y)``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets; several columns share the hidden units (one output unit per column,
+            as in :class:`~sklearn.neural_network.MLPRegressor`).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row's loss (see the class docstring).
 
@@ -367,22 +374,23 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         """
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
+                             multi_output=True,
                              reset=not (self.warm_start and hasattr(self, "coefs_")))
         keep, weights = positive_rows(sample_weight, X)
         if keep is not None:
             X, y = X[keep], y[keep]
         with _CONTROLLER.limit(limits=1, user_api="blas"):  # small products: one thread
-            return self._fit_targets(X, y.astype(X.dtype).reshape(-1, 1), weights)
+            return self._fit_targets(X, y.astype(X.dtype).reshape(X.shape[0], -1), weights)
 
     def predict(self, X, n_estimators=None):
         """Predictions of the first ``n_estimators`` stages (all by default)."""
         X = self._validate_X(X)
-        return self._raw(X, self._check_n_estimators(n_estimators))[:, 0]
+        return _targets(self._raw(X, self._check_n_estimators(n_estimators)))
 
     def staged_predict(self, X):
         """Yield the predictions after each stage."""
         for F in self._staged_raw(X):
-            yield F[:, 0]
+            yield _targets(F)
 
     def to_mlp(self):
         """The merged network as a fitted scikit-learn :class:`MLPRegressor`."""
@@ -391,9 +399,16 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
                            activation=self.activation, alpha=self.alpha)
         mlp.coefs_, mlp.intercepts_ = self._mlp_arrays()
         mlp.n_features_in_ = self.n_features_in_
-        mlp.n_layers_, mlp.n_outputs_, mlp.out_activation_ = 3, 1, "identity"
+        mlp.n_layers_, mlp.out_activation_ = 3, "identity"
+        mlp.n_outputs_ = self.output_weights_.shape[1]
         mlp.n_iter_, mlp.t_ = self.n_estimators_, 0
         return mlp
+
+
+def _targets(F):
+    """Predictions of shape (n_samples,) for one target, (n_samples, n_outputs) otherwise
+    (as :class:`~sklearn.neural_network.MLPRegressor`)."""
+    return F[:, 0] if F.shape[1] == 1 else F
 
 
 class GBNNClassifier(ClassifierMixin, _BaseGBNN):
