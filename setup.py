@@ -1,7 +1,9 @@
 """Build the Cython kernels in ``csrc/``; all metadata lives in ``pyproject.toml``.
 
 ``csrc/`` mirrors the package: ``csrc/linalg/_sor.pyx`` becomes the module
-``numsolve.linalg._sor``. Set ``NUMSOLVE_NO_OPENMP=1`` to build without OpenMP.
+``numsolve.linalg._sor``. Set ``NUMSOLVE_NO_OPENMP=1`` to build without OpenMP, and
+``NUMSOLVE_OPTIMIZE`` to a compiler flag other than ``-O3`` (``-O0`` for a quick build that
+only checks the packaging). Extensions compile in parallel, one job per CPU.
 """
 
 import os
@@ -28,7 +30,7 @@ def extensions():
     """One extension per ``.pyx`` under ``csrc/``, named after its path."""
     compile_flags, link_flags = openmp_flags()
     if sys.platform != "win32":
-        compile_flags = ["-O3", *compile_flags]
+        compile_flags = [os.environ.get("NUMSOLVE_OPTIMIZE", "-O3"), *compile_flags]
     modules = []
     for source in sorted((HERE / "csrc").rglob("*.pyx")):
         relative = source.relative_to(HERE / "csrc").with_suffix("")
@@ -51,8 +53,10 @@ def extensions():
 
 
 setup(
+    options={"build_ext": {"parallel": os.cpu_count() or 1}},
     ext_modules=cythonize(
         extensions(),
+        nthreads=os.cpu_count() or 1,
         language_level=3,
         compiler_directives={
             "boundscheck": False,
