@@ -130,7 +130,7 @@ def harmonic_system(W, labelled, values):
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from numsolve.semi_supervised._harmonic import harmonic_system
+    >>> from numsolve.semi_supervised import harmonic_system
     >>> path = sp.diags([[1.0] * 2, [1.0] * 2], [-1, 1], format="csr")
     >>> Q, c, unlabelled = harmonic_system(path, [0, 2], [0.0, 1.0])
     >>> Q.toarray(), c.ravel(), unlabelled
@@ -317,7 +317,8 @@ def solve_system(Q, c, *, method="auto", blocks="forest", tol=1e-8, max_iter=100
 
     Examples
     --------
-    >>> from numsolve.semi_supervised._harmonic import harmonic_system, solve_system
+    >>> from numsolve.semi_supervised import harmonic_system
+    >>> from numsolve.semi_supervised._harmonic import solve_system
     >>> from numsolve.semi_supervised import lattice_graph
     >>> Q, c, _ = harmonic_system(lattice_graph(3, 3), [0, 8], [[0.0], [1.0]])
     >>> result = solve_system(Q, c)

@@ -20,7 +20,7 @@ def lattice_graph(rows, columns, weight=1e5, dtype=np.float64):
 
     Examples
     --------
-    >>> from numsolve.semi_supervised._recipes import lattice_graph
+    >>> from numsolve.semi_supervised import lattice_graph
     >>> lattice_graph(2, 3, weight=1.0).sum()
     np.float64(14.0)
     """
@@ -51,7 +51,7 @@ def make_lattice_problem(rows, columns, *, weight=1e5, fraction=0.04, minimum=10
 
     Examples
     --------
-    >>> from numsolve.semi_supervised._recipes import make_lattice_problem
+    >>> from numsolve.semi_supervised import make_lattice_problem
     >>> W, labelled, values = make_lattice_problem(50, 50)
     >>> W.shape, labelled.size
     ((2500, 2500), 100)
@@ -70,7 +70,7 @@ def make_moons_problem(n_samples, *, noise=0.2, n_neighbors=5, fraction=0.05, mi
 
     Examples
     --------
-    >>> from numsolve.semi_supervised._recipes import make_moons_problem
+    >>> from numsolve.semi_supervised import make_moons_problem
     >>> X, y, W = make_moons_problem(2000)
     >>> X.shape, int((y >= 0).sum())
     ((2000, 2), 100)
