@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._chebcb import chebyshev_features
+from ._radius_model import RadiusModel
 from ._trial import Trial
 from ._young import optimal_omega
 
@@ -20,6 +21,15 @@ _RIDGE = 1e-3
 _GROW, _SHRINK = 1.3, 0.5
 _MIN_RATE, _MAX_RATE = 0.1, 0.15
 _DECAY_PROBES = 50.0
+# Moves toward the Young-modelled centre: the least worth a check, the most one check
+# makes, and the rounds without checks after the first refused one (doubling while refused).
+_MIN_MOVE = 0.01
+_MAX_MOVE = 0.15
+_HOLD = 4
+# The model leads while more than this share of the recent solves (a running mean with
+# this memory per solve) were long and steady enough to read a Jacobi radius from.
+_STEADY_SHARE = 0.5
+_STEADY_MEMORY = 0.8
 
 
 class ContextScaler:
@@ -75,6 +85,15 @@ class SafeSearch:
     probes. Probes become rarer as the sequence goes on (every round at first, then with
     probability ``sqrt(warmup / t)``, at least ``min_rate``).
 
+    Where solves are long enough to decay at their asymptotic rate (most recent plain-SOR
+    solves of at least 40 iterations with a settled rate, no context), Young's model leads
+    instead of the probes: each such solve reveals its system's Jacobi radius
+    (:class:`~numsolve.linalg._radius_model.RadiusModel`), and omega moves toward the
+    modelled best fixed omega only after a cut-short trial there (at most 0.15 away) beat
+    the incumbent on the same system; a refused move is retried after 4, 8, 16, ... rounds.
+    Short solves (heat steps of 20-50 iterations, whose rates are still transient) and
+    contexts keep the probes.
+
     Parameters
     ----------
     low, high : float
@@ -107,6 +126,10 @@ class SafeSearch:
         self.recent = []
         self._last_probe = -1.0
         self._ratios = {1.0: None, -1.0: None}
+        self.model = RadiusModel(self.low, self.high)
+        self._hold = _HOLD
+        self._next_check = 0
+        self._steady = 0.0
 
     def features(self, context):
         """Features of ``context`` (``[1]`` without one); re-expresses ``theta`` when the
@@ -161,6 +184,12 @@ class SafeSearch:
             self._first = phi
         if self.mean_cost is None or self.step <= 0:
             return Trial(omega)
+        budget = max(_MIN_BUDGET, int(np.ceil(self.probe_fraction * self.mean_cost)))
+        if self._model_regime(phi):
+            target = self._model_target(omega)
+            if target is None:
+                return Trial(omega)
+            return Trial(omega, target, budget, model_check=True)
         rate = max(self.min_rate, np.sqrt(self.warmup / self.rounds))
         if self.rounds > self.warmup and self.rng.uniform() >= rate:
             return Trial(omega)
@@ -168,8 +197,50 @@ class SafeSearch:
         down = omega - self.step >= self.low
         sign = -self._last_probe if up and down else (1.0 if up else -1.0)
         self._last_probe = sign
-        budget = max(_MIN_BUDGET, int(np.ceil(self.probe_fraction * self.mean_cost)))
         return Trial(omega, omega + sign * self.step, budget)
+
+    def _model_regime(self, phi):
+        """Whether the model, not the probes, moves omega: most recent solves are long and
+        steady, and there is no context (the centre of the whole sequence says nothing
+        about how the best omega moves with it)."""
+        return (phi.size == 1 and self.model.centre() is not None
+                and self._steady > _STEADY_SHARE)
+
+    def _model_target(self, omega):
+        """The omega a model check tries next: toward the Young-modelled centre, at most
+        ``_MAX_MOVE`` away; ``None`` where there is no check to make."""
+        centre = self.model.centre()
+        if self.rounds < self._next_check:
+            return None
+        move = centre - omega
+        if abs(move) < _MIN_MOVE:
+            return None
+        return float(np.clip(omega + np.clip(move, -_MAX_MOVE, _MAX_MOVE),
+                             self.low, self.high))
+
+    def _observe_model(self, trial, outcome):
+        """Feed the model the phase that finished a plain-SOR solve if it was long and
+        steady (:meth:`RadiusModel.trusted`), and track how often solves are."""
+        if outcome.solver != "sor" or (trial.trial_omega is not None and not outcome.censored):
+            return
+        length = outcome.n_iter - (trial.budget if outcome.censored else 0)
+        steady = RadiusModel.trusted(outcome.incumbent_rate, outcome.tail_rate, length)
+        self._steady = _STEADY_MEMORY * self._steady + (1 - _STEADY_MEMORY) * steady
+        if not steady:
+            return
+        self.model.observe(trial.omega, outcome.incumbent_rate, outcome.n_iter)
+
+    def _settle_check(self, trial, outcome):
+        """The incumbent moves to a model check's omega only if the check beat it on the
+        same system (it finished the system within its budget, or decayed faster)."""
+        ratio = self._log_cost_ratio(outcome) if outcome.censored else -np.inf
+        if ratio is not None and ratio < 0:
+            self.theta[0] += trial.trial_omega - trial.omega
+            self._hold = _HOLD
+            self._next_check = self.rounds + 1
+        else:
+            self._next_check = self.rounds + self._hold
+            self._hold *= 2
 
     def update(self, phi, trial, outcome):
         """Learn from the ``outcome`` of ``trial`` played at features ``phi``."""
@@ -177,6 +248,11 @@ class SafeSearch:
         if self.mean_cost is None and outcome.solver == "sor" and trial.omega == 1.0:
             self._young_start(outcome.incumbent_rate)
         self.mean_cost = cost if self.mean_cost is None else 0.9 * self.mean_cost + 0.1 * cost
+        if phi.size == 1:
+            self._observe_model(trial, outcome)
+        if trial.model_check:
+            self._settle_check(trial, outcome)
+            return
         if not outcome.censored:
             return
         ratio = self._log_cost_ratio(outcome)

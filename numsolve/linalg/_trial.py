@@ -20,11 +20,14 @@ class Trial(NamedTuple):
 
     ``omega`` is the incumbent's; with a ``trial_omega`` the solve starts with it for at
     most ``budget`` iterations, then continues from that iterate with ``omega``.
+    ``model_check``: the trial omega is a move a model proposes, which the incumbent takes
+    only if the trial beats it.
     """
 
     omega: float
     trial_omega: Optional[float] = None
     budget: int = 0
+    model_check: bool = False
 
 
 class TrialOutcome(NamedTuple):
@@ -34,8 +37,10 @@ class TrialOutcome(NamedTuple):
     the log relative residual per iteration in the trial's second half and in the
     incumbent's phase after the hand-over (``nan`` where the phase is missing or too short).
     Without a trial, ``incumbent_rate`` is the slope over the second half of the solve.
-    ``censored``: the trial was cut short (its own count is only known to exceed
-    ``budget``). ``solver``: which solver ran.
+    ``tail_rate``: the slope over the last quarter of the incumbent's phase (its distance
+    from ``incumbent_rate`` shows whether the decay has settled). ``censored``: the trial was
+    cut short (its own count is only known to exceed ``budget``). ``solver``: which solver
+    ran.
     """
 
     n_iter: int
@@ -43,6 +48,7 @@ class TrialOutcome(NamedTuple):
     incumbent_rate: float = float("nan")
     censored: bool = False
     solver: Optional[str] = None
+    tail_rate: float = float("nan")
 
 
 def run_solver(solver, A, b, omega, x0, rtol, maxiter):
@@ -80,7 +86,8 @@ def run_trial(solver, A, b, trial, x0, rtol, maxiter):
         result.extras.update(trial_omega=None, switch=None)
         residuals = result.history["residual"]
         return result, TrialOutcome(result.n_iter, incumbent_rate=_slope(
-            residuals, len(residuals) // 2), solver=solver)
+            residuals, len(residuals) // 2), solver=solver,
+            tail_rate=_slope(residuals, 3 * len(residuals) // 4))
     budget = min(int(trial.budget), maxiter)
     first = run_solver(solver, A, b, trial.trial_omega, x0, rtol, budget)
     trial_residuals = first.history["residual"]
@@ -106,4 +113,4 @@ def run_trial(solver, A, b, trial, x0, rtol, maxiter):
                                  f"iterations, then omega {trial.omega:g}: {second.message}",
                          history=history, extras=extras)
     return result, TrialOutcome(n_iter, trial_rate, incumbent_rate, censored=True,
-                                solver=solver)
+                                solver=solver, tail_rate=_slope(rest, 3 * len(rest) // 4))

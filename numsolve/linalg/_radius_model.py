@@ -1,0 +1,93 @@
+"""Young's model of the best omega, fed only by solves whose decay rate can be trusted."""
+
+import numpy as np
+
+from ._young import young_iterations
+
+__all__ = ["RadiusModel", "jacobi_radius"]
+
+# A phase shows its asymptotic rate only when it is long and its rate has settled: at least
+# this many iterations (most heat steps on pyamg's meshes, 20-50 iterations at their best
+# omega, still decay at transient rates), and the rate of its last quarter within this
+# relative distance of the rate of its second half.
+MIN_ITERATIONS = 40
+MAX_DRIFT = 0.05
+# Below Young's omega the rate exceeds omega - 1 and reveals the Jacobi radius; a rate within
+# this fraction above omega - 1 may come from at or above the optimum (the meshes' rates
+# there are slower than the theory's omega - 1), which it only bounds.
+_AT_OPTIMUM = 0.3
+# Iterations above Young's omega over those of the model at omega - 1's rate: pyamg's meshes
+# decay more slowly there than the theory says, and stalls before that rate sets in.
+_ABOVE = 1.75
+_FINE_OMEGAS = 96
+_MEMORY = 100
+
+
+def jacobi_radius(omega, rate):
+    """The Jacobi radius ``mu`` for which Young's SOR rate at ``omega`` (below Young's omega)
+    is ``rate``: ``(rate + omega - 1) / (omega sqrt(rate))``, Young's relation
+    ``(rate + omega - 1)^2 = rate omega^2 mu^2`` solved for ``mu``.
+
+    Examples
+    --------
+    >>> from numsolve.linalg._radius_model import jacobi_radius
+    >>> round(float(jacobi_radius(1.0, 0.81)), 4)
+    0.9
+    """
+    return (rate + omega - 1.0) / (omega * np.sqrt(rate))
+
+
+class RadiusModel:
+    """Where Young's model puts the best fixed omega for the systems seen so far.
+
+    Each trusted phase (plain SOR at ``omega``, decaying at ``rate`` per iteration) gives the
+    system's Jacobi radius (:func:`jacobi_radius`), hence its modelled
+    iterations at every omega (scaled to the count observed). A rate near ``omega - 1`` comes
+    from at or above the system's Young omega, which it only bounds: such a system counts as
+    one whose best omega is ``omega`` (reading only the others would pull the centre up). The
+    centre is the omega with the least modelled total over the recent systems, so the costly
+    systems weigh most.
+
+    Parameters
+    ----------
+    low, high : float
+        Range of omega.
+    """
+
+    def __init__(self, low, high):
+        self.grid = np.linspace(low, high, _FINE_OMEGAS)
+        self.rows = []
+        self._total = np.zeros(_FINE_OMEGAS)
+
+    @staticmethod
+    def trusted(rate, tail_rate, length):
+        """Whether a phase of ``length`` iterations with log-residual slopes ``rate`` (second
+        half) and ``tail_rate`` (last quarter) decays at its asymptotic rate."""
+        return (length >= MIN_ITERATIONS and np.isfinite(rate) and rate < 0
+                and np.isfinite(tail_rate) and abs(tail_rate / rate - 1.0) <= MAX_DRIFT)
+
+    def observe(self, omega, slope, n_iter):
+        """Add the system that decayed at log-slope ``slope`` (negative) at ``omega`` and
+        cost ``n_iter``."""
+        rate = float(np.exp(slope))
+        if rate <= (omega - 1.0) * (1.0 + _AT_OPTIMUM):
+            # at or above its Young omega a solve only bounds the system's best omega from
+            # above; counting it as a system whose best omega is this one keeps the centre
+            # from drifting up with the systems that can be read
+            mu = 2.0 * np.sqrt(omega - 1.0) / omega
+        else:
+            mu = min(jacobi_radius(omega, rate), 1.0 - 1e-12)
+        at_played = young_iterations(omega, mu, 1.0, _ABOVE)
+        if not np.isfinite(at_played) or at_played <= 0:
+            return
+        row = young_iterations(self.grid, mu, 1.0, _ABOVE) * (n_iter / at_played)
+        self.rows.append(row)
+        self._total += row
+        if len(self.rows) > _MEMORY:
+            self._total -= self.rows.pop(0)
+
+    def centre(self):
+        """The modelled best fixed omega, or ``None`` before any radius is known."""
+        if not self.rows:
+            return None
+        return float(self.grid[np.argmin(self._total)])
