@@ -6,7 +6,9 @@ A sequence of shifted Poisson systems :math:`(L + c_t I)\\,x = b_t` is solved by
 system at a time; the only feedback is each solve's iteration count. The default learner
 (``OmegaBandit()``, the ``"safe"`` policy) starts at Gauss-Seidel, estimates Young's omega
 from the first solve and tunes omega with trials cut short at half the usual cost, so
-learning never costs much more than not tuning. Its regret is its cumulative iteration
+learning never costs much more than not tuning; on long, steadily converging solves such as
+these, Young's model of the systems seen so far proposes each move and a cut-short trial
+must confirm it. Its regret is its cumulative iteration
 count minus that of the best fixed omega in hindsight, known only after the fact (here from
 the counts of every system at every omega of the grid); the figure shows the ratio of the
 two, which tends to 1 when the regret grows slower than the number of systems. Passing the shift :math:`c_t` as a
