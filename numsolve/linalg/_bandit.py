@@ -28,7 +28,9 @@ class OmegaBandit(BaseEstimator):
       trials that are cut short after half the incumbent's usual cost and finished with the
       incumbent's omega (:meth:`propose` / :meth:`observe_trial`, which
       :class:`SequenceSolver` uses), so exploring never costs much more than not tuning, and
-      every solve meets its tolerance. A context (scalar or vector, any range: it is scaled
+      every solve meets its tolerance. Where plain-SOR solves are long and converge at a
+      steady rate, Young's model of the systems seen proposes each move instead, and a
+      cut-short trial must confirm it. A context (scalar or vector, any range: it is scaled
       from the contexts seen) lets it learn how the best omega moves with the context
       (:class:`~numsolve.linalg._safe.SafeSearch`). Called through :meth:`select` /
       :meth:`observe` alone (counts only, no trials) it keeps its incumbent.
