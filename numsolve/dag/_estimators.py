@@ -22,10 +22,12 @@ class TopoDAG(BaseEstimator):
     """DAG learning by a search over topological orders (TOPO, Deng et al. 2023).
 
     The default score works in any units: the Gaussian likelihood with one noise variance per
-    node and a BIC penalty (``loss="bic"``), which finds a Markov equivalence class
-    (``cpdag_``) and the same graph however the columns are scaled. ``loss="l2"`` is the
-    NOTEARS least-squares score, which assumes every node's noise has the same variance in the
-    units given: it then identifies the DAG itself, but on data whose units say nothing (real
+    node and the extended BIC's penalty per edge (``loss="bic"``, ``edge_penalty="ebic"``),
+    which finds a Markov equivalence class (``cpdag_``) and the same graph however the columns
+    are scaled. ``loss="l2"`` is the NOTEARS least-squares score, which assumes every node's
+    noise has the same variance in the units given: it then identifies the DAG itself (pick it
+    when the noise variances are known to be equal, as in the paper's simulations, where the
+    default only finds the equivalence class), but on data whose units say nothing (real
     measurements, standardised columns) it rewards whatever the scales happen to be.
 
     Parameters
