@@ -3,7 +3,12 @@
 For a DAG with parents ``pa(j)`` fitted by least squares (with intercepts), the negative
 log-likelihood of the linear-Gaussian SEM at its maximum, less constants, is
 ``sum_j (n / 2) log(RSS_j / n)``; the score adds ``edge_penalty * (log n) / 2`` per edge (BIC
-for ``edge_penalty = 1``). Rescaling or shifting a column multiplies its ``RSS`` by a constant
+for ``edge_penalty = 1``). ``edge_penalty="ebic"`` is the extended BIC (Chen and Chen 2008)
+with the ``gamma = 1/2`` that Foygel and Drton (2010) recommend for Gaussian graphical models:
+choosing ``|E|`` edges among the ``d (d - 1)`` possible directed ones costs
+``2 gamma log binom(d (d - 1), |E|) <= 2 |E| log d`` more in ``-2 log L`` units, so each edge
+costs ``(log n) / 2 + log d``. BIC alone is consistent for fixed ``d``; with many candidate
+parents per node it keeps spurious ones, which the ``log d`` term pays for. Rescaling or shifting a column multiplies its ``RSS`` by a constant
 that every graph shares, so the graph minimising the score does not depend on the units. Every
 DAG of a Markov equivalence class has the same score: the data tell only the class apart.
 
@@ -20,14 +25,26 @@ from numsolve._validation import check_matrix
 from numsolve._progress import progress
 from numsolve.dag._insertion import InsertionSearch
 
-__all__ = ["gaussian_score", "gaussian_search", "check_edge_penalty"]
+__all__ = ["gaussian_score", "gaussian_search", "check_edge_penalty", "edge_cost", "EBIC"]
+
+# the extended BIC's per-edge penalty (see the module's docstring)
+EBIC = "ebic"
 
 
 def check_edge_penalty(edge_penalty):
-    """Check ``edge_penalty``: a finite real number ``> 0`` (not a bool)."""
+    """Check ``edge_penalty``: ``"ebic"`` or a finite real number ``> 0`` (not a bool)."""
+    if isinstance(edge_penalty, str) and edge_penalty == EBIC:
+        return
     if (isinstance(edge_penalty, bool) or not isinstance(edge_penalty, numbers.Real)
             or not np.isfinite(edge_penalty) or edge_penalty <= 0):
-        raise ValueError(f"edge_penalty must be a positive number, got {edge_penalty!r}")
+        raise ValueError(f"edge_penalty must be {EBIC!r} or a positive number, got {edge_penalty!r}")
+
+
+def edge_cost(edge_penalty, n, d):
+    """Score added per edge for ``n`` samples of ``d`` nodes: ``edge_penalty (log n) / 2``,
+    or ``(log n) / 2 + log d`` for ``"ebic"``."""
+    bic = np.log(n) / 2
+    return float(bic + np.log(d) if edge_penalty == EBIC else edge_penalty * bic)
 
 
 def _centred_covariance(X):
@@ -41,7 +58,7 @@ def _centred_covariance(X):
 
 
 def gaussian_score(X, W, *, edge_penalty=1.0):
-    """Gaussian score of the graph ``W``: ``sum_j (n/2) log(RSS_j / n) + edge_penalty (log n)/2 |E|``.
+    """Gaussian score of the graph ``W``: ``sum_j (n/2) log(RSS_j / n) + cost |E|``.
 
     ``RSS_j`` is the residual sum of squares of column ``j`` given ``X W[:, j]`` and an
     intercept (the weights taken as given, not refitted). It is minus the maximised Gaussian
@@ -53,8 +70,9 @@ def gaussian_score(X, W, *, edge_penalty=1.0):
     X : array of shape (n_samples, d)
     W : array of shape (d, d)
         ``W[i, j]`` is the weight of the edge ``i -> j``.
-    edge_penalty : float, default=1.0
-        Penalty per edge in units of the BIC's ``(log n) / 2``.
+    edge_penalty : float or "ebic", default=1.0
+        Penalty per edge in units of the BIC's ``(log n) / 2``, or ``"ebic"``: the extended
+        BIC's ``(log n) / 2 + log d`` per edge.
 
     Returns
     -------
@@ -79,7 +97,7 @@ def gaussian_score(X, W, *, edge_penalty=1.0):
     R = X - X @ W
     R -= R.mean(axis=0)
     rss = np.einsum("ij,ij->j", R, R)
-    penalty = edge_penalty * np.log(n) / 2 * np.count_nonzero(W)
+    penalty = edge_cost(edge_penalty, n, d) * np.count_nonzero(W)
     return float(n / 2 * np.sum(np.log(rss / n)) + penalty)
 
 
@@ -110,7 +128,7 @@ def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100, verbose=0):
     X : ndarray of shape (n_samples, d), float64, validated (at least two samples)
     orders : list of int arrays
         Initial orders (permutations of ``range(d)``).
-    edge_penalty : float, default=1.0
+    edge_penalty : float or "ebic", default=1.0
     max_iter : int, default=100
         Passes over the nodes per search.
     verbose : int, default=0
@@ -129,7 +147,7 @@ def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100, verbose=0):
     # the correlation matrix: the same score, and rescaled columns give the same numbers
     R = C / np.outer(scale, scale)
     half_n = n / 2
-    penalty = edge_penalty * np.log(n) / 2
+    penalty = edge_cost(edge_penalty, n, d)
     tol = 1e-9 * n * d
     # back to the units of X: log(RSS / n) of a standardised column differs by log C[v, v]
     shift = half_n * np.sum(np.log(np.diag(C)))
