@@ -413,7 +413,7 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     cdef floating* gWT = <floating*>w.gWT
     cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
     cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
-    cdef double cj, u, weight, loss
+    cdef double cj, u, vj, weight, loss
     cdef double* HW = w.HT  # H' S (S the sample weights)
     for q in range(p):
         for j in range(J):
@@ -438,13 +438,19 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     # (E V')' = (V V') H' + (V d) 1' - V R', without forming the residuals E
     _matmul(w.V, False, w.V, True, w.VV, J, J, k)
     _matmul(w.VV, False, w.HT, False, w.GT, J, n, J)
-    _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
+    if k > 1:
+        _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
     for j in range(J):  # back-propagated residuals into GT, elementwise (vectorised)
         u = 0.0
         for o in range(k):
             u += w.V[j * k + o] * theta[od + o]
-        for i in range(n):
-            w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
+        if k == 1:  # V R' is an outer product, each entry one product: no BLAS call, no pass
+            vj = w.V[j]
+            for i in range(n):
+                w.GT[j * n + i] = (w.GT[j * n + i] + u - vj * w.RT[i]) * w.DT[j * n + i]
+        else:
+            for i in range(n):
+                w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
         if w.sw != NULL:
             for i in range(n):
                 w.GT[j * n + i] = w.GT[j * n + i] * w.sw[i]
