@@ -474,6 +474,26 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
 # L-BFGS over the hidden layer
 
 
+cdef double _max_abs(const double* x, Py_ssize_t size) noexcept nogil:
+    """Largest ``|x[q]|`` (0 for none; NaN entries are passed over), four running maxima at a
+    time: a maximum is exact in any order, and four chains of comparisons run in parallel
+    where one would wait on each."""
+    cdef Py_ssize_t q = 0
+    cdef double m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0
+    while q + 4 <= size:
+        m0 = fabs(x[q]) if fabs(x[q]) > m0 else m0
+        m1 = fabs(x[q + 1]) if fabs(x[q + 1]) > m1 else m1
+        m2 = fabs(x[q + 2]) if fabs(x[q + 2]) > m2 else m2
+        m3 = fabs(x[q + 3]) if fabs(x[q + 3]) > m3 else m3
+        q += 4
+    while q < size:
+        m0 = fabs(x[q]) if fabs(x[q]) > m0 else m0
+        q += 1
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
+
+
 cdef inline Py_ssize_t _wrap(Py_ssize_t index, Py_ssize_t memory) noexcept nogil:
     """``index % memory`` rounded towards minus infinity (Python's modulo)."""
     return ((index % memory) + memory) % memory
@@ -494,7 +514,7 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
     cdef Py_ssize_t q, it, back, fwd, slot, last, stored = 0, head = 0, attempt
     cdef int memory = _MEMORY
     cdef Projection w
-    cdef double loss, loss_new, gamma, b, slope, step, sy, decrease, largest
+    cdef double loss, loss_new, gamma, b, slope, step, sy, decrease
     cdef bint accepted
     cdef double* S = <double*>malloc(memory * m * sizeof(double))
     cdef double* Y = <double*>malloc(memory * m * sizeof(double))
@@ -515,11 +535,7 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
         memcpy(trial, theta, size * sizeof(double))
         loss = _projected_loss_grad(X, theta, n, p, J, k, fit.code, fit.alpha, g, &w)
         for it in range(fit.max_iter):
-            largest = 0.0
-            for q in range(size):
-                if fabs(g[q]) > largest:
-                    largest = fabs(g[q])
-            if largest <= fit.tol:
+            if _max_abs(g, size) <= fit.tol:
                 break
             for q in range(m):
                 direction[q] = -g[q]
