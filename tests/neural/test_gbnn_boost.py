@@ -79,27 +79,3 @@ def test_compiled_loop_equals_numpy_loop(kind):
     F, rhos = _reference_fit(X, Y, kind, 8, 3, "tanh", 0.4, 0.5, 4)
     np.testing.assert_allclose(model.multipliers_, rhos, rtol=1e-8)
     np.testing.assert_allclose(raw, F, rtol=1e-8, atol=1e-8 * np.abs(F).max())
-
-
-@pytest.mark.parametrize("bit_generator", [None, np.random.PCG64])
-@pytest.mark.parametrize("n_samples, n_sub", [(398, 199), (7, 7), (1, 1), (2, 1)])
-def test_stage_draws_are_randomstate_draws(bit_generator, n_samples, n_sub):
-    # the compiled draws are the stream of RandomState.permutation and random_sample, stage
-    # after stage, and leave the generator where those calls leave it
-    def generator(seed):
-        return np.random.RandomState(seed if bit_generator is None else bit_generator(seed))
-
-    for seed in range(5):
-        rng, expected = generator(seed), generator(seed)
-        rows, thetas = draw_stages(rng, 6, n_samples, n_sub, 3, 4, 2, "tanh")
-        size = 3 * 4 + 4 + 4 * 2 + 2
-        bound = np.repeat([np.sqrt(6 / 7)] * 2 + [np.sqrt(6 / 6)] * 2, [12, 4, 8, 2])
-        for t in range(6):
-            if n_sub < n_samples:
-                np.testing.assert_array_equal(
-                    rows[t], np.sort(expected.permutation(n_samples)[:n_sub]))
-            else:
-                np.testing.assert_array_equal(rows[t], np.arange(n_samples))
-            np.testing.assert_array_equal(thetas[t],
-                                          bound * (2 * expected.random_sample(size) - 1))
-        assert rng.random_sample() == expected.random_sample()

@@ -7,8 +7,8 @@ J x n_outputs), ``d``. Every stage of :func:`boost` runs without returning to Py
 pseudo-residuals, the row subsample, the least-squares fit of the stage's network (L-BFGS over
 the hidden layer, the output layer solved exactly at every evaluation: variable projection),
 its outputs on all rows, the safeguarded Newton step for its multiplier and the validation
-loss. The random draws are made beforehand (:mod:`numsolve.neural.gbnn._draws`), so the result
-depends on ``random_state`` only.
+loss. The random draws are made beforehand in Python, so the result depends on
+``random_state`` only.
 
 Numerics: products go to BLAS through ``scipy.linalg.cython_blas`` with the argument order of
 a row-major product (``C' = B' A'`` in column-major terms), sums run in index order, and the

@@ -2,8 +2,6 @@
 
 import numpy as np
 
-from ._draws import draw_into
-
 __all__ = ["input_scaling", "draw_stages", "unpack_stages"]
 
 
@@ -49,10 +47,14 @@ def draw_stages(rng, n_stages, n_samples, n_sub, n_features, n_units, n_outputs,
     bound = np.repeat([bound_in, bound_in, bound_out, bound_out], sizes)
     rows = np.empty((n_stages, n_sub), dtype=np.int64)
     uniform = np.empty((n_stages, bound.shape[0]))
-    # the streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block, drawn in
-    # one compiled call; sorting and scaling run once on all stages
-    draw_into(rng, n_samples, rows, uniform)
-    if n_sub < n_samples:
+    subsample = n_sub < n_samples
+    for t in range(n_stages):
+        # the random streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block;
+        # the loop only draws (sorting and scaling run once on all stages)
+        if subsample:
+            rows[t] = rng.permutation(n_samples)[:n_sub]
+        uniform[t] = rng.random_sample(bound.shape[0])
+    if subsample:
         rows.sort(axis=1)
     else:
         rows[:] = np.arange(n_samples)
