@@ -413,7 +413,7 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     cdef floating* gWT = <floating*>w.gWT
     cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
     cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
-    cdef double cj, u, weight, loss
+    cdef double cj, u, vj, weight, loss
     cdef double* HW = w.HT  # H' S (S the sample weights)
     for q in range(p):
         for j in range(J):
@@ -438,13 +438,19 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     # (E V')' = (V V') H' + (V d) 1' - V R', without forming the residuals E
     _matmul(w.V, False, w.V, True, w.VV, J, J, k)
     _matmul(w.VV, False, w.HT, False, w.GT, J, n, J)
-    _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
+    if k > 1:
+        _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
     for j in range(J):  # back-propagated residuals into GT, elementwise (vectorised)
         u = 0.0
         for o in range(k):
             u += w.V[j * k + o] * theta[od + o]
-        for i in range(n):
-            w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
+        if k == 1:  # V R' is an outer product, each entry one product: no BLAS call, no pass
+            vj = w.V[j]
+            for i in range(n):
+                w.GT[j * n + i] = (w.GT[j * n + i] + u - vj * w.RT[i]) * w.DT[j * n + i]
+        else:
+            for i in range(n):
+                w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
         if w.sw != NULL:
             for i in range(n):
                 w.GT[j * n + i] = w.GT[j * n + i] * w.sw[i]
@@ -468,6 +474,26 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
 # L-BFGS over the hidden layer
 
 
+cdef double _max_abs(const double* x, Py_ssize_t size) noexcept nogil:
+    """Largest ``|x[q]|`` (0 for none; NaN entries are passed over), four running maxima at a
+    time: a maximum is exact in any order, and four chains of comparisons run in parallel
+    where one would wait on each."""
+    cdef Py_ssize_t q = 0
+    cdef double m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0
+    while q + 4 <= size:
+        m0 = fabs(x[q]) if fabs(x[q]) > m0 else m0
+        m1 = fabs(x[q + 1]) if fabs(x[q + 1]) > m1 else m1
+        m2 = fabs(x[q + 2]) if fabs(x[q + 2]) > m2 else m2
+        m3 = fabs(x[q + 3]) if fabs(x[q + 3]) > m3 else m3
+        q += 4
+    while q < size:
+        m0 = fabs(x[q]) if fabs(x[q]) > m0 else m0
+        q += 1
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
+
+
 cdef inline Py_ssize_t _wrap(Py_ssize_t index, Py_ssize_t memory) noexcept nogil:
     """``index % memory`` rounded towards minus infinity (Python's modulo)."""
     return ((index % memory) + memory) % memory
@@ -488,7 +514,7 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
     cdef Py_ssize_t q, it, back, fwd, slot, last, stored = 0, head = 0, attempt
     cdef int memory = _MEMORY
     cdef Projection w
-    cdef double loss, loss_new, gamma, b, slope, step, sy, decrease, largest
+    cdef double loss, loss_new, gamma, b, slope, step, sy, decrease
     cdef bint accepted
     cdef double* S = <double*>malloc(memory * m * sizeof(double))
     cdef double* Y = <double*>malloc(memory * m * sizeof(double))
@@ -509,11 +535,7 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
         memcpy(trial, theta, size * sizeof(double))
         loss = _projected_loss_grad(X, theta, n, p, J, k, fit.code, fit.alpha, g, &w)
         for it in range(fit.max_iter):
-            largest = 0.0
-            for q in range(size):
-                if fabs(g[q]) > largest:
-                    largest = fabs(g[q])
-            if largest <= fit.tol:
+            if _max_abs(g, size) <= fit.tol:
                 break
             for q in range(m):
                 direction[q] = -g[q]
