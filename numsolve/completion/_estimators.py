@@ -72,7 +72,7 @@ class MatrixCompletion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       entries passed to ``fit``, walking a factor-2 grid with warm starts and refining it
       around its best point (predictions clipped as the model's are), and the model is then
       fitted to all of them as ``reg=reg_`` would be; use it when the noise level is unknown
-      (a low-noise table wants a far weaker ridge than ratings do). It costs about four
+      (a low-noise table wants a far weaker ridge than ratings do). It costs about two
       default fits;
     * ``reg=0``: the noiseless low-rank matrix of the paper's guarantee, recovered exactly
       (to ``tol``) from enough uniformly sampled entries; nothing is clipped.
