@@ -243,3 +243,17 @@ def test_auto_reg_is_refused_where_it_cannot_run():
     with config_context(array_api_dispatch=True), pytest.raises(ValueError, match="auto"):
         MatrixCompletion(rank=2, reg="auto").fit(
             array_api_strict.asarray(problem.observed_dense()))
+
+
+def test_auto_solver_is_exact_up_to_rank_16_and_cg_above():
+    """solver="auto" fits the same factors as the solver it names for the rank."""
+    from numsolve.completion._estimators import EXACT_MAX_RANK
+
+    X = make_low_rank(60, 50, 3, density=0.6, noise=0.1, random_state=1).observed
+    for rank, named in ((EXACT_MAX_RANK, "exact"), (EXACT_MAX_RANK + 1, "cg")):
+        auto = MatrixCompletion(rank=rank, max_iter=3, random_state=0).fit(X)
+        same = MatrixCompletion(rank=rank, solver=named, max_iter=3, random_state=0).fit(X)
+        other = MatrixCompletion(rank=rank, solver="cg" if named == "exact" else "exact",
+                                 max_iter=3, random_state=0).fit(X)
+        np.testing.assert_array_equal(auto.row_factors_, same.row_factors_)
+        assert not np.array_equal(auto.row_factors_, other.row_factors_)
