@@ -373,8 +373,9 @@ def _cases(quick):
             name=name,
             description=("943 users x 1682 items; rank 10 for everyone. numsolve "
                          "MatrixCompletion() with its defaults (relative ridge 15, joint "
-                         "biases, tol 1e-4, predictions clipped to the observed range) and with "
-                         "reg='auto' (ridge chosen on 10 % of the training entries, seed 0); "
+                         "biases, tol 1e-4, predictions clipped to the observed range, exact "
+                         "row solves: solver='auto' at rank 10) and with reg='auto' (ridge "
+                         "chosen on 10 % of the training entries, seed 0); "
                          "numsolve altmin on Spark's objective (ALS-WR, reg 0.1 per "
                          "observation, no biases, 10 sweeps); Spark MLlib ALS with its defaults "
                          "(regParam 0.1, maxIter 10, local[2]; cold-start test rows dropped, as "
@@ -385,6 +386,8 @@ def _cases(quick):
                 Contender("numsolve MatrixCompletion() defaults", _numsolve_estimator()),
                 Contender("numsolve MatrixCompletion(reg='auto')",
                           _numsolve_estimator(reg="auto")),
+                Contender("numsolve MatrixCompletion(solver='cg')",
+                          _numsolve_estimator(solver="cg")),
                 Contender("numsolve MatrixCompletion(solver='sketched')",
                           _numsolve_estimator(solver="sketched")),
                 Contender("numsolve altmin ALS-WR reg 0.1", _numsolve_als_wr),

@@ -16,7 +16,7 @@ from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
 
-include "../neural/_lapack.pxi"
+include "../_blas.pxi"
 
 include "_fused.pxi"
 
@@ -94,6 +94,18 @@ cdef struct CGStop:
     double rtol
 
 
+cdef enum PreconditionerKind:
+    DIAGONAL  # diag(|idx_i| diag_scale + lam_i) in the eigenbasis of the expected Gram matrix
+    SKETCHED_CHOLESKY  # Cholesky factor of a CountSketch's Gram matrix plus the ridge
+
+
+cdef struct Preconditioning:
+    PreconditionerKind kind
+    const double* diag_scale  # DIAGONAL: per-coordinate Gram estimate per observation
+    const double* sign  # SKETCHED_CHOLESKY: sign of each fixed row in the sketch
+    int sketch_size  # SKETCHED_CHOLESKY: rows of the sketch
+
+
 # ---------------------------------------------------------------------------------------------
 # dense k x k algebra on the lower triangle of row-major scratch
 
@@ -155,7 +167,6 @@ cdef inline void _factor_ridged(double* G, double* diag, int k, double lam) noex
 
 
 cdef inline double _dot(const double* a, const double* b, int k) noexcept nogil:
-    cdef int t
     return numsolve_dot_d(a, b, k)
 
 
@@ -387,13 +398,11 @@ def exact_rows(const index_t[::1] indptr, const index_t[::1] indices,
             for a in range(k):
                 trace = trace + G[a * k + a]
             if hi == lo or trace == 0.0:
-                for a in range(k):
-                    out[i, a] = 0.0
+                _clear(&out[i, 0], k)
                 continue
             _factor_ridged(G, diag, k, lam[i])
             _cholesky_solve(G, rhs, rhs, k)
-            for a in range(k):
-                out[i, a] = <floating>rhs[a]
+            _store(rhs, &out[i, 0], k)
         free(g.A)
         free(G)
 
@@ -409,43 +418,10 @@ def cg_rows(const index_t[::1] indptr, const index_t[::1] indices, const floatin
     O(|idx_i| k); at most ``n_steps`` steps run, fewer when the normal-equation residual falls
     below ``rtol * ||A^T b||``. Returns the total number of CG steps taken.
     """
-    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i
-    cdef int k = F.shape[1], a
-    cdef index_t lo, hi
-    cdef const index_t* idx = _first(indices)
-    cdef const floating* values = _start(data)
-    cdef const floating* fixed = &F[0, 0] if F.shape[0] > 0 else NULL
-    cdef CGStop stop = CGStop(max_steps=n_steps, rtol=rtol)
-    cdef long long total = 0
-    cdef Py_ssize_t longest = _longest(indptr)
-    cdef Gathered g
-    cdef double* x
-    cdef double* d
-    if n_rows <= 0 or k == 0:
-        return 0
-    with nogil, parallel(num_threads=num_threads):
-        x = <double*>malloc(sizeof(double) * 6 * k)
-        d = x + k
-        g = _gathered(k, longest)
-        for i in prange(n_rows, schedule="dynamic", chunksize=ROWS_PER_GRAB):
-            lo = indptr[i]
-            hi = indptr[i + 1]
-            if hi == lo:
-                for a in range(k):
-                    out[i, a] = 0.0
-                continue
-            for a in range(k):
-                x[a] = start[i, a]
-                d[a] = (hi - lo) * diag_scale[a] + lam[i]
-                if d[a] <= 0.0:
-                    d[a] = 1.0
-            total += _pcg(idx, values, lo, hi, fixed, k, lam[i], d, NULL, stop, &g, x,
-                          d + k, d + 2 * k, d + 3 * k, d + 4 * k)
-            for a in range(k):
-                out[i, a] = <floating>x[a]
-        free(g.A)
-        free(x)
-    return total
+    cdef Preconditioning how = Preconditioning(kind=DIAGONAL, diag_scale=_start(diag_scale),
+                                               sign=NULL, sketch_size=0)
+    return _preconditioned_rows(how, indptr, indices, data, F, lam, indices[:0], start,
+                                CGStop(max_steps=n_steps, rtol=rtol), out, num_threads)
 
 
 def sketched_rows(const index_t[::1] indptr, const index_t[::1] indices,
@@ -462,15 +438,29 @@ def sketched_rows(const index_t[::1] indptr, const index_t[::1] indices,
     with at most ``sketch_size`` observations gain nothing from a sketch: ``S`` is the identity.
     Returns the total number of CG steps taken.
     """
+    cdef Preconditioning how = Preconditioning(kind=SKETCHED_CHOLESKY, diag_scale=NULL,
+                                               sign=_start(sign), sketch_size=sketch_size)
+    return _preconditioned_rows(how, indptr, indices, data, F, lam, bucket, start,
+                                CGStop(max_steps=n_steps, rtol=rtol), out, num_threads)
+
+
+cdef long long _preconditioned_rows(Preconditioning how, const index_t[::1] indptr,
+                                    const index_t[::1] indices, const floating[::1] data,
+                                    const floating[:, ::1] F, const double[::1] lam,
+                                    const index_t[::1] bucket, const floating[:, ::1] start,
+                                    CGStop stop, floating[:, ::1] out, int num_threads):
+    """The rows of :func:`cg_rows` or :func:`sketched_rows` (``how``), warm-started CG each;
+    returns the total number of CG steps."""
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i
-    cdef int k = F.shape[1], a, used
-    cdef index_t t, lo, hi, j
+    cdef int k = F.shape[1], a
+    cdef index_t lo, hi
     cdef const index_t* idx = _first(indices)
     cdef const floating* values = _start(data)
     cdef const floating* fixed = &F[0, 0] if F.shape[0] > 0 else NULL
-    cdef CGStop stop = CGStop(max_steps=n_steps, rtol=rtol)
     cdef long long total = 0
     cdef Py_ssize_t longest = _longest(indptr)
+    cdef Py_ssize_t sketch_doubles = how.sketch_size * k + k * k
+    cdef const index_t* buckets = _first(bucket)
     cdef Gathered g
     cdef double* S
     cdef double* R
@@ -478,37 +468,74 @@ def sketched_rows(const index_t[::1] indptr, const index_t[::1] indices,
     if n_rows <= 0 or k == 0:
         return 0
     with nogil, parallel(num_threads=num_threads):
-        S = <double*>malloc(sizeof(double) * (sketch_size * k + k * k + 6 * k))
-        R = S + sketch_size * k
-        x = R + k * k
+        # x, then the preconditioner's diagonal d and CG's r, z, p, q (k each), then for the
+        # sketched kind the sketch S (sketch_size x k) and its factor R (k x k)
+        x = <double*>malloc(sizeof(double) * (6 * k + sketch_doubles))
+        S = x + 6 * k
+        R = S + how.sketch_size * k
         g = _gathered(k, longest)
         for i in prange(n_rows, schedule="dynamic", chunksize=ROWS_PER_GRAB):
             lo = indptr[i]
             hi = indptr[i + 1]
             if hi == lo:
-                for a in range(k):
-                    out[i, a] = 0.0
+                _clear(&out[i, 0], k)
                 continue
-            if hi - lo <= sketch_size:
-                for t in range(lo, hi):
-                    for a in range(k):
-                        S[(t - lo) * k + a] = fixed[<Py_ssize_t>idx[t] * k + a]
-                used = hi - lo
-            else:
-                for a in range(sketch_size * k):
-                    S[a] = 0.0
-                for t in range(lo, hi):
-                    j = idx[t]
-                    _faxpy(sign[j], fixed + <Py_ssize_t>j * k, S + bucket[j] * k, k)
-                used = sketch_size
-            _gram(S, used, k, R)
-            _factor_ridged(R, x, k, lam[i])
             for a in range(k):
                 x[a] = start[i, a]
-            total += _pcg(idx, values, lo, hi, fixed, k, lam[i], NULL, R, stop, &g, x,
-                          x + k, x + 2 * k, x + 3 * k, x + 4 * k)
-            for a in range(k):
-                out[i, a] = <floating>x[a]
+            if how.kind == DIAGONAL:
+                _diagonal(how.diag_scale, hi - lo, lam[i], x + k, k)
+                total += _pcg(idx, values, lo, hi, fixed, k, lam[i], x + k, NULL, stop, &g, x,
+                              x + 2 * k, x + 3 * k, x + 4 * k, x + 5 * k)
+            else:
+                _sketch_factor(idx, lo, hi, fixed, k, buckets, how, lam[i], S, R, x + k)
+                total += _pcg(idx, values, lo, hi, fixed, k, lam[i], NULL, R, stop, &g, x,
+                              x + 2 * k, x + 3 * k, x + 4 * k, x + 5 * k)
+            _store(x, &out[i, 0], k)
         free(g.A)
-        free(S)
+        free(x)
     return total
+
+
+cdef inline void _diagonal(const double* diag_scale, Py_ssize_t count, double lam, double* d,
+                           int k) noexcept nogil:
+    """``d = count * diag_scale + lam``, non-positive entries replaced by 1."""
+    cdef int a
+    for a in range(k):
+        d[a] = count * diag_scale[a] + lam
+        if d[a] <= 0.0:
+            d[a] = 1.0
+
+
+cdef inline void _sketch_factor(const index_t* idx, index_t lo, index_t hi, const floating* F,
+                                int k, const index_t* bucket, Preconditioning how, double lam,
+                                double* S, double* R, double* scratch) noexcept nogil:
+    """Cholesky factor ``R`` of ``(S A)^T S A + lam I`` for ``A = F[idx[lo:hi]]`` (``S``: the
+    CountSketch, or the identity for rows of at most ``sketch_size`` observations)."""
+    cdef index_t t, j
+    cdef int a, used
+    if hi - lo <= how.sketch_size:
+        for t in range(lo, hi):
+            for a in range(k):
+                S[(t - lo) * k + a] = F[<Py_ssize_t>idx[t] * k + a]
+        used = hi - lo
+    else:
+        for a in range(how.sketch_size * k):
+            S[a] = 0.0
+        for t in range(lo, hi):
+            j = idx[t]
+            _faxpy(how.sign[j], F + <Py_ssize_t>j * k, S + bucket[j] * k, k)
+        used = how.sketch_size
+    _gram(S, used, k, R)
+    _factor_ridged(R, scratch, k, lam)
+
+
+cdef inline void _clear(floating* row, int k) noexcept nogil:
+    cdef int a
+    for a in range(k):
+        row[a] = 0.0
+
+
+cdef inline void _store(const double* x, floating* row, int k) noexcept nogil:
+    cdef int a
+    for a in range(k):
+        row[a] = <floating>x[a]

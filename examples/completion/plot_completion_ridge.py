@@ -37,7 +37,7 @@ for density in densities:
 # With noise of standard deviation 0.3 (the entries have unit scale) the ridge matters. The
 # default ``reg=15`` suits ratings (MovieLens: rows and columns with tens to hundreds of
 # entries and a large share of noise); on this matrix, with much less noise than signal, it
-# is far too strong, and ``reg="auto"`` finds a ridge twenty times weaker.
+# is far too strong, and ``reg="auto"`` finds a ridge more than twenty times weaker.
 noisy = make_low_rank(rows, columns, rank, density=0.2, noise=0.3, test_fraction=0.2,
                       random_state=0)
 test_rows, test_columns = noisy.heldout.nonzero()

@@ -9,14 +9,12 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._progress import progress
-from .._result import HistoryRecorder
 from .._validation import check_scalar
 from ._entries import observed_squared_error, predict_entries
 from ._init import random_init, spectral_init
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._rows import SOLVERS, row_ridge, solve_rows
-from ._stopping import altmin_result, stop_reason
+from ._stopping import SweepLog
 from ._threads import kernel_threads
 
 __all__ = ["altmin_compiled", "biased_factors", "check_altmin_params", "entry_rmse",
@@ -125,13 +123,8 @@ def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
     keep_orthonormal = reg == 0.0 and not bias
     data_rms = float(np.sqrt(np.mean(X.data.astype(np.float64) ** 2)))
     val_entries = _entries(val) if val is not None else None
-    recorder = HistoryRecorder()
-    previous = np.inf
-    converged = False
-    message = f"reached max_iter={max_iter} sweeps"
-    sweep = 0
-    with progress(max_iter, verbose, desc="altmin", unit="sweep") as bar:
-        for sweep in range(1, max_iter + 1):
+    with SweepLog(max_iter=max_iter, tol=tol, data_rms=data_rms, verbose=verbose) as log:
+        for _ in range(max_iter):
             if keep_orthonormal:
                 U, V = orthonormalize(U, V)
             V, steps_v = half_step(cols, U, V, lam_cols, row_counts, options, col_bias,
@@ -148,21 +141,12 @@ def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
             U_eval, V_eval = (biased_factors(U, V, row_bias, col_bias) if bias else (U, V))
             squared_error = observed_squared_error(*rows, U_eval, V_eval,
                                                    kernel_threads(X.nnz * U_eval.shape[1]))
-            rmse = float(np.sqrt(squared_error / X.nnz))
-            figures = {"rmse": rmse, "cg_steps": steps_u + steps_v}
+            figures = {"cg_steps": steps_u + steps_v}
             if val_entries is not None:
                 figures["validation_rmse"] = entry_rmse(U_eval, V_eval, *val_entries)
-            recorder.record(sweep, **figures)
-            bar.update(1)
-            bar.set_postfix(rmse=f"{rmse:.3e}")
-            verdict = stop_reason(rmse, previous, tol, data_rms)
-            if verdict is not None:
-                converged, message = verdict
+            if log.finished(float(np.sqrt(squared_error / X.nnz)), **figures):
                 break
-            previous = rmse
-    return altmin_result(U, V, rmse=rmse, solver=solver, n_iter=sweep, converged=converged,
-                         message=message, history=recorder.as_dict(), row_bias=row_bias,
-                         col_bias=col_bias)
+    return log.result(U, V, solver=solver, row_bias=row_bias, col_bias=col_bias)
 
 
 def _entries(X):

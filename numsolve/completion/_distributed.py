@@ -16,14 +16,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from .._progress import progress
-from .._result import HistoryRecorder
 from .._validation import check_random_state
 from ._alternating import altmin_compiled, biased_factors, half_step, orthonormalize
 from ._entries import observed_squared_error
 from ._init import balance_spectral_start, random_start
 from ._rows import row_ridge
-from ._stopping import altmin_result, stop_reason
+from ._stopping import SweepLog
 
 __all__ = [
     "altmin_distributed",
@@ -457,11 +455,8 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     U_f, V_f = _held(client, U), _held(client, V)
     rb_f = _held(client, row_bias) if bias else None
     cb_f = _held(client, col_bias) if bias else None
-    recorder = HistoryRecorder()
-    previous, rmse, converged = np.inf, np.nan, False
-    message = f"reached max_iter={max_iter} sweeps"
-    sweep = 0
-    with progress(max_iter, verbose, desc="altmin (dask)", unit="sweep") as bar:
+    with SweepLog(max_iter=max_iter, tol=tol, data_rms=data_rms, verbose=verbose,
+                  desc="altmin (dask)") as log:
         for sweep in range(1, max_iter + 1):
             if keep_orthonormal:
                 U_f, V_f = _orthonormalize_remote(client, U_f, V_f)
@@ -476,15 +471,8 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
             squared_error, steps = client.gather([client.submit(sum, errors, pure=False),
                                                   client.submit(sum, [steps_u, steps_v],
                                                                 pure=False)])
-            rmse = float(np.sqrt(squared_error / nnz))
-            recorder.record(sweep, rmse=rmse, cg_steps=steps)
-            bar.update(1)
-            bar.set_postfix(rmse=f"{rmse:.3e}")
-            verdict = stop_reason(rmse, previous, tol, data_rms)
-            if verdict is not None:
-                converged, message = verdict
+            if log.finished(float(np.sqrt(squared_error / nnz)), cg_steps=steps):
                 break
-            previous = rmse
     if keep_factors:
         U = _as_dask_array(U_f, (shape[0], rank), dtype)
         V = _as_dask_array(V_f, (shape[1], rank), dtype)
@@ -495,9 +483,8 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
         U, V = client.gather([U_f, V_f])
         if bias:
             row_bias, col_bias = client.gather([rb_f, cb_f])
-    return altmin_result(U, V, rmse=rmse, solver=solver, n_iter=sweep, converged=converged,
-                         message=message, history=recorder.as_dict(), row_bias=row_bias,
-                         col_bias=col_bias, n_blocks=len(row_blocks))
+    return log.result(U, V, solver=solver, row_bias=row_bias, col_bias=col_bias,
+                      n_blocks=len(row_blocks))
 
 
 def _partition_sums(frame, key, other, offset, other_bias, size):

@@ -12,12 +12,10 @@ is a gather pattern that dense array code does not gain from), O(m n k) per step
 import numpy as np
 
 from .._array_api import array_namespace, device_of, from_numpy
-from .._progress import progress
-from .._result import HistoryRecorder
 from .._validation import check_xp_array
 from ._init import TRIM_FACTOR
 from ._observed import check_rank
-from ._stopping import altmin_result, stop_reason
+from ._stopping import SweepLog
 
 __all__ = ["altmin_generic", "exact_half_step"]
 
@@ -146,12 +144,8 @@ def altmin_generic(M, rank, *, init, validation, rng, bias, reg, reg_scaling, ma
     row_bias = xp.zeros_like(lam_rows) if bias else None
     col_bias = xp.zeros_like(lam_cols) if bias else None
     orthonormalize = reg == 0.0 and not bias
-    recorder = HistoryRecorder()
-    previous, converged = float("inf"), False
-    message = f"reached max_iter={max_iter} sweeps"
-    sweep = 0
-    with progress(max_iter, verbose, desc="altmin", unit="sweep") as bar:
-        for sweep in range(1, max_iter + 1):
+    with SweepLog(max_iter=max_iter, tol=tol, data_rms=data_rms, verbose=verbose) as log:
+        for _ in range(max_iter):
             if orthonormalize:
                 U, R = xp.linalg.qr(U)
                 V = V @ R.T
@@ -166,21 +160,14 @@ def altmin_generic(M, rank, *, init, validation, rng, bias, reg, reg_scaling, ma
             if bias:
                 estimate = estimate + row_bias[:, None] + col_bias[None, :]
             rmse = (float(xp.sum(mask * (estimate - filled) ** 2)) / nnz) ** 0.5
-            figures = {"rmse": rmse}
+            figures = {}
             if val is not None:
                 figures["validation_rmse"] = (
                     float(xp.sum(val[0] * (estimate - val[1]) ** 2)) / float(xp.sum(val[0]))
                 ) ** 0.5
-            recorder.record(sweep, **figures)
-            bar.update(1)
-            verdict = stop_reason(rmse, previous, tol, data_rms)
-            if verdict is not None:
-                converged, message = verdict
+            if log.finished(rmse, **figures):
                 break
-            previous = rmse
-    return altmin_result(U, V, rmse=rmse, solver=solver, n_iter=sweep, converged=converged,
-                         message=message, history=recorder.as_dict(), row_bias=row_bias,
-                         col_bias=col_bias)
+    return log.result(U, V, solver=solver, row_bias=row_bias, col_bias=col_bias)
 
 
 def _half_step(xp, mask, filled, fixed, start, lam, solver, inner_iter, own_bias, other_bias):

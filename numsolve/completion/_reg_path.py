@@ -2,8 +2,9 @@
 
 A fraction of the observed entries is set aside (never the caller's test set: only what
 ``fit`` received), and :func:`numsolve.completion.altmin` runs down a geometric grid of ridge
-weights from strong to weak, each fit warm-started from the previous one and stopped after a
-few sweeps. The grid walk ends once the held-out RMSE has failed to improve for a few grid
+weights from twice the default to weaker ones, each fit warm-started from the previous one and
+stopped after a few sweeps; only when that first point is the best does the walk go up from
+it instead. The downward walk ends once the held-out RMSE has failed to improve for a few grid
 points in a row with factors not zeroed by the ridge, as the weaker ridges past the best one
 only overfit more. The best grid point is then refined by halving the log-step around it
 (ratios ``sqrt(2)``, then ``2**(1/4)``), each trial warm-started from the best fit so far:
@@ -23,9 +24,10 @@ from ._solver import altmin
 __all__ = ["RegPath", "reg_path"]
 
 GRID_RATIO = 2.0
-GRID_ABOVE = 3  # grid points above the default ridge: 8x default is well past any optimum
-GRID_SIZE = 20  # down to default / 65536 (2e-4), where nearly noiseless data want their ridge
-PATH_SWEEPS = 5  # sweeps per grid point; warm starts make more of them change little
+GRID_ABOVE = 1  # the walk starts one grid point above the default ridge
+GRID_EXTRA_ABOVE = 3  # and goes up to 16x default only when that first point is the best
+GRID_SIZE = 18  # down to default / 65536 (2e-4), where nearly noiseless data want their ridge
+PATH_SWEEPS = 3  # sweeps per grid point; warm starts make more of them change little
 PATIENCE = 2  # grid points without improvement that end the walk
 REFINE_STEPS = 2  # log-step halvings around the best grid point: ratios sqrt(2), 2**(1/4)
 # factors whose product has an RMS below this share of the residual's are taken as collapsed
@@ -84,36 +86,57 @@ def reg_path(residual, rank, *, default, fraction, rng, bias, altmin_options, bo
                             tol=0.0, random_state=seed, observe_zeros=True, **altmin_options)
         return _held_out_rmse(result, held_entries, lower, upper), (result.U, result.V)
 
-    grid = default * GRID_RATIO ** np.arange(GRID_ABOVE, GRID_ABOVE - GRID_SIZE, -1.0)
-    tried, scores, fits, best, misses = [], [], [], 0, 0
-    init = "svd"
-    for reg in grid:
-        score, factors = held_out_fit(reg, init)
-        tried.append(reg)
-        scores.append(score)
-        collapsed = _collapsed(*factors, COLLAPSED)
-        fits.append("svd" if collapsed else factors)
-        if score < scores[best]:
-            best, misses = len(scores) - 1, 0
-        elif not collapsed:  # with zero factors the held-out error says nothing of the ridge
-            misses += 1
-            if misses >= PATIENCE:
-                break
-        init = fits[-1]
+    trials = _Trials(held_out_fit)
+    strongest = default * GRID_RATIO ** GRID_ABOVE
+    trials.walk(strongest / GRID_RATIO ** np.arange(GRID_SIZE), "svd", PATIENCE)
+    if trials.best == 0:  # the strongest ridge walked is the best: the optimum lies above it
+        trials.walk(strongest * GRID_RATIO ** np.arange(1, GRID_EXTRA_ABOVE + 1), trials.fits[0],
+                    patience=1)
     step = GRID_RATIO
     for _ in range(REFINE_STEPS):
         step = np.sqrt(step)
-        centre, start = tried[best], fits[best]
+        centre, start = trials.tried[trials.best], trials.fits[trials.best]
         for reg in (centre * step, centre / step):
-            score, factors = held_out_fit(reg, start)
-            tried.append(reg)
-            scores.append(score)
-            fits.append(factors)
-            if score < scores[best]:
-                best = len(scores) - 1
-    order = np.argsort(tried)[::-1]
-    return RegPath(grid=np.asarray(tried)[order], validation_rmse=np.asarray(scores)[order],
-                   reg=float(tried[best]))
+            trials.add(reg, start)
+    order = np.argsort(trials.tried)[::-1]
+    return RegPath(grid=np.asarray(trials.tried)[order],
+                   validation_rmse=np.asarray(trials.scores)[order],
+                   reg=float(trials.tried[trials.best]))
+
+
+class _Trials:
+    """The ridges tried so far, their held-out RMSE and fitted factors, and the best one."""
+
+    def __init__(self, held_out_fit):
+        self._fit = held_out_fit
+        self.tried, self.scores, self.fits, self.best = [], [], [], 0
+
+    def add(self, reg, init):
+        """Fit ``reg`` from ``init``; return whether its factors collapsed to zero and whether
+        it is the best so far. Collapsed factors are kept as ``"svd"`` (see ``COLLAPSED``)."""
+        score, factors = self._fit(reg, init)
+        collapsed = _collapsed(*factors, COLLAPSED)
+        self.tried.append(reg)
+        self.scores.append(score)
+        self.fits.append("svd" if collapsed else factors)
+        improved = score < self.scores[self.best]
+        if improved:
+            self.best = len(self.scores) - 1
+        return collapsed, improved
+
+    def walk(self, grid, init, patience):
+        """Try ``grid`` in order, each fit warm-started from the previous one, until
+        ``patience`` ridges in a row with factors not zeroed fail to improve."""
+        misses = 0
+        for reg in grid:
+            collapsed, improved = self.add(reg, init)
+            if improved:
+                misses = 0
+            elif not collapsed:  # with zero factors the held-out error says nothing of the ridge
+                misses += 1
+                if misses >= patience:
+                    return
+            init = self.fits[-1]
 
 
 def _held_out_rmse(result, entries, lower, upper):

@@ -196,13 +196,13 @@ def test_a_worker_killed_mid_fit_does_not_change_the_result(problem, plan, monke
     import threading
     import time
 
-    from numsolve.completion import _distributed
+    from numsolve.completion import _stopping
 
     _, triples = _triples(problem, npartitions=4)
     kwargs = dict(solver="cg", init="random", random_state=0, max_iter=12, tol=0.0)
     under_way, killed = threading.Event(), threading.Event()
     sweeps = []
-    original = _distributed.stop_reason
+    original = _stopping.stop_reason
 
     def pausing_stop_reason(*args):
         sweeps.append(len(sweeps) + 1)
@@ -215,7 +215,7 @@ def test_a_worker_killed_mid_fit_does_not_change_the_result(problem, plan, monke
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as own_client, _ignoring_warnings():
         reference = altmin(triples, 3, client=own_client, **kwargs)
-        monkeypatch.setattr(_distributed, "stop_reason", pausing_stop_reason)
+        monkeypatch.setattr(_stopping, "stop_reason", pausing_stop_reason)
         outcome = {}
         fit = threading.Thread(target=lambda: outcome.update(
             result=altmin(triples, 3, client=own_client, **kwargs)))

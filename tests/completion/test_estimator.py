@@ -195,6 +195,26 @@ def test_auto_reg_beats_the_default_ridge_on_low_noise_data(ratings):
     assert refined.sum() == 4
 
 
+def test_auto_reg_walks_above_the_default_ridge_on_pure_noise():
+    """Without low-rank signal a ridge above the default predicts better; the walk, which
+    starts at twice the default, must go up to find it (walking down only, it stays below
+    2.4x the default)."""
+    rng = np.random.default_rng(3)
+    coo = sp.random(120, 80, density=0.4, format="coo", random_state=3)
+    values = rng.normal(3.0, 1.0, coo.nnz)
+    test = rng.random(coo.nnz) < 0.2
+
+    def observed(keep):
+        return sp.csr_matrix((values[keep], (coo.row[keep], coo.col[keep])), shape=coo.shape)
+
+    train, heldout = observed(~test), observed(test)
+    auto = MatrixCompletion(rank=3, reg="auto", random_state=0).fit(train)
+    default = MatrixCompletion(rank=3, random_state=0).fit(train)
+    assert auto.reg_ >= 4 * default.reg_
+    assert auto.reg_ == auto.reg_path_["reg"][np.argmin(auto.reg_path_["validation_rmse"])]
+    assert _heldout_rmse(auto, heldout) < _heldout_rmse(default, heldout)
+
+
 def test_clipped_predictions_stay_in_the_observed_range():
     rng = np.random.default_rng(0)
     problem = make_low_rank(150, 100, 3, density=0.3, noise=0.3, random_state=2)
@@ -223,3 +243,17 @@ def test_auto_reg_is_refused_where_it_cannot_run():
     with config_context(array_api_dispatch=True), pytest.raises(ValueError, match="auto"):
         MatrixCompletion(rank=2, reg="auto").fit(
             array_api_strict.asarray(problem.observed_dense()))
+
+
+def test_auto_solver_is_exact_up_to_rank_16_and_cg_above():
+    """solver="auto" fits the same factors as the solver it names for the rank."""
+    from numsolve.completion._estimators import EXACT_MAX_RANK
+
+    X = make_low_rank(60, 50, 3, density=0.6, noise=0.1, random_state=1).observed
+    for rank, named in ((EXACT_MAX_RANK, "exact"), (EXACT_MAX_RANK + 1, "cg")):
+        auto = MatrixCompletion(rank=rank, max_iter=3, random_state=0).fit(X)
+        same = MatrixCompletion(rank=rank, solver=named, max_iter=3, random_state=0).fit(X)
+        other = MatrixCompletion(rank=rank, solver="cg" if named == "exact" else "exact",
+                                 max_iter=3, random_state=0).fit(X)
+        np.testing.assert_array_equal(auto.row_factors_, same.row_factors_)
+        assert not np.array_equal(auto.row_factors_, other.row_factors_)
