@@ -17,7 +17,7 @@ caller (:mod:`numsolve.neural._sven._epochs`) before a kernel is entered.
 from libc.math cimport isfinite, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
-include "../_lapack.pxi"
+include "../../_blas.pxi"
 
 include "../_activations.pxi"
 

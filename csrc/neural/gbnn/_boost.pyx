@@ -25,7 +25,7 @@ import numpy as np
 from libc.math cimport NAN, fabs, log, log1p, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
-include "../_lapack.pxi"
+include "../../_blas.pxi"
 
 include "../_activations.pxi"
 
