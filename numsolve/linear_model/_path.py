@@ -128,12 +128,13 @@ def _solve_chunk(X, design, y, datafit, alphas, *, tol, max_iter, positive, rule
         for k, alpha in enumerate(alphas):
             penalty = NonNegL1(alpha) if positive else L1(alpha)
             with progress(max_iter, 0) as bar:
-                epochs[k], *_, gap, _, _ = solve_working_set(
+                solved = solve_working_set(
                     design, y, a, datafit, penalty, W, b, fit_intercept=False, tol=tol,
                     max_iter=max_iter, max_epochs=50_000, p0=10, newton=update != "lipschitz",
                     recorder=HistoryRecorder(), bar=bar, lips=lips)
+            epochs[k] = solved.n_iter
             coefs[:, k] = W[:, 0]
-            gaps[k] = gap
+            gaps[k] = solved.criterion
         return coefs, gaps, epochs
     per_epoch = updates_per_epoch(X, 1, rule, block_size)
     coef = None
