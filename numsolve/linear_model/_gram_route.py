@@ -3,24 +3,25 @@
 A coordinate epoch over the working set ``S`` reads every stored entry of ``X[:, S]``:
 ``O(n |S|)`` for dense ``X``. On the Gram matrix ``Q = X_S' A X_S`` (``A`` the sample
 weights; an intercept adds a column of ones) the same epoch costs ``O(|S|^2)``
-(:func:`._cd_gram.gram_epoch`), and the objective, the gradient and the duality gap of the
+(:func:`._cd_gram.gram_epochs`), and the objective, the gradient and the duality gap of the
 restricted problem follow from ``Q``, the gradient ``g = X_S' A (X_S w + b - y)`` and the
-datafit value alone, so no check touches ``X``. ``Q`` is kept between outer iterations and
-grown by the columns that enter the working set (``X_S' A X_new``, one BLAS or sparse
-product). The predictor ``Z`` is recomputed once, when the working set is solved.
+datafit value alone, so no check touches ``X``. An intercept's dual constraint holds to
+round-off there: its exact step comes last in every epoch. ``Q`` is kept between outer
+iterations and grown by the columns that enter the working set (``X_S' A X_new``, one BLAS or
+sparse product). The predictor ``Z`` is recomputed once, when the working set is solved.
 
 The route pays when the working set's stored entries outnumber the Gram's entries
 (:data:`GRAM_RATIO`): an epoch then reads fewer numbers, and the Gram's columns are built by
 BLAS at many times the speed of the memory-bound coordinate epochs. The Newton finish of the
 column route is not used here: epochs on ``Q`` reach the requested gap at the cost of a few
 ``|S|^2`` passes. The restricted gap costs ``O(|S|)`` here, so it is checked after every
-epoch and the solve stops close to the tolerance it was given.
+epoch (in the compiled loop) and the solve stops close to the tolerance it was given.
 """
 
 import numpy as np
 
 from ._anderson import anderson_guess
-from ._cd_gram import gram_epoch
+from ._cd_gram import gram_epochs
 
 __all__ = ["GRAM_RATIO", "WorkingSetGram", "gram_pays", "solve_on_gram"]
 
@@ -84,7 +85,8 @@ def solve_on_gram(gram, design, y, a, datafit, penalty, W, b, Z, G, ws, grad, in
     ``inner_tol``; update ``W``, ``b`` and ``Z`` in place and return the epochs run.
 
     ``G`` and ``grad`` (``X[:, ws]' G``) are the raw gradient and the working set's gradient
-    at the current ``Z``, as the outer evaluation left them.
+    at the current ``Z``, as the outer evaluation left them. The compiled loop runs
+    ``_ANDERSON + 1`` epochs at a time (gap checked after each); an Anderson step follows.
     """
     m = ws.size
     intercept = gram.col_means is not None
@@ -95,41 +97,22 @@ def solve_on_gram(gram, design, y, a, datafit, penalty, W, b, Z, G, ws, grad, in
         w = np.append(w, b[0])
         g = np.append(g, G.sum())
     value = float(datafit.value(Z, y, a, np))
-    l1, l2, positive = penalty.l1, penalty.l2, penalty.positive
-    buffer = []
-    epochs = max_epochs
-    for epoch in range(1, max_epochs + 1):
-        value = gram_epoch(Q, w, g, m, l1, l2, positive, value)
-        buffer.append(w.copy())
-        if len(buffer) == _ANDERSON + 1:
-            value = _extrapolate(Q, w, g, value, penalty, m, buffer)
-            buffer = []
-        if gram_gap(penalty, w, g, value, m) <= inner_tol:
-            epochs = epoch
+    iterates = np.empty((_ANDERSON + 1, w.size))
+    epochs = 0
+    while epochs < max_epochs:
+        chunk = iterates[: min(_ANDERSON + 1, max_epochs - epochs)]
+        run, value, gap = gram_epochs(Q, w, g, m, penalty.l1, penalty.l2, penalty.positive,
+                                      value, inner_tol, chunk)
+        epochs += run
+        if gap <= inner_tol:
             break
+        if run == _ANDERSON + 1:
+            value = _extrapolate(Q, w, g, value, penalty, m, iterates)
     W[ws, 0] = w[:m]
     if intercept:
         b[0] = w[m]
     design.predict(W, ws, b, Z)
     return epochs
-
-
-def gram_gap(penalty, w, g, value, m):
-    """Duality gap of the least-squares problem restricted to the working set, from the
-    datafit value ``f``, the coefficients ``w`` and the gradient ``g`` (intercept last when
-    ``w`` holds more than ``m`` entries).
-
-    With residuals ``r = Xw + b - y`` and the dual point ``theta = s A r``, the datafit's
-    conjugate is ``s^2 f + s sum_i a_i r_i y_i`` and ``sum_i a_i r_i y_i = g'w - 2 f``. An
-    intercept's dual constraint ``sum_i theta_i = 0`` holds to round-off: its exact step comes
-    last in every epoch.
-    """
-    grad = g[:m, None]
-    s = penalty.dual_scale(-grad, np)
-    conjugate = s * s * value + s * (float(g @ w) - 2.0 * value)
-    dual = -conjugate - float(penalty.conjugate(-s * grad, np))
-    primal = value + float(penalty.value(w[:m], np))
-    return max(primal - dual, 0.0)
 
 
 def _extrapolate(Q, w, g, value, penalty, m, buffer):

@@ -87,7 +87,7 @@ def _evaluate(design, y, a, datafit, penalty, W, Z, G, keep, col_means):
 
 def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, tol,
                       max_iter, max_epochs, p0, newton, recorder, bar, lips=None,
-                      screening=True, gram="auto"):
+                      screening=True, gram="auto", gram_cache=None):
     """Run the engine in place on ``W`` (p, K) and ``b`` (K,); return a
     :class:`WorkingSetResult`.
 
@@ -100,7 +100,9 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     features, whose restricted problem has the same solutions); the history's
     ``n_screened`` counts them. Each record is taken after that check's screening, at the
     iterate it leaves. ``gram`` (least squares only): ``"auto"`` solves a working set on its
-    Gram matrix when :func:`._gram_route.gram_pays` says so, ``True`` always, ``False`` never.
+    Gram matrix when :func:`._gram_route.gram_pays` says so, ``True`` always, ``False`` never;
+    ``gram_cache`` (a :class:`._gram_route.WorkingSetGram` of the same design and weights)
+    carries the Gram across calls, as along a regularisation path.
     """
     n, p = design.shape
     K = W.shape[1]
@@ -120,7 +122,8 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     previous_support = None
     converged = False
     on_gram = gram is not False and datafit.kind == DatafitKind.LEAST_SQUARES and K == 1
-    gram_cache = WorkingSetGram(design, a, col_means) if on_gram else None
+    if on_gram and gram_cache is None:
+        gram_cache = WorkingSetGram(design, a, col_means)
     gram_solves = 0
     primal = crit = np.inf
     n_iter = 0

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from numsolve.linear_model import L1, L1PlusL2, Logistic, NonNegL1, Quadratic, bcd
-from numsolve.linear_model._gram_route import gram_gap
+from numsolve.linear_model import (L1, L1PlusL2, Logistic, NonNegL1, Quadratic, bcd,
+                                   lasso_path)
+from numsolve.linear_model._cd_gram import restricted_gap
 from numsolve.linear_model._objective import optimality
 
 
@@ -51,14 +52,16 @@ def test_gram_gap_is_the_duality_gap(rng):
     a /= a.sum()
     w = rng.standard_normal(8) * (rng.random(8) < 0.6)
     Q = X.T @ (a[:, None] * X)
-    for penalty in (L1(0.05), L1PlusL2(0.05, 0.5)):
+    for penalty in (L1(0.05), L1PlusL2(0.05, 0.5), NonNegL1(0.05)):
+        w = np.abs(w) if penalty.positive else w
         Z = (X @ w)[:, None]
         G = a[:, None] * (Z - y[:, None])
         grad = X.T @ G
         _, expected, _ = optimality(Quadratic(), penalty, w[:, None], Z, y, a, grad, G, np)
         value = 0.5 * float(a @ (Z[:, 0] - y) ** 2)
-        assert gram_gap(penalty, w, grad[:, 0], value, 8) == pytest.approx(expected,
-                                                                            rel=1e-10)
+        gap = restricted_gap(w, grad[:, 0], 8, penalty.l1, penalty.l2, penalty.positive,
+                             value)
+        assert gap == pytest.approx(expected, rel=1e-10)
         np.testing.assert_allclose(Q @ w - X.T @ (a * y), grad[:, 0], atol=1e-12)
 
 
@@ -100,3 +103,14 @@ def test_gram_option_is_checked(rng):
         bcd(X, y, Quadratic(), L1(0.1), gram="yes")
     with pytest.raises(ValueError, match="gram=True needs"):
         bcd(X, np.sign(y), Logistic(), L1(0.1), gram=True)
+
+
+def test_lasso_path_on_tall_data_keeps_its_gram(rng):
+    """Along a path the Gram carries over between alphas; every alpha's solution is the
+    column route's."""
+    X, y = _correlated(rng, n=1500, p=40)
+    alphas, coefs, gaps = lasso_path(X, y, n_alphas=8, tol=1e-12)
+    for k, alpha in enumerate(alphas):
+        ref = bcd(X, y, Quadratic(), L1(alpha), tol=1e-14, gram=False)
+        np.testing.assert_allclose(coefs[:, k], ref.x, atol=1e-6)
+    assert np.all(gaps <= 1e-12 * 0.5 * np.mean(y ** 2))
