@@ -12,10 +12,12 @@ sparse product). The predictor ``Z`` is recomputed once, when the working set is
 
 The route pays when the working set's stored entries outnumber the Gram's entries
 (:data:`GRAM_RATIO`): an epoch then reads fewer numbers, and the Gram's columns are built by
-BLAS at many times the speed of the memory-bound coordinate epochs. The Newton finish of the
-column route is not used here: epochs on ``Q`` reach the requested gap at the cost of a few
-``|S|^2`` passes. The restricted gap costs ``O(|S|)`` here, so it is checked after every
-epoch (in the compiled loop) and the solve stops close to the tolerance it was given.
+BLAS at many times the speed of the memory-bound coordinate epochs. When the signs of the
+coefficients have not changed over a round of epochs and the gap fell less than tenfold, a
+Newton step on ``Q``'s support block replaces the remaining epochs (the column route's Newton
+finish, without its ``O(n |S|^2)`` Hessian). The restricted gap costs ``O(|S|)`` here, so it
+is checked after every epoch (in the compiled loop) and the solve stops close to the
+tolerance it was given.
 """
 
 import numpy as np
@@ -32,6 +34,8 @@ GRAM_RATIO = 4
 # Largest Gram kept (|S| + intercept): 3000^2 doubles are 72 MB.
 MAX_GRAM_SIZE = 3000
 _ANDERSON = 5
+# A round of epochs that leaves the gap above this fraction of the last round's has stalled
+_STALL = 0.1
 
 
 def gram_pays(design, ws, fit_intercept):
@@ -99,6 +103,8 @@ def solve_on_gram(gram, design, y, a, datafit, penalty, W, b, Z, G, ws, grad, in
     value = float(datafit.value(Z, y, a, np))
     iterates = np.empty((_ANDERSON + 1, w.size))
     epochs = 0
+    signs = None
+    previous_gap = np.inf
     while epochs < max_epochs:
         chunk = iterates[: min(_ANDERSON + 1, max_epochs - epochs)]
         run, value, gap = gram_epochs(Q, w, g, m, penalty.l1, penalty.l2, penalty.positive,
@@ -108,11 +114,46 @@ def solve_on_gram(gram, design, y, a, datafit, penalty, W, b, Z, G, ws, grad, in
             break
         if run == _ANDERSON + 1:
             value = _extrapolate(Q, w, g, value, penalty, m, iterates)
+        # Newton only where the epochs stall: it solves exactly, far past the tolerance
+        if gap > _STALL * previous_gap and np.array_equal(np.sign(w[:m]), signs):
+            value = _newton(Q, w, g, value, penalty, m)
+        signs, previous_gap = np.sign(w[:m]), gap
     W[ws, 0] = w[:m]
     if intercept:
         b[0] = w[m]
     design.predict(W, ws, b, Z)
     return epochs
+
+
+def _newton(Q, w, g, value, penalty, m):
+    """Newton step on the support with its signs held (exact on a quadratic: the
+    solution when the signs are right); kept when no sign flips and the objective decreases.
+
+    Once the signs are settled, coordinate epochs converge at a rate set by the support's
+    conditioning (a ridge with a small penalty may need thousands); one ``O(|S|^3)`` solve
+    ends it. Returns the datafit value.
+    """
+    free = np.flatnonzero(np.concatenate([w[:m] != 0, np.ones(w.size - m, dtype=bool)]))
+    penalised = free < m
+    sigma = np.where(penalised, np.sign(w[free]), 0.0)
+    ridge = np.where(penalised, penalty.l2, 0.0)
+    H = Q[np.ix_(free, free)]
+    try:
+        d = -np.linalg.solve(H + np.diag(ridge), g[free] + penalty.l1 * sigma + ridge * w[free])
+    except np.linalg.LinAlgError:
+        return value
+    new = w[free] + d
+    if np.any(sigma * new < 0) or not np.all(np.isfinite(new)):
+        return value
+    new_value = value + float(d @ g[free]) + 0.5 * float(d @ H @ d)
+    before = value + float(penalty.value(w[:m], np))
+    trial = w.copy()
+    trial[free] = new
+    if new_value + float(penalty.value(trial[:m], np)) < before:
+        g += Q[:, free] @ d
+        w[:] = trial
+        return new_value
+    return value
 
 
 def _extrapolate(Q, w, g, value, penalty, m, buffer):

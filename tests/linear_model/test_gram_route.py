@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from numsolve.linear_model import (L1, L1PlusL2, Logistic, NonNegL1, Quadratic, bcd,
+from numsolve.linear_model import (L1, L2, L1PlusL2, Logistic, NonNegL1, Quadratic, bcd,
                                    lasso_path)
 from numsolve.linear_model._cd_gram import restricted_gap
 from numsolve.linear_model._objective import optimality
@@ -114,3 +114,14 @@ def test_lasso_path_on_tall_data_keeps_its_gram(rng):
         ref = bcd(X, y, Quadratic(), L1(alpha), tol=1e-14, gram=False)
         np.testing.assert_allclose(coefs[:, k], ref.x, atol=1e-6)
     assert np.all(gaps <= 1e-12 * 0.5 * np.mean(y ** 2))
+
+
+def test_gram_newton_step_solves_an_ill_conditioned_ridge(rng):
+    """Features correlated at 0.99 and a tiny ridge: coordinate epochs stall (epochs alone
+    take about 1000 here), the Newton step on the Gram lands on the closed-form solution."""
+    X, y = _correlated(rng, n=4000, p=100, rho=0.99)
+    fit = bcd(X, y, Quadratic(), L2(1e-6), tol=1e-10)
+    assert fit.route == "gram" and fit.converged and fit.epochs < 500
+    n = X.shape[0]
+    exact = np.linalg.solve(X.T @ X / n + 1e-6 * np.eye(100), X.T @ y / n)
+    np.testing.assert_allclose(fit.x, exact, rtol=1e-6, atol=1e-8)
