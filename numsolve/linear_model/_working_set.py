@@ -120,6 +120,10 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     screening = screening and penalty.l1 > 0
     epochs = 0
     previous_support = None
+    # least squares: the support an exact Newton finish last solved; a second finish on it
+    # cannot move (the epochs since left it at that support's optimum)
+    quadratic = datafit.kind == DatafitKind.LEAST_SQUARES
+    exact_at = None
     converged = False
     on_gram = gram is not False and datafit.kind == DatafitKind.LEAST_SQUARES and K == 1
     if on_gram and gram_cache is None:
@@ -159,11 +163,15 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
                                     ws, grad[chosen], 0.5 * threshold, max_epochs)
             gram_solves += 1
         else:
-            epochs += _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
-                             col_means, inner_tol, max_epochs, newton)
+            run, tried = _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
+                                col_means, inner_tol, max_epochs, newton, exact_at)
+            epochs += run
+            exact_at = tried if quadratic else None
         support = np.flatnonzero(np.any(W != 0, axis=1))
-        if newton and not use_gram and np.array_equal(support, previous_support):
+        if newton and not use_gram and np.array_equal(support, previous_support) and not \
+                np.array_equal(support, exact_at):
             newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept)
+            exact_at = support if quadratic else None
         previous_support = support
         bar.update(1)
     else:
@@ -213,15 +221,17 @@ def _screen(design, y, a, datafit, penalty, W, b, Z, G, keep, lips, col_means, e
 
 
 def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inner_tol,
-           max_epochs, newton):
-    """Proximal coordinate epochs on the working set with Anderson extrapolation.
+           max_epochs, newton, tried=None):
+    """Proximal coordinate epochs on the working set with Anderson extrapolation; returns
+    the epochs run and the support (feature indices) of the last Newton finish.
 
     At every check, if the support has not changed since the previous check, Newton steps on
-    the support (:func:`newton_finish`) replace the remaining coordinate epochs.
+    the support (:func:`newton_finish`) replace the remaining coordinate epochs, unless they
+    were already taken on that support (``tried``, which the caller may pass).
     """
     kind, l1, l2, positive = datafit.kind, penalty.l1, penalty.l2, penalty.positive
     buffer = []
-    previous = tried = None
+    previous = None
     for epoch in range(1, max_epochs + 1):
         design.epoch(kind, y, a, W, Z, ws, lips, l1, l2, positive)
         if col_means is not None:
@@ -231,7 +241,7 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
             _extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer)
             buffer = []
         if epoch % _CHECK_EVERY == 0:
-            support = np.flatnonzero(np.any(W[ws] != 0, axis=1))
+            support = ws[np.any(W[ws] != 0, axis=1)]
             if newton and np.array_equal(support, previous) and not np.array_equal(
                     support, tried):
                 newton_finish(design, datafit, penalty, W, b, Z, y, a, col_means is not None)
@@ -242,8 +252,8 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
             means = None if col_means is None else col_means[ws]
             _, crit, _ = _criterion(datafit, penalty, W[ws], Z, y, a, grad, G, means)
             if crit <= inner_tol:
-                return epoch
-    return max_epochs
+                return epoch, tried
+    return max_epochs, tried
 
 
 def _extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer):
