@@ -8,9 +8,20 @@ stopping rule (scikit-learn and celer: gap <= tol ||y||^2/n, i.e. ``tol = 5e-9``
 1e-8). The gap each one actually reached is then computed by one function for all
 (``numsolve.linear_model._objective.optimality``, the Fenchel gap of section 3.2 of the spec)
 and reported with the relative suboptimality against the best objective found.
+
+The shape grid (cases ``grid_*``, issue #22): Lasso and L1-logistic over n/p from 1/100 to
+200, dense and sparse (densities 1e-4 to 1e-1), alpha from alpha_max/10 to alpha_max/1000,
+against skglm, celer, scikit-learn and liblinear, one timed round per cell by default. Run it
+alone with ``python benchmarks/run.py bcd --case grid_``; then
+``python benchmarks/bench_bcd.py benchmarks/results/bcd_grid.json`` writes the grid's table
+and heat map of numsolve's time over the fastest peer's (``bcd_grid_summary.md`` and
+``bcd_grid_heatmap.png`` beside the JSON).
 """
 
+import json
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -98,7 +109,7 @@ def _ns_lasso(problem):
     from numsolve.linear_model import L1, Quadratic, bcd
 
     res = bcd(problem["X"], problem["y"], Quadratic(), L1(problem["alpha"]), tol=TARGET)
-    return {**_lasso_quality(problem, res.x), "iterations": res.n_iter}
+    return {**_lasso_quality(problem, res.x), "iterations": res.n_iter, "route": res.route}
 
 
 def _sk_lasso(problem):
@@ -261,6 +272,145 @@ def _with_grid(setup, n_alphas):
     return wrapped
 
 
+# -- the shape grid (#22) -------------------------------------------------------------------
+# (n, p, density or None for dense correlated data); n/p from 1/100 to 200
+_GRID_LASSO_SHAPES = [(100, 10_000, None), (1000, 1000, None), (5000, 500, None),
+                      (40_000, 200, None), (2000, 20_000, 1e-3), (5000, 25_000, 2e-4),
+                      (2000, 2000, 1e-1), (20_000, 2000, 1e-2)]
+_GRID_LOGISTIC_SHAPES = [(200, 5000, None), (2000, 500, None), (20_000, 100, None),
+                         (2000, 20_000, 1e-3), (20_000, 1000, 1e-2)]
+_GRID_DIVISORS = (10, 100, 1000)
+_GRID_QUICK = [(60, 600, None), (2000, 20, None), (300, 3000, 1e-2)]
+
+
+def _grid_problem(n, p, density, divisor, logistic):
+    def setup():
+        rng = np.random.default_rng(0)
+        if density is None:
+            from skglm.utils.data import make_correlated_data
+
+            X, y, _ = make_correlated_data(n_samples=n, n_features=p, rho=0.5, snr=3,
+                                           density=0.1, random_state=0)
+            X = np.asfortranarray(X)
+        else:
+            import scipy.sparse as sp
+
+            X = sp.random(n, p, density=density, format="csc", random_state=0,
+                          data_rvs=rng.standard_normal)
+            w = np.zeros(p)
+            support = rng.choice(p, min(p, 50), replace=False)
+            w[support] = 3 * rng.standard_normal(support.size)
+            y = X @ w + 0.1 * rng.standard_normal(n)
+        if logistic:
+            y = np.where(y > np.median(y), 1.0, -1.0)
+            alpha = np.abs(X.T @ y).max() / (2 * n) / divisor
+        else:
+            alpha = np.abs(X.T @ y).max() / n / divisor
+        return {"X": X, "y": y, "alpha": alpha}
+    return setup
+
+
+def _grid_name(loss, n, p, density, divisor):
+    kind = "dense" if density is None else f"sparse_d{density:g}"
+    return f"grid_{loss}_{kind}_{n}x{p}_amax/{divisor}"
+
+
+def grid_cases(quick=False):
+    """The grid's cells: one case per (loss, shape, alpha), every peer at the same target."""
+    stop = (f"no intercept, float64, target duality gap {TARGET:g} x P(0) in each solver's own "
+            "stopping rule; reported gap computed identically for all")
+    lasso_shapes = _GRID_QUICK if quick else _GRID_LASSO_SHAPES
+    logistic_shapes = _GRID_QUICK if quick else _GRID_LOGISTIC_SHAPES
+    out = []
+    for loss, shapes in (("lasso", lasso_shapes), ("logistic", logistic_shapes)):
+        contenders = (_lasso_contenders() if loss == "lasso" else
+                      [Contender("numsolve bcd (auto)", _ns_logistic),
+                       Contender("sklearn liblinear", _liblinear),
+                       Contender("skglm SparseLogisticRegression", _skglm_logistic,
+                                 requires="skglm"),
+                       Contender("celer LogisticRegression", _celer_logistic,
+                                 requires="celer")])
+        for n, p, density in shapes:
+            for divisor in _GRID_DIVISORS:
+                data = ("correlated (make_correlated_data rho=0.5, snr=3, 10% support)"
+                        if density is None else
+                        f"scipy.sparse.random density {density:g}, 50 planted coefficients")
+                labels = "; labels sign(y - median y)" if loss == "logistic" else ""
+                out.append(Case(_grid_name(loss, n, p, density, divisor),
+                                f"{n} x {p}, {data}{labels}, alpha = alpha_max/{divisor}; "
+                                f"{stop}",
+                                _grid_problem(n, p, density, divisor, loss == "logistic"),
+                                contenders, repeats=1))
+    return out
+
+
+def grid_summary(path):
+    """Table and heat map of the grid from ``run.py``'s JSON: numsolve's time over the
+    fastest peer's per cell, the gaps reached, and numsolve over skglm's median."""
+    payload = json.loads(Path(path).read_text())
+    rows = []
+    for record in payload["cases"]:
+        if not record["case"].startswith("grid_") or not record["rows"]:
+            continue
+        times = {row["contender"]: row["median_s"] for row in record["rows"]}
+        gaps = {row["contender"]: row["quality"].get("gap") for row in record["rows"]}
+        ours = times.pop(record["reference"])
+        our_gap = gaps.pop(record["reference"])
+        fastest = min(times, key=times.get)
+        skglm = next((t for name, t in times.items() if name.startswith("skglm")), None)
+        rows.append({"cell": record["case"][len("grid_"):], "numsolve_s": ours,
+                     "numsolve_gap": our_gap, "fastest_peer": fastest,
+                     "fastest_s": times[fastest], "fastest_gap": gaps[fastest],
+                     "ratio_fastest": ours / times[fastest],
+                     "ratio_skglm": None if skglm is None else ours / skglm})
+    skglm_ratios = [r["ratio_skglm"] for r in rows if r["ratio_skglm"] is not None]
+    lines = ["# bcd shape grid: numsolve against the fastest peer", "",
+             f"From `{Path(path).name}`; ratio = numsolve time / time (below 1: numsolve "
+             "faster).", "",
+             f"Cells: {len(rows)}; numsolve fastest in "
+             f"{sum(r['ratio_fastest'] <= 1 for r in rows)}; median ratio to skglm "
+             f"{np.median(skglm_ratios) if skglm_ratios else float('nan'):.3f}.", "",
+             "| cell | numsolve s | gap | fastest peer | its s | its gap | ratio to fastest |"
+             " ratio to skglm |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        skglm = "-" if r["ratio_skglm"] is None else f"{r['ratio_skglm']:.3f}"
+        lines.append(f"| {r['cell']} | {r['numsolve_s']:.4g} | {r['numsolve_gap']:.2e} | "
+                     f"{r['fastest_peer']} | {r['fastest_s']:.4g} | {r['fastest_gap']:.2e} | "
+                     f"{r['ratio_fastest']:.3f} | {skglm} |")
+    out = Path(path).with_name(Path(path).stem + "_summary.md")
+    out.write_text("\n".join(lines) + "\n")
+    _heat_map(rows, Path(path).with_name(Path(path).stem + "_heatmap.png"))
+    return out
+
+
+def _heat_map(rows, path):
+    """Cells as rows (shape) by columns (alpha), coloured by log2 of the ratio to the
+    fastest peer (blue: numsolve faster)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shapes = sorted({r["cell"].rsplit("_amax/", 1)[0] for r in rows})
+    divisors = sorted({int(r["cell"].rsplit("_amax/", 1)[1]) for r in rows})
+    grid = np.full((len(shapes), len(divisors)), np.nan)
+    for r in rows:
+        shape, divisor = r["cell"].rsplit("_amax/", 1)
+        grid[shapes.index(shape), divisors.index(int(divisor))] = np.log2(r["ratio_fastest"])
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(divisors), 1 + 0.45 * len(shapes)))
+    image = ax.imshow(grid, cmap="coolwarm", vmin=-3, vmax=3, aspect="auto")
+    for (i, j), value in np.ndenumerate(grid):
+        if np.isfinite(value):
+            ax.text(j, i, f"{2 ** value:.2f}", ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(divisors)), [f"amax/{d}" for d in divisors])
+    ax.set_yticks(range(len(shapes)), shapes, fontsize=7)
+    fig.colorbar(image, ax=ax, label="log2(numsolve / fastest peer)")
+    ax.set_title("numsolve time / fastest peer's")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def cases(quick=False):
     """The spec's problems (section 3.3), or small versions of them with ``quick``."""
     if quick:
@@ -324,4 +474,8 @@ def cases(quick=False):
               Contender("sklearn Lasso", _sk_lasso),
               Contender("numsolve bcd (auto, working sets)", _ns_lasso)],
              repeats=repeats),
-    ]
+    ] + grid_cases(quick)
+
+
+if __name__ == "__main__":
+    print(grid_summary(sys.argv[1]))

@@ -1,6 +1,7 @@
 """The design matrix as the compiled kernels see it: dense Fortran or CSC, float32 or float64."""
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.sparse as sp
 
 from . import _cd as kernels
@@ -67,6 +68,25 @@ class Design:
         out = np.empty((ws.shape[0], G.shape[1]))
         kernels.ws_gradient(*self._columns, G, ws, out)
         return out
+
+    def stored(self, cols):
+        """Stored entries of ``X[:, cols]`` (what one coordinate epoch over them reads)."""
+        if self.sparse:
+            indptr = self.X.indptr
+            return int((indptr[cols + 1] - indptr[cols]).sum())
+        return self.shape[0] * len(cols)
+
+    def weighted_cross(self, rows, cols, a):
+        """``X[:, rows]' diag(a) X[:, cols]`` as a dense float64 array (BLAS or sparse
+        products; the Gram blocks of the least-squares Gram route)."""
+        if self.sparse:
+            weighted = sp.diags(a) @ self.X[:, cols].astype(np.float64, copy=False)
+            left = self.X[:, rows].astype(np.float64, copy=False)
+            return np.asarray((left.T @ weighted).toarray())
+        # Fortran operands and a transposed GEMM: no copy beyond the two column gathers
+        left = np.asfortranarray(self.X[:, rows], dtype=np.float64)
+        right = np.asfortranarray(a[:, None] * self.X[:, cols], dtype=np.float64)
+        return scipy.linalg.blas.dgemm(1.0, left, right, trans_a=True)
 
     def columns(self, cols):
         """Dense copy of ``X[:, cols]`` (small blocks only)."""

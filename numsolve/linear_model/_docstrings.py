@@ -19,7 +19,9 @@ DOC = {
         new data (useful along a sequence of penalties); otherwise start from zero.""",
     "rule": """rule : str, default="auto"
         Block selection rule of :func:`bcd`: ``"auto"`` (greedy working sets with a Newton
-        finish, the fastest), ``"cyclic"``, ``"random"``, ``"lipschitz"`` (random with
+        finish, the fastest; for least squares on tall data, ``n_samples >= 4 |working
+        set|``, a working set is solved on its Gram matrix, see :func:`bcd`'s ``gram``),
+        ``"cyclic"``, ``"random"``, ``"lipschitz"`` (random with
         probability proportional to the blocks' Lipschitz constants) or a greedy rule of
         Nutini et al. (``"gs"``, ``"gsl"``, ``"gs-q"``, ...).""",
     "update": """update : str, default="auto"

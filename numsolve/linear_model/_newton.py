@@ -24,6 +24,9 @@ from ._cd import DatafitKind
 __all__ = ["newton_finish"]
 
 _MAX_SUPPORT = 3000
+# Added to the Hessian's diagonal, relative to its mean: the softmax Hessian is singular
+# along class-common shifts
+_RELATIVE_RIDGE = 1e-12
 _CONTROLLER = ThreadpoolController()
 
 
@@ -66,7 +69,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
     active = np.ones(XS.shape[1], dtype=bool)
     Z_cur = Z.copy()
     quadratic = datafit.kind == DatafitKind.LEAST_SQUARES
-    gram = _weighted_gram(XS, a) if quadratic else None
+    fixed_hessian = _FixedHessian.of(_weighted_gram(XS, a), ridge) if quadratic else None
     # the softmax is invariant to a common shift of the intercepts: keep their steps centred
     centre = slice(m, None) if fit_intercept and K > 1 else None
 
@@ -78,17 +81,13 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
     moved = False
     for _ in range(max_steps):
         G = datafit.raw_gradient(Z_cur, y, a, np)
-        grad = (_entry_products(XS, G, classes) + penalty.l1 * sigma + ridge * theta)[active]
-        if quadratic:
-            H = gram[np.ix_(active, active)]
+        grad_all = _entry_products(XS, G, classes) + penalty.l1 * sigma + ridge * theta
+        grad = grad_all[active]
+        if fixed_hessian is not None:
+            d_active = fixed_hessian.step(grad_all, active)[active]
         else:
             H = _support_hessian(datafit, XS[:, active], classes[active], Z_cur, y, a)
-        H = H + np.diag(ridge[active] + 1e-12 * max(np.trace(H) / H.shape[0], 1e-300))
-        try:
-            factor = scipy.linalg.cho_factor(H, check_finite=False)
-            d_active = -scipy.linalg.cho_solve(factor, grad, check_finite=False)
-        except np.linalg.LinAlgError:
-            d_active = -np.linalg.lstsq(H, grad, rcond=None)[0]
+            d_active = _newton_direction(H, ridge[active], grad)
         d = np.zeros_like(theta)
         d[active] = d_active
         if centre is not None:
@@ -142,6 +141,59 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
             b[:] = theta[m:]
         Z[:] = Z_cur
     return moved
+
+
+def _newton_direction(H, ridge, grad):
+    """``-(H + diag(ridge) + eps I)^{-1} grad`` (``eps`` relative to ``H``'s diagonal), by
+    Cholesky, least squares where that fails."""
+    H = H + np.diag(ridge + _RELATIVE_RIDGE * max(np.trace(H) / H.shape[0], 1e-300))
+    try:
+        factor = scipy.linalg.cho_factor(H, check_finite=False)
+        return -scipy.linalg.cho_solve(factor, grad, check_finite=False)
+    except np.linalg.LinAlgError:
+        return -np.linalg.lstsq(H, grad, rcond=None)[0]
+
+
+class _FixedHessian:
+    """Newton directions of a quadratic (fixed Hessian ``H``) on shrinking active sets, from
+    one Cholesky factorisation of ``H``.
+
+    The coordinates that left the active set are held at zero by Lagrange multipliers:
+    ``d = -H^{-1}(g + E lam)`` with ``(E' H^{-1} E) lam = -E' H^{-1} g``, ``E`` their unit
+    columns. Dropping ``k`` coordinates costs ``k`` triangular solves (``O(k m^2)``) and a
+    ``k x k`` system where a new factorisation of ``H_AA`` costs ``O(m^3)``: on a 900-feature
+    support, the sign changes of one finish took 9 factorisations before.
+    """
+
+    def __init__(self, factor, size):
+        self.factor = factor
+        self.fixed = np.empty(0, dtype=np.intp)
+        self.solved = np.empty((size, 0))  # H^{-1} E, one column per fixed coordinate
+
+    @classmethod
+    def of(cls, H, ridge):
+        """The solver for ``H + diag(ridge) + eps I``, or None when it is not positive
+        definite (the caller then factors each active block, least squares as fallback)."""
+        H = H + np.diag(ridge + _RELATIVE_RIDGE * max(np.trace(H) / H.shape[0], 1e-300))
+        try:
+            return cls(scipy.linalg.cho_factor(H, check_finite=False), H.shape[0])
+        except np.linalg.LinAlgError:
+            return None
+
+    def step(self, grad, active):
+        """The Newton direction over all coordinates, zero outside ``active``."""
+        new = np.setdiff1d(np.flatnonzero(~active), self.fixed)
+        if new.size:
+            unit = np.zeros((self.solved.shape[0], new.size))
+            unit[new, np.arange(new.size)] = 1.0
+            self.solved = np.hstack([self.solved, scipy.linalg.cho_solve(
+                self.factor, unit, check_finite=False)])
+            self.fixed = np.concatenate([self.fixed, new])
+        u = scipy.linalg.cho_solve(self.factor, grad, check_finite=False)
+        if self.fixed.size:
+            u += self.solved @ np.linalg.solve(self.solved[self.fixed], -u[self.fixed])
+            u[self.fixed] = 0.0
+        return -u
 
 
 def _entry_products(XS, G, classes):

@@ -11,6 +11,7 @@ from .._validation import check_matrix, check_vector
 from ._datafits import Quadratic
 from ._design import Design
 from ._docstrings import with_shared_text
+from ._gram_route import WorkingSetGram
 from ._penalties import L1, NonNegL1
 from ._solver import bcd, updates_per_epoch
 from ._working_set import solve_working_set
@@ -125,15 +126,17 @@ def _solve_chunk(X, design, y, datafit, alphas, *, tol, max_iter, positive, rule
         a = datafit.weights(X.shape[0], np, np.float64)
         lips = datafit.bound * design.col_sq_norms(a)
         W, b = np.zeros((p, 1)), np.zeros(1)
+        gram_cache = WorkingSetGram(design, a, None)  # grown along the path
         for k, alpha in enumerate(alphas):
             penalty = NonNegL1(alpha) if positive else L1(alpha)
             with progress(max_iter, 0) as bar:
-                epochs[k], *_, gap, _, _ = solve_working_set(
+                solved = solve_working_set(
                     design, y, a, datafit, penalty, W, b, fit_intercept=False, tol=tol,
                     max_iter=max_iter, max_epochs=50_000, p0=10, newton=update != "lipschitz",
-                    recorder=HistoryRecorder(), bar=bar, lips=lips)
+                    recorder=HistoryRecorder(), bar=bar, lips=lips, gram_cache=gram_cache)
+            epochs[k] = solved.n_iter
             coefs[:, k] = W[:, 0]
-            gaps[k] = gap
+            gaps[k] = solved.criterion
         return coefs, gaps, epochs
     per_epoch = updates_per_epoch(X, 1, rule, block_size)
     coef = None

@@ -33,7 +33,7 @@ _ENGINES = ("auto", "block", "heap")
 def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variable",
         update="auto", engine="auto", tol=1e-6, max_iter=None, fit_intercept=False,
         coef_init=None, intercept_init=None, max_epochs=50_000, p0=10, screening=True,
-        random_state=None, verbose=0):
+        gram="auto", random_state=None, verbose=0):
     """Minimise ``f(XW + b) + g(W)`` by block coordinate descent.
 
     Parameters
@@ -101,6 +101,13 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         Gap-safe screening in the working-set engine (L1 penalties), once the gap is below
         ``P(0)/100``: features proved zero at the solution are dropped for good; the
         history's ``n_screened`` counts them.
+    gram : {"auto", True, False}, default="auto"
+        Least squares in the working-set engine (``rule="auto"``, NumPy/SciPy input): solve a
+        working set on its Gram matrix ``X_S' A X_S`` (kept and grown between working sets),
+        so an epoch costs ``O(|S|^2)`` instead of reading every stored entry of ``X[:, S]``.
+        ``"auto"`` takes it when those entries number at least four times the Gram's
+        (tall data: ``n >= 4 |S|`` for dense ``X``) and ``|S| <= 3000``; ``True`` always,
+        ``False`` never. Other datafits ignore ``"auto"`` and reject ``True``.
     random_state : int, RandomState or None
         For the random, Lipschitz-sampling and variable cyclic rules.
     verbose : int, default=0
@@ -112,7 +119,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``x``: coefficients, shape (n_features,) or (n_features, K); extras ``intercept``,
         ``gap`` (final stopping criterion, objective scale), ``threshold`` (``tol`` on that
         scale), ``objective``, ``engine`` (``"working-set"``, ``"block"`` or ``"heap"``),
-        ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
+        ``route`` (working-set engine: ``"gram"``, ``"columns"`` or ``"mixed"``, how its
+        working sets were solved, see ``gram``; None otherwise), ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
         history ``objective``, ``gap``, ``kkt`` (and ``n_screened`` for the working-set
         engine).
 
@@ -127,7 +135,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     (True, 3)
     """
     _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
-                   max_iter, max_epochs, p0, fit_intercept, screening)
+                   max_iter, max_epochs, p0, fit_intercept, screening, gram)
+    gram = gram if isinstance(gram, str) else bool(gram)
     xp = array_namespace(X, y)
     backend = require_backend(xp, {"compiled", "generic"}, "bcd")
     heap_reason = heap_unsupported(datafit, rule, block_size, update, backend)
@@ -158,7 +167,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
                 raise ValueError(f"engine='heap': the Gram matrix may hold {bound} entries, "
                                  f"more than the limit {GRAM_NNZ_LIMIT}")
             use_heap = False
-    key_updates = None
+    key_updates = route = None
     if use_heap:
         X, shift = _centred(X, a, fit_intercept)
         X = sp.csc_matrix(X, dtype=np.float64) if sp.issparse(X) else \
@@ -181,10 +190,14 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         W = W0
         b = b0 if shift is None else b0 + shift @ W0
         with progress(max_iter or 100, verbose, desc="bcd", unit="outer") as bar:
-            n_iter, converged, epochs, crit, primal, threshold = solve_working_set(
+            solved = solve_working_set(
                 design, y_enc, a, datafit, penalty, W, b, fit_intercept=fit_intercept,
                 tol=tol, max_iter=max_iter or 100, max_epochs=max_epochs, p0=p0,
-                newton=update != "lipschitz", recorder=recorder, bar=bar, screening=screening)
+                newton=update != "lipschitz", recorder=recorder, bar=bar, screening=screening,
+                gram=gram)
+        n_iter, converged, epochs = solved.n_iter, solved.converged, solved.epochs
+        crit, primal, threshold = solved.criterion, solved.primal, solved.threshold
+        route = _route_name(solved.gram_solves, solved.n_iter)
         engine = "working-set"
         if shift is not None:
             b = b - shift @ W
@@ -241,7 +254,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         history=recorder.as_dict(),
         extras={"intercept": intercept if K > 1 else intercept[0], "gap": float(crit),
                 "threshold": float(threshold), "objective": float(primal), "engine": engine,
-                "epochs": epochs, "rule": rule, "update": update, "key_updates": key_updates})
+                "route": route, "epochs": epochs, "rule": rule, "update": update, "key_updates": key_updates})
 
 
 def updates_per_epoch(X, n_tasks=1, rule="auto", block_size=1):
@@ -278,6 +291,13 @@ def updates_per_epoch(X, n_tasks=1, rule="auto", block_size=1):
     return -(-n_coefs // block_size)
 
 
+def _route_name(gram_solves, n_solves):
+    """How the working sets were solved: all on the Gram, none, or some."""
+    if gram_solves == 0:
+        return "columns"
+    return "gram" if gram_solves == n_solves else "mixed"
+
+
 def _centred(X, a, fit_intercept):
     """Dense ``X`` with an intercept: centred columns (decouples the intercept) and the
     shift; otherwise ``X`` unchanged and ``None``."""
@@ -306,7 +326,7 @@ def _initial(coef_init, intercept_init, p, K):
 
 
 def _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
-                   max_iter, max_epochs, p0, fit_intercept, screening):
+                   max_iter, max_epochs, p0, fit_intercept, screening, gram):
     if not isinstance(datafit, _Datafit):
         raise TypeError(f"datafit must be Quadratic, Logistic or Multinomial, got {datafit!r}")
     if not isinstance(penalty, _Penalty):
@@ -320,6 +340,12 @@ def _check_options(datafit, penalty, rule, block_size, partition, update, engine
         raise ValueError(f"engine must be one of {_ENGINES}, got {engine!r}")
     if partition not in PARTITIONS:
         raise ValueError(f"partition must be one of {PARTITIONS}, got {partition!r}")
+    if not (gram == "auto" or isinstance(gram, (bool, np.bool_))):
+        raise ValueError(f"gram must be 'auto', True or False, got {gram!r}")
+    if gram is True and not (isinstance(datafit, Quadratic) and rule == "auto"
+                             and engine != "block"):
+        raise ValueError("gram=True needs the Quadratic datafit and the working-set engine "
+                         "(rule='auto', engine other than 'block')")
     if update == "exact" and not isinstance(datafit, Quadratic):
         raise ValueError("update='exact' needs the Quadratic datafit")
     for name, value, low in (("block_size", block_size, 1), ("max_epochs", max_epochs, 1),

@@ -12,14 +12,19 @@ support finish the job. Once the gap is small, gap-safe screening (:mod:`._scree
 removes the features it proves to be zero at the solution.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _cd as kernels
+from ._cd import DatafitKind
+from ._gram_route import WorkingSetGram, gram_pays, solve_on_gram
+from ._anderson import anderson_guess
 from ._newton import newton_finish
 from ._objective import dual_correlation, optimality, refine_intercept
 from ._screening import gap_safe_screen
 
-__all__ = ["gsq_scores", "solve_working_set"]
+__all__ = ["WorkingSetResult", "gsq_scores", "solve_working_set"]
 
 _ANDERSON = 5
 _CHECK_EVERY = 10
@@ -28,6 +33,19 @@ _INNER_FRACTION = 0.3
 # few features, and the smaller restricted gap only perturbs the working-set schedule (on
 # L1-logistic problems at alpha_max/100 that cost about 10% more epochs).
 _SCREEN_FROM = 1e-2
+
+
+class WorkingSetResult(NamedTuple):
+    """What :func:`solve_working_set` returns."""
+
+    n_iter: int
+    converged: bool
+    epochs: int
+    criterion: float
+    primal: float
+    threshold: float
+    gram_solves: int
+    """Working sets solved on their Gram matrix (:mod:`._gram_route`)."""
 
 
 def gsq_scores(penalty, W, grad, lips):
@@ -69,9 +87,9 @@ def _evaluate(design, y, a, datafit, penalty, W, Z, G, keep, col_means):
 
 def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, tol,
                       max_iter, max_epochs, p0, newton, recorder, bar, lips=None,
-                      screening=True):
-    """Run the engine in place on ``W`` (p, K) and ``b`` (K,); return ``(n_iter, converged,
-    epochs, criterion, primal, threshold)``.
+                      screening=True, gram="auto", gram_cache=None):
+    """Run the engine in place on ``W`` (p, K) and ``b`` (K,); return a
+    :class:`WorkingSetResult`.
 
     The stopping test is ``gap <= tol * P(0)`` with ``P(0)`` the objective at zero, or
     ``max KKT violation <= tol`` when the penalty has no dual (no penalty). ``lips``
@@ -81,7 +99,10 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     problem for good (gradients, gaps and working sets are then computed over the remaining
     features, whose restricted problem has the same solutions); the history's
     ``n_screened`` counts them. Each record is taken after that check's screening, at the
-    iterate it leaves.
+    iterate it leaves. ``gram`` (least squares only): ``"auto"`` solves a working set on its
+    Gram matrix when :func:`._gram_route.gram_pays` says so, ``True`` always, ``False`` never;
+    ``gram_cache`` (a :class:`._gram_route.WorkingSetGram` of the same design and weights)
+    carries the Gram across calls, as along a regularisation path.
     """
     n, p = design.shape
     K = W.shape[1]
@@ -99,7 +120,15 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     screening = screening and penalty.l1 > 0
     epochs = 0
     previous_support = None
+    # least squares: the support an exact Newton finish last solved; a second finish on it
+    # cannot move (the epochs since left it at that support's optimum)
+    quadratic = datafit.kind == DatafitKind.LEAST_SQUARES
+    exact_at = None
     converged = False
+    on_gram = gram is not False and datafit.kind == DatafitKind.LEAST_SQUARES and K == 1
+    if on_gram and gram_cache is None:
+        gram_cache = WorkingSetGram(design, a, col_means)
+    gram_solves = 0
     primal = crit = np.inf
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
@@ -123,13 +152,26 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         scores = gsq_scores(penalty, W[keep], grad, lips[keep])
         scores[in_model] = np.inf
         size = min(keep.size, max(p0, 2 * int(in_model.sum())))
-        ws = keep[np.sort(np.argpartition(-scores, size - 1)[:size])]
-        epochs += _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
-                         col_means, max(_INNER_FRACTION * crit, 0.5 * threshold),
-                         max_epochs, newton)
+        chosen = np.sort(np.argpartition(-scores, size - 1)[:size])
+        ws = keep[chosen]
+        inner_tol = max(_INNER_FRACTION * crit, 0.5 * threshold)
+        use_gram = on_gram and (gram is True or gram_pays(design, ws, fit_intercept))
+        if use_gram:
+            # epochs on the Gram cost far less than an outer iteration (a full gradient over
+            # X): each working set is solved to the requested gap at once
+            epochs += solve_on_gram(gram_cache, design, y, a, datafit, penalty, W, b, Z, G,
+                                    ws, grad[chosen], 0.5 * threshold, max_epochs)
+            gram_solves += 1
+        else:
+            run, tried = _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
+                                col_means, inner_tol, max_epochs, newton, exact_at)
+            epochs += run
+            exact_at = tried if quadratic else None
         support = np.flatnonzero(np.any(W != 0, axis=1))
-        if newton and np.array_equal(support, previous_support):
+        if newton and not use_gram and np.array_equal(support, previous_support) and not \
+                np.array_equal(support, exact_at):
             newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept)
+            exact_at = support if quadratic else None
         previous_support = support
         bar.update(1)
     else:
@@ -140,7 +182,7 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         recorder.record(n_iter, force=True, objective=primal, gap=crit, kkt=kkt, epochs=epochs,
                         n_screened=p - keep.size)
         converged = crit <= threshold
-    return n_iter, converged, epochs, crit, primal, threshold
+    return WorkingSetResult(n_iter, converged, epochs, crit, primal, threshold, gram_solves)
 
 
 def _screen(design, y, a, datafit, penalty, W, b, Z, G, keep, lips, col_means, evaluation):
@@ -179,15 +221,17 @@ def _screen(design, y, a, datafit, penalty, W, b, Z, G, keep, lips, col_means, e
 
 
 def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inner_tol,
-           max_epochs, newton):
-    """Proximal coordinate epochs on the working set with Anderson extrapolation.
+           max_epochs, newton, tried=None):
+    """Proximal coordinate epochs on the working set with Anderson extrapolation; returns
+    the epochs run and the support (feature indices) of the last Newton finish.
 
     At every check, if the support has not changed since the previous check, Newton steps on
-    the support (:func:`newton_finish`) replace the remaining coordinate epochs.
+    the support (:func:`newton_finish`) replace the remaining coordinate epochs, unless they
+    were already taken on that support (``tried``, which the caller may pass).
     """
     kind, l1, l2, positive = datafit.kind, penalty.l1, penalty.l2, penalty.positive
     buffer = []
-    previous = tried = None
+    previous = None
     for epoch in range(1, max_epochs + 1):
         design.epoch(kind, y, a, W, Z, ws, lips, l1, l2, positive)
         if col_means is not None:
@@ -197,7 +241,7 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
             _extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer)
             buffer = []
         if epoch % _CHECK_EVERY == 0:
-            support = np.flatnonzero(np.any(W[ws] != 0, axis=1))
+            support = ws[np.any(W[ws] != 0, axis=1)]
             if newton and np.array_equal(support, previous) and not np.array_equal(
                     support, tried):
                 newton_finish(design, datafit, penalty, W, b, Z, y, a, col_means is not None)
@@ -208,23 +252,15 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
             means = None if col_means is None else col_means[ws]
             _, crit, _ = _criterion(datafit, penalty, W[ws], Z, y, a, grad, G, means)
             if crit <= inner_tol:
-                return epoch
-    return max_epochs
+                return epoch, tried
+    return max_epochs, tried
 
 
 def _extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer):
     """Anderson extrapolation of the last iterates; kept only if the objective decreases."""
-    iterates = np.asarray(buffer)
-    U = np.diff(iterates, axis=0)
-    C = U @ U.T
-    try:
-        z = np.linalg.solve(C, np.ones(C.shape[0]))
-    except np.linalg.LinAlgError:
+    guess = anderson_guess(buffer)
+    if guess is None:
         return
-    total = z.sum()
-    if not np.isfinite(total) or total == 0:
-        return
-    guess = (z / total) @ iterates[1:]
     K = W.shape[1]
     W_new = guess[: ws.size * K].reshape(ws.size, K)
     if penalty.positive:

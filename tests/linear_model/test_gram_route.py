@@ -1,0 +1,127 @@
+"""The least-squares Gram route of the working-set engine: same solutions as the column
+route, its restricted duality gap, the automatic choice, and where it stops."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from numsolve.linear_model import (L1, L2, L1PlusL2, Logistic, NonNegL1, Quadratic, bcd,
+                                   lasso_path)
+from numsolve.linear_model._cd_gram import restricted_gap
+from numsolve.linear_model._objective import optimality
+
+
+def _tall(rng, n=400, p=30, sparse=False):
+    X = rng.standard_normal((n, p))
+    if sparse:
+        X = sp.random(n, p, density=0.3, format="csc", random_state=0,
+                      data_rvs=rng.standard_normal)
+    w = np.zeros(p)
+    w[:6] = rng.standard_normal(6) * 2
+    y = X @ w + 0.5 * rng.standard_normal(n) + 1.5
+    return X, y
+
+
+def _alpha_max(X, y):
+    return np.abs(X.T @ (y - y.mean())).max() / X.shape[0]
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("penalty", ["l1", "enet", "nonneg"])
+def test_gram_route_finds_the_column_route_solution(rng, sparse, penalty):
+    X, y = _tall(rng, sparse=sparse)
+    sw = rng.uniform(0.2, 2.0, X.shape[0])
+    alpha = _alpha_max(X, y) / 30
+    pen = {"l1": L1(alpha), "enet": L1PlusL2(alpha, 0.7), "nonneg": NonNegL1(alpha)}[penalty]
+    fits = {gram: bcd(X, y, Quadratic(sample_weight=sw), pen, fit_intercept=True, tol=1e-12,
+                      gram=gram) for gram in (True, False)}
+    assert fits[True].route == "gram" and fits[False].route == "columns"
+    for fit in fits.values():
+        assert fit.converged and fit.gap <= fit.threshold
+    # a gap of 1e-12 P(0) pins the objective to that accuracy, the coefficients to its
+    # square root over the curvature
+    assert fits[True].objective == pytest.approx(fits[False].objective, rel=1e-11)
+    np.testing.assert_allclose(fits[True].x, fits[False].x, atol=1e-5)
+    assert fits[True].intercept == pytest.approx(fits[False].intercept, abs=1e-5)
+
+
+def test_gram_gap_is_the_duality_gap(rng):
+    X = rng.standard_normal((50, 8))
+    y = rng.standard_normal(50)
+    a = rng.uniform(0.5, 1.5, 50)
+    a /= a.sum()
+    w = rng.standard_normal(8) * (rng.random(8) < 0.6)
+    Q = X.T @ (a[:, None] * X)
+    for penalty in (L1(0.05), L1PlusL2(0.05, 0.5), NonNegL1(0.05)):
+        w = np.abs(w) if penalty.positive else w
+        Z = (X @ w)[:, None]
+        G = a[:, None] * (Z - y[:, None])
+        grad = X.T @ G
+        _, expected, _ = optimality(Quadratic(), penalty, w[:, None], Z, y, a, grad, G, np)
+        value = 0.5 * float(a @ (Z[:, 0] - y) ** 2)
+        gap = restricted_gap(w, grad[:, 0], 8, penalty.l1, penalty.l2, penalty.positive,
+                             value)
+        assert gap == pytest.approx(expected, rel=1e-10)
+        np.testing.assert_allclose(Q @ w - X.T @ (a * y), grad[:, 0], atol=1e-12)
+
+
+def test_auto_takes_the_gram_on_tall_data_only(rng):
+    X, y = _tall(rng, n=2000, p=40)
+    tall = bcd(X, y, Quadratic(), L1(_alpha_max(X, y) / 50), fit_intercept=True)
+    Xw = rng.standard_normal((30, 400))
+    yw = Xw[:, :5] @ np.ones(5)
+    wide = bcd(Xw, yw, Quadratic(), L1(_alpha_max(Xw, yw) / 50))
+    assert tall.route == "gram" and wide.route == "columns"
+    logistic = bcd(X, np.sign(y - np.median(y)), Logistic(), L1(0.01))
+    assert logistic.route == "columns"
+
+
+def _correlated(rng, n, p, rho=0.5):
+    """Benchmark-like data (as skglm's make_correlated_data): Toeplitz feature correlation
+    ``rho^|i-j|``, 10% of the features in the model, signal-to-noise ratio 3."""
+    cov = rho ** np.abs(np.subtract.outer(np.arange(p), np.arange(p)))
+    X = rng.standard_normal((n, p)) @ np.linalg.cholesky(cov).T
+    w = np.zeros(p)
+    w[rng.choice(p, p // 10, replace=False)] = rng.standard_normal(p // 10)
+    signal = X @ w
+    return X, signal + rng.standard_normal(n) * signal.std() / 3
+
+
+def test_tall_lasso_stops_near_the_requested_gap(rng):
+    """The Gram route stops at the requested tolerance: its gap is below the threshold but
+    not driven to round-off (within 100x of the request)."""
+    X, y = _correlated(rng, n=5000, p=200)
+    for divisor in (10, 100, 1000):
+        fit = bcd(X, y, Quadratic(), L1(_alpha_max(X, y) / divisor), tol=1e-6)
+        assert fit.route == "gram"
+        assert fit.threshold / 100 <= fit.gap <= fit.threshold
+
+
+def test_gram_option_is_checked(rng):
+    X, y = _tall(rng, n=40, p=10)
+    with pytest.raises(ValueError, match="gram must be"):
+        bcd(X, y, Quadratic(), L1(0.1), gram="yes")
+    with pytest.raises(ValueError, match="gram=True needs"):
+        bcd(X, np.sign(y), Logistic(), L1(0.1), gram=True)
+
+
+def test_lasso_path_on_tall_data_keeps_its_gram(rng):
+    """Along a path the Gram carries over between alphas; every alpha's solution is the
+    column route's."""
+    X, y = _correlated(rng, n=1500, p=40)
+    alphas, coefs, gaps = lasso_path(X, y, n_alphas=8, tol=1e-12)
+    for k, alpha in enumerate(alphas):
+        ref = bcd(X, y, Quadratic(), L1(alpha), tol=1e-14, gram=False)
+        np.testing.assert_allclose(coefs[:, k], ref.x, atol=1e-6)
+    assert np.all(gaps <= 1e-12 * 0.5 * np.mean(y ** 2))
+
+
+def test_gram_newton_step_solves_an_ill_conditioned_ridge(rng):
+    """Features correlated at 0.99 and a tiny ridge: coordinate epochs stall (epochs alone
+    take about 1000 here), the Newton step on the Gram lands on the closed-form solution."""
+    X, y = _correlated(rng, n=4000, p=100, rho=0.99)
+    fit = bcd(X, y, Quadratic(), L2(1e-6), tol=1e-10)
+    assert fit.route == "gram" and fit.converged and fit.epochs < 500
+    n = X.shape[0]
+    exact = np.linalg.solve(X.T @ X / n + 1e-6 * np.eye(100), X.T @ y / n)
+    np.testing.assert_allclose(fit.x, exact, rtol=1e-6, atol=1e-8)
