@@ -1,10 +1,16 @@
-"""Krylov solvers of the label systems, all right-hand sides at once.
+"""Iterative solvers of the label systems, all right-hand sides at once.
 
 * :func:`jacobi_pcg`: conjugate gradients preconditioned by the diagonal, for the SPD systems
   (the harmonic system, label spreading on a symmetric graph). The columns run in lock-step,
   each with its own step lengths, so one sparse product serves every class;
 * :func:`bicgstab`: BiCGSTAB, columns in lock-step too, for the non-symmetric system of label
-  spreading on a directed kNN graph (its diagonal is one: no preconditioner is needed).
+  spreading on a directed kNN graph (its diagonal is one: no preconditioner is needed);
+* :func:`operator_pcg`: the same CG in NumPy for any operator with ``@`` (a dense matrix, the
+  implicit label-spreading operator).
+
+:func:`operator_pcg` and :func:`bicgstab` take ``stop(X, R)``, asked after every iteration with
+the iterate and its recursive residual ``R = B - A X``: a stopping rule of the caller's (label
+spreading stops once its labels are certified) ended before ``tol`` is reached.
 """
 
 import numpy as np
@@ -13,7 +19,7 @@ import scipy.sparse as sp
 from .._result import HistoryRecorder, SolveResult
 from ._jacobi_pcg import jacobi_pcg_run
 
-__all__ = ["bicgstab", "jacobi_pcg", "relative_residuals"]
+__all__ = ["bicgstab", "jacobi_pcg", "operator_pcg", "relative_residuals"]
 
 MAX_RESTARTS = 3
 
@@ -24,12 +30,17 @@ def relative_residuals(A, X, B):
     return np.linalg.norm(B - A @ X, axis=0) / np.where(norms > 0, norms, 1.0)
 
 
-def _outcome(A, X, B, n_iter, tol, recorder, method):
+def _outcome(A, X, B, n_iter, tol, recorder, method, stopped=False):
     residual = float(relative_residuals(A, X, B).max(initial=0.0))
-    converged = residual <= tol
-    message = (f"relative residual {residual:.2e} <= tol after {n_iter} iterations"
-               if converged else f"relative residual {residual:.2e} > tol after the "
-               f"budget of {n_iter} iterations")
+    converged = stopped or residual <= tol
+    if stopped:
+        message = (f"stopped by the caller's rule after {n_iter} iterations (relative "
+                   f"residual {residual:.2e})")
+    elif converged:
+        message = f"relative residual {residual:.2e} <= tol after {n_iter} iterations"
+    else:
+        message = (f"relative residual {residual:.2e} > tol after the budget of {n_iter} "
+                   "iterations")
     return SolveResult(x=X, n_iter=n_iter, converged=converged, message=message,
                        history=recorder.as_dict(), extras={"residual": residual,
                                                            "method": method})
@@ -65,7 +76,7 @@ def jacobi_pcg(A, B, *, tol=1e-8, max_iter=1000):
     (True, 'jacobi-pcg')
     """
     if not sp.issparse(A):
-        return _dense_pcg(A, B, tol, max_iter)
+        return operator_pcg(A, B, tol=tol, max_iter=max_iter, inverse=1.0 / np.diag(A))
     recorder = HistoryRecorder()
     dtype = B.dtype
     A = A if A.dtype == dtype else A.astype(dtype)
@@ -92,9 +103,37 @@ def jacobi_pcg(A, B, *, tol=1e-8, max_iter=1000):
     return _outcome(A, np.ascontiguousarray(X.T), B, n_iter, tol, recorder, "jacobi-pcg")
 
 
-def _dense_pcg(A, B, tol, max_iter):
+def operator_pcg(A, B, *, tol=1e-8, max_iter=1000, inverse=None, stop=None):
+    """Preconditioned CG in NumPy on any SPD operator ``A`` with ``A @ X``, columns together.
+
+    Parameters
+    ----------
+    A : ndarray or object with ``@``
+        Symmetric positive definite.
+    B : ndarray of shape (n, k)
+    tol, max_iter
+        As in :func:`jacobi_pcg`.
+    inverse : ndarray of shape (n,), optional
+        Inverse of the diagonal preconditioner (default: none, for a unit diagonal).
+    stop : callable, optional
+        ``stop(X, R)`` ends the iteration when true (see the module's notes).
+
+    Returns
+    -------
+    SolveResult
+        As :func:`jacobi_pcg`; ``converged`` is also true when ``stop`` ended it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.semi_supervised._krylov import operator_pcg
+    >>> A = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> operator_pcg(A, np.ones((2, 1)), tol=1e-12).x.ravel()
+    array([0.33333333, 0.33333333])
+    """
     recorder = HistoryRecorder()
-    inverse = (1.0 / np.diag(A))[:, None]
+    inverse = np.ones(B.shape[0]) if inverse is None else inverse
+    inverse = inverse[:, None]
     norms = np.linalg.norm(B, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
     X = np.zeros_like(B)
@@ -103,8 +142,9 @@ def _dense_pcg(A, B, tol, max_iter):
     P = Z.copy()
     rz = np.einsum("ij,ij->j", R, Z)
     n_iter = 0
+    stopped = False
     residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
-    while residual > tol and n_iter < max_iter:
+    while residual > tol and n_iter < max_iter and not stopped:
         AP = A @ P
         curvature = np.einsum("ij,ij->j", P, AP)
         # a column already solved exactly has a zero direction: it takes no step
@@ -118,7 +158,8 @@ def _dense_pcg(A, B, tol, max_iter):
         n_iter += 1
         residual = float((np.linalg.norm(R, axis=0) / norms).max())
         recorder.record(n_iter, residual=residual)
-    return _outcome(A, X, B, n_iter, tol, recorder, "jacobi-pcg")
+        stopped = residual > tol and stop is not None and stop(X, R)
+    return _outcome(A, X, B, n_iter, tol, recorder, "jacobi-pcg", stopped)
 
 
 def _ratio(numerator, denominator):
@@ -127,11 +168,12 @@ def _ratio(numerator, denominator):
                      where=denominator != 0)
 
 
-def bicgstab(A, B, *, tol=1e-8, max_iter=1000):
+def bicgstab(A, B, *, tol=1e-8, max_iter=1000, stop=None):
     """Solve the non-symmetric system ``A X = B`` by BiCGSTAB, every column in lock-step.
 
     Unpreconditioned (the systems it serves have a unit diagonal); two products with ``A``
-    per iteration, for all columns at once. Arguments and result as in :func:`jacobi_pcg`.
+    per iteration, for all columns at once; ``A`` is a matrix or any object with ``@``.
+    Arguments and result as in :func:`operator_pcg`.
 
     Examples
     --------
@@ -151,8 +193,9 @@ def bicgstab(A, B, *, tol=1e-8, max_iter=1000):
     ones = np.ones(B.shape[1], dtype=B.dtype)
     rho, alpha, omega = ones, ones, ones
     n_iter = 0
+    stopped = False
     residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
-    while residual > tol and n_iter < max_iter:
+    while residual > tol and n_iter < max_iter and not stopped:
         rho_next = np.einsum("ij,ij->j", shadow, R)
         beta = _ratio(rho_next, rho) * _ratio(alpha, omega)
         P = R + beta * (P - omega * V)
@@ -167,4 +210,6 @@ def bicgstab(A, B, *, tol=1e-8, max_iter=1000):
         n_iter += 1
         residual = float((np.linalg.norm(R, axis=0) / norms).max())
         recorder.record(n_iter, residual=residual)
-    return _outcome(A, X, B, n_iter, tol, recorder, "bicgstab")
+        stopped = residual > tol and stop is not None and stop(X, R)
+    return _outcome(A, X, B, n_iter, tol, recorder, "bicgstab", stopped)
+
