@@ -23,11 +23,14 @@ zeros) are never certified.
 
 import numpy as np
 
-__all__ = ["labels_certified"]
+__all__ = ["certification_ratio"]
 
 
-def labels_certified(F, R, scale, alpha, symmetric):
-    """Whether every row's largest entry of ``F`` is that of the exact solution.
+def certification_ratio(F, R, scale, alpha, symmetric):
+    """Smallest ratio, over the rows, of the margin between the two largest entries of ``F``
+    to the margin the error bound requires: above 1, every row's largest entry is that of
+    the exact solution. The bound is linear in ``R``: a residual ``t`` times smaller would
+    certify rows down to a ratio of ``1 / t``.
 
     Parameters
     ----------
@@ -44,26 +47,32 @@ def labels_certified(F, R, scale, alpha, symmetric):
 
     Returns
     -------
-    bool
+    float
+        ``inf`` for a single class or a zero residual (nothing to certify or no error).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from numsolve.semi_supervised._certify import labels_certified
+    >>> from numsolve.semi_supervised._certify import certification_ratio
     >>> F = np.array([[0.9, 0.1], [0.2, 0.6]])
     >>> scale = np.ones(2)
-    >>> labels_certified(F, np.full((2, 2), 1e-3), scale, 0.5, True)
+    >>> float(certification_ratio(F, np.full((2, 2), 1e-3), scale, 0.5, True)) > 1
     True
-    >>> labels_certified(F, np.full((2, 2), 0.2), scale, 0.5, True)
+    >>> float(certification_ratio(F, np.full((2, 2), 0.2), scale, 0.5, True)) > 1
     False
     """
     if F.shape[1] < 2:
-        return True
+        return np.inf
     best_two = np.partition(F, -2, axis=1)[:, -2:]
     margin = scale * (best_two[:, 1] - best_two[:, 0])
     if symmetric:
         bound = np.abs(scale[:, None] * R).max(initial=0.0) / (1.0 - alpha)
         spectral = np.linalg.norm(R, axis=0).max() / (1.0 - alpha)
-        return bool(np.all(margin > 2.0 * np.minimum(bound, spectral * scale)))
-    column_bound = np.abs(R / scale[:, None]).sum(axis=0).max(initial=0.0) / (1.0 - alpha)
-    return bool(np.all(margin > 2.0 * column_bound * scale ** 2))
+        required = 2.0 * np.minimum(bound, spectral * scale)
+    else:
+        column_bound = np.abs(R / scale[:, None]).sum(axis=0).max(initial=0.0) / (1.0 - alpha)
+        required = 2.0 * column_bound * scale ** 2
+    if not required.any():
+        return np.inf
+    return float(np.min(np.divide(margin, required, out=np.full_like(margin, np.inf),
+                                  where=required > 0)))

@@ -267,9 +267,12 @@ class LabelSpreading(LabelPropagation):
     A drop-in for :class:`sklearn.semi_supervised.LabelSpreading`, with the same graph
     ``S = D^(-1/2) W D^(-1/2)`` (``D``: column sums of the affinity ``W`` without its
     diagonal) and the same model: scikit-learn iterates ``F <- alpha S F + (1 - alpha) Y``
-    up to ``max_iter`` times, numsolve solves its fixed point ``(I - alpha S) F = (1 - alpha)
-    Y`` to the relative residual ``tol`` (conjugate gradients on a symmetric graph, BiCGSTAB on
-    the directed kNN graph, or sparse LU), with a sparse graph.
+    up to ``max_iter`` times until the change is below ``tol``; numsolve solves its fixed
+    point ``(I - alpha S) F = (1 - alpha) Y`` (conjugate gradients on a symmetric graph,
+    scikit-learn's iteration compiled or BiCGSTAB on the directed kNN graph, or sparse LU)
+    and by default stops once every label is certified to be the fixed point's. The graph is
+    built as scikit-learn builds it (one dense kernel evaluation, or one
+    ``kneighbors_graph``) and never copied: ``S`` is applied without being formed.
 
     Parameters
     ----------
@@ -289,9 +292,10 @@ class LabelSpreading(LabelPropagation):
         Weight of the neighbours against a point's own label (soft clamping).
     rbf_cutoff : float, default=1e-6
         Smallest RBF weight kept beyond the 10 nearest neighbours (above 5,000 points).
-    method : {"auto", "cg", "bicgstab", "direct"}, default="auto"
-        Solver of the system (see :func:`~numsolve.semi_supervised.label_spreading`); the
-        one used is ``method_``.
+    method : {"auto", "cg", "bicgstab", "fixed-point", "direct"}, default="auto"
+        Solver of the system (see :func:`~numsolve.semi_supervised.label_spreading`): CG on
+        a symmetric graph (rbf), scikit-learn's own iteration (compiled) on its directed kNN
+        graph up to ``alpha = 0.5`` and BiCGSTAB above; the one used is ``method_``.
     max_iter : int, default=1000
         Iteration budget of the iterative solvers.
     tol : float or None, default=None
@@ -335,7 +339,7 @@ class LabelSpreading(LabelPropagation):
     >>> y_partial[:20] = y[:20]
     >>> model = LabelSpreading(kernel="knn", n_neighbors=10).fit(X, y_partial)
     >>> float((model.transduction_ == y).mean()) > 0.95, model.method_
-    (True, 'bicgstab')
+    (True, 'fixed-point')
     """
 
     _parameter_constraints: dict = {

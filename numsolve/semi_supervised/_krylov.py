@@ -5,12 +5,17 @@
   each with its own step lengths, so one sparse product serves every class;
 * :func:`bicgstab`: BiCGSTAB, columns in lock-step too, for the non-symmetric system of label
   spreading on a directed kNN graph (its diagonal is one: no preconditioner is needed);
+* :func:`fixed_point`: the iteration ``X <- X + (B - A X)``, scikit-learn's own for label
+  spreading (``A = I - alpha S``, contracting by about ``alpha``): one product and four
+  vector passes per iteration, a quarter of BiCGSTAB's, cheapest for a small ``alpha``;
 * :func:`operator_pcg`: the same CG in NumPy for any operator with ``@`` (a dense matrix, the
   implicit label-spreading operator).
 
-:func:`operator_pcg` and :func:`bicgstab` take ``stop(X, R)``, asked after every iteration with
+:func:`fixed_point`, :func:`operator_pcg` and :func:`bicgstab` take ``stop(X, R)``, asked after every iteration with
 the iterate and its recursive residual ``R = B - A X``: a stopping rule of the caller's (label
-spreading stops once its labels are certified) ended before ``tol`` is reached.
+spreading stops once its labels are certified) ended before ``tol`` is reached. Its attribute
+``next_check`` is the Frobenius norm of ``R`` above which it answers no without looking: the
+compiled fixed-point iteration runs on until then.
 """
 
 import numpy as np
@@ -18,8 +23,9 @@ import scipy.sparse as sp
 
 from .._result import HistoryRecorder, SolveResult
 from ._jacobi_pcg import jacobi_pcg_run
+from ._spreading_fixed_point import spreading_fixed_point_run
 
-__all__ = ["bicgstab", "jacobi_pcg", "operator_pcg", "relative_residuals"]
+__all__ = ["bicgstab", "fixed_point", "jacobi_pcg", "operator_pcg", "relative_residuals"]
 
 MAX_RESTARTS = 3
 
@@ -213,3 +219,68 @@ def bicgstab(A, B, *, tol=1e-8, max_iter=1000, stop=None):
         stopped = residual > tol and stop is not None and stop(X, R)
     return _outcome(A, X, B, n_iter, tol, recorder, "bicgstab", stopped)
 
+
+def fixed_point(A, B, *, tol=1e-8, max_iter=1000, stop=None):
+    """Solve ``A X = B`` by the fixed-point iteration ``X <- X + (B - A X)``.
+
+    Converges when the spectral radius of ``I - A`` is below one (label spreading: at most
+    ``alpha`` on a symmetric graph), at that rate; one product with ``A`` per iteration, and
+    the residual it gives is the true one. Arguments and result as in :func:`operator_pcg`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.semi_supervised._krylov import fixed_point
+    >>> A = np.array([[1.0, -0.2], [-0.2, 1.0]])
+    >>> fixed_point(A, np.ones((2, 1)), tol=1e-12).x.ravel()
+    array([1.25, 1.25])
+    """
+    parts = getattr(A, "sparse_parts", None)
+    if parts is not None:
+        return _compiled_fixed_point(A, parts, B, tol, max_iter, stop)
+    recorder = HistoryRecorder()
+    norms = np.linalg.norm(B, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    X = np.zeros_like(B)
+    R = B.copy()
+    n_iter = 0
+    stopped = False
+    residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
+    while residual > tol and n_iter < max_iter and not stopped:
+        X += R
+        R = B - A @ X
+        n_iter += 1
+        residual = float((np.linalg.norm(R, axis=0) / norms).max())
+        recorder.record(n_iter, residual=residual)
+        stopped = residual > tol and stop is not None and stop(X, R)
+    return _outcome(A, X, B, n_iter, tol, recorder, "fixed-point", stopped)
+
+
+def _compiled_fixed_point(A, parts, B, tol, max_iter, stop):
+    """:func:`fixed_point` for an operator ``own * X + P X`` (``A.sparse_parts``: CSR ``P``
+    and the vector ``own``), in one compiled pass over ``P`` per iteration; it returns to
+    Python only where ``stop`` wants a look."""
+    product, own = parts
+    recorder = HistoryRecorder()
+    B = np.ascontiguousarray(B, dtype=np.float64)
+    norms = np.linalg.norm(B, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    X, X_next, R = np.zeros_like(B), np.empty_like(B), np.empty_like(B)
+    residuals = np.empty(max_iter)
+    n_iter = 0
+    stopped = False
+    while True:
+        pause = -1.0 if stop is None else stop.next_check
+        made = spreading_fixed_point_run(product.indptr, product.indices, product.data, own,
+                                         B, norms, tol, pause, X, X_next, R,
+                                         residuals[n_iter:], max_iter - n_iter)
+        for iteration in range(n_iter, n_iter + made):
+            recorder.record(iteration + 1, residual=residuals[iteration])
+        n_iter += made
+        residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
+        if residual <= tol or n_iter >= max_iter:
+            break
+        stopped = stop(X, R)
+        if stopped:
+            break
+    return _outcome(A, X, B, n_iter, tol, recorder, "fixed-point", stopped)

@@ -24,18 +24,28 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from .._result import SolveResult
-from ._certify import labels_certified
+from ._certify import certification_ratio
 from ._harmonic import _check_labelled_classes, class_indicators
-from ._krylov import bicgstab, operator_pcg, relative_residuals
+from ._krylov import bicgstab, fixed_point, operator_pcg, relative_residuals
 
-__all__ = ["CERTIFIED_BACKSTOP", "SELF_LOOP_RATIO", "SPREADING_METHODS", "SpreadingOperator", "label_spreading",
+__all__ = ["CERTIFIED_BACKSTOP", "FIXED_POINT_ALPHA", "SELF_LOOP_RATIO", "SPREADING_METHODS", "SpreadingOperator", "label_spreading",
            "spread_labels", "spreading_matrix"]
 
-SPREADING_METHODS = ("auto", "cg", "bicgstab", "direct")
+SPREADING_METHODS = ("auto", "cg", "bicgstab", "fixed-point", "direct")
+
+# largest alpha for which "auto" takes the fixed-point iteration on a directed graph: at
+# alpha 0.2 (kNN, n = 2,000 and 20,000) it needs 14 products to BiCGSTAB's 12, at a third of
+# the time per product; at 0.9, 141-224 products to 44-66
+FIXED_POINT_ALPHA = 0.5
 
 # self-loop weight, relative to a node's other weights, above which the diagonal is taken out
 # of W instead of subtracted after the product (that loses this factor of the digits)
 SELF_LOOP_RATIO = 100.0
+
+# the certifier's schedule: after a failed check, the next waits for the residual to shrink by
+# the check's ratio times MARGIN_GROWTH (margins still move), but by no more than CHECK_SHRINK
+MARGIN_GROWTH = 2.0
+CHECK_SHRINK = 1e-3
 
 # relative residual at which the default rule stops when some label cannot be certified (an
 # exact tie, a point no label reaches); far from every label the distributions decay like
@@ -79,11 +89,11 @@ def _inverse_root_degree(degree):
     return 1.0 / np.sqrt(np.where(degree > 0, degree, 1.0))
 
 
-def _degrees(W):
-    """Column sums of ``W`` off its diagonal (summed without the diagonal: exact)."""
+def _degrees(W, rows):
+    """Column sums of ``W`` off its diagonal (summed without the diagonal: exact); ``rows``:
+    the row of every stored entry of a sparse ``W``."""
     if not sp.issparse(W):
         return W.sum(axis=0)
-    rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
     off = W.indices != rows
     return np.bincount(W.indices[off], weights=W.data[off], minlength=W.shape[0])
 
@@ -100,7 +110,8 @@ def _without_self_loops(W, overwrite):
 
 
 class SpreadingOperator:
-    """``I - alpha D^(-1/2) W D^(-1/2)`` applied without forming it (``W`` is not copied).
+    """``I - alpha D^(-1/2) W D^(-1/2)`` applied without copying a dense ``W`` or the structure
+    of a sparse one (a sparse ``W``'s weights are scaled once into a new array).
 
     Parameters
     ----------
@@ -135,20 +146,33 @@ class SpreadingOperator:
         # other weights (an RBF kernel with a large gamma)
         if not sp.issparse(W) and self_loops.any():
             W, self_loops = _without_self_loops(W, overwrite), np.zeros(W.shape[0])
-        degree = _degrees(W)
+        rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr)) if sp.issparse(W) else None
+        degree = _degrees(W, rows)
         used = np.where(degree > 0, degree, 1.0)
         if np.any(self_loops > SELF_LOOP_RATIO * used):
             W, self_loops = _without_self_loops(W, overwrite), np.zeros(W.shape[0])
-        self.W = W
+            rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
         self.scale = 1.0 / np.sqrt(used)
         # the diagonal of W, taken out again after the product with W
         self._own = (1.0 + alpha * self_loops * self.scale ** 2)[:, None]
         self.shape = W.shape
+        if sp.issparse(W):
+            # -alpha S itself, on W's structure: scaling its nnz weights once costs less than
+            # scaling the n x k iterate twice per product
+            weights = -alpha * W.data * self.scale[rows] * self.scale[W.indices]
+            self._product = sp.csr_matrix((weights, W.indices, W.indptr), shape=W.shape)
+            self._dense = None
+            # the compiled fixed-point iteration's view of the operator
+            self.sparse_parts = (self._product, np.ascontiguousarray(self._own[:, 0]))
+        else:
+            self._dense = W
+            self.sparse_parts = None
 
     def __matmul__(self, F):
+        if self._dense is None:
+            return self._own * F + self._product @ F
         scale = self.scale[:, None]
-        product = self.alpha * scale * (self.W @ (scale * F))
-        return self._own * F - product
+        return self._own * F - self.alpha * scale * (self._dense @ (scale * F))
 
 
 def _is_symmetric(W):
@@ -195,9 +219,11 @@ def label_spreading(W, y, *, alpha=0.2, classes=None, tol=None, max_iter=1000, m
         accurate to it, not only their labels).
     max_iter : int, default=1000
         Iteration budget of the iterative solvers.
-    method : {"auto", "cg", "bicgstab", "direct"}, default="auto"
-        ``"cg"`` (symmetric ``W`` only), ``"bicgstab"`` or ``"direct"`` (sparse LU); ``"auto"``
-        takes ``"cg"`` for a symmetric ``W`` and ``"bicgstab"`` otherwise.
+    method : {"auto", "cg", "bicgstab", "fixed-point", "direct"}, default="auto"
+        ``"cg"`` (symmetric ``W`` only), ``"bicgstab"``, ``"fixed-point"`` (scikit-learn's
+        iteration, contracting by about ``alpha`` per product) or ``"direct"`` (sparse LU);
+        ``"auto"`` takes ``"cg"`` for a symmetric ``W``, otherwise ``"fixed-point"`` up to
+        ``alpha = 0.5`` and ``"bicgstab"`` above.
 
     Returns
     -------
@@ -246,7 +272,7 @@ def spread_labels(W, y, *, alpha, symmetric, classes=None, tol=None, max_iter=10
     if method == "cg" and not symmetric:
         raise ValueError("method='cg' needs a symmetric W; use 'bicgstab' or 'direct'")
     classes, labelled = _check_labelled_classes(y, classes)
-    chosen = ("cg" if symmetric else "bicgstab") if method == "auto" else method
+    chosen = _choose(symmetric, alpha) if method == "auto" else method
     B = np.zeros((W.shape[0], classes.size))
     B[labelled] = (1.0 - alpha) * class_indicators(y[labelled], classes)
     if chosen == "direct":
@@ -259,7 +285,7 @@ def spread_labels(W, y, *, alpha, symmetric, classes=None, tol=None, max_iter=10
     else:
         A = SpreadingOperator(W, alpha, overwrite)
         stop = None if tol is not None else _certifier(A, B, symmetric)
-        solve = operator_pcg if chosen == "cg" else bicgstab
+        solve = {"cg": operator_pcg, "bicgstab": bicgstab, "fixed-point": fixed_point}[chosen]
         result = solve(A, B, tol=CERTIFIED_BACKSTOP if tol is None else tol,
                        max_iter=max_iter, stop=stop)
         certified = stop is not None and stop.certified
@@ -271,13 +297,30 @@ def spread_labels(W, y, *, alpha, symmetric, classes=None, tol=None, max_iter=10
     return result
 
 
+def _choose(symmetric, alpha):
+    if symmetric:
+        return "cg"
+    return "fixed-point" if alpha <= FIXED_POINT_ALPHA else "bicgstab"
+
+
 def _certifier(A, B, symmetric):
-    """The stopping rule of certified labels; the recursive residual that certifies is checked
-    against the true one (they drift apart) before the solver stops."""
+    """The stopping rule of certified labels.
+
+    A full check (a partial sort of the iterate) runs only once the residual has shrunk to
+    where the last check's ratio says it could pass (with room for the margins to grow, and
+    at least once per ``CHECK_SHRINK`` of residual), and a recursive residual that certifies
+    is checked against the true one (they drift apart) before the solver stops.
+    """
     def stop(F, R):
-        if not labels_certified(F, R, A.scale, A.alpha, symmetric):
+        size = np.linalg.norm(R)
+        if size > stop.next_check:
             return False
-        stop.certified = labels_certified(F, B - A @ F, A.scale, A.alpha, symmetric)
+        ratio = certification_ratio(F, R, A.scale, A.alpha, symmetric)
+        if ratio > 1.0:
+            ratio = certification_ratio(F, B - A @ F, A.scale, A.alpha, symmetric)
+        stop.certified = ratio > 1.0
+        stop.next_check = size * min(max(MARGIN_GROWTH * ratio, CHECK_SHRINK), 1.0)
         return stop.certified
     stop.certified = False
+    stop.next_check = np.inf
     return stop
