@@ -264,34 +264,30 @@ def _digits_cases():
     out = []
     for fraction in (0.05, 0.1):
         for kernel in ("rbf", "knn"):
-            out.append(Case(
-                name=f"digits LabelSpreading {kernel}, {fraction:.0%} labelled",
-                description=(f"scikit-learn's digits scaled to [0, 1], the {DIGITS_SPLITS} "
-                             f"splits of the LabelPropagation cases ({fraction:.0%} "
-                             f"labelled), alpha 0.2, kernel '{kernel}'; numsolve's default "
-                             "(labels certified) against scikit-learn's LabelSpreading with "
-                             "its defaults (tol 1e-3, max_iter 30) and run to its fixed "
-                             "point; accuracy on the unlabelled points, agreement with the "
-                             "converged scikit-learn labels over all points"),
-                setup=_digits_setup(fraction),
-                contenders=_digits_spreading_contenders(kernel),
-                reference=f"numsolve LabelSpreading {kernel}",
-                repeats=3,
-            ))
-            out.append(Case(
-                name=f"digits {kernel}, {fraction:.0%} labelled",
-                description=(f"scikit-learn's digits (1,797 points, 10 classes) scaled to "
-                             f"[0, 1]; {DIGITS_SPLITS} random splits (numpy default_rng(seed)"
-                             f".random(n) < {fraction}, seeds 0-{DIGITS_SPLITS - 1}), all "
-                             f"fitted in one run; every estimator with its defaults "
-                             f"(kernel='{kernel}': gamma 20 or 7 neighbours, scikit-learn's "
-                             "tol 1e-3, numsolve's exact solve); accuracy on the unlabelled "
-                             "points, agreement over all points"),
-                setup=_digits_setup(fraction),
-                contenders=_digits_contenders(kernel),
-                reference=f"numsolve LabelPropagation {kernel}",
-                repeats=3,
-            ))
+            spreading = (f"digits LabelSpreading {kernel}, {fraction:.0%} labelled",
+                         f"scikit-learn's digits scaled to [0, 1], the {DIGITS_SPLITS} splits "
+                         f"of the LabelPropagation cases ({fraction:.0%} labelled), alpha "
+                         f"0.2, kernel '{kernel}'; numsolve's default (labels certified) "
+                         "against scikit-learn's LabelSpreading with its defaults (tol 1e-3, "
+                         "max_iter 30) and run to its fixed point; accuracy on the unlabelled "
+                         "points, agreement with the converged scikit-learn labels over all "
+                         "points",
+                         _digits_spreading_contenders(kernel),
+                         f"numsolve LabelSpreading {kernel}")
+            propagation = (f"digits {kernel}, {fraction:.0%} labelled",
+                           f"scikit-learn's digits (1,797 points, 10 classes) scaled to "
+                           f"[0, 1]; {DIGITS_SPLITS} random splits (numpy default_rng(seed)"
+                           f".random(n) < {fraction}, seeds 0-{DIGITS_SPLITS - 1}), all "
+                           f"fitted in one run; every estimator with its defaults "
+                           f"(kernel='{kernel}': gamma 20 or 7 neighbours, scikit-learn's "
+                           "tol 1e-3, numsolve's exact solve); accuracy on the unlabelled "
+                           "points, agreement over all points",
+                           _digits_contenders(kernel),
+                           f"numsolve LabelPropagation {kernel}")
+            for name, description, contenders, reference in (spreading, propagation):
+                out.append(Case(name=name, description=description,
+                                setup=_digits_setup(fraction), contenders=contenders,
+                                reference=reference, repeats=3))
     return out
 
 
