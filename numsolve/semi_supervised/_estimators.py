@@ -405,7 +405,8 @@ class LabelSpreading(LabelPropagation):
         """scikit-learn's graph, built as it builds it: one dense kernel evaluation (rbf, up
         to ``DENSE_RBF_LIMIT`` points) or one ``kneighbors_graph`` (knn)."""
         if self._dense_rbf():
-            return rbf_kernel(X, gamma=self.gamma)
+            # float64 once (float32 input gives a float32 kernel), not at every product
+            return rbf_kernel(X, gamma=self.gamma).astype(np.float64, copy=False)
         self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         if self.kernel == "knn":
             return self.nn_fit_.kneighbors_graph(

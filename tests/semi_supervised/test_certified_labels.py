@@ -112,3 +112,13 @@ def test_estimator_default_matches_the_exact_solution_and_reports_it():
         assert np.array_equal(model.transduction_, exact.transduction_)
         assert isinstance(model.labels_certified_, bool)
     assert LabelSpreading(kernel="knn").fit(X, y).method_ == "fixed-point"
+
+
+def test_float32_input_gives_the_float64_labels():
+    X, truth = make_moons(300, noise=0.15, random_state=4)
+    y = np.where(np.random.default_rng(4).random(300) < 0.1, truth, -1)
+    for kernel in ("rbf", "knn"):
+        single = LabelSpreading(kernel=kernel).fit(X.astype(np.float32), y)
+        double = LabelSpreading(kernel=kernel).fit(X, y)
+        assert single.label_distributions_.dtype == np.float64
+        assert np.array_equal(single.transduction_, double.transduction_)
