@@ -10,6 +10,7 @@ array and checks the shapes.
 
 from libc.math cimport sqrt
 from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
 
 import numpy as np
 
@@ -34,25 +35,32 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
     cdef int64_t k = x.shape[1]
     cdef int64_t i, c, entry, made = 0
     cdef double value, largest, total
+    cdef const double* neighbour
     squares_array = np.zeros(k)
     cdef double[::1] squares = squares_array
     if n == 0 or k == 0:
         return 0
+    # the row's residual, summed in a buffer of its own (no aliasing with x: vectorised)
+    cdef double* row = <double*> malloc(k * sizeof(double))
+    if row == NULL:
+        raise MemoryError()
     with nogil:
         while True:
             # x_next = x + r, where r is the residual of x, computed in the same pass
             for c in range(k):
                 squares[c] = 0.0
             for i in range(n):
-                # one class at a time: the sum stays in a register (the row's entries are
-                # read k times, from cache)
                 for c in range(k):
-                    value = b[i, c] - own[i] * x[i, c]
-                    for entry in range(indptr[i], indptr[i + 1]):
-                        value -= data[entry] * x[indices[entry], c]
-                    r[i, c] = value
-                    x_next[i, c] = x[i, c] + value
-                    squares[c] += value * value
+                    row[c] = b[i, c] - own[i] * x[i, c]
+                for entry in range(indptr[i], indptr[i + 1]):
+                    value = data[entry]
+                    neighbour = &x[indices[entry], 0]
+                    for c in range(k):
+                        row[c] -= value * neighbour[c]
+                for c in range(k):
+                    r[i, c] = row[c]
+                    x_next[i, c] = x[i, c] + row[c]
+                    squares[c] += row[c] * row[c]
             largest = 0.0
             total = 0.0
             for c in range(k):
@@ -69,4 +77,5 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
                 for c in range(k):
                     x[i, c] = x_next[i, c]
             made += 1
+    free(row)
     return made

@@ -306,11 +306,14 @@ def _choose(symmetric, alpha):
 def _certifier(A, B, symmetric):
     """The stopping rule of certified labels.
 
-    A full check (a partial sort of the iterate) runs only once the residual has shrunk to
-    where the last check's ratio says it could pass (with room for the margins to grow, and
-    at least once per ``CHECK_SHRINK`` of residual), and a recursive residual that certifies
-    is checked against the true one (they drift apart) before the solver stops.
+    A full check (the two best classes of every row) runs only once the residual has shrunk
+    to where the last check's ratio says it could pass (with room for the margins to grow,
+    and at least once per ``CHECK_SHRINK`` of residual), never where the residual backstop
+    would stop the solver first, and a recursive residual that certifies is checked against
+    the true one (they drift apart) before the solver stops.
     """
+    backstop = CERTIFIED_BACKSTOP * np.linalg.norm(B, axis=0).min(initial=np.inf)
+
     def stop(F, R):
         size = np.linalg.norm(R)
         if size > stop.next_check:
@@ -320,7 +323,10 @@ def _certifier(A, B, symmetric):
             ratio = certification_ratio(F, B - A @ F, A.scale, A.alpha, symmetric)
         stop.certified = ratio > 1.0
         stop.next_check = size * min(max(MARGIN_GROWTH * ratio, CHECK_SHRINK), 1.0)
+        if stop.next_check < backstop:
+            stop.next_check = -1.0
         return stop.certified
     stop.certified = False
-    stop.next_check = np.inf
+    # the first iterations leave points unreached (ratio 0): no look before a first shrink
+    stop.next_check = CHECK_SHRINK * np.linalg.norm(B)
     return stop
