@@ -10,7 +10,6 @@ array and checks the shapes.
 
 from libc.math cimport sqrt
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc
 
 import numpy as np
 
@@ -22,7 +21,8 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
                               const double[:, ::1] b, const double[::1] b_norms, double tol,
                               double pause, double[:, ::1] x, double[:, ::1] x_next,
                               double[:, ::1] r, double[::1] residuals, int64_t max_iter):
-    """Iterate from ``x`` (shape (n, k)) until the largest relative residual
+    """Iterate from ``x`` (shape (k, n): a class per row, each contiguous, as ``b``, ``r``
+    and ``x_next``) until the largest relative residual
     ``||r_c|| / b_norms_c`` is at most ``tol``, the residual's Frobenius norm at most
     ``pause`` (the caller's stopping rule wants a look) or ``max_iter`` iterations
     (``residuals`` holds at least ``max_iter`` entries).
@@ -31,36 +31,29 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
     iteration's largest relative residual. Returns the iterations made (``x_next`` is
     scratch).
     """
-    cdef int64_t n = x.shape[0]
-    cdef int64_t k = x.shape[1]
+    cdef int64_t k = x.shape[0]
+    cdef int64_t n = x.shape[1]
     cdef int64_t i, c, entry, made = 0
     cdef double value, largest, total
-    cdef const double* neighbour
     squares_array = np.zeros(k)
     cdef double[::1] squares = squares_array
     if n == 0 or k == 0:
         return 0
-    # the row's residual, summed in a buffer of its own (no aliasing with x: vectorised)
-    cdef double* row = <double*> malloc(k * sizeof(double))
-    if row == NULL:
-        raise MemoryError()
     with nogil:
         while True:
             # x_next = x + r, where r is the residual of x, computed in the same pass
             for c in range(k):
                 squares[c] = 0.0
-            for i in range(n):
-                for c in range(k):
-                    row[c] = b[i, c] - own[i] * x[i, c]
-                for entry in range(indptr[i], indptr[i + 1]):
-                    value = data[entry]
-                    neighbour = &x[indices[entry], 0]
-                    for c in range(k):
-                        row[c] -= value * neighbour[c]
-                for c in range(k):
-                    r[i, c] = row[c]
-                    x_next[i, c] = x[i, c] + row[c]
-                    squares[c] += row[c] * row[c]
+            # one class at a time over contiguous vectors, the sum in a register (the
+            # graph's arrays are read once per class)
+            for c in range(k):
+                for i in range(n):
+                    value = b[c, i] - own[i] * x[c, i]
+                    for entry in range(indptr[i], indptr[i + 1]):
+                        value -= data[entry] * x[c, indices[entry]]
+                    r[c, i] = value
+                    x_next[c, i] = x[c, i] + value
+                    squares[c] += value * value
             largest = 0.0
             total = 0.0
             for c in range(k):
@@ -73,9 +66,8 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
             # a pause only after a step: the caller has looked at the incoming iterate
             if largest <= tol or made >= max_iter or (made > 0 and sqrt(total) <= pause):
                 break
-            for i in range(n):
-                for c in range(k):
-                    x[i, c] = x_next[i, c]
+            for c in range(k):
+                for i in range(n):
+                    x[c, i] = x_next[c, i]
             made += 1
-    free(row)
     return made

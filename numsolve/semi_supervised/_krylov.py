@@ -262,25 +262,27 @@ def _compiled_fixed_point(A, parts, B, tol, max_iter, stop):
     Python only where ``stop`` wants a look."""
     product, own = parts
     recorder = HistoryRecorder()
-    B = np.ascontiguousarray(B, dtype=np.float64)
     norms = np.linalg.norm(B, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
-    X, X_next, R = np.zeros_like(B), np.empty_like(B), np.empty_like(B)
+    # the kernel holds a class per row, each contiguous
+    B_rows = np.array(B.T, dtype=np.float64, order="C")
+    X, X_next, R = np.zeros_like(B_rows), np.empty_like(B_rows), np.empty_like(B_rows)
     residuals = np.empty(max_iter)
     n_iter = 0
     stopped = False
     while True:
         pause = -1.0 if stop is None else stop.next_check
         made = spreading_fixed_point_run(product.indptr, product.indices, product.data, own,
-                                         B, norms, tol, pause, X, X_next, R,
+                                         B_rows, norms, tol, pause, X, X_next, R,
                                          residuals[n_iter:], max_iter - n_iter)
         for iteration in range(n_iter, n_iter + made):
             recorder.record(iteration + 1, residual=residuals[iteration])
         n_iter += made
-        residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
+        residual = float((np.linalg.norm(R, axis=1) / norms).max(initial=0.0))
         if residual <= tol or n_iter >= max_iter:
             break
-        stopped = stop(X, R)
+        stopped = stop(X.T, R.T)
         if stopped:
             break
-    return _outcome(A, X, B, n_iter, tol, recorder, "fixed-point", stopped)
+    return _outcome(A, np.ascontiguousarray(X.T), B, n_iter, tol, recorder, "fixed-point",
+                    stopped)
