@@ -23,7 +23,7 @@ from ._affinity import (
     rbf_backbone,
 )
 from ._harmonic import METHODS, label_propagation, labelled_nodes, reached_nodes
-from ._spreading import SPREADING_METHODS, label_spreading
+from ._spreading import SPREADING_METHODS, label_spreading, spread_labels
 
 __all__ = ["LabelPropagation", "LabelSpreading"]
 
@@ -267,9 +267,12 @@ class LabelSpreading(LabelPropagation):
     A drop-in for :class:`sklearn.semi_supervised.LabelSpreading`, with the same graph
     ``S = D^(-1/2) W D^(-1/2)`` (``D``: column sums of the affinity ``W`` without its
     diagonal) and the same model: scikit-learn iterates ``F <- alpha S F + (1 - alpha) Y``
-    up to ``max_iter`` times, numsolve solves its fixed point ``(I - alpha S) F = (1 - alpha)
-    Y`` to the relative residual ``tol`` (conjugate gradients on a symmetric graph, BiCGSTAB on
-    the directed kNN graph, or sparse LU), with a sparse graph.
+    up to ``max_iter`` times until the change is below ``tol``; numsolve solves its fixed
+    point ``(I - alpha S) F = (1 - alpha) Y`` (conjugate gradients on a symmetric graph,
+    scikit-learn's iteration compiled or BiCGSTAB on the directed kNN graph, or sparse LU)
+    and by default stops once every label is certified to be the fixed point's. The graph is
+    built as scikit-learn builds it (one dense kernel evaluation, or one
+    ``kneighbors_graph``) and never copied: ``S`` is applied without being formed.
 
     Parameters
     ----------
@@ -289,17 +292,21 @@ class LabelSpreading(LabelPropagation):
         Weight of the neighbours against a point's own label (soft clamping).
     rbf_cutoff : float, default=1e-6
         Smallest RBF weight kept beyond the 10 nearest neighbours (above 5,000 points).
-    method : {"auto", "cg", "bicgstab", "direct"}, default="auto"
-        Solver of the system (see :func:`~numsolve.semi_supervised.label_spreading`); the
-        one used is ``method_``.
+    method : {"auto", "cg", "bicgstab", "fixed-point", "direct"}, default="auto"
+        Solver of the system (see :func:`~numsolve.semi_supervised.label_spreading`): CG on
+        a symmetric graph (rbf), scikit-learn's own iteration (compiled) on its directed kNN
+        graph up to ``alpha = 0.5`` and BiCGSTAB above; the one used is ``method_``.
     max_iter : int, default=1000
         Iteration budget of the iterative solvers.
-    tol : float, default=1e-10
-        Relative residual of the system to reach (scikit-learn's ``tol`` bounds the change
-        between iterations instead). The system is well conditioned (condition number at most
-        ``(1 + alpha) / (1 - alpha)`` on a symmetric graph), so a tight ``tol`` costs few
-        iterations, and it is needed: far from every label the distributions are tiny before
-        normalisation (they decay like ``alpha`` to the power of the distance).
+    tol : float or None, default=None
+        Stopping rule of the iterative solvers. None: stop as soon as every label in
+        ``transduction_`` is certified, that is the bound on the error of the current iterate
+        (from its residual and ``alpha``) is smaller than each point's margin between its two
+        most probable classes, so the labels are those of the exact fixed point; where some
+        label cannot be certified (a tie, a point no label reaches) the solver goes on to the
+        relative residual 1e-10. ``label_distributions_`` are then as accurate as their labels
+        need. A float: the relative residual of the system to reach, for distributions
+        accurate to it (not scikit-learn's criterion, the change between iterations).
     n_jobs : int, default=None
         Parallel neighbour searches.
 
@@ -317,6 +324,8 @@ class LabelSpreading(LabelPropagation):
         Solver iterations (1 for sparse LU).
     method_ : str
         The solver used.
+    labels_certified_ : bool
+        Whether the solver stopped because every label was certified (``tol=None``).
     n_features_in_ : int
         Number of features seen during ``fit``.
 
@@ -330,7 +339,7 @@ class LabelSpreading(LabelPropagation):
     >>> y_partial[:20] = y[:20]
     >>> model = LabelSpreading(kernel="knn", n_neighbors=10).fit(X, y_partial)
     >>> float((model.transduction_ == y).mean()) > 0.95, model.method_
-    (True, 'bicgstab')
+    (True, 'fixed-point')
     """
 
     _parameter_constraints: dict = {
@@ -341,12 +350,12 @@ class LabelSpreading(LabelPropagation):
         "rbf_cutoff": [Interval(Real, 0, 1, closed="neither")],
         "method": [StrOptions(set(SPREADING_METHODS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="neither"), None],
         "n_jobs": [None, Integral],
     }
 
     def __init__(self, kernel="rbf", *, gamma=20, n_neighbors=7, alpha=0.2, rbf_cutoff=1e-6,
-                 method="auto", max_iter=1000, tol=1e-10, n_jobs=None):
+                 method="auto", max_iter=1000, tol=None, n_jobs=None):
         self.kernel = kernel
         self.gamma = gamma
         self.n_neighbors = n_neighbors
@@ -373,27 +382,42 @@ class LabelSpreading(LabelPropagation):
         self : LabelSpreading
         """
         X, y = self._check_training_data(X, y)
-        result = label_spreading(self._spreading_graph(X), y, alpha=self.alpha, tol=self.tol,
-                                 max_iter=self.max_iter, method=self.method)
+        options = dict(alpha=self.alpha, tol=self.tol, max_iter=self.max_iter,
+                       method=self.method)
+        if self.kernel == "precomputed" or callable(self.kernel):
+            W = X if self.kernel == "precomputed" else self.kernel(X, X)
+            result = label_spreading(W, y, **options)
+        else:
+            # the graphs built here are valid by construction: no validation pass over them
+            result = spread_labels(self._spreading_graph(X), y, symmetric=self.kernel == "rbf",
+                                   overwrite=True, **options)
         if not result.converged:
             warnings.warn(f"LabelSpreading: {result.message}", ConvergenceWarning,
                           stacklevel=2)
         self._store(result)
+        self.labels_certified_ = result.certified
         return self
 
+    def _dense_rbf(self):
+        return self.kernel == "rbf" and self.X_.shape[0] <= DENSE_RBF_LIMIT
+
     def _spreading_graph(self, X):
-        if self.kernel == "precomputed" or callable(self.kernel):
-            return X if self.kernel == "precomputed" else self.kernel(X, X)
+        """scikit-learn's graph, built as it builds it: one dense kernel evaluation (rbf, up
+        to ``DENSE_RBF_LIMIT`` points) or one ``kneighbors_graph`` (knn)."""
+        if self._dense_rbf():
+            # float64 once (float32 input gives a float32 kernel), not at every product
+            return rbf_kernel(X, gamma=self.gamma).astype(np.float64, copy=False)
         self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         if self.kernel == "knn":
             return self.nn_fit_.kneighbors_graph(
                 self.nn_fit_._fit_X, min(self.n_neighbors, X.shape[0]), mode="connectivity")
-        if X.shape[0] <= DENSE_RBF_LIMIT:
-            return rbf_kernel(X, gamma=self.gamma)
         nearest = nearest_distances(self.nn_fit_)
         W = rbf_affinity(self.nn_fit_, self.gamma, self.rbf_cutoff, nearest)
+        # the union of two symmetric graphs: symmetric, as spread_labels is told
         return W.maximum(rbf_backbone(nearest, self.gamma)).tocsr()
 
     def _query_weights(self, X):
+        if self._dense_rbf():
+            return rbf_kernel(X, self.X_, gamma=self.gamma)
         return query_weights(self.nn_fit_, X, self.kernel, n_neighbors=self.n_neighbors,
                              gamma=self.gamma, cutoff=self.rbf_cutoff, radius=None)

@@ -1,0 +1,73 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Label spreading's fixed-point iteration ``X <- X + (B - A X)`` on a CSR operator.
+
+``A X = own * X + P X``, ``P`` the CSR matrix ``-alpha S`` and ``own`` a diagonal (see
+:class:`numsolve.semi_supervised._spreading.SpreadingOperator`). One pass over the graph per
+iteration computes the residual of the current iterate, the next iterate and the residual's
+norms; the caller (:func:`numsolve.semi_supervised._krylov.fixed_point`) allocates every
+array and checks the shapes.
+"""
+
+from libc.math cimport sqrt
+from libc.stdint cimport int64_t
+
+import numpy as np
+
+include "../linear_model/_graph_types.pxi"
+
+
+def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indices,
+                              const double[::1] data, const double[::1] own,
+                              const double[:, ::1] b, const double[::1] b_norms, double tol,
+                              double pause, double[:, ::1] x, double[:, ::1] x_next,
+                              double[:, ::1] r, double[::1] residuals, int64_t max_iter):
+    """Iterate from ``x`` (shape (k, n): a class per row, each contiguous, as ``b``, ``r``
+    and ``x_next``) until the largest relative residual
+    ``||r_c|| / b_norms_c`` is at most ``tol``, the residual's Frobenius norm at most
+    ``pause`` (the caller's stopping rule wants a look) or ``max_iter`` iterations
+    (``residuals`` holds at least ``max_iter`` entries).
+
+    On return ``x`` holds the last iterate and ``r`` its residual; ``residuals`` gets each
+    iteration's largest relative residual. Returns the iterations made (``x_next`` is
+    scratch).
+    """
+    cdef int64_t k = x.shape[0]
+    cdef int64_t n = x.shape[1]
+    cdef int64_t i, c, entry, made = 0
+    cdef double value, largest, total
+    squares_array = np.zeros(k)
+    cdef double[::1] squares = squares_array
+    if n == 0 or k == 0:
+        return 0
+    with nogil:
+        while True:
+            # x_next = x + r, where r is the residual of x, computed in the same pass
+            for c in range(k):
+                squares[c] = 0.0
+            # one class at a time over contiguous vectors, the sum in a register (the
+            # graph's arrays are read once per class)
+            for c in range(k):
+                for i in range(n):
+                    value = b[c, i] - own[i] * x[c, i]
+                    for entry in range(indptr[i], indptr[i + 1]):
+                        value -= data[entry] * x[c, indices[entry]]
+                    r[c, i] = value
+                    x_next[c, i] = x[c, i] + value
+                    squares[c] += value * value
+            largest = 0.0
+            total = 0.0
+            for c in range(k):
+                total += squares[c]
+                value = sqrt(squares[c]) / b_norms[c]
+                if value > largest:
+                    largest = value
+            if made > 0:
+                residuals[made - 1] = largest
+            # a pause only after a step: the caller has looked at the incoming iterate
+            if largest <= tol or made >= max_iter or (made > 0 and sqrt(total) <= pause):
+                break
+            for c in range(k):
+                for i in range(n):
+                    x[c, i] = x_next[c, i]
+            made += 1
+    return made

@@ -1,0 +1,124 @@
+"""LabelSpreading's default stopping rule: labels certified by a bound on the iterate's error."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_moons
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.neighbors import NearestNeighbors
+
+from numsolve.semi_supervised import LabelSpreading, label_spreading, make_moons_problem
+from numsolve.semi_supervised._certify import certification_ratio
+from numsolve.semi_supervised._spreading import SpreadingOperator, spreading_matrix
+
+
+def moons_graph(kernel, n=2000):
+    X, y = make_moons_problem(n, random_state=0)[:2]
+    if kernel == "knn":
+        return NearestNeighbors().fit(X).kneighbors_graph(X, 7, mode="connectivity"), y
+    return rbf_kernel(X, gamma=20.0), y
+
+
+def spreading_system(W, y, alpha):
+    classes = np.unique(y[y >= 0])
+    B = (1 - alpha) * (y[:, None] == classes[None, :]).astype(float)
+    A = spreading_matrix(W, alpha)
+    exact = np.linalg.solve(A.toarray() if sp.issparse(A) else A, B)
+    return A, B, exact
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "knn"])
+@pytest.mark.parametrize("alpha", [0.2, 0.9])
+def test_default_labels_are_the_exact_fixed_points(kernel, alpha):
+    W, y = moons_graph(kernel)
+    exact = label_spreading(W, y, alpha=alpha, method="direct").transduction
+    result = label_spreading(W, y, alpha=alpha)
+    assert np.array_equal(result.transduction, exact)
+    assert result.converged
+    if alpha == 0.2:
+        # a loose residual, as scikit-learn's default rule, mislabels points the rule does not
+        loose = label_spreading(W, y, alpha=alpha, tol=1e-2).transduction
+        assert np.any(loose != exact)
+
+
+def test_certification_stops_before_the_residual_backstop():
+    W, y = moons_graph("rbf")
+    certified = label_spreading(W, y)
+    backstop = label_spreading(W, y, tol=1e-10)
+    assert certified.certified and not backstop.certified
+    assert certified.n_iter < backstop.n_iter
+    assert np.array_equal(certified.transduction, backstop.transduction)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_a_flipped_label_is_never_certified(symmetric):
+    rng = np.random.default_rng(0)
+    X, _ = make_moons(150, noise=0.1, random_state=0)
+    if symmetric:
+        W = rbf_kernel(X, gamma=10.0)
+    else:
+        W = NearestNeighbors().fit(X).kneighbors_graph(X, 6, mode="connectivity")
+    y = np.where(rng.random(150) < 0.2, rng.integers(0, 3, 150), -1)
+    alpha = 0.5
+    A, B, exact = spreading_system(W, y, alpha)
+    operator = SpreadingOperator(W, alpha)
+    labels = np.argmax(exact, axis=1)
+    for _ in range(20):
+        # move one row's runner-up just past its best class, the rest by tiny noise
+        F = exact + 1e-14 * rng.standard_normal(exact.shape)
+        row = rng.integers(150)
+        order = np.argsort(exact[row])
+        F[row, order[-2]] = exact[row, order[-1]] * (1 + 1e-9) + 1e-300
+        assert np.argmax(F[row]) != labels[row]
+        assert certification_ratio(F, B - A @ F, operator.scale, alpha, symmetric) <= 1
+    # and the exact solution, barely perturbed, is certified
+    F = exact * (1 + 1e-13 * rng.standard_normal(exact.shape))
+    assert certification_ratio(F, B - A @ F, operator.scale, alpha, symmetric) > 1
+
+
+@pytest.mark.parametrize("method", ["auto", "fixed-point", "bicgstab", "direct"])
+def test_directed_methods_solve_the_fixed_point(method):
+    W, y = moons_graph("knn", 500)
+    A, B, exact = spreading_system(W, y, 0.3)
+    exact /= exact.sum(axis=1, keepdims=True)
+    result = label_spreading(W, y, alpha=0.3, tol=1e-12, method=method)
+    np.testing.assert_allclose(result.x, exact, atol=1e-9)
+    assert result.method == ("fixed-point" if method == "auto" else method)
+
+
+def test_weights_far_below_the_diagonal_keep_their_digits():
+    # gamma 5 on points about 6 apart: off-diagonal weights far below 1e-20 beside a unit
+    # diagonal; subtracting the diagonal after the product would cancel them
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 20))
+    y = np.where(np.arange(60) < 6, np.arange(60) % 2, -1)
+    dense = rbf_kernel(X, gamma=5.0)
+    sparse = sp.csr_matrix(dense)
+    assert 0 < dense[dense < 1].max() < 1e-20 and dense.min() > 0
+    exact = label_spreading(dense, y, method="direct")
+    results = [label_spreading(W, y, tol=1e-12) for W in (dense, sparse)]
+    for result in results:
+        assert np.array_equal(result.transduction, exact.transduction)
+    np.testing.assert_allclose(results[0].x, results[1].x, atol=1e-12)
+    assert np.array_equal(dense, rbf_kernel(X, gamma=5.0))  # the caller's W untouched
+
+
+def test_estimator_default_matches_the_exact_solution_and_reports_it():
+    X, truth = make_moons(400, noise=0.15, random_state=3)
+    y = np.where(np.random.default_rng(3).random(400) < 0.1, truth, -1)
+    for kernel in ("rbf", "knn"):
+        model = LabelSpreading(kernel=kernel).fit(X, y)
+        exact = LabelSpreading(kernel=kernel, method="direct").fit(X, y)
+        assert np.array_equal(model.transduction_, exact.transduction_)
+        assert isinstance(model.labels_certified_, bool)
+    assert LabelSpreading(kernel="knn").fit(X, y).method_ == "fixed-point"
+
+
+def test_float32_input_gives_the_float64_labels():
+    X, truth = make_moons(300, noise=0.15, random_state=4)
+    y = np.where(np.random.default_rng(4).random(300) < 0.1, truth, -1)
+    for kernel in ("rbf", "knn"):
+        single = LabelSpreading(kernel=kernel).fit(X.astype(np.float32), y)
+        double = LabelSpreading(kernel=kernel).fit(X, y)
+        assert single.label_distributions_.dtype == np.float64
+        assert np.array_equal(single.transduction_, double.transduction_)
