@@ -142,7 +142,7 @@ def test_paper_task_context_beats_every_fixed_omega_and_the_default_matches_the_
     """The paper's task, 300 rounds. Baselines that fail: every fixed omega (the contextual
     learner's last 100 rounds must cost under 0.8x the best fixed omega's in hindsight on
     those rounds), and every fixed omega but the two best in hindsight (the default's total,
-    from the first system on, within 1.05x of the best fixed omega's)."""
+    from the first system on, within 1.05x of the best fixed omega's, for five seeds)."""
     A, shifts, B = shifted_laplacian_sequence(300, random_state=1)
     table = shifted_iteration_table(A, shifts, B)
     eye = sp.identity(100, format="csr")
@@ -150,7 +150,10 @@ def test_paper_task_context_beats_every_fixed_omega_and_the_default_matches_the_
     chebcb = solve_sequence(systems, OmegaBandit("chebcb", random_state=0))
     assert chebcb.converged
     assert chebcb.iterations[-100:].sum() < 0.8 * table[-100:].sum(axis=0).min()
-    default = solve_sequence(systems)
-    assert default.converged
-    assert default.n_iter <= 1.05 * table.sum(axis=0).min()
+    for seed in range(5):
+        # The default policy draws its probes at random: a fixed seed keeps the test
+        # deterministic whatever the global random state earlier tests left behind.
+        default = solve_sequence(systems, OmegaBandit(random_state=seed))
+        assert default.converged
+        assert default.n_iter <= 1.05 * table.sum(axis=0).min()
     assert np.sum(table.sum(axis=0) <= 1.05 * table.sum(axis=0).min()) <= 2
