@@ -277,17 +277,22 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
                client=None, prune=None, w_threshold=0.3, random_state=None, verbose=0):
     """Learn a DAG by local search over topological orders (TOPO).
 
-    For an order the best DAG regresses every node on its predecessors. Each round scores the
-    swaps of the forbidden pairs (edges ``i -> j`` with ``j`` before ``i``) whose acyclicity
-    gradient (with respect to ``W o W``) is smallest, first a small set, then a large one, then
-    (``exhaustive=True``) every pair, and applies the improving, non-overlapping swaps, best
-    first. It stops when no swap lowers the score: the result is then a local minimum over
-    single swaps and a KKT point of the NOTEARS problem. For ``score='l2'`` and ``lambda1=0``
-    the Cholesky factor of the permuted Gram matrix scores a candidate set exactly (one
-    elimination sequence per first position, as far as its farthest candidate: ``O(d^4 / 6)``
-    for every pair, far less for the gradient's candidates, which are mostly close);
-    otherwise the touched nodes are refitted (Lasso by coordinate descent on the Gram matrix,
-    L1-logistic by L-BFGS-B), with caching. Restarts run in parallel with ``n_jobs``.
+    For an order the best DAG regresses every node on its predecessors. Each round ranks the
+    swaps of the forbidden pairs (edges ``i -> j`` with ``j`` before ``i``) by their acyclicity
+    gradient (with respect to ``W o W``), smallest first, and scores them in rank-ordered
+    chunks: the small candidate set, then chunks growing eightfold up to the large set, then
+    (``exhaustive=True``) on to every pair; at the first chunk with a score-lowering swap it
+    applies that chunk's improving, non-overlapping swaps, best first. It stops when no swap
+    lowers the score: the result is then a local minimum over single swaps and a KKT point of
+    the NOTEARS problem. For ``score='l2'`` and ``lambda1=0`` the Cholesky factor of the
+    permuted Gram matrix scores a chunk exactly (one elimination sequence per first position,
+    as far as its farthest candidate: ``O(d^4 / 6)`` for every pair, far less for the
+    gradient's candidates, which are mostly close), and after a round's swaps the factor is
+    updated from the first swapped position on (``O(m^2 d)`` for a window of ``m``
+    positions) instead of computed afresh; memory is ``O(d^2)`` and the Gram matrix is
+    accumulated over blocks of samples. Otherwise the touched nodes are refitted (Lasso by
+    coordinate descent on the Gram matrix, L1-logistic by L-BFGS-B), with caching. Restarts
+    run in parallel with ``n_jobs``.
     ``prune='bic'`` then keeps, for every node, the parents chosen by BIC among the edges of the
     found fit with ``|w| >= w_threshold`` (see :func:`numsolve.dag.prune_parents`).
 
