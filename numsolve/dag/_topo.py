@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import dtrtri
 from scipy.optimize import minimize
 from joblib import Parallel, delayed, effective_n_jobs
@@ -74,6 +75,7 @@ class _LeastSquares:
         Gp.flat[::len(order) + 1] += self.jitter
         self.order = order.copy()
         self.diag, self.C = order_factor(Gp)
+        self.B = None
         self.updates = 0
         return 0.5 * float(self.diag.sum())
 
@@ -86,9 +88,27 @@ class _LeastSquares:
         for a, b in swaps:
             if not swap_factor(self.C, self.diag, a, b):
                 return self.setup(order)
+        if self.B is not None:
+            self._update_coefficients(swaps)
         self.order = order.copy()
         self.updates += 1
         return 0.5 * float(self.diag.sum())
+
+    def _update_coefficients(self, swaps):
+        """After swaps of positions ``a < b``: a later position keeps its regression with the
+        coefficients of ``a`` and ``b`` exchanged; positions ``a .. b`` are regressed afresh
+        from the factor, ``O(b^2 (b - a))`` each window instead of a full inverse."""
+        B = self.B
+        for a, b in swaps:
+            B[[a, b], b + 1:] = B[[b, a], b + 1:]
+        for a, b in swaps:
+            # column j of L^{-T} (L = C / diag(C)) solves C^T y = C[j, j] e_j
+            rhs = np.zeros((b + 1, b - a + 1))
+            rhs[np.arange(a, b + 1), np.arange(b - a + 1)] = np.diag(self.C)[a:b + 1]
+            columns = solve_triangular(self.C[:b + 1, :b + 1], rhs, trans="T", lower=True,
+                                       check_finite=False)
+            B[:b + 1, a:b + 1] = -columns
+            B[np.arange(a, b + 1), np.arange(a, b + 1)] = 0.0
 
     def deltas(self, order, pa, pb):
         if self.client is not None and _scan_flops(pa, pb) > _DASK_MIN_FLOPS:
@@ -96,15 +116,17 @@ class _LeastSquares:
         return 0.5 * pair_changes(self.C, self.diag, pa, pb, self.n_threads)
 
     def coefficients(self, order):
-        """``B[a, b]``: the coefficient of position ``a`` in the regression of position ``b``."""
+        """``B[a, b]``: the coefficient of position ``a`` in the regression of position ``b``
+        (kept up to date by :meth:`swap`; do not modify)."""
         if not np.array_equal(order, getattr(self, "order", None)):
             self.setup(order)
-        # B = I - L^{-T}, L = C / diag(C): LAPACK inverts the unit triangle L^T, read as the
-        # column-major upper triangle of the row-major L (strict part only), without a copy
-        inverse_t, _ = dtrtri((self.C / np.diag(self.C)).T, lower=0, unitdiag=1, overwrite_c=1)
-        B = -inverse_t
-        np.fill_diagonal(B, 0.0)
-        return B
+        if self.B is None:
+            # B = I - L^{-T}, L = C / diag(C): LAPACK inverts the unit triangle L^T, read as the
+            # column-major upper triangle of the row-major L (strict part only), without a copy
+            inverse_t, _ = dtrtri((self.C / np.diag(self.C)).T, lower=0, unitdiag=1, overwrite_c=1)
+            self.B = -inverse_t
+            np.fill_diagonal(self.B, 0.0)
+        return self.B
 
     def fit(self, order):
         d = len(order)
