@@ -422,6 +422,9 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     if score == "bic" and lambda1 != 0:
         raise ValueError("lambda1 applies to score='l2' or 'logistic'; score='bic' penalises "
                          "the number of edges (edge_penalty)")
+    if client is not None and (score != "l2" or lambda1 != 0):
+        raise ValueError("client= spreads the exact least-squares swap scans: it needs score='l2' "
+                         f"and lambda1=0, got score={score!r}, lambda1={lambda1!r}")
     if score == "logistic" and not np.all((X == 0) | (X == 1)):
         raise ValueError("score='logistic' needs binary X (entries 0 or 1)")
     if score == "l2":

@@ -173,3 +173,10 @@ def test_threaded_and_dask_scans_return_the_one_process_graph(monkeypatch):
         np.testing.assert_array_equal(res.extras["order"], ref.extras["order"])
         np.testing.assert_array_equal(res.x, ref.x)
         np.testing.assert_array_equal(res.history["score"], ref.history["score"])
+
+
+@pytest.mark.parametrize("kwargs", [{"score": "bic"}, {"lambda1": 0.1}])
+def test_client_needs_the_exact_least_squares_scan(kwargs):
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="client="):
+        topo_swaps(X, client=object(), **kwargs)
