@@ -37,6 +37,10 @@ _MIN_DEFAULT_ROUNDS = 500
 # d^3 / 3; and it is factored afresh every so many rounds, so that rounding cannot accumulate
 _UPDATE_COST_LIMIT = 3
 _REFACTOR_EVERY = 64
+# the coefficients are updated likewise unless the windows' triangular solves (about sum b^2 m
+# for a window of m positions ending at b) exceed d^3 / this: solves against a few right-hand
+# sides run several times slower per flop than the blocked inverse that recomputes them
+_COEFFICIENT_UPDATE_LIMIT = 15
 # a scan is sent to the Dask workers only when it costs more than this many flops: below,
 # shipping the factor costs more than scanning here
 _DASK_MIN_FLOPS = 1e8
@@ -88,6 +92,10 @@ class _LeastSquares:
         for a, b in swaps:
             if not swap_factor(self.C, self.diag, a, b):
                 return self.setup(order)
+        # the windows' regressions cost about sum b^2 m in triangular solves against the factor
+        solves = sum((b + 1) ** 2 * (b - a + 1) for a, b in swaps)
+        if self.B is not None and _COEFFICIENT_UPDATE_LIMIT * solves > d ** 3:
+            self.B = None
         if self.B is not None:
             self._update_coefficients(swaps)
         self.order = order.copy()

@@ -31,6 +31,7 @@ def test_incremental_updates_equal_a_fresh_factorisation_after_any_swaps(seed, m
     # never refactor: every round below is an in-place update of the previous factor
     monkeypatch.setattr(_topo, "_REFACTOR_EVERY", 10 ** 9)
     monkeypatch.setattr(_topo, "_UPDATE_COST_LIMIT", 0)
+    monkeypatch.setattr(_topo, "_COEFFICIENT_UPDATE_LIMIT", 0)
     rng = np.random.default_rng(seed)
     d = 15
     G = _gram(seed, d)
