@@ -28,8 +28,8 @@ SCORES = ("bic", "l2", "logistic")
 # the equal-variance score warns when column standard deviations differ by more than this
 # factor (equal-variance simulations themselves reach a few hundred along long paths)
 _SCALE_RATIO_WARNING = 1000.0
-# rounds of swaps grow about linearly with d (ER2, n = 2000: 134 at d = 200, 363 at d = 400,
-# about 1000 at d = 1000); max_iter=None allows this many per variable, and at least 500
+# rounds of swaps grow a little faster than d (ER2, n = 2000: 187 at d = 200, 412 at d = 400,
+# 1657 at d = 1000); max_iter=None allows this many per variable, and at least 500
 _ROUNDS_PER_VARIABLE = 3
 _MIN_DEFAULT_ROUNDS = 500
 # the l2 factor is updated in place after a round's swaps unless the windows' update cost
@@ -363,8 +363,8 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         give sparser graphs).
     max_iter : int, optional
         Rounds of the outer search (passes over the nodes for ``score='bic'``); by default
-        ``max(500, 3 d)``: the rounds a search needs grow about linearly with ``d`` (ER2,
-        ``n = 2000``: 363 at ``d = 400``, about 1000 at ``d = 1000``).
+        ``max(500, 3 d)``: the rounds a search needs grow a little faster than ``d`` (ER2,
+        ``n = 2000``: 412 at ``d = 400``, 1657 at ``d = 1000``).
     candidate_size : (int, int), optional
         Sizes of the small and large candidate sets; the paper's defaults otherwise.
     exhaustive : bool, default=True
