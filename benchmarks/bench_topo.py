@@ -33,6 +33,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -260,8 +261,8 @@ STANDARDISED = [
 SCALE_N = 2000
 SCALE_SIZES = (100, 200, 400, 1000)
 SCALE_GRAPHS = (("ER", 2), ("SF", 4))
-# rounds of swaps grow about linearly with d (363 at d = 400, ER2): TopoDAG's default 500 would
-# stop the l2 search short at d = 1000
+# rounds of swaps grow a little faster than d (ER2: 412 at d = 400, 1657 at d = 1000): TopoDAG's
+# default 500 would stop the l2 search short at d = 1000 (topo_swaps' own, max(500, 3 d), would not)
 SCALE_MAX_ITER = 5000
 SCALE_BIC = "numsolve TopoDAG() (loss='bic')"
 SCALE_L2 = f"numsolve TopoDAG(loss='l2', max_iter={SCALE_MAX_ITER})"
@@ -276,8 +277,11 @@ SCALE_SKIP_REASON = {
 
 
 def _topodag_l2_scale(problem):
+    # CPU seconds beside the wall time: on a loaded machine they still say what the search costs
+    start = time.process_time()
     est = TopoDAG(loss="l2", max_iter=SCALE_MAX_ITER, random_state=0).fit(problem["X"])
-    return _figures(problem, est.adjacency_) | {"rounds": est.n_iter_}
+    cpu = time.process_time() - start
+    return _figures(problem, est.adjacency_) | {"rounds": est.n_iter_, "cpu_s": round(cpu, 2)}
 
 
 def _scale_setup(d, k, graph):
@@ -316,7 +320,8 @@ def growth_exponents(reports):
     """Per series (graph) and contender, the slope of log(time) against log(d), least squares.
 
     ``reports`` are dicts of JSON reports of ``run.py`` (one run per size may be split over
-    several ``--case`` reports); a contender needs two sizes.
+    several ``--case`` reports); a contender needs two sizes. Where every size also recorded
+    CPU seconds (``cpu_s``), their slope is given too: on a loaded machine it is the steadier one.
     """
     series = {}
     for report in reports:
@@ -326,14 +331,17 @@ def growth_exponents(reports):
             _, graph, size, _ = record["case"].split()
             for row in record["rows"]:
                 series.setdefault((graph, row["contender"]), []).append(
-                    (int(size[len("d="):]), row["median_s"]))
+                    (int(size[len("d="):]), row["median_s"], row["quality"].get("cpu_s")))
     out = {}
     for (graph, contender), points in sorted(series.items()):
         if len(points) >= 2:
             points.sort()
-            d, seconds = np.log(np.array(points, dtype=float)).T
-            out[f"{graph} {contender}"] = {"sizes": [p[0] for p in points],
-                                           "exponent": float(np.polyfit(d, seconds, 1)[0])}
+            d = np.log([p[0] for p in points])
+            fit = {"sizes": [p[0] for p in points],
+                   "exponent": float(np.polyfit(d, np.log([p[1] for p in points]), 1)[0])}
+            if all(p[2] for p in points):
+                fit["cpu_exponent"] = float(np.polyfit(d, np.log([p[2] for p in points]), 1)[0])
+            out[f"{graph} {contender}"] = fit
     return out
 
 
@@ -367,4 +375,5 @@ if __name__ == "__main__":
         with open(path) as handle:
             reports.append(json.load(handle))
     for name, fit in growth_exponents(reports).items():
-        print(f"{name}: time ~ d^{fit['exponent']:.2f} over d = {fit['sizes']}")
+        cpu = f", CPU time ~ d^{fit['cpu_exponent']:.2f}" if "cpu_exponent" in fit else ""
+        print(f"{name}: time ~ d^{fit['exponent']:.2f}{cpu} over d = {fit['sizes']}")

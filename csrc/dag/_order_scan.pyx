@@ -11,7 +11,14 @@ cimport openmp
 from cython.parallel cimport prange
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
+include "../neural/_lapack.pxi"
+
+ctypedef void (*dsyrk_t)(char*, char*, int*, int*, double*, double*, int*, double*, double*,
+                         int*) noexcept nogil
+
+cdef dsyrk_t dsyrk = <dsyrk_t>_routine(_cython_blas, "dsyrk")
 cdef double _TINY = 1e-300
 
 
@@ -62,18 +69,46 @@ def order_factor(Gp):
     return scale * scale, np.ascontiguousarray(C)
 
 
+
+def swap_factor(C, diag, Py_ssize_t a, Py_ssize_t b):
+    """Update ``C`` and ``diag`` (of :func:`order_factor`) in place for the swap of positions ``a < b``.
+
+    Rows before ``a`` and the block after ``b`` keep their values; the window ``a .. b`` is the
+    Cholesky factor of its Gram matrix given the prefix (``T T^T``, ``T = C[a:b+1, a:b+1]``)
+    with its first and last positions exchanged, the rows below it solve against the new
+    window, and the window's prefix rows trade places: ``O((b - a)^3 + (d - b) (b - a)^2)``.
+    Returns False, changing nothing, when the window's factorisation fails (numerically
+    singular: the caller factors afresh).
+    """
+    cdef Py_ssize_t m = b - a + 1
+    T = C[a:b + 1, a:b + 1]
+    perm = np.arange(m)
+    perm[0], perm[m - 1] = m - 1, 0
+    window = T @ T.T
+    try:
+        swapped = np.linalg.cholesky(window[np.ix_(perm, perm)])
+    except np.linalg.LinAlgError:
+        return False
+    below = C[b + 1:, a:b + 1]
+    if below.shape[0]:
+        # the rows below keep their products with the window: new rows R' with R' T'^T = (R T^T) P
+        cross = (below @ T.T)[:, perm]
+        C[b + 1:, a:b + 1] = solve_triangular(swapped, cross.T, lower=True, check_finite=False).T
+    C[[a, b], :a] = C[[b, a], :a]
+    C[a:b + 1, a:b + 1] = swapped
+    diag[a:b + 1] = np.diag(swapped) ** 2
+    return True
+
 cdef void _swap_row(const double* C, Py_ssize_t d, const double* cumulative, Py_ssize_t a,
                     Py_ssize_t e, double* M, double* new, double* D) noexcept nogil:
     cdef Py_ssize_t m = e - a + 1, b, i, j, k
-    cdef double mkk, f, acc
-    # M = T T^T (upper triangle), T = C[a:e+1, a:e+1]: the Gram matrix of positions a .. e
-    # given those before a
-    for i in range(m):
-        for j in range(i, m):
-            acc = 0.0
-            for k in range(i + 1):
-                acc = acc + C[(a + i) * d + a + k] * C[(a + j) * d + a + k]
-            M[i * m + j] = acc
+    cdef double mkk, f, one = 1.0, zero = 0.0
+    cdef int n_window = <int>m, lead = <int>d
+    # M = T T^T (upper triangle, row-major), T = C[a:e+1, a:e+1]: the Gram matrix of positions
+    # a .. e given those before a. BLAS sees the row-major T as the column-major T^T, and the
+    # row-major upper triangle of M as the column-major lower one.
+    dsyrk(b"L", b"T", &n_window, &n_window, &one, <double*>&C[a * d + a], &lead, &zero, M,
+          &n_window)
     for b in range(1, m):
         new[b] = M[b * m + b]
     for k in range(1, m):
@@ -121,7 +156,9 @@ def swap_changes(const double[:, ::1] C, const double[::1] diag, last, int n_thr
     rows = np.ascontiguousarray(rows[np.argsort(rows - last_pos[rows], kind="stable")], dtype=np.intp)
     cumulative = np.concatenate([[0.0], np.cumsum(diag)])
     D = np.full((d, d), np.nan)
-    M = np.empty((n_threads, max(d * d, 1)))
+    # one window buffer per thread, as large as the longest scan asks
+    window = int(np.max(np.minimum(last_pos[rows], d - 1) - rows, initial=0)) + 1
+    M = np.empty((n_threads, window * window))
     new = np.empty((n_threads, max(d, 1)))
     cdef const Py_ssize_t[::1] rows_view = rows, last_view = last_pos
     cdef const double[::1] cum_view = cumulative
@@ -135,3 +172,16 @@ def swap_changes(const double[:, ::1] C, const double[::1] diag, last, int n_thr
         _swap_row(&C[0, 0], d, &cum_view[0], a, last_view[a] if last_view[a] < d else d - 1,
                   &M_view[tid, 0], &new_view[tid, 0], &D_view[0, 0])
     return D
+
+
+def pair_changes(C, diag, pa, pb, int n_threads=1):
+    """The change of ``sum(diag)`` for each swap of positions ``pa[c] < pb[c]`` (see :func:`swap_changes`).
+
+    Every first position is scanned once, as far as its farthest pair; its values do not depend
+    on the other first positions, so pairs split by first position give the same values.
+    """
+    pa = np.asarray(pa, dtype=np.intp)
+    pb = np.asarray(pb, dtype=np.intp)
+    last = np.arange(C.shape[0])
+    np.maximum.at(last, pa, pb)
+    return swap_changes(C, diag, last, n_threads)[pa, pb]

@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import dtrtri
 from scipy.optimize import minimize
 from joblib import Parallel, delayed, effective_n_jobs
@@ -19,7 +20,7 @@ from numsolve.dag._gaussian import check_edge_penalty, gaussian_search
 from numsolve.dag._metrics import is_dag
 from numsolve.dag._lasso_gram import lasso_gram
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
-from numsolve.dag._order_scan import order_factor, swap_changes
+from numsolve.dag._order_scan import order_factor, pair_changes, swap_factor
 
 __all__ = ["topo_swaps", "refine", "order_from_W", "SCORES"]
 
@@ -27,6 +28,27 @@ SCORES = ("bic", "l2", "logistic")
 # the equal-variance score warns when column standard deviations differ by more than this
 # factor (equal-variance simulations themselves reach a few hundred along long paths)
 _SCALE_RATIO_WARNING = 1000.0
+# rounds of swaps grow a little faster than d (ER2, n = 2000: 187 at d = 200, 412 at d = 400,
+# 1657 at d = 1000); max_iter=None allows this many per variable, and at least 500
+_ROUNDS_PER_VARIABLE = 3
+_MIN_DEFAULT_ROUNDS = 500
+# the l2 factor is updated in place after a round's swaps unless the windows' update cost
+# (about sum m^2 (d - a) for a window of m positions from a) exceeds a fresh factorisation's
+# d^3 / 3; and it is factored afresh every so many rounds, so that rounding cannot accumulate
+_UPDATE_COST_LIMIT = 3
+_REFACTOR_EVERY = 64
+# the coefficients are updated likewise unless the windows' triangular solves (about sum b^2 m
+# for a window of m positions ending at b) exceed d^3 / this: solves against a few right-hand
+# sides run several times slower per flop than the blocked inverse that recomputes them
+_COEFFICIENT_UPDATE_LIMIT = 15
+# a scan is sent to the Dask workers only when it costs more than this many flops: below,
+# shipping the factor costs more than scanning here
+_DASK_MIN_FLOPS = 1e8
+# the candidates beyond the small set are scored in chunks, each this many times the ranks
+# before it: a round stops at the first chunk with an improving swap
+_CHUNK_GROWTH = 8
+# the Gram matrix is accumulated over blocks of samples of about this many entries
+_GRAM_BLOCK_ENTRIES = 1 << 22
 
 
 def _candidate_sizes(d):
@@ -37,42 +59,117 @@ def _candidate_sizes(d):
 
 
 class _LeastSquares:
-    """Exact least squares on the Gram matrix: one scan scores the candidate swaps of an order.
+    """Exact least squares on the Gram matrix: the Cholesky factor of the permuted Gram matrix.
 
-    The scan of a first position stops at the farthest candidate swap that starts there, so a
-    round whose candidates are near each other costs far less than scoring every pair; the
-    positions are scanned on ``n_threads`` threads.
+    A scan scores candidate swaps from the factor, each first position as far as its farthest
+    candidate, on ``n_threads`` threads (or split over ``client``'s Dask workers). After a
+    round's swaps only the factor's rows from the first swapped position on change: the
+    windows are refactored and the rows below them updated, instead of a fresh factorisation.
     """
 
-    def __init__(self, X, G, n_threads=1):
+    def __init__(self, G, n_threads=1, client=None):
         self.G = G
         self.n_threads = n_threads
+        self.client = client
         d = G.shape[0]
         self.jitter = 1e-12 * max(np.trace(self.G) / max(d, 1), 1e-300)
 
     def setup(self, order):
-        Gp = self.G[np.ix_(order, order)] + self.jitter * np.eye(len(order))
+        Gp = self.G[np.ix_(order, order)]
+        Gp.flat[::len(order) + 1] += self.jitter
         self.order = order.copy()
         self.diag, self.C = order_factor(Gp)
+        self.B = None
+        self.updates = 0
         return 0.5 * float(self.diag.sum())
 
-    def deltas(self, order, pa, pb):
-        last = np.arange(len(order))
-        np.maximum.at(last, pa, pb)
-        return 0.5 * swap_changes(self.C, self.diag, last, self.n_threads)[pa, pb]
+    def swap(self, order, swaps):
+        """The loss of ``order``, reached from the current order by the disjoint ``swaps``."""
+        d = len(order)
+        cost = sum((b - a + 1) ** 2 * (d - a) for a, b in swaps)
+        if self.updates >= _REFACTOR_EVERY or _UPDATE_COST_LIMIT * cost > d ** 3:
+            return self.setup(order)
+        for a, b in swaps:
+            if not swap_factor(self.C, self.diag, a, b):
+                return self.setup(order)
+        # the windows' regressions cost about sum b^2 m in triangular solves against the factor
+        solves = sum((b + 1) ** 2 * (b - a + 1) for a, b in swaps)
+        if self.B is not None and _COEFFICIENT_UPDATE_LIMIT * solves > d ** 3:
+            self.B = None
+        if self.B is not None:
+            self._update_coefficients(swaps)
+        self.order = order.copy()
+        self.updates += 1
+        return 0.5 * float(self.diag.sum())
 
-    def fit(self, order):
+    def _update_coefficients(self, swaps):
+        """After swaps of positions ``a < b``: a later position keeps its regression with the
+        coefficients of ``a`` and ``b`` exchanged; positions ``a .. b`` are regressed afresh
+        from the factor, ``O(b^2 (b - a))`` each window instead of a full inverse."""
+        B = self.B
+        for a, b in swaps:
+            B[[a, b], b + 1:] = B[[b, a], b + 1:]
+        for a, b in swaps:
+            # column j of L^{-T} (L = C / diag(C)) solves C^T y = C[j, j] e_j
+            rhs = np.zeros((b + 1, b - a + 1))
+            rhs[np.arange(a, b + 1), np.arange(b - a + 1)] = np.diag(self.C)[a:b + 1]
+            columns = solve_triangular(self.C[:b + 1, :b + 1], rhs, trans="T", lower=True,
+                                       check_finite=False)
+            B[:b + 1, a:b + 1] = -columns
+            B[np.arange(a, b + 1), np.arange(a, b + 1)] = 0.0
+
+    def deltas(self, order, pa, pb):
+        if self.client is not None and _scan_flops(pa, pb) > _DASK_MIN_FLOPS:
+            return 0.5 * _pair_changes_on_dask(self.client, self.C, self.diag, pa, pb)
+        return 0.5 * pair_changes(self.C, self.diag, pa, pb, self.n_threads)
+
+    def coefficients(self, order):
+        """``B[a, b]``: the coefficient of position ``a`` in the regression of position ``b``
+        (kept up to date by :meth:`swap`; do not modify)."""
         if not np.array_equal(order, getattr(self, "order", None)):
             self.setup(order)
+        if self.B is None:
+            # B = I - L^{-T}, L = C / diag(C): LAPACK inverts the unit triangle L^T, read as the
+            # column-major upper triangle of the row-major L (strict part only), without a copy
+            inverse_t, _ = dtrtri((self.C / np.diag(self.C)).T, lower=0, unitdiag=1, overwrite_c=1)
+            self.B = -inverse_t
+            np.fill_diagonal(self.B, 0.0)
+        return self.B
+
+    def fit(self, order):
         d = len(order)
         W = np.zeros((d, d))
-        # the coefficients of every position on its predecessors: B = I - L^{-T}, L = C / diag(C)
-        # (LAPACK reads only the strict lower triangle of the unit triangle L)
-        inverse, _ = dtrtri(self.C / np.diag(self.C), lower=1, unitdiag=1)
-        B = -inverse.T
-        np.fill_diagonal(B, 0.0)
-        W[np.ix_(order, order)] = B
+        W[np.ix_(order, order)] = self.coefficients(order)
         return W
+
+
+def _scan_flops(pa, pb):
+    """About the flops of scanning these pairs: each first position's window, cubed."""
+    last = np.zeros(int(pa.max(initial=0)) + 1, dtype=np.int64)
+    np.maximum.at(last, pa, pb - pa + 1)
+    return float(np.sum(last.astype(float) ** 3))
+
+
+def _pair_changes_on_dask(client, C, diag, pa, pb):
+    """:func:`pair_changes` split by first position over the workers (the same values)."""
+    n_workers = max(len(client.scheduler_info()["workers"]), 1)
+    rows, row_of_pair = np.unique(pa, return_inverse=True)
+    span = np.zeros(len(rows))
+    np.maximum.at(span, row_of_pair, pb - pa)
+    # the widest windows dealt first, round-robin, so the workers' shares cost about the same
+    group_of_row = np.empty(len(rows), dtype=np.int64)
+    group_of_row[np.argsort(-span, kind="stable")] = np.arange(len(rows)) % n_workers
+    group = group_of_row[row_of_pair]
+    # unhashed: a factor equal to an earlier one must not share its (possibly released) key
+    C_future, diag_future = client.scatter([C, diag], broadcast=True, hash=False)
+    members = [np.flatnonzero(group == g) for g in range(n_workers)]
+    members = [m for m in members if m.size]
+    futures = [client.submit(pair_changes, C_future, diag_future, pa[m], pb[m], pure=False)
+               for m in members]
+    out = np.empty(len(pa))
+    for m, values in zip(members, client.gather(futures)):
+        out[m] = values
+    return out
 
 
 class _Refit:
@@ -123,6 +220,12 @@ class _Refit:
             new[a], new[b] = new[b], new[a]
             out[c] = sum(self.node(new[k], new[:k])[0] for k in range(a, b + 1)) - self.losses[a:b + 1].sum()
         return out
+
+    def swap(self, order, swaps):
+        return self.setup(order)
+
+    def coefficients(self, order):
+        return self.fit(order)[np.ix_(order, order)]
 
     def fit(self, order):
         d = len(order)
@@ -191,8 +294,8 @@ def _check_params(score, acyclicity, lambda1, max_iter, candidate_size):
         raise ValueError(f"acyclicity must be 'exp', 'logdet' or 'poly', got {acyclicity!r}")
     if not isinstance(lambda1, numbers.Real) or not np.isfinite(lambda1) or lambda1 < 0:
         raise ValueError(f"lambda1 must be a non-negative number, got {lambda1!r}")
-    if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    if max_iter is not None and (not isinstance(max_iter, numbers.Integral) or max_iter < 1):
+        raise ValueError(f"max_iter must be None or a positive integer, got {max_iter!r}")
     if candidate_size is not None:
         if (len(candidate_size) != 2 or any(not isinstance(c, numbers.Integral) or c < 1
                                             for c in candidate_size)):
@@ -200,21 +303,26 @@ def _check_params(score, acyclicity, lambda1, max_iter, candidate_size):
 
 
 def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, edge_penalty=1.0,
-               max_iter=500, candidate_size=None, exhaustive=True, n_restarts=0, n_jobs=None,
-               prune=None, w_threshold=0.3, random_state=None, verbose=0):
+               max_iter=None, candidate_size=None, exhaustive=True, n_restarts=0, n_jobs=None,
+               client=None, prune=None, w_threshold=0.3, random_state=None, verbose=0):
     """Learn a DAG by local search over topological orders (TOPO).
 
-    For an order the best DAG regresses every node on its predecessors. Each round scores the
-    swaps of the forbidden pairs (edges ``i -> j`` with ``j`` before ``i``) whose acyclicity
-    gradient (with respect to ``W o W``) is smallest, first a small set, then a large one, then
-    (``exhaustive=True``) every pair, and applies the improving, non-overlapping swaps, best
-    first. It stops when no swap lowers the score: the result is then a local minimum over
-    single swaps and a KKT point of the NOTEARS problem. For ``score='l2'`` and ``lambda1=0``
-    the Cholesky factor of the permuted Gram matrix scores a candidate set exactly (one
-    elimination sequence per first position, as far as its farthest candidate: ``O(d^4 / 6)``
-    for every pair, far less for the gradient's candidates, which are mostly close);
-    otherwise the touched nodes are refitted (Lasso by coordinate descent on the Gram matrix,
-    L1-logistic by L-BFGS-B), with caching. Restarts run in parallel with ``n_jobs``.
+    For an order the best DAG regresses every node on its predecessors. Each round ranks the
+    swaps of the forbidden pairs (edges ``i -> j`` with ``j`` before ``i``) by their acyclicity
+    gradient (with respect to ``W o W``), smallest first, and scores them in rank-ordered
+    chunks: the small candidate set, then chunks growing eightfold up to the large set, then
+    (``exhaustive=True``) on to every pair; at the first chunk with a score-lowering swap it
+    applies that chunk's improving, non-overlapping swaps, best first. It stops when no swap
+    lowers the score: the result is then a local minimum over single swaps and a KKT point of
+    the NOTEARS problem. For ``score='l2'`` and ``lambda1=0`` the Cholesky factor of the
+    permuted Gram matrix scores a chunk exactly (one elimination sequence per first position,
+    as far as its farthest candidate: ``O(d^4 / 6)`` for every pair, far less for the
+    gradient's candidates, which are mostly close), and after a round's swaps the factor is
+    updated from the first swapped position on (``O(m^2 d)`` for a window of ``m``
+    positions) instead of computed afresh; memory is ``O(d^2)`` and the Gram matrix is
+    accumulated over blocks of samples. Otherwise the touched nodes are refitted (Lasso by
+    coordinate descent on the Gram matrix, L1-logistic by L-BFGS-B), with caching. Restarts
+    run in parallel with ``n_jobs``.
     ``prune='bic'`` then keeps, for every node, the parents chosen by BIC among the edges of the
     found fit with ``|w| >= w_threshold`` (see :func:`numsolve.dag.prune_parents`).
 
@@ -253,8 +361,10 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     edge_penalty : float, default=1.0
         ``score='bic'``: penalty per edge in units of ``(log n) / 2`` (1 is BIC; larger values
         give sparser graphs).
-    max_iter : int, default=500
-        Rounds of the outer search (passes over the nodes for ``score='bic'``).
+    max_iter : int, optional
+        Rounds of the outer search (passes over the nodes for ``score='bic'``); by default
+        ``max(500, 3 d)``: the rounds a search needs grow a little faster than ``d`` (ER2,
+        ``n = 2000``: 412 at ``d = 400``, 1657 at ``d = 1000``).
     candidate_size : (int, int), optional
         Sizes of the small and large candidate sets; the paper's defaults otherwise.
     exhaustive : bool, default=True
@@ -267,6 +377,10 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         ``score='l2'`` and ``lambda1=0`` scores its candidate swaps on ``n_jobs`` threads
         instead. All initial orders are drawn from ``random_state`` first and every swap is
         scored the same way on any thread, so the result does not depend on ``n_jobs``.
+    client : distributed.Client, optional
+        ``score='l2'`` with ``lambda1=0``: the large swap scans are split by first position
+        over this Dask cluster's workers (each gets the order's factor once per scan); the
+        values, hence the result, are those of one process. Small scans stay here.
     prune : {None, "bic"}, default=None
         ``"bic"``: the returned graph is the found fit pruned by BIC (backward elimination of
         each node's parents from the edges with ``|w| >= w_threshold``) and refitted by least
@@ -316,24 +430,29 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     if score == "bic" and lambda1 != 0:
         raise ValueError("lambda1 applies to score='l2' or 'logistic'; score='bic' penalises "
                          "the number of edges (edge_penalty)")
+    if client is not None and (score != "l2" or lambda1 != 0):
+        raise ValueError("client= spreads the exact least-squares swap scans: it needs score='l2' "
+                         f"and lambda1=0, got score={score!r}, lambda1={lambda1!r}")
     if score == "logistic" and not np.all((X == 0) | (X == 1)):
         raise ValueError("score='logistic' needs binary X (entries 0 or 1)")
     if score == "l2":
         _warn_if_scales_differ(X)
     rng = check_random_state(random_state)
     d = X.shape[1]
+    if max_iter is None:
+        max_iter = max(_MIN_DEFAULT_ROUNDS, _ROUNDS_PER_VARIABLE * d)
     Xd = X.astype(np.float64)
     if isinstance(init, str) and init == "auto":
         init = "columns" if score == "bic" else "variance"
     starts = [_initial_order(init if start == 0 else "random", Xd, d, rng) for start in range(n_restarts + 1)]
     if score == "bic":
         return _gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs, verbose)
-    G = (Xd.T @ Xd) / Xd.shape[0]
+    G = _gram(X)
     small, large = candidate_size or _candidate_sizes(d)
     # one search: its swap scans use the threads; several: the searches do
     scan_threads = effective_n_jobs(n_jobs) if len(starts) == 1 else 1
     runs = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_search)(_model(Xd, G, score, float(lambda1), scan_threads), order, acyclicity,
+        delayed(_search)(_model(Xd, G, score, float(lambda1), scan_threads, client), order, acyclicity,
                          max_iter, small, large, exhaustive, verbose)
         for order in starts)
     best = runs[0]
@@ -355,6 +474,17 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         message="no swap lowers the score" if converged else "max_iter reached",
         history=history, extras=extras,
     )
+
+
+def _gram(X):
+    """``X^T X / n`` in float64, accumulated over blocks of samples (no float64 copy of ``X``)."""
+    n, d = X.shape
+    rows = max(1, _GRAM_BLOCK_ENTRIES // max(d, 1))
+    G = np.zeros((d, d))
+    for start in range(0, n, rows):
+        block = np.asarray(X[start:start + rows], dtype=np.float64)
+        G += block.T @ block
+    return G / n
 
 
 def _warn_if_scales_differ(X):
@@ -392,21 +522,40 @@ def _gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs, verbose):
     )
 
 
-def _model(X, G, score, lambda1, n_threads=1):
+def _model(X, G, score, lambda1, n_threads=1, client=None):
     """A fresh scorer (searches running at once must not share one: it caches per order)."""
     if score == "l2" and lambda1 == 0:
-        return _LeastSquares(X, G, n_threads)
+        return _LeastSquares(G, n_threads, client)
     return _Refit(X, G, score, lambda1)
 
 
-def _lowest(values, k):
-    """``np.argsort(values, kind="stable")[:k]`` without sorting the values beyond the ``k``-th."""
+def _lowest(values, k, key=None):
+    """The ``k`` lowest values, ordered by value, then by the distinct ``key`` (default: index).
+
+    ``np.lexsort((key, values))[:k]`` without sorting beyond the ``k``-th value.
+    """
+    if key is None:
+        key = np.arange(len(values))
     if k >= len(values):
-        return np.argsort(values, kind="stable")
+        return np.lexsort((key, values))
     kth = np.partition(values, k - 1)[k - 1]
     below = np.flatnonzero(values < kth)
-    chosen = np.concatenate([below, np.flatnonzero(values == kth)[:k - len(below)]])
-    return chosen[np.lexsort((chosen, values[chosen]))]
+    ties = np.flatnonzero(values == kth)
+    needed = k - len(below)
+    if needed < len(ties):
+        ties = ties[np.argpartition(key[ties], needed - 1)[:needed]]
+    chosen = np.concatenate([below, ties])
+    return chosen[np.lexsort((key[chosen], values[chosen]))]
+
+
+def _chunk_ends(small, large, total):
+    """Ends of the rank-ordered chunks a round scores: ``small``, then growing geometrically to
+    ``large``, then to ``total`` (every pair)."""
+    ends = [min(small, total)]
+    while ends[-1] < total:
+        cap = large if ends[-1] < large else total
+        ends.append(min(_CHUNK_GROWTH * ends[-1], cap, total))
+    return ends
 
 
 def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbose):
@@ -416,44 +565,69 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
     rec.record(0, score=value, swaps=0)
     converged = d < 2
     n_iter = 0
+    # every pair of positions a < b; the swap is a candidate because the later node could
+    # point at the earlier one
+    first, second = np.triu_indices(d, 1)
+    ends = _chunk_ends(small, large, len(first))
+    if not exhaustive:
+        ends = [end for end in ends if end <= max(large, ends[0])]
     with progress(max_iter, verbose, desc="topo_swaps", unit="round") as bar:
         while not converged and n_iter < max_iter:
-            W = model.fit(order)
-            grad = path_weights(W, acyclicity, order)
-            pos = np.empty(d, dtype=np.int64)
-            pos[order] = np.arange(d)
-            # forbidden pair i -> j has pos[j] < pos[i]: swap positions pos[j] and pos[i]
-            I, J = np.nonzero(pos[:, None] > pos[None, :])
-            weights = grad[I, J]
-            applied = []
-            stages = [small, large] + ([len(weights)] if exhaustive else [])
-            for size in stages:
-                chosen = _lowest(weights, size)
-                pa, pb = pos[J[chosen]], pos[I[chosen]]
-                delta = model.deltas(order, pa, pb)
-                tol = 1e-12 * max(abs(value), 1.0)
-                improving = np.flatnonzero(delta < -tol)
-                if improving.size:
-                    taken = np.zeros(d, dtype=bool)
-                    for c in improving[np.argsort(delta[improving], kind="stable")]:
-                        a, b = pa[c], pb[c]
-                        if not taken[a:b + 1].any():
-                            taken[a:b + 1] = True
-                            applied.append((a, b))
-                    break
-                if size >= len(weights):
-                    break
+            # ties go to the lower (later node, earlier node) index
+            weights = _pair_weights(model.coefficients(order), acyclicity, first, second)
+            key = order[second] * d + order[first]
+            applied = _improving_swaps(model, order, value, weights, key, first, second, ends)
             if not applied:
                 converged = True
                 break
             for a, b in applied:
                 order[a], order[b] = order[b], order[a]
-            value = model.setup(order)
+            value = model.swap(order, applied)
             n_iter += 1
             rec.record(n_iter, score=value, swaps=len(applied))
             bar.update(1)
             bar.set_postfix(score=f"{value:.6g}")
     return order, value, n_iter, converged, rec.as_dict()
+
+
+def _pair_weights(B, acyclicity, first, second):
+    """The acyclicity gradient of each edge from position ``second`` back to ``first``.
+
+    ``B`` holds the coefficients in the coordinates of the order (strictly upper triangular).
+    For the log-det function that is ``(I - B o B)^{-1}``, the weighted paths from ``first``
+    to ``second``: one unit-triangular inverse, which LAPACK computes from the column-major
+    view of the transposed square (lower triangle, strict part only) without a copy.
+    """
+    if acyclicity == "logdet":
+        paths_t, _ = dtrtri(-(B * B).T, lower=1, unitdiag=1, overwrite_c=1)
+        return paths_t.T[first, second]
+    return path_weights(B, acyclicity).T[first, second]
+
+
+def _improving_swaps(model, order, value, weights, key, first, second, ends):
+    """The swaps of the first rank-ordered chunk that lowers the score: non-overlapping, best first.
+
+    The chunks follow the gradient ranking (the reference's small candidate set, then the
+    large one, then every pair), each scored only when the ones before it found nothing.
+    """
+    tol = 1e-12 * max(abs(value), 1.0)
+    start = 0
+    for end in ends:
+        chosen = _lowest(weights, end, key)[start:end]
+        start = end
+        pa, pb = first[chosen], second[chosen]
+        delta = model.deltas(order, pa, pb)
+        improving = np.flatnonzero(delta < -tol)
+        if improving.size:
+            taken = np.zeros(len(order), dtype=bool)
+            applied = []
+            for c in improving[np.argsort(delta[improving], kind="stable")]:
+                a, b = pa[c], pb[c]
+                if not taken[a:b + 1].any():
+                    taken[a:b + 1] = True
+                    applied.append((int(a), int(b)))
+            return applied
+    return []
 
 
 def refine(W, X, *, w_threshold=0.3, **kwargs):
