@@ -16,6 +16,8 @@ ctypedef void (*sgemv_t)(char*, int*, int*, float*, float*, int*, float*, int*, 
                          float*, int*) noexcept nogil
 ctypedef double (*ddot_t)(int*, double*, int*, double*, int*) noexcept nogil
 ctypedef float (*sdot_t)(int*, float*, int*, float*, int*) noexcept nogil
+ctypedef void (*dsyrk_t)(char*, char*, int*, int*, double*, double*, int*, double*, double*,
+                         int*) noexcept nogil
 ctypedef void (*dsyevd_t)(char*, char*, int*, double*, int*, double*, double*, int*, int*,
                           int*, int*) noexcept nogil
 
@@ -33,4 +35,5 @@ cdef dgemv_t dgemv = <dgemv_t>_routine(_cython_blas, "dgemv")
 cdef sgemv_t sgemv = <sgemv_t>_routine(_cython_blas, "sgemv")
 cdef ddot_t ddot = <ddot_t>_routine(_cython_blas, "ddot")
 cdef sdot_t sdot = <sdot_t>_routine(_cython_blas, "sdot")
+cdef dsyrk_t dsyrk = <dsyrk_t>_routine(_cython_blas, "dsyrk")
 cdef dsyevd_t dsyevd = <dsyevd_t>_routine(_cython_lapack, "dsyevd")

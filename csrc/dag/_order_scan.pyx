@@ -13,12 +13,8 @@ from cython.parallel cimport prange
 import numpy as np
 from scipy.linalg import solve_triangular
 
-include "../neural/_lapack.pxi"
+include "../_blas.pxi"
 
-ctypedef void (*dsyrk_t)(char*, char*, int*, int*, double*, double*, int*, double*, double*,
-                         int*) noexcept nogil
-
-cdef dsyrk_t dsyrk = <dsyrk_t>_routine(_cython_blas, "dsyrk")
 cdef double _TINY = 1e-300
 
 

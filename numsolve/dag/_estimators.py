@@ -55,10 +55,10 @@ class TopoDAG(BaseEstimator):
     n_jobs : int, optional
         Restarts run at once through joblib; a single ``"l2"`` search scores its swaps on
         ``n_jobs`` threads instead. The result does not depend on it.
-    max_iter : int, default=500
+    max_iter : int, optional
         Rounds of swaps of the search (passes over the nodes for ``"bic"``); a search that
-        reaches it warns with a ConvergenceWarning. The ``"l2"`` search needs about ``d``
-        rounds, so raise it for graphs of more than a few hundred nodes.
+        reaches it warns with a ConvergenceWarning. By default ``max(500, 3 d)``: the
+        ``"l2"`` search needs a little more than ``d`` rounds.
     prune : {"auto", "bic"} or None, default="auto"
         ``"bic"``: each node keeps the parents chosen by BIC among its edges with
         ``|w| >= w_threshold`` (greedy backward elimination, see
@@ -131,7 +131,7 @@ class TopoDAG(BaseEstimator):
         "init": [StrOptions({"auto", "variance", "columns", "random"}), "array-like"],
         "n_restarts": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "n_jobs": [numbers.Integral, None],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "prune": [StrOptions({"auto", "bic"}), None],
         "w_threshold": [Interval(numbers.Real, 0, None, closed="left")],
         "random_state": ["random_state"],
@@ -139,7 +139,7 @@ class TopoDAG(BaseEstimator):
     }
 
     def __init__(self, *, loss="bic", acyclicity="logdet", lambda1=0.0, edge_penalty=EBIC,
-                 init="auto", n_restarts="auto", n_jobs=None, max_iter=500, prune="auto",
+                 init="auto", n_restarts="auto", n_jobs=None, max_iter=None, prune="auto",
                  w_threshold=0.3, random_state=None, verbose=0):
         self.loss = loss
         self.acyclicity = acyclicity

@@ -358,9 +358,10 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         random permutation, a given order, or the order of another method's weighted graph.
     lambda1 : float, default=0.0
         L1 penalty (``"l2"`` and ``"logistic"``).
-    edge_penalty : float, default=1.0
+    edge_penalty : float or "ebic", default=1.0
         ``score='bic'``: penalty per edge in units of ``(log n) / 2`` (1 is BIC; larger values
-        give sparser graphs).
+        give sparser graphs); ``"ebic"`` is the extended BIC, ``(log n) / 2 + log d`` per
+        edge, :class:`TopoDAG`'s default.
     max_iter : int, optional
         Rounds of the outer search (passes over the nodes for ``score='bic'``); by default
         ``max(500, 3 d)``: the rounds a search needs grow a little faster than ``d`` (ER2,
