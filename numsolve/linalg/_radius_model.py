@@ -57,6 +57,7 @@ class RadiusModel:
     def __init__(self, low, high):
         self.grid = np.linspace(low, high, _FINE_OMEGAS)
         self.rows = []
+        self.last_bounded = False
         self._total = np.zeros(_FINE_OMEGAS)
 
     @staticmethod
@@ -70,7 +71,8 @@ class RadiusModel:
         """Add the system that decayed at log-slope ``slope`` (negative) at ``omega`` and
         cost ``n_iter``."""
         rate = float(np.exp(slope))
-        if rate <= (omega - 1.0) * (1.0 + _AT_OPTIMUM):
+        self.last_bounded = rate <= (omega - 1.0) * (1.0 + _AT_OPTIMUM)
+        if self.last_bounded:
             # at or above its Young omega a solve only bounds the system's best omega from
             # above; counting it as a system whose best omega is this one keeps the centre
             # from drifting up with the systems that can be read
@@ -81,10 +83,21 @@ class RadiusModel:
         if not np.isfinite(at_played) or at_played <= 0:
             return
         row = young_iterations(self.grid, mu, 1.0, _ABOVE) * (n_iter / at_played)
-        self.rows.append(row)
+        self.rows.append((row, omega if self.last_bounded else None))
         self._total += row
         if len(self.rows) > _MEMORY:
-            self._total -= self.rows.pop(0)
+            self._total -= self.rows.pop(0)[0]
+
+    def only_bounds(self):
+        """Whether every system remembered only bounded its best omega from above."""
+        return all(bound is not None for _, bound in self.rows)
+
+    def drop_bounds(self, omega):
+        """Forget the systems that only bounded their best omega by one above ``omega``: a
+        lower omega has since beaten it, so the bound was loose."""
+        self.rows = [(row, bound) for row, bound in self.rows
+                     if bound is None or bound <= omega]
+        self._total = sum((row for row, _ in self.rows), np.zeros_like(self.grid))
 
     def centre(self):
         """The modelled best fixed omega, or ``None`` before any radius is known."""

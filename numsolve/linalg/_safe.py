@@ -25,6 +25,13 @@ _DECAY_PROBES = 50.0
 # makes, and the rounds without checks after the first refused one (doubling while refused).
 _MIN_MOVE = 0.01
 _MAX_MOVE = 0.15
+# A solve at or above its Young omega (rate near omega - 1) cannot say how far above it is:
+# where the model stays put there, a check this far below tests whether omega sits too high.
+_DOWN_CHECK = 0.05
+# A downward check's win counts only on a system costing at least this share of the running
+# mean cost: the check runs first, from the start, where a lower omega decays faster on the
+# cheap systems even where the costly ones (which set the best fixed omega) need the higher.
+_DOWN_COSTLY = 0.7
 _HOLD = 4
 # The model leads while more than this share of the recent solves (a running mean with
 # this memory per solve) were long and steady enough to read a Jacobi radius from.
@@ -91,6 +98,10 @@ class SafeSearch:
     (:class:`~numsolve.linalg._radius_model.RadiusModel`), and omega moves toward the
     modelled best fixed omega only after a cut-short trial there (at most 0.15 away) beat
     the incumbent on the same system; a refused move is retried after 4, 8, 16, ... rounds.
+    Where every remembered solve decayed at about ``omega - 1`` (at or above its Young omega,
+    which it only bounds), the check goes 0.05 below, and its win counts only on a system
+    costing at least 0.7 of the running mean (on the cheap ones any lower omega starts
+    faster).
     Short solves (heat steps of 20-50 iterations, whose rates are still transient) and
     contexts keep the probes.
 
@@ -129,6 +140,7 @@ class SafeSearch:
         self.model = RadiusModel(self.low, self.high)
         self._hold = _HOLD
         self._next_check = 0
+        self._down_target = None
         self._steady = 0.0
 
     def features(self, context):
@@ -208,15 +220,19 @@ class SafeSearch:
 
     def _model_target(self, omega):
         """The omega a model check tries next: toward the Young-modelled centre, at most
-        ``_MAX_MOVE`` away; ``None`` where there is no check to make."""
+        ``_MAX_MOVE`` away, or ``_DOWN_CHECK`` below where the model only bounds the best
+        omega from above; ``None`` where there is no check to make."""
         centre = self.model.centre()
         if self.rounds < self._next_check:
             return None
         move = centre - omega
-        if abs(move) < _MIN_MOVE:
+        down = abs(move) < _MIN_MOVE
+        if down and not self.model.only_bounds():
             return None
-        return float(np.clip(omega + np.clip(move, -_MAX_MOVE, _MAX_MOVE),
-                             self.low, self.high))
+        move = -_DOWN_CHECK if down else np.clip(move, -_MAX_MOVE, _MAX_MOVE)
+        target = float(np.clip(omega + move, self.low, self.high))
+        self._down_target = target if down else None
+        return target
 
     def _observe_model(self, trial, outcome):
         """Feed the model the phase that finished a plain-SOR solve if it was long and
@@ -232,10 +248,18 @@ class SafeSearch:
 
     def _settle_check(self, trial, outcome):
         """The incumbent moves to a model check's omega only if the check beat it on the
-        same system (it finished the system within its budget, or decayed faster)."""
+        same system (it finished the system within its budget, or decayed faster); a
+        downward check that won on a cheap system is made again on the next one."""
         ratio = self._log_cost_ratio(outcome) if outcome.censored else -np.inf
-        if ratio is not None and ratio < 0:
+        won = ratio is not None and ratio < 0
+        down = trial.trial_omega == self._down_target
+        self._down_target = None
+        if won and down and outcome.n_iter < _DOWN_COSTLY * self.mean_cost:
+            self._next_check = self.rounds + 1
+        elif won:
             self.theta[0] += trial.trial_omega - trial.omega
+            if down:
+                self.model.drop_bounds(trial.trial_omega)
             self._hold = _HOLD
             self._next_check = self.rounds + 1
         else:

@@ -72,3 +72,29 @@ def test_a_model_move_waits_for_a_check_that_beats_the_incumbent():
     search.update(phi, trial, TrialOutcome(300, trial_rate=-0.04, incumbent_rate=-0.02,
                                            censored=True, solver="sor"))
     assert np.isclose(search.omega(phi), 1.45)
+
+
+def test_a_downward_check_where_the_model_only_bounds_moves_on_costly_systems_only():
+    """Solves at 1.8 decaying at omega - 1's rate sit at or above their Young omega, which
+    they only bound: the search checks 0.05 lower, and moves there only when the check wins
+    on a system costing about the running mean (a win on a cheap system, where the first
+    phase's fast start favours any lower omega, is checked again on the next system)."""
+    search = SafeSearch(1.0, 1.95, np.random.RandomState(0), 1)
+    phi = search.features(None)
+    search.theta[0] = 1.8
+    at_bound = TrialOutcome(600, incumbent_rate=np.log(0.8), solver="sor",
+                            tail_rate=np.log(0.8))
+    for _ in range(8):
+        search.plan(phi)
+        search.update(phi, Trial(1.8), at_bound)
+    assert search.model.only_bounds() and np.isclose(search.model.centre(), 1.8, atol=0.01)
+    incumbent = search.theta[0] = search.model.centre()
+    won = dict(trial_rate=-0.3, incumbent_rate=np.log(0.8), censored=True, solver="sor")
+    for cost in (100, 600):
+        trial = search.plan(phi)
+        assert trial.model_check and trial.omega == incumbent
+        assert np.isclose(trial.trial_omega, incumbent - 0.05)
+        search.update(phi, trial, TrialOutcome(cost, **won))
+    # the check on the cheap system left omega alone; the one on the costly system moved it
+    assert np.isclose(search.omega(phi), incumbent - 0.05)
+    assert search.model.centre() is None or search.model.centre() <= incumbent - 0.05
