@@ -21,6 +21,7 @@ from ._cd import DatafitKind
 from ._gram_route import WorkingSetGram, gram_pays, solve_on_gram
 from ._anderson import anderson_guess
 from ._newton import newton_finish
+from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept
 from ._screening import gap_safe_screen
 
@@ -128,6 +129,8 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     on_gram = gram is not False and datafit.kind == DatafitKind.LEAST_SQUARES and K == 1
     if on_gram and gram_cache is None:
         gram_cache = WorkingSetGram(design, a, col_means)
+    # binary logistic: proximal Newton steps on each working set (:mod:`._prox_newton`)
+    prox_newton = newton and datafit.kind == DatafitKind.LOGISTIC and K == 1
     gram_solves = 0
     primal = crit = np.inf
     n_iter = 0
@@ -163,13 +166,22 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
                                     ws, grad[chosen], 0.5 * threshold, max_epochs)
             gram_solves += 1
         else:
-            run, tried = _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
-                                col_means, inner_tol, max_epochs, newton, exact_at)
-            epochs += run
-            exact_at = tried if quadratic else None
+            stalled = True
+            if prox_newton:
+                means = None if col_means is None else col_means[ws]
+                run, stalled = prox_newton_inner(
+                    design, y, a, datafit, penalty, W, b, Z, G, ws, col_means, inner_tol,
+                    max_epochs, lambda g: _criterion(datafit, penalty, W[ws], Z, y, a, g, G,
+                                                     means)[1])
+                epochs += run
+            if stalled:
+                run, tried = _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
+                                    col_means, inner_tol, max_epochs, newton, exact_at)
+                epochs += run
+                exact_at = tried if quadratic else None
         support = np.flatnonzero(np.any(W != 0, axis=1))
-        if newton and not use_gram and np.array_equal(support, previous_support) and not \
-                np.array_equal(support, exact_at):
+        if newton and not use_gram and not prox_newton and np.array_equal(
+                support, previous_support) and not np.array_equal(support, exact_at):
             newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept)
             exact_at = support if quadratic else None
         previous_support = support
