@@ -8,8 +8,12 @@ features (twice the support size, at least ``p0``), and solves the restricted pr
 cyclic proximal block-coordinate epochs (a feature's K coefficients form one block) until its
 own duality gap falls below a fraction of the global one. When the support is unchanged
 between two checks of the inner loop, or between two outer iterations, Newton steps on the
-support finish the job. Once the gap is small, gap-safe screening (:mod:`._screening`)
-removes the features it proves to be zero at the solution.
+support finish the job. For the binary logistic loss the restricted problem is instead
+solved by proximal Newton steps (:mod:`._prox_newton`): the finish would factor an ``m x m``
+Hessian of rank at most ``n`` per step, which dominated once supports grew near ``n``, and
+its sign projections left the support a few coefficients per step. Once the gap is small,
+gap-safe screening (:mod:`._screening`) removes the features it proves to be zero at the
+solution.
 """
 
 from typing import NamedTuple

@@ -1,5 +1,5 @@
-"""Proximal Newton on the working set (binary L1-logistic): supports near n (at most n nonzeros generically),
-where an active-set Newton finish would factor a rank-deficient m x m Hessian."""
+"""Proximal Newton on the working set (binary L1-logistic): supports near n (at most n
+nonzeros generically), where an active-set Newton finish factors a rank-deficient Hessian."""
 
 import numpy as np
 import pytest
