@@ -162,7 +162,8 @@ def _ns_logistic(problem):
 
     datafit = Multinomial() if problem.get("multinomial") else Logistic()
     res = bcd(problem["X"], problem["y"], datafit, L1(problem["alpha"]), tol=TARGET)
-    return {**_logistic_quality(problem, res.x), "iterations": res.n_iter}
+    return {**_logistic_quality(problem, res.x), "iterations": res.n_iter,
+            "epochs": res.extras["epochs"]}
 
 
 def _liblinear(problem):

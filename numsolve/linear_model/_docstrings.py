@@ -20,14 +20,16 @@ DOC = {
     "rule": """rule : str, default="auto"
         Block selection rule of :func:`bcd`: ``"auto"`` (greedy working sets with a Newton
         finish, the fastest; for least squares on tall data, ``n_samples >= 4 |working
-        set|``, a working set is solved on its Gram matrix, see :func:`bcd`'s ``gram``),
+        set|``, a working set is solved on its Gram matrix, see :func:`bcd`'s ``gram``; for
+        the binary logistic loss each working set is solved by proximal Newton steps),
         ``"cyclic"``, ``"random"``, ``"lipschitz"`` (random with
         probability proportional to the blocks' Lipschitz constants) or a greedy rule of
         Nutini et al. (``"gs"``, ``"gsl"``, ``"gs-q"``, ...).""",
     "update": """update : str, default="auto"
         Block update of :func:`bcd`: ``"auto"`` is a proximal gradient step of length
-        ``1/L_b`` (``"lipschitz"``) on the block engine and keeps the Newton finish of
-        ``rule="auto"``; ``"lipschitz"`` with ``rule="auto"`` switches that finish off;
+        ``1/L_b`` (``"lipschitz"``) on the block engine and keeps the Newton finish (binary
+        logistic: proximal Newton steps) of ``rule="auto"``; ``"lipschitz"`` with
+        ``rule="auto"`` switches them off for plain coordinate epochs;
         ``"newton"``, ``"matrix"`` and ``"exact"`` use the block's curvature (worth it for
         large blocks of correlated features).""",
     "block_size": """block_size : int, default=1

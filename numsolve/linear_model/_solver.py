@@ -65,7 +65,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     update : {"auto", "lipschitz", "line-search", "diagonal", "matrix", "newton", "exact", \
             "two-metric"}
         Block update (block engine; ``"auto"`` is ``"lipschitz"``). With ``rule="auto"``,
-        ``"lipschitz"`` switches the Newton finish off.
+        ``"lipschitz"`` switches the Newton finish (binary logistic: the proximal Newton
+        steps) off.
     engine : {"auto", "block", "heap"}, default="auto"
         ``"heap"``: greedy single-coordinate descent with incremental gradient updates on the
         Gram matrix ``X'AX`` and an indexed max-heap of scores; each update is exact and

@@ -8,8 +8,12 @@ features (twice the support size, at least ``p0``), and solves the restricted pr
 cyclic proximal block-coordinate epochs (a feature's K coefficients form one block) until its
 own duality gap falls below a fraction of the global one. When the support is unchanged
 between two checks of the inner loop, or between two outer iterations, Newton steps on the
-support finish the job. Once the gap is small, gap-safe screening (:mod:`._screening`)
-removes the features it proves to be zero at the solution.
+support finish the job. For the binary logistic loss the restricted problem is instead
+solved by proximal Newton steps (:mod:`._prox_newton`): the finish would factor an ``m x m``
+Hessian of rank at most ``n`` per step, which dominated once supports grew near ``n``, and
+its sign projections left the support a few coefficients per step. Once the gap is small,
+gap-safe screening (:mod:`._screening`) removes the features it proves to be zero at the
+solution.
 """
 
 from typing import NamedTuple
@@ -21,6 +25,7 @@ from ._cd import DatafitKind
 from ._gram_route import WorkingSetGram, gram_pays, solve_on_gram
 from ._anderson import anderson_guess
 from ._newton import newton_finish
+from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept
 from ._screening import gap_safe_screen
 
@@ -128,6 +133,8 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     on_gram = gram is not False and datafit.kind == DatafitKind.LEAST_SQUARES and K == 1
     if on_gram and gram_cache is None:
         gram_cache = WorkingSetGram(design, a, col_means)
+    # binary logistic: proximal Newton steps on each working set (:mod:`._prox_newton`)
+    prox_newton = newton and datafit.kind == DatafitKind.LOGISTIC and K == 1
     gram_solves = 0
     primal = crit = np.inf
     n_iter = 0
@@ -163,13 +170,22 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
                                     ws, grad[chosen], 0.5 * threshold, max_epochs)
             gram_solves += 1
         else:
-            run, tried = _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
-                                col_means, inner_tol, max_epochs, newton, exact_at)
-            epochs += run
-            exact_at = tried if quadratic else None
+            stalled = True
+            if prox_newton:
+                means = None if col_means is None else col_means[ws]
+                run, stalled = prox_newton_inner(
+                    design, y, a, datafit, penalty, W, b, Z, G, ws, col_means, inner_tol,
+                    max_epochs, lambda g: _criterion(datafit, penalty, W[ws], Z, y, a, g, G,
+                                                     means)[1])
+                epochs += run
+            if stalled:
+                run, tried = _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips,
+                                    col_means, inner_tol, max_epochs, newton, exact_at)
+                epochs += run
+                exact_at = tried if quadratic else None
         support = np.flatnonzero(np.any(W != 0, axis=1))
-        if newton and not use_gram and np.array_equal(support, previous_support) and not \
-                np.array_equal(support, exact_at):
+        if newton and not use_gram and not prox_newton and np.array_equal(
+                support, previous_support) and not np.array_equal(support, exact_at):
             newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept)
             exact_at = support if quadratic else None
         previous_support = support
