@@ -80,7 +80,7 @@ class MatrixCompletion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       grid with warm starts and refining it around its best point (predictions clipped as the
       model's are; the held-out errors of all shares pooled), and the model is then fitted to
       all of them as ``reg=reg_`` would be; use it when the noise level is unknown (a
-      low-noise table wants a far weaker ridge than ratings do). It costs about four default
+      low-noise table wants a far weaker ridge than ratings do). It costs four to five default
       fits;
     * ``reg=0``: the noiseless low-rank matrix of the paper's guarantee, recovered exactly
       (to ``tol``) from enough uniformly sampled entries; nothing is clipped.
