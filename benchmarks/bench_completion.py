@@ -372,10 +372,12 @@ def _cases(quick):
         out.append(Case(
             name=name,
             description=("943 users x 1682 items; rank 10 for everyone. numsolve "
-                         "MatrixCompletion() with its defaults (relative ridge 15, joint "
-                         "biases, tol 1e-4, predictions clipped to the observed range, exact "
-                         "row solves: solver='auto' at rank 10) and with reg='auto' (ridge "
-                         "chosen on 10 % of the training entries, seed 0); "
+                         "MatrixCompletion() with its defaults (relative ridge 12 scaled by "
+                         "each row's and column's relative count to the power 0.375, "
+                         "reg_scaling=0.375; joint biases, tol 1e-4, predictions clipped to the "
+                         "observed range, exact row solves: solver='auto' at rank 10) and with "
+                         "reg='auto' (ridge chosen on three disjoint 10 % parts of the training "
+                         "entries, errors pooled, seed 0); "
                          "numsolve altmin on Spark's objective (ALS-WR, reg 0.1 per "
                          "observation, no biases, 10 sweeps); Spark MLlib ALS with its defaults "
                          "(regParam 0.1, maxIter 10, local[2]; cold-start test rows dropped, as "

@@ -44,8 +44,13 @@ def check_altmin_params(*, bias, reg, reg_scaling, max_iter, tol, solver, inner_
     check_scalar(inner_iter, "inner_iter", Integral, min_val=1)
     if sketch_size is not None:
         check_scalar(sketch_size, "sketch_size", Integral, min_val=1)
-    if reg_scaling not in ("count", "none"):
-        raise ValueError(f"reg_scaling must be 'count' or 'none', got {reg_scaling!r}")
+    if isinstance(reg_scaling, str):
+        if reg_scaling not in ("count", "none"):
+            raise ValueError(f"reg_scaling must be 'count', 'none' or a number in [0, 1], "
+                             f"got {reg_scaling!r}")
+    else:
+        check_scalar(reg_scaling, "reg_scaling", Real, min_val=0.0, max_val=1.0)
+        reg_scaling = float(reg_scaling)
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     return dict(bias=bool(bias), reg=float(reg), reg_scaling=reg_scaling,

@@ -15,6 +15,7 @@ from .._array_api import array_namespace, device_of, from_numpy
 from .._validation import check_xp_array
 from ._init import TRIM_FACTOR
 from ._observed import check_rank
+from ._rows import row_ridge
 from ._stopping import SweepLog
 
 __all__ = ["altmin_generic", "exact_half_step"]
@@ -28,10 +29,6 @@ def _observed_arrays(M, xp, name):
     if float(xp.sum(mask)) == 0.0:
         raise ValueError(f"{name} has no observed entries")
     return mask, filled
-
-
-def _ridge(counts, reg, reg_scaling):
-    return reg * counts if reg_scaling == "count" else reg + 0.0 * counts
 
 
 def exact_half_step(xp, mask, filled, fixed, lam):
@@ -137,8 +134,8 @@ def altmin_generic(M, rank, *, init, validation, rng, bias, reg, reg_scaling, ma
                 f"validation has shape {tuple(val[0].shape)}, expected {tuple(mask.shape)}"
             )
     U, V = _start(xp, init, mask, filled, rank, rng, device)
-    lam_rows = _ridge(xp.sum(mask, axis=1), reg, reg_scaling)
-    lam_cols = _ridge(xp.sum(mask, axis=0), reg, reg_scaling)
+    lam_rows = row_ridge(xp.sum(mask, axis=1), reg, reg_scaling)
+    lam_cols = row_ridge(xp.sum(mask, axis=0), reg, reg_scaling)
     nnz = float(xp.sum(mask))
     data_rms = (float(xp.sum(filled * filled)) / nnz) ** 0.5
     row_bias = xp.zeros_like(lam_rows) if bias else None

@@ -1,15 +1,16 @@
 """``reg="auto"``: the ridge chosen on entries held out of the training observations.
 
-A fraction of the observed entries is set aside (never the caller's test set: only what
-``fit`` received), and :func:`numsolve.completion.altmin` runs down a geometric grid of ridge
-weights from twice the default to weaker ones, each fit warm-started from the previous one and
-stopped after a few sweeps; only when that first point is the best does the walk go up from
-it instead. The downward walk ends once the held-out RMSE has failed to improve for a few grid
-points in a row with factors not zeroed by the ridge, as the weaker ridges past the best one
-only overfit more. The best grid point is then refined by halving the log-step around it
-(ratios ``sqrt(2)``, then ``2**(1/4)``), each trial warm-started from the best fit so far:
-the held-out error is flat near its minimum on the coarse grid's scale, so a few cheap fits
-move the choice to where a factor-of-two grid cannot.
+A fraction of the observed entries is set aside, in one or several disjoint parts (never the
+caller's test set: only what ``fit`` received); for each part :func:`numsolve.completion.altmin`
+fits the entries it leaves, and the held-out errors of all parts are pooled. The fits run down a
+geometric grid of ridge weights from twice the default to weaker ones, each warm-started from
+the previous one and stopped after a few sweeps; only when that first point is the best does
+the walk go up from it instead. The downward walk ends once the held-out RMSE has failed to
+improve for a few grid points in a row with factors not zeroed by the ridge, as the weaker
+ridges past the best one only overfit more. The best grid point is then refined by halving the
+log-step around it (ratios ``sqrt(2)``, then ``2**(1/4)``), each trial warm-started from the
+best fit so far: the held-out error is flat near its minimum on the coarse grid's scale, so a
+few cheap fits move the choice to where a factor-of-two grid cannot.
 """
 
 import warnings
@@ -45,8 +46,9 @@ class RegPath(NamedTuple):
     reg: float
 
 
-def reg_path(residual, rank, *, default, fraction, rng, bias, altmin_options, bounds=None):
-    """Walk the ridge grid on a held-out part of ``residual`` (CSR); return a :class:`RegPath`.
+def reg_path(residual, rank, *, default, fraction, n_splits, rng, bias, altmin_options,
+             bounds=None):
+    """Walk the ridge grid on held-out parts of ``residual`` (CSR); return a :class:`RegPath`.
 
     Parameters
     ----------
@@ -57,7 +59,11 @@ def reg_path(residual, rank, *, default, fraction, rng, bias, altmin_options, bo
     default : float
         The relative ridge the grid is centred on (the estimator's default ``reg``).
     fraction : float
-        Share of the observed entries held out.
+        Share of the observed entries held out by each split.
+    n_splits : int
+        Disjoint held-out parts (overlapping only when ``n_splits * fraction > 1``); every
+        ridge is fitted once per part, on the entries it leaves, and scored by the RMSE over
+        all held-out entries together.
     rng : numpy.random.RandomState
         Draws the held-out entries and seeds every fit of the walk.
     bias : bool
@@ -70,25 +76,25 @@ def reg_path(residual, rank, *, default, fraction, rng, bias, altmin_options, bo
         final model's are. Clipping helps weak ridges most, so scoring unclipped predictions
         would choose too strong a ridge.
     """
-    held_mask = rng.random_sample(residual.nnz) < fraction
-    kept, held = split_observed(residual, held_mask)
-    held_entries = held.tocoo()
-    if bounds is None:
-        lower = upper = None
-    else:
-        lower, upper = (bound[held_mask] for bound in bounds)
+    position = rng.random_sample(residual.nnz)
+    splits = [_Split(residual, (position + part * fraction) % 1.0 < fraction, bounds)
+              for part in range(n_splits)]
     seed = rng.randint(0, 2**31 - 1)
 
-    def held_out_fit(reg, init):
+    def held_out_fit(reg, inits):
         with warnings.catch_warnings():  # a few sweeps per point never converge, by design
             warnings.simplefilter("ignore", ConvergenceWarning)
-            result = altmin(kept, rank, reg=reg, init=init, bias=bias, max_iter=PATH_SWEEPS,
-                            tol=0.0, random_state=seed, observe_zeros=True, **altmin_options)
-        return _held_out_rmse(result, held_entries, lower, upper), (result.U, result.V)
+            results = [altmin(split.kept, rank, reg=reg, init=init, bias=bias,
+                              max_iter=PATH_SWEEPS, tol=0.0, random_state=seed,
+                              observe_zeros=True, **altmin_options)
+                       for split, init in zip(splits, inits)]
+        squared = sum(split.squared_error(result) for split, result in zip(splits, results))
+        count = sum(split.size for split in splits)
+        return float(np.sqrt(squared / count)), [(result.U, result.V) for result in results]
 
     trials = _Trials(held_out_fit)
     strongest = default * GRID_RATIO ** GRID_ABOVE
-    trials.walk(strongest / GRID_RATIO ** np.arange(GRID_SIZE), "svd", PATIENCE)
+    trials.walk(strongest / GRID_RATIO ** np.arange(GRID_SIZE), ["svd"] * n_splits, PATIENCE)
     if trials.best == 0:  # the strongest ridge walked is the best: the optimum lies above it
         trials.walk(strongest * GRID_RATIO ** np.arange(1, GRID_EXTRA_ABOVE + 1), trials.fits[0],
                     patience=1)
@@ -104,51 +110,62 @@ def reg_path(residual, rank, *, default, fraction, rng, bias, altmin_options, bo
                    reg=float(trials.tried[trials.best]))
 
 
+class _Split:
+    """One held-out part: the entries kept for fitting, and the held-out entries with the
+    bounds their predictions are clipped to (``None`` when the estimator does not clip)."""
+
+    def __init__(self, residual, held_mask, bounds):
+        self.kept, held = split_observed(residual, held_mask)
+        self.held = held.tocoo()
+        self.size = self.held.nnz
+        self.bounds = None if bounds is None else tuple(bound[held_mask] for bound in bounds)
+
+    def squared_error(self, result):
+        """Sum of squared errors of the fit ``result`` on the held-out entries."""
+        rows, cols = self.held.row, self.held.col
+        pred = np.einsum("ij,ij->i", result.U[rows], result.V[cols], dtype=np.float64)
+        if "row_bias" in result:
+            pred += result.row_bias[rows] + result.col_bias[cols]
+        if self.bounds is not None:
+            pred = np.clip(pred, *self.bounds)
+        return float(np.sum((pred - self.held.data) ** 2))
+
+
 class _Trials:
-    """The ridges tried so far, their held-out RMSE and fitted factors, and the best one."""
+    """The ridges tried so far, their held-out RMSE and fitted factors (one pair per split),
+    and the best one."""
 
     def __init__(self, held_out_fit):
         self._fit = held_out_fit
         self.tried, self.scores, self.fits, self.best = [], [], [], 0
 
-    def add(self, reg, init):
-        """Fit ``reg`` from ``init``; return whether its factors collapsed to zero and whether
-        it is the best so far. Collapsed factors are kept as ``"svd"`` (see ``COLLAPSED``)."""
-        score, factors = self._fit(reg, init)
-        collapsed = _collapsed(*factors, COLLAPSED)
+    def add(self, reg, inits):
+        """Fit ``reg`` from ``inits`` (one per split); return whether the factors of a split
+        collapsed to zero and whether it is the best so far. Collapsed factors are kept as
+        ``"svd"`` (see ``COLLAPSED``)."""
+        score, factors = self._fit(reg, inits)
+        collapsed = [_collapsed(*pair, COLLAPSED) for pair in factors]
         self.tried.append(reg)
         self.scores.append(score)
-        self.fits.append("svd" if collapsed else factors)
+        self.fits.append(["svd" if gone else pair for gone, pair in zip(collapsed, factors)])
         improved = score < self.scores[self.best]
         if improved:
             self.best = len(self.scores) - 1
-        return collapsed, improved
+        return any(collapsed), improved
 
-    def walk(self, grid, init, patience):
+    def walk(self, grid, inits, patience):
         """Try ``grid`` in order, each fit warm-started from the previous one, until
         ``patience`` ridges in a row with factors not zeroed fail to improve."""
         misses = 0
         for reg in grid:
-            collapsed, improved = self.add(reg, init)
+            collapsed, improved = self.add(reg, inits)
             if improved:
                 misses = 0
             elif not collapsed:  # with zero factors the held-out error says nothing of the ridge
                 misses += 1
                 if misses >= patience:
                     return
-            init = self.fits[-1]
-
-
-def _held_out_rmse(result, entries, lower, upper):
-    """RMSE of the fit ``result`` on the COO ``entries``, its predictions clipped to
-    ``[lower, upper]`` where given."""
-    rows, cols = entries.row, entries.col
-    pred = np.einsum("ij,ij->i", result.U[rows], result.V[cols], dtype=np.float64)
-    if "row_bias" in result:
-        pred += result.row_bias[rows] + result.col_bias[cols]
-    if lower is not None:
-        pred = np.clip(pred, lower, upper)
-    return float(np.sqrt(np.mean((pred - entries.data) ** 2)))
+            inits = self.fits[-1]
 
 
 def _collapsed(U, V, threshold):

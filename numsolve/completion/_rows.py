@@ -7,20 +7,37 @@ the fixed factor.
 
 import numpy as np
 
+from .._array_api import array_namespace
 from ._row_solves import cg_rows, exact_rows, sketched_rows
 from ._threads import kernel_threads
 
-__all__ = ["SOLVERS", "row_ridge", "solve_rows"]
+__all__ = ["SOLVERS", "count_reference", "row_ridge", "solve_rows"]
 
 SOLVERS = ("cg", "sketched", "exact")
 
 
-def row_ridge(counts, reg, reg_scaling, dtype=np.float64):
-    """Per-row ridge weights: ``reg`` for ``"none"``, ``reg * count`` for ``"count"`` (ALS-WR)."""
-    counts = np.asarray(counts, dtype=np.float64)
+def row_ridge(counts, reg, reg_scaling, reference=None):
+    """Per-row ridge weights (float64 for NumPy counts, any Array API namespace otherwise).
+
+    ``"none"``: ``reg`` for every row; ``"count"``: ``reg * count`` (ALS-WR); a number ``a``
+    in ``[0, 1]``: ``reg * (count / reference) ** a``, the ridge of a row with ``reference``
+    observations (default: :func:`count_reference` of ``counts``) being ``reg``.
+    """
+    counts = counts.astype(np.float64) if isinstance(counts, np.ndarray) else counts
     if reg_scaling == "count":
-        return (reg * counts).astype(dtype, copy=False)
-    return np.full(counts.shape[0], reg, dtype=dtype)
+        return reg * counts
+    if reg_scaling == "none":
+        return reg + 0.0 * counts
+    if reference is None:
+        reference = count_reference(counts)
+    return reg * (counts / reference) ** reg_scaling
+
+
+def count_reference(counts):
+    """Mean count of the rows that have any observation (1 when none has)."""
+    xp = array_namespace(counts)
+    observed = float(xp.sum(xp.astype(counts > 0, counts.dtype)))
+    return float(xp.sum(counts)) / observed if observed else 1.0
 
 
 def solve_rows(indptr, indices, data, fixed, start, lam, *, solver="cg", inner_iter=3,

@@ -37,9 +37,12 @@ def altmin(M, rank, *, reg=0.0, reg_scaling="count", bias=False, max_iter=100, t
         Rank ``k`` of the factorisation, ``1 <= k <= min(m, n)``.
     reg : float, default=0.0
         Ridge weight. ``0`` for exact recovery of noiseless data; positive for noisy data.
-    reg_scaling : {"count", "none"}, default="count"
+    reg_scaling : {"count", "none"} or float in [0, 1], default="count"
         ``"count"`` scales the ridge of a row (column) by its number of observations
-        (ALS-WR, as Spark MLlib does; best on ratings); ``"none"`` uses ``reg`` for all rows.
+        (ALS-WR, as Spark MLlib does; best on ratings without biases); ``"none"`` uses ``reg``
+        for all rows; a number ``a`` scales it by ``(n_i / n_mean) ** a``, where ``n_mean`` is
+        the mean count of that side's rows with observations (``0.375``, between the two, is
+        the estimator's default).
     bias : bool, default=False
         Also fit a row offset ``b`` and a column offset ``c`` jointly with the factors, so that
         ``M_ij ~ U_i . V_j + b_i + c_j`` (each regression gains one unknown; the offsets share

@@ -9,6 +9,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
 from numsolve.completion import MatrixCompletion, make_low_rank
+from numsolve.completion._estimators import DEFAULT_REG
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -45,12 +46,17 @@ def test_biases_reach_noise_level_on_offset_data(ratings):
     assert model.row_factors_.shape == (200, 3) and model.components_.shape == (3, 120)
 
 
-def test_fold_in_recovers_training_rows(ratings):
+@pytest.mark.parametrize("reg_scaling, reg", [("none", 0.02), (0.5, 2.0), ("count", 0.05)])
+def test_fold_in_recovers_training_rows(ratings, reg_scaling, reg):
+    """Folded-in rows get the ridge they were fitted with: with a fractional scaling it is
+    relative to the training rows' mean count, not to that of the rows folded in."""
     train, _, _ = ratings
-    model = MatrixCompletion(rank=3, reg=0.02, solver="exact", bias="global",
-                             tol=1e-10, max_iter=300, random_state=0).fit(train)
-    factors, _ = model.fold_in(train[:10])
-    np.testing.assert_allclose(factors, model.row_factors_[:10], rtol=1e-4, atol=1e-5)
+    model = MatrixCompletion(rank=3, reg=reg, reg_scaling=reg_scaling, solver="exact",
+                             bias="global", tol=1e-10, max_iter=300, random_state=0).fit(train)
+    assert model.mean_row_count_ == pytest.approx(train.nnz / train.shape[0])
+    busiest = np.argsort(np.diff(train.indptr))[-10:]  # their own mean count is far above
+    factors, _ = model.fold_in(train[busiest])
+    np.testing.assert_allclose(factors, model.row_factors_[busiest], rtol=1e-4, atol=1e-5)
 
 
 def test_transform_imputes_and_keeps_observed_entries():
@@ -118,6 +124,10 @@ def test_bad_inputs(ratings):
         MatrixCompletion(rank=1).fit(np.array([[1.0, np.inf], [2.0, np.nan]]))
     with pytest.raises(ValueError, match="no observed entries"):
         MatrixCompletion(rank=1).fit(np.full((3, 3), np.nan))
+    with pytest.raises(ValueError, match="reg_scaling"):
+        MatrixCompletion(rank=3, reg_scaling=1.5).fit(train)
+    with pytest.raises(ValueError, match="validation_splits"):
+        MatrixCompletion(rank=3, reg="auto", validation_splits=0).fit(train)
     model = MatrixCompletion(rank=3, max_iter=3, random_state=0).fit(train)
     with pytest.raises(ValueError, match="outside"):
         model.predict_entries([0, 500], [0, 1])
@@ -143,7 +153,7 @@ def test_default_ridge_scales_with_the_data(ratings):
     train, test, _ = ratings
     model = MatrixCompletion(rank=3, random_state=0).fit(train)
     scaled = MatrixCompletion(rank=3, random_state=0).fit(train * 7.0)
-    assert model.reg_ == scaled.reg_ == 15.0
+    assert model.reg_ == scaled.reg_ == DEFAULT_REG
     assert scaled.scale_ == pytest.approx(7.0 * model.scale_, rel=1e-12)
     coo = test.tocoo()
     np.testing.assert_allclose(scaled.predict_entries(coo.row, coo.col),
@@ -169,8 +179,11 @@ def test_auto_reg_chooses_on_held_out_training_entries_only(ratings, monkeypatch
         assert held_entries and held_entries <= train_entries
         assert not held_entries & test_entries and not held_entries & kept_entries
         assert kept_entries | held_entries == train_entries
-    assert len(seen) == 1 and all(kept is seen[0][0] for kept in fitted)
-    assert len(fitted) == model.reg_path_["reg"].size >= 3
+    held_parts = [set(zip(*held.nonzero())) for _, held in seen]
+    assert len(seen) == model.validation_splits == 3
+    assert sum(map(len, held_parts)) == len(set().union(*held_parts))  # disjoint parts
+    assert {id(kept) for kept in fitted} == {id(kept) for kept, _ in seen}
+    assert len(fitted) == 3 * model.reg_path_["reg"].size >= 9
     # the caller's test set is recorded in history_ only: without it the choice is the same
     again = MatrixCompletion(rank=3, reg="auto", random_state=5).fit(train)
     assert again.reg_ == model.reg_

@@ -41,6 +41,19 @@ def test_exact_matches_numpy_lstsq(rng, reg):
     np.testing.assert_allclose(rows, _lstsq_rows(X, F, lam), rtol=1e-8, atol=1e-10)
 
 
+def test_fractional_scaling_gives_the_typical_row_the_plain_ridge():
+    """``reg * (n / n_mean) ** a`` with ``n_mean`` the mean count of rows that have any; ``a``
+    interpolates between the flat ridge (``0``) and a ridge proportional to the count (``1``)."""
+    counts = np.array([0, 2, 4, 6])
+    np.testing.assert_allclose(row_ridge(counts, 3.0, 0.5),
+                               [0.0, 3.0 * 0.5 ** 0.5, 3.0, 3.0 * 1.5 ** 0.5], rtol=1e-15)
+    np.testing.assert_allclose(row_ridge(counts, 3.0, 1.0), row_ridge(counts, 0.75, "count"))
+    np.testing.assert_allclose(row_ridge(counts[1:], 3.0, 0.0),
+                               row_ridge(counts[1:], 3.0, "none"))
+    np.testing.assert_allclose(row_ridge(counts, 3.0, 0.5, reference=2.0)[1:3],
+                               [3.0, 3.0 * 2 ** 0.5], rtol=1e-15)
+
+
 @pytest.mark.parametrize("solver", ["cg", "sketched"])
 def test_approximate_solvers_reach_exact_solution(rng, solver):
     X, F = _block(rng, m=30, n=200, k=5, density=0.5)

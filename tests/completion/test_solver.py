@@ -110,6 +110,31 @@ def test_explicit_zeros_are_observations_only_when_asked():
     assert abs((result.U @ result.V.T)[0, 0]) < 0.5
 
 
+def test_fractional_reg_scaling_reaches_its_stationary_point():
+    """At convergence every row and column satisfies its normal equations with the ridge
+    ``reg * (n_i / n_mean) ** 0.5``, computed here independently; a flat ridge does not."""
+    problem = make_low_rank(80, 60, 3, density=0.3, noise=0.3, sampling="power_law",
+                            random_state=2)
+    M = problem.observed
+    result = altmin(M, 3, reg=2.0, reg_scaling=0.5, solver="exact", tol=1e-13, max_iter=2000,
+                    random_state=0)
+    gaps = {}
+    for name, X, own, fixed in (("rows", M.tocsr(), result.U, result.V),
+                                ("cols", M.T.tocsr(), result.V, result.U)):
+        counts = np.diff(X.indptr)
+        ridge = 2.0 * np.sqrt(counts / counts[counts > 0].mean())
+        coo = X.tocoo()
+        residual = sp.csr_matrix((np.einsum("ij,ij->i", own[coo.row], fixed[coo.col])
+                                  - coo.data, (coo.row, coo.col)), shape=X.shape)
+        gradient = residual @ fixed
+        scale = np.abs(X @ fixed).max()
+        gaps[name] = np.abs(gradient + ridge[:, None] * own).max() / scale
+        gaps[name + " flat"] = np.abs(gradient + 2.0 * own).max() / scale
+    assert result.converged
+    assert gaps["rows"] < 1e-6 and gaps["cols"] < 1e-6
+    assert gaps["rows flat"] > 1e-2 and gaps["cols flat"] > 1e-2
+
+
 def test_warm_start_from_given_factors(planted):
     first = altmin(planted.observed, 4, solver="exact", tol=1e-10, max_iter=300,
                    random_state=0)
@@ -131,6 +156,7 @@ def test_not_converged_warns(planted):
     ({"reg": -1.0}, ValueError, "reg"),
     ({"solver": "qr"}, ValueError, "solver"),
     ({"reg_scaling": "rows"}, ValueError, "reg_scaling"),
+    ({"reg_scaling": 1.5}, ValueError, "reg_scaling"),
     ({"init": "zeros"}, ValueError, "init"),
     ({"max_iter": 0}, ValueError, "max_iter"),
 ])
