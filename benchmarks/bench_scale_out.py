@@ -281,7 +281,7 @@ def cases(quick):
             ],
             repeats=3,
             notes=["numsolve biases: MatrixCompletion defaults (mean + row and column biases "
-                   "fitted jointly with rank-10 factors, relative ridge 15, predictions clipped "
+                   "fitted jointly with rank-10 factors, ridge 12 growing as the 0.375th power of a row's relative count, predictions clipped "
                    "to the rating range), 15 sweeps"],
         ),
         Case(
