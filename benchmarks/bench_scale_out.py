@@ -281,8 +281,9 @@ def cases(quick):
             ],
             repeats=3,
             notes=["numsolve biases: MatrixCompletion defaults (mean + row and column biases "
-                   "fitted jointly with rank-10 factors, ridge 12 growing as the 0.375th power of a row's relative count, predictions clipped "
-                   "to the rating range), 15 sweeps"],
+                   "fitted jointly with rank-10 factors, ridge 12 growing as the 0.375th "
+                   "power of a row's relative count, predictions clipped to the rating "
+                   "range), 15 sweeps"],
         ),
         Case(
             name="synthetic 200,000 x 50,000, 10 million entries, rank 10",
