@@ -22,6 +22,7 @@ spline columns, formed once: an order's score then costs no pass over the sample
 
 import numbers
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import cho_factor, solve_triangular
@@ -139,52 +140,122 @@ class _BlockGram:
         drop = np.einsum("ck,ck->c", g, _solve(S, g))
         return np.maximum(base - drop, _RSS_FLOOR)
 
+    def rss_along(self, v, path, x):
+        """Residual variance of ``v`` given ``x``'s block and each prefix ``path[:t]``,
+        ``t = 0 .. len(path)``, from one factorisation of the whole path."""
+        G, I, J = self.G, self.indices(path), self.columns[x]
+        S, g = G[np.ix_(J, J)], G[J, v]
+        if I.size == 0:
+            return np.array([max(1.0 - g @ _solve(S, g), _RSS_FLOOR)])
+        L = cho_factor(G[np.ix_(I, I)], lower=True)[0]
+        a = solve_triangular(L, G[I, v], lower=True)
+        M = solve_triangular(L, G[np.ix_(I, J)], lower=True)
+        ends = np.concatenate([[0], np.cumsum([self.columns[p].size for p in path])])
+        # prefix t uses the first ends[t] rows of the factor: running sums over its rows
+        rows_M = np.concatenate([np.zeros((1,) + S.shape), np.cumsum(M[:, :, None] * M[:, None, :], axis=0)])
+        rows_g = np.concatenate([np.zeros((1, J.size)), np.cumsum(M * a[:, None], axis=0)])
+        base = 1.0 - np.concatenate([[0.0], np.cumsum(a * a)])
+        S_t, g_t = S - rows_M[ends], g - rows_g[ends]
+        drop = np.einsum("tk,tk->t", g_t, _solve(S_t, g_t))
+        return np.maximum(base[ends] - drop, _RSS_FLOOR)
+
     def node_score(self, v, parents, rss=None):
         rss = self.rss(v, parents) if rss is None else rss
         return self.half_n * np.log(rss) + self.costs[list(parents)].sum()
 
 
+class _Choice(NamedTuple):
+    """A node's selection: its score and parents, and the forward path that led there (the
+    blocks in the order added and the node's score after each addition)."""
+
+    score: float
+    parents: tuple
+    path: tuple
+    path_values: tuple
+
+
 class _Selection:
     """Each node's parents among the nodes allowed before it: forward selection of the block that
-    lowers the node's score most, then backward elimination, memoised by candidate set."""
+    lowers the node's score most, then backward elimination, memoised by candidate set.
+
+    One candidate more or less changes the selection only if it changes the forward path
+    (backward elimination starts from the path's end): a removed candidate off the path never
+    does, an added one only if at some step it would have been chosen, which ``k + 1``
+    single-block regressions tell for a path of ``k`` steps, against a whole selection anew.
+    """
 
     def __init__(self, gram, tol):
         self.gram, self.tol, self.memo = gram, tol, {}
 
-    def __call__(self, v, candidates):
-        key = (v, frozenset(candidates))
+    def get(self, v, candidates):
+        """The choice of ``v`` among the frozenset ``candidates``."""
+        key = (v, candidates)
         if key not in self.memo:
-            self.memo[key] = self._select(v, list(candidates))
+            self.memo[key] = self._select(v, sorted(candidates))
         return self.memo[key]
+
+    def changed(self, v, candidates, x, add):
+        """The choice of ``v`` among ``candidates`` with ``x`` added (``add``) or removed."""
+        target = candidates | {x} if add else candidates - {x}
+        key = (v, target)
+        if key not in self.memo:
+            known = self.memo.get((v, candidates))
+            if known is not None and (x not in known.path if not add else self._never_chosen(v, known, x)):
+                self.memo[key] = known
+            else:
+                self.memo[key] = self._select(v, sorted(target))
+        return self.memo[key]
+
+    def _never_chosen(self, v, known, x):
+        gram, path = self.gram, list(known.path)
+        paid = np.concatenate([[0.0], np.cumsum(gram.costs[path])])
+        values = gram.half_n * np.log(gram.rss_along(v, path, x)) + gram.costs[x] + paid
+        # at each step the chosen block did better; at the end x does not lower the score
+        end = known.path_values[-1] if path else 0.0
+        return bool(np.all(values > np.append(known.path_values, end - self.tol)))
 
     def _select(self, v, rest):
         gram, half_n = self.gram, self.gram.half_n
-        parents, current = [], 0.0
+        parents, current, values = [], 0.0, []
         while rest:
             rss = gram.rss_after_adding(v, parents, rest)
-            values = half_n * np.log(rss) + gram.costs[rest] + gram.costs[parents].sum()
-            best = int(np.argmin(values))
-            if values[best] >= current - self.tol:
+            step = half_n * np.log(rss) + gram.costs[rest] + gram.costs[parents].sum()
+            best = int(np.argmin(step))
+            if step[best] >= current - self.tol:
                 break
-            current = float(values[best])
+            current = float(step[best])
             parents.append(rest.pop(best))
+            values.append(current)
+        path = tuple(parents)
         while parents:
-            values = [gram.node_score(v, parents[:t] + parents[t + 1:]) for t in range(len(parents))]
-            best = int(np.argmin(values))
-            if values[best] >= current - self.tol:
+            step = [gram.node_score(v, parents[:t] + parents[t + 1:]) for t in range(len(parents))]
+            best = int(np.argmin(step))
+            if step[best] >= current - self.tol:
                 break
-            current = float(values[best])
+            current = float(step[best])
             parents.pop(best)
-        return current, tuple(sorted(parents))
+        return _Choice(current, tuple(sorted(parents)), path, tuple(values))
 
 
 def _best_insertion(select, order, v_pos):
     """The position of ``order[v_pos]`` that scores best and the score change it brings."""
     v = order[v_pos]
     rest = order[:v_pos] + order[v_pos + 1:]
-    without = np.array([select(u, rest[:i])[0] for i, u in enumerate(rest)])
-    with_v = np.array([select(u, rest[:i] + [v])[0] for i, u in enumerate(rest)])
-    own = np.array([select(v, rest[:q])[0] for q in range(len(order))])
+    without, with_v = np.empty(len(rest)), np.empty(len(rest))
+    prefix = frozenset()
+    for i, u in enumerate(rest):
+        # u's candidates now: the prefix, with v when v stands before u
+        if i < v_pos:
+            without[i] = select.get(u, prefix).score
+            with_v[i] = select.changed(u, prefix, v, add=True).score
+        else:
+            with_v[i] = select.get(u, prefix | {v}).score
+            without[i] = select.changed(u, prefix | {v}, v, add=False).score
+        prefix = prefix | {u}
+    own = np.empty(len(order))
+    own[0] = select.get(v, frozenset()).score
+    for q, u in enumerate(rest):
+        own[q + 1] = select.changed(v, frozenset(rest[:q]), u, add=True).score
     # v at position q: the nodes before it keep their sets, the ones after gain v
     before = np.concatenate([[0.0], np.cumsum(without)])
     after = np.concatenate([np.cumsum(with_v[::-1])[::-1], [0.0]])
@@ -193,7 +264,7 @@ def _best_insertion(select, order, v_pos):
 
 
 def _order_score(select, order):
-    return sum(select(v, order[:i])[0] for i, v in enumerate(order))
+    return sum(select.get(v, frozenset(order[:i])).score for i, v in enumerate(order))
 
 
 def _insertion_search(select, order, max_iter, tol, verbose):
@@ -393,7 +464,7 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
     order, trace, converged = best
     parents = [()] * d
     for i, v in enumerate(order):
-        parents[v] = select(v, order[:i])[1]
+        parents[v] = select.get(v, frozenset(order[:i])).parents
     W = np.zeros((d, d))
     for v, ps in enumerate(parents):
         W[list(ps), v] = 1.0

@@ -65,6 +65,28 @@ def test_block_residual_variance_equals_least_squares_on_the_spline_design():
         others = [u for u in range(5) if u != v and u not in parents]
         np.testing.assert_allclose(gram.rss_after_adding(v, parents, others),
                                    [gram.rss(v, parents + [u]) for u in others], rtol=1e-8)
+        np.testing.assert_allclose(gram.rss_along(v, parents, others[0]),
+                                   [gram.rss(v, parents[:t] + [others[0]]) for t in range(len(parents) + 1)],
+                                   rtol=1e-8)
+
+
+def test_memoised_moves_give_the_selection_made_afresh():
+    X, _ = _planted(n=800, seed=8)
+    gram = _BlockGram(X, N_KNOTS, 0.0)
+    select = _Selection(gram, tol=1e-9)
+    moved = 0
+    for v in range(5):
+        others = [u for u in range(5) if u != v]
+        for mask in range(16):
+            base = frozenset(u for b, u in enumerate(others) if mask >> b & 1)
+            for x in others:
+                add = x not in base
+                derived = select.changed(v, base, x, add)
+                fresh = _Selection(gram, tol=1e-9).get(v, base | {x} if add else base - {x})
+                assert derived.parents == fresh.parents
+                assert derived.score == pytest.approx(fresh.score, rel=1e-12)
+                moved += derived.parents != select.get(v, base).parents
+    assert moved > 10  # the cases where one candidate more or less changes the choice
 
 
 def test_selection_is_a_local_minimum_over_single_blocks():
@@ -73,7 +95,8 @@ def test_selection_is_a_local_minimum_over_single_blocks():
     select = _Selection(gram, tol=1e-9)
     for v in range(5):
         candidates = [u for u in range(5) if u != v]
-        value, parents = select(v, candidates)
+        choice = select.get(v, frozenset(candidates))
+        value, parents = choice.score, choice.parents
         assert value == pytest.approx(gram.node_score(v, list(parents)), rel=1e-10)
         for p in parents:
             assert gram.node_score(v, [q for q in parents if q != p]) >= value - 1e-9
