@@ -43,9 +43,12 @@ MIN_EXPLAINED = 0.1
 # residual variances are kept above this fraction of the node's variance (log(0) would end the
 # search; a node its parents determine is as good as any other exact fit)
 _RSS_FLOOR = 1e-12
-# blocks whose residual Gram matrix has eigenvalues below this (relative) are treated as
-# combinations of the chosen ones and contribute nothing
+# directions of a (whitened) block whose residual variance given the chosen blocks is below
+# this are combinations of them and contribute nothing
 _RCOND = 1e-10
+# singular values below this fraction of a block's largest are rounding: the spline columns of a
+# column with few distinct values are linearly dependent
+_RANK_TOL = 1e-8
 
 
 def spline_features(X, n_knots=N_KNOTS):
@@ -65,24 +68,50 @@ def spline_features(X, n_knots=N_KNOTS):
     return transformers
 
 
-def _solve(A, b):
-    """``A^-1 b`` for one symmetric positive semi-definite system or a stack of them; a singular one
-    (a block that is a combination of the others) by least squares."""
+def _explained(S, g, base):
+    """``g' S^+ g`` for a stack of residual Gram matrices ``S`` (symmetric positive
+    semi-definite) and covariances ``g``: the variance each block removes from ``base``.
+
+    A plain solve first; where it fails or leaves ``[0, base]`` (a block nearly a combination of
+    the chosen ones), the pseudo-inverse, whose directions below ``_RCOND`` contribute nothing.
+    """
     try:
-        return np.linalg.solve(A, b[..., None])[..., 0]
+        drop = np.einsum("ck,ck->c", g, np.linalg.solve(S, g[..., None])[..., 0])
     except np.linalg.LinAlgError:
-        if A.ndim == 2:
-            return np.linalg.lstsq(A, b, rcond=_RCOND)[0]
-        return np.stack([_solve(A_c, b_c) for A_c, b_c in zip(A, b)])
+        drop = np.full(len(S), np.nan)
+    bad = ~((drop >= 0) & (drop <= base))
+    if bad.any():
+        w, V = np.linalg.eigh(S[bad])
+        inverse = np.where(w > _RCOND, 1 / np.where(w > _RCOND, w, 1), 0.0)
+        projected = np.einsum("cji,cj->ci", V, g[bad])
+        drop[bad] = np.einsum("ci,ci->c", projected * inverse, projected)
+    return drop
 
 
 def _block(transformer, column):
     return transformer.transform(column[:, None])[:, :-1]
 
 
+def _whitened(block):
+    """An orthonormal basis (``Z' Z / n = I``) of the centred block's span: a column with few
+    distinct values spans fewer dimensions than it has spline columns."""
+    U, singular, _ = np.linalg.svd(block - block.mean(axis=0), full_matrices=False)
+    rank = int(np.sum(singular > _RANK_TOL * singular[0]))
+    return U[:, :rank] * np.sqrt(block.shape[0])
+
+
 def block_cost(n, n_columns, min_explained):
     """Score added by a parent block of ``n_columns`` columns (module docstring)."""
     return max(n_columns * np.log(n) / 2, -n / 2 * np.log1p(-min_explained))
+
+
+def _factor(A):
+    """Lower Cholesky factor of ``A``, or None where the chosen blocks are (numerically)
+    dependent and only the pseudo-inverse applies."""
+    try:
+        return cho_factor(A, lower=True)[0] if A.size else A
+    except np.linalg.LinAlgError:
+        return None
 
 
 class _BlockGram:
@@ -92,8 +121,8 @@ class _BlockGram:
     def __init__(self, X, n_knots, min_explained):
         n, d = X.shape
         self.transformers = spline_features(X, n_knots)
-        blocks = [_block(t, X[:, j]) for j, t in enumerate(self.transformers)]
-        sizes = np.array([_n_columns(t) for t in self.transformers])
+        blocks = [_whitened(_block(t, X[:, j])) for j, t in enumerate(self.transformers)]
+        sizes = np.array([b.shape[1] for b in blocks])
         starts = d + np.concatenate([[0], np.cumsum(sizes)[:-1]])
         self.columns = [np.arange(s, s + k) for s, k in zip(starts, sizes)]
         Z = np.hstack([X] + blocks)
@@ -116,7 +145,7 @@ class _BlockGram:
         if I.size == 0:
             return 1.0
         b = self.G[I, v]
-        return max(1.0 - b @ _solve(self.G[np.ix_(I, I)], b), _RSS_FLOOR)
+        return max(1.0 - _explained(self.G[np.ix_(I, I)][None], b[None], 1.0)[0], _RSS_FLOOR)
 
     def rss_after_adding(self, v, parents, candidates):
         """Residual variance of ``v`` given ``parents`` plus each candidate's block in turn."""
@@ -129,16 +158,17 @@ class _BlockGram:
         S = G[J[:, :, None], J[:, None, :]]
         g = G[J, v]
         base = 1.0
+        L = _factor(G[np.ix_(I, I)])
+        if L is None:
+            return np.array([self.rss(v, list(parents) + [c]) for c in candidates])
         if I.size:
             # the candidates' blocks and v's column made orthogonal to the chosen blocks
-            L = cho_factor(G[np.ix_(I, I)], lower=True)[0]
             a = solve_triangular(L, G[I, v], lower=True)
             M = solve_triangular(L, G[I][:, J.ravel()], lower=True).T.reshape(J.shape + (-1,))
             S = S - M @ M.transpose(0, 2, 1)
             g = g - M @ a
             base = 1.0 - a @ a
-        drop = np.einsum("ck,ck->c", g, _solve(S, g))
-        return np.maximum(base - drop, _RSS_FLOOR)
+        return np.maximum(base - _explained(S, g, base), _RSS_FLOOR)
 
     def rss_along(self, v, path, x):
         """Residual variance of ``v`` given ``x``'s block and each prefix ``path[:t]``,
@@ -146,8 +176,10 @@ class _BlockGram:
         G, I, J = self.G, self.indices(path), self.columns[x]
         S, g = G[np.ix_(J, J)], G[J, v]
         if I.size == 0:
-            return np.array([max(1.0 - g @ _solve(S, g), _RSS_FLOOR)])
-        L = cho_factor(G[np.ix_(I, I)], lower=True)[0]
+            return np.maximum(1.0 - _explained(S[None], g[None], 1.0), _RSS_FLOOR)
+        L = _factor(G[np.ix_(I, I)])
+        if L is None:
+            return np.array([self.rss(v, list(path[:t]) + [x]) for t in range(len(path) + 1)])
         a = solve_triangular(L, G[I, v], lower=True)
         M = solve_triangular(L, G[np.ix_(I, J)], lower=True)
         ends = np.concatenate([[0], np.cumsum([self.columns[p].size for p in path])])
@@ -156,8 +188,7 @@ class _BlockGram:
         rows_g = np.concatenate([np.zeros((1, J.size)), np.cumsum(M * a[:, None], axis=0)])
         base = 1.0 - np.concatenate([[0.0], np.cumsum(a * a)])
         S_t, g_t = S - rows_M[ends], g - rows_g[ends]
-        drop = np.einsum("tk,tk->t", g_t, _solve(S_t, g_t))
-        return np.maximum(base[ends] - drop, _RSS_FLOOR)
+        return np.maximum(base[ends] - _explained(S_t, g_t, base[ends]), _RSS_FLOOR)
 
     def node_score(self, v, parents, rss=None):
         rss = self.rss(v, parents) if rss is None else rss
@@ -413,8 +444,10 @@ def additive_score(X, W, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED):
     transformers = spline_features(X, n_knots)
     parents = _support_parents(W)
     R = AdditiveSEM.fit(X, parents, transformers).residuals(X)
-    rss = np.einsum("ij,ij->j", R, R)
-    cost = sum(block_cost(n, _n_columns(transformers[p]), min_explained) for ps in parents for p in ps)
+    # the search's floor: a node its parents determine is as good as any other exact fit
+    rss = np.maximum(np.einsum("ij,ij->j", R, R), _RSS_FLOOR * n * X.var(axis=0))
+    sizes = [_whitened(_block(t, X[:, j])).shape[1] for j, t in enumerate(transformers)]
+    cost = sum(block_cost(n, sizes[p], min_explained) for ps in parents for p in ps)
     return float(n / 2 * np.sum(np.log(rss / n)) + cost)
 
 
@@ -474,10 +507,6 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
             "n_iter": len(trace) - 1, "converged": bool(converged),
             "trace": np.asarray(trace) + shift,
             "model": AdditiveSEM.fit(X, parents, gram.transformers)}
-
-
-def _n_columns(transformer):
-    return transformer.n_features_out_ - 1
 
 
 def additive_result(X, dtype, starts, min_explained, max_iter, verbose):

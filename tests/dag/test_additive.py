@@ -159,3 +159,18 @@ def test_bad_input_raises():
         additive_score(X, np.zeros((4, 4)))
     with pytest.raises(ValueError, match="min_explained"):
         TopoDAG(loss="additive", min_explained=2.0).fit(X)
+
+
+def test_few_distinct_values_and_duplicate_columns():
+    rng = np.random.default_rng(9)
+    n = 1000
+    b = (rng.random(n) < 0.5).astype(float)
+    x = 2 * b + rng.normal(size=n)
+    y = np.sin(x) + 0.3 * rng.normal(size=n)
+    X = np.c_[b, x, y, rng.integers(0, 3, n) + 0.5 * y, x]
+    gram = _BlockGram(X, N_KNOTS, 0.1)
+    # a binary column spans one direction whatever its spline columns
+    assert [gram.columns[j].size for j in range(5)] == [1, 5, 5, 5, 5]
+    res = topo_swaps(X, score="additive")
+    assert res.extras["score"] == pytest.approx(additive_score(X, res.x), rel=1e-9)
+    assert res.x[1, 4] + res.x[4, 1] == 1  # the copy is explained by its original
