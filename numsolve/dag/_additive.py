@@ -298,8 +298,9 @@ def _order_score(select, order):
     return sum(select.get(v, frozenset(order[:i])).score for i, v in enumerate(order))
 
 
-def _insertion_search(select, order, max_iter, tol, verbose):
-    """Passes moving every node to its best position until a pass no longer lowers the score."""
+def _insertion_search(select, order, max_iter, tol, verbose, shift):
+    """Passes moving every node to its best position until a pass no longer lowers the score;
+    the progress bar shows the score plus ``shift`` (in the units of the data)."""
     order = list(order)
     trace = [_order_score(select, order)]
     converged = len(order) < 2
@@ -313,7 +314,7 @@ def _insertion_search(select, order, max_iter, tol, verbose):
             trace.append(_order_score(select, order))
             converged = trace[-1] > trace[-2] - tol
             bar.update(1)
-            bar.set_postfix(score=f"{trace[-1]:.6g}")
+            bar.set_postfix(score=f"{trace[-1] + shift:.6g}")
     return order, trace, converged
 
 
@@ -486,12 +487,14 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
     gram = _BlockGram(X, n_knots, min_explained)
     tol = 1e-9 * n * d
     select = _Selection(gram, tol)
+    # back to the units of X: the search's variances are those of standardised columns
+    shift = n / 2 * np.sum(np.log(gram.variances))
     starts = [gaussian_search(X, [order], edge_penalty=EBIC)["order"] for order in orders]
     starts.append(_greedy_order(gram, tol))
     best = None
     for start in starts:
         order, trace, converged = _insertion_search(select, [int(v) for v in start], max_iter, tol,
-                                                    verbose)
+                                                    verbose, shift)
         if best is None or trace[-1] < best[1][-1] - tol:
             best = (order, trace, converged)
     order, trace, converged = best
@@ -501,8 +504,6 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
     W = np.zeros((d, d))
     for v, ps in enumerate(parents):
         W[list(ps), v] = 1.0
-    # back to the units of X: the search's variances are those of standardised columns
-    shift = n / 2 * np.sum(np.log(gram.variances))
     return {"W": W, "order": np.array(order, dtype=np.int64), "score": float(trace[-1] + shift),
             "n_iter": len(trace) - 1, "converged": bool(converged),
             "trace": np.asarray(trace) + shift,
