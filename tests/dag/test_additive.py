@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.preprocessing import SplineTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from numsolve.dag import TopoDAG, additive_score, count_accuracy, topo_swaps
 from numsolve.dag._additive import N_KNOTS, _BlockGram, _Selection, block_cost
@@ -174,3 +175,8 @@ def test_few_distinct_values_and_duplicate_columns():
     res = topo_swaps(X, score="additive")
     assert res.extras["score"] == pytest.approx(additive_score(X, res.x), rel=1e-9)
     assert res.x[1, 4] + res.x[4, 1] == 1  # the copy is explained by its original
+
+
+@parametrize_with_checks([TopoDAG(loss="additive")])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
