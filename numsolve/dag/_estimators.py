@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from numsolve.dag._cpdag import dag_to_cpdag
+from numsolve.dag._additive import MIN_EXPLAINED
 from numsolve.dag._gaussian import EBIC
 from numsolve.dag._topo import topo_swaps
 
@@ -29,12 +30,22 @@ class TopoDAG(BaseEstimator):
     when the noise variances are known to be equal, as in the paper's simulations, where the
     default only finds the equivalence class), but on data whose units say nothing (real
     measurements, standardised columns) it rewards whatever the scales happen to be.
+    ``loss="additive"`` drops linearity: each node is a sum of smooth (spline) functions of its
+    parents plus Gaussian noise with its own variance (CAM's model); also unit-free, it tells
+    directions apart where the functions are nonlinear, and it is the score to pick on
+    measurements whose dependences bend (flow cytometry: SHD 14 / 20 on the Sachs data, raw and
+    log, against 25 / 34 for the default), at a cost of seconds for ``d = 20`` and minutes
+    beyond ``d = 50`` (it runs in Python).
 
     Parameters
     ----------
-    loss : {"bic", "l2", "logistic"}, default="bic"
+    loss : {"bic", "l2", "logistic", "additive"}, default="bic"
         The score of :func:`numsolve.dag.topo_swaps` (named ``loss`` here because
-        ``score`` is a method name in scikit-learn's conventions).
+        ``score`` is a method name in scikit-learn's conventions). Each assumes a model:
+        ``"bic"`` a linear SEM with Gaussian noise of any variance per node; ``"l2"`` a linear
+        SEM whose noise variances are equal in the given units; ``"logistic"`` binary nodes,
+        logistic in their parents; ``"additive"`` nodes additive in smooth functions of their
+        parents, Gaussian noise of any variance per node.
     acyclicity : {"logdet", "exp", "poly"}, default="logdet"
         Ranks the candidate swaps of ``"l2"`` and ``"logistic"``.
     lambda1 : float, default=0.0
@@ -46,6 +57,11 @@ class TopoDAG(BaseEstimator):
         BIC, larger values give sparser graphs). On 9 standardised simulations (ER2, ER4, SF4;
         d 20 to 100; n = 1000) ``"ebic"`` lowered the total SHD from 149 (BIC) to 60; BIC
         keeps spurious parents when each node has many candidates.
+    min_explained : float in [0, 1), default=0.1
+        ``"additive"`` only: each parent costs at least the likelihood gain of removing this
+        share of its child's residual variance, besides BIC's ``(log n) / 2`` per spline
+        column (see :func:`numsolve.dag.additive_score`). With thousands of samples BIC alone
+        keeps every weak but detectable dependence; 0 turns the floor off.
     init : {"auto", "variance", "columns", "random"} or array, default="auto"
         See :func:`numsolve.dag.topo_swaps` (``"variance"`` exploits varsortability and is
         what ``"auto"`` means for ``"l2"``; ``"columns"`` for ``"bic"``).
@@ -83,22 +99,28 @@ class TopoDAG(BaseEstimator):
     ----------
     adjacency_ : ndarray (d, d)
         Weighted adjacency (``[i, j]`` for ``i -> j``): the selected (``"bic"``) or pruned
-        graph with its least-squares weights, or, without pruning, the thresholded fit.
+        graph with its least-squares weights, or, without pruning, the thresholded fit;
+        1.0 on every edge for ``"additive"``, whose edges are functions (``additive_model_``).
     cpdag_ : ndarray (d, d) of int
         The edges of ``adjacency_`` with the directions the score can tell: ``1`` at
         ``[i, j]`` only for ``i -> j``, at both ``[i, j]`` and ``[j, i]`` when the direction is
         undetermined. For ``"bic"`` and ``"logistic"`` the Markov equivalence class (see
         :func:`numsolve.dag.dag_to_cpdag`); for ``"l2"``, whose equal variances identify
-        the DAG, the support of ``adjacency_``.
+        the DAG, and ``"additive"``, whose nonlinear functions do, the support of
+        ``adjacency_``.
     weights_ : ndarray (d, d)
-        Unthresholded fit for ``order_`` (equal to ``adjacency_`` for ``"bic"``).
+        Unthresholded fit for ``order_`` (equal to ``adjacency_`` for ``"bic"`` and
+        ``"additive"``).
     intercept_ : ndarray (d,)
-        ``"bic"`` and ``"l2"``: each node's intercept given its parents in ``adjacency_``
+        ``"bic"``, ``"l2"`` and ``"additive"``: each node's intercept given its parents in ``adjacency_``
         (maximum likelihood on the training data); zeros for ``"logistic"``, whose model
         (NOTEARS') has none.
     noise_variance_ : ndarray (d,) or None
-        ``"bic"`` and ``"l2"``: each node's residual variance given its parents (maximum
+        ``"bic"``, ``"l2"`` and ``"additive"``: each node's residual variance given its parents (maximum
         likelihood, one per node also for ``"l2"``); None for ``"logistic"``.
+    additive_model_ : AdditiveSEM or None
+        ``"additive"``: the fitted model (each node's parents, spline coefficients, intercept
+        and noise variance) that :meth:`score_samples` evaluates; None otherwise.
     order_ : ndarray (d,)
         The topological order found (sources first).
     score_ : float
@@ -124,10 +146,11 @@ class TopoDAG(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "loss": [StrOptions({"bic", "l2", "logistic"})],
+        "loss": [StrOptions({"bic", "l2", "logistic", "additive"})],
         "acyclicity": [StrOptions({"logdet", "exp", "poly"})],
         "lambda1": [Interval(numbers.Real, 0, None, closed="left")],
         "edge_penalty": [Interval(numbers.Real, 0, None, closed="neither"), StrOptions({EBIC})],
+        "min_explained": [Interval(numbers.Real, 0, 1, closed="left")],
         "init": [StrOptions({"auto", "variance", "columns", "random"}), "array-like"],
         "n_restarts": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "n_jobs": [numbers.Integral, None],
@@ -139,12 +162,13 @@ class TopoDAG(BaseEstimator):
     }
 
     def __init__(self, *, loss="bic", acyclicity="logdet", lambda1=0.0, edge_penalty=EBIC,
-                 init="auto", n_restarts="auto", n_jobs=None, max_iter=None, prune="auto",
+                 min_explained=MIN_EXPLAINED, init="auto", n_restarts="auto", n_jobs=None, max_iter=None, prune="auto",
                  w_threshold=0.3, random_state=None, verbose=0):
         self.loss = loss
         self.acyclicity = acyclicity
         self.lambda1 = lambda1
         self.edge_penalty = edge_penalty
+        self.min_explained = min_explained
         self.init = init
         self.n_restarts = n_restarts
         self.n_jobs = n_jobs
@@ -167,10 +191,11 @@ class TopoDAG(BaseEstimator):
         res = topo_swaps(X, score=self.loss, acyclicity=self.acyclicity, lambda1=self.lambda1,
                          edge_penalty=self.edge_penalty, init=self.init, max_iter=self.max_iter,
                          n_restarts=n_restarts, n_jobs=self.n_jobs, prune=prune,
-                         w_threshold=self.w_threshold, random_state=self.random_state,
-                         verbose=self.verbose)
+                         w_threshold=self.w_threshold, min_explained=self.min_explained,
+                         random_state=self.random_state, verbose=self.verbose)
         W = np.asarray(res.x)
-        if self.loss == "bic":
+        self.additive_model_ = res.model if self.loss == "additive" else None
+        if self.loss in ("bic", "additive"):
             self.adjacency_ = W
             self.cpdag_ = res.cpdag
         else:
@@ -192,6 +217,10 @@ class TopoDAG(BaseEstimator):
 
     def _fit_noise_model(self, X):
         W = self.adjacency_.astype(np.float64)
+        if self.loss == "additive":
+            self.intercept_ = self.additive_model_.intercept
+            self.noise_variance_ = self.additive_model_.noise_variance
+            return
         if self.loss == "logistic":
             self.intercept_ = np.zeros(W.shape[0])
             self.noise_variance_ = None
@@ -209,7 +238,8 @@ class TopoDAG(BaseEstimator):
         + e_j``, ``e_j ~ N(0, noise_variance_j)``, whose density is the product of the nodes'
         conditional densities (``I - adjacency_`` is triangular up to permutation, with unit
         determinant). ``"logistic"``: the Bernoulli log-likelihood of the nodes given their
-        parents, ``P(X_j = 1) = sigmoid(X adjacency_[:, j])``.
+        parents, ``P(X_j = 1) = sigmoid(X adjacency_[:, j])``. ``"additive"``: the product of
+        the nodes' Gaussian conditionals around their fitted spline sums (``additive_model_``).
 
         Parameters
         ----------
@@ -221,6 +251,8 @@ class TopoDAG(BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False).astype(np.float64)
+        if self.loss == "additive":
+            return self.additive_model_.log_likelihood(X)
         M = X @ self.adjacency_.astype(np.float64) + self.intercept_
         if self.loss == "logistic":
             return np.sum(X * M - np.logaddexp(0.0, M), axis=1)

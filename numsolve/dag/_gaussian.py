@@ -18,14 +18,18 @@ nodes to their best position.
 """
 
 import numbers
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from numsolve._validation import check_matrix
 from numsolve._progress import progress
+from numsolve._result import HistoryRecorder, SolveResult
 from numsolve.dag._insertion import InsertionSearch
 
-__all__ = ["gaussian_score", "gaussian_search", "check_edge_penalty", "edge_cost", "EBIC"]
+__all__ = ["gaussian_score", "gaussian_search", "check_edge_penalty", "edge_cost", "search_result",
+           "EBIC"]
 
 # the extended BIC's per-edge penalty (see the module's docstring)
 EBIC = "ebic"
@@ -166,3 +170,20 @@ def gaussian_search(X, orders, *, edge_penalty=1.0, max_iter=100, verbose=0):
             W[P, v] = np.linalg.solve(R[np.ix_(P, P)], R[P, v]) * scale[v] / scale[P]
     return {"W": W, "order": order, "score": float(value + shift), "n_iter": int(n_pass),
             "converged": bool(converged), "trace": np.asarray(trace) + shift}
+
+
+def search_result(run, dtype, max_iter, extras):
+    """The ``SolveResult`` of a node-moving search's ``run`` (a dict with ``W``, ``trace``,
+    ``n_iter``, ``converged``): history ``score`` per pass, a ConvergenceWarning at
+    ``max_iter``."""
+    rec = HistoryRecorder()
+    for n_pass, value in enumerate(run["trace"]):
+        rec.record(n_pass, score=float(value))
+    if not run["converged"]:
+        warnings.warn(f"topo_swaps stopped after max_iter={max_iter} passes with improving moves left",
+                      ConvergenceWarning, stacklevel=4)
+    return SolveResult(
+        x=run["W"].astype(dtype), n_iter=run["n_iter"], converged=run["converged"],
+        message="no move lowers the score" if run["converged"] else "max_iter reached",
+        history=rec.as_dict(), extras=extras,
+    )

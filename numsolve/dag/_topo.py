@@ -15,8 +15,9 @@ from numsolve._progress import progress
 from numsolve._result import HistoryRecorder, SolveResult
 from numsolve._validation import check_matrix
 from numsolve.dag._acyclicity import path_weights
+from numsolve.dag._additive import MIN_EXPLAINED, additive_result, check_min_explained
 from numsolve.dag._cpdag import dag_to_cpdag
-from numsolve.dag._gaussian import check_edge_penalty, gaussian_search
+from numsolve.dag._gaussian import check_edge_penalty, gaussian_search, search_result
 from numsolve.dag._metrics import is_dag
 from numsolve.dag._lasso_gram import lasso_gram
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
@@ -24,7 +25,7 @@ from numsolve.dag._order_scan import order_factor, pair_changes, swap_factor
 
 __all__ = ["topo_swaps", "refine", "order_from_W", "SCORES"]
 
-SCORES = ("bic", "l2", "logistic")
+SCORES = ("bic", "l2", "logistic", "additive")
 # the equal-variance score warns when column standard deviations differ by more than this
 # factor (equal-variance simulations themselves reach a few hundred along long paths)
 _SCALE_RATIO_WARNING = 1000.0
@@ -304,7 +305,8 @@ def _check_params(score, acyclicity, lambda1, max_iter, candidate_size):
 
 def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, edge_penalty=1.0,
                max_iter=None, candidate_size=None, exhaustive=True, n_restarts=0, n_jobs=None,
-               client=None, prune=None, w_threshold=0.3, random_state=None, verbose=0):
+               client=None, prune=None, w_threshold=0.3, min_explained=MIN_EXPLAINED,
+               random_state=None, verbose=0):
     """Learn a DAG by local search over topological orders (TOPO).
 
     For an order the best DAG regresses every node on its predecessors. Each round ranks the
@@ -335,6 +337,13 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     recorded so that a move that cannot change it is recognised in ``O(k^2)`` for ``k``
     parents; only the others are selected again.
 
+    ``score='additive'`` searches orders on the additive-noise score (see
+    :func:`numsolve.dag.additive_score`): each node a sum of cubic splines of its parents plus
+    Gaussian noise, parents selected by blocks (forward, then backward), from the order the
+    ``'bic'`` search reaches from ``init`` and from CAM's greedy edge additions; the lowest
+    score wins. It runs in Python on a Gram matrix of all spline columns: seconds for ``d = 20``,
+    minutes beyond ``d = 50``.
+
     Parameters
     ----------
     X : array of shape (n_samples, d)
@@ -347,7 +356,9 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         BIC penalty, ``sum_j (n/2) log(RSS_j/n) + edge_penalty (log n)/2 |E|``; no assumption
         on the variances, the same graph in any units, but only the Markov equivalence class
         is identifiable (``cpdag`` in the result). ``"logistic"``: binary data, a logistic
-        model per node.
+        model per node. ``"additive"``: nonlinear additive functions of the parents, one noise
+        variance per node, the same graph in any units; the DAG is identifiable where the
+        functions are nonlinear (``cpdag`` is then the DAG's support).
     acyclicity : {"logdet", "exp", "poly"}, default="logdet"
         Which acyclicity gradient ranks the candidate swaps (unused by ``score='bic'``).
     init : "auto", "variance", "columns", "random", permutation or (d, d) array, default="auto"
@@ -388,6 +399,9 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         squares on the kept parents (``score='l2'`` only).
     w_threshold : float, default=0.3
         The edges the pruning starts from; unused without ``prune``.
+    min_explained : float in [0, 1), default=0.1
+        ``score='additive'``: a parent block costs at least the likelihood gain of removing this
+        share of its child's residual variance (see :func:`numsolve.dag.additive_score`).
     random_state : int, RandomState or None
         Seeds the random starting orders (``init="random"`` and the restarts).
     verbose : int, default=0
@@ -428,9 +442,10 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     check_edge_penalty(edge_penalty)
     if prune is not None and score != "l2":
         raise ValueError(f"prune={prune!r} needs score='l2', got score={score!r}")
-    if score == "bic" and lambda1 != 0:
-        raise ValueError("lambda1 applies to score='l2' or 'logistic'; score='bic' penalises "
-                         "the number of edges (edge_penalty)")
+    check_min_explained(min_explained)
+    if score in ("bic", "additive") and lambda1 != 0:
+        raise ValueError(f"lambda1 applies to score='l2' or 'logistic'; score={score!r} penalises "
+                         "the number of edges")
     if client is not None and (score != "l2" or lambda1 != 0):
         raise ValueError("client= spreads the exact least-squares swap scans: it needs score='l2' "
                          f"and lambda1=0, got score={score!r}, lambda1={lambda1!r}")
@@ -444,8 +459,10 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         max_iter = max(_MIN_DEFAULT_ROUNDS, _ROUNDS_PER_VARIABLE * d)
     Xd = X.astype(np.float64)
     if isinstance(init, str) and init == "auto":
-        init = "columns" if score == "bic" else "variance"
+        init = "columns" if score in ("bic", "additive") else "variance"
     starts = [_initial_order(init if start == 0 else "random", Xd, d, rng) for start in range(n_restarts + 1)]
+    if score == "additive":
+        return additive_result(Xd, X.dtype, starts, min_explained, max_iter, verbose)
     if score == "bic":
         return _gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs, verbose)
     G = _gram(X)
@@ -509,18 +526,8 @@ def _gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs, verbose):
     for run in runs[1:]:
         if run["score"] < best["score"] - tol:
             best = run
-    rec = HistoryRecorder()
-    for n_pass, value in enumerate(best["trace"]):
-        rec.record(n_pass, score=float(value))
-    if not best["converged"]:
-        warnings.warn(f"topo_swaps stopped after max_iter={max_iter} passes with improving moves left",
-                      ConvergenceWarning, stacklevel=3)
-    return SolveResult(
-        x=best["W"].astype(dtype), n_iter=best["n_iter"], converged=best["converged"],
-        message="no move lowers the score" if best["converged"] else "max_iter reached",
-        history=rec.as_dict(),
-        extras={"order": best["order"], "score": best["score"], "cpdag": dag_to_cpdag(best["W"])},
-    )
+    return search_result(best, dtype, max_iter, {"order": best["order"], "score": best["score"],
+                                                 "cpdag": dag_to_cpdag(best["W"])})
 
 
 def _model(X, G, score, lambda1, n_threads=1, client=None):
