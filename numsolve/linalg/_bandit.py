@@ -31,7 +31,9 @@ class OmegaBandit(BaseEstimator):
       every solve meets its tolerance. Where plain-SOR solves are long and converge at a
       steady rate, Young's model of the systems seen proposes each move instead, and a
       cut-short trial must confirm it. A context (scalar or vector, any range: it is scaled
-      from the contexts seen) lets it learn how the best omega moves with the context
+      from the contexts seen) lets it learn how the best omega moves with the context: for
+      plain SOR it reads each system's Young omega from its decay rate and regresses it on
+      the context, which approaches the instance-optimal omega on shifted Laplacians
       (:class:`~numsolve.linalg._safe.SafeSearch`). Called through :meth:`select` /
       :meth:`observe` alone (counts only, no trials) it keeps its incumbent.
     * The paper's policies (Khodak, Chow, Balcan, Talwalkar, ICLR 2024) learn from whole
@@ -237,7 +239,8 @@ default="safe"
             raise ValueError("context contains NaN or infinity")
         if self.policy == "safe":
             phi = self._safe.features(context)
-            trial = self._safe.plan(phi) if probe else Trial(self._safe.omega(phi))
+            trial = (self._safe.plan(phi, context) if probe
+                     else Trial(self._safe.incumbent(phi, context)))
             arm = int(np.argmin(np.abs(self.omegas_ - trial.omega)))
             return arm, 1.0, phi, context, trial
         if self.policy == "young":
@@ -301,7 +304,7 @@ default="safe"
         arm, probability, key, context, trial = pending
         cost = float(outcome.n_iter)
         if self.policy == "safe":
-            self._safe.update(key, trial, outcome)
+            self._safe.update(key, trial, outcome, context)
         elif self.policy == "young":
             self._young.update(arm, cost)
         elif self.policy == "chebcb":

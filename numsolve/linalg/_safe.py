@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._chebcb import chebyshev_features
+from ._context_model import ContextYoungModel
 from ._radius_model import RadiusModel
 from ._trial import Trial
 from ._young import optimal_omega
@@ -37,6 +38,18 @@ _HOLD = 4
 # this memory per solve) were long and steady enough to read a Jacobi radius from.
 _STEADY_SHARE = 0.5
 _STEADY_MEMORY = 0.8
+# With a context, plain SOR plays the modelled Young omega of each system this far up (the
+# cost rises slowly above Young's omega and steeply below it), and reading trials go this
+# far below it; a trial phase shorter than this says nothing.
+_ABOVE_YOUNG = 0.01
+_READ_BELOW = 0.05
+_MIN_READ = 10
+# Young's model is refuted for the sequence once this many reading trials in a row beat the
+# incumbent by at least this log cost ratio (on shifted Laplacians about one in four wins,
+# mostly by less, from its fast start; on pyamg's bar and dG matrices nearly all win by
+# 0.13-0.34).
+_REFUTING_WINS = 4
+_CLEAR_WIN = -0.1
 
 
 class ContextScaler:
@@ -102,8 +115,19 @@ class SafeSearch:
     which it only bounds), the check goes 0.05 below, and its win counts only on a system
     costing at least 0.7 of the running mean (on the cheap ones any lower omega starts
     faster).
-    Short solves (heat steps of 20-50 iterations, whose rates are still transient) and
-    contexts keep the probes.
+    Short solves (heat steps of 20-50 iterations, whose rates are still transient) keep the
+    probes.
+
+    With a context and plain SOR, each system's own Young omega is read instead: a phase
+    played below it decays at a rate that gives it exactly on consistently ordered matrices,
+    one at or above it only bounds it (:class:`~numsolve.linalg._context_model.ContextYoungModel`).
+    The readings come from the trusted incumbent phases and from reading trials, cut short
+    like the probes, 0.05 below the modelled omega (a reading trial that reads nothing
+    lowers the model there). Once five readings exist each system is finished 0.01 above
+    the Young omega modelled at its context (the cost rises slowly above it and steeply
+    below). Where reading trials win against the incumbent four times in a row by a clear
+    margin (matrices whose best omega lies well below the one Young's relation reads),
+    the model is refuted and the descent sets omega for the rest of the sequence.
 
     Parameters
     ----------
@@ -138,10 +162,12 @@ class SafeSearch:
         self._last_probe = -1.0
         self._ratios = {1.0: None, -1.0: None}
         self.model = RadiusModel(self.low, self.high)
+        self.context_model = ContextYoungModel(self.low, self.high)
         self._hold = _HOLD
         self._next_check = 0
         self._down_target = None
         self._steady = 0.0
+        self._below_wins = 0
 
     def features(self, context):
         """Features of ``context`` (``[1]`` without one); re-expresses ``theta`` when the
@@ -188,9 +214,33 @@ class SafeSearch:
         """The incumbent omega at features ``phi``."""
         return float(np.clip(self.theta @ phi, self.low, self.high))
 
-    def plan(self, phi):
+    def incumbent(self, phi, context=None):
+        """The omega to finish the system at ``context`` (features ``phi``) with."""
+        if self._context_regime(phi):
+            return float(np.clip(self.context_model.predict(
+                context, self.scaler.low, self.scaler.high) + _ABOVE_YOUNG,
+                self.low, self.high))
+        return self.omega(phi)
+
+    def _context_regime(self, phi):
+        """Whether the context model, not the descent, sets omega: it has readings, and
+        reading trials below its omegas have not kept beating them."""
+        return (phi.size > 1 and self.context_model.ready()
+                and self._below_wins < _REFUTING_WINS)
+
+    def _check_young(self, outcome):
+        """Count the reading trials in a row (below the modelled omega) that decayed clearly
+        faster than the incumbent did after them. Where Young's model holds, below its omega the cost rises
+        steeply and such trials lose; on matrices far from consistently ordered the reading
+        overshoots the best omega and they win. After a run of clear wins the descent takes
+        over for good (no more reading trials are made)."""
+        ratio = self._log_cost_ratio(outcome) if outcome.censored else None
+        if ratio is not None:
+            self._below_wins = self._below_wins + 1 if ratio < _CLEAR_WIN else 0
+
+    def plan(self, phi, context=None):
         """The :class:`~numsolve.linalg._trial.Trial` for the next system."""
-        omega = self.omega(phi)
+        omega = self.incumbent(phi, context)
         self.rounds += 1
         if self.mean_cost is None:
             self._first = phi
@@ -205,6 +255,9 @@ class SafeSearch:
         rate = max(self.min_rate, np.sqrt(self.warmup / self.rounds))
         if self.rounds > self.warmup and self.rng.uniform() >= rate:
             return Trial(omega)
+        if self._context_regime(phi):
+            below = max(omega - _ABOVE_YOUNG - _READ_BELOW, self.low)
+            return Trial(omega, below, budget, reading=True) if below < omega else Trial(omega)
         up = omega + self.step <= self.high
         down = omega - self.step >= self.low
         sign = -self._last_probe if up and down else (1.0 if up else -1.0)
@@ -266,7 +319,24 @@ class SafeSearch:
             self._next_check = self.rounds + self._hold
             self._hold *= 2
 
-    def update(self, phi, trial, outcome):
+    def _observe_context(self, context, trial, outcome):
+        """Feed the context model what a plain-SOR solve at ``context`` showed: the Young
+        omega its trial phase or its trusted incumbent phase read, and the bound a reading
+        trial that failed to read one sets."""
+        if trial.trial_omega is not None and min(trial.budget, outcome.n_iter) >= _MIN_READ:
+            young = self.context_model.reading(trial.trial_omega, outcome.trial_rate)
+            if young is not None:
+                self.context_model.observe(context, young)
+            elif trial.reading and np.isfinite(outcome.trial_rate):
+                self.context_model.observe(context, trial.trial_omega)
+        length = outcome.n_iter - (trial.budget if outcome.censored else 0)
+        if (trial.trial_omega is None or outcome.censored) and RadiusModel.trusted(
+                outcome.incumbent_rate, outcome.tail_rate, length):
+            young = self.context_model.reading(trial.omega, outcome.incumbent_rate)
+            if young is not None:
+                self.context_model.observe(context, young)
+
+    def update(self, phi, trial, outcome, context=None):
         """Learn from the ``outcome`` of ``trial`` played at features ``phi``."""
         cost = float(outcome.n_iter)
         if self.mean_cost is None and outcome.solver == "sor" and trial.omega == 1.0:
@@ -274,8 +344,13 @@ class SafeSearch:
         self.mean_cost = cost if self.mean_cost is None else 0.9 * self.mean_cost + 0.1 * cost
         if phi.size == 1:
             self._observe_model(trial, outcome)
+        elif context is not None and outcome.solver == "sor":
+            self._observe_context(context, trial, outcome)
         if trial.model_check:
             self._settle_check(trial, outcome)
+            return
+        if trial.reading:
+            self._check_young(outcome)
             return
         if not outcome.censored:
             return

@@ -21,13 +21,15 @@ class Trial(NamedTuple):
     ``omega`` is the incumbent's; with a ``trial_omega`` the solve starts with it for at
     most ``budget`` iterations, then continues from that iterate with ``omega``.
     ``model_check``: the trial omega is a move a model proposes, which the incumbent takes
-    only if the trial beats it.
+    only if the trial beats it. ``reading``: the trial omega sits below the modelled best
+    omega so that its decay rate shows the system's Young omega.
     """
 
     omega: float
     trial_omega: Optional[float] = None
     budget: int = 0
     model_check: bool = False
+    reading: bool = False
 
 
 class TrialOutcome(NamedTuple):
