@@ -19,7 +19,7 @@ import numpy as np
 from . import _cd as kernels
 from ._anderson import anderson_guess
 from ._cd import DatafitKind
-from ._prox_newton_kernels import newton_model
+from ._prox_newton_kernels import logistic_loss, newton_model
 
 __all__ = ["prox_newton_inner"]
 
@@ -38,13 +38,15 @@ _MIN_CURVATURE = 1e-12
 
 
 class _Model:
-    """The second-order model of the logistic loss at a predictor: curvatures ``h``, raw
-    gradient ``g``, working responses ``target`` and the working set's Lipschitz constants."""
+    """The second-order model of the logistic loss at a predictor: the loss there, curvatures
+    ``h``, raw gradient ``g``, working responses ``target`` and the working set's Lipschitz
+    constants."""
 
     def __init__(self, design, Z, y, a, ws):
         n = Z.shape[0]
         self.h, self.g, self.target = np.empty(n), np.empty(n), np.empty(n)
-        newton_model(Z[:, 0], y, a, _MIN_CURVATURE, self.h, self.g, self.target)
+        self.loss = newton_model(Z[:, 0], y, a, _MIN_CURVATURE, self.h, self.g,
+                                 self.target)
         self.lips = np.zeros(design.shape[1])
         design.ws_sq_norms(self.h, ws, self.lips)
         self.curvature_sum = float(self.h.sum())
@@ -70,8 +72,7 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
         W_model, b_model, Z_model = W.copy(), b.copy(), Z.copy()
         passes += _solve_model(design, model, penalty, W_model, b_model, Z_model, ws,
                                col_means is not None)
-        if not _line_search(datafit, penalty, W, b, Z, y, a, model.g, ws, W_model, b_model,
-                            Z_model):
+        if not _line_search(penalty, W, b, Z, y, a, model, ws, W_model, b_model, Z_model):
             return passes, True
         kernels.raw_gradient(datafit.kind, Z, y, a, G)
         if criterion(design.gradient(G, ws)) <= inner_tol:
@@ -125,27 +126,27 @@ def _extrapolate(design, model, penalty, W, b, Z, ws, buffer):
     return np.concatenate([W_new, b_new])
 
 
-def _line_search(datafit, penalty, W, b, Z, y, a, g, ws, W_model, b_model, Z_model):
+def _line_search(penalty, W, b, Z, y, a, model, ws, W_model, b_model, Z_model):
     """Backtrack along the step to the model's minimiser (Armijo on the composite
     objective); apply the accepted step in place and return whether one was accepted."""
     D = W_model[ws] - W[ws]
     db = b_model - b
-    dZ = Z_model - Z
+    z = np.ascontiguousarray(Z[:, 0])
+    dz = Z_model[:, 0] - z
     penalty_now = float(penalty.value(W[ws], np))
     # the directional derivative of the composite objective bound used by Armijo's test
-    decrease = float(g @ dZ[:, 0]) + float(penalty.value(W_model[ws], np)) - penalty_now
+    decrease = float(model.g @ dz) + float(penalty.value(W_model[ws], np)) - penalty_now
     if not decrease < 0:
         return False
-    current = float(datafit.value(Z, y, a, np)) + penalty_now
+    current = model.loss + penalty_now
     step = 1.0
     for _ in range(_MAX_HALVINGS):
         W_try = W[ws] + step * D
-        Z_try = Z + step * dZ
-        value = float(datafit.value(Z_try, y, a, np)) + float(penalty.value(W_try, np))
+        value = logistic_loss(z, dz, step, y, a) + float(penalty.value(W_try, np))
         if value <= current + _ARMIJO * step * decrease:
             W[ws] = W_try
             b += step * db
-            Z[:] = Z_try
+            Z[:, 0] += step * dz
             return True
         step *= 0.5
     return False

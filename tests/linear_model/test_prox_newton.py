@@ -87,8 +87,9 @@ def test_newton_model_matches_datafit_derivatives():
     a = rng.uniform(0.5, 1.5, n)
     a /= a.sum()
     h, g, target = np.empty(n), np.empty(n), np.empty(n)
-    newton_model(z, y, a, 1e-12, h, g, target)
+    loss = newton_model(z, y, a, 1e-12, h, g, target)
     datafit = Logistic()
+    np.testing.assert_allclose(loss, np.sum(a * np.logaddexp(0.0, -y * z)), rtol=1e-13)
     # the datafit's tanh form loses digits in saturation (and rounds exp(-40) to zero)
     np.testing.assert_allclose(g, datafit.raw_gradient(z[:, None], y, a, np)[:, 0],
                                rtol=1e-10, atol=1e-16 * a.max())
@@ -116,3 +117,26 @@ def test_ws_sq_norms_only_touch_the_working_set(sparse, dtype):
     expected = (dense.astype(np.float64) ** 2).T @ h
     np.testing.assert_allclose(out[ws], expected[ws], rtol=1e-6 if dtype == np.float32 else 1e-13)
     assert np.all(np.delete(out, ws) == -1.0)
+
+
+def test_compiled_logistic_value_and_conjugate_match_array_code():
+    from numsolve.linear_model._prox_newton_kernels import logistic_loss
+
+    rng = np.random.default_rng(2)
+    n = 300
+    z = np.concatenate([rng.standard_normal(n - 2) * 10, [750.0, -750.0]])
+    y = np.where(rng.standard_normal(n) > 0, 1.0, -1.0)
+    a = rng.uniform(0.0, 1.0, n)
+    a[:5] = 0.0  # zero-weight rows count nothing in the conjugate
+    a /= a.sum()
+    datafit = Logistic()
+    expected = np.sum(a * np.logaddexp(0.0, -y * z))
+    assert datafit.value(z[:, None], y, a, np) == pytest.approx(expected, rel=1e-13)
+    dz = rng.standard_normal(n)
+    assert logistic_loss(z, dz, 0.25, y, a) == pytest.approx(
+        np.sum(a * np.logaddexp(0.0, -y * (z + 0.25 * dz))), rel=1e-13)
+    G = datafit.raw_gradient(z[:, None], y, a, np)
+    s = np.clip(-G[:, 0] * y / np.where(a > 0, a, 1.0), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.nan_to_num(s * np.log(s)) + np.nan_to_num((1 - s) * np.log(1 - s))
+    assert datafit.conjugate(G, y, a, np) == pytest.approx(np.sum(a * terms), rel=1e-10)
