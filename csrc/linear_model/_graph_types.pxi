@@ -1,5 +1,6 @@
-# Fused types of the graph, tree and quadratic kernels (and the harmonic system built for
-# them): values in float32 or float64, CSR indices as SciPy makes them, int32 or int64.
+# Fused types of the graph, tree, quadratic and proximal Newton kernels (and the harmonic
+# system built for them): values in float32 or float64, CSR indices as SciPy makes them,
+# int32 or int64.
 
 ctypedef fused floating:
     float

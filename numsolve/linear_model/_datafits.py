@@ -16,6 +16,7 @@ convex conjugate used by the duality gap.
 import numpy as np
 
 from ._cd import DatafitKind
+from ._prox_newton_kernels import logistic_conjugate, logistic_loss
 
 __all__ = ["Logistic", "Multinomial", "Quadratic"]
 
@@ -124,6 +125,9 @@ class Logistic(_Datafit):
         return y
 
     def value(self, Z, y, a, xp):
+        if _compiled(xp, Z, y, a):
+            z = np.ascontiguousarray(Z[:, 0])
+            return logistic_loss(z, z, 0.0, y, a)
         return xp.sum(a * xp.logaddexp(xp.zeros_like(y), -y * Z[:, 0]))
 
     def raw_gradient(self, Z, y, a, xp):
@@ -135,6 +139,8 @@ class Logistic(_Datafit):
         return xp.reshape(a * s * (1 - s), (-1, 1, 1))
 
     def conjugate(self, G, y, a, xp):
+        if _compiled(xp, G, y, a):
+            return logistic_conjugate(np.ascontiguousarray(G[:, 0]), y, a)
         safe = xp.where(a > 0, a, xp.ones_like(a))
         s = xp.clip(-G[:, 0] * y / safe, 0.0, 1.0)
         return xp.sum(a * (_xlogx(s, xp) + _xlogx(1 - s, xp)))
@@ -221,6 +227,14 @@ class Multinomial(_Datafit):
         safe = xp.reshape(xp.where(a > 0, a, xp.ones_like(a)), (-1, 1))
         P = xp.clip(G / safe + self.onehot(y, K, xp), 0.0, 1.0)
         return xp.sum(xp.reshape(a, (-1, 1)) * _xlogx(P, xp))
+
+
+def _compiled(xp, *arrays):
+    """True when the compiled kernels take these arrays: NumPy, float64, vectors contiguous
+    (the working-set engine's layout; other callers keep the array code)."""
+    return xp is np and all(isinstance(x, np.ndarray) and x.dtype == np.float64
+                            for x in arrays) and all(x.flags.c_contiguous
+                                                     for x in arrays[1:])
 
 
 def _sigmoid(t, xp):

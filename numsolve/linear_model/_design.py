@@ -5,6 +5,7 @@ import scipy.linalg.blas
 import scipy.sparse as sp
 
 from . import _cd as kernels
+from ._prox_newton_kernels import ws_sq_norms
 
 __all__ = ["Design"]
 
@@ -45,6 +46,10 @@ class Design:
         out = np.empty(self.shape[1])
         kernels.col_sq_norms(*self._columns, np.ascontiguousarray(a, dtype=np.float64), out)
         return out
+
+    def ws_sq_norms(self, h, ws, out):
+        """``out[j] = sum_i h_i x_ij^2`` for the features ``ws`` only (others untouched)."""
+        ws_sq_norms(*self._columns, h, ws, out)
 
     def epoch(self, kind, y, a, W, Z, ws, lips, l1, l2, positive):
         """One coordinate-descent epoch over the features ``ws``, in place on ``W`` and ``Z``."""
