@@ -15,12 +15,14 @@ from numsolve._progress import progress
 from numsolve._result import HistoryRecorder, SolveResult
 from numsolve._validation import check_matrix
 from numsolve.dag._acyclicity import path_weights
+from numsolve.dag._intervals import heaviest_disjoint
 from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._gaussian import check_edge_penalty, gaussian_search
 from numsolve.dag._metrics import is_dag
 from numsolve.dag._lasso_gram import lasso_gram
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
-from numsolve.dag._order_scan import order_factor, pair_changes, swap_factor
+from numsolve.dag._order_scan import order_factor, scanned_changes, swap_factor
+from numsolve.dag._path_update import order_paths, swap_paths
 
 __all__ = ["topo_swaps", "refine", "order_from_W", "SCORES"]
 
@@ -41,6 +43,9 @@ _REFACTOR_EVERY = 64
 # for a window of m positions ending at b) exceed d^3 / this: solves against a few right-hand
 # sides run several times slower per flop than the blocked inverse that recomputes them
 _COEFFICIENT_UPDATE_LIMIT = 15
+# the log-det path weights likewise, unless the windows' block updates (about
+# m (a^2 + 2 a (d - b) + 2 m d) flops each, matrix products) exceed d^3 / 3 times this
+_PATH_UPDATE_LIMIT = 1
 # a scan is sent to the Dask workers only when it costs more than this many flops: below,
 # shipping the factor costs more than scanning here
 _DASK_MIN_FLOPS = 1e8
@@ -80,6 +85,7 @@ class _LeastSquares:
         self.order = order.copy()
         self.diag, self.C = order_factor(Gp)
         self.B = None
+        self.P = None
         self.updates = 0
         return 0.5 * float(self.diag.sum())
 
@@ -96,6 +102,10 @@ class _LeastSquares:
         solves = sum((b + 1) ** 2 * (b - a + 1) for a, b in swaps)
         if self.B is not None and _COEFFICIENT_UPDATE_LIMIT * solves > d ** 3:
             self.B = None
+        if self.B is None:
+            self.P = None
+        elif self.P is not None and _PATH_UPDATE_LIMIT * 3 * _path_update_flops(swaps, d) > d ** 3:
+            self.P = None
         if self.B is not None:
             self._update_coefficients(swaps)
         self.order = order.copy()
@@ -105,11 +115,13 @@ class _LeastSquares:
     def _update_coefficients(self, swaps):
         """After swaps of positions ``a < b``: a later position keeps its regression with the
         coefficients of ``a`` and ``b`` exchanged; positions ``a .. b`` are regressed afresh
-        from the factor, ``O(b^2 (b - a))`` each window instead of a full inverse."""
+        from the factor, ``O(b^2 (b - a))`` each window instead of a full inverse, and the path
+        weights (when kept) follow the window's new regressions. The windows go left to right,
+        each from the order the windows before it left."""
         B = self.B
-        for a, b in swaps:
+        for a, b in sorted(swaps):
+            old = B[:b + 1, a:b + 1] ** 2 if self.P is not None else None
             B[[a, b], b + 1:] = B[[b, a], b + 1:]
-        for a, b in swaps:
             # column j of L^{-T} (L = C / diag(C)) solves C^T y = C[j, j] e_j
             rhs = np.zeros((b + 1, b - a + 1))
             rhs[np.arange(a, b + 1), np.arange(b - a + 1)] = np.diag(self.C)[a:b + 1]
@@ -117,11 +129,19 @@ class _LeastSquares:
                                        check_finite=False)
             B[:b + 1, a:b + 1] = -columns
             B[np.arange(a, b + 1), np.arange(a, b + 1)] = 0.0
+            if old is not None:
+                swap_paths(self.P, old, B[:b + 1, a:b + 1] ** 2, a, b)
 
-    def deltas(self, order, pa, pb):
+    def improving(self, order, pa, pb, tol):
+        """Every swap scanned to value the pairs ``(pa, pb)`` that lowers the loss by more than
+        ``tol``: first positions, second positions and changes (see :func:`scanned_changes`)."""
         if self.client is not None and _scan_flops(pa, pb) > _DASK_MIN_FLOPS:
-            return 0.5 * _pair_changes_on_dask(self.client, self.C, self.diag, pa, pb)
-        return 0.5 * pair_changes(self.C, self.diag, pa, pb, self.n_threads)
+            first, second, change = _scanned_changes_on_dask(self.client, self.C, self.diag, pa, pb,
+                                                             -2.0 * tol)
+        else:
+            first, second, change = scanned_changes(self.C, self.diag, pa, pb, -2.0 * tol,
+                                                    self.n_threads)
+        return first, second, 0.5 * change
 
     def coefficients(self, order):
         """``B[a, b]``: the coefficient of position ``a`` in the regression of position ``b``
@@ -135,6 +155,14 @@ class _LeastSquares:
             self.B = -inverse_t
             np.fill_diagonal(self.B, 0.0)
         return self.B
+
+    def paths(self, order):
+        """The log-det path weights of the fit (:func:`order_paths`), kept up to date by
+        :meth:`swap` (do not modify)."""
+        B = self.coefficients(order)
+        if self.P is None:
+            self.P = order_paths(B)
+        return self.P
 
     def fit(self, order):
         d = len(order)
@@ -150,8 +178,14 @@ def _scan_flops(pa, pb):
     return float(np.sum(last.astype(float) ** 3))
 
 
-def _pair_changes_on_dask(client, C, diag, pa, pb):
-    """:func:`pair_changes` split by first position over the workers (the same values)."""
+def _path_update_flops(swaps, d):
+    """About the flops of :func:`swap_paths` for these windows."""
+    return sum((b - a + 1) * (a * a + 2 * a * (d - b) + 2 * (b - a + 1) * d) for a, b in swaps)
+
+
+def _scanned_changes_on_dask(client, C, diag, pa, pb, below):
+    """:func:`scanned_changes` split by first position over the workers (the same values, in
+    the same order)."""
     n_workers = max(len(client.scheduler_info()["workers"]), 1)
     rows, row_of_pair = np.unique(pa, return_inverse=True)
     span = np.zeros(len(rows))
@@ -164,12 +198,12 @@ def _pair_changes_on_dask(client, C, diag, pa, pb):
     C_future, diag_future = client.scatter([C, diag], broadcast=True, hash=False)
     members = [np.flatnonzero(group == g) for g in range(n_workers)]
     members = [m for m in members if m.size]
-    futures = [client.submit(pair_changes, C_future, diag_future, pa[m], pb[m], pure=False)
+    futures = [client.submit(scanned_changes, C_future, diag_future, pa[m], pb[m], below, pure=False)
                for m in members]
-    out = np.empty(len(pa))
-    for m, values in zip(members, client.gather(futures)):
-        out[m] = values
-    return out
+    parts = client.gather(futures)
+    first, second, change = (np.concatenate([part[k] for part in parts]) for k in range(3))
+    by_position = np.lexsort((second, first))
+    return first[by_position], second[by_position], change[by_position]
 
 
 class _Refit:
@@ -213,19 +247,24 @@ class _Refit:
         self.losses = np.array([self.node(order[k], order[:k])[0] for k in range(len(order))])
         return float(self.losses.sum())
 
-    def deltas(self, order, pa, pb):
+    def improving(self, order, pa, pb, tol):
+        """The pairs ``(pa, pb)`` whose swap lowers the score by more than ``tol``, with the changes."""
         out = np.empty(len(pa))
         for c, (a, b) in enumerate(zip(pa, pb)):
             new = order.copy()
             new[a], new[b] = new[b], new[a]
             out[c] = sum(self.node(new[k], new[:k])[0] for k in range(a, b + 1)) - self.losses[a:b + 1].sum()
-        return out
+        lower = out < -tol
+        return pa[lower], pb[lower], out[lower]
 
     def swap(self, order, swaps):
         return self.setup(order)
 
     def coefficients(self, order):
         return self.fit(order)[np.ix_(order, order)]
+
+    def paths(self, order):
+        return order_paths(self.coefficients(order))
 
     def fit(self, order):
         d = len(order)
@@ -575,7 +614,7 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
     with progress(max_iter, verbose, desc="topo_swaps", unit="round") as bar:
         while not converged and n_iter < max_iter:
             # ties go to the lower (later node, earlier node) index
-            weights = _pair_weights(model.coefficients(order), acyclicity, first, second)
+            weights = _pair_weights(model, order, acyclicity, first, second)
             key = order[second] * d + order[first]
             applied = _improving_swaps(model, order, value, weights, key, first, second, ends)
             if not applied:
@@ -591,43 +630,37 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
     return order, value, n_iter, converged, rec.as_dict()
 
 
-def _pair_weights(B, acyclicity, first, second):
+def _pair_weights(model, order, acyclicity, first, second):
     """The acyclicity gradient of each edge from position ``second`` back to ``first``.
 
-    ``B`` holds the coefficients in the coordinates of the order (strictly upper triangular).
-    For the log-det function that is ``(I - B o B)^{-1}``, the weighted paths from ``first``
-    to ``second``: one unit-triangular inverse, which LAPACK computes from the column-major
-    view of the transposed square (lower triangle, strict part only) without a copy.
+    For the log-det function that is the weighted paths from ``first`` to ``second``, which
+    the model keeps (:func:`order_paths`); the others from the coefficients, in the
+    coordinates of the order.
     """
     if acyclicity == "logdet":
-        paths_t, _ = dtrtri(-(B * B).T, lower=1, unitdiag=1, overwrite_c=1)
-        return paths_t.T[first, second]
-    return path_weights(B, acyclicity).T[first, second]
+        return model.paths(order)[first, second]
+    return path_weights(model.coefficients(order), acyclicity).T[first, second]
 
 
 def _improving_swaps(model, order, value, weights, key, first, second, ends):
-    """The swaps of the first rank-ordered chunk that lowers the score: non-overlapping, best first.
+    """The swaps of the first rank-ordered chunk that lowers the score: the non-overlapping
+    set of the largest total decrease.
 
     The chunks follow the gradient ranking (the reference's small candidate set, then the
-    large one, then every pair), each scored only when the ones before it found nothing.
+    large one, then every pair), each scored only when the ones before it found nothing;
+    every swap the scan values on the way counts. Swaps of disjoint windows leave each
+    other's decrease unchanged (each window's variances depend on the set of positions
+    before it only), so the round lowers the score by exactly the sum.
     """
     tol = 1e-12 * max(abs(value), 1.0)
     start = 0
     for end in ends:
         chosen = _lowest(weights, end, key)[start:end]
         start = end
-        pa, pb = first[chosen], second[chosen]
-        delta = model.deltas(order, pa, pb)
-        improving = np.flatnonzero(delta < -tol)
-        if improving.size:
-            taken = np.zeros(len(order), dtype=bool)
-            applied = []
-            for c in improving[np.argsort(delta[improving], kind="stable")]:
-                a, b = pa[c], pb[c]
-                if not taken[a:b + 1].any():
-                    taken[a:b + 1] = True
-                    applied.append((int(a), int(b)))
-            return applied
+        pa, pb, delta = model.improving(order, first[chosen], second[chosen], tol)
+        if pa.size:
+            taken = heaviest_disjoint(pa, pb, -delta)
+            return [(int(pa[c]), int(pb[c])) for c in taken]
     return []
 
 
