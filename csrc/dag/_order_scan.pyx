@@ -96,7 +96,7 @@ def swap_factor(C, diag, Py_ssize_t a, Py_ssize_t b):
     return True
 
 cdef void _swap_row(const double* C, Py_ssize_t d, const double* cumulative, Py_ssize_t a,
-                    Py_ssize_t e, double* W, double* work, double* D) noexcept nogil:
+                    Py_ssize_t e, double* W, double* work, double* out) noexcept nogil:
     cdef Py_ssize_t m = e - a + 1, i, j, col
     cdef double* norm2 = work
     cdef double* acc = work + m
@@ -147,8 +147,7 @@ cdef void _swap_row(const double* C, Py_ssize_t d, const double* cumulative, Py_
         lead = lead + W[j * m + m - 1] * W[j * m + m - 1]
         # the swap of a and b = a + 1 + j: b first (its variance given the prefix), the
         # positions between, a last (given all of them)
-        D[a * d + a + 1 + j] = (norm2[j] + mid[j] + (own - lead)
-                                - (cumulative[a + j + 2] - cumulative[a]))
+        out[j] = norm2[j] + mid[j] + (own - lead) - (cumulative[a + j + 2] - cumulative[a])
 
 
 def swap_changes(const double[:, ::1] C, const double[::1] diag, last, int n_threads=1):
@@ -168,34 +167,48 @@ def swap_changes(const double[:, ::1] C, const double[::1] diag, last, int n_thr
     ``O(d^3)`` for every pair. The positions run on ``n_threads`` OpenMP threads; each is
     computed the same way whatever ``last`` asks of the others and however many threads run.
     """
-    cdef Py_ssize_t d = C.shape[0], r, a, tid
     last_pos = np.ascontiguousarray(last, dtype=np.intp)
+    d = C.shape[0]
+    if last_pos.shape != (d,):
+        raise ValueError(f"last must have one entry per position, got shape {last_pos.shape}")
+    D = np.full((d, d), np.nan)
+    offsets, values = _scan(C, diag, last_pos, n_threads)
+    for a in range(d):
+        D[a, a + 1:a + 1 + offsets[a + 1] - offsets[a]] = values[offsets[a]:offsets[a + 1]]
+    return D
+
+
+def _scan(const double[:, ::1] C, const double[::1] diag, last_pos, int n_threads):
+    """The values of :func:`swap_changes`, position ``a``'s (``b = a + 1 .. last[a]``) at
+    ``values[offsets[a]:offsets[a + 1]]``."""
+    cdef Py_ssize_t d = C.shape[0], r, a, tid
     if C.shape[1] != d or diag.shape[0] != d or last_pos.shape != (d,):
         raise ValueError(f"C must be square and diag and last of its size, got a {d} x {C.shape[1]} C, "
                          f"{diag.shape[0]} variances and last of shape {last_pos.shape}")
     if n_threads < 1:
         raise ValueError(f"n_threads must be positive, got {n_threads}")
-    rows = np.flatnonzero(last_pos > np.arange(d))
+    span = np.clip(last_pos, np.arange(d), d - 1) - np.arange(d)
+    offsets = np.concatenate([[0], np.cumsum(span)]).astype(np.intp)
+    values = np.empty(offsets[-1])
+    rows = np.flatnonzero(span)
     # the longest rows first, so that no thread is left with one long row at the end
-    rows = np.ascontiguousarray(rows[np.argsort(rows - last_pos[rows], kind="stable")], dtype=np.intp)
+    rows = np.ascontiguousarray(rows[np.argsort(-span[rows], kind="stable")], dtype=np.intp)
     cumulative = np.concatenate([[0.0], np.cumsum(diag)])
-    D = np.full((d, d), np.nan)
     # one window buffer per thread, as large as the longest scan asks
-    window = int(np.max(np.minimum(last_pos[rows], d - 1) - rows, initial=0)) + 1
+    window = int(span.max(initial=0)) + 1
     W = np.empty((n_threads, window * window))
     work = np.empty((n_threads, 3 * window))
-    cdef const Py_ssize_t[::1] rows_view = rows, last_view = last_pos
+    cdef const Py_ssize_t[::1] rows_view = rows, span_view = span.astype(np.intp), off_view = offsets
     cdef const double[::1] cum_view = cumulative
-    cdef double[:, ::1] D_view = D, W_view = W, work_view = work
+    cdef double[::1] out_view = values
+    cdef double[:, ::1] W_view = W, work_view = work
     cdef Py_ssize_t n_rows = rows.shape[0]
-    if d == 0 or n_rows == 0:
-        return D
     for r in prange(n_rows, nogil=True, num_threads=n_threads, schedule="dynamic"):
         tid = openmp.omp_get_thread_num()
         a = rows_view[r]
-        _swap_row(&C[0, 0], d, &cum_view[0], a, last_view[a] if last_view[a] < d else d - 1,
-                  &W_view[tid, 0], &work_view[tid, 0], &D_view[0, 0])
-    return D
+        _swap_row(&C[0, 0], d, &cum_view[0], a, a + span_view[a], &W_view[tid, 0],
+                  &work_view[tid, 0], &out_view[off_view[a]])
+    return offsets, values
 
 
 def scanned_changes(C, diag, pa, pb, double below, int n_threads=1):
@@ -209,8 +222,10 @@ def scanned_changes(C, diag, pa, pb, double below, int n_threads=1):
     """
     pa = np.asarray(pa, dtype=np.intp)
     pb = np.asarray(pb, dtype=np.intp)
-    last = np.arange(C.shape[0])
+    d = C.shape[0]
+    last = np.arange(d)
     np.maximum.at(last, pa, pb)
-    D = swap_changes(C, diag, last, n_threads)
-    first, second = np.nonzero(D < below)
-    return first, second, D[first, second]
+    offsets, values = _scan(C, diag, last, n_threads)
+    kept = np.flatnonzero(values < below)
+    first = np.searchsorted(offsets, kept, side="right") - 1
+    return first, first + 1 + kept - offsets[first], values[kept]

@@ -18,6 +18,7 @@ from numsolve.dag._acyclicity import path_weights
 from numsolve.dag._intervals import heaviest_disjoint
 from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._gaussian import check_edge_penalty, gaussian_search
+from numsolve.dag._greedy_order import least_variance_order
 from numsolve.dag._metrics import is_dag
 from numsolve.dag._lasso_gram import lasso_gram
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
@@ -307,7 +308,7 @@ def order_from_W(W, w_threshold=0.3):
     return np.asarray(order, dtype=np.int64)
 
 
-def _initial_order(init, X, d, rng):
+def _initial_order(init, X, G, d, rng):
     if isinstance(init, str):
         if init == "columns":
             return np.arange(d, dtype=np.int64)
@@ -315,15 +316,17 @@ def _initial_order(init, X, d, rng):
             return rng.permutation(d).astype(np.int64)
         if init == "variance":
             return np.argsort(X.var(axis=0), kind="stable").astype(np.int64)
-        raise ValueError("init must be 'auto', 'variance', 'columns', 'random', an order or a (d, d) "
-                         f"matrix, got {init!r}")
+        if init == "greedy":
+            return least_variance_order(_gram(X) if G is None else G)
+        raise ValueError("init must be 'auto', 'greedy', 'variance', 'columns', 'random', an order or a "
+                         f"(d, d) matrix, got {init!r}")
     init = np.asarray(init)
     if init.shape == (d, d):
         return order_from_W(init)
     if init.ndim == 1 and init.shape[0] == d and np.array_equal(np.sort(init), np.arange(d)):
         return init.astype(np.int64)
-    raise ValueError(f"init must be 'auto', 'variance', 'columns', 'random', a permutation of range({d}) "
-                     f"or a ({d}, {d}) matrix")
+    raise ValueError(f"init must be 'auto', 'greedy', 'variance', 'columns', 'random', a permutation of "
+                     f"range({d}) or a ({d}, {d}) matrix")
 
 
 def _check_params(score, acyclicity, lambda1, max_iter, candidate_size):
@@ -389,9 +392,12 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         model per node.
     acyclicity : {"logdet", "exp", "poly"}, default="logdet"
         Which acyclicity gradient ranks the candidate swaps (unused by ``score='bic'``).
-    init : "auto", "variance", "columns", "random", permutation or (d, d) array, default="auto"
-        Initial order: ``"auto"`` is ``"variance"`` for ``"l2"`` and ``"logistic"`` and
-        ``"columns"`` for ``"bic"``; increasing marginal variance (this exploits the
+    init : "auto", "greedy", "variance", "columns", "random", permutation or (d, d) array, default="auto"
+        Initial order: ``"auto"`` is ``"greedy"`` for ``"l2"``, ``"variance"`` for
+        ``"logistic"`` and ``"columns"`` for ``"bic"``; ``"greedy"`` places next, each time,
+        the variable of least residual variance given those already placed (the greedy order
+        of the ``"l2"`` score, ``O(d^3)``; a topological order of the true graph for equal
+        noise variances and enough samples); increasing marginal variance (this exploits the
         varsortability of simulated equal-variance data, see
         :func:`numsolve.dag.varsortability`, and depends on the units), the columns' order, a
         random permutation, a given order, or the order of another method's weighted graph.
@@ -483,11 +489,12 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         max_iter = max(_MIN_DEFAULT_ROUNDS, _ROUNDS_PER_VARIABLE * d)
     Xd = X.astype(np.float64)
     if isinstance(init, str) and init == "auto":
-        init = "columns" if score == "bic" else "variance"
-    starts = [_initial_order(init if start == 0 else "random", Xd, d, rng) for start in range(n_restarts + 1)]
+        init = {"bic": "columns", "l2": "greedy"}.get(score, "variance")
+    G = None if score == "bic" else _gram(X)
+    starts = [_initial_order(init if start == 0 else "random", Xd, G, d, rng)
+              for start in range(n_restarts + 1)]
     if score == "bic":
         return _gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs, verbose)
-    G = _gram(X)
     small, large = candidate_size or _candidate_sizes(d)
     # one search: its swap scans use the threads; several: the searches do
     scan_threads = effective_n_jobs(n_jobs) if len(starts) == 1 else 1
