@@ -18,8 +18,8 @@ from numsolve.dag._acyclicity import path_weights
 from numsolve.dag._intervals import heaviest_disjoint
 from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._gaussian import check_edge_penalty, gaussian_search
-from numsolve.dag._greedy_order import least_variance_order
 from numsolve.dag._metrics import is_dag
+from numsolve.dag._greedy_order import least_variance_order
 from numsolve.dag._lasso_gram import lasso_gram
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
 from numsolve.dag._order_scan import order_factor, scanned_changes, swap_factor
@@ -427,10 +427,12 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         ``score='l2'`` with ``lambda1=0``: the large swap scans are split by first position
         over this Dask cluster's workers (each gets the order's factor once per scan); the
         values, hence the result, are those of one process. Small scans stay here.
-    prune : {None, "bic"}, default=None
+    prune : {None, "bic", "ebic"}, default=None
         ``"bic"``: the returned graph is the found fit pruned by BIC (backward elimination of
         each node's parents from the edges with ``|w| >= w_threshold``) and refitted by least
-        squares on the kept parents (``score='l2'`` only).
+        squares on the kept parents (``score='l2'`` only); ``"ebic"``: by the extended BIC,
+        ``log(d - 1)`` more per parent, which keeps fewer spurious parents at large ``d`` (see
+        :func:`numsolve.dag.prune_parents`).
     w_threshold : float, default=0.3
         The edges the pruning starts from; unused without ``prune``.
     random_state : int, RandomState or None
@@ -490,7 +492,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     Xd = X.astype(np.float64)
     if isinstance(init, str) and init == "auto":
         init = {"bic": "columns", "l2": "greedy"}.get(score, "variance")
-    G = None if score == "bic" else _gram(X)
+    G = _gram(X) if score in ("l2", "logistic") else None
     starts = [_initial_order(init if start == 0 else "random", Xd, G, d, rng)
               for start in range(n_restarts + 1)]
     if score == "bic":
@@ -512,7 +514,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     extras = {"order": order, "score": value}
     if prune is not None:
         extras["weights"] = W.astype(X.dtype)
-        W = prune_gram(G, Xd.shape[0], W, w_threshold)
+        W = prune_gram(G, Xd.shape[0], W, w_threshold, prune)
     if not converged:
         warnings.warn(f"topo_swaps stopped after max_iter={max_iter} rounds with improving swaps left",
                       ConvergenceWarning, stacklevel=2)
