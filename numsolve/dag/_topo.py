@@ -579,22 +579,23 @@ def _model(X, G, score, lambda1, n_threads=1, client=None):
 
 
 def _lowest(values, k, key=None):
-    """The ``k`` lowest values, ordered by value, then by the distinct ``key`` (default: index).
+    """The ``k`` lowest values, ordered by value, then by distinct keys (default: the index).
 
-    ``np.lexsort((key, values))[:k]`` without sorting beyond the ``k``-th value.
+    ``key(indices)`` gives the keys of those entries, asked only for the entries that need
+    one. ``np.lexsort((key(all), values))[:k]`` without sorting beyond the ``k``-th value.
     """
     if key is None:
-        key = np.arange(len(values))
+        key = np.asarray
     if k >= len(values):
-        return np.lexsort((key, values))
+        return np.lexsort((key(np.arange(len(values))), values))
     kth = np.partition(values, k - 1)[k - 1]
     below = np.flatnonzero(values < kth)
     ties = np.flatnonzero(values == kth)
     needed = k - len(below)
     if needed < len(ties):
-        ties = ties[np.argpartition(key[ties], needed - 1)[:needed]]
+        ties = ties[np.argpartition(key(ties), needed - 1)[:needed]]
     chosen = np.concatenate([below, ties])
-    return chosen[np.lexsort((key[chosen], values[chosen]))]
+    return chosen[np.lexsort((key(chosen), values[chosen]))]
 
 
 def _chunk_ends(small, large, total):
@@ -617,14 +618,19 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
     # every pair of positions a < b; the swap is a candidate because the later node could
     # point at the earlier one
     first, second = np.triu_indices(d, 1)
+    # the pairs' entries in a row-major d x d matrix
+    flat = first * d + second
+
+    def key(pairs):
+        # ties go to the lower (later node, earlier node) index
+        return order[second[pairs]] * d + order[first[pairs]]
+
     ends = _chunk_ends(small, large, len(first))
     if not exhaustive:
         ends = [end for end in ends if end <= max(large, ends[0])]
     with progress(max_iter, verbose, desc="topo_swaps", unit="round") as bar:
         while not converged and n_iter < max_iter:
-            # ties go to the lower (later node, earlier node) index
-            weights = _pair_weights(model, order, acyclicity, first, second)
-            key = order[second] * d + order[first]
+            weights = _pair_weights(model, order, acyclicity, flat)
             applied = _improving_swaps(model, order, value, weights, key, first, second, ends)
             if not applied:
                 converged = True
@@ -639,16 +645,17 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
     return order, value, n_iter, converged, rec.as_dict()
 
 
-def _pair_weights(model, order, acyclicity, first, second):
-    """The acyclicity gradient of each edge from position ``second`` back to ``first``.
+def _pair_weights(model, order, acyclicity, flat):
+    """The acyclicity gradient of each edge from a later position back to an earlier one, the
+    pairs given by their entries ``flat`` (earlier * d + later).
 
-    For the log-det function that is the weighted paths from ``first`` to ``second``, which
-    the model keeps (:func:`order_paths`); the others from the coefficients, in the
-    coordinates of the order.
+    For the log-det function that is the weighted paths from the earlier position to the
+    later, which the model keeps (:func:`order_paths`); the others from the coefficients, in
+    the coordinates of the order.
     """
     if acyclicity == "logdet":
-        return model.paths(order)[first, second]
-    return path_weights(model.coefficients(order), acyclicity).T[first, second]
+        return np.take(model.paths(order), flat)
+    return np.take(path_weights(model.coefficients(order), acyclicity).T, flat)
 
 
 def _improving_swaps(model, order, value, weights, key, first, second, ends):

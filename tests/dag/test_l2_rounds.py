@@ -49,8 +49,8 @@ def test_a_round_lowers_the_score_by_the_sum_of_its_swaps():
     first, second = np.triu_indices(40, 1)
     ends = _topo._chunk_ends(60, 400, len(first))
     weights = model.paths(order)[first, second]
-    swaps = _topo._improving_swaps(model, order, value, weights, order[second] * 40 + order[first],
-                                   first, second, ends)
+    key = order[second] * 40 + order[first]
+    swaps = _topo._improving_swaps(model, order, value, weights, key.__getitem__, first, second, ends)
     assert len(swaps) >= 3
     gains = []
     for a, b in swaps:
