@@ -31,8 +31,9 @@ SCORES = ("bic", "l2", "logistic")
 # the equal-variance score warns when column standard deviations differ by more than this
 # factor (equal-variance simulations themselves reach a few hundred along long paths)
 _SCALE_RATIO_WARNING = 1000.0
-# rounds of swaps grow a little faster than d (ER2, n = 2000: 187 at d = 200, 412 at d = 400,
-# 1657 at d = 1000); max_iter=None allows this many per variable, and at least 500
+# rounds of swaps grow with d (ER2, n = 2000, from the greedy start: 346 at d = 400, 715 at
+# d = 1000; from increasing variance 241 and 1502); max_iter=None allows this many per
+# variable, and at least 500
 _ROUNDS_PER_VARIABLE = 3
 _MIN_DEFAULT_ROUNDS = 500
 # the l2 factor is updated in place after a round's swaps unless the windows' update cost
@@ -354,19 +355,22 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     gradient (with respect to ``W o W``), smallest first, and scores them in rank-ordered
     chunks: the small candidate set, then chunks growing eightfold up to the large set, then
     (``exhaustive=True``) on to every pair; at the first chunk with a score-lowering swap it
-    applies that chunk's improving, non-overlapping swaps, best first. It stops when no swap
+    applies the non-overlapping set of improving swaps (among all those the scan valued) of
+    the largest total decrease; swaps of disjoint windows do not change each other's
+    decrease, so the round lowers the score by exactly their sum. It stops when no swap
     lowers the score: the result is then a local minimum over single swaps and a KKT point of
     the NOTEARS problem. For ``score='l2'`` and ``lambda1=0`` the Cholesky factor of the
-    permuted Gram matrix scores a chunk exactly (one elimination sequence per first position,
-    as far as its farthest candidate: ``O(d^4 / 6)`` for every pair, far less for the
-    gradient's candidates, which are mostly close), and after a round's swaps the factor is
-    updated from the first swapped position on (``O(m^2 d)`` for a window of ``m``
-    positions) instead of computed afresh; memory is ``O(d^2)`` and the Gram matrix is
-    accumulated over blocks of samples. Otherwise the touched nodes are refitted (Lasso by
+    permuted Gram matrix scores a chunk exactly (one sweep of Givens rotations per first
+    position values every swap of it up to its farthest candidate, ``O(m^2)`` for ``m``
+    positions: ``O(d^3)`` for every pair), and after a round's swaps the factor, the
+    coefficients and the log-det path weights are updated per swapped window (``O(m^2 d)``
+    for the factor, ``O(m d^2)`` for the others) instead of computed afresh; memory is
+    ``O(d^2)`` and the Gram matrix is accumulated over blocks of samples. Otherwise the touched nodes are refitted (Lasso by
     coordinate descent on the Gram matrix, L1-logistic by L-BFGS-B), with caching. Restarts
     run in parallel with ``n_jobs``.
-    ``prune='bic'`` then keeps, for every node, the parents chosen by BIC among the edges of the
-    found fit with ``|w| >= w_threshold`` (see :func:`numsolve.dag.prune_parents`).
+    ``prune='bic'`` (or ``'ebic'``) then keeps, for every node, the parents chosen by BIC (the
+    extended BIC) among the edges of the found fit with ``|w| >= w_threshold`` (see
+    :func:`numsolve.dag.prune_parents`).
 
     ``score='bic'`` searches the same space of orders on the scale-invariant Gaussian score
     instead (see :func:`numsolve.dag.gaussian_score`): for an order, every node's parents are
@@ -409,8 +413,8 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         edge, :class:`TopoDAG`'s default.
     max_iter : int, optional
         Rounds of the outer search (passes over the nodes for ``score='bic'``); by default
-        ``max(500, 3 d)``: the rounds a search needs grow a little faster than ``d`` (ER2,
-        ``n = 2000``: 412 at ``d = 400``, 1657 at ``d = 1000``).
+        ``max(500, 3 d)``: the rounds a search needs grow with ``d`` (ER2, ``n = 2000``, the
+        ``"l2"`` search from its greedy start: 346 at ``d = 400``, 715 at ``d = 1000``).
     candidate_size : (int, int), optional
         Sizes of the small and large candidate sets; the paper's defaults otherwise.
     exhaustive : bool, default=True
