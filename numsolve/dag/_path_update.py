@@ -50,7 +50,8 @@ def swap_paths(P, old, new, a, b):
     into_new = P[:a, :a] @ new[:a]
     out_old = P[w, b + 1:].copy()
     out_new = window_new @ (window_old @ out_old)
-    P[:a, b + 1:] += into_new @ out_new - into_old @ out_old
+    # both corrections in one product: one pass over the prefix-to-suffix block
+    P[:a, b + 1:] += np.hstack([into_new, -into_old]) @ np.vstack([out_new, out_old])
     P[:a, w] = into_new @ window_new
     P[w, w] = window_new
     P[w, b + 1:] = out_new
