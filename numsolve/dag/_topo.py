@@ -16,12 +16,15 @@ from numsolve._result import HistoryRecorder, SolveResult
 from numsolve._validation import check_matrix
 from numsolve.dag._acyclicity import path_weights
 from numsolve.dag._additive import MIN_EXPLAINED, additive_result, check_min_explained
+from numsolve.dag._intervals import heaviest_disjoint
 from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._gaussian import check_edge_penalty, gaussian_search, search_result
 from numsolve.dag._metrics import is_dag
+from numsolve.dag._greedy_order import least_variance_order
 from numsolve.dag._lasso_gram import lasso_gram
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram
-from numsolve.dag._order_scan import order_factor, pair_changes, swap_factor
+from numsolve.dag._order_scan import order_factor, scanned_changes, swap_factor
+from numsolve.dag._path_update import order_paths, swap_paths
 
 __all__ = ["topo_swaps", "refine", "order_from_W", "SCORES"]
 
@@ -29,8 +32,9 @@ SCORES = ("bic", "l2", "logistic", "additive")
 # the equal-variance score warns when column standard deviations differ by more than this
 # factor (equal-variance simulations themselves reach a few hundred along long paths)
 _SCALE_RATIO_WARNING = 1000.0
-# rounds of swaps grow a little faster than d (ER2, n = 2000: 187 at d = 200, 412 at d = 400,
-# 1657 at d = 1000); max_iter=None allows this many per variable, and at least 500
+# rounds of swaps grow with d (ER2, n = 2000, from the greedy start: 346 at d = 400, 715 at
+# d = 1000; from increasing variance 241 and 1502); max_iter=None allows this many per
+# variable, and at least 500
 _ROUNDS_PER_VARIABLE = 3
 _MIN_DEFAULT_ROUNDS = 500
 # the l2 factor is updated in place after a round's swaps unless the windows' update cost
@@ -42,6 +46,9 @@ _REFACTOR_EVERY = 64
 # for a window of m positions ending at b) exceed d^3 / this: solves against a few right-hand
 # sides run several times slower per flop than the blocked inverse that recomputes them
 _COEFFICIENT_UPDATE_LIMIT = 15
+# the log-det path weights likewise, unless the windows' block updates (about
+# m (a^2 + 2 a (d - b) + 2 m d) flops each, matrix products) exceed d^3 / 3 times this
+_PATH_UPDATE_LIMIT = 1
 # a scan is sent to the Dask workers only when it costs more than this many flops: below,
 # shipping the factor costs more than scanning here
 _DASK_MIN_FLOPS = 1e8
@@ -81,6 +88,7 @@ class _LeastSquares:
         self.order = order.copy()
         self.diag, self.C = order_factor(Gp)
         self.B = None
+        self.P = None
         self.updates = 0
         return 0.5 * float(self.diag.sum())
 
@@ -97,6 +105,10 @@ class _LeastSquares:
         solves = sum((b + 1) ** 2 * (b - a + 1) for a, b in swaps)
         if self.B is not None and _COEFFICIENT_UPDATE_LIMIT * solves > d ** 3:
             self.B = None
+        if self.B is None:
+            self.P = None
+        elif self.P is not None and _PATH_UPDATE_LIMIT * 3 * _path_update_flops(swaps, d) > d ** 3:
+            self.P = None
         if self.B is not None:
             self._update_coefficients(swaps)
         self.order = order.copy()
@@ -106,11 +118,13 @@ class _LeastSquares:
     def _update_coefficients(self, swaps):
         """After swaps of positions ``a < b``: a later position keeps its regression with the
         coefficients of ``a`` and ``b`` exchanged; positions ``a .. b`` are regressed afresh
-        from the factor, ``O(b^2 (b - a))`` each window instead of a full inverse."""
+        from the factor, ``O(b^2 (b - a))`` each window instead of a full inverse, and the path
+        weights (when kept) follow the window's new regressions. The windows go left to right,
+        each from the order the windows before it left."""
         B = self.B
-        for a, b in swaps:
+        for a, b in sorted(swaps):
+            old = B[:b + 1, a:b + 1] ** 2 if self.P is not None else None
             B[[a, b], b + 1:] = B[[b, a], b + 1:]
-        for a, b in swaps:
             # column j of L^{-T} (L = C / diag(C)) solves C^T y = C[j, j] e_j
             rhs = np.zeros((b + 1, b - a + 1))
             rhs[np.arange(a, b + 1), np.arange(b - a + 1)] = np.diag(self.C)[a:b + 1]
@@ -118,11 +132,19 @@ class _LeastSquares:
                                        check_finite=False)
             B[:b + 1, a:b + 1] = -columns
             B[np.arange(a, b + 1), np.arange(a, b + 1)] = 0.0
+            if old is not None:
+                swap_paths(self.P, old, B[:b + 1, a:b + 1] ** 2, a, b)
 
-    def deltas(self, order, pa, pb):
+    def improving(self, order, pa, pb, tol):
+        """Every swap scanned to value the pairs ``(pa, pb)`` that lowers the loss by more than
+        ``tol``: first positions, second positions and changes (see :func:`scanned_changes`)."""
         if self.client is not None and _scan_flops(pa, pb) > _DASK_MIN_FLOPS:
-            return 0.5 * _pair_changes_on_dask(self.client, self.C, self.diag, pa, pb)
-        return 0.5 * pair_changes(self.C, self.diag, pa, pb, self.n_threads)
+            first, second, change = _scanned_changes_on_dask(self.client, self.C, self.diag, pa, pb,
+                                                             -2.0 * tol)
+        else:
+            first, second, change = scanned_changes(self.C, self.diag, pa, pb, -2.0 * tol,
+                                                    self.n_threads)
+        return first, second, 0.5 * change
 
     def coefficients(self, order):
         """``B[a, b]``: the coefficient of position ``a`` in the regression of position ``b``
@@ -136,6 +158,14 @@ class _LeastSquares:
             self.B = -inverse_t
             np.fill_diagonal(self.B, 0.0)
         return self.B
+
+    def paths(self, order):
+        """The log-det path weights of the fit (:func:`order_paths`), kept up to date by
+        :meth:`swap` (do not modify)."""
+        B = self.coefficients(order)
+        if self.P is None:
+            self.P = order_paths(B)
+        return self.P
 
     def fit(self, order):
         d = len(order)
@@ -151,8 +181,14 @@ def _scan_flops(pa, pb):
     return float(np.sum(last.astype(float) ** 3))
 
 
-def _pair_changes_on_dask(client, C, diag, pa, pb):
-    """:func:`pair_changes` split by first position over the workers (the same values)."""
+def _path_update_flops(swaps, d):
+    """About the flops of :func:`swap_paths` for these windows."""
+    return sum((b - a + 1) * (a * a + 2 * a * (d - b) + 2 * (b - a + 1) * d) for a, b in swaps)
+
+
+def _scanned_changes_on_dask(client, C, diag, pa, pb, below):
+    """:func:`scanned_changes` split by first position over the workers (the same values, in
+    the same order)."""
     n_workers = max(len(client.scheduler_info()["workers"]), 1)
     rows, row_of_pair = np.unique(pa, return_inverse=True)
     span = np.zeros(len(rows))
@@ -165,12 +201,12 @@ def _pair_changes_on_dask(client, C, diag, pa, pb):
     C_future, diag_future = client.scatter([C, diag], broadcast=True, hash=False)
     members = [np.flatnonzero(group == g) for g in range(n_workers)]
     members = [m for m in members if m.size]
-    futures = [client.submit(pair_changes, C_future, diag_future, pa[m], pb[m], pure=False)
+    futures = [client.submit(scanned_changes, C_future, diag_future, pa[m], pb[m], below, pure=False)
                for m in members]
-    out = np.empty(len(pa))
-    for m, values in zip(members, client.gather(futures)):
-        out[m] = values
-    return out
+    parts = client.gather(futures)
+    first, second, change = (np.concatenate([part[k] for part in parts]) for k in range(3))
+    by_position = np.lexsort((second, first))
+    return first[by_position], second[by_position], change[by_position]
 
 
 class _Refit:
@@ -214,19 +250,24 @@ class _Refit:
         self.losses = np.array([self.node(order[k], order[:k])[0] for k in range(len(order))])
         return float(self.losses.sum())
 
-    def deltas(self, order, pa, pb):
+    def improving(self, order, pa, pb, tol):
+        """The pairs ``(pa, pb)`` whose swap lowers the score by more than ``tol``, with the changes."""
         out = np.empty(len(pa))
         for c, (a, b) in enumerate(zip(pa, pb)):
             new = order.copy()
             new[a], new[b] = new[b], new[a]
             out[c] = sum(self.node(new[k], new[:k])[0] for k in range(a, b + 1)) - self.losses[a:b + 1].sum()
-        return out
+        lower = out < -tol
+        return pa[lower], pb[lower], out[lower]
 
     def swap(self, order, swaps):
         return self.setup(order)
 
     def coefficients(self, order):
         return self.fit(order)[np.ix_(order, order)]
+
+    def paths(self, order):
+        return order_paths(self.coefficients(order))
 
     def fit(self, order):
         d = len(order)
@@ -269,7 +310,7 @@ def order_from_W(W, w_threshold=0.3):
     return np.asarray(order, dtype=np.int64)
 
 
-def _initial_order(init, X, d, rng):
+def _initial_order(init, X, G, d, rng):
     if isinstance(init, str):
         if init == "columns":
             return np.arange(d, dtype=np.int64)
@@ -277,15 +318,17 @@ def _initial_order(init, X, d, rng):
             return rng.permutation(d).astype(np.int64)
         if init == "variance":
             return np.argsort(X.var(axis=0), kind="stable").astype(np.int64)
-        raise ValueError("init must be 'auto', 'variance', 'columns', 'random', an order or a (d, d) "
-                         f"matrix, got {init!r}")
+        if init == "greedy":
+            return least_variance_order(_gram(X) if G is None else G)
+        raise ValueError("init must be 'auto', 'greedy', 'variance', 'columns', 'random', an order or a "
+                         f"(d, d) matrix, got {init!r}")
     init = np.asarray(init)
     if init.shape == (d, d):
         return order_from_W(init)
     if init.ndim == 1 and init.shape[0] == d and np.array_equal(np.sort(init), np.arange(d)):
         return init.astype(np.int64)
-    raise ValueError(f"init must be 'auto', 'variance', 'columns', 'random', a permutation of range({d}) "
-                     f"or a ({d}, {d}) matrix")
+    raise ValueError(f"init must be 'auto', 'greedy', 'variance', 'columns', 'random', a permutation of "
+                     f"range({d}) or a ({d}, {d}) matrix")
 
 
 def _check_params(score, acyclicity, lambda1, max_iter, candidate_size):
@@ -314,19 +357,22 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     gradient (with respect to ``W o W``), smallest first, and scores them in rank-ordered
     chunks: the small candidate set, then chunks growing eightfold up to the large set, then
     (``exhaustive=True``) on to every pair; at the first chunk with a score-lowering swap it
-    applies that chunk's improving, non-overlapping swaps, best first. It stops when no swap
+    applies the non-overlapping set of improving swaps (among all those the scan valued) of
+    the largest total decrease; swaps of disjoint windows do not change each other's
+    decrease, so the round lowers the score by exactly their sum. It stops when no swap
     lowers the score: the result is then a local minimum over single swaps and a KKT point of
     the NOTEARS problem. For ``score='l2'`` and ``lambda1=0`` the Cholesky factor of the
-    permuted Gram matrix scores a chunk exactly (one elimination sequence per first position,
-    as far as its farthest candidate: ``O(d^4 / 6)`` for every pair, far less for the
-    gradient's candidates, which are mostly close), and after a round's swaps the factor is
-    updated from the first swapped position on (``O(m^2 d)`` for a window of ``m``
-    positions) instead of computed afresh; memory is ``O(d^2)`` and the Gram matrix is
-    accumulated over blocks of samples. Otherwise the touched nodes are refitted (Lasso by
+    permuted Gram matrix scores a chunk exactly (one sweep of Givens rotations per first
+    position values every swap of it up to its farthest candidate, ``O(m^2)`` for ``m``
+    positions: ``O(d^3)`` for every pair), and after a round's swaps the factor, the
+    coefficients and the log-det path weights are updated per swapped window (``O(m^2 d)``
+    for the factor, ``O(m d^2)`` for the others) instead of computed afresh; memory is
+    ``O(d^2)`` and the Gram matrix is accumulated over blocks of samples. Otherwise the touched nodes are refitted (Lasso by
     coordinate descent on the Gram matrix, L1-logistic by L-BFGS-B), with caching. Restarts
     run in parallel with ``n_jobs``.
-    ``prune='bic'`` then keeps, for every node, the parents chosen by BIC among the edges of the
-    found fit with ``|w| >= w_threshold`` (see :func:`numsolve.dag.prune_parents`).
+    ``prune='bic'`` (or ``'ebic'``) then keeps, for every node, the parents chosen by BIC (the
+    extended BIC) among the edges of the found fit with ``|w| >= w_threshold`` (see
+    :func:`numsolve.dag.prune_parents`).
 
     ``score='bic'`` searches the same space of orders on the scale-invariant Gaussian score
     instead (see :func:`numsolve.dag.gaussian_score`): for an order, every node's parents are
@@ -361,9 +407,12 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         functions are nonlinear (``cpdag`` is then the DAG's support).
     acyclicity : {"logdet", "exp", "poly"}, default="logdet"
         Which acyclicity gradient ranks the candidate swaps (unused by ``score='bic'``).
-    init : "auto", "variance", "columns", "random", permutation or (d, d) array, default="auto"
-        Initial order: ``"auto"`` is ``"variance"`` for ``"l2"`` and ``"logistic"`` and
-        ``"columns"`` for ``"bic"``; increasing marginal variance (this exploits the
+    init : "auto", "greedy", "variance", "columns", "random", permutation or (d, d) array, default="auto"
+        Initial order: ``"auto"`` is ``"greedy"`` for ``"l2"``, ``"variance"`` for
+        ``"logistic"`` and ``"columns"`` for ``"bic"``; ``"greedy"`` places next, each time,
+        the variable of least residual variance given those already placed (the greedy order
+        of the ``"l2"`` score, ``O(d^3)``; a topological order of the true graph for equal
+        noise variances and enough samples); increasing marginal variance (this exploits the
         varsortability of simulated equal-variance data, see
         :func:`numsolve.dag.varsortability`, and depends on the units), the columns' order, a
         random permutation, a given order, or the order of another method's weighted graph.
@@ -375,8 +424,8 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         edge, :class:`TopoDAG`'s default.
     max_iter : int, optional
         Rounds of the outer search (passes over the nodes for ``score='bic'``); by default
-        ``max(500, 3 d)``: the rounds a search needs grow a little faster than ``d`` (ER2,
-        ``n = 2000``: 412 at ``d = 400``, 1657 at ``d = 1000``).
+        ``max(500, 3 d)``: the rounds a search needs grow with ``d`` (ER2, ``n = 2000``, the
+        ``"l2"`` search from its greedy start: 346 at ``d = 400``, 715 at ``d = 1000``).
     candidate_size : (int, int), optional
         Sizes of the small and large candidate sets; the paper's defaults otherwise.
     exhaustive : bool, default=True
@@ -393,10 +442,12 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         ``score='l2'`` with ``lambda1=0``: the large swap scans are split by first position
         over this Dask cluster's workers (each gets the order's factor once per scan); the
         values, hence the result, are those of one process. Small scans stay here.
-    prune : {None, "bic"}, default=None
+    prune : {None, "bic", "ebic"}, default=None
         ``"bic"``: the returned graph is the found fit pruned by BIC (backward elimination of
         each node's parents from the edges with ``|w| >= w_threshold``) and refitted by least
-        squares on the kept parents (``score='l2'`` only).
+        squares on the kept parents (``score='l2'`` only); ``"ebic"``: by the extended BIC,
+        ``log(d - 1)`` more per parent, which keeps fewer spurious parents at large ``d`` (see
+        :func:`numsolve.dag.prune_parents`).
     w_threshold : float, default=0.3
         The edges the pruning starts from; unused without ``prune``.
     min_explained : float in [0, 1), default=0.1
@@ -459,13 +510,14 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         max_iter = max(_MIN_DEFAULT_ROUNDS, _ROUNDS_PER_VARIABLE * d)
     Xd = X.astype(np.float64)
     if isinstance(init, str) and init == "auto":
-        init = "columns" if score in ("bic", "additive") else "variance"
-    starts = [_initial_order(init if start == 0 else "random", Xd, d, rng) for start in range(n_restarts + 1)]
+        init = {"bic": "columns", "additive": "columns", "l2": "greedy"}.get(score, "variance")
+    G = _gram(X) if score in ("l2", "logistic") else None
+    starts = [_initial_order(init if start == 0 else "random", Xd, G, d, rng)
+              for start in range(n_restarts + 1)]
     if score == "additive":
         return additive_result(Xd, X.dtype, starts, min_explained, max_iter, verbose)
     if score == "bic":
         return _gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs, verbose)
-    G = _gram(X)
     small, large = candidate_size or _candidate_sizes(d)
     # one search: its swap scans use the threads; several: the searches do
     scan_threads = effective_n_jobs(n_jobs) if len(starts) == 1 else 1
@@ -483,7 +535,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     extras = {"order": order, "score": value}
     if prune is not None:
         extras["weights"] = W.astype(X.dtype)
-        W = prune_gram(G, Xd.shape[0], W, w_threshold)
+        W = prune_gram(G, Xd.shape[0], W, w_threshold, prune)
     if not converged:
         warnings.warn(f"topo_swaps stopped after max_iter={max_iter} rounds with improving swaps left",
                       ConvergenceWarning, stacklevel=2)
@@ -538,22 +590,23 @@ def _model(X, G, score, lambda1, n_threads=1, client=None):
 
 
 def _lowest(values, k, key=None):
-    """The ``k`` lowest values, ordered by value, then by the distinct ``key`` (default: index).
+    """The ``k`` lowest values, ordered by value, then by distinct keys (default: the index).
 
-    ``np.lexsort((key, values))[:k]`` without sorting beyond the ``k``-th value.
+    ``key(indices)`` gives the keys of those entries, asked only for the entries that need
+    one. ``np.lexsort((key(all), values))[:k]`` without sorting beyond the ``k``-th value.
     """
     if key is None:
-        key = np.arange(len(values))
+        key = np.asarray
     if k >= len(values):
-        return np.lexsort((key, values))
+        return np.lexsort((key(np.arange(len(values))), values))
     kth = np.partition(values, k - 1)[k - 1]
     below = np.flatnonzero(values < kth)
     ties = np.flatnonzero(values == kth)
     needed = k - len(below)
     if needed < len(ties):
-        ties = ties[np.argpartition(key[ties], needed - 1)[:needed]]
+        ties = ties[np.argpartition(key(ties), needed - 1)[:needed]]
     chosen = np.concatenate([below, ties])
-    return chosen[np.lexsort((key[chosen], values[chosen]))]
+    return chosen[np.lexsort((key(chosen), values[chosen]))]
 
 
 def _chunk_ends(small, large, total):
@@ -576,14 +629,19 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
     # every pair of positions a < b; the swap is a candidate because the later node could
     # point at the earlier one
     first, second = np.triu_indices(d, 1)
+    # the pairs' entries in a row-major d x d matrix
+    flat = first * d + second
+
+    def key(pairs):
+        # ties go to the lower (later node, earlier node) index
+        return order[second[pairs]] * d + order[first[pairs]]
+
     ends = _chunk_ends(small, large, len(first))
     if not exhaustive:
         ends = [end for end in ends if end <= max(large, ends[0])]
     with progress(max_iter, verbose, desc="topo_swaps", unit="round") as bar:
         while not converged and n_iter < max_iter:
-            # ties go to the lower (later node, earlier node) index
-            weights = _pair_weights(model.coefficients(order), acyclicity, first, second)
-            key = order[second] * d + order[first]
+            weights = _pair_weights(model, order, acyclicity, flat)
             applied = _improving_swaps(model, order, value, weights, key, first, second, ends)
             if not applied:
                 converged = True
@@ -598,43 +656,38 @@ def _search(model, order, acyclicity, max_iter, small, large, exhaustive, verbos
     return order, value, n_iter, converged, rec.as_dict()
 
 
-def _pair_weights(B, acyclicity, first, second):
-    """The acyclicity gradient of each edge from position ``second`` back to ``first``.
+def _pair_weights(model, order, acyclicity, flat):
+    """The acyclicity gradient of each edge from a later position back to an earlier one, the
+    pairs given by their entries ``flat`` (earlier * d + later).
 
-    ``B`` holds the coefficients in the coordinates of the order (strictly upper triangular).
-    For the log-det function that is ``(I - B o B)^{-1}``, the weighted paths from ``first``
-    to ``second``: one unit-triangular inverse, which LAPACK computes from the column-major
-    view of the transposed square (lower triangle, strict part only) without a copy.
+    For the log-det function that is the weighted paths from the earlier position to the
+    later, which the model keeps (:func:`order_paths`); the others from the coefficients, in
+    the coordinates of the order.
     """
     if acyclicity == "logdet":
-        paths_t, _ = dtrtri(-(B * B).T, lower=1, unitdiag=1, overwrite_c=1)
-        return paths_t.T[first, second]
-    return path_weights(B, acyclicity).T[first, second]
+        return np.take(model.paths(order), flat)
+    return np.take(path_weights(model.coefficients(order), acyclicity).T, flat)
 
 
 def _improving_swaps(model, order, value, weights, key, first, second, ends):
-    """The swaps of the first rank-ordered chunk that lowers the score: non-overlapping, best first.
+    """The swaps of the first rank-ordered chunk that lowers the score: the non-overlapping
+    set of the largest total decrease.
 
     The chunks follow the gradient ranking (the reference's small candidate set, then the
-    large one, then every pair), each scored only when the ones before it found nothing.
+    large one, then every pair), each scored only when the ones before it found nothing;
+    every swap the scan values on the way counts. Swaps of disjoint windows leave each
+    other's decrease unchanged (each window's variances depend on the set of positions
+    before it only), so the round lowers the score by exactly the sum.
     """
     tol = 1e-12 * max(abs(value), 1.0)
     start = 0
     for end in ends:
         chosen = _lowest(weights, end, key)[start:end]
         start = end
-        pa, pb = first[chosen], second[chosen]
-        delta = model.deltas(order, pa, pb)
-        improving = np.flatnonzero(delta < -tol)
-        if improving.size:
-            taken = np.zeros(len(order), dtype=bool)
-            applied = []
-            for c in improving[np.argsort(delta[improving], kind="stable")]:
-                a, b = pa[c], pb[c]
-                if not taken[a:b + 1].any():
-                    taken[a:b + 1] = True
-                    applied.append((int(a), int(b)))
-            return applied
+        pa, pb, delta = model.improving(order, first[chosen], second[chosen], tol)
+        if pa.size:
+            taken = heaviest_disjoint(pa, pb, -delta)
+            return [(int(pa[c]), int(pb[c])) for c in taken]
     return []
 
 

@@ -9,7 +9,7 @@ from numsolve.dag import _topo
 
 # the search through the module the tests patch (a doctest run may import it a second time)
 topo_swaps = _topo.topo_swaps
-from numsolve.dag._order_scan import order_factor, pair_changes, swap_changes, swap_factor
+from numsolve.dag._order_scan import order_factor, scanned_changes, swap_changes, swap_factor
 
 
 def _gram(seed, d, n=80):
@@ -35,6 +35,7 @@ def test_incremental_updates_equal_a_fresh_factorisation_after_any_swaps(seed, m
     monkeypatch.setattr(_topo, "_REFACTOR_EVERY", 10 ** 9)
     monkeypatch.setattr(_topo, "_UPDATE_COST_LIMIT", 0)
     monkeypatch.setattr(_topo, "_COEFFICIENT_UPDATE_LIMIT", 0)
+    monkeypatch.setattr(_topo, "_PATH_UPDATE_LIMIT", 0)
     rng = np.random.default_rng(seed)
     d = 15
     G = _gram(seed, d)
@@ -54,6 +55,11 @@ def test_incremental_updates_equal_a_fresh_factorisation_after_any_swaps(seed, m
         np.testing.assert_allclose(model.C, fresh.C, rtol=0, atol=1e-10 * np.abs(fresh.C).max())
         np.testing.assert_allclose(model.coefficients(order), fresh.coefficients(order), rtol=0,
                                    atol=1e-10 * max(np.abs(fresh.coefficients(order)).max(), 1.0))
+        # the path weights (I - B o B)^{-1}, kept since the first round
+        paths = model.paths(order)
+        assert model.P is paths and model.B is not None
+        exact = np.linalg.inv(np.eye(d) - fresh.coefficients(order) ** 2)
+        np.testing.assert_allclose(paths, exact, rtol=0, atol=1e-10 * np.abs(exact).max())
     # the factor keeps its shape: lower triangular, C C^T the permuted (jittered) Gram matrix
     assert np.all(np.triu(model.C, 1) == 0)
     Gp = G[np.ix_(order, order)] + model.jitter * np.eye(d)
@@ -71,7 +77,7 @@ def test_singular_window_leaves_the_factor_unchanged():
     np.testing.assert_array_equal(diag, before[1])
 
 
-def test_pair_values_do_not_depend_on_how_the_first_positions_are_split():
+def test_scanned_values_do_not_depend_on_how_the_first_positions_are_split():
     rng = np.random.default_rng(3)
     d = 14
     G = _gram(3, d)
@@ -79,16 +85,25 @@ def test_pair_values_do_not_depend_on_how_the_first_positions_are_split():
     pa, pb = np.triu_indices(d, 1)
     pick = rng.permutation(len(pa))[:40]
     pa, pb = pa[pick], pb[pick]
-    whole = pair_changes(C, diag, pa, pb, n_threads=2)
+    first, second, whole = scanned_changes(C, diag, pa, pb, np.inf, n_threads=2)
+    # every swap of a scanned first position up to its farthest asked pair, by position
     last = np.arange(d)
     np.maximum.at(last, pa, pb)
-    np.testing.assert_array_equal(whole, swap_changes(C, diag, last)[pa, pb])
+    expected = [(a, b) for a in range(d) for b in range(a + 1, last[a] + 1)]
+    assert list(zip(first.tolist(), second.tolist())) == expected
+    np.testing.assert_array_equal(whole, swap_changes(C, diag, last)[first, second])
     # split by first position (as over Dask workers): every row keeps its window
     for rows in np.array_split(rng.permutation(d), 3):
-        part = np.flatnonzero(np.isin(pa, rows))
-        np.testing.assert_array_equal(pair_changes(C, diag, pa[part], pb[part]), whole[part])
+        part = np.isin(pa, rows)
+        got = scanned_changes(C, diag, pa[part], pb[part], np.inf)
+        mine = np.isin(first, pa[part])
+        np.testing.assert_array_equal(got[2], whole[mine])
+    # the threshold keeps the values below it
+    below = np.median(whole)
+    kept = scanned_changes(C, diag, pa, pb, below)
+    np.testing.assert_array_equal(kept[2], whole[whole < below])
     # and each value is the change of the residual variances' sum under the swap
-    for a, b, value in zip(pa, pb, whole):
+    for a, b, value in zip(first, second, whole):
         swapped = np.arange(d)
         swapped[[a, b]] = swapped[[b, a]]
         fresh = np.sum(np.diag(np.linalg.cholesky(G[np.ix_(swapped, swapped)])) ** 2) - diag.sum()
@@ -101,7 +116,7 @@ def test_lowest_orders_ties_by_key():
         values = rng.integers(0, 3, rng.integers(1, 50)).astype(float)
         key = rng.permutation(len(values) * 2)[:len(values)]
         k = int(rng.integers(1, len(values) + 2))
-        np.testing.assert_array_equal(_topo._lowest(values, k, key), np.lexsort((key, values))[:k])
+        np.testing.assert_array_equal(_topo._lowest(values, k, key.__getitem__), np.lexsort((key, values))[:k])
 
 
 def test_chunks_cover_the_ranking_in_growing_steps(monkeypatch):
