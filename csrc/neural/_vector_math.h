@@ -12,13 +12,16 @@
    selects as branches (a select would evaluate an operand that might raise a floating-point
    flag) and vectorises only with AVX-512's masks: the AVX2 and SSE2 copies ran scalar, twice
    as slow on CPUs without AVX-512. The option changes no value (no contraction, no
-   reassociation).
+   reassociation). A module that includes this header may use either function (unused).
 
    Entries go in blocks of NUMSOLVE_BLOCK, each step of the polynomial over a whole block
    before the next: one entry's thirteen steps depend on each other, so a loop over single
    entries waited on their latency (exp: 2.6 ns an entry, three times NumPy's); a block keeps
    eight vectors in flight. Each entry sees the same operations in the same order as in an
    entry-by-entry loop. */
+
+#ifndef NUMSOLVE_VECTOR_MATH_H
+#define NUMSOLVE_VECTOR_MATH_H
 
 #include <math.h>
 #include <stdint.h>
@@ -106,7 +109,7 @@ static inline __attribute__((always_inline)) void numsolve_tanh_block(
 }
 
 /* out = exp(-z), relative error ~1e-16, arguments clipped to +-700 */
-NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math")))
+NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math"), unused))
 static void numsolve_exp_neg(const double* z, double* out, Py_ssize_t size) {
     Py_ssize_t start = 0;
     for (; start + NUMSOLVE_BLOCK <= size; start += NUMSOLVE_BLOCK)
@@ -116,7 +119,7 @@ static void numsolve_exp_neg(const double* z, double* out, Py_ssize_t size) {
 }
 
 /* out = tanh(z) and slope = 1 - out^2 (out may be z) */
-NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math")))
+NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math"), unused))
 static void numsolve_tanh(const double* z, double* out, double* slope, Py_ssize_t size) {
     Py_ssize_t start = 0;
     for (; start + NUMSOLVE_BLOCK <= size; start += NUMSOLVE_BLOCK)
@@ -124,3 +127,5 @@ static void numsolve_tanh(const double* z, double* out, double* slope, Py_ssize_
     if (start < size)
         numsolve_tanh_block(z + start, out + start, slope + start, size - start);
 }
+
+#endif

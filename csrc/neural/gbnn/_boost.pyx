@@ -121,6 +121,20 @@ cdef inline double _dot(const double* x, const double* y, int n) noexcept nogil:
 cdef extern from "../_vector_math.h":
     void numsolve_exp_neg(const double* z, double* out, Py_ssize_t size) noexcept nogil
 
+cdef extern from "_loops.h":
+    void numsolve_axpy(Py_ssize_t n, double a, const double* x, double* y) noexcept nogil
+    void numsolve_waxpy(Py_ssize_t n, const double* x, double a, const double* y,
+                        double* out) noexcept nogil
+    void numsolve_scale(Py_ssize_t n, double a, double* x) noexcept nogil
+    void numsolve_subtract(Py_ssize_t n, const double* x, const double* y,
+                           double* out) noexcept nogil
+    void numsolve_logistic_from_exp(Py_ssize_t n, double* H, double* D) noexcept nogil
+    void numsolve_add_f32(Py_ssize_t n, const float* z, double c, double* out) noexcept nogil
+    void numsolve_add_f64(Py_ssize_t n, const double* z, double c, double* out) noexcept nogil
+    void numsolve_backprop1(Py_ssize_t n, double u, double v, const double* r, const double* d,
+                            double* g) noexcept nogil
+    void numsolve_round_f32(Py_ssize_t n, const double* x, float* out) noexcept nogil
+
 
 cdef inline void _exp_neg(const double* z, double* out, Py_ssize_t size) noexcept nogil:
     """``out = exp(-z)`` (relative error ~1e-16, arguments clipped to +-700)."""
@@ -134,10 +148,7 @@ cdef void _activate_into(double* Z, int code, double* H, double* D,
     cdef double s
     if code == LOGISTIC:
         _exp_neg(Z, H, size)
-        for i in range(size):
-            s = 1.0 / (1.0 + H[i])
-            H[i] = s
-            D[i] = s - s * s
+        numsolve_logistic_from_exp(size, H, D)
     elif code == TANH:  # tanh(z) = 2 / (1 + exp(-2 z)) - 1
         for i in range(size):
             Z[i] = Z[i] * 2.0
@@ -355,16 +366,17 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     cdef floating* gWT = <floating*>w.gWT
     cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
     cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
-    cdef double cj, u, vj, weight, loss
+    cdef double u, weight, loss
     cdef double* HW = w.HT  # H' S (S the sample weights)
     for q in range(p):
         for j in range(J):
             WT[j * p + q] = <floating>theta[q * J + j]
     _matmul(WT, False, <floating*>w.XT, False, ZT, J, n, p)
     for j in range(J):
-        cj = theta[oc + j]
-        for i in range(n):
-            w.GT[j * n + i] = ZT[j * n + i] + cj
+        if floating is float:
+            numsolve_add_f32(n, ZT + j * n, theta[oc + j], w.GT + j * n)
+        else:
+            numsolve_add_f64(n, ZT + j * n, theta[oc + j], w.GT + j * n)
     _activate_into(w.GT, code, w.HT, w.DT, J * n)
     if w.sw != NULL:
         HW = w.HW
@@ -387,17 +399,17 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
         for o in range(k):
             u += w.V[j * k + o] * theta[od + o]
         if k == 1:  # V R' is an outer product, each entry one product: no BLAS call, no pass
-            vj = w.V[j]
-            for i in range(n):
-                w.GT[j * n + i] = (w.GT[j * n + i] + u - vj * w.RT[i]) * w.DT[j * n + i]
+            numsolve_backprop1(n, u, w.V[j], w.RT, w.DT + j * n, w.GT + j * n)
         else:
             for i in range(n):
                 w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
         if w.sw != NULL:
             for i in range(n):
                 w.GT[j * n + i] = w.GT[j * n + i] * w.sw[i]
-        for i in range(n):
-            dZT[j * n + i] = <floating>w.GT[j * n + i]
+        if floating is float:
+            numsolve_round_f32(n, w.GT + j * n, dZT + j * n)
+        else:
+            memcpy(dZT + j * n, w.GT + j * n, n * sizeof(double))
     _row_sums(w.GT, J, n, grad + oc)
     for j in range(J):
         grad[oc + j] = grad[oc + j] / n
@@ -484,18 +496,15 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
             for back in range(stored):  # two-loop recursion
                 slot = _wrap(head - 1 - back, memory)
                 a[slot] = rho[slot] * _dot(S + slot * m, direction, m)
-                for q in range(m):
-                    direction[q] -= a[slot] * Y[slot * m + q]
+                numsolve_axpy(m, -a[slot], Y + slot * m, direction)  # d - a y, exactly
             if stored > 0:
                 last = _wrap(head - 1, memory)
                 gamma = _dot(S + last * m, Y + last * m, m) / _dot(Y + last * m, Y + last * m, m)
-                for q in range(m):
-                    direction[q] *= gamma
+                numsolve_scale(m, gamma, direction)
             for fwd in range(stored):
                 slot = _wrap(head - stored + fwd, memory)
                 b = rho[slot] * _dot(Y + slot * m, direction, m)
-                for q in range(m):
-                    direction[q] += (a[slot] - b) * S[slot * m + q]
+                numsolve_axpy(m, a[slot] - b, S + slot * m, direction)
             slope = _dot(g, direction, m)
             if slope >= 0.0:  # not a descent direction: restart from steepest descent
                 for q in range(m):
@@ -505,8 +514,7 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
             step = 1.0 if stored > 0 else min(1.0, 1.0 / sqrt(-slope))
             accepted = False
             for attempt in range(40):
-                for q in range(m):
-                    trial[q] = theta[q] + step * direction[q]
+                numsolve_waxpy(m, theta, step, direction, trial)
                 loss_new = _projected_loss_grad(X, trial, n, p, J, k, fit.code, fit.alpha,
                                                 g_new, &w)
                 if loss_new <= loss + 1e-4 * step * slope:
@@ -516,9 +524,8 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
             if not accepted:
                 break
             n_iter_out[0] = it + 1
-            for q in range(m):
-                s_vec[q] = trial[q] - theta[q]
-                y_vec[q] = g_new[q] - g[q]
+            numsolve_subtract(m, trial, theta, s_vec)
+            numsolve_subtract(m, g_new, g, y_vec)
             sy = _dot(s_vec, y_vec, m)
             if sy > 1e-12 * _dot(y_vec, y_vec, m):
                 memcpy(S + head * m, s_vec, m * sizeof(double))
