@@ -240,28 +240,61 @@ cdef void _backward(const floating* theta, Network* net, int batch, const floati
     free(offsets)
 
 
+cdef inline double _pair(const floating* x, const floating* y, Py_ssize_t size,
+                         double start) noexcept nogil:
+    """``start + sum_o x[o] y[o]`` in float64, in index order."""
+    cdef Py_ssize_t o
+    cdef double total = start
+    for o in range(size):
+        total += <double>x[o] * <double>y[o]
+    return total
+
+
+cdef inline void _pairs4(const floating* x, const floating* y, Py_ssize_t row_stride,
+                         Py_ssize_t size, double start, double* totals) noexcept nogil:
+    """:func:`_pair` of ``x`` with the four rows ``y``, ``y + row_stride``, ... at once: four
+    independent chains of additions in flight instead of one, each in index order."""
+    cdef Py_ssize_t o
+    cdef double t0 = start, t1 = start, t2 = start, t3 = start, xo
+    for o in range(size):
+        xo = <double>x[o]
+        t0 += xo * <double>y[o]
+        t1 += xo * <double>y[row_stride + o]
+        t2 += xo * <double>y[2 * row_stride + o]
+        t3 += xo * <double>y[3 * row_stride + o]
+    totals[0], totals[1], totals[2], totals[3] = t0, t1, t2, t3
+
+
 cdef void _gram(Network* net, int batch, const floating* inputs, const floating* grads,
                 int n_rows, double* G) noexcept nogil:
-    """``J J' = sum_l (g_l g_l') o (a_l a_l' + 1)`` in float64 (the per-example trick)."""
-    cdef Py_ssize_t layer, i, m, o, j, stride = batch * net.width
+    """``J J' = sum_l (g_l g_l') o (a_l a_l' + 1)`` in float64 (the per-example trick); the
+    entries of a row four at a time (:func:`_pairs4`), each summed as one at a time would."""
+    cdef Py_ssize_t layer, i, m, q, stride = batch * net.width
     cdef int n_in, n_out, width = net.width
-    cdef double gg, aa
+    cdef double gg[4]
+    cdef double aa[4]
+    cdef const floating* g_layer
+    cdef const floating* a_layer
     for i in range(n_rows * n_rows):
         G[i] = 0.0
     for layer in range(net.n_layers):
         n_in = net.sizes[layer]
         n_out = net.sizes[layer + 1]
+        g_layer = grads + layer * stride
+        a_layer = inputs + layer * stride
         for i in range(n_rows):
-            for m in range(i + 1):
-                gg = 0.0
-                for o in range(n_out):
-                    gg += (<double>grads[layer * stride + i * width + o]
-                           * <double>grads[layer * stride + m * width + o])
-                aa = 1.0
-                for j in range(n_in):
-                    aa += (<double>inputs[layer * stride + i * width + j]
-                           * <double>inputs[layer * stride + m * width + j])
-                G[i * n_rows + m] += gg * aa
+            m = 0
+            while m + 4 <= i + 1:
+                _pairs4(g_layer + i * width, g_layer + m * width, width, n_out, 0.0, gg)
+                _pairs4(a_layer + i * width, a_layer + m * width, width, n_in, 1.0, aa)
+                for q in range(4):
+                    G[i * n_rows + m + q] += gg[q] * aa[q]
+                m += 4
+            while m <= i:
+                G[i * n_rows + m] += (_pair(g_layer + i * width, g_layer + m * width, n_out, 0.0)
+                                      * _pair(a_layer + i * width, a_layer + m * width, n_in,
+                                              1.0))
+                m += 1
     for i in range(n_rows):
         for m in range(i):
             G[m * n_rows + i] = G[i * n_rows + m]
@@ -352,25 +385,28 @@ cdef int _weights(const double* G, const double* rows, int m, int k, double rtol
 
 
 cdef void _direction(Network* net, int batch, const floating* inputs, const floating* grads,
-                     const double* w, int n_rows, double* direction,
-                     Py_ssize_t n_params) noexcept nogil:
-    """``J' w``: per layer ``a_l' (g_l o w)`` and the column sums of ``g_l o w``."""
+                     const double* w, int n_rows, double* direction, Py_ssize_t n_params,
+                     double* w_row) noexcept nogil:
+    """``J' w``: per layer ``a_l' (g_l o w)`` and the column sums of ``g_l o w``; ``w_row``
+    holds one row of ``g_l o w`` (``width`` entries)."""
     cdef Py_ssize_t layer, i, o, j, offset = 0, bias, stride = batch * net.width
     cdef int n_in, n_out, width = net.width
-    cdef double weighted
+    cdef double a
+    cdef double* weighted = w_row
     for i in range(n_params):
         direction[i] = 0.0
     for layer in range(net.n_layers):
         n_in = net.sizes[layer]
         n_out = net.sizes[layer + 1]
         bias = offset + n_in * n_out
-        for i in range(n_rows):
+        for i in range(n_rows):  # each entry sums over the rows in order; inner loops contiguous
             for o in range(n_out):
-                weighted = grads[layer * stride + i * width + o] * w[i]
-                direction[bias + o] += weighted
-                for j in range(n_in):
-                    direction[offset + j * n_out + o] += (
-                        inputs[layer * stride + i * width + j] * weighted)
+                weighted[o] = grads[layer * stride + i * width + o] * w[i]
+                direction[bias + o] += weighted[o]
+            for j in range(n_in):
+                a = inputs[layer * stride + i * width + j]
+                for o in range(n_out):
+                    direction[offset + j * n_out + o] += a * weighted[o]
         offset = bias + n_out
 
 
@@ -397,9 +433,10 @@ cdef int _epoch(floating* theta, Py_ssize_t n_params, const floating* X, const f
     cdef double* w = <double*>malloc(batch * sizeof(double))
     cdef double* rows64 = <double*>malloc(batch * sizeof(double))
     cdef double* direction = <double*>malloc(n_params * sizeof(double))
+    cdef double* w_row = <double*>malloc(net.width * sizeof(double))
     if (not ready or z == NULL or candidate == NULL or G == NULL or small == NULL
             or grouped == NULL or weight == NULL or w_groups == NULL or w == NULL
-            or rows64 == NULL or direction == NULL):
+            or rows64 == NULL or direction == NULL or w_row == NULL):
         rank = -1
     else:
         start = 0
@@ -424,7 +461,8 @@ cdef int _epoch(floating* theta, Py_ssize_t n_params, const floating* X, const f
                 rank = _weights(G, rows64, n_rows, rule.k, rule.rtol, w)
             if rank < 0:
                 break
-            _direction(net, batch, <floating*>b.inputs, grads, w, n_rows, direction, n_params)
+            _direction(net, batch, <floating*>b.inputs, grads, w, n_rows, direction, n_params,
+                       w_row)
             eta = rule.learning_rate
             for attempt in range(MAX_HALVINGS if rule.safeguard else 1):
                 for q in range(n_params):
@@ -442,7 +480,7 @@ cdef int _epoch(floating* theta, Py_ssize_t n_params, const floating* X, const f
             start += batch
     _batch_free(&b)
     free(z); free(candidate); free(G); free(small); free(grouped); free(weight); free(w_groups)
-    free(w); free(rows64); free(direction)
+    free(w); free(rows64); free(direction); free(w_row)
     step_sq_out[0] = step_sq
     return rank
 
