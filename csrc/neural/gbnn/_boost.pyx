@@ -14,8 +14,10 @@ Numerics: products go to BLAS through ``scipy.linalg.cython_blas`` with the argu
 a row-major product (``C' = B' A'`` in column-major terms), sums run in index order, and the
 extension is built without floating-point contraction, so a fit gives the same bits on every
 machine for a ``random_state``. The logistic and tanh units use :func:`_exp_neg`, a
-vectorisable exponential (range reduction and a degree-12 polynomial), since the scalar
-``exp`` dominated an evaluation. The stage fit runs its two products with ``X`` in the
+vectorisable exponential (range reduction and a degree-12 polynomial, ``../_vector_math.h``),
+since the scalar ``exp`` dominated an evaluation; the elementwise loops of the stage fit are
+in ``_loops.h``, compiled per vector width (the module itself targets baseline x86-64, two
+doubles per instruction). The stage fit runs its two products with ``X`` in the
 dtype of ``X`` (float32 inside :func:`boost`, halving their cost); everything else is
 float64. Every shape is checked by the Python callers before a kernel is entered.
 """
