@@ -14,8 +14,10 @@ Numerics: products go to BLAS through ``scipy.linalg.cython_blas`` with the argu
 a row-major product (``C' = B' A'`` in column-major terms), sums run in index order, and the
 extension is built without floating-point contraction, so a fit gives the same bits on every
 machine for a ``random_state``. The logistic and tanh units use :func:`_exp_neg`, a
-vectorisable exponential (range reduction and a degree-12 polynomial), since the scalar
-``exp`` dominated an evaluation. The stage fit runs its two products with ``X`` in the
+vectorisable exponential (range reduction and a degree-12 polynomial, ``../_vector_math.h``),
+since the scalar ``exp`` dominated an evaluation; the elementwise loops of the stage fit are
+in ``_loops.h``, compiled per vector width (the module itself targets baseline x86-64, two
+doubles per instruction). The stage fit runs its two products with ``X`` in the
 dtype of ``X`` (float32 inside :func:`boost`, halving their cost); everything else is
 float64. Every shape is checked by the Python callers before a kernel is entered.
 """
@@ -118,66 +120,22 @@ cdef inline double _dot(const double* x, const double* y, int n) noexcept nogil:
 # exponential and hidden units
 
 
-cdef extern from *:
-    """
-    #include <stdint.h>
-    #include <string.h>
-    /* One build for every x86-64 CPU, the loop vectorised for the widest one at hand:
-       GCC compiles a copy per target and picks one when the module loads. The arithmetic
-       is the same in each copy (no contraction into FMA: the build passes
-       -ffp-contract=off), so every copy gives the same bits. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-    #define NUMSOLVE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #else
-    #define NUMSOLVE_CLONES
-    #endif
-
-    /* out = exp(-z): range reduction exp(x) = 2^k exp(r), |r| <= ln(2)/2, a degree-12
-       Taylor polynomial for exp(r), 2^k assembled from its exponent bits. floor and the
-       conversion of k to an integer are done with the 1.5 * 2^52 and 2^52 shifters, which
-       vectorise where the library's floor and the integer conversion do not. Without
-       no-trapping-math GCC keeps the three selects as branches (a select would evaluate an
-       operand that might raise a floating-point flag) and vectorises only with AVX-512's
-       masks: the AVX2 and SSE2 copies ran scalar, the kernel twice as slow on CPUs
-       without AVX-512. The option changes no value (no contraction, no reassociation). */
-    NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math")))
-    static void numsolve_exp_neg(const double* z, double* out, Py_ssize_t size) {
-        const double log2e = 1.4426950408889634;
-        const double ln2_hi = 0.6931471803691238;  /* k * ln2_hi exact for |k| < 2**20 */
-        const double ln2_lo = 1.9082149292705877e-10;
-        const double round_shift = 6755399441055744.0;  /* 1.5 * 2^52 */
-        const double bits_shift = 4503599627371519.0;   /* 2^52 + 1023 */
-        for (Py_ssize_t i = 0; i < size; i++) {
-            double x = -z[i];
-            x = x < -700.0 ? -700.0 : x;
-            x = x > 700.0 ? 700.0 : x;
-            double t = x * log2e + 0.5;
-            double nearest = (t + round_shift) - round_shift;
-            double k = nearest > t ? nearest - 1.0 : nearest;  /* floor(t), |t| < 2^51 */
-            double r = (x - k * ln2_hi) - k * ln2_lo;
-            double p = 1.0 / 479001600.0;
-            p = p * r + 1.0 / 39916800.0;
-            p = p * r + 1.0 / 3628800.0;
-            p = p * r + 1.0 / 362880.0;
-            p = p * r + 1.0 / 40320.0;
-            p = p * r + 1.0 / 5040.0;
-            p = p * r + 1.0 / 720.0;
-            p = p * r + 1.0 / 120.0;
-            p = p * r + 1.0 / 24.0;
-            p = p * r + 1.0 / 6.0;
-            p = p * r + 0.5;
-            p = p * r + 1.0;
-            double biased = k + bits_shift;  /* low mantissa bits: k + 1023 */
-            uint64_t bits;
-            memcpy(&bits, &biased, sizeof bits);
-            bits <<= 52;
-            double scale;
-            memcpy(&scale, &bits, sizeof scale);
-            out[i] = (p * r + 1.0) * scale;
-        }
-    }
-    """
+cdef extern from "../_vector_math.h":
     void numsolve_exp_neg(const double* z, double* out, Py_ssize_t size) noexcept nogil
+
+cdef extern from "_loops.h":
+    void numsolve_axpy(Py_ssize_t n, double a, const double* x, double* y) noexcept nogil
+    void numsolve_waxpy(Py_ssize_t n, const double* x, double a, const double* y,
+                        double* out) noexcept nogil
+    void numsolve_scale(Py_ssize_t n, double a, double* x) noexcept nogil
+    void numsolve_subtract(Py_ssize_t n, const double* x, const double* y,
+                           double* out) noexcept nogil
+    void numsolve_logistic_from_exp(Py_ssize_t n, double* H, double* D) noexcept nogil
+    void numsolve_add_f32(Py_ssize_t n, const float* z, double c, double* out) noexcept nogil
+    void numsolve_add_f64(Py_ssize_t n, const double* z, double c, double* out) noexcept nogil
+    void numsolve_backprop1(Py_ssize_t n, double u, double v, const double* r, const double* d,
+                            double* g) noexcept nogil
+    void numsolve_round_f32(Py_ssize_t n, const double* x, float* out) noexcept nogil
 
 
 cdef inline void _exp_neg(const double* z, double* out, Py_ssize_t size) noexcept nogil:
@@ -192,10 +150,7 @@ cdef void _activate_into(double* Z, int code, double* H, double* D,
     cdef double s
     if code == LOGISTIC:
         _exp_neg(Z, H, size)
-        for i in range(size):
-            s = 1.0 / (1.0 + H[i])
-            H[i] = s
-            D[i] = s - s * s
+        numsolve_logistic_from_exp(size, H, D)
     elif code == TANH:  # tanh(z) = 2 / (1 + exp(-2 z)) - 1
         for i in range(size):
             Z[i] = Z[i] * 2.0
@@ -413,16 +368,17 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     cdef floating* gWT = <floating*>w.gWT
     cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
     cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
-    cdef double cj, u, vj, weight, loss
+    cdef double u, weight, loss
     cdef double* HW = w.HT  # H' S (S the sample weights)
     for q in range(p):
         for j in range(J):
             WT[j * p + q] = <floating>theta[q * J + j]
     _matmul(WT, False, <floating*>w.XT, False, ZT, J, n, p)
     for j in range(J):
-        cj = theta[oc + j]
-        for i in range(n):
-            w.GT[j * n + i] = ZT[j * n + i] + cj
+        if floating is float:
+            numsolve_add_f32(n, ZT + j * n, theta[oc + j], w.GT + j * n)
+        else:
+            numsolve_add_f64(n, ZT + j * n, theta[oc + j], w.GT + j * n)
     _activate_into(w.GT, code, w.HT, w.DT, J * n)
     if w.sw != NULL:
         HW = w.HW
@@ -445,17 +401,17 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
         for o in range(k):
             u += w.V[j * k + o] * theta[od + o]
         if k == 1:  # V R' is an outer product, each entry one product: no BLAS call, no pass
-            vj = w.V[j]
-            for i in range(n):
-                w.GT[j * n + i] = (w.GT[j * n + i] + u - vj * w.RT[i]) * w.DT[j * n + i]
+            numsolve_backprop1(n, u, w.V[j], w.RT, w.DT + j * n, w.GT + j * n)
         else:
             for i in range(n):
                 w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
         if w.sw != NULL:
             for i in range(n):
                 w.GT[j * n + i] = w.GT[j * n + i] * w.sw[i]
-        for i in range(n):
-            dZT[j * n + i] = <floating>w.GT[j * n + i]
+        if floating is float:
+            numsolve_round_f32(n, w.GT + j * n, dZT + j * n)
+        else:
+            memcpy(dZT + j * n, w.GT + j * n, n * sizeof(double))
     _row_sums(w.GT, J, n, grad + oc)
     for j in range(J):
         grad[oc + j] = grad[oc + j] / n
@@ -542,18 +498,15 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
             for back in range(stored):  # two-loop recursion
                 slot = _wrap(head - 1 - back, memory)
                 a[slot] = rho[slot] * _dot(S + slot * m, direction, m)
-                for q in range(m):
-                    direction[q] -= a[slot] * Y[slot * m + q]
+                numsolve_axpy(m, -a[slot], Y + slot * m, direction)  # d - a y, exactly
             if stored > 0:
                 last = _wrap(head - 1, memory)
                 gamma = _dot(S + last * m, Y + last * m, m) / _dot(Y + last * m, Y + last * m, m)
-                for q in range(m):
-                    direction[q] *= gamma
+                numsolve_scale(m, gamma, direction)
             for fwd in range(stored):
                 slot = _wrap(head - stored + fwd, memory)
                 b = rho[slot] * _dot(Y + slot * m, direction, m)
-                for q in range(m):
-                    direction[q] += (a[slot] - b) * S[slot * m + q]
+                numsolve_axpy(m, a[slot] - b, S + slot * m, direction)
             slope = _dot(g, direction, m)
             if slope >= 0.0:  # not a descent direction: restart from steepest descent
                 for q in range(m):
@@ -563,8 +516,7 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
             step = 1.0 if stored > 0 else min(1.0, 1.0 / sqrt(-slope))
             accepted = False
             for attempt in range(40):
-                for q in range(m):
-                    trial[q] = theta[q] + step * direction[q]
+                numsolve_waxpy(m, theta, step, direction, trial)
                 loss_new = _projected_loss_grad(X, trial, n, p, J, k, fit.code, fit.alpha,
                                                 g_new, &w)
                 if loss_new <= loss + 1e-4 * step * slope:
@@ -574,9 +526,8 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
             if not accepted:
                 break
             n_iter_out[0] = it + 1
-            for q in range(m):
-                s_vec[q] = trial[q] - theta[q]
-                y_vec[q] = g_new[q] - g[q]
+            numsolve_subtract(m, trial, theta, s_vec)
+            numsolve_subtract(m, g_new, g, y_vec)
             sy = _dot(s_vec, y_vec, m)
             if sy > 1e-12 * _dot(y_vec, y_vec, m):
                 memcpy(S + head * m, s_vec, m * sizeof(double))

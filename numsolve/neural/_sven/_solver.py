@@ -155,11 +155,11 @@ def descend(x0, all_rows, run_epoch, *, max_iter, tol, callback=None, verbose=0,
         As :func:`sven`'s.
     """
     x = xp.asarray(x0, copy=True)
-    r0 = all_rows(x)
-    if getattr(r0, "ndim", None) != 1:
+    rows = all_rows(x)
+    if getattr(rows, "ndim", None) != 1:
         raise ValueError("residuals must return a 1-D array of rows, got shape "
-                         f"{getattr(r0, 'shape', None)}")
-    cost = _cost(r0, xp)
+                         f"{getattr(rows, 'shape', None)}")
+    cost = _cost(rows, xp)
     if not np.isfinite(cost):
         raise ValueError("residuals(x0) contains NaN or infinity")
     recorder = HistoryRecorder()
@@ -173,7 +173,8 @@ def descend(x0, all_rows, run_epoch, *, max_iter, tol, callback=None, verbose=0,
             x, step_sq, rank, n_batches = run_epoch(x)
             n_steps += n_batches
             previous = cost
-            cost = _cost(all_rows(x), xp)
+            rows = all_rows(x)  # at the returned x: its residuals, no second pass at the end
+            cost = _cost(rows, xp)
             recorder.record(epoch, cost=cost, rank=rank, step_norm=np.sqrt(step_sq))
             bar.update(1)
             bar.set_postfix(cost=f"{cost:.3e}")
@@ -197,7 +198,7 @@ def descend(x0, all_rows, run_epoch, *, max_iter, tol, callback=None, verbose=0,
         warnings.warn(f"sven did not converge: {message}", ConvergenceWarning, stacklevel=3)
     return SolveResult(x=x, n_iter=epoch, converged=converged, message=message,
                        history=recorder.as_dict(),
-                       extras={"cost": cost, "fun": all_rows(x), "n_steps": n_steps})
+                       extras={"cost": cost, "fun": rows, "n_steps": n_steps})
 
 
 def _validate(residuals, x0, jac, gram, method, k, rtol, learning_rate, batch_size,
