@@ -36,8 +36,10 @@ def relative_residuals(A, X, B):
     return np.linalg.norm(B - A @ X, axis=0) / np.where(norms > 0, norms, 1.0)
 
 
-def _outcome(A, X, B, n_iter, tol, recorder, method, stopped=False):
-    residual = float(relative_residuals(A, X, B).max(initial=0.0))
+def _outcome(A, X, B, n_iter, tol, recorder, method, stopped=False, residual=None):
+    """The result; ``residual``: the largest relative residual of ``X`` where known."""
+    if residual is None:
+        residual = float(relative_residuals(A, X, B).max(initial=0.0))
     converged = stopped or residual <= tol
     if stopped:
         message = (f"stopped by the caller's rule after {n_iter} iterations (relative "
@@ -241,8 +243,9 @@ def fixed_point(A, B, *, tol=1e-8, max_iter=1000, stop=None):
     recorder = HistoryRecorder()
     norms = np.linalg.norm(B, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
-    X = np.zeros_like(B)
-    R = B.copy()
+    # from X = B, where the iteration from zero arrives after its first product
+    X = np.array(B, dtype=np.float64)
+    R = B - A @ X
     n_iter = 0
     stopped = False
     residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
@@ -264,25 +267,25 @@ def _compiled_fixed_point(A, parts, B, tol, max_iter, stop):
     recorder = HistoryRecorder()
     norms = np.linalg.norm(B, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
-    # the kernel holds a class per row, each contiguous
-    B_rows = np.array(B.T, dtype=np.float64, order="C")
-    X, X_next, R = np.zeros_like(B_rows), np.empty_like(B_rows), np.empty_like(B_rows)
-    residuals = np.empty(max_iter)
+    B = np.ascontiguousarray(B, dtype=np.float64)
+    # from X = B, where the iteration from zero arrives after its first product
+    X, X_next, R = B.copy(), np.empty_like(B), np.empty_like(B)
+    residuals = np.empty(max_iter + 1)
     n_iter = 0
     stopped = False
     while True:
         pause = -1.0 if stop is None else stop.next_check
         made = spreading_fixed_point_run(product.indptr, product.indices, product.data, own,
-                                         B_rows, norms, tol, pause, X, X_next, R,
+                                         B, norms, tol, pause, X, X_next, R,
                                          residuals[n_iter:], max_iter - n_iter)
         for iteration in range(n_iter, n_iter + made):
             recorder.record(iteration + 1, residual=residuals[iteration])
         n_iter += made
-        residual = float((np.linalg.norm(R, axis=1) / norms).max(initial=0.0))
+        # the kernel's residual is that of X itself, not a recursion's
+        residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
         if residual <= tol or n_iter >= max_iter:
             break
-        stopped = stop(X.T, R.T)
+        stopped = stop(X, R)
         if stopped:
             break
-    return _outcome(A, np.ascontiguousarray(X.T), B, n_iter, tol, recorder, "fixed-point",
-                    stopped)
+    return _outcome(A, X, B, n_iter, tol, recorder, "fixed-point", stopped, residual)
