@@ -3,8 +3,8 @@
 
 ``A X = own * X + P X``, ``P`` the CSR matrix ``-alpha S`` and ``own`` a diagonal (see
 :class:`numsolve.semi_supervised._spreading.SpreadingOperator`). One pass over the graph per
-iteration, every class at once (a node's classes are contiguous, so each stored weight is
-read once and applied to a neighbour's whole row), computes the residual of the current
+iteration, every class of a node before the next node (a node's classes are contiguous),
+computes the residual of the current
 iterate, the next iterate and the residual's norms; the caller
 (:func:`numsolve.semi_supervised._krylov.fixed_point`) allocates every array and checks the
 shapes.
@@ -34,8 +34,10 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
     cdef int64_t n = x.shape[0]
     cdef int64_t k = x.shape[1]
     cdef int64_t i, c, entry, made = 0
-    cdef index_t column
-    cdef double value, weight, largest, total
+    cdef int64_t start, end
+    cdef double value, largest, total
+    cdef const double* b_rows
+    cdef double* r_rows
     cdef double* current
     cdef double* following
     cdef double* swap
@@ -45,6 +47,8 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
     squares = <double*>malloc(k * sizeof(double))
     if squares == NULL:
         raise MemoryError()
+    b_rows = &b[0, 0]
+    r_rows = &r[0, 0]
     current = &x[0, 0]
     following = &x_next[0, 0]
     with nogil:
@@ -53,15 +57,15 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
             for c in range(k):
                 squares[c] = 0.0
             for i in range(n):
+                start = indptr[i]
+                end = indptr[i + 1]
+                # a class at a time, the sum in a register (the row's few weights stay in
+                # the first-level cache across its classes)
                 for c in range(k):
-                    r[i, c] = b[i, c] - own[i] * current[i * k + c]
-                for entry in range(indptr[i], indptr[i + 1]):
-                    weight = data[entry]
-                    column = indices[entry]
-                    for c in range(k):
-                        r[i, c] -= weight * current[column * k + c]
-                for c in range(k):
-                    value = r[i, c]
+                    value = b_rows[i * k + c] - own[i] * current[i * k + c]
+                    for entry in range(start, end):
+                        value -= data[entry] * current[indices[entry] * k + c]
+                    r_rows[i * k + c] = value
                     following[i * k + c] = current[i * k + c] + value
                     squares[c] += value * value
             largest = 0.0
