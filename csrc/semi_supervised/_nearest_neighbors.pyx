@@ -3,7 +3,8 @@
 
 Both searches fill, per point, a bounded max-heap (largest value at position 0) of squared
 distances and point indices, with scikit-learn's rule: a value not below the heap's largest
-is refused, so among equal distances the first offered stays.
+is refused, so among equal distances the first offered stays; they write each point's
+neighbours in increasing order (a CSR row).
 
 * :func:`brute_neighbors` computes the squared distances as scikit-learn's brute search does
   (row norms by ``ddot``, ``-2 X_a X_b'`` by ``dgemm`` on 256 x 256 chunks, summed as
@@ -11,8 +12,8 @@ is refused, so among equal distances the first offered stays.
   order: the same heaps, ties included, as its one-thread (parallel on X) search.
 * :func:`tree_neighbors` searches a kd-tree (median splits on the widest coordinate,
   bounding boxes), nearest child first, pruning boxes not closer than the heap's largest.
-  Its order of offers is not scikit-learn's, so the caller asks for one neighbour more than
-  it needs and trusts the heap only where the last two distances differ.
+  Its order of offers is not scikit-learn's, so it keeps one candidate more than asked and
+  counts the points whose last two candidates tie (where scikit-learn's choice is unknown).
 
 The caller (:mod:`numsolve.semi_supervised._nearest`) checks shapes (at least one point and
 one feature) and allocates the heaps.
@@ -50,16 +51,29 @@ cdef inline void heap_offer(double* values, Py_ssize_t* indices, Py_ssize_t size
     indices[at] = index
 
 
-def brute_neighbors(const double[:, ::1] X, double[:, ::1] values, Py_ssize_t[:, ::1] indices):
-    """Fill ``values`` / ``indices`` (shape (n, k), any content) with each point's heap of
-    its ``k`` nearest points (itself included) by scikit-learn's brute-force computation.
+cdef inline void _ascending(const Py_ssize_t* indices, Py_ssize_t k,
+                            Py_ssize_t* out) noexcept nogil:
+    """``out`` = the ``k`` ``indices`` in increasing order (insertion sort: k is small)."""
+    cdef Py_ssize_t i, j, index
+    for i in range(k):
+        index = indices[i]
+        j = i
+        while j > 0 and out[j - 1] > index:
+            out[j] = out[j - 1]
+            j -= 1
+        out[j] = index
+
+
+def brute_neighbors(const double[:, ::1] X, Py_ssize_t[:, ::1] neighbors):
+    """Write each point's ``k`` nearest points (itself included; ``neighbors`` of shape
+    (n, k), k <= n), indices ascending, found by scikit-learn's brute-force computation.
 
     Each pair of chunks is multiplied once, for both of its blocks of rows (``X_a X_b'`` is
     the transpose of ``X_b X_a'``, bit for bit: every entry is the same dot product), and a
     row still gets its columns in increasing order: those of earlier chunks while its
     transpose is visited, then its own and the later ones.
     """
-    cdef Py_ssize_t n = X.shape[0], k = values.shape[1]
+    cdef Py_ssize_t n = X.shape[0], k = neighbors.shape[1]
     cdef int d = <int>X.shape[1]
     cdef Py_ssize_t a0, b0, i, j
     cdef int rows, columns, one = 1
@@ -67,6 +81,10 @@ def brute_neighbors(const double[:, ::1] X, double[:, ::1] values, Py_ssize_t[:,
     cdef double* middle
     norms_array = np.empty(n)
     cdef double[::1] norms = norms_array
+    values_array = np.empty((n, k))
+    indices_array = np.empty((n, k), dtype=np.intp)
+    cdef double[:, ::1] values = values_array
+    cdef Py_ssize_t[:, ::1] indices = indices_array
     middle = <double*>malloc(CHUNK * CHUNK * sizeof(double))
     if middle == NULL:
         raise MemoryError()
@@ -97,6 +115,8 @@ def brute_neighbors(const double[:, ::1] X, double[:, ::1] values, Py_ssize_t[:,
                             value = value + norms[a0 + i]
                             heap_offer(&values[b0 + j, 0], &indices[b0 + j, 0], k,
                                        value if value > 0.0 else 0.0, a0 + i)
+        for i in range(n):
+            _ascending(&indices[i, 0], k, &neighbors[i, 0])
     free(middle)
 
 
@@ -147,19 +167,23 @@ cdef inline double _box_distance(const double* lower, const double* upper,
     return total
 
 
-def tree_neighbors(const double[:, ::1] X, Py_ssize_t leaf_size, double[:, ::1] values,
-                   Py_ssize_t[:, ::1] indices):
-    """Fill ``values`` / ``indices`` (shape (n, m), any content) with each point's heap of
-    its ``m`` nearest points (itself included), searched on a kd-tree with leaves of at most
-    ``leaf_size`` points (at least 1)."""
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], m = values.shape[1]
+def tree_neighbors(const double[:, ::1] X, Py_ssize_t leaf_size,
+                   Py_ssize_t[:, ::1] neighbors):
+    """Write each point's ``k`` nearest points (itself included; ``neighbors`` of shape
+    (n, k), k < n), indices ascending, searched on a kd-tree with leaves of at most
+    ``leaf_size`` points (at least 1). Returns the number of points whose k-th and
+    (k+1)-th nearest distances tie: their rows hold one of the tied choices."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = neighbors.shape[1], m = k + 1
     cdef Py_ssize_t levels = 1, n_nodes, first_leaf, node, start, end, mid, axis, j, t, p
-    cdef Py_ssize_t top, left, nearer, farther
-    cdef double spread, widest, low, high, value, gap, near_gap, far_gap
-    cdef double* row
+    cdef Py_ssize_t top, left, nearer, farther, ties = 0
+    cdef double spread, widest, low, high, value, gap, near_gap, far_gap, runner_up
     cdef const double* point
-    if n == 0:
-        return
+    cdef const double* candidate
+    # the heap of one point's m nearest: one candidate more than needed, to see a tie
+    heap_values_array = np.empty(m)
+    heap_indices_array = np.empty(m, dtype=np.intp)
+    cdef double[::1] heap_values = heap_values_array
+    cdef Py_ssize_t[::1] heap_indices = heap_indices_array
     # leaves of at most leaf_size points: 2^(levels - 1) of them
     while (<Py_ssize_t>1 << (levels - 1)) * leaf_size < n:
         levels += 1
@@ -233,25 +257,25 @@ def tree_neighbors(const double[:, ::1] X, Py_ssize_t leaf_size, double[:, ::1] 
                     upper[node, j] = max(upper[2 * node + 1, j], upper[2 * node + 2, j])
         for t in range(n):
             point = &points[t, 0]
-            row = &values[order[t], 0]
             for j in range(m):
-                row[j] = INFINITY
-                indices[order[t], j] = -1
+                heap_values[j] = INFINITY
+                heap_indices[j] = -1
             stack_nodes[0] = 0
             stack_gaps[0] = 0.0
             top = 1
             while top > 0:
                 top -= 1
                 node = stack_nodes[top]
-                if stack_gaps[top] >= row[0]:
+                if stack_gaps[top] >= heap_values[0]:
                     continue
                 if node >= first_leaf:
                     for p in range(begin[node], finish[node]):
+                        candidate = &points[p, 0]
                         value = 0.0
                         for j in range(d):
-                            gap = points[p, j] - point[j]
+                            gap = candidate[j] - point[j]
                             value += gap * gap
-                        heap_offer(row, &indices[order[t], 0], m, value, order[p])
+                        heap_offer(&heap_values[0], &heap_indices[0], m, value, order[p])
                     continue
                 left = 2 * node + 1
                 near_gap = _box_distance(&lower[left, 0], &upper[left, 0], point, d)
@@ -261,11 +285,20 @@ def tree_neighbors(const double[:, ::1] X, Py_ssize_t leaf_size, double[:, ::1] 
                     nearer, farther = left + 1, left
                     near_gap, far_gap = far_gap, near_gap
                 # the nearer child on top: searched first
-                if far_gap < row[0]:
+                if far_gap < heap_values[0]:
                     stack_nodes[top] = farther
                     stack_gaps[top] = far_gap
                     top += 1
-                if near_gap < row[0]:
+                if near_gap < heap_values[0]:
                     stack_nodes[top] = nearer
                     stack_gaps[top] = near_gap
                     top += 1
+            # the heap's largest (position 0) is the extra candidate, the larger of its
+            # children the k-th nearest
+            runner_up = heap_values[1]
+            if m > 2 and heap_values[2] > runner_up:
+                runner_up = heap_values[2]
+            if runner_up == heap_values[0]:
+                ties += 1
+            _ascending(&heap_indices[1], k, &neighbors[order[t], 0])
+    return ties
