@@ -19,6 +19,8 @@ of the iterate is below each point's margin between its two best classes), or el
 relative residual ``CERTIFIED_BACKSTOP``.
 """
 
+from functools import partial
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
@@ -26,7 +28,8 @@ from scipy.sparse.linalg import splu
 from .._result import SolveResult
 from ._certify import certification_ratio
 from ._harmonic import _check_labelled_classes, class_indicators
-from ._krylov import bicgstab, fixed_point, operator_pcg, relative_residuals
+from ._significant_weights import significant_weights
+from ._krylov import bicgstab, defect_correction, fixed_point, operator_pcg, relative_residuals
 
 __all__ = ["CERTIFIED_BACKSTOP", "FIXED_POINT_ALPHA", "SELF_LOOP_RATIO", "SPREADING_METHODS", "SpreadingOperator", "label_spreading",
            "spread_labels", "spreading_matrix"]
@@ -41,6 +44,14 @@ FIXED_POINT_ALPHA = 0.5
 # self-loop weight, relative to a node's other weights, above which the diagonal is taken out
 # of W instead of subtracted after the product (that loses this factor of the digits)
 SELF_LOOP_RATIO = 100.0
+
+# a dense kernel's weights kept for the inner solves of defect correction: S's entries at
+# least this (with gamma 20, 2 % of the digits kernel), and the share of weights above which
+# the dense products are kept (a sparse product costs about as much at a third)
+SIGNIFICANT_WEIGHT = 1e-16
+SIGNIFICANT_SHARE = 0.25
+# points below which the dense products are kept (each costs well under a millisecond)
+SIGNIFICANT_MIN_POINTS = 1000
 
 # the certifier's schedule: after a failed check, the next waits for the residual to shrink by
 # the check's ratio times MARGIN_GROWTH (margins still move), but by no more than CHECK_SHRINK
@@ -139,7 +150,7 @@ class SpreadingOperator:
            [-0.5,  1. ]])
     """
 
-    def __init__(self, W, alpha, overwrite=False):
+    def __init__(self, W, alpha, overwrite=False, degree=None):
         self.alpha = alpha
         self_loops = W.diagonal()
         # a dense W loses its diagonal outright: one pass, and exact degrees however small the
@@ -147,7 +158,7 @@ class SpreadingOperator:
         if not sp.issparse(W) and self_loops.any():
             W, self_loops = _without_self_loops(W, overwrite), np.zeros(W.shape[0])
         rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr)) if sp.issparse(W) else None
-        degree = _degrees(W, rows)
+        degree = _degrees(W, rows) if degree is None else degree
         used = np.where(degree > 0, degree, 1.0)
         if np.any(self_loops > SELF_LOOP_RATIO * used):
             W, self_loops = _without_self_loops(W, overwrite), np.zeros(W.shape[0])
@@ -167,6 +178,21 @@ class SpreadingOperator:
         else:
             self._dense = W
             self.sparse_parts = None
+
+    def significant_part(self):
+        """The operator on a dense ``W``'s significant weights only, sparse, with ``W``'s
+        degrees: the entries of ``S`` it drops are below ``SIGNIFICANT_WEIGHT``. None for a
+        sparse ``W``, below ``SIGNIFICANT_MIN_POINTS`` points, or where more than
+        ``SIGNIFICANT_SHARE`` of the weights are kept."""
+        if self._dense is None or self.shape[0] < SIGNIFICANT_MIN_POINTS:
+            return None
+        W = np.ascontiguousarray(self._dense)
+        # W_ij < t min(m_i, m_j) <= t sqrt(d_i d_j) (m: row maxima, d: degrees): S_ij < t
+        indptr, indices, data = significant_weights(W, W.max(axis=1), SIGNIFICANT_WEIGHT)
+        if data.size > SIGNIFICANT_SHARE * W.size:
+            return None
+        sparse = sp.csr_matrix((data, indices, indptr), shape=W.shape)
+        return SpreadingOperator(sparse, self.alpha, degree=1.0 / self.scale ** 2)
 
     def propagate(self, v):
         """``alpha D^-1 W v`` for a vector ``v``, ``W`` without its diagonal: how far the
@@ -292,9 +318,14 @@ def spread_labels(W, y, *, alpha, symmetric, classes=None, tol=None, max_iter=10
         certified = False
     else:
         A = SpreadingOperator(W, alpha, overwrite)
-        stop = None if tol is not None else _certifier(A, B, symmetric,
-                                                       exact_residual=chosen == "fixed-point")
-        solve = {"cg": operator_pcg, "bicgstab": bicgstab, "fixed-point": fixed_point}[chosen]
+        inner = A.significant_part() if chosen == "cg" else None
+        # the fixed point and defect correction give the true residual, CG a recursive one
+        stop = None if tol is not None else _certifier(
+            A, B, symmetric, exact_residual=chosen == "fixed-point" or inner is not None)
+        if inner is not None:
+            solve = partial(defect_correction, inner=inner)
+        else:
+            solve = {"cg": operator_pcg, "bicgstab": bicgstab, "fixed-point": fixed_point}[chosen]
         result = solve(A, B, tol=CERTIFIED_BACKSTOP if tol is None else tol,
                        max_iter=max_iter, stop=stop)
         certified = stop is not None and stop.certified

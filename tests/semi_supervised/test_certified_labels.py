@@ -163,3 +163,27 @@ def test_float32_input_gives_the_float64_labels():
         double = LabelSpreading(kernel=kernel).fit(X, y)
         assert single.label_distributions_.dtype == np.float64
         assert np.array_equal(single.transduction_, double.transduction_)
+
+
+def test_dense_kernel_solved_on_its_significant_weights():
+    # digits with gamma 20: 98 % of the kernel's weights are below 1e-16 of their rows'
+    # largest; CG runs on the rest (sparse) and corrects with the dense kernel's residual
+    from sklearn.datasets import load_digits
+
+    X, truth = load_digits(return_X_y=True)
+    X = X[:1200] / 16.0
+    y = np.where(np.random.default_rng(1).random(1200) < 0.1, truth[:1200], -1)
+    W = rbf_kernel(X, gamma=20.0)
+    operator = SpreadingOperator(W, 0.2)
+    inner = operator.significant_part()
+    assert inner is not None and inner.sparse_parts[0].nnz < 0.05 * W.size
+    np.testing.assert_allclose(inner.scale, operator.scale)  # the dense kernel's degrees
+    exact = label_spreading(W, y, method="direct")
+    for tol in (None, 1e-12):
+        result = label_spreading(W, y, tol=tol)
+        assert np.array_equal(result.transduction, exact.transduction)
+        # the residual of the dense system itself, and one dense product per round
+        assert result.residual <= (1e-10 if tol is None else tol)
+        assert len(result.history["residual"]) <= 3
+    # a small kernel keeps its dense products
+    assert SpreadingOperator(W[:200, :200], 0.2).significant_part() is None
