@@ -80,7 +80,9 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         Relative residual of the harmonic system to reach (not scikit-learn's change
         criterion: the solution here is the exact fixed point up to ``tol``).
     n_jobs : int, default=None
-        Parallel neighbour searches.
+        Parallel neighbour searches of scikit-learn's ``NearestNeighbors``: the rbf and
+        radius graphs, and ``predict``. The knn graph of ``fit`` is found by a compiled
+        single-thread search (the same neighbours as scikit-learn's, ties included).
     verbose : int, default=0
         Progress bar when positive.
 
@@ -311,7 +313,9 @@ class LabelSpreading(LabelPropagation):
         need. A float: the relative residual of the system to reach, for distributions
         accurate to it (not scikit-learn's criterion, the change between iterations).
     n_jobs : int, default=None
-        Parallel neighbour searches.
+        Parallel neighbour searches of scikit-learn's ``NearestNeighbors``: the rbf graph
+        above 5,000 points, and ``predict``. The knn graph of ``fit`` is found by a compiled
+        single-thread search (the same neighbours as scikit-learn's, ties included).
 
     Attributes
     ----------
