@@ -11,7 +11,7 @@ include "../linear_model/_graph_types.pxi"
 
 
 def significant_weights(const double[:, ::1] W, const double[::1] largest, double threshold):
-    """CSR arrays ``(indptr, indices, data)`` of the entries ``W[i, j]`` at least
+    """CSR arrays ``(indptr, indices, data)`` of the positive entries ``W[i, j]`` at least
     ``threshold`` times ``largest[i]`` or ``largest[j]``, indices ascending in each row."""
     cdef Py_ssize_t n = W.shape[0], i, j, count = 0
     cdef double row_floor, w
@@ -27,7 +27,7 @@ def significant_weights(const double[:, ::1] W, const double[::1] largest, doubl
             row_floor = floors[i]
             for j in range(n):
                 w = W[i, j]
-                if w >= row_floor or w >= floors[j]:
+                if w > 0.0 and (w >= row_floor or w >= floors[j]):
                     count += 1
             indptr[i + 1] = count
     indices_array = np.empty(count, dtype=np.int32 if n < 2 ** 31 else np.int64)
@@ -45,7 +45,7 @@ cdef void _fill_rows(const double[:, ::1] W, const double[::1] floors, index_t[:
         row_floor = floors[i]
         for j in range(n):
             w = W[i, j]
-            if w >= row_floor or w >= floors[j]:
+            if w > 0.0 and (w >= row_floor or w >= floors[j]):
                 indices[at] = <index_t>j
                 data[at] = w
                 at += 1

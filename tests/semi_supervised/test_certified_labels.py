@@ -187,3 +187,20 @@ def test_dense_kernel_solved_on_its_significant_weights():
         assert len(result.history["residual"]) <= 3
     # a small kernel keeps its dense products
     assert SpreadingOperator(W[:200, :200], 0.2).significant_part() is None
+
+
+def test_significant_part_drops_only_negligible_normalised_weights():
+    # weights spread over 300 orders of magnitude, a point whose weights are all tiny and an
+    # isolated one: every dropped entry of S is below 1e-16, and zeros are never stored
+    rng = np.random.default_rng(5)
+    W = np.exp(-rng.uniform(0.0, 700.0, (1000, 1000)))
+    W = np.minimum(W, W.T)
+    W[3, :] = W[:, 3] = 1e-200 * rng.random(1000)
+    W[7, :] = W[:, 7] = 0.0
+    np.fill_diagonal(W, 0.0)
+    operator = SpreadingOperator(W, 0.5)
+    kept = operator.significant_part()._product.toarray() / -0.5  # S on the kept entries
+    S = operator.scale[:, None] * W * operator.scale[None, :]
+    assert np.all(S[kept == 0] < 1e-16)
+    np.testing.assert_allclose(kept[kept != 0], S[kept != 0], rtol=1e-12)
+    assert np.any(kept[3] != 0) and not np.any(kept[7])
