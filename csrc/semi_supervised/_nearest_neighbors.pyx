@@ -16,7 +16,7 @@ neighbours in increasing order (a CSR row).
   counts the points whose last two candidates tie (where scikit-learn's choice is unknown).
 
 The caller (:mod:`numsolve.semi_supervised._nearest`) checks shapes (at least one point and
-one feature) and allocates the heaps.
+one feature) and allocates the output.
 """
 
 from libc.math cimport INFINITY
@@ -27,7 +27,7 @@ import numpy as np
 include "../_blas.pxi"
 
 # rows and columns of scikit-learn's distance chunks (its default pairwise_dist_chunk_size)
-DEF CHUNK = 256
+cdef Py_ssize_t CHUNK = 256
 
 
 cdef inline void heap_offer(double* values, Py_ssize_t* indices, Py_ssize_t size,
@@ -75,7 +75,7 @@ def brute_neighbors(const double[:, ::1] X, Py_ssize_t[:, ::1] neighbors):
     """
     cdef Py_ssize_t n = X.shape[0], k = neighbors.shape[1]
     cdef int d = <int>X.shape[1]
-    cdef Py_ssize_t a0, b0, i, j
+    cdef Py_ssize_t a, b, a0, b0, i, j, chunks = (n + CHUNK - 1) // CHUNK
     cdef int rows, columns, one = 1
     cdef double minus_two = -2.0, zero = 0.0, value, middle_ij
     cdef double* middle
@@ -94,9 +94,11 @@ def brute_neighbors(const double[:, ::1] X, Py_ssize_t[:, ::1] neighbors):
             for j in range(k):
                 values[i, j] = INFINITY
                 indices[i, j] = -1
-        for a0 in range(0, n, CHUNK):
+        for a in range(chunks):
+            a0 = a * CHUNK
             rows = <int>min(CHUNK, n - a0)
-            for b0 in range(a0, n, CHUNK):
+            for b in range(a, chunks):
+                b0 = b * CHUNK
                 columns = <int>min(CHUNK, n - b0)
                 # middle (rows x columns, row-major) = -2 X[a0:] X[b0:]', the BLAS call
                 # scikit-learn makes for it (column-major: its transpose)
