@@ -3,15 +3,16 @@
 
 ``A X = own * X + P X``, ``P`` the CSR matrix ``-alpha S`` and ``own`` a diagonal (see
 :class:`numsolve.semi_supervised._spreading.SpreadingOperator`). One pass over the graph per
-iteration computes the residual of the current iterate, the next iterate and the residual's
-norms; the caller (:func:`numsolve.semi_supervised._krylov.fixed_point`) allocates every
-array and checks the shapes.
+iteration, every class of a node before the next node (a node's classes are contiguous),
+computes the residual of the current
+iterate, the next iterate and the residual's norms; the caller
+(:func:`numsolve.semi_supervised._krylov.fixed_point`) allocates every array and checks the
+shapes.
 """
 
 from libc.math cimport sqrt
 from libc.stdint cimport int64_t
-
-import numpy as np
+from libc.stdlib cimport free, malloc
 
 include "../linear_model/_graph_types.pxi"
 
@@ -21,38 +22,51 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
                               const double[:, ::1] b, const double[::1] b_norms, double tol,
                               double pause, double[:, ::1] x, double[:, ::1] x_next,
                               double[:, ::1] r, double[::1] residuals, int64_t max_iter):
-    """Iterate from ``x`` (shape (k, n): a class per row, each contiguous, as ``b``, ``r``
-    and ``x_next``) until the largest relative residual
-    ``||r_c|| / b_norms_c`` is at most ``tol``, the residual's Frobenius norm at most
-    ``pause`` (the caller's stopping rule wants a look) or ``max_iter`` iterations
-    (``residuals`` holds at least ``max_iter`` entries).
+    """Iterate from ``x`` (shape (n, k): a node per row, as ``b``, ``r`` and ``x_next``)
+    until the largest relative residual ``||r_c|| / b_norms_c`` is at most ``tol``, the
+    residual's Frobenius norm at most ``pause`` (the caller's stopping rule wants a look) or
+    ``max_iter`` iterations (``residuals`` holds at least ``max_iter`` entries).
 
     On return ``x`` holds the last iterate and ``r`` its residual; ``residuals`` gets each
     iteration's largest relative residual. Returns the iterations made (``x_next`` is
     scratch).
     """
-    cdef int64_t k = x.shape[0]
-    cdef int64_t n = x.shape[1]
+    cdef int64_t n = x.shape[0]
+    cdef int64_t k = x.shape[1]
     cdef int64_t i, c, entry, made = 0
+    cdef int64_t start, end
     cdef double value, largest, total
-    squares_array = np.zeros(k)
-    cdef double[::1] squares = squares_array
+    cdef const double* b_rows
+    cdef double* r_rows
+    cdef double* current
+    cdef double* following
+    cdef double* swap
+    cdef double* squares
     if n == 0 or k == 0:
         return 0
+    squares = <double*>malloc(k * sizeof(double))
+    if squares == NULL:
+        raise MemoryError()
+    b_rows = &b[0, 0]
+    r_rows = &r[0, 0]
+    current = &x[0, 0]
+    following = &x_next[0, 0]
     with nogil:
         while True:
-            # x_next = x + r, where r is the residual of x, computed in the same pass
+            # following = current + r, where r is the residual of current, in the same pass
             for c in range(k):
                 squares[c] = 0.0
-            # one class at a time over contiguous vectors, the sum in a register (the
-            # graph's arrays are read once per class)
-            for c in range(k):
-                for i in range(n):
-                    value = b[c, i] - own[i] * x[c, i]
-                    for entry in range(indptr[i], indptr[i + 1]):
-                        value -= data[entry] * x[c, indices[entry]]
-                    r[c, i] = value
-                    x_next[c, i] = x[c, i] + value
+            for i in range(n):
+                start = indptr[i]
+                end = indptr[i + 1]
+                # a class at a time, the sum in a register (the row's few weights stay in
+                # the first-level cache across its classes)
+                for c in range(k):
+                    value = b_rows[i * k + c] - own[i] * current[i * k + c]
+                    for entry in range(start, end):
+                        value -= data[entry] * current[indices[entry] * k + c]
+                    r_rows[i * k + c] = value
+                    following[i * k + c] = current[i * k + c] + value
                     squares[c] += value * value
             largest = 0.0
             total = 0.0
@@ -66,8 +80,13 @@ def spreading_fixed_point_run(const index_t[::1] indptr, const index_t[::1] indi
             # a pause only after a step: the caller has looked at the incoming iterate
             if largest <= tol or made >= max_iter or (made > 0 and sqrt(total) <= pause):
                 break
-            for c in range(k):
-                for i in range(n):
-                    x[c, i] = x_next[c, i]
+            swap = current
+            current = following
+            following = swap
             made += 1
+        # the last iterate (whose residual r is) back in x
+        if current != &x[0, 0]:
+            for i in range(n * k):
+                following[i] = current[i]
+    free(squares)
     return made

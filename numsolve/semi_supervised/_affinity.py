@@ -17,6 +17,8 @@ neighbour queries, so no dense ``n x n`` matrix is ever formed:
 import numpy as np
 import scipy.sparse as sp
 
+from ._nearest import kneighbors_graph
+
 __all__ = ["BACKBONE_NEIGHBORS", "knn_affinity", "nearest_distances", "query_weights",
            "radius_affinity", "rbf_affinity", "rbf_backbone", "rbf_radius"]
 
@@ -34,30 +36,26 @@ def _without_diagonal(A):
     return A
 
 
-def knn_affinity(neighbors, n_neighbors):
-    """Symmetric k-nearest-neighbour graph of the points ``neighbors`` was fitted on.
+def knn_affinity(X, n_neighbors):
+    """Symmetric k-nearest-neighbour graph of the points ``X``.
 
     Parameters
     ----------
-    neighbors : sklearn.neighbors.NearestNeighbors
-        Fitted on the points.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Validated points.
     n_neighbors : int
         Neighbours per point, the point itself included (as in scikit-learn).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn.neighbors import NearestNeighbors
     >>> from numsolve.semi_supervised._affinity import knn_affinity
-    >>> X = np.array([[0.0], [1.0], [3.0]])
-    >>> knn_affinity(NearestNeighbors().fit(X), 2).toarray()
+    >>> knn_affinity(np.array([[0.0], [1.0], [3.0]]), 2).toarray()
     array([[0., 1., 0.],
            [1., 0., 1.],
            [0., 1., 0.]])
     """
-    n = neighbors.n_samples_fit_
-    A = neighbors.kneighbors_graph(neighbors._fit_X, min(n_neighbors, n), mode="connectivity")
-    A = _without_diagonal(A)
+    A = _without_diagonal(kneighbors_graph(X, min(n_neighbors, X.shape[0])))
     return _without_diagonal(A.maximum(A.T))
 
 

@@ -22,6 +22,7 @@ from ._affinity import (
     rbf_affinity,
     rbf_backbone,
 )
+from ._nearest import FittedNeighbors, kneighbors_graph
 from ._harmonic import METHODS, label_propagation, labelled_nodes, reached_nodes
 from ._spreading import SPREADING_METHODS, label_spreading, spread_labels
 
@@ -79,7 +80,9 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         Relative residual of the harmonic system to reach (not scikit-learn's change
         criterion: the solution here is the exact fixed point up to ``tol``).
     n_jobs : int, default=None
-        Parallel neighbour searches.
+        Parallel neighbour searches of scikit-learn's ``NearestNeighbors``: the rbf and
+        radius graphs, and ``predict``. The knn graph of ``fit`` is found by a compiled
+        single-thread search (the same neighbours as scikit-learn's, ties included).
     verbose : int, default=0
         Progress bar when positive.
 
@@ -206,9 +209,11 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
             if W.nnz and W.data.min() < 0:
                 raise ValueError("the affinity matrix must be non-negative")
             return (W + W.T) * 0.5
-        self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         if self.kernel == "knn":
-            return knn_affinity(self.nn_fit_, self.n_neighbors)
+            # predict's queries fit a NearestNeighbors when they come: the graph needs none
+            self.nn_fit_ = FittedNeighbors(X, self.n_jobs)
+            return knn_affinity(X, self.n_neighbors)
+        self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         return radius_affinity(self.nn_fit_, self.radius)
 
     def predict_proba(self, X):
@@ -308,7 +313,9 @@ class LabelSpreading(LabelPropagation):
         need. A float: the relative residual of the system to reach, for distributions
         accurate to it (not scikit-learn's criterion, the change between iterations).
     n_jobs : int, default=None
-        Parallel neighbour searches.
+        Parallel neighbour searches of scikit-learn's ``NearestNeighbors``: the rbf graph
+        above 5,000 points, and ``predict``. The knn graph of ``fit`` is found by a compiled
+        single-thread search (the same neighbours as scikit-learn's, ties included).
 
     Attributes
     ----------
@@ -402,15 +409,16 @@ class LabelSpreading(LabelPropagation):
         return self.kernel == "rbf" and self.X_.shape[0] <= DENSE_RBF_LIMIT
 
     def _spreading_graph(self, X):
-        """scikit-learn's graph, built as it builds it: one dense kernel evaluation (rbf, up
-        to ``DENSE_RBF_LIMIT`` points) or one ``kneighbors_graph`` (knn)."""
+        """scikit-learn's graph: one dense kernel evaluation (rbf, up to
+        ``DENSE_RBF_LIMIT`` points) or its directed k-nearest-neighbour graph, found by the
+        compiled search (knn)."""
         if self._dense_rbf():
             # float64 once (float32 input gives a float32 kernel), not at every product
             return rbf_kernel(X, gamma=self.gamma).astype(np.float64, copy=False)
-        self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         if self.kernel == "knn":
-            return self.nn_fit_.kneighbors_graph(
-                self.nn_fit_._fit_X, min(self.n_neighbors, X.shape[0]), mode="connectivity")
+            self.nn_fit_ = FittedNeighbors(X, self.n_jobs)
+            return kneighbors_graph(X, min(self.n_neighbors, X.shape[0]))
+        self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         nearest = nearest_distances(self.nn_fit_)
         W = rbf_affinity(self.nn_fit_, self.gamma, self.rbf_cutoff, nearest)
         # the union of two symmetric graphs: symmetric, as spread_labels is told

@@ -9,7 +9,9 @@
   spreading (``A = I - alpha S``, contracting by about ``alpha``): one product and four
   vector passes per iteration, a quarter of BiCGSTAB's, cheapest for a small ``alpha``;
 * :func:`operator_pcg`: the same CG in NumPy for any operator with ``@`` (a dense matrix, the
-  implicit label-spreading operator).
+  implicit label-spreading operator);
+* :func:`defect_correction`: rounds of CG on a cheap operator close to the system's (a dense
+  kernel's significant weights, sparse), one product with the system's own per round.
 
 :func:`fixed_point`, :func:`operator_pcg` and :func:`bicgstab` take ``stop(X, R)``, asked after every iteration with
 the iterate and its recursive residual ``R = B - A X``: a stopping rule of the caller's (label
@@ -25,9 +27,15 @@ from .._result import HistoryRecorder, SolveResult
 from ._jacobi_pcg import jacobi_pcg_run
 from ._spreading_fixed_point import spreading_fixed_point_run
 
-__all__ = ["bicgstab", "fixed_point", "jacobi_pcg", "operator_pcg", "relative_residuals"]
+__all__ = ["bicgstab", "defect_correction", "fixed_point", "jacobi_pcg", "operator_pcg",
+           "relative_residuals"]
 
 MAX_RESTARTS = 3
+
+# defect correction: the first round's relative residual where a stopping rule can look
+# (rbf two moons certify there), and the smallest inner tolerance asked (round-off)
+FIRST_ROUND = 1e-4
+INNER_FLOOR = 1e-14
 
 
 def relative_residuals(A, X, B):
@@ -36,8 +44,17 @@ def relative_residuals(A, X, B):
     return np.linalg.norm(B - A @ X, axis=0) / np.where(norms > 0, norms, 1.0)
 
 
-def _outcome(A, X, B, n_iter, tol, recorder, method, stopped=False):
-    residual = float(relative_residuals(A, X, B).max(initial=0.0))
+def _start(B):
+    """A solve's start from ``X = 0``: its history, the columns' norms (1 for a zero
+    column), ``X`` and the residual ``R = B``."""
+    norms = np.linalg.norm(B, axis=0)
+    return HistoryRecorder(), np.where(norms > 0, norms, 1.0), np.zeros_like(B), B.copy()
+
+
+def _outcome(A, X, B, n_iter, tol, recorder, method, stopped=False, residual=None):
+    """The result; ``residual``: the largest relative residual of ``X`` where known."""
+    if residual is None:
+        residual = float(relative_residuals(A, X, B).max(initial=0.0))
     converged = stopped or residual <= tol
     if stopped:
         message = (f"stopped by the caller's rule after {n_iter} iterations (relative "
@@ -137,13 +154,9 @@ def operator_pcg(A, B, *, tol=1e-8, max_iter=1000, inverse=None, stop=None):
     >>> operator_pcg(A, np.ones((2, 1)), tol=1e-12).x.ravel()
     array([0.33333333, 0.33333333])
     """
-    recorder = HistoryRecorder()
+    recorder, norms, X, R = _start(B)
     inverse = np.ones(B.shape[0]) if inverse is None else inverse
     inverse = inverse[:, None]
-    norms = np.linalg.norm(B, axis=0)
-    norms = np.where(norms > 0, norms, 1.0)
-    X = np.zeros_like(B)
-    R = B.copy()
     Z = inverse * R
     P = Z.copy()
     rz = np.einsum("ij,ij->j", R, Z)
@@ -168,6 +181,44 @@ def operator_pcg(A, B, *, tol=1e-8, max_iter=1000, inverse=None, stop=None):
     return _outcome(A, X, B, n_iter, tol, recorder, "jacobi-pcg", stopped)
 
 
+def defect_correction(A, B, *, inner, tol=1e-8, max_iter=1000, stop=None):
+    """Solve the SPD system ``A X = B`` by rounds of CG on ``inner``, an SPD operator close
+    to ``A`` and far cheaper to apply: each round solves ``inner D = R`` for the true
+    residual ``R = B - A X`` and adds ``D`` to ``X``; one product with ``A`` per round.
+
+    The rounds converge at the rate ``||inner^-1 (A - inner)||`` (near round-off for a
+    dense kernel without its negligible weights). The first round stops at the relative
+    residual ``FIRST_ROUND`` when ``stop`` may end the solve there, every later one aims at
+    ``tol``. Arguments and result as in :func:`operator_pcg`; ``n_iter`` counts the CG
+    iterations on ``inner``, the history holds the true residual after each round.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numsolve.semi_supervised._krylov import defect_correction
+    >>> A = np.array([[2.0, 1e-17], [1e-17, 2.0]])
+    >>> defect_correction(A, np.ones((2, 1)), inner=np.eye(2) * 2.0, tol=1e-12).x.ravel()
+    array([0.5, 0.5])
+    """
+    recorder, norms, X, R = _start(B)
+    n_iter = 0
+    stopped = False
+    residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
+    target = max(tol, FIRST_ROUND) if stop is not None else tol
+    while residual > tol and n_iter < max_iter and not stopped:
+        # the inner tolerance is relative to R, the target to B
+        step = operator_pcg(inner, R, tol=max(target / residual, INNER_FLOOR),
+                            max_iter=max_iter - n_iter)
+        X += step.x
+        n_iter += max(step.n_iter, 1)
+        R = B - A @ X
+        residual = float((np.linalg.norm(R, axis=0) / norms).max())
+        recorder.record(n_iter, residual=residual)
+        stopped = residual > tol and stop is not None and stop(X, R)
+        target = tol
+    return _outcome(A, X, B, n_iter, tol, recorder, "cg", stopped, residual)
+
+
 def _ratio(numerator, denominator):
     """Per-column ``numerator / denominator``, 0 where a solved column makes it 0 / 0."""
     return np.divide(numerator, denominator, out=np.zeros_like(numerator),
@@ -189,11 +240,7 @@ def bicgstab(A, B, *, tol=1e-8, max_iter=1000, stop=None):
     >>> bicgstab(A, np.ones((2, 1)), tol=1e-12).x.ravel()
     array([1., 1.])
     """
-    recorder = HistoryRecorder()
-    norms = np.linalg.norm(B, axis=0)
-    norms = np.where(norms > 0, norms, 1.0)
-    X = np.zeros_like(B)
-    R = B.copy()
+    recorder, norms, X, R = _start(B)
     shadow = B.copy()
     P, V = np.zeros_like(B), np.zeros_like(B)
     ones = np.ones(B.shape[1], dtype=B.dtype)
@@ -241,8 +288,9 @@ def fixed_point(A, B, *, tol=1e-8, max_iter=1000, stop=None):
     recorder = HistoryRecorder()
     norms = np.linalg.norm(B, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
-    X = np.zeros_like(B)
-    R = B.copy()
+    # from X = B, where the iteration from zero arrives after its first product
+    X = np.array(B, dtype=np.float64)
+    R = B - A @ X
     n_iter = 0
     stopped = False
     residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
@@ -264,25 +312,25 @@ def _compiled_fixed_point(A, parts, B, tol, max_iter, stop):
     recorder = HistoryRecorder()
     norms = np.linalg.norm(B, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
-    # the kernel holds a class per row, each contiguous
-    B_rows = np.array(B.T, dtype=np.float64, order="C")
-    X, X_next, R = np.zeros_like(B_rows), np.empty_like(B_rows), np.empty_like(B_rows)
-    residuals = np.empty(max_iter)
+    B = np.ascontiguousarray(B, dtype=np.float64)
+    # from X = B, where the iteration from zero arrives after its first product
+    X, X_next, R = B.copy(), np.empty_like(B), np.empty_like(B)
+    residuals = np.empty(max_iter + 1)
     n_iter = 0
     stopped = False
     while True:
         pause = -1.0 if stop is None else stop.next_check
         made = spreading_fixed_point_run(product.indptr, product.indices, product.data, own,
-                                         B_rows, norms, tol, pause, X, X_next, R,
+                                         B, norms, tol, pause, X, X_next, R,
                                          residuals[n_iter:], max_iter - n_iter)
         for iteration in range(n_iter, n_iter + made):
             recorder.record(iteration + 1, residual=residuals[iteration])
         n_iter += made
-        residual = float((np.linalg.norm(R, axis=1) / norms).max(initial=0.0))
+        # the kernel's residual is that of X itself, not a recursion's
+        residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
         if residual <= tol or n_iter >= max_iter:
             break
-        stopped = stop(X.T, R.T)
+        stopped = stop(X, R)
         if stopped:
             break
-    return _outcome(A, np.ascontiguousarray(X.T), B, n_iter, tol, recorder, "fixed-point",
-                    stopped)
+    return _outcome(A, X, B, n_iter, tol, recorder, "fixed-point", stopped, residual)

@@ -19,6 +19,8 @@ of the iterate is below each point's margin between its two best classes), or el
 relative residual ``CERTIFIED_BACKSTOP``.
 """
 
+from functools import partial
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
@@ -26,7 +28,8 @@ from scipy.sparse.linalg import splu
 from .._result import SolveResult
 from ._certify import certification_ratio
 from ._harmonic import _check_labelled_classes, class_indicators
-from ._krylov import bicgstab, fixed_point, operator_pcg, relative_residuals
+from ._significant_weights import significant_counts, significant_fill
+from ._krylov import bicgstab, defect_correction, fixed_point, operator_pcg, relative_residuals
 
 __all__ = ["CERTIFIED_BACKSTOP", "FIXED_POINT_ALPHA", "SELF_LOOP_RATIO", "SPREADING_METHODS", "SpreadingOperator", "label_spreading",
            "spread_labels", "spreading_matrix"]
@@ -41,6 +44,16 @@ FIXED_POINT_ALPHA = 0.5
 # self-loop weight, relative to a node's other weights, above which the diagonal is taken out
 # of W instead of subtracted after the product (that loses this factor of the digits)
 SELF_LOOP_RATIO = 100.0
+
+# a dense kernel's weights kept for the inner solves of defect correction: S's entries at
+# least this (with gamma 20, 2 % of the digits kernel), and the share of weights above which
+# the dense products are kept (a sparse product costs about as much at a third)
+SIGNIFICANT_WEIGHT = 1e-16
+SIGNIFICANT_SHARE = 0.25
+# points below which the dense products are kept (each costs well under a millisecond)
+SIGNIFICANT_MIN_POINTS = 1000
+# rows sampled for a first estimate of the share kept
+SAMPLE_ROWS = 32
 
 # the certifier's schedule: after a failed check, the next waits for the residual to shrink by
 # the check's ratio times MARGIN_GROWTH (margins still move), but by no more than CHECK_SHRINK
@@ -139,7 +152,7 @@ class SpreadingOperator:
            [-0.5,  1. ]])
     """
 
-    def __init__(self, W, alpha, overwrite=False):
+    def __init__(self, W, alpha, overwrite=False, degree=None):
         self.alpha = alpha
         self_loops = W.diagonal()
         # a dense W loses its diagonal outright: one pass, and exact degrees however small the
@@ -147,7 +160,7 @@ class SpreadingOperator:
         if not sp.issparse(W) and self_loops.any():
             W, self_loops = _without_self_loops(W, overwrite), np.zeros(W.shape[0])
         rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr)) if sp.issparse(W) else None
-        degree = _degrees(W, rows)
+        degree = _degrees(W, rows) if degree is None else degree
         used = np.where(degree > 0, degree, 1.0)
         if np.any(self_loops > SELF_LOOP_RATIO * used):
             W, self_loops = _without_self_loops(W, overwrite), np.zeros(W.shape[0])
@@ -167,6 +180,39 @@ class SpreadingOperator:
         else:
             self._dense = W
             self.sparse_parts = None
+
+    def significant_part(self):
+        """The operator on a dense ``W``'s significant weights only, sparse, with ``W``'s
+        degrees: the entries of ``S`` it drops are below ``SIGNIFICANT_WEIGHT``. None for a
+        sparse ``W``, below ``SIGNIFICANT_MIN_POINTS`` points, or where more than
+        ``SIGNIFICANT_SHARE`` of the weights are kept."""
+        if self._dense is None or self.shape[0] < SIGNIFICANT_MIN_POINTS:
+            return None
+        W = np.ascontiguousarray(self._dense)
+        # a few rows' own criterion, a lower bound of the share kept, spares the passes over
+        # a kernel that would stay dense (two moons at gamma 20: over half its weights)
+        sample = W[::max(1, W.shape[0] // SAMPLE_ROWS)]
+        floors = SIGNIFICANT_WEIGHT * sample.max(axis=1, keepdims=True)
+        if np.mean((sample > 0) & (sample >= floors)) > SIGNIFICANT_SHARE:
+            return None
+        # W_ij < t min(m_i, m_j) <= t sqrt(d_i d_j) (m: row maxima, d: degrees): S_ij < t
+        floors = SIGNIFICANT_WEIGHT * W.max(axis=1)
+        indptr = significant_counts(W, floors)
+        if indptr[-1] > SIGNIFICANT_SHARE * W.size:
+            return None
+        indices = np.empty(indptr[-1], dtype=np.int32)
+        data = np.empty(indptr[-1])
+        significant_fill(W, floors, indices, data)
+        sparse = sp.csr_matrix((data, indices, indptr), shape=W.shape)
+        return SpreadingOperator(sparse, self.alpha, degree=1.0 / self.scale ** 2)
+
+    def propagate(self, v):
+        """``alpha D^-1 W v`` for a vector ``v``, ``W`` without its diagonal: how far the
+        errors of ``D^(-1/2) F`` spread in one step (see :mod:`._certify`)."""
+        if self._dense is None:
+            # P = -alpha D^(-1/2) W D^(-1/2) with W's diagonal, which own - 1 takes back out
+            return -self.scale * (self._product @ (v / self.scale)) - (self._own[:, 0] - 1.0) * v
+        return self.alpha * self.scale ** 2 * (self._dense @ v)
 
     def __matmul__(self, F):
         if self._dense is None:
@@ -284,8 +330,14 @@ def spread_labels(W, y, *, alpha, symmetric, classes=None, tol=None, max_iter=10
         certified = False
     else:
         A = SpreadingOperator(W, alpha, overwrite)
-        stop = None if tol is not None else _certifier(A, B, symmetric)
-        solve = {"cg": operator_pcg, "bicgstab": bicgstab, "fixed-point": fixed_point}[chosen]
+        inner = A.significant_part() if chosen == "cg" else None
+        # the fixed point and defect correction give the true residual, CG a recursive one
+        stop = None if tol is not None else _certifier(
+            A, B, symmetric, exact_residual=chosen == "fixed-point" or inner is not None)
+        if inner is not None:
+            solve = partial(defect_correction, inner=inner)
+        else:
+            solve = {"cg": operator_pcg, "bicgstab": bicgstab, "fixed-point": fixed_point}[chosen]
         result = solve(A, B, tol=CERTIFIED_BACKSTOP if tol is None else tol,
                        max_iter=max_iter, stop=stop)
         certified = stop is not None and stop.certified
@@ -303,24 +355,28 @@ def _choose(symmetric, alpha):
     return "fixed-point" if alpha <= FIXED_POINT_ALPHA else "bicgstab"
 
 
-def _certifier(A, B, symmetric):
+def _certifier(A, B, symmetric, exact_residual):
     """The stopping rule of certified labels.
 
     A full check (the two best classes of every row) runs only once the residual has shrunk
     to where the last check's ratio says it could pass (with room for the margins to grow,
     and at least once per ``CHECK_SHRINK`` of residual), never where the residual backstop
     would stop the solver first, and a recursive residual that certifies is checked against
-    the true one (they drift apart) before the solver stops.
+    the true one (they drift apart) before the solver stops, unless the solver's residual
+    is the true one (``exact_residual``: the fixed-point iteration). On a sparse graph the
+    bound is tightened row by row (a few single-vector products); a dense graph's product
+    costs as much as a whole iteration.
     """
+    propagate = A.propagate if A.sparse_parts is not None else None
     backstop = CERTIFIED_BACKSTOP * np.linalg.norm(B, axis=0).min(initial=np.inf)
 
     def stop(F, R):
         size = np.linalg.norm(R)
         if size > stop.next_check:
             return False
-        ratio = certification_ratio(F, R, A.scale, A.alpha, symmetric)
-        if ratio > 1.0:
-            ratio = certification_ratio(F, B - A @ F, A.scale, A.alpha, symmetric)
+        ratio = certification_ratio(F, R, A.scale, A.alpha, symmetric, propagate)
+        if ratio > 1.0 and not exact_residual:
+            ratio = certification_ratio(F, B - A @ F, A.scale, A.alpha, symmetric, propagate)
         stop.certified = ratio > 1.0
         stop.next_check = size * min(max(MARGIN_GROWTH * ratio, CHECK_SHRINK), 1.0)
         if stop.next_check < backstop:
