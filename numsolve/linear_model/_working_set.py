@@ -28,6 +28,7 @@ from ._newton import newton_finish
 from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept
 from ._screening import gap_safe_screen
+from ._ws_scores import gsq_scores_single
 
 __all__ = ["WorkingSetResult", "gsq_scores", "solve_working_set"]
 
@@ -69,8 +70,16 @@ def gsq_scores(penalty, W, grad, lips):
     """GS-q score per feature: the decrease promised by its proximal coordinate model.
 
     For coordinate ``i`` with ``d_i = prox_{g/L_i}(w_i - grad_i/L_i) - w_i`` the score is
-    ``-(grad_i d_i + L_i d_i^2/2 + g(w_i + d_i) - g(w_i))``, summed over a feature's classes.
+    ``-(grad_i d_i + L_i d_i^2/2 + g(w_i + d_i) - g(w_i))``, summed over a feature's classes
+    (one coefficient per feature: the compiled :func:`._ws_scores.gsq_scores_single`).
     """
+    if W.shape[1] == 1:
+        out = np.empty(W.shape[0])
+        gsq_scores_single(np.ascontiguousarray(W[:, 0], dtype=np.float64),
+                          np.ascontiguousarray(grad[:, 0], dtype=np.float64),
+                          np.ascontiguousarray(lips, dtype=np.float64), penalty.l1,
+                          penalty.l2, penalty.positive, out)
+        return out
     L = np.where(lips > 0, lips, 1.0)[:, None]
     d = penalty.prox(W - grad / L, 1.0 / L, np) - W
     new = W + d
