@@ -4,9 +4,11 @@ Anderson extrapolation, duality-gap stopping and an active-set Newton finish.
 This is what ``bcd(..., rule="auto")`` runs for NumPy and SciPy sparse inputs. Each outer
 iteration computes the full gradient once, scores every feature by the GS-q rule (the
 decrease the proximal coordinate model promises), keeps the support plus the best-scoring
-features (twice the support size, at least ``p0``), and solves the restricted problem with
-cyclic proximal block-coordinate epochs (a feature's K coefficients form one block) until its
-own duality gap falls below a fraction of the global one. When the support is unchanged
+features (twice the support size, at least ``p0``; for sparse least squares at least twice
+the last working set), and solves the restricted problem with cyclic proximal
+block-coordinate epochs (a feature's K coefficients form one block) until its own duality gap
+falls below a fraction of the global one (for least squares checked where the observed rate
+predicts it is met, so that fast solves do not run far past it). When the support is unchanged
 between two checks of the inner loop, or between two outer iterations, Newton steps on the
 support finish the job. For the binary logistic loss the restricted problem is instead
 solved by proximal Newton steps (:mod:`._prox_newton`): the finish would factor an ``m x m``
