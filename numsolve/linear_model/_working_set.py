@@ -213,9 +213,10 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
                 epochs += run.epochs
                 rate = run.rate
                 exact_at = run.tried if quadratic else None
-                # the working set already meets the requested gap: an exact finish would
-                # only over-solve, the next evaluation usually stops
-                solved = quadratic and run.criterion <= 0.5 * threshold
+                # the working set already meets the requested gap, or its epochs divide the
+                # gap by e or more each: an exact finish (O(n |S|^2)) would only over-solve
+                solved = quadratic and (run.criterion <= 0.5 * threshold or (
+                    run.rate is not None and run.rate <= _FAST_RATE))
         support = np.flatnonzero(np.any(W != 0, axis=1))
         if newton and not (use_gram or prox_newton or solved) and np.array_equal(
                 support, previous_support) and not np.array_equal(support, exact_at):
