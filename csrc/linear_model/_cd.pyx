@@ -18,7 +18,7 @@ and a sample's exponential is recomputed only when its ``z`` moves.
 """
 
 from libc.math cimport exp
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 
 include "_cd_prox.pxi"
 
@@ -382,3 +382,38 @@ def ws_gradient(const floating[::1] values, const index_t[::1] indices,
                     i = _row(rows, col, k)
                     for c in range(K):
                         out[jj, c] += x * G[i, c]
+
+
+def weighted_cross_csc(const floating[::1] values, const index_t[::1] indices,
+                       const index_t[::1] indptr, const index_t[::1] rows,
+                       const index_t[::1] cols, const double[::1] a, double[:, ::1] out):
+    """Write ``X[:, rows]' diag(a) X[:, cols]`` to ``out`` (len(rows), len(cols)) for a CSC
+    ``X`` (n = ``a.shape[0]`` rows): the Gram blocks of the least-squares Gram route.
+
+    SciPy's sparse product (slice, scale, transpose, multiply, densify) spent about a third
+    of a small solve's time in its Python layers (20,000 x 2,000, density 1e-2); here each
+    entering column is scattered, weighted, into a dense buffer once and every row column is
+    a gather-dot against it.
+    """
+    cdef Py_ssize_t n = a.shape[0], r, c, k, j
+    cdef double total
+    cdef double* buffer = <double*> calloc(n if n > 0 else 1, sizeof(double))
+    if buffer == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for c in range(cols.shape[0]):
+                j = cols[c]
+                for k in range(indptr[j], indptr[j + 1]):
+                    buffer[indices[k]] = a[indices[k]] * values[k]
+                for r in range(rows.shape[0]):
+                    j = rows[r]
+                    total = 0.0
+                    for k in range(indptr[j], indptr[j + 1]):
+                        total += values[k] * buffer[indices[k]]
+                    out[r, c] = total
+                j = cols[c]
+                for k in range(indptr[j], indptr[j + 1]):
+                    buffer[indices[k]] = 0.0
+    finally:
+        free(buffer)

@@ -82,12 +82,17 @@ class Design:
         return self.shape[0] * len(cols)
 
     def weighted_cross(self, rows, cols, a):
-        """``X[:, rows]' diag(a) X[:, cols]`` as a dense float64 array (BLAS or sparse
-        products; the Gram blocks of the least-squares Gram route)."""
+        """``X[:, rows]' diag(a) X[:, cols]`` as a dense float64 array (BLAS, or the
+        compiled :func:`._cd.weighted_cross_csc`; the Gram blocks of the
+        least-squares Gram route)."""
         if self.sparse:
-            weighted = sp.diags(a) @ self.X[:, cols].astype(np.float64, copy=False)
-            left = self.X[:, rows].astype(np.float64, copy=False)
-            return np.asarray((left.T @ weighted).toarray())
+            values, indices, indptr = self._columns
+            out = np.empty((len(rows), len(cols)))
+            kernels.weighted_cross_csc(values, indices, indptr,
+                               np.ascontiguousarray(rows, dtype=indices.dtype),
+                               np.ascontiguousarray(cols, dtype=indices.dtype),
+                               np.ascontiguousarray(a, dtype=np.float64), out)
+            return out
         # Fortran operands and a transposed GEMM: no copy beyond the two column gathers
         left = np.asfortranarray(self.X[:, rows], dtype=np.float64)
         right = np.asfortranarray(a[:, None] * self.X[:, cols], dtype=np.float64)
