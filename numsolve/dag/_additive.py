@@ -26,18 +26,17 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import cho_factor, solve_triangular
-from sklearn.preprocessing import SplineTransformer
 
 from numsolve._progress import progress
 from numsolve._validation import check_matrix
 from numsolve.dag._gaussian import EBIC, gaussian_search, search_result
+from numsolve.dag._splines import SplineBasis
 
 __all__ = ["additive_score", "additive_search", "additive_result", "check_min_explained", "AdditiveSEM",
-           "N_KNOTS", "MIN_EXPLAINED"]
+           "BlockGram", "N_KNOTS", "MIN_EXPLAINED"]
 
 # knots per column (quantiles 0, 1/3, 2/3, 1): cubic splines with 5 free columns per parent
 N_KNOTS = 4
-DEGREE = 3
 # the effect-size floor (module docstring): a parent must remove this share of residual variance
 MIN_EXPLAINED = 0.1
 # residual variances are kept above this fraction of the node's variance (log(0) would end the
@@ -52,20 +51,19 @@ _RANK_TOL = 1e-8
 
 
 def spline_features(X, n_knots=N_KNOTS):
-    """Fitted spline transformers of the columns of ``X``, one per column.
+    """The spline bases of the columns of ``X``, one per column.
 
     Knots at ``n_knots`` quantiles (repeated values merged, so a column with few distinct values
-    gets fewer columns); the last B-spline column is dropped because the columns sum to one.
+    gets fewer columns).
     """
-    transformers = []
+    bases = []
     for j in range(X.shape[1]):
-        knots = np.unique(np.quantile(X[:, j], np.linspace(0, 1, n_knots)))
-        if knots.size < 2:
+        basis = SplineBasis.at_quantiles(X[:, j], n_knots)
+        if basis is None:
             raise ValueError(f"column {j} of X is constant: its likelihood is unbounded; drop it "
                              "before learning the graph")
-        transformers.append(SplineTransformer(knots=knots[:, None], degree=DEGREE,
-                                              extrapolation="linear").fit(X[:, [j]]))
-    return transformers
+        bases.append(basis)
+    return bases
 
 
 def _explained(S, g, base):
@@ -88,8 +86,8 @@ def _explained(S, g, base):
     return drop
 
 
-def _block(transformer, column):
-    return transformer.transform(column[:, None])[:, :-1]
+def _block(basis, column):
+    return basis.transform(column)
 
 
 def _whitened(block):
@@ -114,7 +112,7 @@ def _factor(A):
         return None
 
 
-class _BlockGram:
+class BlockGram:
     """Gram matrix of the standardised columns (first ``d`` rows) and every parent's spline block;
     the residual variances of standardised nodes given parent blocks."""
 
@@ -141,7 +139,14 @@ class _BlockGram:
 
     def rss(self, v, parents):
         """Residual variance of standardised node ``v`` given the blocks of ``parents``."""
-        I = self.indices(parents)
+        return self._residual(v, self.indices(parents))
+
+    def linear_rss(self, v, parents):
+        """Residual variance of standardised node ``v`` given the columns of ``parents``
+        themselves: the linear regression."""
+        return self._residual(v, np.asarray(parents, dtype=np.int64))
+
+    def _residual(self, v, I):
         if I.size == 0:
             return 1.0
         b = self.G[I, v]
@@ -460,7 +465,7 @@ def check_min_explained(min_explained):
 
 
 def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, max_iter=100,
-                    verbose=0):
+                    verbose=0, gram=None):
     """Order search on the additive-noise score; the lowest score wins.
 
     Each order of ``orders`` first goes through the linear-Gaussian search (extended BIC,
@@ -475,6 +480,8 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
     max_iter : int, default=100
         Passes over the nodes per search.
     verbose : int, default=0
+    gram : BlockGram, optional
+        The regressions of ``X`` with ``n_knots`` and ``min_explained``, when already formed.
 
     Returns
     -------
@@ -484,7 +491,8 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
         :class:`AdditiveSEM`).
     """
     n, d = X.shape
-    gram = _BlockGram(X, n_knots, min_explained)
+    if gram is None:
+        gram = BlockGram(X, n_knots, min_explained)
     tol = 1e-9 * n * d
     select = _Selection(gram, tol)
     # back to the units of X: the search's variances are those of standardised columns
@@ -510,10 +518,11 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
             "model": AdditiveSEM.fit(X, parents, gram.transformers)}
 
 
-def additive_result(X, dtype, starts, min_explained, max_iter, verbose):
+def additive_result(X, dtype, starts, min_explained, max_iter, verbose, gram=None):
     """``topo_swaps`` for ``score='additive'``: ``x`` is 1 on the edges, extras ``order``,
     ``score``, ``cpdag`` (the DAG's support) and ``model`` (the fitted :class:`AdditiveSEM`)."""
-    run = additive_search(X, starts, min_explained=min_explained, max_iter=max_iter, verbose=verbose)
+    run = additive_search(X, starts, min_explained=min_explained, max_iter=max_iter, verbose=verbose,
+                          gram=gram)
     return search_result(run, dtype, max_iter, {"order": run["order"], "score": run["score"],
                                                 "cpdag": (run["W"] != 0).astype(int),
                                                 "model": run["model"]})

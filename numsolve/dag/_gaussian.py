@@ -21,15 +21,17 @@ import numbers
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 
 from numsolve._validation import check_matrix
 from numsolve._progress import progress
 from numsolve._result import HistoryRecorder, SolveResult
+from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._insertion import InsertionSearch
 
 __all__ = ["gaussian_score", "gaussian_search", "check_edge_penalty", "edge_cost", "search_result",
-           "EBIC"]
+           "gaussian_result", "EBIC"]
 
 # the extended BIC's per-edge penalty (see the module's docstring)
 EBIC = "ebic"
@@ -187,3 +189,18 @@ def search_result(run, dtype, max_iter, extras):
         message="no move lowers the score" if run["converged"] else "max_iter reached",
         history=rec.as_dict(), extras=extras,
     )
+
+
+def gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs, verbose):
+    """``topo_swaps`` for ``score='bic'``: searches from every start, the lowest score wins."""
+    runs = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(gaussian_search)(X, [order], edge_penalty=edge_penalty, max_iter=max_iter,
+                                 verbose=verbose)
+        for order in starts)
+    tol = 1e-9 * X.shape[0] * X.shape[1]
+    best = runs[0]
+    for run in runs[1:]:
+        if run["score"] < best["score"] - tol:
+            best = run
+    return search_result(best, dtype, max_iter, {"order": best["order"], "score": best["score"],
+                                                 "cpdag": dag_to_cpdag(best["W"])})

@@ -17,9 +17,9 @@ from numsolve._validation import check_matrix
 from numsolve.dag._acyclicity import path_weights
 from numsolve.dag._additive import MIN_EXPLAINED, additive_result, check_min_explained
 from numsolve.dag._intervals import heaviest_disjoint
-from numsolve.dag._cpdag import dag_to_cpdag
-from numsolve.dag._gaussian import check_edge_penalty, gaussian_search, search_result
+from numsolve.dag._gaussian import check_edge_penalty, gaussian_result, gaussian_search
 from numsolve.dag._metrics import is_dag
+from numsolve.dag._model_choice import AUTO, auto_result
 from numsolve.dag._greedy_order import least_variance_order
 from numsolve.dag._lasso_gram import lasso_gram
 from numsolve.dag._prune import check_prune, check_threshold, prune_gram, select_parents
@@ -28,7 +28,7 @@ from numsolve.dag._path_update import order_paths, swap_paths
 
 __all__ = ["topo_swaps", "refine", "order_from_W", "SCORES"]
 
-SCORES = ("bic", "l2", "logistic", "additive")
+SCORES = ("bic", "l2", "logistic", "additive", "auto")
 # the equal-variance score warns when column standard deviations differ by more than this
 # factor (equal-variance simulations themselves reach a few hundred along long paths)
 _SCALE_RATIO_WARNING = 1000.0
@@ -393,11 +393,16 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     score wins. It runs in Python on a Gram matrix of all spline columns: seconds for ``d = 20``,
     minutes beyond ``d = 50``.
 
+    ``score='auto'`` runs the ``'bic'`` search, then compares, on the parents it found, the
+    linear regressions with the additive (spline) ones by BIC; where the additive model's is
+    lower, the ``'additive'`` search runs from the ``'bic'`` order, otherwise the ``'bic'``
+    result stands (see :class:`numsolve.dag.TopoDAG`).
+
     Parameters
     ----------
     X : array of shape (n_samples, d)
         Data (binary for ``score='logistic'``), at least two samples.
-    score : {"l2", "bic", "logistic"}, default="l2"
+    score : {"l2", "bic", "logistic", "additive", "auto"}, default="l2"
         ``"l2"``: least squares ``1/(2n) ||X - XW||^2`` (NOTEARS), the linear SEM with equal
         noise variances; right when every node's noise has the same variance in the units
         given, and then the DAG itself is identifiable; the graph changes when a column is
@@ -407,12 +412,13 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         is identifiable (``cpdag`` in the result). ``"logistic"``: binary data, a logistic
         model per node. ``"additive"``: nonlinear additive functions of the parents, one noise
         variance per node, the same graph in any units; the DAG is identifiable where the
-        functions are nonlinear (``cpdag`` is then the DAG's support).
+        functions are nonlinear (``cpdag`` is then the DAG's support). ``"auto"``: ``"bic"``,
+        or ``"additive"`` where the data reject the linear model (above).
     acyclicity : {"logdet", "exp", "poly"}, default="logdet"
         Which acyclicity gradient ranks the candidate swaps (unused by ``score='bic'``).
     init : "auto", "greedy", "variance", "columns", "random", permutation or (d, d) array, default="auto"
         Initial order: ``"auto"`` is ``"greedy"`` for ``"l2"``, ``"variance"`` for
-        ``"logistic"`` and ``"columns"`` for ``"bic"``; ``"greedy"`` places next, each time,
+        ``"logistic"`` and ``"columns"`` for the others; ``"greedy"`` places next, each time,
         the variable of least residual variance given those already placed (the greedy order
         of the ``"l2"`` score, ``O(d^3)``; a topological order of the true graph for equal
         noise variances and enough samples); increasing marginal variance (this exploits the
@@ -422,7 +428,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     lambda1 : float, default=0.0
         L1 penalty (``"l2"`` and ``"logistic"``).
     edge_penalty : float or "ebic", default=1.0
-        ``score='bic'``: penalty per edge in units of ``(log n) / 2`` (1 is BIC; larger values
+        ``score='bic'`` (and ``'auto'``): penalty per edge in units of ``(log n) / 2`` (1 is BIC; larger values
         give sparser graphs); ``"ebic"`` is the extended BIC, ``(log n) / 2 + log d`` per
         edge, :class:`TopoDAG`'s default.
     max_iter : int, optional
@@ -455,8 +461,9 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     w_threshold : float, default=0.3
         The edges the pruning starts from; unused without ``prune``.
     min_explained : float in [0, 1), default=0.1
-        ``score='additive'``: a parent block costs at least the likelihood gain of removing this
-        share of its child's residual variance (see :func:`numsolve.dag.additive_score`).
+        ``score='additive'`` (and ``'auto'`` where it chooses it): a parent block costs at least
+        the likelihood gain of removing this share of its child's residual variance (see
+        :func:`numsolve.dag.additive_score`).
     random_state : int, RandomState or None
         Seeds the random starting orders (``init="random"`` and the restarts).
     verbose : int, default=0
@@ -473,7 +480,9 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         every node on its selected parents (no threshold), ``score`` is
         :func:`numsolve.dag.gaussian_score` of ``x``, the extra ``cpdag`` marks the edges
         whose direction the score cannot tell (:func:`numsolve.dag.dag_to_cpdag`) and the
-        history has the ``score`` after each pass.
+        history has the ``score`` after each pass. For ``score='auto'``, the chosen score's
+        result with the extras ``loss`` (``"bic"`` or ``"additive"``) and ``model_bic`` (the
+        BIC of each model on the linear graph's parents).
 
     Examples
     --------
@@ -498,7 +507,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     if prune is not None and score != "l2":
         raise ValueError(f"prune={prune!r} needs score='l2', got score={score!r}")
     check_min_explained(min_explained)
-    if score in ("bic", "additive") and lambda1 != 0:
+    if score in ("bic", "additive", AUTO) and lambda1 != 0:
         raise ValueError(f"lambda1 applies to score='l2' or 'logistic'; score={score!r} penalises "
                          "the number of edges")
     if client is not None and (score != "l2" or lambda1 != 0):
@@ -514,14 +523,16 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         max_iter = max(_MIN_DEFAULT_ROUNDS, _ROUNDS_PER_VARIABLE * d)
     Xd = X.astype(np.float64)
     if isinstance(init, str) and init == "auto":
-        init = {"bic": "columns", "additive": "columns", "l2": "greedy"}.get(score, "variance")
+        init = {"l2": "greedy", "logistic": "variance"}.get(score, "columns")
     G = _gram(X) if score in ("l2", "logistic") else None
     starts = [_initial_order(init if start == 0 else "random", Xd, G, d, rng)
               for start in range(n_restarts + 1)]
+    if score == AUTO:
+        return auto_result(Xd, X.dtype, starts, edge_penalty, min_explained, max_iter, n_jobs, verbose)
     if score == "additive":
         return additive_result(Xd, X.dtype, starts, min_explained, max_iter, verbose)
     if score == "bic":
-        return _gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs, verbose)
+        return gaussian_result(Xd, X.dtype, starts, edge_penalty, max_iter, n_jobs, verbose)
     small, large = candidate_size or _candidate_sizes(d)
     # one search: its swap scans use the threads; several: the searches do
     scan_threads = effective_n_jobs(n_jobs) if len(starts) == 1 else 1
@@ -570,21 +581,6 @@ def _warn_if_scales_differ(X):
             "equal-variance 'l2' score assumes every node's noise has the same variance, so its "
             "graph depends on the columns' units; the scale-invariant 'bic' score does not",
             UserWarning, stacklevel=3)
-
-
-def _gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs, verbose):
-    """``topo_swaps`` for ``score='bic'``: searches from every start, the lowest score wins."""
-    runs = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(gaussian_search)(X, [order], edge_penalty=edge_penalty, max_iter=max_iter,
-                                 verbose=verbose)
-        for order in starts)
-    tol = 1e-9 * X.shape[0] * X.shape[1]
-    best = runs[0]
-    for run in runs[1:]:
-        if run["score"] < best["score"] - tol:
-            best = run
-    return search_result(best, dtype, max_iter, {"order": best["order"], "score": best["score"],
-                                                 "cpdag": dag_to_cpdag(best["W"])})
 
 
 def _model(X, G, score, lambda1, n_threads=1, client=None):
