@@ -33,7 +33,7 @@ from numsolve.dag._gaussian import EBIC, gaussian_search, search_result
 from numsolve.dag._splines import SplineBasis
 
 __all__ = ["additive_score", "additive_search", "additive_result", "check_min_explained", "AdditiveSEM",
-           "BlockGram", "N_KNOTS", "MIN_EXPLAINED"]
+           "BlockGram", "spline_blocks", "N_KNOTS", "MIN_EXPLAINED"]
 
 # knots per column (quantiles 0, 1/3, 2/3, 1): cubic splines with 5 free columns per parent
 N_KNOTS = 4
@@ -41,7 +41,7 @@ N_KNOTS = 4
 MIN_EXPLAINED = 0.1
 # residual variances are kept above this fraction of the node's variance (log(0) would end the
 # search; a node its parents determine is as good as any other exact fit)
-_RSS_FLOOR = 1e-12
+RSS_FLOOR = 1e-12
 # directions of a (whitened) block whose residual variance given the chosen blocks is below
 # this are combinations of them and contribute nothing
 _RCOND = 1e-10
@@ -98,6 +98,13 @@ def _whitened(block):
     return U[:, :rank] * np.sqrt(block.shape[0])
 
 
+def spline_blocks(X, n_knots=N_KNOTS):
+    """The spline bases of the columns of ``X`` and each column's whitened block (centred, an
+    orthonormal basis of its span scaled to ``Z' Z / n = I``)."""
+    bases = spline_features(X, n_knots)
+    return bases, [_whitened(_block(basis, X[:, j])) for j, basis in enumerate(bases)]
+
+
 def block_cost(n, n_columns, min_explained):
     """Score added by a parent block of ``n_columns`` columns (module docstring)."""
     return max(n_columns * np.log(n) / 2, -n / 2 * np.log1p(-min_explained))
@@ -118,8 +125,7 @@ class BlockGram:
 
     def __init__(self, X, n_knots, min_explained):
         n, d = X.shape
-        self.transformers = spline_features(X, n_knots)
-        blocks = [_whitened(_block(t, X[:, j])) for j, t in enumerate(self.transformers)]
+        self.transformers, blocks = spline_blocks(X, n_knots)
         sizes = np.array([b.shape[1] for b in blocks])
         starts = d + np.concatenate([[0], np.cumsum(sizes)[:-1]])
         self.columns = [np.arange(s, s + k) for s, k in zip(starts, sizes)]
@@ -139,18 +145,11 @@ class BlockGram:
 
     def rss(self, v, parents):
         """Residual variance of standardised node ``v`` given the blocks of ``parents``."""
-        return self._residual(v, self.indices(parents))
-
-    def linear_rss(self, v, parents):
-        """Residual variance of standardised node ``v`` given the columns of ``parents``
-        themselves: the linear regression."""
-        return self._residual(v, np.asarray(parents, dtype=np.int64))
-
-    def _residual(self, v, I):
+        I = self.indices(parents)
         if I.size == 0:
             return 1.0
         b = self.G[I, v]
-        return max(1.0 - _explained(self.G[np.ix_(I, I)][None], b[None], 1.0)[0], _RSS_FLOOR)
+        return max(1.0 - _explained(self.G[np.ix_(I, I)][None], b[None], 1.0)[0], RSS_FLOOR)
 
     def rss_after_adding(self, v, parents, candidates):
         """Residual variance of ``v`` given ``parents`` plus each candidate's block in turn."""
@@ -173,7 +172,7 @@ class BlockGram:
             S = S - M @ M.transpose(0, 2, 1)
             g = g - M @ a
             base = 1.0 - a @ a
-        return np.maximum(base - _explained(S, g, base), _RSS_FLOOR)
+        return np.maximum(base - _explained(S, g, base), RSS_FLOOR)
 
     def rss_along(self, v, path, x):
         """Residual variance of ``v`` given ``x``'s block and each prefix ``path[:t]``,
@@ -181,7 +180,7 @@ class BlockGram:
         G, I, J = self.G, self.indices(path), self.columns[x]
         S, g = G[np.ix_(J, J)], G[J, v]
         if I.size == 0:
-            return np.maximum(1.0 - _explained(S[None], g[None], 1.0), _RSS_FLOOR)
+            return np.maximum(1.0 - _explained(S[None], g[None], 1.0), RSS_FLOOR)
         L = _factor(G[np.ix_(I, I)])
         if L is None:
             return np.array([self.rss(v, list(path[:t]) + [x]) for t in range(len(path) + 1)])
@@ -193,7 +192,7 @@ class BlockGram:
         rows_g = np.concatenate([np.zeros((1, J.size)), np.cumsum(M * a[:, None], axis=0)])
         base = 1.0 - np.concatenate([[0.0], np.cumsum(a * a)])
         S_t, g_t = S - rows_M[ends], g - rows_g[ends]
-        return np.maximum(base[ends] - _explained(S_t, g_t, base[ends]), _RSS_FLOOR)
+        return np.maximum(base[ends] - _explained(S_t, g_t, base[ends]), RSS_FLOOR)
 
     def node_score(self, v, parents, rss=None):
         rss = self.rss(v, parents) if rss is None else rss
@@ -378,7 +377,7 @@ class AdditiveSEM:
             coefficients.append(coef[1:])
             intercept[v] = coef[0]
             residual = X[:, v] - coef[0] - Z @ coef[1:]
-            variance[v] = max(residual @ residual / n, _RSS_FLOOR * X[:, v].var())
+            variance[v] = max(residual @ residual / n, RSS_FLOOR * X[:, v].var())
         return cls(transformers, parents, coefficients, intercept, variance)
 
     @staticmethod
@@ -451,7 +450,7 @@ def additive_score(X, W, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED):
     parents = _support_parents(W)
     R = AdditiveSEM.fit(X, parents, transformers).residuals(X)
     # the search's floor: a node its parents determine is as good as any other exact fit
-    rss = np.maximum(np.einsum("ij,ij->j", R, R), _RSS_FLOOR * n * X.var(axis=0))
+    rss = np.maximum(np.einsum("ij,ij->j", R, R), RSS_FLOOR * n * X.var(axis=0))
     sizes = [_whitened(_block(t, X[:, j])).shape[1] for j, t in enumerate(transformers)]
     cost = sum(block_cost(n, sizes[p], min_explained) for ps in parents for p in ps)
     return float(n / 2 * np.sum(np.log(rss / n)) + cost)
@@ -465,7 +464,7 @@ def check_min_explained(min_explained):
 
 
 def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, max_iter=100,
-                    verbose=0, gram=None):
+                    verbose=0):
     """Order search on the additive-noise score; the lowest score wins.
 
     Each order of ``orders`` first goes through the linear-Gaussian search (extended BIC,
@@ -480,8 +479,6 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
     max_iter : int, default=100
         Passes over the nodes per search.
     verbose : int, default=0
-    gram : BlockGram, optional
-        The regressions of ``X`` with ``n_knots`` and ``min_explained``, when already formed.
 
     Returns
     -------
@@ -491,8 +488,7 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
         :class:`AdditiveSEM`).
     """
     n, d = X.shape
-    if gram is None:
-        gram = BlockGram(X, n_knots, min_explained)
+    gram = BlockGram(X, n_knots, min_explained)
     tol = 1e-9 * n * d
     select = _Selection(gram, tol)
     # back to the units of X: the search's variances are those of standardised columns
@@ -518,11 +514,10 @@ def additive_search(X, orders, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED, 
             "model": AdditiveSEM.fit(X, parents, gram.transformers)}
 
 
-def additive_result(X, dtype, starts, min_explained, max_iter, verbose, gram=None):
+def additive_result(X, dtype, starts, min_explained, max_iter, verbose):
     """``topo_swaps`` for ``score='additive'``: ``x`` is 1 on the edges, extras ``order``,
     ``score``, ``cpdag`` (the DAG's support) and ``model`` (the fitted :class:`AdditiveSEM`)."""
-    run = additive_search(X, starts, min_explained=min_explained, max_iter=max_iter, verbose=verbose,
-                          gram=gram)
+    run = additive_search(X, starts, min_explained=min_explained, max_iter=max_iter, verbose=verbose)
     return search_result(run, dtype, max_iter, {"order": run["order"], "score": run["score"],
                                                 "cpdag": (run["W"] != 0).astype(int),
                                                 "model": run["model"]})

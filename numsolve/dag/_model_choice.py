@@ -23,8 +23,9 @@ linear non-Gaussian SEM the additive model may be chosen.
 """
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 
-from numsolve.dag._additive import N_KNOTS, BlockGram, additive_result
+from numsolve.dag._additive import RSS_FLOOR, N_KNOTS, additive_result, spline_blocks
 from numsolve.dag._gaussian import gaussian_result
 
 __all__ = ["AUTO", "LINEAR", "ADDITIVE", "auto_result", "model_bics"]
@@ -35,15 +36,16 @@ LINEAR = "bic"
 ADDITIVE = "additive"
 
 
-def model_bics(gram, parents):
-    """BIC of the linear-Gaussian and of the additive SEM with these parent sets.
+def model_bics(X, parents, n_knots=N_KNOTS):
+    """BIC of the linear-Gaussian and of the additive SEM of ``X`` with these parent sets.
 
     Parameters
     ----------
-    gram : BlockGram
-        The regressions of the data.
+    X : ndarray of shape (n_samples, d), float64
     parents : list of sequences of int
         Each node's parents.
+    n_knots : int, default=4
+        Knots of each parent's spline (see :func:`numsolve.dag.additive_score`).
 
     Returns
     -------
@@ -51,15 +53,42 @@ def model_bics(gram, parents):
         ``"bic"`` and ``"additive"``: ``sum_j (n / 2) log(RSS_j / n) + (log n) / 2`` per
         coefficient (the units of :func:`numsolve.dag.gaussian_score`).
     """
-    half_log_n = np.log(gram.n) / 2
+    n = X.shape[0]
+    Xc = X - X.mean(axis=0)
+    # only the parents' splines are needed: no Gram matrix of every block (at d = 1000 it would
+    # cost more than the linear search)
+    used = sorted({int(p) for P in parents for p in P})
+    _, blocks = spline_blocks(X[:, used], n_knots)
+    block_of = dict(zip(used, blocks))
     linear = additive = 0.0
     for v, P in enumerate(parents):
-        linear += gram.half_n * np.log(gram.linear_rss(v, P)) + half_log_n * len(P)
-        additive += (gram.half_n * np.log(gram.rss(v, P))
-                     + half_log_n * sum(gram.columns[p].size for p in P))
-    # back to the units of X: the gram's columns are standardised
-    shift = gram.half_n * np.sum(np.log(gram.variances))
-    return {LINEAR: float(linear + shift), ADDITIVE: float(additive + shift)}
+        y = Xc[:, v]
+        splines = np.hstack([block_of[int(p)] for p in P]) if len(P) else np.zeros((n, 0))
+        linear += _half_n_log_rss(Xc[:, list(P)], y) + np.log(n) / 2 * len(P)
+        additive += _half_n_log_rss(splines, y) + np.log(n) / 2 * splines.shape[1]
+    return {LINEAR: float(linear), ADDITIVE: float(additive)}
+
+
+def _half_n_log_rss(Z, y):
+    """``(n / 2) log(RSS / n)`` of the least-squares fit of centred ``y`` on centred ``Z``."""
+    n = len(y)
+    total = y @ y
+    rss = total
+    if Z.shape[1]:
+        # normal equations on unit-norm columns (a Cholesky solve, several times cheaper than
+        # an SVD here); least squares proper where they are singular or lose the digits
+        norms = np.sqrt(np.einsum("ij,ij->j", Z, Z))
+        Zs = Z / np.where(norms > 0, norms, 1.0)
+        b = Zs.T @ y
+        try:
+            rss = total - b @ cho_solve(cho_factor(Zs.T @ Zs), b)
+        except np.linalg.LinAlgError:
+            rss = -1.0
+        if not 0 <= rss <= total:
+            residual = y - Zs @ np.linalg.lstsq(Zs, y, rcond=None)[0]
+            rss = residual @ residual
+    # floored as the additive score's regressions are: an exact fit would give -inf
+    return n / 2 * np.log(max(rss, RSS_FLOOR * total) / n)
 
 
 def auto_result(X, dtype, starts, edge_penalty, min_explained, max_iter, n_jobs, verbose):
@@ -68,13 +97,11 @@ def auto_result(X, dtype, starts, edge_penalty, min_explained, max_iter, n_jobs,
     as the chosen score's, plus ``loss`` (the score chosen) and ``model_bic``
     (:func:`model_bics`)."""
     linear = gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs, verbose)
-    gram = BlockGram(X, N_KNOTS, min_explained)
     parents = [np.flatnonzero(column) for column in np.asarray(linear.x).T]
-    bics = model_bics(gram, parents)
+    bics = model_bics(X, parents)
     chosen = ADDITIVE if bics[ADDITIVE] < bics[LINEAR] else LINEAR
     result = linear
     if chosen == ADDITIVE:
-        result = additive_result(X, dtype, [linear.extras["order"]], min_explained, max_iter, verbose,
-                                 gram=gram)
+        result = additive_result(X, dtype, [linear.extras["order"]], min_explained, max_iter, verbose)
     result.extras.update(loss=chosen, model_bic=bics)
     return result

@@ -11,30 +11,16 @@ from numsolve.dag import TopoDAG, additive_score, count_accuracy, topo_swaps
 from numsolve.dag._additive import N_KNOTS, BlockGram, _Selection, block_cost
 
 
-def _planted(n=2000, seed=0):
-    """x0, x1 uniform; x2 = x0^2, x3 = sin(1.5 x1), x4 = tanh(x2 - 1.3) + x3^2, each plus noise:
-    the square makes x0 and x2 uncorrelated, so no linear score sees that edge."""
-    rng = np.random.default_rng(seed)
-    noise = lambda: 0.3 * rng.normal(size=n)  # noqa: E731
-    x0, x1 = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
-    x2 = x0 ** 2 + noise()
-    x3 = np.sin(1.5 * x1) + noise()
-    x4 = np.tanh(x2 - 1.3) + x3 ** 2 + noise()
-    B = np.zeros((5, 5))
-    B[0, 2] = B[1, 3] = B[2, 4] = B[3, 4] = 1
-    return np.c_[x0, x1, x2, x3, x4], B
-
-
-def test_planted_nonlinear_dag_recovered_where_the_linear_score_fails():
-    X, B = _planted()
+def test_planted_nonlinear_dag_recovered_where_the_linear_score_fails(planted):
+    X, B = planted()
     additive = TopoDAG(loss="additive").fit(X)
     np.testing.assert_array_equal(additive.adjacency_ != 0, B != 0)
     np.testing.assert_array_equal(additive.cpdag_, B.astype(int))
     assert count_accuracy(B, TopoDAG(loss="bic").fit(X).adjacency_)["shd"] >= 2
 
 
-def test_rescaling_and_shifting_columns_keeps_the_graph_and_shifts_the_score():
-    X, _ = _planted(n=800, seed=1)
+def test_rescaling_and_shifting_columns_keeps_the_graph_and_shifts_the_score(planted):
+    X, _ = planted(n=800, seed=1)
     scale = np.array([1e-3, -40.0, 7.0, 1e4, -0.5])
     Y = X * scale + np.arange(5)
     a, b = topo_swaps(X, score="additive"), topo_swaps(Y, score="additive")
@@ -44,15 +30,15 @@ def test_rescaling_and_shifting_columns_keeps_the_graph_and_shifts_the_score():
                                               rel=1e-9)
 
 
-def test_search_score_equals_direct_computation():
-    X, _ = _planted(n=600, seed=2)
+def test_search_score_equals_direct_computation(planted):
+    X, _ = planted(n=600, seed=2)
     res = topo_swaps(X, score="additive")
     assert res.extras["score"] == pytest.approx(additive_score(X, res.x), rel=1e-9)
     assert res.history["score"][-1] == pytest.approx(res.extras["score"], rel=1e-12)
 
 
-def test_block_residual_variance_equals_least_squares_on_the_spline_design():
-    X, _ = _planted(n=500, seed=3)
+def test_block_residual_variance_equals_least_squares_on_the_spline_design(planted):
+    X, _ = planted(n=500, seed=3)
     gram = BlockGram(X, N_KNOTS, 0.1)
     for v, parents in [(4, [2, 3]), (2, [0]), (0, [1, 3, 4])]:
         Z = [np.ones(len(X))]
@@ -71,8 +57,8 @@ def test_block_residual_variance_equals_least_squares_on_the_spline_design():
                                    rtol=1e-8)
 
 
-def test_memoised_moves_give_the_selection_made_afresh():
-    X, _ = _planted(n=800, seed=8)
+def test_memoised_moves_give_the_selection_made_afresh(planted):
+    X, _ = planted(n=800, seed=8)
     gram = BlockGram(X, N_KNOTS, 0.0)
     select = _Selection(gram, tol=1e-9)
     moved = 0
@@ -90,8 +76,8 @@ def test_memoised_moves_give_the_selection_made_afresh():
     assert moved > 10  # the cases where one candidate more or less changes the choice
 
 
-def test_selection_is_a_local_minimum_over_single_blocks():
-    X, _ = _planted(n=800, seed=4)
+def test_selection_is_a_local_minimum_over_single_blocks(planted):
+    X, _ = planted(n=800, seed=4)
     gram = BlockGram(X, N_KNOTS, 0.1)
     select = _Selection(gram, tol=1e-9)
     for v in range(5):
@@ -118,8 +104,8 @@ def test_effect_size_floor_drops_weak_parents_bic_keeps():
     assert block_cost(n, 5, 0.0) == pytest.approx(5 * np.log(n) / 2)
 
 
-def test_log_likelihood_at_the_training_data_is_the_maximised_one():
-    X, _ = _planted(n=700, seed=6)
+def test_log_likelihood_at_the_training_data_is_the_maximised_one(planted):
+    X, _ = planted(n=700, seed=6)
     est = TopoDAG(loss="additive").fit(X)
     n = X.shape[0]
     # with noise variances RSS_j / n the squared residuals sum to n per node
@@ -129,8 +115,8 @@ def test_log_likelihood_at_the_training_data_is_the_maximised_one():
     np.testing.assert_array_equal(again.score_samples(X[:50]), est.score_samples(X[:50]))
 
 
-def test_float32_input_gives_the_float64_graph():
-    X, _ = _planted(n=800, seed=7)
+def test_float32_input_gives_the_float64_graph(planted):
+    X, _ = planted(n=800, seed=7)
     a = TopoDAG(loss="additive").fit(X)
     b = TopoDAG(loss="additive").fit(X.astype(np.float32))
     np.testing.assert_array_equal(a.adjacency_, b.adjacency_)
@@ -142,14 +128,14 @@ def test_float32_input_gives_the_float64_graph():
     ({"min_explained": -0.1}, "min_explained"),
     ({"lambda1": 0.1}, "lambda1"),
 ])
-def test_bad_parameters_raise(kwargs, message):
-    X, _ = _planted(n=100)
+def test_bad_parameters_raise(kwargs, message, planted):
+    X, _ = planted(n=100)
     with pytest.raises(ValueError, match=message):
         topo_swaps(X, score="additive", **kwargs)
 
 
-def test_bad_input_raises():
-    X, _ = _planted(n=100)
+def test_bad_input_raises(planted):
+    X, _ = planted(n=100)
     with pytest.raises(ValueError, match="sample"):
         topo_swaps(X[:1], score="additive")
     with pytest.raises(ValueError, match="constant"):
