@@ -394,7 +394,8 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
     minutes beyond ``d = 50``.
 
     ``score='auto'`` runs the ``'bic'`` search, then compares, on the parents it found, the
-    linear regressions with the additive (spline) ones by BIC; where the additive model's is
+    linear regressions with the additive (spline) ones by BIC, each node's splines charged at
+    least ``min_explained``'s effect-size floor; where the additive model's criterion is
     lower, the ``'additive'`` search runs from the ``'bic'`` order, otherwise the ``'bic'``
     result stands (see :class:`numsolve.dag.TopoDAG`).
 
@@ -481,8 +482,8 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         :func:`numsolve.dag.gaussian_score` of ``x``, the extra ``cpdag`` marks the edges
         whose direction the score cannot tell (:func:`numsolve.dag.dag_to_cpdag`) and the
         history has the ``score`` after each pass. For ``score='auto'``, the chosen score's
-        result with the extras ``loss`` (``"bic"`` or ``"additive"``) and ``model_bic`` (the
-        BIC of each model on the linear graph's parents).
+        result with the extras ``loss`` (``"bic"`` or ``"additive"``) and ``model_scores`` (the
+        criterion of each model on the linear graph's parents).
 
     Examples
     --------
