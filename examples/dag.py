@@ -13,7 +13,8 @@ X = simulate_linear_sem(simulate_parameter(B, random_state=1), 1000, random_stat
 print(f"varsortability {varsortability(X, B):.2f}, R^2-sortability {r2_sortability(X, B):.2f}")
 Z = (X - X.mean(axis=0)) / X.std(axis=0)
 
-# the default score (loss="bic") does not depend on the units: the same graph for X and Z
+# the default (loss="auto") keeps the linear score on linear data (est.loss_ == "bic"); it does
+# not depend on the units: the same graph for X and Z
 est = TopoDAG(random_state=0).fit(Z)
 print("TopoDAG on standardised data:", count_accuracy(B, est.adjacency_),
       "CPDAG SHD", shd_cpdag(B, est.adjacency_))

@@ -6,8 +6,8 @@ Simulated linear SEMs with equal noise variances are *varsortable*: along the tr
 marginal variance grows, and a score that assumes equal noise variances in the units given
 (``loss="l2"``, NOTEARS' least squares) can exploit it to find the DAG itself. Rescale the
 columns (standardise them, or measure in other units) and that signal is gone, or misleads.
-The default ``loss="bic"`` fits one noise variance per node: its graph does not change with
-the units, at the price of identifying only the Markov equivalence class (scored here by the
+The linear Gaussian score ``loss="bic"`` (what the default ``loss="auto"`` keeps on linear
+data) fits one noise variance per node: its graph does not change with the units, at the price of identifying only the Markov equivalence class (scored here by the
 SHD between CPDAGs, which counts an undetermined direction as correct).
 :func:`~numsolve.dag.varsortability` and :func:`~numsolve.dag.r2_sortability` measure how
 much a data set's scales reveal of the order (0.5: nothing).

@@ -3,8 +3,9 @@ A learned DAG beside the truth
 ==============================
 
 :class:`~numsolve.dag.TopoDAG` learns a directed acyclic graph from samples of a linear
-structural equation model. Its default score (``loss="bic"``, a Gaussian likelihood with one
-noise variance per node) does not depend on the units of the columns, and from such data the
+structural equation model. On such data its default (``loss="auto"``) keeps the linear score
+(``loss="bic"``, a Gaussian likelihood with one noise variance per node; ``loss_`` says so),
+which does not depend on the units of the columns, and from such data the
 direction of some edges cannot be told: what it identifies is the Markov equivalence class,
 drawn as a CPDAG (``cpdag_``) whose undirected edges are those whose direction differs between
 equivalent graphs. Here the data are standardised, as real measurements in arbitrary units
