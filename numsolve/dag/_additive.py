@@ -167,8 +167,9 @@ class BlockGram:
             return np.array([self.rss(v, list(parents) + [c]) for c in candidates])
         if I.size:
             # the candidates' blocks and v's column made orthogonal to the chosen blocks
-            a = solve_triangular(L, G[I, v], lower=True)
-            M = solve_triangular(L, G[I][:, J.ravel()], lower=True).T.reshape(J.shape + (-1,))
+            a = solve_triangular(L, G[I, v], lower=True, check_finite=False)
+            M = solve_triangular(L, G[I][:, J.ravel()], lower=True, check_finite=False)
+            M = M.T.reshape(J.shape + (-1,))
             S = S - M @ M.transpose(0, 2, 1)
             g = g - M @ a
             base = 1.0 - a @ a
@@ -184,8 +185,8 @@ class BlockGram:
         L = _factor(G[np.ix_(I, I)])
         if L is None:
             return np.array([self.rss(v, list(path[:t]) + [x]) for t in range(len(path) + 1)])
-        a = solve_triangular(L, G[I, v], lower=True)
-        M = solve_triangular(L, G[np.ix_(I, J)], lower=True)
+        a = solve_triangular(L, G[I, v], lower=True, check_finite=False)
+        M = solve_triangular(L, G[np.ix_(I, J)], lower=True, check_finite=False)
         ends = np.concatenate([[0], np.cumsum([self.columns[p].size for p in path])])
         # prefix t uses the first ends[t] rows of the factor: running sums over its rows
         rows_M = np.concatenate([np.zeros((1,) + S.shape), np.cumsum(M[:, :, None] * M[:, None, :], axis=0)])
@@ -371,8 +372,9 @@ class AdditiveSEM:
     def fit(cls, X, parents, transformers):
         n, d = X.shape
         coefficients, intercept, variance = [], np.zeros(d), np.zeros(d)
+        blocks = cls._blocks(X, parents, transformers)
         for v in range(d):
-            Z = cls._design(X, parents[v], transformers)
+            Z = cls._design(blocks, parents[v], n)
             coef = np.linalg.lstsq(np.c_[np.ones(n), Z], X[:, v], rcond=None)[0]
             coefficients.append(coef[1:])
             intercept[v] = coef[0]
@@ -381,14 +383,20 @@ class AdditiveSEM:
         return cls(transformers, parents, coefficients, intercept, variance)
 
     @staticmethod
-    def _design(X, parents, transformers):
-        blocks = [_block(transformers[p], X[:, p]) for p in parents]
-        return np.hstack(blocks) if blocks else np.zeros((X.shape[0], 0))
+    def _blocks(X, parents, transformers):
+        """Each parent's spline block, once however many children it has."""
+        used = {p for ps in parents for p in ps}
+        return {p: _block(transformers[p], X[:, p]) for p in used}
+
+    @staticmethod
+    def _design(blocks, parents, n):
+        return np.hstack([blocks[p] for p in parents]) if len(parents) else np.zeros((n, 0))
 
     def residuals(self, X):
         R = np.empty_like(X, dtype=np.float64)
+        blocks = self._blocks(X, self.parents, self.transformers)
         for v, parents in enumerate(self.parents):
-            Z = self._design(X, parents, self.transformers)
+            Z = self._design(blocks, parents, X.shape[0])
             R[:, v] = X[:, v] - self.intercept[v] - Z @ self.coefficients[v]
         return R
 

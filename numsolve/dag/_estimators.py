@@ -68,8 +68,9 @@ class TopoDAG(BaseEstimator):
     lambda1 : float, default=0.0
         L1 penalty of ``"l2"`` and ``"logistic"``.
     edge_penalty : "ebic" or float, default="ebic"
-        Penalty per edge of ``"bic"`` (and of ``"auto"``'s linear search): ``"ebic"`` is the extended BIC, ``(log n) / 2 + log d``
-        per edge (Foygel and Drton's gamma = 1/2 over the ``d (d - 1)`` possible edges, see
+        Penalty per edge of ``"bic"`` (and of ``"auto"``'s linear search): ``"ebic"`` is the
+        extended BIC, ``(log n) / 2 + log d`` per edge (Foygel and Drton's gamma = 1/2 over the
+        ``d (d - 1)`` possible edges, see
         :func:`numsolve.dag.gaussian_score`); a number is in units of ``(log n) / 2`` (1 is
         BIC, larger values give sparser graphs). On 9 standardised simulations (ER2, ER4, SF4;
         d 20 to 100; n = 1000) ``"ebic"`` lowered the total SHD from 149 (BIC) to 60; BIC
