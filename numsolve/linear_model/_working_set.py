@@ -189,7 +189,12 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         ws_size = size
         chosen = np.sort(np.argpartition(-scores, size - 1)[:size])
         ws = keep[chosen]
-        inner_tol = max(_INNER_FRACTION * crit, 0.5 * threshold)
+        # a working set of every kept feature is the whole problem, its gap the global one:
+        # where its epochs are fast, a looser inner stop only costs another outer iteration
+        # (sparse 20000 x 2000 at alpha_max/1000: 12 -> 9 outer iterations); slow ones keep
+        # the schedule and its Newton finishes (2000 x 20000 at alpha_max/1000 was 15 % slower)
+        whole = size == keep.size and rate is not None and rate <= _FAST_RATE
+        inner_tol = 0.5 * threshold if whole else max(_INNER_FRACTION * crit, 0.5 * threshold)
         use_gram = on_gram and (gram is True or gram_pays(design, ws, fit_intercept))
         solved = False
         if use_gram:
