@@ -158,7 +158,8 @@ def _newton_direction(H, ridge, grad):
 
 class _FixedHessian:
     """Newton directions of a quadratic (fixed Hessian ``H``) on shrinking active sets, from
-    one Cholesky factorisation of ``H``.
+    one factorisation of ``H`` (dense Cholesky, or sparse LU for a sparse ``H``); ``solve``
+    applies ``H^{-1}`` to a vector or to the columns of a matrix.
 
     The coordinates that left the active set are held at zero by Lagrange multipliers:
     ``d = -H^{-1}(g + E lam)`` with ``(E' H^{-1} E) lam = -E' H^{-1} g``, ``E`` their unit
