@@ -57,12 +57,51 @@ static void numsolve_add_f64(Py_ssize_t n, const double* z, double c, double* ou
         out[i] = z[i] + c;
 }
 
-/* back-propagated residuals of one unit for one output: g = (g + u - v r) d */
+/* back-propagated residuals of one unit for one output: g = (v e) d, e the residuals */
 NUMSOLVE_CLONES
-static void numsolve_backprop1(Py_ssize_t n, double u, double v, const double* r,
-                               const double* d, double* g) {
+static void numsolve_backprop1(Py_ssize_t n, double v, const double* e, const double* d,
+                               double* g) {
     for (Py_ssize_t i = 0; i < n; i++)
-        g[i] = (g[i] + u - v * r[i]) * d[i];
+        g[i] = (v * e[i]) * d[i];
+}
+
+/* Sums in 32 interleaved lanes (entry i of a full block of 32 adds to lane i mod 32, the rest
+   to lanes 0, 1, ... in order), the lanes then added in a fixed tree: 32 chains of additions
+   in flight instead of one, and every vector width gives the same bits since each lane is one
+   chain in index order. */
+#define NUMSOLVE_LANES 32
+
+static inline __attribute__((always_inline)) double numsolve_lanes_total(double* lane) {
+    for (int width = NUMSOLVE_LANES / 2; width > 0; width /= 2)
+        for (int l = 0; l < width; l++)
+            lane[l] = lane[l] + lane[l + width];
+    return lane[0];
+}
+
+/* sum_i x[i] y[i] */
+NUMSOLVE_CLONES
+static double numsolve_dot(Py_ssize_t n, const double* x, const double* y) {
+    double lane[NUMSOLVE_LANES] = {0.0};
+    Py_ssize_t i = 0;
+    for (; i + NUMSOLVE_LANES <= n; i += NUMSOLVE_LANES)
+        for (int l = 0; l < NUMSOLVE_LANES; l++)
+            lane[l] += x[i + l] * y[i + l];
+    for (int l = 0; i + l < n; l++)
+        lane[l] += x[i + l] * y[i + l];
+    return numsolve_lanes_total(lane);
+}
+
+/* sum_i x[i] */
+NUMSOLVE_CLONES
+static double numsolve_sum(Py_ssize_t n, const double* x) {
+    double lane[NUMSOLVE_LANES] = {0.0};
+    Py_ssize_t i = 0;
+    for (; i + NUMSOLVE_LANES <= n; i += NUMSOLVE_LANES)
+        for (int l = 0; l < NUMSOLVE_LANES; l++)
+            lane[l] += x[i + l];
+    for (int l = 0; i + l < n; l++)
+        lane[l] += x[i + l];
+    return numsolve_lanes_total(lane);
 }
 
 /* out = x, rounded to float32 or copied */
