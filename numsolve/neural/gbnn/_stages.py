@@ -2,8 +2,6 @@
 
 import numpy as np
 
-from ._draws import draw_stage_streams
-
 __all__ = ["input_scaling", "draw_stages", "unpack_stages"]
 
 
@@ -50,9 +48,12 @@ def draw_stages(rng, n_stages, n_samples, n_sub, n_features, n_units, n_outputs,
     rows = np.empty((n_stages, n_sub), dtype=np.int64)
     uniform = np.empty((n_stages, bound.shape[0]))
     subsample = n_sub < n_samples
-    # the streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block, drawn in
-    # one compiled call (sorting and scaling run once on all stages)
-    draw_stage_streams(rng, n_samples if subsample else 0, rows, uniform)
+    for t in range(n_stages):
+        # the random streams of rng.choice(n, n_sub, replace=False) and rng.uniform per block;
+        # the loop only draws (sorting and scaling run once on all stages)
+        if subsample:
+            rows[t] = rng.permutation(n_samples)[:n_sub]
+        uniform[t] = rng.random_sample(bound.shape[0])
     if subsample:
         rows.sort(axis=1)
     else:
