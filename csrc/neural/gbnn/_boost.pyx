@@ -112,7 +112,7 @@ cdef inline void _matmul(const floating* A, bint a_transposed, const floating* B
 
 
 cdef inline double _dot(const double* x, const double* y, Py_ssize_t n) noexcept nogil:
-    """``x'y`` in 32 interleaved partial sums (``_loops.h``): no BLAS call for the short
+    """``x'y`` in interleaved partial sums (``_loops.h``): no BLAS call for the short
     L-BFGS vectors and the J x J products, and the same bits on every CPU."""
     return numsolve_dot(n, x, y)
 

@@ -65,43 +65,63 @@ static void numsolve_backprop1(Py_ssize_t n, double v, const double* e, const do
         g[i] = (v * e[i]) * d[i];
 }
 
-/* Sums in 32 interleaved lanes (entry i of a full block of 32 adds to lane i mod 32, the rest
-   to lanes 0, 1, ... in order), the lanes then added in a fixed tree: 32 chains of additions
-   in flight instead of one, and every vector width gives the same bits since each lane is one
-   chain in index order. */
-#define NUMSOLVE_LANES 32
+/* Sums in interleaved lanes: entries of full blocks of 32 go to four vectors of eight lanes
+   (entry i to vector (i mod 32) / 8, lane i mod 8), the rest to the first vector in blocks
+   of eight and then one by one; the vectors are added lane by lane and the eight lanes in a
+   fixed tree (written out, so that it stays in registers). Each lane is one chain of additions
+   in index order, so every vector width gives the same bits, and four chains are in flight
+   instead of one. */
+#define NUMSOLVE_LANES 8
 
-static inline __attribute__((always_inline)) double numsolve_lanes_total(double* lane) {
-    for (int width = NUMSOLVE_LANES / 2; width > 0; width /= 2)
-        for (int l = 0; l < width; l++)
-            lane[l] = lane[l] + lane[l + width];
-    return lane[0];
+static inline __attribute__((always_inline)) double numsolve_lanes_total(
+        const double* a, const double* b, const double* c, const double* d) {
+    double lane[NUMSOLVE_LANES];
+    for (int l = 0; l < NUMSOLVE_LANES; l++)
+        lane[l] = (a[l] + c[l]) + (b[l] + d[l]);
+    return ((lane[0] + lane[4]) + (lane[2] + lane[6]))
+           + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
 }
 
 /* sum_i x[i] y[i] */
 NUMSOLVE_CLONES
 static double numsolve_dot(Py_ssize_t n, const double* x, const double* y) {
-    double lane[NUMSOLVE_LANES] = {0.0};
+    double a[NUMSOLVE_LANES] = {0.0}, b[NUMSOLVE_LANES] = {0.0};
+    double c[NUMSOLVE_LANES] = {0.0}, d[NUMSOLVE_LANES] = {0.0};
     Py_ssize_t i = 0;
+    for (; i + 4 * NUMSOLVE_LANES <= n; i += 4 * NUMSOLVE_LANES)
+        for (int l = 0; l < NUMSOLVE_LANES; l++) {
+            a[l] += x[i + l] * y[i + l];
+            b[l] += x[i + NUMSOLVE_LANES + l] * y[i + NUMSOLVE_LANES + l];
+            c[l] += x[i + 2 * NUMSOLVE_LANES + l] * y[i + 2 * NUMSOLVE_LANES + l];
+            d[l] += x[i + 3 * NUMSOLVE_LANES + l] * y[i + 3 * NUMSOLVE_LANES + l];
+        }
     for (; i + NUMSOLVE_LANES <= n; i += NUMSOLVE_LANES)
         for (int l = 0; l < NUMSOLVE_LANES; l++)
-            lane[l] += x[i + l] * y[i + l];
+            a[l] += x[i + l] * y[i + l];
     for (int l = 0; i + l < n; l++)
-        lane[l] += x[i + l] * y[i + l];
-    return numsolve_lanes_total(lane);
+        a[l] += x[i + l] * y[i + l];
+    return numsolve_lanes_total(a, b, c, d);
 }
 
 /* sum_i x[i] */
 NUMSOLVE_CLONES
 static double numsolve_sum(Py_ssize_t n, const double* x) {
-    double lane[NUMSOLVE_LANES] = {0.0};
+    double a[NUMSOLVE_LANES] = {0.0}, b[NUMSOLVE_LANES] = {0.0};
+    double c[NUMSOLVE_LANES] = {0.0}, d[NUMSOLVE_LANES] = {0.0};
     Py_ssize_t i = 0;
+    for (; i + 4 * NUMSOLVE_LANES <= n; i += 4 * NUMSOLVE_LANES)
+        for (int l = 0; l < NUMSOLVE_LANES; l++) {
+            a[l] += x[i + l];
+            b[l] += x[i + NUMSOLVE_LANES + l];
+            c[l] += x[i + 2 * NUMSOLVE_LANES + l];
+            d[l] += x[i + 3 * NUMSOLVE_LANES + l];
+        }
     for (; i + NUMSOLVE_LANES <= n; i += NUMSOLVE_LANES)
         for (int l = 0; l < NUMSOLVE_LANES; l++)
-            lane[l] += x[i + l];
+            a[l] += x[i + l];
     for (int l = 0; i + l < n; l++)
-        lane[l] += x[i + l];
-    return numsolve_lanes_total(lane);
+        a[l] += x[i + l];
+    return numsolve_lanes_total(a, b, c, d);
 }
 
 /* out = x, rounded to float32 or copied */
