@@ -10,10 +10,11 @@ its outputs on all rows, the safeguarded Newton step for its multiplier and the 
 loss. The random draws are made beforehand in Python, so the result depends on
 ``random_state`` only.
 
-Numerics: products go to BLAS through ``scipy.linalg.cython_blas`` with the argument order of
-a row-major product (``C' = B' A'`` in column-major terms), sums run in index order, and the
-extension is built without floating-point contraction, so a fit gives the same bits on every
-machine for a ``random_state``. The logistic and tanh units use :func:`_exp_neg`, a
+Numerics: products with ``X`` go to BLAS through ``scipy.linalg.cython_blas`` with the
+argument order of a row-major product (``C' = B' A'`` in column-major terms); the stage fit's
+short sums (its J x J products, the L-BFGS inner products) run in fixed interleaved lanes
+(``_loops.h``), other sums in index order, and the extension is built without floating-point
+contraction, so a fit gives the same bits for a ``random_state`` wherever BLAS does. The logistic and tanh units use :func:`_exp_neg`, a
 vectorisable exponential (range reduction and a degree-12 polynomial, ``../_vector_math.h``),
 since the scalar ``exp`` dominated an evaluation; the elementwise loops of the stage fit are
 in ``_loops.h``, compiled per vector width (the module itself targets baseline x86-64, two
