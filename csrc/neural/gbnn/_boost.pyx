@@ -10,11 +10,10 @@ its outputs on all rows, the safeguarded Newton step for its multiplier and the 
 loss. The random draws are made beforehand in Python, so the result depends on
 ``random_state`` only.
 
-Numerics: products with ``X`` go to BLAS through ``scipy.linalg.cython_blas`` with the
-argument order of a row-major product (``C' = B' A'`` in column-major terms); the stage fit's
-short sums (its J x J products, the L-BFGS inner products) run in fixed interleaved lanes
-(``_loops.h``), other sums in index order, and the extension is built without floating-point
-contraction, so a fit gives the same bits for a ``random_state`` wherever BLAS does. The logistic and tanh units use :func:`_exp_neg`, a
+Numerics: products go to BLAS through ``scipy.linalg.cython_blas`` with the argument order of
+a row-major product (``C' = B' A'`` in column-major terms), sums run in index order, and the
+extension is built without floating-point contraction, so a fit gives the same bits on every
+machine for a ``random_state``. The logistic and tanh units use :func:`_exp_neg`, a
 vectorisable exponential (range reduction and a degree-12 polynomial, ``../_vector_math.h``),
 since the scalar ``exp`` dominated an evaluation; the elementwise loops of the stage fit are
 in ``_loops.h``, compiled per vector width (the module itself targets baseline x86-64, two
@@ -112,10 +111,9 @@ cdef inline void _matmul(const floating* A, bint a_transposed, const floating* B
         dgemm(&tb, &ta, &n, &m, &k, &one, <double*>B, &ldb, <double*>A, &lda, &zero, C, &ldc)
 
 
-cdef inline double _dot(const double* x, const double* y, Py_ssize_t n) noexcept nogil:
-    """``x'y`` in interleaved partial sums (``_loops.h``): no BLAS call for the short
-    L-BFGS vectors and the J x J products, and the same bits on every CPU."""
-    return numsolve_dot(n, x, y)
+cdef inline double _dot(const double* x, const double* y, int n) noexcept nogil:
+    cdef int inc = 1
+    return ddot(&n, <double*>x, &inc, <double*>y, &inc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,10 +133,8 @@ cdef extern from "_loops.h":
     void numsolve_logistic_from_exp(Py_ssize_t n, double* H, double* D) noexcept nogil
     void numsolve_add_f32(Py_ssize_t n, const float* z, double c, double* out) noexcept nogil
     void numsolve_add_f64(Py_ssize_t n, const double* z, double c, double* out) noexcept nogil
-    void numsolve_backprop1(Py_ssize_t n, double v, const double* e, const double* d,
+    void numsolve_backprop1(Py_ssize_t n, double u, double v, const double* r, const double* d,
                             double* g) noexcept nogil
-    double numsolve_dot(Py_ssize_t n, const double* x, const double* y) noexcept nogil
-    double numsolve_sum(Py_ssize_t n, const double* x) noexcept nogil
     void numsolve_round_f32(Py_ssize_t n, const double* x, float* out) noexcept nogil
 
 
@@ -194,6 +190,28 @@ cdef void _forward(const double* X, const double* theta, int n, int p, int J, in
     for i in range(n):
         for o in range(k):
             out[i * k + o] += theta[od + o]
+
+
+cdef void _row_sums(const double* A, int rows, int cols, double* out) noexcept nogil:
+    """``out[j] = sum_i A[j, i]`` (row-major), each sum in index order; four rows at a time,
+    so that four independent additions are in flight instead of one."""
+    cdef Py_ssize_t i, j = 0
+    cdef double t0, t1, t2, t3
+    while j + 4 <= rows:
+        t0 = t1 = t2 = t3 = 0.0
+        for i in range(cols):
+            t0 += A[j * cols + i]
+            t1 += A[(j + 1) * cols + i]
+            t2 += A[(j + 2) * cols + i]
+            t3 += A[(j + 3) * cols + i]
+        out[j], out[j + 1], out[j + 2], out[j + 3] = t0, t1, t2, t3
+        j += 4
+    while j < rows:
+        t0 = 0.0
+        for i in range(cols):
+            t0 += A[j * cols + i]
+        out[j] = t0
+        j += 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +362,7 @@ cdef double _projected_loss(const floating* X, double* theta, int n, int p, int 
     cdef floating* ZT = <floating*>w.ZT
     cdef floating* WT = <floating*>w.WT
     cdef int oc = p * J, ov = p * J + J
-    cdef Py_ssize_t i, j, q, o
+    cdef Py_ssize_t i, j, q
     cdef double weight, loss
     cdef double* HW = w.HT  # H' S (S the sample weights)
     for q in range(p):
@@ -362,13 +380,11 @@ cdef double _projected_loss(const floating* X, double* theta, int n, int p, int 
         for j in range(J):
             for i in range(n):
                 HW[j * n + i] = w.HT[j * n + i] * w.sw[i]
-    for j in range(J):  # H'SH, H'SR and the weighted means of H: short dot products
-        w.hm[j] = numsolve_sum(n, HW + j * n) / w.wsum
-        for q in range(j, J):
-            w.A[j * J + q] = _dot(HW + j * n, w.HT + q * n, n)
-            w.A[q * J + j] = w.A[j * J + q]
-        for o in range(k):
-            w.B[j * k + o] = _dot(HW + j * n, w.RT + o * n, n)
+    _row_sums(HW, J, n, w.hm)
+    for j in range(J):
+        w.hm[j] = w.hm[j] / w.wsum
+    _matmul(HW, False, w.HT, True, w.A, J, J, n)
+    _matmul(HW, False, w.R, False, w.B, J, k, n)
     loss = _ridge_output_layer(w.A, w.B, w.hm, w.wsum, J, k, alpha, w.stats, theta, ov, w.V)
     for q in range(p):
         for j in range(J):
@@ -386,40 +402,30 @@ cdef void _projected_grad(const floating* X, const double* theta, int n, int p, 
     cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
     cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
     cdef double u
-    cdef double* e
-    if k == 1:
-        # the residuals e = H V + d - R once, then each unit's back-propagated residuals
-        # (V e') o D' elementwise: no J x J x n product
-        e = w.MT
-        for i in range(n):
-            e[i] = 0.0
-        for j in range(J):
-            numsolve_axpy(n, w.V[j], w.HT + j * n, e)
-        for i in range(n):
-            e[i] = (e[i] + theta[od]) - w.RT[i]
-            if w.sw != NULL:
-                e[i] = e[i] * w.sw[i]
-        for j in range(J):
-            numsolve_backprop1(n, w.V[j], e, w.DT + j * n, w.GT + j * n)
-    else:
-        # (E V')' = (V V') H' + (V d) 1' - V R', without forming the residuals E
-        _matmul(w.V, False, w.V, True, w.VV, J, J, k)
-        _matmul(w.VV, False, w.HT, False, w.GT, J, n, J)
+    # (E V')' = (V V') H' + (V d) 1' - V R', without forming the residuals E
+    _matmul(w.V, False, w.V, True, w.VV, J, J, k)
+    _matmul(w.VV, False, w.HT, False, w.GT, J, n, J)
+    if k > 1:
         _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
-        for j in range(J):
-            u = 0.0
-            for o in range(k):
-                u += w.V[j * k + o] * theta[od + o]
+    for j in range(J):  # back-propagated residuals into GT, elementwise (vectorised)
+        u = 0.0
+        for o in range(k):
+            u += w.V[j * k + o] * theta[od + o]
+        if k == 1:  # V R' is an outer product, each entry one product: no BLAS call, no pass
+            numsolve_backprop1(n, u, w.V[j], w.RT, w.DT + j * n, w.GT + j * n)
+        else:
             for i in range(n):
                 w.GT[j * n + i] = (w.GT[j * n + i] + u - w.MT[j * n + i]) * w.DT[j * n + i]
-                if w.sw != NULL:
-                    w.GT[j * n + i] = w.GT[j * n + i] * w.sw[i]
-    for j in range(J):
-        grad[oc + j] = numsolve_sum(n, w.GT + j * n) / n
+        if w.sw != NULL:
+            for i in range(n):
+                w.GT[j * n + i] = w.GT[j * n + i] * w.sw[i]
         if floating is float:
             numsolve_round_f32(n, w.GT + j * n, dZT + j * n)
         else:
             memcpy(dZT + j * n, w.GT + j * n, n * sizeof(double))
+    _row_sums(w.GT, J, n, grad + oc)
+    for j in range(J):
+        grad[oc + j] = grad[oc + j] / n
     _matmul(dZT, False, X, False, gWT, J, p, n)
     for q in range(p):
         for j in range(J):

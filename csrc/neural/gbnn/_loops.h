@@ -57,71 +57,12 @@ static void numsolve_add_f64(Py_ssize_t n, const double* z, double c, double* ou
         out[i] = z[i] + c;
 }
 
-/* back-propagated residuals of one unit for one output: g = (v e) d, e the residuals */
+/* back-propagated residuals of one unit for one output: g = (g + u - v r) d */
 NUMSOLVE_CLONES
-static void numsolve_backprop1(Py_ssize_t n, double v, const double* e, const double* d,
-                               double* g) {
+static void numsolve_backprop1(Py_ssize_t n, double u, double v, const double* r,
+                               const double* d, double* g) {
     for (Py_ssize_t i = 0; i < n; i++)
-        g[i] = (v * e[i]) * d[i];
-}
-
-/* Sums in interleaved lanes: entries of full blocks of 32 go to four vectors of eight lanes
-   (entry i to vector (i mod 32) / 8, lane i mod 8), the rest to the first vector in blocks
-   of eight and then one by one; the vectors are added lane by lane and the eight lanes in a
-   fixed tree (written out, so that it stays in registers). Each lane is one chain of additions
-   in index order, so every vector width gives the same bits, and four chains are in flight
-   instead of one. */
-#define NUMSOLVE_LANES 8
-
-static inline __attribute__((always_inline)) double numsolve_lanes_total(
-        const double* a, const double* b, const double* c, const double* d) {
-    double lane[NUMSOLVE_LANES];
-    for (int l = 0; l < NUMSOLVE_LANES; l++)
-        lane[l] = (a[l] + c[l]) + (b[l] + d[l]);
-    return ((lane[0] + lane[4]) + (lane[2] + lane[6]))
-           + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
-}
-
-/* sum_i x[i] y[i] */
-NUMSOLVE_CLONES
-static double numsolve_dot(Py_ssize_t n, const double* x, const double* y) {
-    double a[NUMSOLVE_LANES] = {0.0}, b[NUMSOLVE_LANES] = {0.0};
-    double c[NUMSOLVE_LANES] = {0.0}, d[NUMSOLVE_LANES] = {0.0};
-    Py_ssize_t i = 0;
-    for (; i + 4 * NUMSOLVE_LANES <= n; i += 4 * NUMSOLVE_LANES)
-        for (int l = 0; l < NUMSOLVE_LANES; l++) {
-            a[l] += x[i + l] * y[i + l];
-            b[l] += x[i + NUMSOLVE_LANES + l] * y[i + NUMSOLVE_LANES + l];
-            c[l] += x[i + 2 * NUMSOLVE_LANES + l] * y[i + 2 * NUMSOLVE_LANES + l];
-            d[l] += x[i + 3 * NUMSOLVE_LANES + l] * y[i + 3 * NUMSOLVE_LANES + l];
-        }
-    for (; i + NUMSOLVE_LANES <= n; i += NUMSOLVE_LANES)
-        for (int l = 0; l < NUMSOLVE_LANES; l++)
-            a[l] += x[i + l] * y[i + l];
-    for (int l = 0; i + l < n; l++)
-        a[l] += x[i + l] * y[i + l];
-    return numsolve_lanes_total(a, b, c, d);
-}
-
-/* sum_i x[i] */
-NUMSOLVE_CLONES
-static double numsolve_sum(Py_ssize_t n, const double* x) {
-    double a[NUMSOLVE_LANES] = {0.0}, b[NUMSOLVE_LANES] = {0.0};
-    double c[NUMSOLVE_LANES] = {0.0}, d[NUMSOLVE_LANES] = {0.0};
-    Py_ssize_t i = 0;
-    for (; i + 4 * NUMSOLVE_LANES <= n; i += 4 * NUMSOLVE_LANES)
-        for (int l = 0; l < NUMSOLVE_LANES; l++) {
-            a[l] += x[i + l];
-            b[l] += x[i + NUMSOLVE_LANES + l];
-            c[l] += x[i + 2 * NUMSOLVE_LANES + l];
-            d[l] += x[i + 3 * NUMSOLVE_LANES + l];
-        }
-    for (; i + NUMSOLVE_LANES <= n; i += NUMSOLVE_LANES)
-        for (int l = 0; l < NUMSOLVE_LANES; l++)
-            a[l] += x[i + l];
-    for (int l = 0; i + l < n; l++)
-        a[l] += x[i + l];
-    return numsolve_lanes_total(a, b, c, d);
+        g[i] = (g[i] + u - v * r[i]) * d[i];
 }
 
 /* out = x, rounded to float32 or copied */
