@@ -403,7 +403,12 @@ cdef void _projected_grad(const floating* X, const double* theta, int n, int p, 
     cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
     cdef double u
     # (E V')' = (V V') H' + (V d) 1' - V R', without forming the residuals E
-    _matmul(w.V, False, w.V, True, w.VV, J, J, k)
+    if k == 1:  # an outer product, each entry one product (as BLAS rounds it): no call
+        for j in range(J):
+            for q in range(J):
+                w.VV[j * J + q] = w.V[j] * w.V[q]
+    else:
+        _matmul(w.V, False, w.V, True, w.VV, J, J, k)
     _matmul(w.VV, False, w.HT, False, w.GT, J, n, J)
     if k > 1:
         _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
