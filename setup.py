@@ -26,6 +26,14 @@ def openmp_flags():
     return ["-fopenmp"], ["-fopenmp"]
 
 
+def headers(source):
+    """C headers beside ``source`` and in the folders above it up to ``csrc/`` (the ones it
+    may include), so that editing a header rebuilds the extension."""
+    folders = source.relative_to(HERE / "csrc").parents
+    return [str(header.relative_to(HERE)) for folder in folders
+            for header in sorted((HERE / "csrc" / folder).glob("*.h"))]
+
+
 def extensions():
     """One extension per ``.pyx`` under ``csrc/``, named after its path."""
     compile_flags, link_flags = openmp_flags()
@@ -43,6 +51,7 @@ def extensions():
             Extension(
                 "numsolve." + ".".join(relative.parts),
                 [str(source.relative_to(HERE))],
+                depends=headers(source),
                 include_dirs=[np.get_include()],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
                 extra_compile_args=flags,

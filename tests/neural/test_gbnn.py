@@ -223,3 +223,18 @@ def test_regressor_multi_output_shares_the_hidden_units():
     column = GBNNRegressor(random_state=0).fit(X, Y[:, :1])
     assert single.predict(X).shape == column.predict(X).shape == (300,)
     np.testing.assert_array_equal(single.predict(X), column.predict(X))
+
+
+def test_breast_cancer_fit_equals_the_saved_one():
+    # multipliers and training losses of the Numba kernels before the compiled port (6de7479),
+    # which this build reproduces bit for bit on the benchmark machine; the tolerance only
+    # leaves room for another BLAS's round-off (a changed algorithm moves them by > 1e-3)
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = GBNNClassifier(n_estimators=4, max_iter=8, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.multipliers_, [1.8052599657520396, 1.9508028741976737,
+                                                    2.7154591115922573, 3.8881744548647115],
+                               rtol=1e-5)
+    np.testing.assert_allclose(model.train_score_, [0.3773770145814422, 0.2583296844838321,
+                                                    0.18357973548059955, 0.13756272120794302],
+                               rtol=1e-5)

@@ -43,13 +43,14 @@ def test_exp_neg_is_exp_to_round_off():
     np.testing.assert_allclose(out, np.exp(-z), rtol=4e-16, atol=0)
 
 
+@pytest.mark.parametrize("k", [1, 4])  # one output takes its own back-propagation route
 @pytest.mark.parametrize("activation", GBNN_ACTIVATIONS)
-def test_projected_objective_is_the_stage_objective_at_the_optimal_output_layer(activation):
+def test_projected_objective_is_the_stage_objective_at_the_optimal_output_layer(activation, k):
     # the value is the full objective (array code above) at the V, d it sets, and the
     # gradient in W, c is the full one there (envelope theorem); the full gradient in V, d
     # vanishes, since they are optimal
     rng = np.random.RandomState(0)
-    n, p, J, k = 40, 5, 3, 4
+    n, p, J = 40, 5, 3
     X, R = rng.randn(n, p), rng.randn(n, k)
     theta = rng.randn(p * J + J + J * k + k)
     value, grad = _projected(X, R, theta, J, activation, 0.3)
@@ -80,10 +81,11 @@ def test_projected_output_layer_is_the_ridge_optimum(dtype):
     assert value == pytest.approx(full / (2 * n), rel=tol)
 
 
+@pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_projected_gradient_matches_finite_differences(dtype):
+def test_projected_gradient_matches_finite_differences(dtype, k):
     rng = np.random.RandomState(5)
-    n, p, J, k = 40, 3, 2, 3
+    n, p, J = 40, 3, 2
     X, R = rng.randn(n, p).astype(dtype), rng.randn(n, k)
     theta = rng.randn(p * J + J + J * k + k)
     _, grad = _projected(X, R, theta.copy(), J, "logistic", 0.2)

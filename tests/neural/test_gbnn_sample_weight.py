@@ -84,12 +84,13 @@ def test_weights_pull_towards_the_weighted_mean():
                - 5.0) < 0.1
 
 
-def test_weighted_kernels_equal_repeated_rows():
+@pytest.mark.parametrize("k", [1, 2])
+def test_weighted_kernels_equal_repeated_rows(k):
     rng = np.random.RandomState(0)
-    X, R = rng.randn(30, 3), rng.randn(30, 2)
+    X, R = rng.randn(30, 3), rng.randn(30, k)
     w = _weights(30, low=1)
     Xr, Rr = np.repeat(X, w.astype(int), axis=0), np.repeat(R, w.astype(int), axis=0)
-    theta = rng.uniform(-1, 1, 3 * 4 + 4 + 4 * 2 + 2)
+    theta = rng.uniform(-1, 1, 3 * 4 + 4 + 4 * k + k)
     grads = np.zeros((2, theta.size))
     thetas = theta.copy(), theta.copy()
     # the objective divides by the row count: weights of mean one for n rows equal N rows

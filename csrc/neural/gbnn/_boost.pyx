@@ -354,21 +354,16 @@ cdef double _ridge_output_layer(double* A, double* B, const double* hm, double w
     return stats[k] - fit
 
 
-cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p, int J, int k,
-                                 int code, double alpha, double* grad,
-                                 Projection* w) noexcept nogil:
-    """Stage objective at the hidden layer of ``theta`` and the optimal output layer.
-
-    The output layer of ``theta`` is overwritten by its ridge optimum; ``grad`` gets the
-    gradient in ``W, c`` (envelope theorem) and zeros for ``V, d``.
-    """
+cdef double _projected_loss(const floating* X, double* theta, int n, int p, int J, int k,
+                            int code, double alpha, Projection* w) noexcept nogil:
+    """Stage objective at the hidden layer of ``theta`` and the optimal output layer, which
+    overwrites the output layer of ``theta``; the hidden units and their derivatives stay in
+    ``w`` for :func:`_projected_grad`."""
     cdef floating* ZT = <floating*>w.ZT
-    cdef floating* dZT = <floating*>w.dZT
     cdef floating* WT = <floating*>w.WT
-    cdef floating* gWT = <floating*>w.gWT
-    cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
-    cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
-    cdef double u, weight, loss
+    cdef int oc = p * J, ov = p * J + J
+    cdef Py_ssize_t i, j, q
+    cdef double weight, loss
     cdef double* HW = w.HT  # H' S (S the sample weights)
     for q in range(p):
         for j in range(J):
@@ -391,8 +386,29 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     _matmul(HW, False, w.HT, True, w.A, J, J, n)
     _matmul(HW, False, w.R, False, w.B, J, k, n)
     loss = _ridge_output_layer(w.A, w.B, w.hm, w.wsum, J, k, alpha, w.stats, theta, ov, w.V)
+    for q in range(p):
+        for j in range(J):
+            weight = theta[q * J + j]
+            loss += alpha * weight * weight
+    return loss / (2 * n)
+
+
+cdef void _projected_grad(const floating* X, const double* theta, int n, int p, int J, int k,
+                          double alpha, double* grad, Projection* w) noexcept nogil:
+    """Gradient of the projected objective in ``W, c`` (envelope theorem; zeros for ``V, d``)
+    at the ``theta`` that :func:`_projected_loss` evaluated last."""
+    cdef floating* dZT = <floating*>w.dZT
+    cdef floating* gWT = <floating*>w.gWT
+    cdef int oc = p * J, ov = p * J + J, od = p * J + J + J * k
+    cdef Py_ssize_t i, j, q, o, size = p * J + J + J * k + k
+    cdef double u
     # (E V')' = (V V') H' + (V d) 1' - V R', without forming the residuals E
-    _matmul(w.V, False, w.V, True, w.VV, J, J, k)
+    if k == 1:  # an outer product, each entry one product (as BLAS rounds it): no call
+        for j in range(J):
+            for q in range(J):
+                w.VV[j * J + q] = w.V[j] * w.V[q]
+    else:
+        _matmul(w.V, False, w.V, True, w.VV, J, J, k)
     _matmul(w.VV, False, w.HT, False, w.GT, J, n, J)
     if k > 1:
         _matmul(w.V, False, w.RT, False, w.MT, J, n, k)
@@ -418,12 +434,18 @@ cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p,
     _matmul(dZT, False, X, False, gWT, J, p, n)
     for q in range(p):
         for j in range(J):
-            weight = theta[q * J + j]
-            loss += alpha * weight * weight
-            grad[q * J + j] = (gWT[j * p + q] + alpha * weight) / n
+            grad[q * J + j] = (gWT[j * p + q] + alpha * theta[q * J + j]) / n
     for q in range(ov, size):
         grad[q] = 0.0
-    return loss / (2 * n)
+
+
+cdef double _projected_loss_grad(const floating* X, double* theta, int n, int p, int J, int k,
+                                 int code, double alpha, double* grad,
+                                 Projection* w) noexcept nogil:
+    """:func:`_projected_loss` and then :func:`_projected_grad` at ``theta``."""
+    cdef double loss = _projected_loss(X, theta, n, p, J, k, code, alpha, w)
+    _projected_grad(X, theta, n, p, J, k, alpha, grad, w)
+    return loss
 
 
 # ---------------------------------------------------------------------------------------------
@@ -517,8 +539,7 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
             accepted = False
             for attempt in range(40):
                 numsolve_waxpy(m, theta, step, direction, trial)
-                loss_new = _projected_loss_grad(X, trial, n, p, J, k, fit.code, fit.alpha,
-                                                g_new, &w)
+                loss_new = _projected_loss(X, trial, n, p, J, k, fit.code, fit.alpha, &w)
                 if loss_new <= loss + 1e-4 * step * slope:
                     accepted = True
                     break
@@ -526,6 +547,14 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
             if not accepted:
                 break
             n_iter_out[0] = it + 1
+            decrease = loss - loss_new
+            if it + 1 == fit.max_iter or decrease <= fit.tol * max(fabs(loss_new), 1e-300):
+                # the last iteration: its gradient would go unused
+                memcpy(theta, trial, size * sizeof(double))
+                loss = loss_new
+                break
+            # the gradient only at the accepted point, not at rejected trials
+            _projected_grad(X, trial, n, p, J, k, fit.alpha, g_new, &w)
             numsolve_subtract(m, trial, theta, s_vec)
             numsolve_subtract(m, g_new, g, y_vec)
             sy = _dot(s_vec, y_vec, m)
@@ -535,12 +564,9 @@ cdef double _lbfgs(const floating* X, const double* R, const double* sw, double*
                 rho[head] = 1.0 / sy
                 head = (head + 1) % memory
                 stored = min(stored + 1, memory)
-            decrease = loss - loss_new
             memcpy(theta, trial, size * sizeof(double))
             memcpy(g, g_new, size * sizeof(double))
             loss = loss_new
-            if decrease <= fit.tol * max(fabs(loss), 1e-300):
-                break
     _projection_free(&w)
     free(S); free(Y); free(rho); free(a); free(g); free(g_new); free(trial); free(s_vec)
     free(y_vec); free(direction)
