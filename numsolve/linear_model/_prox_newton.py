@@ -4,11 +4,20 @@ Each step minimises the L1 problem with the loss replaced by its second-order mo
 current predictor ``Z``. That model is a weighted least-squares problem, ``(1/2) sum_i h_i
 (z_i - t_i)^2`` with curvatures ``h_i`` and working responses ``t_i = Z_i - g_i / h_i``
 (``g_i``, ``h_i`` the per-sample loss derivatives), so the compiled least-squares epochs solve
-it on the working set without ever forming or factoring a Hessian. The model is badly
-conditioned where supports grow near ``n`` or samples saturate, and plain epochs then gain a
-few percent a pass; Anderson extrapolation of the epochs' iterates (kept only when it lowers
-the model) recovers most of the Krylov speed on this quadratic (sparse 2000 x 20000 at
-alpha_max/100: 4342 -> about 1800 passes). The step to the model's minimiser is backtracked
+it on the working set without ever forming or factoring a Hessian. The whole model solve
+(coordinate passes, the intercept's step, Anderson extrapolation of the iterates every few
+passes, kept only when it lowers the model, and the stopping test) is one compiled call
+(:func:`._prox_newton_kernels.solve_model`): on sparse wide data a pass costs tens of
+microseconds, which the Python around each pass used to double. The model is badly
+conditioned where supports grow near ``n`` or samples saturate, and plain passes then gain a
+few percent each; the extrapolation recovers most of the Krylov speed on this quadratic.
+
+The model solve is inexact by design: it stops once no coordinate's violation exceeds a
+forcing fraction of the largest met in its first pass (about the restricted problem's
+violation at the step's start). That fraction
+asks the step for the violation decrease that brings the gap to the working set's tolerance
+(the gap falls about as the square of the violation), so the last step lands near the
+requested gap instead of at round-off. The step to the model's minimiser is backtracked
 until the true objective decreases enough. Unlike the active-set Newton finish, coefficients
 enter and leave the support freely within a step, and a step costs coordinate passes over the
 working set's stored entries however large the support is against ``n``.
@@ -17,17 +26,18 @@ working set's stored entries however large the support is against ``n``.
 import numpy as np
 
 from . import _cd as kernels
-from ._anderson import anderson_guess
-from ._cd import DatafitKind
-from ._prox_newton_kernels import logistic_loss, newton_model
+from ._prox_newton_kernels import logistic_loss, newton_model, solve_model
 
 __all__ = ["prox_newton_inner"]
 
-_MODEL_PASSES = 20
-# A coordinate pass over the model stops the model solve once it moves the coefficients by
-# less than this fraction of the step so far: the outer line search and the next step
-# absorb the rest
-_MODEL_RTOL = 1e-3
+_MODEL_PASSES = 50
+# The model solve's forcing: a step asks for the violation to fall by
+# sqrt(target gap / gap now) (times this safety factor), within these bounds
+_FORCING_SAFETY = 0.3
+_FORCING_MIN = 1e-3
+_FORCING_MAX = 0.5
+# a working set's first step, whose gap is not known
+_FORCING_FIRST = 0.1
 # Anderson extrapolation over this many passes of the model solve
 _ANDERSON = 5
 _ARMIJO = 1e-4
@@ -51,10 +61,16 @@ class _Model:
         design.ws_sq_norms(self.h, ws, self.lips)
         self.curvature_sum = float(self.h.sum())
 
-    def value(self, Z, W_ws, penalty):
-        """The model of the composite objective (up to a constant) at ``Z``, ``W[ws]``."""
-        r = Z[:, 0] - self.target
-        return 0.5 * float(self.h @ (r * r)) + float(penalty.value(W_ws, np))
+
+def forcing(crit, target):
+    """The fraction of its first pass's largest violation at which a model solve stops,
+    for a restricted gap ``crit`` to be brought to ``target`` (``crit`` None: unknown)."""
+    if crit is None:
+        return _FORCING_FIRST
+    if not crit > target > 0:
+        return _FORCING_MIN
+    return float(np.clip(_FORCING_SAFETY * np.sqrt(target / crit), _FORCING_MIN,
+                         _FORCING_MAX))
 
 
 def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means, inner_tol,
@@ -67,75 +83,37 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
     the line search, and the caller finishes with plain coordinate epochs.
     """
     passes = 0
+    crit = None
     for _ in range(max_steps):
         model = _Model(design, Z, y, a, ws)
-        W_model, b_model, Z_model = W.copy(), b.copy(), Z.copy()
-        passes += _solve_model(design, model, penalty, W_model, b_model, Z_model, ws,
-                               col_means is not None)
-        if not _line_search(penalty, W, b, Z, y, a, model, ws, W_model, b_model, Z_model):
+        w_model = np.concatenate([W[ws, 0], b])
+        z_model = Z[:, 0].copy()
+        run, _ = design.solve_model(model, ws, penalty, col_means is not None, w_model,
+                                    z_model, _MODEL_PASSES, forcing(crit, inner_tol),
+                                    _ANDERSON)
+        passes += run
+        if not _line_search(penalty, W, b, Z, y, a, model, ws, w_model, z_model):
             return passes, True
         kernels.raw_gradient(datafit.kind, Z, y, a, G)
-        if criterion(design.gradient(G, ws)) <= inner_tol:
+        crit = criterion(design.gradient(G, ws))
+        if crit <= inner_tol:
             break
     return passes, False
 
 
-def _solve_model(design, model, penalty, W, b, Z, ws, intercept):
-    """Coordinate passes on the model over ``ws`` in place on ``W``, ``b``, ``Z``, with
-    Anderson extrapolation every ``_ANDERSON`` passes; returns the passes run."""
-    ls = DatafitKind.LEAST_SQUARES
-    start = np.concatenate([W[ws, 0], b])
-    previous = start
-    buffer = [start]
-    for run in range(1, _MODEL_PASSES + 1):
-        design.epoch(ls, model.target, model.h, W, Z, ws, model.lips, penalty.l1, penalty.l2,
-                     penalty.positive)
-        if intercept:
-            kernels.intercept_step(ls, model.target, model.h, b, Z, model.curvature_sum)
-        current = np.concatenate([W[ws, 0], b])
-        moved = np.abs(current - previous).max(initial=0.0)
-        if moved <= _MODEL_RTOL * np.abs(current - start).max(initial=0.0):
-            return run
-        buffer.append(current)
-        if len(buffer) == _ANDERSON + 1:
-            current = _extrapolate(design, model, penalty, W, b, Z, ws, buffer)
-            buffer = [current]
-        previous = current
-    return _MODEL_PASSES
-
-
-def _extrapolate(design, model, penalty, W, b, Z, ws, buffer):
-    """Anderson extrapolation of the model solve's iterates in ``buffer``; kept when it
-    lowers the model. Returns the iterate (``W[ws]`` and ``b`` stacked) left in place."""
-    guess = anderson_guess(buffer)
-    if guess is None:
-        return buffer[-1]
-    W_new = guess[: ws.size]
-    if penalty.positive:
-        W_new = np.maximum(W_new, 0.0)
-    b_new = guess[ws.size:]
-    W_full = np.zeros_like(W)
-    W_full[ws, 0] = W_new
-    Z_new = np.empty_like(Z)
-    design.predict(W_full, ws, b_new, Z_new)
-    if model.value(Z_new, W_new, penalty) >= model.value(Z, W[ws, 0], penalty):
-        return buffer[-1]
-    W[ws, 0] = W_new
-    b[:] = b_new
-    Z[:] = Z_new
-    return np.concatenate([W_new, b_new])
-
-
-def _line_search(penalty, W, b, Z, y, a, model, ws, W_model, b_model, Z_model):
-    """Backtrack along the step to the model's minimiser (Armijo on the composite
-    objective); apply the accepted step in place and return whether one was accepted."""
-    D = W_model[ws] - W[ws]
-    db = b_model - b
+def _line_search(penalty, W, b, Z, y, a, model, ws, w_model, z_model):
+    """Backtrack along the step to the model's minimiser (``w_model``: the working set's
+    coefficients then the intercept; ``z_model`` its predictor) by Armijo's test on the
+    composite objective; apply the accepted step in place and return whether one was
+    accepted."""
+    m = ws.size
+    D = w_model[:m, None] - W[ws]
+    db = w_model[m:] - b
     z = np.ascontiguousarray(Z[:, 0])
-    dz = Z_model[:, 0] - z
+    dz = z_model - z
     penalty_now = float(penalty.value(W[ws], np))
     # the directional derivative of the composite objective bound used by Armijo's test
-    decrease = float(model.g @ dz) + float(penalty.value(W_model[ws], np)) - penalty_now
+    decrease = float(model.g @ dz) + float(penalty.value(w_model[:m], np)) - penalty_now
     if not decrease < 0:
         return False
     current = model.loss + penalty_now
