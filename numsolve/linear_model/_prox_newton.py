@@ -3,8 +3,8 @@
 Each step minimises the L1 problem with the loss replaced by its second-order model at the
 current predictor ``Z``. That model is a weighted least-squares problem, ``(1/2) sum_i h_i
 (z_i - t_i)^2`` with curvatures ``h_i`` and working responses ``t_i = Z_i - g_i / h_i``
-(``g_i``, ``h_i`` the per-sample loss derivatives), so the compiled least-squares epochs solve
-it on the working set without ever forming or factoring a Hessian. The whole model solve
+(``g_i``, ``h_i`` the per-sample loss derivatives), solved by coordinate passes on the
+working set without ever forming or factoring a Hessian. The whole model solve
 (coordinate passes, the intercept's step, Anderson extrapolation of the iterates every few
 passes, kept only when it lowers the model, and the stopping test) is one compiled call
 (:func:`._prox_newton_kernels.solve_model`): on sparse wide data a pass costs tens of
@@ -14,10 +14,10 @@ few percent each; the extrapolation recovers most of the Krylov speed on this qu
 
 The model solve is inexact by design: it stops once no coordinate's violation exceeds a
 forcing fraction of the largest met in its first pass (about the restricted problem's
-violation at the step's start). That fraction
-asks the step for the violation decrease that brings the gap to the working set's tolerance
-(the gap falls about as the square of the violation), so the last step lands near the
-requested gap instead of at round-off. The step to the model's minimiser is backtracked
+violation at the step's start). That fraction asks the step for the violation decrease
+that brings the gap to the working set's tolerance (the gap falls about as the square of
+the violation), so the last step lands near the requested gap instead of at round-off
+(:func:`forcing`). The step to the model's minimiser is backtracked
 until the true objective decreases enough. Unlike the active-set Newton finish, coefficients
 enter and leave the support freely within a step, and a step costs coordinate passes over the
 working set's stored entries however large the support is against ``n``.
@@ -41,6 +41,9 @@ _FORCING_FIRST = 0.1
 # Anderson extrapolation over this many passes of the model solve
 _ANDERSON = 5
 _ARMIJO = 1e-4
+# A predicted decrease below this fraction of the objective is taken without a test: the
+# loss's sum over samples is not that accurate
+_ROUND_OFF = 1e-12
 _MAX_HALVINGS = 30
 # Curvatures below this fraction of the sample's weight are raised to it: a saturated sample
 # has ``h_i`` near zero and a working response near infinity
@@ -83,14 +86,13 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
     the line search, and the caller finishes with plain coordinate epochs.
     """
     passes = 0
-    crit = None
+    fraction = forcing(None, inner_tol)
     for _ in range(max_steps):
         model = _Model(design, Z, y, a, ws)
         w_model = np.concatenate([W[ws, 0], b])
         z_model = Z[:, 0].copy()
         run, _ = design.solve_model(model, ws, penalty, col_means is not None, w_model,
-                                    z_model, _MODEL_PASSES, forcing(crit, inner_tol),
-                                    _ANDERSON)
+                                    z_model, _MODEL_PASSES, fraction, _ANDERSON)
         passes += run
         if not _line_search(penalty, W, b, Z, y, a, model, ws, w_model, z_model):
             return passes, True
@@ -98,6 +100,7 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
         crit = criterion(design.gradient(G, ws))
         if crit <= inner_tol:
             break
+        fraction = forcing(crit, inner_tol)
     return passes, False
 
 
@@ -118,6 +121,13 @@ def _line_search(penalty, W, b, Z, y, a, model, ws, w_model, z_model):
         return False
     current = model.loss + penalty_now
     step = 1.0
+    if -decrease <= _ROUND_OFF * abs(current):
+        # the objective cannot resolve this decrease and Armijo's test would accept a step
+        # by its rounding noise; the model is exact to third order in a step this small
+        W[ws] += D
+        b += db
+        Z[:, 0] += dz
+        return True
     for _ in range(_MAX_HALVINGS):
         W_try = W[ws] + step * D
         value = logistic_loss(z, dz, step, y, a) + float(penalty.value(W_try, np))
