@@ -25,8 +25,7 @@ working set's stored entries however large the support is against ``n``.
 
 import numpy as np
 
-from . import _cd as kernels
-from ._prox_newton_kernels import logistic_loss, newton_model, solve_model
+from ._prox_newton_kernels import newton_model, solve_model
 
 __all__ = ["prox_newton_inner"]
 
@@ -53,14 +52,26 @@ _MIN_CURVATURE = 1e-12
 class _Model:
     """The second-order model of the logistic loss at a predictor: the loss there, curvatures
     ``h``, raw gradient ``g``, working responses ``target`` and the working set's Lipschitz
-    constants."""
+    constants ``lips``. The line search expands the model at each trial point
+    (:meth:`expand`, one exponential per sample for the loss and all of them), so the
+    accepted point's model and gradient cost no further pass."""
 
-    def __init__(self, design, Z, y, a, ws):
+    def __init__(self, design, Z, y, a):
         n = Z.shape[0]
         self.h, self.g, self.target = np.empty(n), np.empty(n), np.empty(n)
-        self.loss = newton_model(Z[:, 0], y, a, _MIN_CURVATURE, self.h, self.g,
-                                 self.target)
         self.lips = np.zeros(design.shape[1])
+        self.y, self.a = y, a
+        self.loss = self.expand(np.ascontiguousarray(Z[:, 0]))
+
+    def expand(self, z):
+        """Refill the model at the predictor ``z``; return the loss there."""
+        self.loss = newton_model(z, self.y, self.a, _MIN_CURVATURE, self.h, self.g,
+                                 self.target)
+        return self.loss
+
+    def restrict(self, design, ws):
+        """The working set's Lipschitz constants and the curvatures' sum, at the model's
+        current point."""
         design.ws_sq_norms(self.h, ws, self.lips)
         self.curvature_sum = float(self.h.sum())
 
@@ -81,22 +92,30 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
     """Proximal Newton steps on the features ``ws`` in place on ``W``, ``b``, ``Z`` until
     ``criterion(grad_ws)`` (the restricted problem's gap) is at most ``inner_tol``.
 
-    Returns the number of coordinate passes run (the epochs of the caller's accounting) and
-    whether the steps stalled: near round-off, no step along the model's minimiser passes
-    the line search, and the caller finishes with plain coordinate epochs.
+    ``G`` holds the raw gradient at entry. ``datafit`` is the caller's binary logistic
+    datafit, whose derivatives the model's kernels compute themselves. Returns the number of
+    coordinate passes run (the epochs of the caller's accounting) and whether the steps
+    stalled: near round-off, no step along the model's minimiser passes the line search,
+    and the caller finishes with plain coordinate epochs.
     """
+    # the first step's forcing needs the gap at entry (``G`` holds the raw gradient there):
+    # a working set entered just above the requested gap is then not solved far past it
+    crit = criterion(design.gradient(G, ws))
+    if crit <= inner_tol:
+        return 0, False
     passes = 0
-    fraction = forcing(None, inner_tol)
+    fraction = forcing(crit, inner_tol)
+    model = _Model(design, Z, y, a)
     for _ in range(max_steps):
-        model = _Model(design, Z, y, a, ws)
+        model.restrict(design, ws)
         w_model = np.concatenate([W[ws, 0], b])
         z_model = Z[:, 0].copy()
         run, _ = design.solve_model(model, ws, penalty, col_means is not None, w_model,
                                     z_model, _MODEL_PASSES, fraction, _ANDERSON)
         passes += run
-        if not _line_search(penalty, W, b, Z, y, a, model, ws, w_model, z_model):
+        if not _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
             return passes, True
-        kernels.raw_gradient(datafit.kind, Z, y, a, G)
+        G[:, 0] = model.g  # the raw gradient at the accepted point
         crit = criterion(design.gradient(G, ws))
         if crit <= inner_tol:
             break
@@ -104,11 +123,11 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
     return passes, False
 
 
-def _line_search(penalty, W, b, Z, y, a, model, ws, w_model, z_model):
+def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
     """Backtrack along the step to the model's minimiser (``w_model``: the working set's
     coefficients then the intercept; ``z_model`` its predictor) by Armijo's test on the
-    composite objective; apply the accepted step in place and return whether one was
-    accepted."""
+    composite objective; apply the accepted step in place, leave ``model`` expanded there
+    and return whether one was accepted (``model`` is then spent)."""
     m = ws.size
     D = w_model[:m, None] - W[ws]
     db = w_model[m:] - b
@@ -121,20 +140,17 @@ def _line_search(penalty, W, b, Z, y, a, model, ws, w_model, z_model):
         return False
     current = model.loss + penalty_now
     step = 1.0
-    if -decrease <= _ROUND_OFF * abs(current):
-        # the objective cannot resolve this decrease and Armijo's test would accept a step
-        # by its rounding noise; the model is exact to third order in a step this small
-        W[ws] += D
-        b += db
-        Z[:, 0] += dz
-        return True
+    # the objective cannot resolve a decrease below its rounding, and Armijo's test would
+    # accept a step by its noise; the model is exact to third order in a step this small
+    exact = -decrease <= _ROUND_OFF * abs(current)
     for _ in range(_MAX_HALVINGS):
         W_try = W[ws] + step * D
-        value = logistic_loss(z, dz, step, y, a) + float(penalty.value(W_try, np))
-        if value <= current + _ARMIJO * step * decrease:
+        z_try = z + step * dz
+        value = model.expand(z_try) + float(penalty.value(W_try, np))
+        if exact or value <= current + _ARMIJO * step * decrease:
             W[ws] = W_try
             b += step * db
-            Z[:, 0] += step * dz
+            Z[:, 0] = z_try
             return True
         step *= 0.5
     return False
