@@ -41,6 +41,8 @@ _FORCING_MAX = 0.5
 # 1e-3 -> 9), tight ones can solve the last working set to round-off (a tall dense problem
 # at 1e-3: gap 1e-6 times the request)
 _FORCING_FIRST = 1e-2
+# Given the requested gap, a first step aims no lower than this fraction of it below
+_LANDING = 10.0
 # Anderson extrapolation over this many passes of the model solve
 _ANDERSON = 5
 _ARMIJO = 1e-4
@@ -90,12 +92,15 @@ def forcing(crit, target):
 
 
 def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means, inner_tol,
-                      max_steps, criterion):
+                      max_steps, criterion, threshold=None):
     """Proximal Newton steps on the features ``ws`` in place on ``W``, ``b``, ``Z`` until
     ``criterion(grad_ws)`` (the restricted problem's gap) is at most ``inner_tol``.
 
     A working set's first step is solved tightly (a loose one costs outer iterations); the
-    later ones to the forcing :func:`forcing` takes from the gap and ``inner_tol``.
+    later ones to the forcing :func:`forcing` takes from the gap and ``inner_tol``. Given
+    the full problem's requested gap ``threshold``, a first step whose tight solve could
+    land far below it (``inner_tol`` within ``_LANDING`` of it) aims at ``threshold /
+    _LANDING`` instead, from the restricted gap at entry (one more gradient over ``ws``).
     ``datafit`` is the caller's binary logistic datafit, whose derivatives the model's
     kernels compute themselves. Returns the number of coordinate passes run (the epochs of
     the caller's accounting) and whether the steps stalled: near round-off, no step along
@@ -104,6 +109,11 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
     """
     passes = 0
     fraction = _FORCING_FIRST
+    if threshold is not None and inner_tol <= _LANDING * threshold:
+        crit = criterion(design.gradient(G, ws))
+        if crit <= inner_tol:
+            return 0, False
+        fraction = max(_FORCING_FIRST, forcing(crit, max(inner_tol, threshold) / _LANDING))
     model = _Model(design, Z, y, a)
     for _ in range(max_steps):
         model.restrict(design, ws)

@@ -163,3 +163,42 @@ def test_final_gap_lands_within_the_request_not_at_round_off():
     ratios = np.array(ratios)
     assert np.all((ratios > 1e-3) & (ratios <= 1.0001)), ratios
     assert np.sum(ratios > 1e-2) >= 5, ratios
+
+
+def test_first_step_aims_at_the_requested_gap_when_given(monkeypatch):
+    """With the requested gap passed, a working set entered a few decades above it is not
+    solved to round-off by its tight first step: the restricted gap ends between a
+    hundredth of the request and the working set's tolerance, where the tight step ends
+    more than ten times lower (first steps made tighter than the default to show it)."""
+    from numsolve.linear_model import _prox_newton
+    from numsolve.linear_model._design import Design
+    from numsolve.linear_model._objective import optimality
+    from numsolve.linear_model._prox_newton import prox_newton_inner
+
+    monkeypatch.setattr(_prox_newton, "_FORCING_FIRST", 1e-4)
+    X, y = _tall_and_wide_problems()[0]
+    n, p = X.shape
+    a = np.full(n, 1.0 / n)
+    datafit = Logistic()
+    penalty = L1(np.abs(X.T @ y).max() / (2 * n) / 10)
+    threshold = 1e-8 * np.log(2)
+    # an iterate whose gap is a few decades above the request
+    start = bcd(X, y, datafit, penalty, tol=1e-6).x.reshape(-1, 1)
+    design, ws = Design(X), np.arange(p, dtype=np.int32)
+    gaps = {}
+    for given in (None, threshold):
+        W, b = start.copy(), np.zeros(1)
+        Z = np.asarray(X @ W)
+        G = datafit.raw_gradient(Z, y, a, np)
+
+        def criterion(grad):
+            return optimality(datafit, penalty, W, Z, y, a, grad, G, np)[1]
+
+        entry = criterion(design.gradient(G, ws))
+        assert threshold < entry < 100 * threshold
+        prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, None,
+                          0.5 * threshold, 50, criterion, threshold=given)
+        G = datafit.raw_gradient(Z, y, a, np)
+        gaps[given] = criterion(design.gradient(G, ws))
+    assert threshold / 100 <= gaps[threshold] <= 0.5 * threshold
+    assert gaps[None] < gaps[threshold] / 10
