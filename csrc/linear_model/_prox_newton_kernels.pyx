@@ -8,9 +8,36 @@ Fortran-ordered dense values with empty ``indices`` and ``indptr``); every check
 Python before a kernel is entered.
 """
 
-from libc.math cimport exp, log, log1p
+from libc.math cimport fabs, fmax, isfinite, log, log1p
+from libc.stdlib cimport free, malloc
 
 include "_graph_types.pxi"
+include "_cd_prox.pxi"
+
+cdef extern from "_cd_simd.h" nogil:
+    double ns_dot_f64(const double* x, const double* r, Py_ssize_t n)
+    double ns_dot_f32(const float* x, const double* r, Py_ssize_t n)
+    void ns_step_f64(const double* x, double alpha, const double* a, double* z, double* r,
+                     Py_ssize_t n)
+    void ns_step_f32(const float* x, double alpha, const double* a, double* z, double* r,
+                     Py_ssize_t n)
+
+# The neural kernels' vectorised exp(-x) (1e-16 relative): the library's scalar exponential
+# made a third of a per-sample pass of the logistic kernels below
+cdef extern from "../neural/_vector_math.h" nogil:
+    void numsolve_exp_neg(const double* z, double* out, Py_ssize_t size)
+
+# samples per block of the vectorised exponential (stack buffers)
+DEF _BLOCK = 256
+
+
+cdef inline void _exp_neg_abs(const double* t, Py_ssize_t m, double* magnitude,
+                              double* e) noexcept nogil:
+    """``e[k] = exp(-|t[k]|)`` for ``k < m``."""
+    cdef Py_ssize_t k
+    for k in range(m):
+        magnitude[k] = fabs(t[k])
+    numsolve_exp_neg(magnitude, e, m)
 
 
 def newton_model(const double[::1] z, const double[::1] y, const double[::1] a,
@@ -23,23 +50,29 @@ def newton_model(const double[::1] z, const double[::1] y, const double[::1] a,
     returns the loss ``sum_i a_i log(1 + exp(-y_i z_i))``. One exponential per sample,
     of ``-|z_i|``: no overflow either way.
     """
-    cdef Py_ssize_t i, n = z.shape[0]
+    cdef Py_ssize_t i, k, start, m, n = z.shape[0]
     cdef double e, curvature, margin, loss = 0.0
+    cdef double magnitude[_BLOCK]
+    cdef double exps[_BLOCK]
     with nogil:
-        for i in range(n):
-            e = exp(-z[i] if z[i] >= 0.0 else z[i])
-            curvature = a[i] * e / ((1.0 + e) * (1.0 + e))
-            if curvature < min_curvature * a[i]:
-                curvature = min_curvature * a[i]
-            margin = y[i] * z[i]
-            if margin >= 0.0:  # exp(-margin) = e
-                g[i] = -a[i] * y[i] * e / (1.0 + e)
-                loss += a[i] * log1p(e)
-            else:
-                g[i] = -a[i] * y[i] / (1.0 + e)
-                loss += a[i] * (log1p(e) - margin)
-            h[i] = curvature
-            target[i] = z[i] - g[i] / curvature
+        for start in range(0, n, _BLOCK):
+            m = min(_BLOCK, n - start)
+            _exp_neg_abs(&z[start], m, magnitude, exps)
+            for k in range(m):
+                i = start + k
+                e = exps[k]
+                curvature = a[i] * e / ((1.0 + e) * (1.0 + e))
+                if curvature < min_curvature * a[i]:
+                    curvature = min_curvature * a[i]
+                margin = y[i] * z[i]
+                if margin >= 0.0:  # exp(-margin) = e
+                    g[i] = -a[i] * y[i] * e / (1.0 + e)
+                    loss += a[i] * log1p(e)
+                else:
+                    g[i] = -a[i] * y[i] / (1.0 + e)
+                    loss += a[i] * (log1p(e) - margin)
+                h[i] = curvature
+                target[i] = z[i] - g[i] / curvature
     return loss
 
 
@@ -72,16 +105,21 @@ def logistic_loss(const double[::1] z, const double[::1] dz, double step, const 
                   const double[::1] a):
     """``sum_i a_i log(1 + exp(-y_i (z_i + step dz_i)))``, stable for any margin (a trial
     point of a line search costs no array)."""
-    cdef Py_ssize_t i, n = z.shape[0]
-    cdef double total = 0.0, t
+    cdef Py_ssize_t i, k, start, m, n = z.shape[0]
+    cdef double total = 0.0
+    cdef double t[_BLOCK]
+    cdef double magnitude[_BLOCK]
+    cdef double exps[_BLOCK]
     with nogil:
-        for i in range(n):
-            t = -y[i] * (z[i] + step * dz[i])
+        for start in range(0, n, _BLOCK):
+            m = min(_BLOCK, n - start)
+            for k in range(m):
+                i = start + k
+                t[k] = -y[i] * (z[i] + step * dz[i])
+            _exp_neg_abs(t, m, magnitude, exps)
             # log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|))
-            if t > 0.0:
-                total += a[i] * (t + log1p(exp(-t)))
-            else:
-                total += a[i] * log1p(exp(t))
+            for k in range(m):
+                total += a[start + k] * (fmax(t[k], 0.0) + log1p(exps[k]))
     return total
 
 
@@ -100,3 +138,274 @@ def logistic_conjugate(const double[::1] g, const double[::1] y, const double[::
                 continue
             total += a[i] * (s * log(s) + (1.0 - s) * log1p(-s))
     return total
+
+
+cdef struct ModelSolve:
+    # the model ``(1/2) sum_i h_i (z_i - t_i)^2 + g(w)`` on the working set, and its solve's
+    # state: coefficients ``w`` (one per working-set feature) then the intercept, predictor
+    # ``z`` and model residual ``r_i = h_i (z_i - t_i)``
+    const double* h
+    const double* target
+    const int* ws
+    const double* lips
+    Py_ssize_t m
+    Py_ssize_t n
+    Penalty pen
+    bint intercept
+    double curvature_sum
+    double* w
+    double* z
+    double* r
+
+
+cdef inline double _column_dot(Py_ssize_t j, const floating* values, const index_t* rows,
+                               const index_t* indptr, const double* r,
+                               Py_ssize_t n) noexcept nogil:
+    """``X_j' r`` (``rows`` NULL for a dense ``X``)."""
+    cdef Py_ssize_t k, start, end
+    cdef double s0 = 0.0, s1 = 0.0
+    if rows == NULL:
+        if floating is double:
+            return ns_dot_f64(values + j * n, r, n)
+        return ns_dot_f32(values + j * n, r, n)
+    start, end = indptr[j], indptr[j + 1]
+    # two partial sums: the gathers of consecutive entries overlap
+    for k in range(start, end - 1, 2):
+        s0 += values[k] * r[rows[k]]
+        s1 += values[k + 1] * r[rows[k + 1]]
+    if (end - start) % 2:
+        s0 += values[end - 1] * r[rows[end - 1]]
+    return s0 + s1
+
+
+cdef inline void _column_step(Py_ssize_t j, const floating* values, const index_t* rows,
+                              const index_t* indptr, double delta, const double* h, double* z,
+                              double* r, Py_ssize_t n) noexcept nogil:
+    """``z += delta X_j`` and ``r += h delta X_j``."""
+    cdef Py_ssize_t k, i
+    cdef double step
+    if rows == NULL:
+        if floating is double:
+            ns_step_f64(values + j * n, delta, h, z, r, n)
+        else:
+            ns_step_f32(values + j * n, delta, h, z, r, n)
+        return
+    for k in range(indptr[j], indptr[j + 1]):
+        i = rows[k]
+        step = values[k] * delta
+        z[i] += step
+        r[i] += h[i] * step
+
+
+cdef inline double _violation(double w, double grad, Penalty pen) noexcept nogil:
+    """Distance of ``-grad`` to the penalty's subdifferential at ``w``."""
+    cdef double v = grad + pen.l2 * w
+    if w > 0.0:
+        return fabs(v + pen.l1)
+    if w < 0.0:
+        return fabs(v - pen.l1)
+    if pen.positive:
+        return max(-v - pen.l1, 0.0)
+    return max(fabs(v) - pen.l1, 0.0)
+
+
+cdef double _pass(ModelSolve* s, const floating* values, const index_t* rows,
+                  const index_t* indptr) noexcept nogil:
+    """One coordinate pass over the working set, then the intercept's exact step; returns
+    the largest violation met (each coordinate's as it was visited)."""
+    cdef Py_ssize_t k, i
+    cdef double L, grad, old, new, worst = 0.0, total
+    for k in range(s.m):
+        L = s.lips[s.ws[k]]
+        if L <= 0.0:
+            continue
+        grad = _column_dot(s.ws[k], values, rows, indptr, s.r, s.n)
+        old = s.w[k]
+        worst = max(worst, _violation(old, grad, s.pen))
+        new = prox(old - grad / L, 1.0 / L, s.pen)
+        if new != old:
+            s.w[k] = new
+            _column_step(s.ws[k], values, rows, indptr, new - old, s.h, s.z, s.r, s.n)
+    if s.intercept and s.curvature_sum > 0.0:
+        total = 0.0
+        for i in range(s.n):
+            total += s.r[i]
+        worst = max(worst, fabs(total))
+        total /= s.curvature_sum
+        s.w[s.m] -= total
+        for i in range(s.n):
+            s.z[i] -= total
+            s.r[i] -= s.h[i] * total
+    return worst
+
+
+cdef double _model_value(ModelSolve* s, const double* w, const double* z) noexcept nogil:
+    cdef Py_ssize_t i, k
+    cdef double total = 0.0, d
+    for i in range(s.n):
+        d = z[i] - s.target[i]
+        total += s.h[i] * d * d
+    total *= 0.5
+    for k in range(s.m):
+        total += s.pen.l1 * fabs(w[k]) + 0.5 * s.pen.l2 * w[k] * w[k]
+    return total
+
+
+cdef bint _affine_weights(const double* iterates, Py_ssize_t depth, Py_ssize_t size,
+                          double* C, double* weights) noexcept nogil:
+    """Anderson's weights: ``c`` minimising ``||sum_k c_k (x_{k+1} - x_k)||`` subject to
+    ``sum_k c_k = 1``, from the ``depth + 1`` iterates (rows of ``size``); False when the
+    system is singular."""
+    cdef Py_ssize_t i, j, k, pivot
+    cdef double u, v, total, factor
+    for i in range(depth):
+        for j in range(i, depth):
+            total = 0.0
+            for k in range(size):
+                u = iterates[(i + 1) * size + k] - iterates[i * size + k]
+                v = iterates[(j + 1) * size + k] - iterates[j * size + k]
+                total += u * v
+            C[i * depth + j] = total
+            C[j * depth + i] = total
+        weights[i] = 1.0
+    # Gaussian elimination with partial pivoting on the depth x depth system C c = 1
+    for i in range(depth):
+        pivot = i
+        for j in range(i + 1, depth):
+            if fabs(C[j * depth + i]) > fabs(C[pivot * depth + i]):
+                pivot = j
+        if C[pivot * depth + i] == 0.0:
+            return False
+        if pivot != i:
+            for k in range(depth):
+                C[i * depth + k], C[pivot * depth + k] = C[pivot * depth + k], C[i * depth + k]
+            weights[i], weights[pivot] = weights[pivot], weights[i]
+        for j in range(i + 1, depth):
+            factor = C[j * depth + i] / C[i * depth + i]
+            for k in range(i, depth):
+                C[j * depth + k] -= factor * C[i * depth + k]
+            weights[j] -= factor * weights[i]
+    for i in range(depth - 1, -1, -1):
+        total = weights[i]
+        for k in range(i + 1, depth):
+            total -= C[i * depth + k] * weights[k]
+        weights[i] = total / C[i * depth + i]
+    total = 0.0
+    for i in range(depth):
+        total += weights[i]
+    if total == 0.0 or not isfinite(total):
+        return False
+    for i in range(depth):
+        weights[i] /= total
+    return True
+
+
+cdef bint _extrapolate(ModelSolve* s, const floating* values, const index_t* rows,
+                       const index_t* indptr, const double* iterates, Py_ssize_t depth,
+                       double* scratch) noexcept nogil:
+    """Replace the iterate by the Anderson combination of ``iterates`` when it lowers the
+    model; ``scratch`` holds ``depth * (depth + 1) + m + 1 + n`` doubles."""
+    cdef Py_ssize_t size = s.m + 1, n = s.n, i, k, j, p
+    cdef double* C = scratch
+    cdef double* weights = C + depth * depth
+    cdef double* w = weights + depth
+    cdef double* z = w + size
+    cdef double coef
+    if not _affine_weights(iterates, depth, size, C, weights):
+        return False
+    for k in range(size):
+        coef = 0.0
+        for i in range(depth):
+            coef += weights[i] * iterates[(i + 1) * size + k]
+        w[k] = max(coef, 0.0) if s.pen.positive and k < s.m else coef
+    if not s.intercept:
+        w[s.m] = s.w[s.m]
+    for i in range(n):
+        z[i] = w[s.m]
+    for k in range(s.m):
+        if w[k] == 0.0:
+            continue
+        j = s.ws[k]
+        if rows == NULL:
+            for i in range(n):
+                z[i] += values[j * n + i] * w[k]
+        else:
+            for p in range(indptr[j], indptr[j + 1]):
+                z[rows[p]] += values[p] * w[k]
+    if not _model_value(s, w, z) < _model_value(s, s.w, s.z):
+        return False
+    for k in range(size):
+        s.w[k] = w[k]
+    for i in range(n):
+        s.z[i] = z[i]
+        s.r[i] = s.h[i] * (z[i] - s.target[i])
+    return True
+
+
+def solve_model(const floating[::1] values, const index_t[::1] indices,
+                const index_t[::1] indptr, const double[::1] h, const double[::1] target,
+                double curvature_sum, const int[::1] ws, const double[::1] lips,
+                double l1, double l2, bint positive, bint intercept, double[::1] w,
+                double[::1] z, int max_passes, double rtol, int depth):
+    """Coordinate passes on the second-order model over the working set ``ws``, in place on
+    ``w`` (the ``m`` working-set coefficients, then the intercept) and the predictor ``z``,
+    until a pass meets no violation above ``rtol`` times the largest of the first pass, or
+    ``max_passes`` have run.
+
+    The model is ``(1/2) sum_i h_i (z_i - target_i)^2 + g(w)`` with ``lips[ws[k]] = sum_i h_i
+    X_{i, ws[k]}^2`` (a coordinate of zero ``lips`` stays put); with ``intercept`` each pass
+    ends with the intercept's exact step (``curvature_sum = sum_i h_i``). Every ``depth``
+    passes (0: never) the Anderson combination of the last ``depth + 1`` iterates replaces
+    the iterate when it lowers the model. A coordinate's violation is its distance to
+    optimality as the pass visits it.
+
+    Returns ``(passes, violation)``: the passes run and the last pass's largest violation.
+    """
+    cdef ModelSolve s
+    cdef Py_ssize_t n = z.shape[0], m = ws.shape[0], size = m + 1, k, i, stored = 0
+    cdef int passes = 0
+    cdef double worst = 0.0, tol = 0.0
+    cdef double* r
+    cdef double* iterates
+    cdef double* scratch
+    cdef const index_t* rows = NULL
+    cdef const index_t* starts = NULL
+    if indptr.shape[0] > 0:
+        rows, starts = &indices[0], &indptr[0]
+    s.h, s.target, s.ws, s.lips, s.m, s.n = &h[0], &target[0], &ws[0], &lips[0], m, n
+    s.pen.l1, s.pen.l2, s.pen.positive = l1, l2, positive
+    s.intercept, s.curvature_sum = intercept, curvature_sum
+    s.w, s.z = &w[0], &z[0]
+    r = <double*>malloc((n + (depth + 1) * size + depth * (depth + 1) + size + n)
+                        * sizeof(double))
+    if r == NULL:
+        raise MemoryError()
+    iterates = r + n
+    scratch = iterates + (depth + 1) * size
+    s.r = r
+    with nogil:
+        for i in range(n):
+            r[i] = h[i] * (z[i] - target[i])
+        if depth > 0:
+            for k in range(size):
+                iterates[k] = s.w[k]
+            stored = 1
+        while passes < max_passes:
+            worst = _pass(&s, &values[0], rows, starts)
+            passes += 1
+            if passes == 1:
+                tol = rtol * worst
+            if worst <= tol:
+                break
+            if depth == 0:
+                continue
+            for k in range(size):
+                iterates[stored * size + k] = s.w[k]
+            stored += 1
+            if stored == depth + 1:
+                _extrapolate(&s, &values[0], rows, starts, iterates, depth, scratch)
+                for k in range(size):
+                    iterates[k] = s.w[k]
+                stored = 1
+    free(r)
+    return passes, worst

@@ -5,7 +5,7 @@ import scipy.linalg.blas
 import scipy.sparse as sp
 
 from . import _cd as kernels
-from ._prox_newton_kernels import ws_sq_norms
+from ._prox_newton_kernels import solve_model, ws_sq_norms
 
 __all__ = ["Design"]
 
@@ -50,6 +50,14 @@ class Design:
     def ws_sq_norms(self, h, ws, out):
         """``out[j] = sum_i h_i x_ij^2`` for the features ``ws`` only (others untouched)."""
         ws_sq_norms(*self._columns, h, ws, out)
+
+    def solve_model(self, model, ws, penalty, intercept, w, z, max_passes, tol, depth):
+        """The proximal Newton model solve on ``ws`` in place on ``w`` (working-set
+        coefficients, then the intercept) and ``z``; see
+        :func:`._prox_newton_kernels.solve_model`."""
+        return solve_model(*self._columns, model.h, model.target, model.curvature_sum, ws,
+                           model.lips, penalty.l1, penalty.l2, penalty.positive, intercept,
+                           w, z, max_passes, tol, depth)
 
     def epoch(self, kind, y, a, W, Z, ws, lips, l1, l2, positive):
         """One coordinate-descent epoch over the features ``ws``, in place on ``W`` and ``Z``."""

@@ -3,34 +3,52 @@
 Each step minimises the L1 problem with the loss replaced by its second-order model at the
 current predictor ``Z``. That model is a weighted least-squares problem, ``(1/2) sum_i h_i
 (z_i - t_i)^2`` with curvatures ``h_i`` and working responses ``t_i = Z_i - g_i / h_i``
-(``g_i``, ``h_i`` the per-sample loss derivatives), so the compiled least-squares epochs solve
-it on the working set without ever forming or factoring a Hessian. The model is badly
-conditioned where supports grow near ``n`` or samples saturate, and plain epochs then gain a
-few percent a pass; Anderson extrapolation of the epochs' iterates (kept only when it lowers
-the model) recovers most of the Krylov speed on this quadratic (sparse 2000 x 20000 at
-alpha_max/100: 4342 -> about 1800 passes). The step to the model's minimiser is backtracked
-until the true objective decreases enough. Unlike the active-set Newton finish, coefficients
+(``g_i``, ``h_i`` the per-sample loss derivatives), solved by coordinate passes on the
+working set without ever forming or factoring a Hessian. The whole model solve
+(coordinate passes, the intercept's step, Anderson extrapolation of the iterates every few
+passes, kept only when it lowers the model, and the stopping test) is one compiled call
+(:func:`._prox_newton_kernels.solve_model`): on sparse wide data a pass costs tens of
+microseconds, which the Python around each pass used to double. The model is badly
+conditioned where supports grow near ``n`` or samples saturate, and plain passes then gain a
+few percent each; the extrapolation recovers most of the Krylov speed on this quadratic.
+
+The model solve is inexact by design: it stops once no coordinate's violation exceeds a
+forcing fraction of the largest met in its first pass (about the restricted problem's
+violation at the step's start). That fraction asks the step for the violation decrease
+that brings the gap to the working set's tolerance (the gap falls about as the square of
+the violation), so a working set's last step lands near its tolerance instead of at
+round-off (:func:`forcing`). A working set's first step is solved tightly instead: its gap
+at entry is unknown, and loose first steps cost outer iterations. The step to the model's
+minimiser is backtracked until the true objective decreases enough. Unlike the active-set Newton finish, coefficients
 enter and leave the support freely within a step, and a step costs coordinate passes over the
 working set's stored entries however large the support is against ``n``.
 """
 
 import numpy as np
 
-from . import _cd as kernels
-from ._anderson import anderson_guess
-from ._cd import DatafitKind
-from ._prox_newton_kernels import logistic_loss, newton_model
+from ._prox_newton_kernels import newton_model, solve_model
 
 __all__ = ["prox_newton_inner"]
 
-_MODEL_PASSES = 20
-# A coordinate pass over the model stops the model solve once it moves the coefficients by
-# less than this fraction of the step so far: the outer line search and the next step
-# absorb the rest
-_MODEL_RTOL = 1e-3
+_MODEL_PASSES = 50
+# The model solve's forcing: a step asks for the violation to fall by
+# sqrt(target gap / gap now) (times this safety factor), within these bounds
+_FORCING_SAFETY = 0.3
+_FORCING_MIN = 1e-3
+_FORCING_MAX = 0.5
+# A working set's first step (its gap at entry is not computed): loose first steps cost
+# outer iterations, each a full gradient (paper B: 0.1 -> 13 outer iterations, 1e-2 -> 10,
+# 1e-3 -> 9), tight ones can solve the last working set to round-off (a tall dense problem
+# at 1e-3: gap 1e-6 times the request)
+_FORCING_FIRST = 1e-2
+# Given the requested gap, a first step aims no lower than this fraction of it below
+_LANDING = 10.0
 # Anderson extrapolation over this many passes of the model solve
 _ANDERSON = 5
 _ARMIJO = 1e-4
+# A predicted decrease below this fraction of the objective is taken without a test: the
+# loss's sum over samples is not that accurate
+_ROUND_OFF = 1e-12
 _MAX_HALVINGS = 30
 # Curvatures below this fraction of the sample's weight are raised to it: a saturated sample
 # has ``h_i`` near zero and a working response near infinity
@@ -40,113 +58,108 @@ _MIN_CURVATURE = 1e-12
 class _Model:
     """The second-order model of the logistic loss at a predictor: the loss there, curvatures
     ``h``, raw gradient ``g``, working responses ``target`` and the working set's Lipschitz
-    constants."""
+    constants ``lips``. The line search expands the model at each trial point
+    (:meth:`expand`, one exponential per sample for the loss and all of them), so the
+    accepted point's model and gradient cost no further pass."""
 
-    def __init__(self, design, Z, y, a, ws):
+    def __init__(self, design, Z, y, a):
         n = Z.shape[0]
         self.h, self.g, self.target = np.empty(n), np.empty(n), np.empty(n)
-        self.loss = newton_model(Z[:, 0], y, a, _MIN_CURVATURE, self.h, self.g,
-                                 self.target)
         self.lips = np.zeros(design.shape[1])
+        self.y, self.a = y, a
+        self.loss = self.expand(np.ascontiguousarray(Z[:, 0]))
+
+    def expand(self, z):
+        """Refill the model at the predictor ``z``; return the loss there."""
+        self.loss = newton_model(z, self.y, self.a, _MIN_CURVATURE, self.h, self.g,
+                                 self.target)
+        return self.loss
+
+    def restrict(self, design, ws):
+        """The working set's Lipschitz constants and the curvatures' sum, at the model's
+        current point."""
         design.ws_sq_norms(self.h, ws, self.lips)
         self.curvature_sum = float(self.h.sum())
 
-    def value(self, Z, W_ws, penalty):
-        """The model of the composite objective (up to a constant) at ``Z``, ``W[ws]``."""
-        r = Z[:, 0] - self.target
-        return 0.5 * float(self.h @ (r * r)) + float(penalty.value(W_ws, np))
+
+def forcing(crit, target):
+    """The fraction of its first pass's largest violation at which a model solve stops,
+    for a restricted gap ``crit`` to be brought to ``target``."""
+    if not crit > target > 0:
+        return _FORCING_MIN
+    return float(np.clip(_FORCING_SAFETY * np.sqrt(target / crit), _FORCING_MIN,
+                         _FORCING_MAX))
 
 
 def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means, inner_tol,
-                      max_steps, criterion):
+                      max_steps, criterion, threshold=None):
     """Proximal Newton steps on the features ``ws`` in place on ``W``, ``b``, ``Z`` until
     ``criterion(grad_ws)`` (the restricted problem's gap) is at most ``inner_tol``.
 
-    Returns the number of coordinate passes run (the epochs of the caller's accounting) and
-    whether the steps stalled: near round-off, no step along the model's minimiser passes
-    the line search, and the caller finishes with plain coordinate epochs.
+    A working set's first step is solved tightly (a loose one costs outer iterations); the
+    later ones to the forcing :func:`forcing` takes from the gap and ``inner_tol``. Given
+    the full problem's requested gap ``threshold``, a first step whose tight solve could
+    land far below it (``inner_tol`` within ``_LANDING`` of it) aims at ``threshold /
+    _LANDING`` instead, from the restricted gap at entry (one more gradient over ``ws``).
+    ``datafit`` is the caller's binary logistic datafit, whose derivatives the model's
+    kernels compute themselves. Returns the number of coordinate passes run (the epochs of
+    the caller's accounting) and whether the steps stalled: near round-off, no step along
+    the model's minimiser passes the line search, and the caller finishes with plain
+    coordinate epochs.
     """
     passes = 0
+    fraction = _FORCING_FIRST
+    if threshold is not None and inner_tol <= _LANDING * threshold:
+        crit = criterion(design.gradient(G, ws))
+        if crit <= inner_tol:
+            return 0, False
+        fraction = max(_FORCING_FIRST, forcing(crit, max(inner_tol, threshold) / _LANDING))
+    model = _Model(design, Z, y, a)
     for _ in range(max_steps):
-        model = _Model(design, Z, y, a, ws)
-        W_model, b_model, Z_model = W.copy(), b.copy(), Z.copy()
-        passes += _solve_model(design, model, penalty, W_model, b_model, Z_model, ws,
-                               col_means is not None)
-        if not _line_search(penalty, W, b, Z, y, a, model, ws, W_model, b_model, Z_model):
+        model.restrict(design, ws)
+        w_model = np.concatenate([W[ws, 0], b])
+        z_model = Z[:, 0].copy()
+        run, _ = design.solve_model(model, ws, penalty, col_means is not None, w_model,
+                                    z_model, _MODEL_PASSES, fraction, _ANDERSON)
+        passes += run
+        if not _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
             return passes, True
-        kernels.raw_gradient(datafit.kind, Z, y, a, G)
-        if criterion(design.gradient(G, ws)) <= inner_tol:
+        G[:, 0] = model.g  # the raw gradient at the accepted point
+        crit = criterion(design.gradient(G, ws))
+        if crit <= inner_tol:
             break
+        fraction = forcing(crit, inner_tol)
     return passes, False
 
 
-def _solve_model(design, model, penalty, W, b, Z, ws, intercept):
-    """Coordinate passes on the model over ``ws`` in place on ``W``, ``b``, ``Z``, with
-    Anderson extrapolation every ``_ANDERSON`` passes; returns the passes run."""
-    ls = DatafitKind.LEAST_SQUARES
-    start = np.concatenate([W[ws, 0], b])
-    previous = start
-    buffer = [start]
-    for run in range(1, _MODEL_PASSES + 1):
-        design.epoch(ls, model.target, model.h, W, Z, ws, model.lips, penalty.l1, penalty.l2,
-                     penalty.positive)
-        if intercept:
-            kernels.intercept_step(ls, model.target, model.h, b, Z, model.curvature_sum)
-        current = np.concatenate([W[ws, 0], b])
-        moved = np.abs(current - previous).max(initial=0.0)
-        if moved <= _MODEL_RTOL * np.abs(current - start).max(initial=0.0):
-            return run
-        buffer.append(current)
-        if len(buffer) == _ANDERSON + 1:
-            current = _extrapolate(design, model, penalty, W, b, Z, ws, buffer)
-            buffer = [current]
-        previous = current
-    return _MODEL_PASSES
-
-
-def _extrapolate(design, model, penalty, W, b, Z, ws, buffer):
-    """Anderson extrapolation of the model solve's iterates in ``buffer``; kept when it
-    lowers the model. Returns the iterate (``W[ws]`` and ``b`` stacked) left in place."""
-    guess = anderson_guess(buffer)
-    if guess is None:
-        return buffer[-1]
-    W_new = guess[: ws.size]
-    if penalty.positive:
-        W_new = np.maximum(W_new, 0.0)
-    b_new = guess[ws.size:]
-    W_full = np.zeros_like(W)
-    W_full[ws, 0] = W_new
-    Z_new = np.empty_like(Z)
-    design.predict(W_full, ws, b_new, Z_new)
-    if model.value(Z_new, W_new, penalty) >= model.value(Z, W[ws, 0], penalty):
-        return buffer[-1]
-    W[ws, 0] = W_new
-    b[:] = b_new
-    Z[:] = Z_new
-    return np.concatenate([W_new, b_new])
-
-
-def _line_search(penalty, W, b, Z, y, a, model, ws, W_model, b_model, Z_model):
-    """Backtrack along the step to the model's minimiser (Armijo on the composite
-    objective); apply the accepted step in place and return whether one was accepted."""
-    D = W_model[ws] - W[ws]
-    db = b_model - b
+def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
+    """Backtrack along the step to the model's minimiser (``w_model``: the working set's
+    coefficients then the intercept; ``z_model`` its predictor) by Armijo's test on the
+    composite objective; apply the accepted step in place, leave ``model`` expanded there
+    and return whether one was accepted (``model`` is then spent)."""
+    m = ws.size
+    D = w_model[:m, None] - W[ws]
+    db = w_model[m:] - b
     z = np.ascontiguousarray(Z[:, 0])
-    dz = Z_model[:, 0] - z
+    dz = z_model - z
     penalty_now = float(penalty.value(W[ws], np))
     # the directional derivative of the composite objective bound used by Armijo's test
-    decrease = float(model.g @ dz) + float(penalty.value(W_model[ws], np)) - penalty_now
+    decrease = float(model.g @ dz) + float(penalty.value(w_model[:m], np)) - penalty_now
     if not decrease < 0:
         return False
     current = model.loss + penalty_now
     step = 1.0
+    # the objective cannot resolve a decrease below its rounding, and Armijo's test would
+    # accept a step by its noise; the model is exact to third order in a step this small
+    exact = -decrease <= _ROUND_OFF * abs(current)
     for _ in range(_MAX_HALVINGS):
         W_try = W[ws] + step * D
-        value = logistic_loss(z, dz, step, y, a) + float(penalty.value(W_try, np))
-        if value <= current + _ARMIJO * step * decrease:
+        z_try = z + step * dz
+        value = model.expand(z_try) + float(penalty.value(W_try, np))
+        if exact or value <= current + _ARMIJO * step * decrease:
             W[ws] = W_try
             b += step * db
-            Z[:, 0] += step * dz
+            Z[:, 0] = z_try
             return True
         step *= 0.5
     return False
