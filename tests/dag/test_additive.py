@@ -166,3 +166,16 @@ def test_few_distinct_values_and_duplicate_columns():
 @parametrize_with_checks([TopoDAG(loss="additive")])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_compiled_regressions_fall_back_to_the_pseudo_inverse_on_dependent_blocks():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=800)
+    X = np.c_[rng.normal(size=800), x, np.sin(x) + 0.3 * rng.normal(size=800), x ** 2, x]
+    gram = BlockGram(X, N_KNOTS, 0.1)
+    # column 4 copies column 1: once 1 is chosen, its block explains nothing more
+    assert gram.rss_along(2, [1], 4)[1] == pytest.approx(gram.rss(2, [1]), rel=1e-8)
+    # the chosen blocks themselves dependent: no factor of the path, the pseudo-inverse alone
+    np.testing.assert_allclose(gram.rss_after_adding(2, [1, 4], [0, 3]),
+                               [gram.rss(2, [1, 0]), gram.rss(2, [1, 3])], rtol=1e-8)
+    assert gram.rss(2, [1, 4, 0]) == pytest.approx(gram.rss(2, [1, 0]), rel=1e-8)
