@@ -137,6 +137,13 @@ class BlockGram:
 
     def rss(self, v, parents):
         """Residual variance of standardised node ``v`` given the blocks of ``parents``."""
+        if not len(parents):
+            return 1.0
+        parents = list(parents)
+        return self._conditional(v, parents[:-1], parents[-1:], [len(parents) - 1])[0, 0]
+
+    def _pseudo_inverse_rss(self, v, parents):
+        """:meth:`rss` by the pseudo-inverse, for blocks (numerically) dependent."""
         I = self.indices(parents)
         if I.size == 0:
             return 1.0
@@ -146,14 +153,14 @@ class BlockGram:
     def _conditional(self, v, path, candidates, prefixes):
         """Residual variances of ``v`` given each candidate's block with the blocks of
         ``path[:t]``, ``t`` in ``prefixes``: shape (len(candidates), len(prefixes)), compiled;
-        the pseudo-inverse of :meth:`rss` where a regression is (numerically) degenerate."""
+        the pseudo-inverse where a regression is (numerically) degenerate."""
         out = conditional_rss(self.G, self.first, self.sizes, v, np.asarray(path, dtype=np.intp),
                               np.asarray(prefixes, dtype=np.intp),
                               np.asarray(candidates, dtype=np.intp), RSS_FLOOR)
         if out is None:
             out = np.full((len(candidates), len(prefixes)), np.nan)
         for q, t in zip(*np.nonzero(np.isnan(out))):
-            out[q, t] = self.rss(v, list(path[:prefixes[t]]) + [candidates[q]])
+            out[q, t] = self._pseudo_inverse_rss(v, list(path[:prefixes[t]]) + [candidates[q]])
         return out
 
     def rss_after_adding(self, v, parents, candidates):
