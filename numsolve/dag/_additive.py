@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.linalg import cho_factor, solve_triangular
 
 from numsolve._progress import progress
 from numsolve._validation import check_matrix
+from numsolve.dag._additive_gram import conditional_rss
 from numsolve.dag._gaussian import EBIC, gaussian_search, search_result
 from numsolve.dag._splines import SplineBasis
 
@@ -110,15 +110,6 @@ def block_cost(n, n_columns, min_explained):
     return max(n_columns * np.log(n) / 2, -n / 2 * np.log1p(-min_explained))
 
 
-def _factor(A):
-    """Lower Cholesky factor of ``A``, or None where the chosen blocks are (numerically)
-    dependent and only the pseudo-inverse applies."""
-    try:
-        return cho_factor(A, lower=True)[0] if A.size else A
-    except np.linalg.LinAlgError:
-        return None
-
-
 class BlockGram:
     """Gram matrix of the standardised columns (first ``d`` rows) and every parent's spline block;
     the residual variances of standardised nodes given parent blocks."""
@@ -129,6 +120,7 @@ class BlockGram:
         sizes = np.array([b.shape[1] for b in blocks])
         starts = d + np.concatenate([[0], np.cumsum(sizes)[:-1]])
         self.columns = [np.arange(s, s + k) for s, k in zip(starts, sizes)]
+        self.first, self.sizes = starts.astype(np.intp), sizes.astype(np.intp)
         Z = np.hstack([X] + blocks)
         Z -= Z.mean(axis=0)
         G = Z.T @ Z / n
@@ -145,55 +137,40 @@ class BlockGram:
 
     def rss(self, v, parents):
         """Residual variance of standardised node ``v`` given the blocks of ``parents``."""
+        if not len(parents):
+            return 1.0
+        parents = list(parents)
+        return self._conditional(v, parents[:-1], parents[-1:], [len(parents) - 1])[0, 0]
+
+    def _pseudo_inverse_rss(self, v, parents):
+        """:meth:`rss` by the pseudo-inverse, for blocks (numerically) dependent."""
         I = self.indices(parents)
         if I.size == 0:
             return 1.0
         b = self.G[I, v]
         return max(1.0 - _explained(self.G[np.ix_(I, I)][None], b[None], 1.0)[0], RSS_FLOOR)
 
+    def _conditional(self, v, path, candidates, prefixes):
+        """Residual variances of ``v`` given each candidate's block with the blocks of
+        ``path[:t]``, ``t`` in ``prefixes``: shape (len(candidates), len(prefixes)), compiled;
+        the pseudo-inverse where a regression is (numerically) degenerate."""
+        out = conditional_rss(self.G, self.first, self.sizes, v, np.asarray(path, dtype=np.intp),
+                              np.asarray(prefixes, dtype=np.intp),
+                              np.asarray(candidates, dtype=np.intp), RSS_FLOOR)
+        if out is None:
+            out = np.full((len(candidates), len(prefixes)), np.nan)
+        for q, t in zip(*np.nonzero(np.isnan(out))):
+            out[q, t] = self._pseudo_inverse_rss(v, list(path[:prefixes[t]]) + [candidates[q]])
+        return out
+
     def rss_after_adding(self, v, parents, candidates):
         """Residual variance of ``v`` given ``parents`` plus each candidate's block in turn."""
-        G = self.G
-        I = self.indices(parents)
-        J = [self.columns[c] for c in candidates]
-        if len({j.size for j in J}) > 1:
-            return np.array([self.rss(v, list(parents) + [c]) for c in candidates])
-        J = np.array(J)
-        S = G[J[:, :, None], J[:, None, :]]
-        g = G[J, v]
-        base = 1.0
-        L = _factor(G[np.ix_(I, I)])
-        if L is None:
-            return np.array([self.rss(v, list(parents) + [c]) for c in candidates])
-        if I.size:
-            # the candidates' blocks and v's column made orthogonal to the chosen blocks
-            a = solve_triangular(L, G[I, v], lower=True, check_finite=False)
-            M = solve_triangular(L, G[I][:, J.ravel()], lower=True, check_finite=False)
-            M = M.T.reshape(J.shape + (-1,))
-            S = S - M @ M.transpose(0, 2, 1)
-            g = g - M @ a
-            base = 1.0 - a @ a
-        return np.maximum(base - _explained(S, g, base), RSS_FLOOR)
+        return self._conditional(v, parents, candidates, [len(parents)])[:, 0]
 
     def rss_along(self, v, path, x):
         """Residual variance of ``v`` given ``x``'s block and each prefix ``path[:t]``,
         ``t = 0 .. len(path)``, from one factorisation of the whole path."""
-        G, I, J = self.G, self.indices(path), self.columns[x]
-        S, g = G[np.ix_(J, J)], G[J, v]
-        if I.size == 0:
-            return np.maximum(1.0 - _explained(S[None], g[None], 1.0), RSS_FLOOR)
-        L = _factor(G[np.ix_(I, I)])
-        if L is None:
-            return np.array([self.rss(v, list(path[:t]) + [x]) for t in range(len(path) + 1)])
-        a = solve_triangular(L, G[I, v], lower=True, check_finite=False)
-        M = solve_triangular(L, G[np.ix_(I, J)], lower=True, check_finite=False)
-        ends = np.concatenate([[0], np.cumsum([self.columns[p].size for p in path])])
-        # prefix t uses the first ends[t] rows of the factor: running sums over its rows
-        rows_M = np.concatenate([np.zeros((1,) + S.shape), np.cumsum(M[:, :, None] * M[:, None, :], axis=0)])
-        rows_g = np.concatenate([np.zeros((1, J.size)), np.cumsum(M * a[:, None], axis=0)])
-        base = 1.0 - np.concatenate([[0.0], np.cumsum(a * a)])
-        S_t, g_t = S - rows_M[ends], g - rows_g[ends]
-        return np.maximum(base[ends] - _explained(S_t, g_t, base[ends]), RSS_FLOOR)
+        return self._conditional(v, path, [x], np.arange(len(path) + 1))[0]
 
     def node_score(self, v, parents, rss=None):
         rss = self.rss(v, parents) if rss is None else rss
@@ -201,13 +178,16 @@ class BlockGram:
 
 
 class _Choice(NamedTuple):
-    """A node's selection: its score and parents, and the forward path that led there (the
-    blocks in the order added and the node's score after each addition)."""
+    """A node's selection: its score and parents, and the forward path that led there: the
+    blocks in the order added, the cost paid for the first ``t`` of them, and the score a block
+    added after ``t`` of them had to beat (the next step's score, at the end the final score
+    less the tolerance)."""
 
     score: float
     parents: tuple
     path: tuple
-    path_values: tuple
+    paid: np.ndarray
+    bounds: np.ndarray
 
 
 class _Selection:
@@ -243,12 +223,10 @@ class _Selection:
         return self.memo[key]
 
     def _never_chosen(self, v, known, x):
-        gram, path = self.gram, list(known.path)
-        paid = np.concatenate([[0.0], np.cumsum(gram.costs[path])])
-        values = gram.half_n * np.log(gram.rss_along(v, path, x)) + gram.costs[x] + paid
+        gram = self.gram
+        values = gram.half_n * np.log(gram.rss_along(v, known.path, x)) + gram.costs[x] + known.paid
         # at each step the chosen block did better; at the end x does not lower the score
-        end = known.path_values[-1] if path else 0.0
-        return bool(np.all(values > np.append(known.path_values, end - self.tol)))
+        return bool((values > known.bounds).all())
 
     def _select(self, v, rest):
         gram, half_n = self.gram, self.gram.half_n
@@ -270,7 +248,9 @@ class _Selection:
                 break
             current = float(step[best])
             parents.pop(best)
-        return _Choice(current, tuple(sorted(parents)), path, tuple(values))
+        paid = np.concatenate([[0.0], np.cumsum(gram.costs[list(path)])])
+        bounds = np.array(values + [(values[-1] if values else 0.0) - self.tol])
+        return _Choice(current, tuple(sorted(parents)), path, paid, bounds)
 
 
 def _best_insertion(select, order, v_pos):
