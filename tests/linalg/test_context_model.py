@@ -56,7 +56,7 @@ def test_with_the_shift_as_context_the_default_approaches_the_instance_optimal_o
 
 
 def test_reading_trials_that_keep_winning_hand_omega_back_to_the_descent():
-    search = SafeSearch(1.0, 1.95, np.random.RandomState(0), 3)
+    search = SafeSearch(1.0, 1.95, 3)
     for c in np.linspace(0.0, 1.0, 6):
         search.features(c)
         search.context_model.observe(c, 1.8)
