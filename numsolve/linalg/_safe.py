@@ -93,7 +93,8 @@ class ContextScaler:
         return changed
 
     def features(self, context, degree):
-        """Chebyshev features ``T_0 .. T_{degree-1}`` of each scaled coordinate."""
+        """Chebyshev features ``T_0 .. T_{degree-1}`` of each scaled coordinate (one row per
+        context for a 2-D array of contexts)."""
         low, high = self.low, self.high
         span = np.where(high > low, high - low, 1.0)
         centre = np.where(high > low, low, low - 0.5)
@@ -224,13 +225,16 @@ class SafeSearch:
             return
         previous = ContextScaler()
         previous.low, previous.high = old
-        omegas = np.array([self.omega(previous.features(z, self.degree)) for z in self.recent])
+        # all remembered contexts at once, one row each (this runs whenever the range widens)
+        recent = np.asarray(self.recent).reshape(len(self.recent), -1)
+        omegas = np.clip(previous.features(recent, self.degree) @ self.theta, self.low,
+                         self.high)
         theta = np.zeros(size)
         theta[0] = omegas.mean()
         if len(self.recent) > 2 * size:
             # a ridge fit to the omegas played so far (not to the unclipped polynomial, which
             # may run far outside the omega range between the contexts seen)
-            rows = np.asarray([self.scaler.features(z, self.degree) for z in self.recent])
+            rows = self.scaler.features(recent, self.degree)
             gram = rows.T @ rows + _RIDGE * len(self.recent) * np.eye(size)
             theta = theta + np.linalg.solve(gram, rows.T @ (omegas - rows @ theta))
         self._reset(theta)
