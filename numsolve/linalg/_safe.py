@@ -137,8 +137,8 @@ class SafeSearch:
     on the same system, for a move down on a system costing at least 0.7 of the running
     mean (on the cheap ones any lower omega starts faster); a refused move is retried
     after 4, 8, 16, ... rounds. Where every remembered solve decayed at about
-    ``omega - 1`` (at or above its Young omega, which it only bounds), the check goes 0.05
-    below.
+    ``omega - 1`` (at or above its Young omega, which it only bounds), or Young's relation
+    is refuted (the model's centre then sits too high), the check goes 0.05 below.
     Short solves (heat steps of 20-50 iterations, whose rates are still transient) keep the
     probes.
 
@@ -340,11 +340,12 @@ class SafeSearch:
 
     def _model_target(self, omega):
         """The omega a model check tries next: toward the Young-modelled centre, at most
-        ``_MAX_MOVE`` away, or ``_DOWN_CHECK`` below where the model only bounds the
-        best omega from above; ``None`` where there is no check to make."""
+        ``_MAX_MOVE`` away, or ``_DOWN_CHECK`` below where the model only bounds the best
+        omega from above or Young's relation is refuted; ``None`` where there is no check
+        to make."""
         move = self.model.centre() - omega
         down = abs(move) < _MIN_MOVE
-        if down and not self.model.only_bounds():
+        if down and not (self.model.only_bounds() or self._young_holds() is False):
             return None
         move = -_DOWN_CHECK if down else np.clip(move, -_MAX_MOVE, _MAX_MOVE)
         target = float(np.clip(omega + move, self.low, self.high))

@@ -149,3 +149,17 @@ def test_a_downward_check_where_the_model_only_bounds_moves_on_costly_systems_on
     # the check on the cheap system left omega alone; the one on the costly system moved it
     assert np.isclose(search.omega(phi), incumbent - 0.05)
     assert search.model.centre() is None or search.model.centre() <= incumbent - 0.05
+
+
+def test_where_young_is_refuted_a_model_at_the_incumbent_is_checked_below():
+    """Exact readings pin the model's centre to the incumbent; where the two phases of the
+    trials disagree (pyamg's bar and dG heat steps, whose best omega lies below Young's
+    reading) the search still checks 0.05 below, where Young's relation holds it does not."""
+    for disagreements, checks in (([0.0, 0.0], False), ([0.08, 0.09], True)):
+        search, phi = steady_search(1.74)
+        search.theta[0] = search.model.centre()
+        search._disagreements = disagreements
+        trial = search.plan(phi)
+        assert trial.model_check == checks
+        if checks:
+            assert np.isclose(trial.trial_omega, trial.omega - 0.05)
