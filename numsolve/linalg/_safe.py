@@ -4,7 +4,7 @@ import numpy as np
 
 from ._chebcb import chebyshev_features
 from ._context_model import ContextYoungModel
-from ._radius_model import RadiusModel
+from ._radius_model import MIN_ITERATIONS, RadiusModel
 from ._trial import Trial
 from ._young import optimal_omega
 
@@ -65,6 +65,15 @@ _MIN_READ = 10
 # 0.13-0.34).
 _REFUTING_WINS = 4
 _CLEAR_WIN = -0.1
+# Young's start is refuted for the sequence (omega goes back to 1) where, within the warmup
+# rounds, the two phases of cut-short plain-SOR solves whose incumbent phase ran at least 40
+# iterations and decayed less than this share as fast as Young's rate ``omega - 1`` read
+# Young omegas that rise with the omega played by more than this on average (between the
+# two omegas of a trial, 0.1 or 0.05 apart: 0.05 median on random sparse SPD matrices, at
+# most 0.011 on the long phases of pyamg's meshes and shifted Laplacians; short heat-step
+# phases, which rise by up to 0.09, are not read).
+_SUSPECT_SPEED = 0.5
+_RISING = 0.03
 
 
 class ContextScaler:
@@ -106,7 +115,10 @@ class SafeSearch:
 
     The incumbent omega is ``theta . phi(context)`` (a constant without a context). The first
     system is solved at the lowest candidate (1, Gauss-Seidel, by default); for plain SOR its
-    decay rate then gives Young's omega, where the search starts. On a probe round the solve
+    decay rate then gives Young's omega, where the search starts; within the ``warmup``
+    rounds, where the two phases of long, slow cut-short solves read Young omegas that rise
+    with the omega played (on matrices far from consistently ordered), the search goes back
+    to omega = 1 and starts over. On a probe round the solve
     starts at ``omega +- step`` and is cut short after ``budget`` iterations (half the
     incumbent's running mean cost); it then continues from that iterate with the
     incumbent's omega, so a bad probe wastes at most the progress of ``budget`` iterations.
@@ -185,6 +197,8 @@ class SafeSearch:
         self._last_probe = -1.0
         self._credit = 0.0
         self._young_started = False
+        self._rises = []
+        self._young_refuted = False
         self._disagreements = []
         self._ratios = {1.0: None, -1.0: None}
         self.model = RadiusModel(self.low, self.high)
@@ -324,6 +338,8 @@ class SafeSearch:
         one system, must read the same Young omega (within 0.01-0.02 on shifted
         Laplacians and pyamg's meshes, 0.04-0.09 apart on random sparse SPD matrices,
         where the model reads too high)."""
+        if self._young_refuted:
+            return False
         if len(self._disagreements) < 2:
             return None
         return bool(np.mean(self._disagreements) <= _AGREE)
@@ -411,6 +427,9 @@ class SafeSearch:
         if phi.size == 1:
             self._observe_model(trial, outcome)
             self._compare_readings(trial, outcome)
+            if self._watch_young_start(trial, outcome):
+                self._refute_young(phi)
+                return
         elif context is not None and outcome.solver == "sor":
             self._observe_context(context, trial, outcome)
         if trial.model_check:
@@ -461,6 +480,36 @@ class SafeSearch:
             self._young_started = True
             young = optimal_omega(np.sqrt(np.exp(rate)))
             self.theta[0] += np.clip(young, self.low, self.high) - self.omega(self._first)
+
+    def _watch_young_start(self, trial, outcome):
+        """Whether this solve refutes Young's start, from evidence within one system: a
+        cut-short plain-SOR probe whose incumbent phase was long and decayed far slower than
+        ``omega - 1`` (Young's rate at Young's omega) adds how much higher the phase at the
+        higher omega read the system's Young omega (where Young's relation holds both
+        phases read the same); refuted once these rises average more than 0.03."""
+        if (self._young_refuted or not self._young_started or self.rounds > self.warmup
+                or trial.model_check or not outcome.censored or outcome.solver != "sor"
+                or trial.omega <= 1.0
+                or not outcome.incumbent_rate > _SUSPECT_SPEED * np.log(trial.omega - 1.0)):
+            return False
+        length = outcome.n_iter - trial.budget
+        if length < MIN_ITERATIONS:
+            return False
+        first = self.context_model.reading(trial.trial_omega, outcome.trial_rate)
+        second = self.context_model.reading(trial.omega, outcome.incumbent_rate)
+        if first is None or second is None:
+            return False
+        self._rises.append((first - second) * np.sign(trial.trial_omega - trial.omega))
+        self._young_refuted = bool(np.mean(self._rises) > _RISING)
+        return self._young_refuted
+
+    def _refute_young(self, phi):
+        """Go back to omega = 1 and start the descent over: on this sequence Young's
+        relation reads too high an omega."""
+        theta = self.theta.copy()
+        theta[0] += self.low - self.omega(phi)
+        self._reset(theta)
+        self._ratios = {1.0: None, -1.0: None}
 
     @staticmethod
     def _log_cost_ratio(outcome):

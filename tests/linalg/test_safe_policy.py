@@ -5,14 +5,14 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 from numsolve.linalg import OmegaBandit, SequenceSolver, poisson_2d, sor
 from numsolve.linalg._safe import SafeSearch
 from numsolve.linalg._trial import Trial, TrialOutcome, run_trial
-from numsolve.linalg._young import sor_rate
+from numsolve.linalg._young import optimal_omega, sor_rate
 
 TOL = 1e-8
 # Stated bound on the default's total against omega = 1 on any SPD sequence: each cut-short
@@ -31,6 +31,7 @@ def random_spd_sequence(seed, n, T):
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(20, 80), T=st.integers(5, 25))
+@example(seed=307, n=42, T=8)  # Young's start at 1.505 costs more than omega = 1 here
 def test_default_never_costs_much_more_than_gauss_seidel(seed, n, T):
     systems = random_spd_sequence(seed, n, T)
     seq = SequenceSolver(evaluate="omega-one")
@@ -210,6 +211,42 @@ def test_probes_that_lose_on_both_sides_narrow_and_do_not_push_omega_away():
         played.append(search.omega(phi))
     assert offsets == [0.1, -0.1, 0.05, -0.05]
     assert played[0] == 1.5 and 1.5 < played[1] < 1.6
+
+
+def _after_young_start(mu):
+    """A search that solved a first system at omega = 1 with Jacobi radius ``mu`` and plans
+    the next one (at Young's omega, with a probe)."""
+    search = SafeSearch(1.0, 1.95, 1)
+    phi = search.features(None)
+    search.plan(phi)
+    search.update(phi, Trial(1.0), TrialOutcome(200, incumbent_rate=np.log(mu**2),
+                                                solver="sor"))
+    return search, phi, search.plan(phi)
+
+
+@pytest.mark.parametrize("rise", [0.0, 0.06])
+def test_young_start_is_refuted_only_where_the_readings_rise_with_omega(rise):
+    """The second system is harder than the first: its long incumbent phase decays far more
+    slowly than Young's rate ``omega - 1``. Where both phases of the solve follow Young's
+    relation for one Jacobi radius, they read the same Young omega and the start stands
+    (the upper probe won, so omega moves up); where the phase at the higher omega reads a
+    Young omega 0.06 higher (as on random sparse SPD matrices), omega goes back to 1."""
+    search, phi, trial = _after_young_start(0.9)
+    young = optimal_omega(0.9)
+    assert trial.omega == pytest.approx(young) and trial.trial_omega > trial.omega
+    hard = 0.99
+    read_higher = optimal_omega(hard) + rise
+    mu_higher = 2 * np.sqrt(read_higher - 1) / read_higher
+    incumbent_rate = np.log(sor_rate(trial.omega, hard))
+    assert incumbent_rate > 0.5 * np.log(trial.omega - 1)
+    search.update(phi, trial, TrialOutcome(
+        trial.budget + 100, trial_rate=np.log(sor_rate(trial.trial_omega, mu_higher)),
+        incumbent_rate=incumbent_rate, censored=True, solver="sor",
+        tail_rate=incumbent_rate))
+    if rise:
+        assert search.omega(phi) == 1.0
+    else:
+        assert search.omega(phi) > young
 
 
 def test_sequences_of_very_short_solves_are_not_explored():
