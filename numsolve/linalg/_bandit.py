@@ -79,7 +79,8 @@ default="safe"
     rtol : float, default=1e-8
         The solver's relative tolerance, which scales the iteration model of ``"young"``.
     random_state : int, RandomState or None
-        Seed of the arm draws.
+        Seed of the arm draws of the paper's policies (``"safe"`` and ``"young"`` draw
+        nothing: the same sequence always gets the same omegas).
 
     Attributes
     ----------
@@ -137,7 +138,7 @@ default="safe"
         self._pending = None
         d = grid.size
         if policy == "safe":
-            self._safe = SafeSearch(grid.min(), grid.max(), self._rng, n_features)
+            self._safe = SafeSearch(grid.min(), grid.max(), n_features)
         elif policy == "tsallis-inf":
             self._learners = [TsallisINF(d)]
         elif policy == "smoothcb":

@@ -9,7 +9,8 @@ def chebyshev_features(context, low, high, degree):
     """Chebyshev polynomials ``T_0 .. T_{degree-1}`` of each context coordinate.
 
     Coordinates are mapped from ``[low, high]`` to ``[-1, 1]`` (and clipped). A vector context
-    gets the features of each coordinate side by side (one shared constant term).
+    gets the features of each coordinate side by side (one shared constant term); a 2-D
+    array of contexts (one per row) gets one row of features each.
 
     Examples
     --------
@@ -18,12 +19,12 @@ def chebyshev_features(context, low, high, degree):
     array([ 1.,  0., -1.])
     """
     z = np.clip(2.0 * (np.atleast_1d(context) - low) / (high - low) - 1.0, -1.0, 1.0)
-    columns = [np.ones(1)]
+    columns = [np.ones(z.shape[:-1] + (1,))]
     prev, cur = np.ones_like(z), z
     for power in range(1, degree):
         columns.append(cur)
         prev, cur = cur, 2.0 * z * cur - prev
-    return np.concatenate(columns)
+    return np.concatenate(columns, axis=-1)
 
 
 class ChebCB:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ._local_fit import local_linear_intercept
 from ._radius_model import jacobi_radius
 from ._young import optimal_omega
 
@@ -42,6 +43,9 @@ class ContextYoungModel:
         self.contexts = None
         self.values = np.empty(_MEMORY)
         self.count = 0
+        self._nearest = np.empty(_NEIGHBOURS, dtype=np.intp)
+        self._nearest_values = np.empty(_NEIGHBOURS)
+        self._work = None
 
     def reading(self, omega, slope):
         """The Young omega that a phase at ``omega`` with log-residual slope ``slope`` shows,
@@ -70,20 +74,16 @@ class ContextYoungModel:
 
     def predict(self, context, low, high):
         """The modelled Young omega at ``context``, contexts scaled by the range ``[low,
-        high]`` seen so far."""
-        span = np.where(high > low, high - low, 1.0)
-        kept = min(self.count, _MEMORY)
-        points = (self.contexts[:kept] - low) / span
-        here = (np.atleast_1d(np.asarray(context, dtype=float)).ravel() - low) / span
-        offsets = points - here
-        distances = np.einsum("ij,ij->i", offsets, offsets)
-        nearest = (np.argpartition(distances, _NEIGHBOURS)[:_NEIGHBOURS]
-                   if distances.size > _NEIGHBOURS else np.arange(distances.size))
-        values = self.values[nearest]
-        design = np.hstack([np.ones((nearest.size, 1)), offsets[nearest]])
-        gram = design.T @ design
-        gram[1:, 1:] += _SLOPE_RIDGE * nearest.size * np.eye(design.shape[1] - 1)
-        intercept = np.linalg.solve(gram, design.T @ values)[0]
+        high]`` seen so far (one compiled call: it runs once per system)."""
+        here = np.atleast_1d(np.asarray(context, dtype=float)).ravel()
+        span = np.ascontiguousarray(np.where(high > low, high - low, 1.0), dtype=float)
+        if self._work is None:
+            size = here.size + 1
+            self._work = np.empty(size * (size + 2) + _NEIGHBOURS)
+        intercept, count = local_linear_intercept(
+            self.contexts, self.values, min(self.count, _MEMORY), here, span, _NEIGHBOURS,
+            _SLOPE_RIDGE, self._nearest_values, self._nearest, self._work)
+        values = self._nearest_values[:count]
         # no extrapolation beyond the neighbours' values (the fit is local)
         return float(np.clip(intercept, max(values.min(), self.low),
                              min(values.max(), self.high)))

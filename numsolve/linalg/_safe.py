@@ -4,7 +4,7 @@ import numpy as np
 
 from ._chebcb import chebyshev_features
 from ._context_model import ContextYoungModel
-from ._radius_model import RadiusModel
+from ._radius_model import MIN_ITERATIONS, RadiusModel
 from ._trial import Trial
 from ._young import optimal_omega
 
@@ -21,6 +21,15 @@ _RIDGE = 1e-3
 # Step adaptation of the descent (as in Rprop): grow while the slope keeps its sign.
 _GROW, _SHRINK = 1.3, 0.5
 _MIN_RATE, _MAX_RATE = 0.1, 0.15
+# Least probe distance: probes closer than this differ from the incumbent by less than the
+# noise of two decay rates measured on a few iterations.
+_MIN_STEP = 0.025
+# Sequences whose solves take fewer iterations than this (running mean) are not explored:
+# a trial cut short at half of them runs a few iterations, whose decay rate is transient
+# noise, while one iteration lost costs a tenth of a solve (pyamg's unit_cube: 10 at
+# omega = 1 and 1.1, 8 at 1.05); Young's start from the first plain-SOR solve is kept
+# (without one, as for SSOR-PCG, the probes go on).
+_SHORTEST = 12
 _DECAY_PROBES = 50.0
 # Moves toward the Young-modelled centre: the least worth a check, the most one check
 # makes, and the rounds without checks after the first refused one (doubling while refused).
@@ -29,11 +38,17 @@ _MAX_MOVE = 0.15
 # A solve at or above its Young omega (rate near omega - 1) cannot say how far above it is:
 # where the model stays put there, a check this far below tests whether omega sits too high.
 _DOWN_CHECK = 0.05
-# A downward check's win counts only on a system costing at least this share of the running
-# mean cost: the check runs first, from the start, where a lower omega decays faster on the
-# cheap systems even where the costly ones (which set the best fixed omega) need the higher.
+# A downward model check's win counts only on a system costing at least this share of the
+# running mean cost: the check runs first, from the start, where a lower omega decays
+# faster on the cheap systems even where the costly ones (which set the best fixed omega)
+# need the higher.
 _DOWN_COSTLY = 0.7
 _HOLD = 4
+# Young's relation counts as holding for the sequence while the two phases of the systems
+# read twice (the latest, up to this many, at least two) read Young omegas at most this far
+# apart on average.
+_AGREEMENTS = 8
+_AGREE = 0.02
 # The model leads while more than this share of the recent solves (a running mean with
 # this memory per solve) were long and steady enough to read a Jacobi radius from.
 _STEADY_SHARE = 0.5
@@ -50,6 +65,15 @@ _MIN_READ = 10
 # 0.13-0.34).
 _REFUTING_WINS = 4
 _CLEAR_WIN = -0.1
+# Young's start is refuted for the sequence (omega goes back to 1) where, within the warmup
+# rounds, the two phases of cut-short plain-SOR solves whose incumbent phase ran at least 40
+# iterations and decayed less than this share as fast as Young's rate ``omega - 1`` read
+# Young omegas that rise with the omega played by more than this on average (between the
+# two omegas of a trial, 0.1 or 0.05 apart: 0.05 median on random sparse SPD matrices, at
+# most 0.011 on the long phases of pyamg's meshes and shifted Laplacians; short heat-step
+# phases, which rise by up to 0.09, are not read).
+_SUSPECT_SPEED = 0.5
+_RISING = 0.03
 
 
 class ContextScaler:
@@ -78,7 +102,8 @@ class ContextScaler:
         return changed
 
     def features(self, context, degree):
-        """Chebyshev features ``T_0 .. T_{degree-1}`` of each scaled coordinate."""
+        """Chebyshev features ``T_0 .. T_{degree-1}`` of each scaled coordinate (one row per
+        context for a 2-D array of contexts)."""
         low, high = self.low, self.high
         span = np.where(high > low, high - low, 1.0)
         centre = np.where(high > low, low, low - 0.5)
@@ -90,7 +115,10 @@ class SafeSearch:
 
     The incumbent omega is ``theta . phi(context)`` (a constant without a context). The first
     system is solved at the lowest candidate (1, Gauss-Seidel, by default); for plain SOR its
-    decay rate then gives Young's omega, where the search starts. On a probe round the solve
+    decay rate then gives Young's omega, where the search starts; within the ``warmup``
+    rounds, where the two phases of long, slow cut-short solves read Young omegas that rise
+    with the omega played (on matrices far from consistently ordered), the search goes back
+    to omega = 1 and starts over. On a probe round the solve
     starts at ``omega +- step`` and is cut short after ``budget`` iterations (half the
     incumbent's running mean cost); it then continues from that iterate with the
     incumbent's omega, so a bad probe wastes at most the progress of ``budget`` iterations.
@@ -98,23 +126,31 @@ class SafeSearch:
     ``log(cost(probe) / cost(incumbent))`` free of the system-to-system variation that makes
     counts from different systems hard to compare; probes alternate up and down and the
     central difference of the latest pair cancels the bias of the trial running first.
-    That slope, weighted by the system's cost relative to the running mean (the costly
-    systems count most in the total), drives a normalised momentum step on ``theta`` whose
-    length grows while the slope keeps its sign and shrinks when it flips (iterations
-    against omega are unimodal for SOR on SPD matrices) and decays with the number of
-    probes. Probes become rarer as the sequence goes on (every round at first, then with
-    probability ``sqrt(warmup / t)``, at least ``min_rate``).
+    A probe that lost while the other side has no probe yet only bounds the best omega
+    (iterations against omega are unimodal for SOR on SPD matrices) and moves nothing;
+    where probes lost on every side there is, the probe distance halves (to 0.025 at
+    least; not where Young's relation is refuted, see below). The slope, weighted by the
+    system's cost relative to the running mean (the costly systems count most in the
+    total), drives a normalised momentum step on ``theta`` whose
+    length grows while the slope keeps its sign and shrinks when it flips, never exceeds
+    the probe distance and decays with the number of probes. Probes become rarer as the
+    sequence goes on (every round at first, then at the rate ``sqrt(warmup / t)``, at
+    least ``min_rate``, on the rounds where the accumulated rate passes a whole number: no
+    random draw, so the omegas depend on the sequence alone). Sequences of solves shorter
+    than 12 iterations are not explored where Young's start was taken (plain SOR).
 
     Where solves are long enough to decay at their asymptotic rate (most recent plain-SOR
     solves of at least 40 iterations with a settled rate, no context), Young's model leads
     instead of the probes: each such solve reveals its system's Jacobi radius
-    (:class:`~numsolve.linalg._radius_model.RadiusModel`), and omega moves toward the
-    modelled best fixed omega only after a cut-short trial there (at most 0.15 away) beat
-    the incumbent on the same system; a refused move is retried after 4, 8, 16, ... rounds.
-    Where every remembered solve decayed at about ``omega - 1`` (at or above its Young omega,
-    which it only bounds), the check goes 0.05 below, and its win counts only on a system
-    costing at least 0.7 of the running mean (on the cheap ones any lower omega starts
-    faster).
+    (:class:`~numsolve.linalg._radius_model.RadiusModel`); omega moves up to the modelled
+    best fixed omega at once (at most 0.15 per round) where Young's relation holds (the two
+    phases of the latest cut-short trials read the same Young omega of their system); any
+    other move only after a cut-short trial there (at most 0.15 away) beat the incumbent
+    on the same system, for a move down on a system costing at least 0.7 of the running
+    mean (on the cheap ones any lower omega starts faster); a refused move is retried
+    after 4, 8, 16, ... rounds. Where every remembered solve decayed at about
+    ``omega - 1`` (at or above its Young omega, which it only bounds), or Young's relation
+    is refuted (the model's centre then sits too high), the check goes 0.05 below.
     Short solves (heat steps of 20-50 iterations, whose rates are still transient) keep the
     probes.
 
@@ -133,7 +169,6 @@ class SafeSearch:
     ----------
     low, high : float
         Range of omega.
-    rng : numpy.random.RandomState
     degree : int
         Chebyshev features per context coordinate.
     step : float, default=0.1
@@ -145,12 +180,12 @@ class SafeSearch:
     warmup : int, default=8
         Rounds probed every time.
     min_rate : float, default=0.1
-        Least probe probability.
+        Least probe rate.
     """
 
-    def __init__(self, low, high, rng, degree, *, step=0.1, probe_fraction=0.5,
+    def __init__(self, low, high, degree, *, step=0.1, probe_fraction=0.5,
                  learning_rate=0.08, warmup=8, min_rate=0.1):
-        self.low, self.high, self.rng, self.degree = float(low), float(high), rng, degree
+        self.low, self.high, self.degree = float(low), float(high), degree
         self.step = min(step, (self.high - self.low) / 2)
         self.probe_fraction, self.learning_rate = probe_fraction, learning_rate
         self.warmup, self.min_rate = warmup, min_rate
@@ -160,6 +195,11 @@ class SafeSearch:
         self.rounds = self.probes = 0
         self.recent = []
         self._last_probe = -1.0
+        self._credit = 0.0
+        self._young_started = False
+        self._rises = []
+        self._young_refuted = False
+        self._disagreements = []
         self._ratios = {1.0: None, -1.0: None}
         self.model = RadiusModel(self.low, self.high)
         self.context_model = ContextYoungModel(self.low, self.high)
@@ -199,13 +239,16 @@ class SafeSearch:
             return
         previous = ContextScaler()
         previous.low, previous.high = old
-        omegas = np.array([self.omega(previous.features(z, self.degree)) for z in self.recent])
+        # all remembered contexts at once, one row each (this runs whenever the range widens)
+        recent = np.asarray(self.recent).reshape(len(self.recent), -1)
+        omegas = np.clip(previous.features(recent, self.degree) @ self.theta, self.low,
+                         self.high)
         theta = np.zeros(size)
         theta[0] = omegas.mean()
         if len(self.recent) > 2 * size:
             # a ridge fit to the omegas played so far (not to the unclipped polynomial, which
             # may run far outside the omega range between the contexts seen)
-            rows = np.asarray([self.scaler.features(z, self.degree) for z in self.recent])
+            rows = self.scaler.features(recent, self.degree)
             gram = rows.T @ rows + _RIDGE * len(self.recent) * np.eye(size)
             theta = theta + np.linalg.solve(gram, rows.T @ (omegas - rows @ theta))
         self._reset(theta)
@@ -244,17 +287,18 @@ class SafeSearch:
         self.rounds += 1
         if self.mean_cost is None:
             self._first = phi
-        if self.mean_cost is None or self.step <= 0:
+        if (self.mean_cost is None or self.step <= 0
+                or (self._young_started and self.mean_cost < _SHORTEST)):
             return Trial(omega)
         budget = max(_MIN_BUDGET, int(np.ceil(self.probe_fraction * self.mean_cost)))
         if self._model_regime(phi):
-            target = self._model_target(omega)
-            if target is None:
-                return Trial(omega)
-            return Trial(omega, target, budget, model_check=True)
-        rate = max(self.min_rate, np.sqrt(self.warmup / self.rounds))
-        if self.rounds > self.warmup and self.rng.uniform() >= rate:
+            return self._model_trial(phi, omega, budget)
+        # probes thinned deterministically (a probe each time the accumulated rate passes a
+        # whole number), so that the same sequence always gets the same omegas
+        self._credit += max(self.min_rate, np.sqrt(self.warmup / self.rounds))
+        if self.rounds > self.warmup and self._credit < 1.0:
             return Trial(omega)
+        self._credit -= np.floor(self._credit)
         if self._context_regime(phi):
             below = max(omega - _ABOVE_YOUNG - _READ_BELOW, self.low)
             return Trial(omega, below, budget, reading=True) if below < omega else Trial(omega)
@@ -271,16 +315,53 @@ class SafeSearch:
         return (phi.size == 1 and self.model.centre() is not None
                 and self._steady > _STEADY_SHARE)
 
+    def _model_trial(self, phi, omega, budget):
+        """The trial where the model leads: a move up to the modelled centre is made at once
+        where Young's relation holds (above the best omega the cost rises slowly, and the
+        model puts the centre where the costly systems, which a check on one system rarely
+        meets, need it); any other move is a check that must win first (on matrices far
+        from consistently ordered the relation reads too high)."""
+        if self.rounds < self._next_check:
+            return Trial(omega)
+        centre = self.model.centre()
+        if centre > omega + _MIN_MOVE and self._young_holds():
+            self.theta[0] += min(centre - omega, _MAX_MOVE)
+            return Trial(self.omega(phi))
+        target = self._model_target(omega)
+        if target is None:
+            return Trial(omega)
+        return Trial(omega, target, budget, model_check=True)
+
+    def _young_holds(self):
+        """Whether Young's relation held on the latest systems read twice (``None`` before
+        two were): a cut-short trial and the incumbent's phase after it, at two omegas on
+        one system, must read the same Young omega (within 0.01-0.02 on shifted
+        Laplacians and pyamg's meshes, 0.04-0.09 apart on random sparse SPD matrices,
+        where the model reads too high)."""
+        if self._young_refuted:
+            return False
+        if len(self._disagreements) < 2:
+            return None
+        return bool(np.mean(self._disagreements) <= _AGREE)
+
+    def _compare_readings(self, trial, outcome):
+        """Remember how far apart the Young omegas read by the two phases of a cut-short
+        plain-SOR trial are, where both phases read one."""
+        if not (outcome.censored and outcome.solver == "sor"):
+            return
+        first = self.context_model.reading(trial.trial_omega, outcome.trial_rate)
+        second = self.context_model.reading(trial.omega, outcome.incumbent_rate)
+        if first is not None and second is not None:
+            self._disagreements = (self._disagreements + [abs(first - second)])[-_AGREEMENTS:]
+
     def _model_target(self, omega):
         """The omega a model check tries next: toward the Young-modelled centre, at most
         ``_MAX_MOVE`` away, or ``_DOWN_CHECK`` below where the model only bounds the best
-        omega from above; ``None`` where there is no check to make."""
-        centre = self.model.centre()
-        if self.rounds < self._next_check:
-            return None
-        move = centre - omega
+        omega from above or Young's relation is refuted; ``None`` where there is no check
+        to make."""
+        move = self.model.centre() - omega
         down = abs(move) < _MIN_MOVE
-        if down and not self.model.only_bounds():
+        if down and not (self.model.only_bounds() or self._young_holds() is False):
             return None
         move = -_DOWN_CHECK if down else np.clip(move, -_MAX_MOVE, _MAX_MOVE)
         target = float(np.clip(omega + move, self.low, self.high))
@@ -307,7 +388,8 @@ class SafeSearch:
         won = ratio is not None and ratio < 0
         down = trial.trial_omega == self._down_target
         self._down_target = None
-        if won and down and outcome.n_iter < _DOWN_COSTLY * self.mean_cost:
+        lower = trial.trial_omega < trial.omega
+        if won and lower and outcome.n_iter < _DOWN_COSTLY * self.mean_cost:
             self._next_check = self.rounds + 1
         elif won:
             self.theta[0] += trial.trial_omega - trial.omega
@@ -344,6 +426,10 @@ class SafeSearch:
         self.mean_cost = cost if self.mean_cost is None else 0.9 * self.mean_cost + 0.1 * cost
         if phi.size == 1:
             self._observe_model(trial, outcome)
+            self._compare_readings(trial, outcome)
+            if self._watch_young_start(trial, outcome):
+                self._refute_young(phi)
+                return
         elif context is not None and outcome.solver == "sor":
             self._observe_context(context, trial, outcome)
         if trial.model_check:
@@ -362,12 +448,28 @@ class SafeSearch:
         self._ratios[side] = (weight * ratio, trial.omega)
         other = self._ratios[-side]
         if other is None or abs(other[1] - trial.omega) > self.step / 2:
-            # one-sided until a probe on the other side exists (at omega = 1: only upward)
-            self._descend(side * weight * ratio / self.step, phi)
+            # one-sided until a probe on the other side exists (at omega = 1: only upward).
+            # A probe that lost only bounds the best omega (the cost is unimodal in omega):
+            # it is no evidence that the other side is better (a lower probe that lost
+            # pushed omega up to 1.89-1.95 on shifted Poisson systems), so it moves nothing
+            if ratio < 0:
+                self._descend(side * weight * ratio / self.step, phi)
+            if ratio > 0 and not self.low + self.step <= trial.omega <= self.high - self.step:
+                self._narrow()
         else:
             # central difference: the trial runs first, from x0, where the error decays
             # faster than later on; that favours every trial alike and cancels here
             self._descend(side * (weight * ratio - other[0]) / (2 * self.step), phi)
+            # where Young's relation is refuted, the decay rates that compare the two
+            # phases mislead as well, and the probes keep their distance
+            if ratio > 0 and other[0] > 0 and self._young_holds() is not False:
+                self._narrow()
+
+    def _narrow(self):
+        """Halve the probe distance (down to ``_MIN_STEP``) after probes lost on every side
+        there is: the incumbent sits within a step of the best omega."""
+        self.step = max(self.step * _SHRINK, _MIN_STEP)
+        self._ratios = {1.0: None, -1.0: None}
 
     def _young_start(self, rate):
         """Start the search at Young's omega ``2 / (1 + sqrt(1 - rho))`` for the Gauss-Seidel
@@ -375,8 +477,39 @@ class SafeSearch:
         ordered matrices, within 0.1 of the best fixed omega on pyamg's meshes, and the
         probes correct it where it is off."""
         if np.isfinite(rate) and rate < 0:
+            self._young_started = True
             young = optimal_omega(np.sqrt(np.exp(rate)))
             self.theta[0] += np.clip(young, self.low, self.high) - self.omega(self._first)
+
+    def _watch_young_start(self, trial, outcome):
+        """Whether this solve refutes Young's start, from evidence within one system: a
+        cut-short plain-SOR probe whose incumbent phase was long and decayed far slower than
+        ``omega - 1`` (Young's rate at Young's omega) adds how much higher the phase at the
+        higher omega read the system's Young omega (where Young's relation holds both
+        phases read the same); refuted once these rises average more than 0.03."""
+        if (self._young_refuted or not self._young_started or self.rounds > self.warmup
+                or trial.model_check or not outcome.censored or outcome.solver != "sor"
+                or trial.omega <= 1.0
+                or not outcome.incumbent_rate > _SUSPECT_SPEED * np.log(trial.omega - 1.0)):
+            return False
+        length = outcome.n_iter - trial.budget
+        if length < MIN_ITERATIONS:
+            return False
+        first = self.context_model.reading(trial.trial_omega, outcome.trial_rate)
+        second = self.context_model.reading(trial.omega, outcome.incumbent_rate)
+        if first is None or second is None:
+            return False
+        self._rises.append((first - second) * np.sign(trial.trial_omega - trial.omega))
+        self._young_refuted = bool(np.mean(self._rises) > _RISING)
+        return self._young_refuted
+
+    def _refute_young(self, phi):
+        """Go back to omega = 1 and start the descent over: on this sequence Young's
+        relation reads too high an omega."""
+        theta = self.theta.copy()
+        theta[0] += self.low - self.omega(phi)
+        self._reset(theta)
+        self._ratios = {1.0: None, -1.0: None}
 
     @staticmethod
     def _log_cost_ratio(outcome):
@@ -393,8 +526,8 @@ class SafeSearch:
         ``slope``; its length grows while successive slopes agree in sign (the walk up from 1)
         and halves when they disagree (the optimum was crossed)."""
         omega = self.theta @ phi
-        if (omega <= self.low and slope > 0) or (omega >= self.high and slope < 0):
-            return  # the bound already stops omega from moving that way
+        if slope == 0 or (omega <= self.low and slope > 0) or (omega >= self.high and slope < 0):
+            return  # no evidence either way, or the bound already stops omega moving that way
         self._updates += 1
         self.probes += 1
         agree = np.sign(slope) == self._last_sign
@@ -407,4 +540,9 @@ class SafeSearch:
         v = self._square / (1 - beta2**self._updates)
         # the decay lets the noise of single probes average out on long sequences
         decay = 1.0 / np.sqrt(1.0 + self.probes / _DECAY_PROBES)
-        self.theta = self.theta - decay * self.rate * m / np.sqrt(v)
+        delta = decay * self.rate * m / np.sqrt(v)
+        # omega moves at most one probe distance: the probes say nothing about farther away
+        move = abs(float(delta @ phi))
+        if move > self.step:
+            delta = delta * (self.step / move)
+        self.theta = self.theta - delta
