@@ -332,8 +332,8 @@ SCALE_L2 = "numsolve topo_swaps(score='l2', prune='ebic')"
 SCALE_DAGMA = "dagma DagmaLinear"
 SCALE_MAX_D = {SCALE_BIC: 400, SCALE_L2: 1000, SCALE_DAGMA: 100}
 SCALE_SKIP_REASON = {
-    SCALE_BIC: "four insertion searches whose time grows about as d^2.7 (d = 200: 18 s under load): "
-               "d = 1000 would take over 20 minutes",
+    SCALE_BIC: "four insertion searches (side by side on threads) whose CPU time grows about as "
+               "d^2.7 (d = 200: 18 s under load): d = 1000 would take over 20 minutes",
     SCALE_DAGMA: "25-48 s at d = 100 already, and its iterations cost O(d^3) with more of them as d "
                  "grows: hours above d = 100",
 }

@@ -21,7 +21,7 @@ import numbers
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, cpu_count, delayed
 from sklearn.exceptions import ConvergenceWarning
 
 from numsolve._validation import check_matrix
@@ -191,9 +191,16 @@ def search_result(run, dtype, max_iter, extras):
     )
 
 
+def search_threads(n_jobs, n_starts):
+    """Threads for ``n_starts`` independent searches: ``n_jobs``, or by default one per search
+    up to the CPU count (their kernels release the GIL, so they run side by side)."""
+    return min(n_starts, cpu_count()) if n_jobs is None else n_jobs
+
+
 def gaussian_result(X, dtype, starts, edge_penalty, max_iter, n_jobs, verbose):
-    """``topo_swaps`` for ``score='bic'``: searches from every start, the lowest score wins."""
-    runs = Parallel(n_jobs=n_jobs, prefer="threads")(
+    """``topo_swaps`` for ``score='bic'``: searches from every start, the lowest score wins
+    (the earliest start among equal scores, whatever thread finished first)."""
+    runs = Parallel(n_jobs=search_threads(n_jobs, len(starts)), prefer="threads")(
         delayed(gaussian_search)(X, [order], edge_penalty=edge_penalty, max_iter=max_iter,
                                  verbose=verbose)
         for order in starts)

@@ -129,6 +129,17 @@ def test_deterministic_float32_and_inputs_unchanged():
     np.testing.assert_array_equal(X32, copy)
 
 
+def test_restarts_on_threads_give_the_sequential_result():
+    _, _, X = unequal_variance_sem(12, 4, 300, k=3)
+    threaded = topo_swaps(X, score="bic", n_restarts=3, random_state=0)
+    sequential = topo_swaps(X, score="bic", n_restarts=3, random_state=0, n_jobs=1)
+    single = topo_swaps(X, score="bic", random_state=0)
+    np.testing.assert_array_equal(threaded.x, sequential.x)
+    np.testing.assert_array_equal(threaded.extras["order"], sequential.extras["order"])
+    # the winner is the lowest score over the starts, the column order's among them
+    assert threaded.extras["score"] <= single.extras["score"] + 1e-9
+
+
 def test_equal_variance_score_warns_on_very_different_scales():
     _, _, X = unequal_variance_sem(5, 7, 200)
     X[:, 0] *= 1e4
