@@ -79,10 +79,11 @@ cdef struct Heaps:
 
 
 cdef void _offer_chunk_pair(const double* X, Py_ssize_t n, int d, const double* norms,
-                            Heaps heaps, Py_ssize_t a, Py_ssize_t b,
+                            Heaps heaps, Py_ssize_t a, Py_ssize_t b, bint both,
                             double* middle) noexcept nogil:
-    """Offer the distances between row chunks ``a <= b`` of the n x d points ``X``
-    (row-major) to the rows of both (``middle``: CHUNK x CHUNK scratch)."""
+    """Offer the distances between row chunks ``a`` and ``b`` of the n x d points ``X``
+    (row-major) to the rows of chunk ``a``, and to those of ``b`` too if ``both``
+    (``middle``: CHUNK x CHUNK scratch)."""
     cdef Py_ssize_t k = heaps.k, i, j, row, column
     cdef Py_ssize_t a0 = a * CHUNK, b0 = b * CHUNK
     cdef int rows = <int>min(CHUNK, n - a0), columns = <int>min(CHUNK, n - b0)
@@ -101,7 +102,7 @@ cdef void _offer_chunk_pair(const double* X, Py_ssize_t n, int d, const double* 
             value = value + norms[column]
             heap_offer(&heaps.values[row * k], &heaps.indices[row * k], k,
                        value if value > 0.0 else 0.0, column)
-            if b != a:
+            if both:
                 value = norms[column] + middle_ij
                 value = value + norms[row]
                 heap_offer(&heaps.values[column * k], &heaps.indices[column * k], k,
@@ -112,15 +113,18 @@ def brute_neighbors(const double[:, ::1] X, Py_ssize_t[:, ::1] neighbors, int nu
     """Write each point's ``k`` nearest points (itself included; ``neighbors`` of shape
     (n, k), k <= n), indices ascending, found by scikit-learn's brute-force computation.
 
-    Each pair of chunks ``a <= b`` is multiplied once, for both of its blocks of rows
-    (``X_a X_b'`` is the transpose of ``X_b X_a'``, bit for bit: every entry is the same dot
-    product). The pairs run in waves of equal ``a + b``: a wave's pairs share no chunk, so
-    they run in parallel, and a chunk meets its partners in increasing order (one per wave),
-    so every row still gets its columns in increasing order.
+    On one thread each pair of chunks ``a < b`` is multiplied once, for both of its blocks
+    of rows (``X_a X_b'`` is the transpose of ``X_b X_a'``, bit for bit: every entry is the
+    same dot product), and a row still gets its columns in increasing order: those of
+    earlier chunks while its transpose is visited, then its own and the later ones. On
+    several, as scikit-learn's parallel-on-X search, each thread takes a chunk of rows at a
+    time and offers them every column chunk in order: twice the products but no waiting
+    between threads (a schedule of disjoint pairs, for single products, waits at a barrier
+    per wave of pairs, and each wait can cost a whole time slice on a busy machine).
     """
     cdef Py_ssize_t n = X.shape[0], k = neighbors.shape[1]
     cdef int d = <int>X.shape[1], one = 1
-    cdef Py_ssize_t a, i, wave, first, chunks = (n + CHUNK - 1) // CHUNK
+    cdef Py_ssize_t a, b, i, chunks = (n + CHUNK - 1) // CHUNK
     cdef double* middles
     norms_array = np.empty(n)
     cdef double[::1] norms = norms_array
@@ -133,15 +137,19 @@ def brute_neighbors(const double[:, ::1] X, Py_ssize_t[:, ::1] neighbors, int nu
     if middles == NULL:
         raise MemoryError()
     with nogil:
-        for i in prange(n, num_threads=num_threads, schedule="static"):
+        for i in range(n):
             norms[i] = ddot(&d, <double*>&X[i, 0], &one, <double*>&X[i, 0], &one)
-        for wave in range(2 * chunks - 1):
-            first = wave - chunks + 1 if wave >= chunks else 0
-            for a in prange(first, wave // 2 + 1,
-                            num_threads=num_threads, schedule="dynamic"):
-                _offer_chunk_pair(&X[0, 0], n, d, &norms[0], heaps, a, wave - a,
-                                  middles + threadid() * CHUNK * CHUNK)
-        for i in prange(n, num_threads=num_threads, schedule="static"):
+        if num_threads == 1:
+            for a in range(chunks):
+                for b in range(a, chunks):
+                    _offer_chunk_pair(&X[0, 0], n, d, &norms[0], heaps, a, b, b != a,
+                                      middles)
+        else:
+            for a in prange(chunks, num_threads=num_threads, schedule="dynamic"):
+                for b in range(chunks):
+                    _offer_chunk_pair(&X[0, 0], n, d, &norms[0], heaps, a, b, False,
+                                      middles + threadid() * CHUNK * CHUNK)
+        for i in range(n):
             _ascending(&indices[i, 0], k, &neighbors[i, 0])
     free(middles)
 

@@ -98,7 +98,7 @@ def test_estimators_predict_from_the_lazy_neighbours(Estimator):
 
 @pytest.mark.parametrize("n_jobs", [1, 2, 4])
 def test_digits_graph_is_the_same_on_any_number_of_threads(n_jobs):
-    # 8 chunks of 256 rows, run in waves of several pairs, with rows tied at the k-th place:
+    # 8 chunks of 256 rows shared among the threads, with rows tied at the k-th place:
     # a row offered its columns out of order would keep another of its tied neighbours
     X = load_digits().data / 16.0
     ours = kneighbors_graph(X, 7, n_jobs=n_jobs)
