@@ -14,6 +14,10 @@ Problems (spec bcd.md, sections 1.8 and 3.3), all seeds 0:
   forms the dense kernel); every estimator's labels are compared with those of the exact
   fixed point (sparse LU), "equal accuracy" being scikit-learn iterated to tol 1e-10.
 
+The knn estimators also run with ``n_jobs=-1`` (numsolve's compiled search on every core:
+scikit-learn's brute search takes every OpenMP thread whatever its ``n_jobs``, its kd-tree
+one thread unless told), so run with ``OMP_NUM_THREADS`` unset or at the core count.
+
 Every system solver gets the same (Q, c) and stops at the same relative residual
 ||c - Qx|| / ||c|| <= 1e-8 (per column), measured identically afterwards. Times include each
 solver's setup (partition and factorisation, AMG hierarchy, LU). scikit-learn's estimators
@@ -186,6 +190,8 @@ def _estimator_contenders():
     return [
         Contender("numsolve LabelPropagation knn", _estimator(
             lambda: LabelPropagation(kernel="knn", n_neighbors=6, tol=TOL))),
+        Contender("numsolve LabelPropagation knn (n_jobs=-1)", _estimator(
+            lambda: LabelPropagation(kernel="knn", n_neighbors=6, tol=TOL, n_jobs=-1))),
         Contender("sklearn LabelPropagation knn", _estimator(
             lambda: SkLabelPropagation(kernel="knn", n_neighbors=6, max_iter=10_000))),
         Contender("sklearn LabelSpreading knn", _estimator(
@@ -240,9 +246,17 @@ def _digits_contenders(kernel):
                   _digits(lambda: SkLabelPropagation(kernel=kernel))),
         Contender(f"numsolve LabelPropagation {kernel}",
                   _digits(lambda: LabelPropagation(kernel=kernel))),
+        *_all_cores(kernel, f"numsolve LabelPropagation {kernel}",
+                    _digits(lambda: LabelPropagation(kernel=kernel, n_jobs=-1))),
         Contender(f"sklearn LabelSpreading {kernel}",
                   _digits(lambda: LabelSpreading(kernel=kernel))),
     ]
+
+
+def _all_cores(kernel, name, run):
+    """The knn kernel's contender on every core (n_jobs=-1): scikit-learn's brute search
+    uses every OpenMP thread whatever its n_jobs, numsolve's search n_jobs threads."""
+    return [Contender(f"{name} (n_jobs=-1)", run)] if kernel == "knn" else []
 
 
 def _digits_spreading_contenders(kernel):
@@ -255,6 +269,8 @@ def _digits_spreading_contenders(kernel):
             lambda: SkLabelSpreading(kernel=kernel, tol=1e-10, max_iter=100_000), agreement)),
         Contender(f"numsolve LabelSpreading {kernel}",
                   _digits(lambda: LabelSpreading(kernel=kernel), agreement)),
+        *_all_cores(kernel, f"numsolve LabelSpreading {kernel}",
+                    _digits(lambda: LabelSpreading(kernel=kernel, n_jobs=-1), agreement)),
         Contender(f"sklearn LabelSpreading {kernel} (defaults)",
                   _digits(lambda: SkLabelSpreading(kernel=kernel), agreement)),
     ]
@@ -378,6 +394,8 @@ def _spreading_contenders(kernel):
     return [
         Contender("numsolve LabelSpreading (default)",
                   _spreading(lambda: LabelSpreading(kernel=kernel))),
+        *_all_cores(kernel, "numsolve LabelSpreading",
+                    _spreading(lambda: LabelSpreading(kernel=kernel, n_jobs=-1))),
         Contender("sklearn LabelSpreading (converged, tol 1e-10)", _spreading(
             lambda: SkLabelSpreading(kernel=kernel, tol=1e-10, max_iter=100_000))),
         Contender("sklearn LabelSpreading (defaults: tol 1e-3, max_iter 30)",

@@ -36,7 +36,7 @@ def _without_diagonal(A):
     return A
 
 
-def knn_affinity(X, n_neighbors):
+def knn_affinity(X, n_neighbors, n_jobs=None):
     """Symmetric k-nearest-neighbour graph of the points ``X``.
 
     Parameters
@@ -45,6 +45,8 @@ def knn_affinity(X, n_neighbors):
         Validated points.
     n_neighbors : int
         Neighbours per point, the point itself included (as in scikit-learn).
+    n_jobs : int, optional
+        Threads of the neighbour search (joblib's count); the graph does not depend on it.
 
     Examples
     --------
@@ -55,7 +57,7 @@ def knn_affinity(X, n_neighbors):
            [1., 0., 1.],
            [0., 1., 0.]])
     """
-    A = _without_diagonal(kneighbors_graph(X, min(n_neighbors, X.shape[0])))
+    A = _without_diagonal(kneighbors_graph(X, min(n_neighbors, X.shape[0]), n_jobs))
     return _without_diagonal(A.maximum(A.T))
 
 

@@ -80,9 +80,11 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         Relative residual of the harmonic system to reach (not scikit-learn's change
         criterion: the solution here is the exact fixed point up to ``tol``).
     n_jobs : int, default=None
-        Parallel neighbour searches of scikit-learn's ``NearestNeighbors``: the rbf and
-        radius graphs, and ``predict``. The knn graph of ``fit`` is found by a compiled
-        single-thread search (the same neighbours as scikit-learn's, ties included).
+        Threads of the neighbour searches, as joblib counts them (None: 1 unless in a
+        ``joblib.parallel_config`` context; -1: all cores): the compiled search of the knn
+        graph, which finds the same neighbours as scikit-learn's (ties included) on any
+        number of threads, and scikit-learn's ``NearestNeighbors`` for the rbf and radius
+        graphs and ``predict``.
     verbose : int, default=0
         Progress bar when positive.
 
@@ -212,7 +214,7 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         if self.kernel == "knn":
             # predict's queries fit a NearestNeighbors when they come: the graph needs none
             self.nn_fit_ = FittedNeighbors(X, self.n_jobs)
-            return knn_affinity(X, self.n_neighbors)
+            return knn_affinity(X, self.n_neighbors, self.n_jobs)
         self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         return radius_affinity(self.nn_fit_, self.radius)
 
@@ -313,9 +315,11 @@ class LabelSpreading(LabelPropagation):
         need. A float: the relative residual of the system to reach, for distributions
         accurate to it (not scikit-learn's criterion, the change between iterations).
     n_jobs : int, default=None
-        Parallel neighbour searches of scikit-learn's ``NearestNeighbors``: the rbf graph
-        above 5,000 points, and ``predict``. The knn graph of ``fit`` is found by a compiled
-        single-thread search (the same neighbours as scikit-learn's, ties included).
+        Threads of the neighbour searches, as joblib counts them (None: 1 unless in a
+        ``joblib.parallel_config`` context; -1: all cores): the compiled search of the knn
+        graph, which finds the same neighbours as scikit-learn's (ties included) on any
+        number of threads, and scikit-learn's ``NearestNeighbors`` for the rbf graph above
+        5,000 points and ``predict``.
 
     Attributes
     ----------
@@ -417,7 +421,7 @@ class LabelSpreading(LabelPropagation):
             return rbf_kernel(X, gamma=self.gamma).astype(np.float64, copy=False)
         if self.kernel == "knn":
             self.nn_fit_ = FittedNeighbors(X, self.n_jobs)
-            return kneighbors_graph(X, min(self.n_neighbors, X.shape[0]))
+            return kneighbors_graph(X, min(self.n_neighbors, X.shape[0]), self.n_jobs)
         self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
         nearest = nearest_distances(self.nn_fit_)
         W = rbf_affinity(self.nn_fit_, self.gamma, self.rbf_cutoff, nearest)

@@ -9,7 +9,8 @@ handful of points, a kd-tree otherwise), so the neighbours are scikit-learn's: t
 search reproduces its distances and heaps bit for bit (its one-thread or parallel-on-X
 order); a kd-tree row whose last two candidate distances tie, where the neighbour kept would
 depend on the order of the search, sends the graph back to scikit-learn, as does sparse
-input.
+input. Both searches share the points among ``n_jobs`` OpenMP threads and find the same
+graph on any number of them.
 
 :class:`FittedNeighbors` keeps the training points for ``predict`` and fits scikit-learn's
 ``NearestNeighbors`` on them only when new points are queried.
@@ -17,7 +18,9 @@ input.
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import ThreadpoolController
 
 from ._nearest_neighbors import brute_neighbors, tree_neighbors
 
@@ -33,8 +36,10 @@ LEAF_SIZE = 16
 # default 5 neighbours are at least half the points
 DEFAULT_NEIGHBORS = 5
 
+_CONTROLLER = ThreadpoolController()
 
-def kneighbors_graph(X, n_neighbors):
+
+def kneighbors_graph(X, n_neighbors, n_jobs=None):
     """Connectivity graph of every point's ``n_neighbors`` nearest points, itself included.
 
     Parameters
@@ -43,6 +48,10 @@ def kneighbors_graph(X, n_neighbors):
         Validated points (finite, at least one sample and one feature).
     n_neighbors : int
         Neighbours per point, the point itself counted (at most ``n_samples``).
+    n_jobs : int, optional
+        Threads of the search, as joblib counts them: None is 1 unless a
+        ``joblib.parallel_config`` context sets it, -1 all cores. The graph does not depend
+        on it.
 
     Returns
     -------
@@ -59,24 +68,28 @@ def kneighbors_graph(X, n_neighbors):
            [1., 1., 0.],
            [0., 1., 1.]])
     """
+    threads = effective_n_jobs(n_jobs)
     if sp.issparse(X):
-        return _sklearn_graph(X, n_neighbors)
+        return _sklearn_graph(X, n_neighbors, n_jobs)
     points = np.ascontiguousarray(X, dtype=np.float64)
     n, d = points.shape
     neighbors = np.empty((n, n_neighbors), dtype=np.intp)
     if d > TREE_MAX_FEATURES or DEFAULT_NEIGHBORS >= n // 2 or n_neighbors == n:
-        brute_neighbors(points, neighbors)
-    elif tree_neighbors(points, LEAF_SIZE, neighbors):
+        # each thread makes its own small BLAS calls, as scikit-learn's search does: a
+        # threaded BLAS under them would oversubscribe the cores
+        with _CONTROLLER.limit(limits=1, user_api="blas"):
+            brute_neighbors(points, neighbors, threads)
+    elif tree_neighbors(points, LEAF_SIZE, neighbors, threads):
         # a tie at the last place: scikit-learn's neighbour depends on its tree's order
-        return _sklearn_graph(X, n_neighbors)
+        return _sklearn_graph(X, n_neighbors, n_jobs)
     graph = sp.csr_matrix((np.ones(n * n_neighbors), neighbors.ravel(),
                            np.arange(0, n * n_neighbors + 1, n_neighbors)), shape=(n, n))
     graph.has_sorted_indices = True
     return graph
 
 
-def _sklearn_graph(X, n_neighbors):
-    neighbors = NearestNeighbors().fit(X)
+def _sklearn_graph(X, n_neighbors, n_jobs):
+    neighbors = NearestNeighbors(n_jobs=n_jobs).fit(X)
     return sp.csr_matrix(neighbors.kneighbors_graph(X, n_neighbors, mode="connectivity"))
 
 
