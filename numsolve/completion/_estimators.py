@@ -81,7 +81,8 @@ class MatrixCompletion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       fitted without it, predictions clipped as the model's are, the held-out errors of all
       shares pooled); it keeps the ridge nearest to the default whose held-out error is within
       one standard error of the lowest, so that a flat, noisy held-out curve (tables with a
-      few ratings per row) leaves the default in place. The model is then fitted to all
+      few ratings per row) leaves the default in place (a move away from it is confirmed by
+      carrying both fits further). The model is then fitted to all
       entries as ``reg=reg_`` would be; use it when the noise level is unknown (a
       low-noise table wants a far weaker ridge than ratings do). It costs four to five default
       fits;

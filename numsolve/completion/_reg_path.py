@@ -13,7 +13,9 @@ log-step around it (ratios ``sqrt(2)``, then ``2**(1/4)``), each trial warm-star
 best fit so far: the held-out error is flat near its minimum on the coarse grid's scale, so a
 few cheap fits move the choice to where a factor-of-two grid cannot. Of all ridges tried, the
 one kept is the nearest to the default whose pooled held-out error is within one standard error
-of the lowest (:func:`nearest_within_one_error`).
+of the lowest (:func:`nearest_within_one_error`); when that is not the default, both are carried
+a few sweeps further and the rule decides again between the two, as fits stopped after a few
+sweeps flatter weak ridges.
 """
 
 import warnings
@@ -33,6 +35,7 @@ GRID_ABOVE = 1  # the walk starts one grid point above the default ridge
 GRID_EXTRA_ABOVE = 3  # and goes up to 16x default only when that first point is the best
 GRID_SIZE = 18  # down to default / 65536 (2e-4), where nearly noiseless data want their ridge
 PATH_SWEEPS = 3  # sweeps per grid point; warm starts make more of them change little
+CONFIRM_SWEEPS = 7  # further sweeps of the chosen and the default ridge when they differ
 PATIENCE = 2  # grid points without improvement that end the walk
 REFINE_STEPS = 2  # log-step halvings around the best grid point: ratios sqrt(2), 2**(1/4)
 # factors whose product has an RMS below this share of the residual's are taken as collapsed
@@ -97,11 +100,11 @@ def reg_path(obs, rank, *, scale, default, fraction, n_splits, rng, bias_kind, b
               for part in range(n_splits)]
     seed = rng.randint(0, 2**31 - 1)
 
-    def held_out_fit(reg, inits):
+    def held_out_fit(reg, inits, sweeps=PATH_SWEEPS):
         with warnings.catch_warnings():  # a few sweeps per point never converge, by design
             warnings.simplefilter("ignore", ConvergenceWarning)
             results = [altmin(split.kept, rank, reg=reg, init=init, bias=bias_kind == "full",
-                              max_iter=PATH_SWEEPS, tol=0.0, random_state=seed,
+                              max_iter=sweeps, tol=0.0, random_state=seed,
                               observe_zeros=True, **altmin_options)
                        for split, init in zip(splits, inits)]
         errors = np.concatenate([split.squared_errors(result)
@@ -122,6 +125,14 @@ def reg_path(obs, rank, *, scale, default, fraction, n_splits, rng, bias_kind, b
             trials.add(reg, start)
     tried = np.asarray(trials.tried)
     chosen = nearest_within_one_error(np.stack(trials.errors), tried, default)
+    at_default = int(np.argmin(np.abs(np.log(tried / default))))
+    if chosen != at_default:
+        # a few sweeps per point flatter weaker ridges (stopping early regularises too), so a
+        # move away from the default must hold when both fits are carried further
+        pair = (chosen, at_default)
+        carried = [held_out_fit(tried[index], trials.fits[index], CONFIRM_SWEEPS)[0]
+                   for index in pair]
+        chosen = pair[nearest_within_one_error(np.stack(carried), tried[list(pair)], default)]
     order = np.argsort(tried)[::-1]
     return RegPath(grid=tried[order], validation_rmse=np.sqrt(trials.mean_squared)[order],
                    reg=float(tried[chosen]))

@@ -190,7 +190,10 @@ def test_auto_reg_chooses_on_held_out_training_entries_only(ratings, monkeypatch
     # each part's fits see exactly its kept entries (less the baseline fitted to them alone)
     stored = [frozenset(zip(kept.tocoo().row, kept.tocoo().col)) for kept in fitted]
     assert set(stored) == {frozenset(zip(*kept.nonzero())) for kept, _ in seen}
-    assert len(fitted) == 3 * model.reg_path_["reg"].size >= 9
+    # one fit per part and ridge walked, and two more per part where a move away from the
+    # default is carried further
+    assert len(fitted) - 3 * model.reg_path_["reg"].size in (0, 6)
+    assert model.reg_path_["reg"].size >= 3
     # the caller's test set is recorded in history_ only: without it the choice is the same
     again = MatrixCompletion(rank=3, reg="auto", random_state=5).fit(train)
     assert again.reg_ == model.reg_
