@@ -77,9 +77,13 @@ class MatrixCompletion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       MovieLens 100k (90/10 split);
     * ``reg="auto"``: the ridge is chosen on ``validation_splits`` disjoint held-out shares
       (``validation_fraction`` each) of the entries passed to ``fit``, walking a factor-2
-      grid with warm starts and refining it around its best point (predictions clipped as the
-      model's are; the held-out errors of all shares pooled), and the model is then fitted to
-      all of them as ``reg=reg_`` would be; use it when the noise level is unknown (a
+      grid with warm starts and refining it around its best point (each share's baseline
+      fitted without it, predictions clipped as the model's are, the held-out errors of all
+      shares pooled); it keeps the ridge nearest to the default whose held-out error is within
+      one standard error of the lowest, so that a flat, noisy held-out curve (tables with a
+      few ratings per row) leaves the default in place (a move away from it is confirmed by
+      carrying both fits further). The model is then fitted to all
+      entries as ``reg=reg_`` would be; use it when the noise level is unknown (a
       low-noise table wants a far weaker ridge than ratings do). It costs four to five default
       fits;
     * ``reg=0``: the noiseless low-rank matrix of the paper's guarantee, recovered exactly
@@ -312,14 +316,14 @@ dask DataFrame
             valid.data /= scale
         reg = self.reg
         if self._auto_reg():
-            path = reg_path(residual, rank, default=DEFAULT_REG,
+            path = reg_path(obs, rank, scale=scale, default=DEFAULT_REG,
                             fraction=self.validation_fraction,
                             n_splits=self.validation_splits,
                             rng=check_random_state(self.random_state),
-                            bias=self.bias == "full", altmin_options={
+                            bias_kind=self.bias, bias_reg=self.bias_reg, altmin_options={
                                 key: options[key] for key in
                                 ("reg_scaling", "solver", "inner_iter", "sketch_size")},
-                            bounds=self._residual_bounds(obs, residual, scale))
+                            value_range=self._value_range(obs))
             reg = path.reg
             self.reg_path_ = {"reg": path.grid, "validation_rmse": path.validation_rmse * scale}
         result = altmin(residual, rank, reg=reg, init=self._init_for(obs.shape, rank, scale),
@@ -330,14 +334,9 @@ dask DataFrame
                     count_reference(np.diff(obs.indptr)))
         return self
 
-    def _residual_bounds(self, obs, residual, scale):
-        """Where clipping is on, the lowest and highest value of each stored entry of the
-        scaled ``residual`` that the observed range allows (``None`` otherwise)."""
-        if not self._clips():
-            return None
-        low, high = obs.data.min(), obs.data.max()
-        return (residual.data - (obs.data - low) / scale,
-                residual.data + (high - obs.data) / scale)
+    def _value_range(self, obs):
+        """The observed range where predictions are clipped (``None`` otherwise)."""
+        return (float(obs.data.min()), float(obs.data.max())) if self._clips() else None
 
     def _row_solver(self):
         if self.solver != "auto":
