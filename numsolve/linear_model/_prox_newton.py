@@ -26,6 +26,7 @@ working set's stored entries however large the support is against ``n``.
 
 import numpy as np
 
+from ._objective import optimality
 from ._prox_newton_kernels import newton_model, solve_model
 
 __all__ = ["prox_newton_inner"]
@@ -82,6 +83,30 @@ class _Model:
         self.curvature_sum = float(self.h.sum())
 
 
+class _KnownLoss:
+    """The datafit with its value at the current predictor already known: the line search
+    expanded the model there, so the restricted gap needs no further exponential and
+    logarithm per sample for the primal (on tall data a third of a Newton step's sweeps)."""
+
+    def __init__(self, datafit, loss):
+        self.datafit, self.loss = datafit, loss
+
+    def value(self, Z, y, a, xp):
+        return self.loss
+
+    def conjugate(self, G, y, a, xp):
+        return self.datafit.conjugate(G, y, a, xp)
+
+
+def _restricted_criterion(datafit, penalty, W_ws, Z, y, a, grad_ws, G, means, loss):
+    """The criterion of the working set's problem (``W_ws``, ``grad_ws`` and ``means`` its
+    rows), the caller's: the duality gap, or the KKT violation where the penalty has no
+    dual; given the datafit's value ``loss`` at ``Z``."""
+    _, gap, kkt = optimality(_KnownLoss(datafit, loss), penalty, W_ws, Z, y, a, grad_ws, G,
+                             np, means)
+    return gap if penalty.has_dual else kkt
+
+
 def forcing(crit, target):
     """The fraction of its first pass's largest violation at which a model solve stops,
     for a restricted gap ``crit`` to be brought to ``target``."""
@@ -102,7 +127,8 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
     land far below it (``inner_tol`` within ``_LANDING`` of it) aims at ``threshold /
     _LANDING`` instead, from the restricted gap at entry (one more gradient over ``ws``).
     ``datafit`` is the caller's binary logistic datafit, whose derivatives the model's
-    kernels compute themselves. Returns the number of coordinate passes run (the epochs of
+    kernels compute themselves; ``criterion`` serves the entry check only, later checks
+    reuse the line search's loss (the same criterion, one sweep over the samples fewer). Returns the number of coordinate passes run (the epochs of
     the caller's accounting) and whether the steps stalled: near round-off, no step along
     the model's minimiser passes the line search, and the caller finishes with plain
     coordinate epochs.
@@ -115,6 +141,7 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
             return 0, False
         fraction = max(_FORCING_FIRST, forcing(crit, max(inner_tol, threshold) / _LANDING))
     model = _Model(design, Z, y, a)
+    means = None if col_means is None else col_means[ws]
     for _ in range(max_steps):
         model.restrict(design, ws)
         w_model = np.concatenate([W[ws, 0], b])
@@ -125,7 +152,8 @@ def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means,
         if not _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
             return passes, True
         G[:, 0] = model.g  # the raw gradient at the accepted point
-        crit = criterion(design.gradient(G, ws))
+        crit = _restricted_criterion(datafit, penalty, W[ws], Z, y, a, design.gradient(G, ws),
+                                     G, means, model.loss)
         if crit <= inner_tol:
             break
         fraction = forcing(crit, inner_tol)

@@ -202,3 +202,41 @@ def test_first_step_aims_at_the_requested_gap_when_given(monkeypatch):
         gaps[given] = criterion(design.gradient(G, ws))
     assert threshold / 100 <= gaps[threshold] <= 0.5 * threshold
     assert gaps[None] < gaps[threshold] / 10
+
+
+@pytest.mark.parametrize("problem", [0, 1])
+def test_steps_stop_on_the_true_restricted_gap_from_the_line_search_loss(problem):
+    """The Newton steps' gap checks reuse the loss the line search computed (no call of the
+    caller's criterion without a requested gap): the restricted gap recomputed from scratch
+    at the returned point, with weights and an intercept, meets the tolerance; a stale loss
+    (a rejected trial point's, or the step's start) would stop too early or too late."""
+    from numsolve.linear_model._design import Design
+    from numsolve.linear_model._objective import optimality
+    from numsolve.linear_model._prox_newton import prox_newton_inner
+
+    X, y = _tall_and_wide_problems()[problem]
+    n, p = X.shape
+    weights = np.random.default_rng(5).uniform(0.5, 2.0, n)
+    a = weights / weights.sum()
+    datafit = Logistic(sample_weight=weights)
+    penalty = L1(np.abs(X.T @ (a * y)).max() / 2 / 20)
+    design, ws = Design(X), np.arange(p, dtype=np.int32)
+    col_means = np.asarray(X.T @ a).ravel()
+    W, b = np.zeros((p, 1)), np.zeros(1)
+    Z = np.zeros((n, 1))
+    G = datafit.raw_gradient(Z, y, a, np)
+    calls = []
+
+    def criterion(grad):
+        calls.append(grad)
+        return optimality(datafit, penalty, W, Z, y, a, grad, G, np, col_means)[1]
+
+    inner_tol = 1e-9
+    _, stalled = prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws,
+                                   col_means, inner_tol, 50, criterion)
+    assert not stalled and not calls
+    np.testing.assert_allclose(Z, X @ W + b, atol=1e-12)
+    G = datafit.raw_gradient(Z, y, a, np)
+    _, gap, _ = optimality(datafit, penalty, W, Z, y, a, np.asarray(X.T @ G), G, np, col_means)
+    assert 0 <= gap <= inner_tol
+    assert np.count_nonzero(W) > 3
