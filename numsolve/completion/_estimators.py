@@ -85,7 +85,7 @@ class MatrixCompletion(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       carrying both fits further). The model is then fitted to all
       entries as ``reg=reg_`` would be; use it when the noise level is unknown (a
       low-noise table wants a far weaker ridge than ratings do). It costs four to five default
-      fits;
+      fits, a little more when a move away from the default is confirmed;
     * ``reg=0``: the noiseless low-rank matrix of the paper's guarantee, recovered exactly
       (to ``tol``) from enough uniformly sampled entries; nothing is clipped.
 

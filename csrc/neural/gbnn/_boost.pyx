@@ -12,8 +12,8 @@ loss. The random draws are made beforehand in Python, so the result depends on
 
 Numerics: products go to BLAS through ``scipy.linalg.cython_blas`` with the argument order of
 a row-major product (``C' = B' A'`` in column-major terms), sums run in index order, and the
-extension is built without floating-point contraction, so a fit gives the same bits on every
-machine for a ``random_state``. The logistic and tanh units use :func:`_exp_neg`, a
+extension is built without floating-point contraction, so a fit gives the same bits for a
+``random_state`` on every machine where OpenBLAS picks the same ``sgemm`` kernel. The logistic and tanh units use :func:`_exp_neg`, a
 vectorisable exponential (range reduction and a degree-12 polynomial, ``../_vector_math.h``),
 since the scalar ``exp`` dominated an evaluation; the elementwise loops of the stage fit are
 in ``_loops.h``, compiled per vector width (the module itself targets baseline x86-64, two
