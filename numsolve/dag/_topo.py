@@ -449,7 +449,7 @@ def topo_swaps(X, *, score="l2", acyclicity="logdet", init="auto", lambda1=0.0, 
         instead. All initial orders are drawn from ``random_state`` first and every swap is
         scored the same way on any thread, so the result does not depend on ``n_jobs``. For
         ``score='bic'`` and ``'auto'`` the default runs the searches on one thread each, up to
-        the CPU count (their kernels release the GIL).
+        the CPU count (their kernels release the GIL), on graphs of 16 nodes or more.
     client : distributed.Client, optional
         ``score='l2'`` with ``lambda1=0``: the large swap scans are split by first position
         over this Dask cluster's workers (each gets the order's factor once per scan); the

@@ -1,3 +1,4 @@
+import os
 import warnings
 
 import numpy as np
@@ -131,13 +132,20 @@ def test_deterministic_float32_and_inputs_unchanged():
 
 def test_restarts_on_threads_give_the_sequential_result():
     _, _, X = unequal_variance_sem(12, 4, 300, k=3)
-    threaded = topo_swaps(X, score="bic", n_restarts=3, random_state=0)
+    threaded = topo_swaps(X, score="bic", n_restarts=3, random_state=0, n_jobs=4)
     sequential = topo_swaps(X, score="bic", n_restarts=3, random_state=0, n_jobs=1)
     single = topo_swaps(X, score="bic", random_state=0)
     np.testing.assert_array_equal(threaded.x, sequential.x)
     np.testing.assert_array_equal(threaded.extras["order"], sequential.extras["order"])
     # the winner is the lowest score over the starts, the column order's among them
     assert threaded.extras["score"] <= single.extras["score"] + 1e-9
+
+
+def test_small_graphs_search_on_one_thread_by_default():
+    from numsolve.dag._gaussian import _THREADED_MIN_NODES, search_threads
+    assert search_threads(None, 4, _THREADED_MIN_NODES - 1) == 1
+    assert search_threads(None, 4, _THREADED_MIN_NODES) == min(4, os.cpu_count())
+    assert search_threads(3, 4, 5) == 3
 
 
 def test_equal_variance_score_warns_on_very_different_scales():
