@@ -5,6 +5,7 @@
 # area, included as ``include "<relative path>/_blas.pxi"``.
 
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+from libc.stdlib cimport free as _free, malloc as _malloc
 
 ctypedef void (*dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*,
                          int*, double*, double*, int*) noexcept nogil
@@ -20,6 +21,7 @@ ctypedef void (*dsyrk_t)(char*, char*, int*, int*, double*, double*, int*, doubl
                          int*) noexcept nogil
 ctypedef void (*dsyevd_t)(char*, char*, int*, double*, int*, double*, double*, int*, int*,
                           int*, int*) noexcept nogil
+ctypedef void (*dgesv_t)(int*, int*, double*, int*, int*, double*, int*, int*) noexcept nogil
 
 
 cdef void* _routine(module, str name) except NULL:
@@ -37,3 +39,18 @@ cdef ddot_t ddot = <ddot_t>_routine(_cython_blas, "ddot")
 cdef sdot_t sdot = <sdot_t>_routine(_cython_blas, "sdot")
 cdef dsyrk_t dsyrk = <dsyrk_t>_routine(_cython_blas, "dsyrk")
 cdef dsyevd_t dsyevd = <dsyevd_t>_routine(_cython_lapack, "dsyevd")
+cdef dgesv_t dgesv = <dgesv_t>_routine(_cython_lapack, "dgesv")
+
+
+cdef bint solve_symmetric_system(int n, double* A, double* b) noexcept nogil:
+    """Overwrite ``b`` with the solution of the symmetric ``n x n`` system ``A x = b``
+    (``A`` row-major, overwritten by its factors) by LAPACK's LU with partial pivoting, which
+    also takes indefinite or semi-definite ``A``; False when a pivot is exactly zero."""
+    cdef int one = 1, info = 0
+    cdef int* pivots = <int*>_malloc(n * sizeof(int))
+    if pivots == NULL:
+        return False
+    # symmetric, so the row-major array is also the column-major one LAPACK reads
+    dgesv(&n, &one, A, &n, pivots, b, &n, &info)
+    _free(pivots)
+    return info == 0

@@ -4,10 +4,10 @@
 The default omega learner predicts each system's Young omega from the readings of the
 systems with the nearest contexts; this runs once per system, so it is one compiled call
 (distances, the ``k`` nearest kept by insertion, the normal equations of a linear fit
-centred at the point, their solution) instead of a dozen NumPy calls.
+centred at the point, their solution by LAPACK) instead of a dozen NumPy calls.
 """
 
-from libc.math cimport fabs
+include "../_blas.pxi"
 
 
 def local_linear_intercept(const double[:, ::1] points, const double[::1] values,
@@ -23,8 +23,8 @@ def local_linear_intercept(const double[:, ::1] points, const double[::1] values
     Returns ``(intercept, count)``. Rows at equal distance are taken in storage order.
     """
     cdef Py_ssize_t d = points.shape[1], m = d + 1
-    cdef Py_ssize_t i, j, a, c, row, count = 0, pivot
-    cdef double dist, diff, factor, best
+    cdef Py_ssize_t i, j, a, c, row, count = 0
+    cdef double dist, diff
     cdef double* gram = &work[0]
     cdef double* rhs = &work[m * m]
     cdef double* distances = &work[m * m + m]
@@ -60,25 +60,5 @@ def local_linear_intercept(const double[:, ::1] points, const double[::1] values
                     gram[a * m + j] += basis[a] * basis[j]
         for a in range(1, m):
             gram[a * m + a] += ridge * count
-        # Gaussian elimination with partial pivoting on the (d + 1) x (d + 1) system
-        for a in range(m):
-            pivot = a
-            best = fabs(gram[a * m + a])
-            for i in range(a + 1, m):
-                if fabs(gram[i * m + a]) > best:
-                    best = fabs(gram[i * m + a])
-                    pivot = i
-            if pivot != a:
-                for j in range(m):
-                    gram[a * m + j], gram[pivot * m + j] = gram[pivot * m + j], gram[a * m + j]
-                rhs[a], rhs[pivot] = rhs[pivot], rhs[a]
-            for i in range(a + 1, m):
-                factor = gram[i * m + a] / gram[a * m + a]
-                for j in range(a, m):
-                    gram[i * m + j] -= factor * gram[a * m + j]
-                rhs[i] -= factor * rhs[a]
-        for a in range(m - 1, -1, -1):
-            for j in range(a + 1, m):
-                rhs[a] -= gram[a * m + j] * rhs[j]
-            rhs[a] /= gram[a * m + a]
+        solve_symmetric_system(<int>m, gram, rhs)
     return rhs[0], count
