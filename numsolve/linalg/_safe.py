@@ -76,8 +76,8 @@ _CLEAR_WIN = -0.1
 # phases, which rise by up to 0.09, are not read).
 _SUSPECT_SPEED = 0.5
 _RISING = 0.03
-# The features of "no context" (shared and read-only: a fresh array per system costs more
-# than the rest of the bookkeeping).
+# The features of "no context", shared and read-only (the learner runs once per system, on
+# solves that may take only tens of microseconds).
 _NO_CONTEXT = np.ones(1)
 _NO_CONTEXT.flags.writeable = False
 
