@@ -1,6 +1,7 @@
 """``OmegaBandit``: online choice of the relaxation parameter from iteration counts alone."""
 
 import bisect
+import math
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -304,7 +305,7 @@ default="safe"
     @staticmethod
     def _check_cost(cost):
         cost = float(cost)
-        if not np.isfinite(cost) or cost < 0:
+        if not math.isfinite(cost) or cost < 0:
             raise ValueError(f"cost must be a finite number >= 0, got {cost}")
         return cost
 
