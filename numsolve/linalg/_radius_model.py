@@ -83,10 +83,12 @@ class RadiusModel:
             mu = 2.0 * np.sqrt(omega - 1.0) / omega
         else:
             mu = min(jacobi_radius(omega, rate), 1.0 - 1e-12)
-        at_played = young_iterations(omega, mu, 1.0, _ABOVE)
+        # the grid and the omega played in one evaluation (this runs once per system)
+        modelled = young_iterations(np.append(self.grid, omega), mu, 1.0, _ABOVE)
+        at_played = modelled[-1]
         if not np.isfinite(at_played) or at_played <= 0:
             return
-        row = young_iterations(self.grid, mu, 1.0, _ABOVE) * (n_iter / at_played)
+        row = modelled[:-1] * (n_iter / at_played)
         self.rows.append((row, omega if self.last_bounded else None))
         self._total += row
         if len(self.rows) > _MEMORY:
