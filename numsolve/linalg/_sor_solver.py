@@ -11,6 +11,7 @@ from .._result import SolveResult
 from .._validation import check_vector, check_xp_array
 from . import _sor
 from ._checks import (
+    DEFAULT_RTOL,
     check_matrix_entries,
     check_maxiter,
     check_omega,
@@ -158,7 +159,7 @@ class PreparedSystem:
     A : array-like or sparse matrix of shape (n, n)
     b : array of shape (n,)
     rtol : float or None
-        Relative residual tolerance (the dtype's default where None).
+        Relative residual tolerance, already checked (the dtype's default where None).
     """
 
     def __init__(self, A, b, rtol):
@@ -168,7 +169,7 @@ class PreparedSystem:
         self.split = split_matrix(A, dtype=self.dtype)
         self.b = check_vector(b, self.split.n, "b", dtype=self.dtype)
         self.bnorm = float(np.linalg.norm(self.b))
-        self.tol_abs = default_rtol(rtol, self.dtype) * self.bnorm
+        self.tol_abs = (DEFAULT_RTOL[np.dtype(self.dtype)] if rtol is None else rtol) * self.bnorm
 
     def start(self, x0):
         """A fresh copy of the start ``x0`` (zeros where None), in the working dtype."""
