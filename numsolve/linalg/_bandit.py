@@ -1,5 +1,8 @@
 """``OmegaBandit``: online choice of the relaxation parameter from iteration counts alone."""
 
+import bisect
+import math
+
 import numpy as np
 from sklearn.base import BaseEstimator
 
@@ -139,6 +142,11 @@ default="safe"
         d = grid.size
         if policy == "safe":
             self._safe = SafeSearch(grid.min(), grid.max(), n_features)
+            # the grid sorted, and the midpoints between neighbours, to find the grid omega
+            # nearest each incumbent by bisection (an array search per system costs more)
+            self._sorted_arms = np.argsort(grid, kind="stable").tolist()
+            ordered = grid[self._sorted_arms]
+            self._midpoints = ((ordered[1:] + ordered[:-1]) / 2).tolist()
         elif policy == "tsallis-inf":
             self._learners = [TsallisINF(d)]
         elif policy == "smoothcb":
@@ -242,7 +250,7 @@ default="safe"
             phi = self._safe.features(context)
             trial = (self._safe.plan(phi, context) if probe
                      else Trial(self._safe.incumbent(phi, context)))
-            arm = int(np.argmin(np.abs(self.omegas_ - trial.omega)))
+            arm = self._sorted_arms[bisect.bisect_left(self._midpoints, trial.omega)]
             return arm, 1.0, phi, context, trial
         if self.policy == "young":
             arm = self._young.choose()
@@ -297,7 +305,7 @@ default="safe"
     @staticmethod
     def _check_cost(cost):
         cost = float(cost)
-        if not np.isfinite(cost) or cost < 0:
+        if not math.isfinite(cost) or cost < 0:
             raise ValueError(f"cost must be a finite number >= 0, got {cost}")
         return cost
 

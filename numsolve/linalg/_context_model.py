@@ -1,5 +1,7 @@
 """Young's omega as a function of the context, read from the decay rates of plain-SOR solves."""
 
+import math
+
 import numpy as np
 
 from ._local_fit import local_linear_intercept
@@ -50,9 +52,9 @@ class ContextYoungModel:
     def reading(self, omega, slope):
         """The Young omega that a phase at ``omega`` with log-residual slope ``slope`` shows,
         or ``None`` where it only bounds it (or the slope is unusable)."""
-        if not np.isfinite(slope) or slope >= 0:
+        if not math.isfinite(slope) or slope >= 0:
             return None
-        rate = float(np.exp(slope))
+        rate = math.exp(slope)
         if rate <= omega - 1.0:
             return None
         young = float(optimal_omega(min(jacobi_radius(omega, rate), 1.0 - 1e-12)))

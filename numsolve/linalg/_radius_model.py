@@ -1,5 +1,7 @@
 """Young's model of the best omega, fed only by solves whose decay rate can be trusted."""
 
+import math
+
 import numpy as np
 
 from ._young import young_iterations
@@ -59,13 +61,15 @@ class RadiusModel:
         self.rows = []
         self.last_bounded = False
         self._total = np.zeros(_FINE_OMEGAS)
+        # kept up to date as systems come and go: the learner asks for it every round
+        self._centre = None
 
     @staticmethod
     def trusted(rate, tail_rate, length):
         """Whether a phase of ``length`` iterations with log-residual slopes ``rate`` (second
         half) and ``tail_rate`` (last quarter) decays at its asymptotic rate."""
-        return (length >= MIN_ITERATIONS and np.isfinite(rate) and rate < 0
-                and np.isfinite(tail_rate) and abs(tail_rate / rate - 1.0) <= MAX_DRIFT)
+        return (length >= MIN_ITERATIONS and math.isfinite(rate) and rate < 0
+                and math.isfinite(tail_rate) and abs(tail_rate / rate - 1.0) <= MAX_DRIFT)
 
     def observe(self, omega, slope, n_iter):
         """Add the system that decayed at log-slope ``slope`` (negative) at ``omega`` and
@@ -79,14 +83,17 @@ class RadiusModel:
             mu = 2.0 * np.sqrt(omega - 1.0) / omega
         else:
             mu = min(jacobi_radius(omega, rate), 1.0 - 1e-12)
-        at_played = young_iterations(omega, mu, 1.0, _ABOVE)
+        # the grid and the omega played in one evaluation (this runs once per system)
+        modelled = young_iterations(np.append(self.grid, omega), mu, 1.0, _ABOVE)
+        at_played = modelled[-1]
         if not np.isfinite(at_played) or at_played <= 0:
             return
-        row = young_iterations(self.grid, mu, 1.0, _ABOVE) * (n_iter / at_played)
+        row = modelled[:-1] * (n_iter / at_played)
         self.rows.append((row, omega if self.last_bounded else None))
         self._total += row
         if len(self.rows) > _MEMORY:
             self._total -= self.rows.pop(0)[0]
+        self._centre = float(self.grid[np.argmin(self._total)])
 
     def only_bounds(self):
         """Whether every system remembered only bounded its best omega from above."""
@@ -98,9 +105,8 @@ class RadiusModel:
         self.rows = [(row, bound) for row, bound in self.rows
                      if bound is None or bound <= omega]
         self._total = sum((row for row, _ in self.rows), np.zeros_like(self.grid))
+        self._centre = float(self.grid[np.argmin(self._total)]) if self.rows else None
 
     def centre(self):
         """The modelled best fixed omega, or ``None`` before any radius is known."""
-        if not self.rows:
-            return None
-        return float(self.grid[np.argmin(self._total)])
+        return self._centre

@@ -1,5 +1,7 @@
 """The default omega learner: cut-short probes next to the incumbent, a stochastic descent."""
 
+import math
+
 import numpy as np
 
 from ._chebcb import chebyshev_features
@@ -74,6 +76,10 @@ _CLEAR_WIN = -0.1
 # phases, which rise by up to 0.09, are not read).
 _SUSPECT_SPEED = 0.5
 _RISING = 0.03
+# The features of "no context", shared and read-only (the learner runs once per system, on
+# solves that may take only tens of microseconds).
+_NO_CONTEXT = np.ones(1)
+_NO_CONTEXT.flags.writeable = False
 
 
 class ContextScaler:
@@ -215,7 +221,7 @@ class SafeSearch:
         if context is None:
             if self.theta is None:
                 self._reset(np.array([self.low]))
-            return np.ones(1)
+            return _NO_CONTEXT
         old = None if self.theta is None else (self.scaler.low, self.scaler.high)
         if self.scaler.observe(context) or self.theta is None:
             self._rescale(old)
@@ -255,7 +261,9 @@ class SafeSearch:
 
     def omega(self, phi):
         """The incumbent omega at features ``phi``."""
-        return float(np.clip(self.theta @ phi, self.low, self.high))
+        # without a context theta has one entry: read it without an array product
+        value = float(self.theta[0]) if phi.size == 1 else float(self.theta @ phi)
+        return min(max(value, self.low), self.high)
 
     def incumbent(self, phi, context=None):
         """The omega to finish the system at ``context`` (features ``phi``) with."""
@@ -290,15 +298,15 @@ class SafeSearch:
         if (self.mean_cost is None or self.step <= 0
                 or (self._young_started and self.mean_cost < _SHORTEST)):
             return Trial(omega)
-        budget = max(_MIN_BUDGET, int(np.ceil(self.probe_fraction * self.mean_cost)))
+        budget = max(_MIN_BUDGET, math.ceil(self.probe_fraction * self.mean_cost))
         if self._model_regime(phi):
             return self._model_trial(phi, omega, budget)
         # probes thinned deterministically (a probe each time the accumulated rate passes a
         # whole number), so that the same sequence always gets the same omegas
-        self._credit += max(self.min_rate, np.sqrt(self.warmup / self.rounds))
+        self._credit += max(self.min_rate, math.sqrt(self.warmup / self.rounds))
         if self.rounds > self.warmup and self._credit < 1.0:
             return Trial(omega)
-        self._credit -= np.floor(self._credit)
+        self._credit -= math.floor(self._credit)
         if self._context_regime(phi):
             below = max(omega - _ABOVE_YOUNG - _READ_BELOW, self.low)
             return Trial(omega, below, budget, reading=True) if below < omega else Trial(omega)
@@ -342,7 +350,7 @@ class SafeSearch:
             return False
         if len(self._disagreements) < 2:
             return None
-        return bool(np.mean(self._disagreements) <= _AGREE)
+        return sum(self._disagreements) / len(self._disagreements) <= _AGREE
 
     def _compare_readings(self, trial, outcome):
         """Remember how far apart the Young omegas read by the two phases of a cut-short
@@ -409,7 +417,7 @@ class SafeSearch:
             young = self.context_model.reading(trial.trial_omega, outcome.trial_rate)
             if young is not None:
                 self.context_model.observe(context, young)
-            elif trial.reading and np.isfinite(outcome.trial_rate):
+            elif trial.reading and math.isfinite(outcome.trial_rate):
                 self.context_model.observe(context, trial.trial_omega)
         length = outcome.n_iter - (trial.budget if outcome.censored else 0)
         if (trial.trial_omega is None or outcome.censored) and RadiusModel.trusted(
@@ -515,32 +523,33 @@ class SafeSearch:
     def _log_cost_ratio(outcome):
         """``log(cost at the probe / cost at the incumbent)`` from the two decay rates."""
         probe, incumbent = outcome.trial_rate, outcome.incumbent_rate
-        if not np.isfinite(incumbent) or incumbent >= 0 or np.isnan(probe):
+        if not math.isfinite(incumbent) or incumbent >= 0 or math.isnan(probe):
             return None
         if probe >= 0:
             return _MAX_LOG_RATIO
-        return float(np.clip(np.log(incumbent / probe), -_MAX_LOG_RATIO, _MAX_LOG_RATIO))
+        return min(max(math.log(incumbent / probe), -_MAX_LOG_RATIO), _MAX_LOG_RATIO)
 
     def _descend(self, slope, phi, beta1=0.8, beta2=0.95):
         """Momentum step on ``theta`` along ``slope * phi``, normalised by the running size of
         ``slope``; its length grows while successive slopes agree in sign (the walk up from 1)
         and halves when they disagree (the optimum was crossed)."""
-        omega = self.theta @ phi
+        omega = float(self.theta @ phi)
         if slope == 0 or (omega <= self.low and slope > 0) or (omega >= self.high and slope < 0):
             return  # no evidence either way, or the bound already stops omega moving that way
         self._updates += 1
         self.probes += 1
-        agree = np.sign(slope) == self._last_sign
-        self._last_sign = np.sign(slope)
-        self.rate = float(np.clip(self.rate * (_GROW if agree else _SHRINK),
-                                  _MIN_RATE * self.learning_rate, _MAX_RATE))
-        self._moment = beta1 * self._moment + (1 - beta1) * slope * phi
+        sign = math.copysign(1.0, slope)
+        agree = sign == self._last_sign
+        self._last_sign = sign
+        self.rate = min(max(self.rate * (_GROW if agree else _SHRINK),
+                            _MIN_RATE * self.learning_rate), _MAX_RATE)
+        self._moment = beta1 * self._moment + ((1 - beta1) * slope) * phi
         self._square = beta2 * self._square + (1 - beta2) * slope**2
         m = self._moment / (1 - beta1**self._updates)
         v = self._square / (1 - beta2**self._updates)
         # the decay lets the noise of single probes average out on long sequences
-        decay = 1.0 / np.sqrt(1.0 + self.probes / _DECAY_PROBES)
-        delta = decay * self.rate * m / np.sqrt(v)
+        decay = 1.0 / math.sqrt(1.0 + self.probes / _DECAY_PROBES)
+        delta = decay * self.rate * m / math.sqrt(v)
         # omega moves at most one probe distance: the probes say nothing about farther away
         move = abs(float(delta @ phi))
         if move > self.step:

@@ -7,7 +7,7 @@ import numpy as np
 from .._progress import progress
 from .._result import SolveResult
 from ._bandit import OmegaBandit
-from ._checks import check_tol, warn_unconverged
+from ._checks import check_maxiter, check_tol, warn_unconverged
 from ._trial import run_solver, run_trial
 from ._tuning import best_fixed_omega, iteration_table, regret_curve
 
@@ -77,7 +77,8 @@ class SequenceSolver:
         self.tuner = OmegaBandit() if tuner is None else tuner
         self.solver = solver
         self.rtol = None if rtol is None else check_tol(rtol, "rtol")
-        self.maxiter = maxiter
+        # checked once here: the solves of a sequence run on checked settings
+        self.maxiter = check_maxiter(maxiter)
         self.evaluate = evaluate
         self.omegas_, self.trial_omegas_, self.iterations_, self.contexts_ = [], [], [], []
         self._cost_rows, self._omega_one = [], []

@@ -11,6 +11,7 @@ from .._result import SolveResult
 from .._validation import check_vector, check_xp_array
 from . import _sor
 from ._checks import (
+    DEFAULT_RTOL,
     check_matrix_entries,
     check_maxiter,
     check_omega,
@@ -23,7 +24,7 @@ from ._cupy import is_cupyx_sparse, sor_cupyx
 from ._multicolor import multicolor_loop
 from ._operator import split_matrix
 
-__all__ = ["quiet_sor", "sor"]
+__all__ = ["PreparedSystem", "prepare_sor", "quiet_sor", "sor"]
 
 _DIRECTIONS = {"forward": 0, "backward": 1, "symmetric": 2}
 _CHUNK = 100
@@ -109,17 +110,37 @@ def quiet_sor(A, b, *, omega=1.0, x0=None, rtol=None, maxiter=10000, symmetric=F
         return sor_cupyx(A, b, x0, omega, default_rtol(
             rtol, _precision(np.result_type(A.dtype, getattr(b, "dtype", A.dtype)))), maxiter,
                          symmetric, _result)
-    xp = array_namespace(A, b, x0)
-    backend = require_backend(xp, {"compiled", "generic"}, "sor")
-    if backend == "generic":
-        if ordering == "natural":
-            raise ValueError(
-                "ordering='natural' is sequential and needs NumPy/SciPy input; arrays of "
-                f"{xp.__name__} use ordering='multicolor'"
-            )
-        return _sor_generic(xp, A, b, x0, omega, rtol, maxiter, symmetric)
-    return _sor_compiled(A, b, x0, omega, rtol, maxiter, symmetric, ordering or "natural",
-                         n_jobs, verbose)
+    if not _host_input(A, b, x0):
+        xp = array_namespace(A, b, x0)
+        if require_backend(xp, {"compiled", "generic"}, "sor") == "generic":
+            if ordering == "natural":
+                raise ValueError(
+                    "ordering='natural' is sequential and needs NumPy/SciPy input; arrays of "
+                    f"{xp.__name__} use ordering='multicolor'"
+                )
+            return _sor_generic(xp, A, b, x0, omega, rtol, maxiter, symmetric)
+    return PreparedSystem(A, b, rtol).solve(omega, x0, maxiter, symmetric,
+                                            ordering or "natural", n_jobs, verbose)
+
+
+def _host_input(A, b, x0):
+    """Whether the inputs are plainly NumPy / SciPy (the common case, told apart without the
+    namespace lookup, which costs as much as a small solve)."""
+    return ((sp.issparse(A) or isinstance(A, np.ndarray)) and isinstance(b, np.ndarray)
+            and (x0 is None or isinstance(x0, np.ndarray)))
+
+
+def prepare_sor(A, b, rtol):
+    """The :class:`PreparedSystem` of ``A x = b`` for the compiled kernels, or ``None`` where
+    the input belongs to another array namespace (which :func:`quiet_sor` handles)."""
+    check_matrix_entries(A, "sor")
+    if is_cupyx_sparse(A):
+        return None
+    if not _host_input(A, b, None):
+        xp = array_namespace(A, b)
+        if require_backend(xp, {"compiled", "generic"}, "sor") == "generic":
+            return None
+    return PreparedSystem(A, b, rtol)
 
 
 def _precision(dtype):
@@ -127,37 +148,98 @@ def _precision(dtype):
     return np.float32 if str(dtype).endswith("float32") else np.float64
 
 
-def _sor_compiled(A, b, x0, omega, rtol, maxiter, symmetric, ordering, n_jobs, verbose):
-    dtype = np.float32 if (getattr(A, "dtype", None) == np.float32
-                           and getattr(b, "dtype", None) == np.float32) else np.float64
-    tol = default_rtol(rtol, dtype)
-    M = split_matrix(A, dtype=dtype)
-    b = check_vector(b, M.n, "b", dtype=dtype)
-    x = (np.zeros(M.n, dtype=dtype) if x0 is None
-         else check_vector(x0, M.n, "x0", dtype=dtype, copy=True))
-    bnorm = float(np.linalg.norm(b))
-    tol_abs = tol * bnorm
-    d = np.zeros(M.n, dtype=dtype)
-    start = time.perf_counter()
-    if ordering == "multicolor":
-        order, bounds = colour_blocks(color_rows(sp.csr_matrix(A)))
-        index = M.oind.dtype
-        order, bounds = order.astype(index), bounds.astype(index)
+class PreparedSystem:
+    """``A x = b`` (NumPy / SciPy) validated and split once for the compiled kernels.
 
-        def run(steps, hist):
-            return _sor.multicolor_solve(M.odata, M.oind, M.optr, M.diag, bounds, order, b, x,
-                                         d, omega, int(bool(symmetric)), tol_abs, steps, hist,
-                                         int(n_jobs))
-    else:
+    It can then be solved at any omega from any start without checking or splitting ``A``
+    again: the two phases of a cut-short trial share one.
+
+    Parameters
+    ----------
+    A : array-like or sparse matrix of shape (n, n)
+    b : array of shape (n,)
+    rtol : float or None
+        Relative residual tolerance, already checked (the dtype's default where None).
+    """
+
+    def __init__(self, A, b, rtol):
+        self.dtype = np.float32 if (getattr(A, "dtype", None) == np.float32
+                                    and getattr(b, "dtype", None) == np.float32) else np.float64
+        self.A = A
+        self.split = split_matrix(A, dtype=self.dtype)
+        self.b = check_vector(b, self.split.n, "b", dtype=self.dtype)
+        self.bnorm = float(np.linalg.norm(self.b))
+        self.tol_abs = (DEFAULT_RTOL[np.dtype(self.dtype)] if rtol is None else rtol) * self.bnorm
+
+    def start(self, x0):
+        """A fresh copy of the start ``x0`` (zeros where None), in the working dtype."""
+        if x0 is None:
+            return np.zeros(self.split.n, dtype=self.dtype)
+        return check_vector(x0, self.split.n, "x0", dtype=self.dtype, copy=True)
+
+    def solve(self, omega, x0=None, maxiter=10000, symmetric=False, ordering="natural",
+              n_jobs=1, verbose=0, *, own_start=False):
+        """Solve from ``x0`` (used in place and returned as ``x`` with ``own_start``: the
+        caller hands over an iterate it owns) at ``omega``; return the SolveResult."""
+        x = x0 if own_start else self.start(x0)
+        M = self.split
+        d = np.zeros(M.n, dtype=self.dtype)
+        b, tol_abs = self.b, self.tol_abs
+        start = time.perf_counter()
+        if ordering == "multicolor":
+            order, bounds = colour_blocks(color_rows(sp.csr_matrix(self.A)))
+            index = M.oind.dtype
+            order, bounds = order.astype(index), bounds.astype(index)
+
+            def run(steps, hist):
+                return _sor.multicolor_solve(M.odata, M.oind, M.optr, M.diag, bounds, order, b,
+                                             x, d, omega, int(bool(symmetric)), tol_abs, steps,
+                                             hist, int(n_jobs))
+        else:
+            direction = _DIRECTIONS["symmetric" if symmetric else "forward"]
+
+            def run(steps, hist):
+                return _sor.sor_solve(*M.kernel_args(), b, x, d, omega, direction, tol_abs,
+                                      steps, hist)
+        residuals, n_iter = _chunked(run, maxiter, verbose)
+        seconds = time.perf_counter() - start
+        return _result(x, n_iter, residuals, self.bnorm, tol_abs, maxiter, seconds, omega,
+                       ordering, symmetric)
+
+    def solve_trial(self, trial_omega, budget, omega, x0=None, maxiter=10000, symmetric=False):
+        """Sweep at ``trial_omega`` for at most ``budget`` sweeps, then at ``omega`` from that
+        iterate; return ``(SolveResult, switch)``.
+
+        ``switch`` is ``budget`` where the hand-over happened and ``None`` where the trial
+        omega met the tolerance (or diverged) within its budget, or the budget was all of
+        ``maxiter``. Both phases run in one residual buffer and return one result, whose
+        ``history["residual"]`` runs through both and ``history["omega"]`` gives each
+        sweep's omega; the result's ``extras["omega"]`` is the omega that finished.
+        """
+        x = self.start(x0)
+        d = np.zeros(self.split.n, dtype=self.dtype)
         direction = _DIRECTIONS["symmetric" if symmetric else "forward"]
-
-        def run(steps, hist):
-            return _sor.sor_solve(*M.kernel_args(), b, x, d, omega, direction, tol_abs, steps,
-                                  hist)
-    residuals, n_iter = _chunked(run, maxiter, verbose)
-    seconds = time.perf_counter() - start
-    return _result(x, n_iter, residuals, bnorm, tol_abs, maxiter, seconds, omega,
-                   ordering, symmetric)
+        args = self.split.kernel_args()
+        hist = np.empty(maxiter + 1)
+        start = time.perf_counter()
+        n_iter = _sor.sor_solve(*args, self.b, x, d, trial_omega, direction, self.tol_abs,
+                                budget, hist)
+        if n_iter < budget or hist[budget] <= self.tol_abs or budget == maxiter:
+            result = _result(x, n_iter, hist[:n_iter + 1], self.bnorm, self.tol_abs, budget,
+                             time.perf_counter() - start, trial_omega, "natural", symmetric)
+            return result, None
+        # the second phase writes its starting residual where the first left its last one;
+        # keep the first phase's own value there
+        handover = hist[budget]
+        d[:] = 0
+        n_iter = budget + _sor.sor_solve(*args, self.b, x, d, omega, direction, self.tol_abs,
+                                         maxiter - budget, hist[budget:])
+        hist[budget] = handover
+        result = _result(x, n_iter, hist[:n_iter + 1], self.bnorm, self.tol_abs, maxiter,
+                         time.perf_counter() - start, omega, "natural", symmetric)
+        result.history["omega"] = np.where(result.history["iteration"] < budget,
+                                           trial_omega, omega)
+        return result, budget
 
 
 def _chunked(run, maxiter, verbose):

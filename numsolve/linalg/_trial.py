@@ -5,7 +5,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from .._result import SolveResult
-from ._sor_solver import quiet_sor
+from ._sor_solver import prepare_sor, quiet_sor
 from ._ssor_cg import quiet_ssor_cg
 
 __all__ = ["Trial", "TrialOutcome", "run_solver", "run_trial"]
@@ -77,42 +77,61 @@ def run_trial(solver, A, b, trial, x0, rtol, maxiter):
     """Solve ``A x = b`` as ``trial`` says; return ``(SolveResult, TrialOutcome)``.
 
     Without a trial omega this is one solve at ``trial.omega``. Otherwise the trial omega
-    runs for at most ``trial.budget`` iterations; if it has not met ``rtol`` by then, a second
-    call continues from its iterate with the incumbent's omega until ``rtol`` (or ``maxiter``
-    iterations in all). The result's ``history["residual"]`` runs through both phases, and
-    its extras ``trial_omega`` and ``switch`` (the iteration of the hand-over, or ``None``)
-    show where the omega changed. Like :func:`run_solver` it never warns.
+    runs for at most ``trial.budget`` iterations; if it has not met ``rtol`` by then, the
+    solve continues from its iterate with the incumbent's omega until ``rtol`` (or
+    ``maxiter`` iterations in all). The result's ``history["residual"]`` runs through both
+    phases, and its extras ``trial_omega`` and ``switch`` (the iteration of the hand-over, or
+    ``None``) show where the omega changed. Like :func:`run_solver` it never warns.
+
+    Plain SOR and SSOR on NumPy / SciPy input check and split ``A`` once for both phases
+    (:class:`~numsolve.linalg._sor_solver.PreparedSystem`).
     """
+    system = prepare_sor(A, b, rtol) if solver != "ssor_cg" else None
     if trial.trial_omega is None or trial.budget < 1:
-        result = run_solver(solver, A, b, trial.omega, x0, rtol, maxiter)
+        result = (run_solver(solver, A, b, trial.omega, x0, rtol, maxiter) if system is None
+                  else system.solve(trial.omega, x0, maxiter, solver == "ssor"))
         result.extras.update(trial_omega=None, switch=None)
         residuals = result.history["residual"]
         return result, TrialOutcome(result.n_iter, incumbent_rate=_slope(
             residuals, len(residuals) // 2), solver=solver,
             tail_rate=_slope(residuals, 3 * len(residuals) // 4))
     budget = min(int(trial.budget), maxiter)
-    first = run_solver(solver, A, b, trial.trial_omega, x0, rtol, budget)
-    trial_residuals = first.history["residual"]
+    if system is None:
+        result, switch = _two_solves(solver, A, b, trial, x0, rtol, maxiter, budget)
+    else:
+        result, switch = system.solve_trial(trial.trial_omega, budget, trial.omega, x0,
+                                            maxiter, solver == "ssor")
+    result.extras.update(trial_omega=trial.trial_omega, switch=switch)
+    residuals = result.history["residual"]
+    if switch is None:
+        return result, TrialOutcome(result.n_iter, trial_rate=_slope(
+            residuals, len(residuals) // 2), solver=solver)
+    result.message = (f"trial omega {trial.trial_omega:g} cut short after {budget} "
+                      f"iterations, then omega {trial.omega:g}: {result.message}")
+    trial_residuals, rest = residuals[:budget + 1], residuals[budget:]
     trial_rate = _slope(trial_residuals, len(trial_residuals) // 2)
-    if first.converged or budget == maxiter:
-        first.extras.update(trial_omega=trial.trial_omega, switch=None)
-        return first, TrialOutcome(first.n_iter, trial_rate=trial_rate, solver=solver)
-    second = run_solver(solver, A, b, trial.omega, first.x, rtol, maxiter - budget)
-    rest = second.history["residual"]
     incumbent_rate = _slope(rest, min(_SETTLE, max(len(rest) - 2, 0)))
+    return result, TrialOutcome(result.n_iter, trial_rate, incumbent_rate, censored=True,
+                                solver=solver, tail_rate=_slope(rest, 3 * len(rest) // 4))
+
+
+def _two_solves(solver, A, b, trial, x0, rtol, maxiter, budget):
+    """:meth:`PreparedSystem.solve_trial` done with two calls of :func:`run_solver` (SSOR-PCG,
+    other array namespaces): the same ``(SolveResult, switch)``."""
+    first = run_solver(solver, A, b, trial.trial_omega, x0, rtol, budget)
+    if first.converged or budget == maxiter:
+        return first, None
+    second = run_solver(solver, A, b, trial.omega, first.x, rtol, maxiter - budget)
     n_iter = budget + second.n_iter
     history = {
         "iteration": np.arange(n_iter + 1, dtype=float),
         "elapsed": np.concatenate([first.history["elapsed"],
                                    first.history["elapsed"][-1] + second.history["elapsed"][1:]]),
-        "residual": np.concatenate([trial_residuals, rest[1:]]),
+        "residual": np.concatenate([first.history["residual"],
+                                    second.history["residual"][1:]]),
         "omega": np.concatenate([np.full(budget, trial.trial_omega),
                                  np.full(second.n_iter + 1, trial.omega)]),
     }
-    extras = dict(second.extras, trial_omega=trial.trial_omega, switch=budget)
     result = SolveResult(x=second.x, n_iter=n_iter, converged=second.converged,
-                         message=f"trial omega {trial.trial_omega:g} cut short after {budget} "
-                                 f"iterations, then omega {trial.omega:g}: {second.message}",
-                         history=history, extras=extras)
-    return result, TrialOutcome(n_iter, trial_rate, incumbent_rate, censored=True,
-                                solver=solver, tail_rate=_slope(rest, 3 * len(rest) // 4))
+                         message=second.message, history=history, extras=dict(second.extras))
+    return result, budget

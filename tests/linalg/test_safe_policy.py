@@ -65,6 +65,40 @@ def test_a_cut_short_trial_continues_from_its_iterate():
     assert np.all(result.history["omega"][budget:] == 1.5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_trial_splits_the_matrix_once_and_leaves_x0_alone(dtype, monkeypatch):
+    import numsolve.linalg._sor_solver as sor_solver
+
+    calls = []
+    split = sor_solver.split_matrix
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return split(*args, **kwargs)
+
+    monkeypatch.setattr(sor_solver, "split_matrix", counted)
+    A = poisson_2d(12).astype(dtype)
+    b = np.ones(144, dtype=dtype)
+    x0 = np.random.default_rng(1).standard_normal(144).astype(dtype)
+    kept = x0.copy()
+    result, outcome = run_trial("sor", A, b, Trial(1.5, 1.9, 10), x0, None, 10_000)
+    assert len(calls) == 1 and result.switch == 10 and outcome.censored
+    assert result.x.dtype == dtype and np.array_equal(x0, kept)
+    # both phases together: what two separate solves from x0 give
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        trial = sor(A, b, omega=1.9, x0=x0, maxiter=10)
+    rest = sor(A, b, omega=1.5, x0=trial.x)
+    np.testing.assert_allclose(result.x, rest.x, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert result.n_iter == 10 + rest.n_iter
+
+
+def test_sequence_settings_are_checked_once_up_front():
+    with pytest.raises(ValueError, match="maxiter"):
+        SequenceSolver(maxiter=0)
+    with pytest.raises(TypeError, match="maxiter"):
+        SequenceSolver(maxiter=2.5)
+
+
 @pytest.mark.parametrize("solver", ["ssor", "ssor_cg"])
 def test_trials_hand_over_for_the_symmetric_solvers(solver):
     A = poisson_2d(15)
