@@ -17,6 +17,7 @@ from ._array_design import ArrayDesign
 from ._block_engine import solve_blocks
 from ._datafits import Quadratic, _Datafit
 from ._design import Design
+from ._gram_engine import gram_engine_pays, solve_gram_engine
 from ._heap_engine import GRAM_NNZ_LIMIT, gram_size_bound, heap_unsupported, solve_heap
 from ._partitions import PARTITIONS
 from ._penalties import _Penalty
@@ -191,11 +192,14 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         W = W0
         b = b0 if shift is None else b0 + shift @ W0
         with progress(max_iter or 100, verbose, desc="bcd", unit="outer") as bar:
-            solved = solve_working_set(
-                design, y_enc, a, datafit, penalty, W, b, fit_intercept=fit_intercept,
-                tol=tol, max_iter=max_iter or 100, max_epochs=max_epochs, p0=p0,
-                newton=update != "lipschitz", recorder=recorder, bar=bar, screening=screening,
-                gram=gram)
+            options = dict(fit_intercept=fit_intercept, tol=tol, max_iter=max_iter or 100,
+                           max_epochs=max_epochs, p0=p0, recorder=recorder, bar=bar)
+            if gram_engine_pays(design, datafit, K, fit_intercept, gram):
+                solved = solve_gram_engine(design, y_enc, a, penalty, W, b, **options)
+            else:
+                solved = solve_working_set(design, y_enc, a, datafit, penalty, W, b,
+                                           newton=update != "lipschitz", screening=screening,
+                                           gram=gram, **options)
         n_iter, converged, epochs = solved.n_iter, solved.converged, solved.epochs
         crit, primal, threshold = solved.criterion, solved.primal, solved.threshold
         route = _route_name(solved.gram_solves, solved.n_iter)
