@@ -29,8 +29,6 @@ from ._working_set import WorkingSetResult, gsq_scores
 
 __all__ = ["gram_engine_pays", "solve_gram_engine"]
 
-_GROWTH = 2.0
-
 
 def gram_engine_pays(design, datafit, n_tasks, fit_intercept, gram):
     """True for dense least squares (one task) with ``n >= GRAM_RATIO (p + intercept)`` and
@@ -184,5 +182,5 @@ def _working_set(penalty, w, g, lips, p0):
     scores = gsq_scores(penalty, w[:, None], g[:, None], lips)
     in_model = w != 0
     scores[in_model] = np.inf
-    size = min(w.size, max(p0, int(_GROWTH * in_model.sum())))
+    size = min(w.size, max(p0, 2 * int(in_model.sum())))
     return np.sort(np.argpartition(-scores, size - 1)[:size])

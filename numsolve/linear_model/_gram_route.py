@@ -24,6 +24,7 @@ tolerance it was given.
 """
 
 import numpy as np
+import scipy.linalg
 import scipy.linalg.blas
 
 from ._anderson import anderson_guess
@@ -194,12 +195,15 @@ def solve_restricted(Q, w, g, value, penalty, m, tol, max_epochs):
 
 
 def _newton(Q, w, g, value, penalty, m):
-    """Newton step on the support with its signs held (exact on a quadratic: the
-    solution when the signs are right); kept when no sign flips and the objective decreases.
+    """Newton step on the support with its signs held, cut where a coefficient first
+    reaches zero (that coefficient is set to zero); returns the datafit value.
 
     Once the signs are settled, coordinate epochs converge at a rate set by the support's
-    conditioning (a ridge with a small penalty may need thousands); one ``O(|S|^3)`` solve
-    ends it. Returns the datafit value.
+    conditioning (a ridge with a small penalty may need thousands); one Cholesky solve
+    (``O(|S|^3 / 3)``) ends it. Along the step the objective is the quadratic the step
+    minimises, so every cut step still decreases it: a step that changes the support is
+    progress too (rejecting it wasted the factorisation: 1000 x 1000 at alpha_max/1000 ran
+    15 of them per fit). The step is kept only when the objective decreases.
     """
     free = np.flatnonzero(np.concatenate([w[:m] != 0, np.ones(w.size - m, dtype=bool)]))
     penalised = free < m
@@ -207,18 +211,31 @@ def _newton(Q, w, g, value, penalty, m):
     ridge = np.where(penalised, penalty.l2, 0.0)
     H = Q[np.ix_(free, free)]
     try:
-        d = -np.linalg.solve(H + np.diag(ridge), g[free] + penalty.l1 * sigma + ridge * w[free])
+        factor = scipy.linalg.cho_factor(H + np.diag(ridge), check_finite=False)
     except np.linalg.LinAlgError:
         return value
-    new = w[free] + d
-    if np.any(sigma * new < 0) or not np.all(np.isfinite(new)):
+    d = -scipy.linalg.cho_solve(factor, g[free] + penalty.l1 * sigma + ridge * w[free],
+                                check_finite=False)
+    if not np.all(np.isfinite(d)):
         return value
-    new_value = value + float(d @ g[free]) + 0.5 * float(d @ H @ d)
+    current = w[free]
+    crossing = np.flatnonzero(sigma * (current + d) < 0)
+    t = 1.0
+    if crossing.size:
+        ratios = -current[crossing] / d[crossing]
+        t = float(ratios.min())
+        blocked = crossing[ratios == t]
+    step = t * d
+    new = current + step
+    if crossing.size:
+        new[blocked] = 0.0
+        step = new - current
+    new_value = value + float(step @ g[free]) + 0.5 * float(step @ H @ step)
     before = value + float(penalty.value(w[:m], np))
     trial = w.copy()
     trial[free] = new
     if new_value + float(penalty.value(trial[:m], np)) < before:
-        g += Q[:, free] @ d
+        g += Q[:, free] @ step
         w[:] = trial
         return new_value
     return value

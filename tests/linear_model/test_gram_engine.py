@@ -148,3 +148,31 @@ def test_engine_is_deterministic(rng):
             for _ in range(2)]
     np.testing.assert_array_equal(runs[0].x, runs[1].x)
     assert runs[0].intercept == runs[1].intercept
+
+
+def test_newton_step_is_cut_where_a_coefficient_reaches_zero(rng):
+    """A full Newton step that would flip a sign is cut at the first zero crossing: that
+    coefficient becomes zero, the objective decreases, and the datafit value and gradient
+    returned are those of the new point."""
+    from numsolve.linear_model._gram_route import _newton
+
+    X = rng.standard_normal((200, 6))
+    X[:, 1] = X[:, 0] + 0.1 * rng.standard_normal(200)  # correlated pair
+    y = X @ np.array([1.0, -0.8, -0.5, 0.0, 0.3, 0.0]) + 0.1 * rng.standard_normal(200)
+    n = X.shape[0]
+    Q = X.T @ X / n
+    c = X.T @ y / n
+    pen = L1(0.01)
+    w = np.array([0.2, 0.6, -0.4, 0.0, 0.2, 0.0])  # coefficient 1 held positive, wrongly
+    g = Q @ w - c
+    value = 0.5 * np.mean((X @ w - y) ** 2)
+    full = w.copy()
+    free = w != 0
+    full[free] -= np.linalg.solve(Q[np.ix_(free, free)], g[free] + pen.l1 * np.sign(w[free]))
+    assert np.any(np.sign(full[free]) * np.sign(w[free]) < 0)  # the uncut step flips a sign
+    before = value + pen.value(w, np)
+    new_value = _newton(Q, w, g, value, pen, 6)
+    assert new_value + pen.value(w, np) < before
+    assert np.count_nonzero(w) == np.count_nonzero(free) - 1
+    assert new_value == pytest.approx(0.5 * np.mean((X @ w - y) ** 2), rel=1e-12)
+    np.testing.assert_allclose(g, Q @ w - c, atol=1e-13)
