@@ -49,13 +49,11 @@ class _GramProblem:
         self.design, self.y, self.a = design, y, a
         n, p = design.shape
         self.intercept = fit_intercept
-        col_means = np.asarray(design.X.T @ a).reshape(-1) if fit_intercept else None
-        self.gram = WorkingSetGram(design, a, col_means)
         weighted = a * y
-        cross = self._cross(weighted, np.arange(p))
+        cross, self.lips, col_means = _column_moments(design, a, weighted, fit_intercept)
+        self.gram = WorkingSetGram(design, a, col_means)
         self.c = np.append(cross, weighted.sum()) if fit_intercept else cross
         self.yy = float(weighted @ y)
-        self.lips = _column_norms(design, a, self.gram.weight)
 
     def refit_intercept(self, w):
         """The intercept's exact value given the coefficients (in place on ``w[-1]``)."""
@@ -102,15 +100,30 @@ class _GramProblem:
         return self.design.gradient(v[:, None], features.astype(np.int32))[:, 0]
 
 
-def _column_norms(design, a, weight):
-    """``sum_i a_i x_ij^2`` per column: with equal weights ``weight``, one BLAS dot per
-    column of a float64 ``X`` (as fast as a BLAS pass; the compiled kernel runs at a third of
-    that), else the kernel."""
+def _column_moments(design, a, v, intercept):
+    """``(X' v, sum_i a_i x_ij^2, X' a or None)``: the engine's one pass over ``X``.
+
+    With equal weights and float64 ``X``, BLAS dots column by column: the column is read
+    from memory once and from cache for the other dots (a pass at BLAS speed; the compiled
+    kernels stream at half to a third of it, and three separate passes read ``X`` three
+    times). Otherwise the compiled kernels.
+    """
     X = design.X
-    if weight is None or X.dtype != np.float64:
-        return design.col_sq_norms(a)
+    p = X.shape[1]
+    if X.dtype != np.float64 or not np.all(a == a[0]):
+        cross = design.gradient(v[:, None], np.arange(p, dtype=np.int32))[:, 0]
+        means = np.asarray(X.T @ a).reshape(-1) if intercept else None
+        return cross, design.col_sq_norms(a), means
     dot = scipy.linalg.blas.ddot
-    return weight * np.array([dot(X[:, j], X[:, j]) for j in range(X.shape[1])])
+    ones = np.ones(X.shape[0])
+    cross, norms, sums = np.empty(p), np.empty(p), np.empty(p)
+    for j in range(p):
+        column = X[:, j]
+        cross[j] = dot(column, v)
+        norms[j] = dot(column, column)
+        if intercept:
+            sums[j] = dot(column, ones)
+    return cross, a[0] * norms, a[0] * sums if intercept else None
 
 
 def solve_gram_engine(design, y, a, penalty, W, b, *, fit_intercept, tol, max_iter,

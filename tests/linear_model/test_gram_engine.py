@@ -137,8 +137,8 @@ def test_no_pass_over_x_once_every_feature_has_a_gram_row(rng, monkeypatch):
     monkeypatch.setattr(gram_engine._GramProblem, "_cross", recording)
     fit = bcd(X, y, Quadratic(), L1(_alpha_max(X, y) / 1000), tol=1e-14)
     assert fit.route == "gram" and fit.converged and fit.n_iter >= 3
-    assert covered[0] == 30  # X'Ay at the start
-    assert all(0 < size < 30 for size in covered[1:])
+    # X'Ay came with the start's single pass; later products skip the features with rows
+    assert covered and all(0 < size < 30 for size in covered)
     assert len(covered) < fit.n_iter + 1  # some evaluations made no pass at all
 
 
