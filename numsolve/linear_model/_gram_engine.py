@@ -103,27 +103,27 @@ class _GramProblem:
 def _column_moments(design, a, v, intercept):
     """``(X' v, sum_i a_i x_ij^2, X' a or None)``: the engine's one pass over ``X``.
 
-    With equal weights and float64 ``X``, BLAS dots column by column: the column is read
-    from memory once and from cache for the other dots (a pass at BLAS speed; the compiled
-    kernels stream at half to a third of it, and three separate passes read ``X`` three
-    times). Otherwise the compiled kernels.
+    For float64 ``X``, BLAS dots column by column: each column is read from memory once and
+    from cache for the other dots (a pass at BLAS speed; the compiled kernels stream at half
+    to a third of it, and separate products read ``X`` once each). Float32 ``X`` goes to the
+    compiled kernels, which sum in float64.
     """
     X = design.X
     p = X.shape[1]
-    if X.dtype != np.float64 or not np.all(a == a[0]):
+    if X.dtype != np.float64:
         cross = design.gradient(v[:, None], np.arange(p, dtype=np.int32))[:, 0]
         means = np.asarray(X.T @ a).reshape(-1) if intercept else None
         return cross, design.col_sq_norms(a), means
     dot = scipy.linalg.blas.ddot
-    ones = np.ones(X.shape[0])
+    uniform = bool(np.all(a == a[0]))
     cross, norms, sums = np.empty(p), np.empty(p), np.empty(p)
     for j in range(p):
         column = X[:, j]
         cross[j] = dot(column, v)
-        norms[j] = dot(column, column)
+        norms[j] = a[0] * dot(column, column) if uniform else dot(column * column, a)
         if intercept:
-            sums[j] = dot(column, ones)
-    return cross, a[0] * norms, a[0] * sums if intercept else None
+            sums[j] = dot(column, a)
+    return cross, norms, sums if intercept else None
 
 
 def solve_gram_engine(design, y, a, penalty, W, b, *, fit_intercept, tol, max_iter,

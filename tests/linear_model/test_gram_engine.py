@@ -176,3 +176,17 @@ def test_newton_step_is_cut_where_a_coefficient_reaches_zero(rng):
     assert np.count_nonzero(w) == np.count_nonzero(free) - 1
     assert new_value == pytest.approx(0.5 * np.mean((X @ w - y) ** 2), rel=1e-12)
     np.testing.assert_allclose(g, Q @ w - c, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("uniform", [True, False])
+def test_one_pass_moments_are_the_products(rng, dtype, uniform):
+    X = np.asfortranarray(rng.standard_normal((300, 25)).astype(dtype))
+    a = np.full(300, 1 / 300) if uniform else rng.uniform(0.0, 2.0, 300) / 300
+    v = rng.standard_normal(300)
+    cross, norms, means = gram_engine._column_moments(Design(X), a, v, True)
+    X64 = X.astype(np.float64)
+    np.testing.assert_allclose(cross, X64.T @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(norms, (X64 * X64).T @ a, rtol=1e-12)
+    np.testing.assert_allclose(means, X64.T @ a, rtol=1e-12, atol=1e-14)
+    assert gram_engine._column_moments(Design(X), a, v, False)[2] is None
