@@ -1,8 +1,8 @@
-"""The Gram engine: the working-set loop of dense least squares run on ``X' A X``.
+"""The Gram engine: the working-set loop of dense tall least squares run on ``X' A X``.
 
-On dense data with at least as many samples as features (:data:`ENGINE_RATIO`), working
-sets solved on their Gram (:mod:`._gram_route`) leave an outer iteration of the
-working-set engine with its pass over ``X``: the prediction ``Z = X w`` and the full gradient ``X' A (Z - y)``, each
+On tall dense data (``n >= GRAM_RATIO p``) every working set is solved on its Gram
+(:mod:`._gram_route`), so what is left of an outer iteration of the working-set engine is
+its pass over ``X``: the prediction ``Z = X w`` and the full gradient ``X' A (Z - y)``, each
 ``O(n p)`` and memory-bound. Here the gradient of every feature ``j`` whose Gram column is
 known (it entered a working set) is read from the Gram, ``g_j = (X_F' A X_F w)_j - (X' A y)_j``
 in ``O(|F| |support|)``, and the objective from ``f = (y'Ay + w'(g - X'Ay)) / 2``; only the
@@ -24,27 +24,20 @@ import scipy.linalg.blas
 
 from ._cd import DatafitKind
 from ._cd_gram import restricted_gap
-from ._gram_route import MAX_GRAM_SIZE, WorkingSetGram, solve_restricted
+from ._gram_route import GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, solve_restricted
 from ._working_set import WorkingSetResult, gsq_scores
 
-__all__ = ["ENGINE_RATIO", "gram_engine_pays", "solve_gram_engine"]
-
-# The engine runs when n >= ENGINE_RATIO (p + intercept). At n = p its Gram costs as much as
-# p / 2 column epochs in multiply-adds, at BLAS speed, and its Newton steps and outer
-# iterations read no column: CPU time under load, column/mixed route -> engine, 1000 x 1000
-# at alpha_max/10, /100, /1000: 17-19 -> 15, 103-128 -> 103-117, 317-329 -> 269-286 ms
-# (8 outer iterations instead of 13 at the two smaller alphas).
-ENGINE_RATIO = 1
+__all__ = ["gram_engine_pays", "solve_gram_engine"]
 
 
 def gram_engine_pays(design, datafit, n_tasks, fit_intercept, gram):
-    """True for dense least squares (one task) with ``n >= ENGINE_RATIO (p + intercept)``
-    and a Gram of at most :data:`MAX_GRAM_SIZE` rows, unless ``gram`` is False."""
+    """True for dense least squares (one task) with ``n >= GRAM_RATIO (p + intercept)`` and
+    a Gram of at most :data:`MAX_GRAM_SIZE` rows, unless ``gram`` is False."""
     n, p = design.shape
     m = p + int(fit_intercept)
     return (gram is not False and not design.sparse and n_tasks == 1
             and datafit.kind == DatafitKind.LEAST_SQUARES and m <= MAX_GRAM_SIZE
-            and n >= ENGINE_RATIO * m)
+            and n >= GRAM_RATIO * m)
 
 
 class _GramProblem:

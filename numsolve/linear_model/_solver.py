@@ -109,7 +109,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         so an epoch costs ``O(|S|^2)`` instead of reading every stored entry of ``X[:, S]``.
         ``"auto"`` takes it when those entries number at least four times the Gram's
         (tall data: ``n >= 4 |S|`` for dense ``X``) and ``|S| <= 3000``; ``True`` always,
-        ``False`` never. On dense ``X`` with ``n >= m`` and ``m <= 3000`` (``m``: the
+        ``False`` never. On dense ``X`` with ``n >= 4 m`` and ``m <= 3000`` (``m``: the
         features, plus one for a fitted intercept), ``"auto"`` and ``True`` run the whole
         loop on the Gram: gradients, objective and gap are read from ``X' A X`` and
         ``X' A y``, and ``X`` is read only for ``X' A y``, the column norms and the features
