@@ -1,7 +1,6 @@
 """The design matrix as the compiled kernels see it: dense Fortran or CSC, float32 or float64."""
 
 import numpy as np
-import scipy.linalg.blas
 import scipy.sparse as sp
 
 from . import _cd as kernels
@@ -90,21 +89,16 @@ class Design:
         return self.shape[0] * len(cols)
 
     def weighted_cross(self, rows, cols, a):
-        """``X[:, rows]' diag(a) X[:, cols]`` as a dense float64 array (BLAS, or the
-        compiled :func:`._cd.weighted_cross_csc`; the Gram blocks of the
-        least-squares Gram route)."""
-        if self.sparse:
-            values, indices, indptr = self._columns
-            out = np.empty((len(rows), len(cols)))
-            kernels.weighted_cross_csc(values, indices, indptr,
-                               np.ascontiguousarray(rows, dtype=indices.dtype),
-                               np.ascontiguousarray(cols, dtype=indices.dtype),
-                               np.ascontiguousarray(a, dtype=np.float64), out)
-            return out
-        # Fortran operands and a transposed GEMM: no copy beyond the two column gathers
-        left = np.asfortranarray(self.X[:, rows], dtype=np.float64)
-        right = np.asfortranarray(a[:, None] * self.X[:, cols], dtype=np.float64)
-        return scipy.linalg.blas.dgemm(1.0, left, right, trans_a=True)
+        """``X[:, rows]' diag(a) X[:, cols]`` of a sparse ``X`` as a dense float64 array (the
+        compiled :func:`._cd.weighted_cross_csc`; the sparse Gram blocks of the least-squares
+        Gram route, whose dense blocks are BLAS products of buffered columns)."""
+        values, indices, indptr = self._columns
+        out = np.empty((len(rows), len(cols)))
+        kernels.weighted_cross_csc(values, indices, indptr,
+                                   np.ascontiguousarray(rows, dtype=indices.dtype),
+                                   np.ascontiguousarray(cols, dtype=indices.dtype),
+                                   np.ascontiguousarray(a, dtype=np.float64), out)
+        return out
 
     def columns(self, cols):
         """Dense copy of ``X[:, cols]`` (small blocks only)."""

@@ -6,13 +6,12 @@ weights; an intercept adds a column of ones) the same epoch costs ``O(|S|^2)``
 (:func:`._cd_gram.gram_epochs`), and the objective, the gradient and the duality gap of the
 restricted problem follow from ``Q``, the gradient ``g = X_S' A (X_S w + b - y)`` and the
 datafit value alone, so no check touches ``X``. An intercept's dual constraint holds to
-round-off there: its exact step comes last in every epoch. ``Q`` is kept between outer
-iterations and grown by the columns that enter the working set (``X_S' A X_new``, one BLAS or
-sparse product). On dense data, once that growth has cost as much as the whole Gram
-``X' A X`` would (:data:`GROWTH_COST_WEIGHT`), the whole Gram is formed by one symmetric
-rank-k update (BLAS ``syrk``: half the work of a product, no column gathers) and every later
-working set's Gram is read from it, as scikit-learn's ``precompute`` does. The predictor
-``Z`` is recomputed once, when the working set is solved.
+round-off there: its exact step comes last in every epoch. The Gram of every feature that
+has entered a working set is kept (:class:`WorkingSetGram`) and grown by the entering
+columns only: on dense data their float64 copies are appended to a buffer of the columns
+seen so far, so each growth is one BLAS product of that contiguous buffer with the new
+columns (no gather of the old ones; over a solve, the work of one ``syrk`` of the columns
+that ever entered, never of all of ``X``).
 
 The route pays when the working set's stored entries outnumber the Gram's entries
 (:data:`GRAM_RATIO`): an epoch then reads fewer numbers, and the Gram's columns are built by
@@ -25,12 +24,14 @@ tolerance it was given.
 """
 
 import numpy as np
+import scipy.linalg
 import scipy.linalg.blas
 
 from ._anderson import anderson_guess
 from ._cd_gram import gram_epochs
 
-__all__ = ["GRAM_RATIO", "WorkingSetGram", "gram_pays", "solve_on_gram"]
+__all__ = ["GRAM_RATIO", "MAX_GRAM_SIZE", "WorkingSetGram", "gram_pays", "solve_on_gram",
+           "solve_restricted"]
 
 # The route is taken when the working set's stored entries are at least this many times the
 # Gram's (|S| + intercept)^2: each Gram epoch then reads at most a quarter of what a column
@@ -38,15 +39,6 @@ __all__ = ["GRAM_RATIO", "WorkingSetGram", "gram_pays", "solve_on_gram"]
 GRAM_RATIO = 4
 # Largest Gram kept (|S| + intercept): 3000^2 doubles are 72 MB.
 MAX_GRAM_SIZE = 3000
-# Dense X: the whole Gram ``X' A X`` (one syrk, n p^2 / 2 multiply-adds) is formed once the
-# column-by-column growth of the working sets' Gram has cost as much, times this weight (each
-# growth gathers X[:, S], n |S|, and multiplies it by the k new columns, n |S| k): the
-# rent-or-buy rule, never more than twice the better choice's work. Growth runs slower per
-# multiply-add than syrk (40000 x 200 at alpha_max/1000, under load: 408 ms of growth against
-# 101 ms for one syrk of X), but weights 2 and 3 formed the whole Gram on 5000 x 500 at
-# alpha_max/100 where its working sets stop at 376 of 500 features (CPU 64 -> 74 ms); weight 1
-# keeps that cell level and takes 40000 x 200 at alpha_max/1000 from 223 to 193 ms.
-GROWTH_COST_WEIGHT = 1
 _ANDERSON = 5
 # A round of epochs that leaves the gap above this fraction of the last round's has stalled
 _STALL = 0.1
@@ -59,7 +51,8 @@ def gram_pays(design, ws, fit_intercept):
 
 
 class WorkingSetGram:
-    """``[X_S, 1]' A [X_S, 1]`` for the current working set ``S``, grown from the previous one.
+    """``X_F' A X_F`` for every feature ``F`` that entered a working set so far, grown by
+    the entering columns; :meth:`matrix` reads a working set's block from it.
 
     Parameters
     ----------
@@ -72,58 +65,89 @@ class WorkingSetGram:
 
     def __init__(self, design, a, col_means):
         self.design, self.a, self.col_means = design, a, col_means
-        self.features = np.empty(0, dtype=np.int32)
+        self.position = np.full(design.shape[1], -1, dtype=np.intp)  # row of a feature
+        self.features = np.empty(0, dtype=np.intp)  # in the order they entered
+        # X_F' A X_F and (dense X) the float64 columns X_F, capacity-sized (see _reserve)
         self.block = np.empty((0, 0))
-        self.full = None  # X' A X, once formed (see GROWTH_COST_WEIGHT)
-        self.spent = 0.0  # multiply-adds of the column-by-column growth so far
+        self.columns = np.empty((design.shape[0], 0), order="F")
+        # equal weights scale the product instead of a weighted copy of the new columns
+        self.weight = float(a[0]) if a.size and np.all(a == a[0]) else None
+
+    @property
+    def size(self):
+        """Features whose Gram rows are known."""
+        return self.features.size
 
     def matrix(self, ws):
-        """The Gram of the sorted features ``ws`` (intercept last when fitted); only the
-        columns of features new since the last call are computed, or it is read from the
-        whole Gram (formed on the first call where that pays)."""
+        """The Gram of the features ``ws`` (intercept last when fitted); the columns of
+        features never seen before are computed first."""
+        new = ws[self.position[ws] < 0]
+        if new.size:
+            self._grow(new)
+        rows = self.position[ws]
         m = ws.size
         size = m + (self.col_means is not None)
-        known = np.isin(ws, self.features, assume_unique=True)
-        n, p = self.design.shape
-        if self.full is None and not self.design.sparse and p <= MAX_GRAM_SIZE:
-            self.spent += GROWTH_COST_WEIGHT * n * m * (m - known.sum() + 1.0)
-            if self.spent >= 0.5 * n * p * p:
-                self.full = _whole_gram(self.design.X, self.a)
         Q = np.empty((size, size))
-        if self.full is not None:
-            Q[:m, :m] = self.full[np.ix_(ws, ws)]
-            self._add_intercept(Q, ws)
-            return Q
-        kept = np.flatnonzero(known)
-        cached = np.searchsorted(self.features, ws[kept])
-        Q[np.ix_(kept, kept)] = self.block[np.ix_(cached, cached)]
-        new = np.flatnonzero(~known)
-        if new.size:
-            cross = self.design.weighted_cross(ws, ws[new], self.a)
-            Q[:m, new] = cross
-            Q[new, :m] = cross.T
-        self._add_intercept(Q, ws)
-        self.features, self.block = ws, Q[:m, :m]
-        return Q
-
-    def _add_intercept(self, Q, ws):
-        """The intercept's row and column of ``Q`` (last), when one is fitted."""
+        Q[:m, :m] = self.block[np.ix_(rows, rows)]
         if self.col_means is not None:
-            m = ws.size
             Q[:m, m] = Q[m, :m] = self.col_means[ws]
             Q[m, m] = self.a.sum()
+        return Q
 
+    def known_block(self):
+        """``X_F' A X_F`` in the order of :attr:`features`."""
+        return self.block[: self.size, : self.size]
 
-def _whole_gram(X, a):
-    """``X' diag(a) X`` of a dense Fortran ``X`` by one ``syrk`` (in float64; equal
-    weights scale the result instead of a weighted copy of ``X``)."""
-    if X.dtype == np.float64 and np.all(a == a[0]):
-        upper = scipy.linalg.blas.dsyrk(a[0], X, trans=1)
-    else:
-        scaled = np.asfortranarray(np.sqrt(a)[:, None] * X, dtype=np.float64)
-        upper = scipy.linalg.blas.dsyrk(1.0, scaled, trans=1)
-    # syrk fills the upper triangle only
-    return np.triu(upper) + np.triu(upper, 1).T
+    def _grow(self, new):
+        """Rows and columns of ``new`` (features not seen before)."""
+        m, k = self.size, new.size
+        self._reserve(m + k)
+        self.position[new] = np.arange(m, m + k)
+        self.features = np.concatenate([self.features, new])
+        if self.design.sparse:
+            cross = self.design.weighted_cross(self.features, new, self.a)
+        else:
+            X = self.design.X
+            for row, j in enumerate(new, start=m):  # contiguous copies, no temporary
+                self.columns[:, row] = X[:, j]
+            cross = self._dense_cross(m + k, k)
+        self.block[: m + k, m:m + k] = cross
+        self.block[m:m + k, :m] = cross[:m].T
+
+    def _dense_cross(self, size, k):
+        """``X_F' A X_new`` for the last ``k`` of the ``size`` buffered columns, read in
+        place: a GEMM against the earlier columns and a SYRK among the new ones (half the
+        work of their square block, a fifth of the growth's over a solve)."""
+        old = self.columns[:, :size - k]
+        new = self.columns[:, size - k:size]
+        scale, weighted, rooted = self.weight, new, new
+        if scale is None:
+            scale = 1.0
+            weighted = np.asfortranarray(self.a[:, None] * new)
+            rooted = np.asfortranarray(np.sqrt(self.a)[:, None] * new)
+        cross = np.empty((size, k))
+        if size > k:
+            cross[:size - k] = scipy.linalg.blas.dgemm(scale, old, weighted, trans_a=True)
+        upper = scipy.linalg.blas.dsyrk(scale, rooted, trans=1)  # upper triangle only
+        cross[size - k:] = np.triu(upper) + np.triu(upper, 1).T
+        return cross
+
+    def _reserve(self, size):
+        """Room for ``size`` features. The first call takes every feature up to
+        :data:`MAX_GRAM_SIZE` (memory is committed only where written, so the usual case
+        never copies); past it the capacity doubles."""
+        capacity = self.block.shape[0]
+        if size <= capacity:
+            return
+        n, p = self.design.shape
+        capacity = min(p, max(size, 2 * capacity, MAX_GRAM_SIZE))
+        block = np.empty((capacity, capacity))
+        block[: self.size, : self.size] = self.known_block()
+        self.block = block
+        if not self.design.sparse:
+            columns = np.empty((n, capacity), order="F")
+            columns[:, : self.size] = self.columns[:, : self.size]
+            self.columns = columns
 
 
 def solve_on_gram(gram, design, y, a, datafit, penalty, W, b, Z, G, ws, grad, inner_tol,
@@ -132,35 +156,17 @@ def solve_on_gram(gram, design, y, a, datafit, penalty, W, b, Z, G, ws, grad, in
     ``inner_tol``; update ``W``, ``b`` and ``Z`` in place and return the epochs run.
 
     ``G`` and ``grad`` (``X[:, ws]' G``) are the raw gradient and the working set's gradient
-    at the current ``Z``, as the outer evaluation left them. The compiled loop runs
-    ``_ANDERSON + 1`` epochs at a time (gap checked after each); an Anderson step follows.
+    at the current ``Z``, as the outer evaluation left them (see :func:`solve_restricted`).
     """
     m = ws.size
     intercept = gram.col_means is not None
-    Q = gram.matrix(ws)
     w = W[ws, 0].copy()
     g = np.array(grad[:, 0], dtype=np.float64)
     if intercept:
         w = np.append(w, b[0])
         g = np.append(g, G.sum())
     value = float(datafit.value(Z, y, a, np))
-    iterates = np.empty((_ANDERSON + 1, w.size))
-    epochs = 0
-    signs = None
-    previous_gap = np.inf
-    while epochs < max_epochs:
-        chunk = iterates[: min(_ANDERSON + 1, max_epochs - epochs)]
-        run, value, gap = gram_epochs(Q, w, g, m, penalty.l1, penalty.l2, penalty.positive,
-                                      value, inner_tol, chunk)
-        epochs += run
-        if gap <= inner_tol:
-            break
-        if run == _ANDERSON + 1:
-            value = _extrapolate(Q, w, g, value, penalty, m, iterates)
-        # Newton only where the epochs stall: it solves exactly, far past the tolerance
-        if gap > _STALL * previous_gap and np.array_equal(np.sign(w[:m]), signs):
-            value = _newton(Q, w, g, value, penalty, m)
-        signs, previous_gap = np.sign(w[:m]), gap
+    epochs = solve_restricted(gram.matrix(ws), w, g, value, penalty, m, inner_tol, max_epochs)
     W[ws, 0] = w[:m]
     if intercept:
         b[0] = w[m]
@@ -168,13 +174,44 @@ def solve_on_gram(gram, design, y, a, datafit, penalty, W, b, Z, G, ws, grad, in
     return epochs
 
 
+def solve_restricted(Q, w, g, value, penalty, m, tol, max_epochs):
+    """Solve ``min f(w) + penalty(w[:m])`` on the Gram ``Q`` (coordinates after the first
+    ``m``: an unpenalised intercept) until its duality gap is at most ``tol``; in place on
+    ``w`` and on ``g``, the datafit's gradient at ``w``, whose value is ``value``.
+
+    The compiled loop runs ``_ANDERSON + 1`` epochs at a time (gap checked after each); an
+    Anderson step follows, and a Newton step where the epochs stall. Returns the epochs run.
+    """
+    iterates = np.empty((_ANDERSON + 1, w.size))
+    epochs = 0
+    signs = None
+    previous_gap = np.inf
+    while epochs < max_epochs:
+        chunk = iterates[: min(_ANDERSON + 1, max_epochs - epochs)]
+        run, value, gap = gram_epochs(Q, w, g, m, penalty.l1, penalty.l2, penalty.positive,
+                                      value, tol, chunk)
+        epochs += run
+        if gap <= tol:
+            break
+        if run == _ANDERSON + 1:
+            value = _extrapolate(Q, w, g, value, penalty, m, iterates)
+        # Newton only where the epochs stall: it solves exactly, far past the tolerance
+        if gap > _STALL * previous_gap and np.array_equal(np.sign(w[:m]), signs):
+            value = _newton(Q, w, g, value, penalty, m)
+        signs, previous_gap = np.sign(w[:m]), gap
+    return epochs
+
+
 def _newton(Q, w, g, value, penalty, m):
-    """Newton step on the support with its signs held (exact on a quadratic: the
-    solution when the signs are right); kept when no sign flips and the objective decreases.
+    """Newton step on the support with its signs held, cut where a coefficient first
+    reaches zero (that coefficient is set to zero); returns the datafit value.
 
     Once the signs are settled, coordinate epochs converge at a rate set by the support's
-    conditioning (a ridge with a small penalty may need thousands); one ``O(|S|^3)`` solve
-    ends it. Returns the datafit value.
+    conditioning (a ridge with a small penalty may need thousands); one Cholesky solve
+    (``O(|S|^3 / 3)``) ends it. Along the step the objective is the quadratic the step
+    minimises, so every cut step still decreases it: a step that changes the support is
+    progress too (rejecting it wasted the factorisation: 1000 x 1000 at alpha_max/1000 ran
+    15 of them per fit). The step is kept only when the objective decreases.
     """
     free = np.flatnonzero(np.concatenate([w[:m] != 0, np.ones(w.size - m, dtype=bool)]))
     penalised = free < m
@@ -182,18 +219,31 @@ def _newton(Q, w, g, value, penalty, m):
     ridge = np.where(penalised, penalty.l2, 0.0)
     H = Q[np.ix_(free, free)]
     try:
-        d = -np.linalg.solve(H + np.diag(ridge), g[free] + penalty.l1 * sigma + ridge * w[free])
+        factor = scipy.linalg.cho_factor(H + np.diag(ridge), check_finite=False)
     except np.linalg.LinAlgError:
         return value
-    new = w[free] + d
-    if np.any(sigma * new < 0) or not np.all(np.isfinite(new)):
+    d = -scipy.linalg.cho_solve(factor, g[free] + penalty.l1 * sigma + ridge * w[free],
+                                check_finite=False)
+    if not np.all(np.isfinite(d)):
         return value
-    new_value = value + float(d @ g[free]) + 0.5 * float(d @ H @ d)
+    current = w[free]
+    crossing = np.flatnonzero(sigma * (current + d) < 0)
+    t = 1.0
+    if crossing.size:
+        ratios = -current[crossing] / d[crossing]
+        t = float(ratios.min())
+        blocked = crossing[ratios == t]
+    step = t * d
+    new = current + step
+    if crossing.size:
+        new[blocked] = 0.0
+        step = new - current
+    new_value = value + float(step @ g[free]) + 0.5 * float(step @ H @ step)
     before = value + float(penalty.value(w[:m], np))
     trial = w.copy()
     trial[free] = new
     if new_value + float(penalty.value(trial[:m], np)) < before:
-        g += Q[:, free] @ d
+        g += Q[:, free] @ step
         w[:] = trial
         return new_value
     return value

@@ -17,6 +17,7 @@ from ._array_design import ArrayDesign
 from ._block_engine import solve_blocks
 from ._datafits import Quadratic, _Datafit
 from ._design import Design
+from ._gram_engine import gram_engine_pays, solve_gram_engine
 from ._heap_engine import GRAM_NNZ_LIMIT, gram_size_bound, heap_unsupported, solve_heap
 from ._partitions import PARTITIONS
 from ._penalties import _Penalty
@@ -108,7 +109,12 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         so an epoch costs ``O(|S|^2)`` instead of reading every stored entry of ``X[:, S]``.
         ``"auto"`` takes it when those entries number at least four times the Gram's
         (tall data: ``n >= 4 |S|`` for dense ``X``) and ``|S| <= 3000``; ``True`` always,
-        ``False`` never. Other datafits ignore ``"auto"`` and reject ``True``.
+        ``False`` never. On dense ``X`` with ``n >= 4 m`` and ``m <= 3000`` (``m``: the
+        features, plus one for a fitted intercept), ``"auto"`` and ``True`` run the whole
+        loop on the Gram: gradients, objective and gap are read from ``X' A X`` and
+        ``X' A y``, and ``X`` is read only for ``X' A y``, the column norms and the features
+        that never entered a working set (screening is not run there). Other datafits ignore
+        ``"auto"`` and reject ``True``.
     random_state : int, RandomState or None
         For the random, Lipschitz-sampling and variable cyclic rules.
     verbose : int, default=0
@@ -191,11 +197,14 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         W = W0
         b = b0 if shift is None else b0 + shift @ W0
         with progress(max_iter or 100, verbose, desc="bcd", unit="outer") as bar:
-            solved = solve_working_set(
-                design, y_enc, a, datafit, penalty, W, b, fit_intercept=fit_intercept,
-                tol=tol, max_iter=max_iter or 100, max_epochs=max_epochs, p0=p0,
-                newton=update != "lipschitz", recorder=recorder, bar=bar, screening=screening,
-                gram=gram)
+            options = dict(fit_intercept=fit_intercept, tol=tol, max_iter=max_iter or 100,
+                           max_epochs=max_epochs, p0=p0, recorder=recorder, bar=bar)
+            if gram_engine_pays(design, datafit, K, fit_intercept, gram):
+                solved = solve_gram_engine(design, y_enc, a, penalty, W, b, **options)
+            else:
+                solved = solve_working_set(design, y_enc, a, datafit, penalty, W, b,
+                                           newton=update != "lipschitz", screening=screening,
+                                           gram=gram, **options)
         n_iter, converged, epochs = solved.n_iter, solved.converged, solved.epochs
         crit, primal, threshold = solved.criterion, solved.primal, solved.threshold
         route = _route_name(solved.gram_solves, solved.n_iter)

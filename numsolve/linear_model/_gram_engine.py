@@ -1,0 +1,199 @@
+"""The Gram engine: the working-set loop of dense tall least squares run on ``X' A X``.
+
+On tall dense data (``n >= GRAM_RATIO p``) every working set is solved on its Gram
+(:mod:`._gram_route`), so what is left of an outer iteration of the working-set engine is
+its pass over ``X``: the prediction ``Z = X w`` and the full gradient ``X' A (Z - y)``, each
+``O(n p)`` and memory-bound. Here the gradient of every feature ``j`` whose Gram column is
+known (it entered a working set) is read from the Gram, ``g_j = (X_F' A X_F w)_j - (X' A y)_j``
+in ``O(|F| |support|)``, and the objective from ``f = (y'Ay + w'(g - X'Ay)) / 2``; only the
+features never seen pay a product with ``X`` (over them alone). Once the working sets have
+covered every feature, an outer iteration no longer touches ``X``: the cost of a fit is one
+pass for ``X'Ay`` and the column norms, and the Gram of the features that ever entered
+(one GEMM per growth). The duality gap is that of the full problem, from ``g``, ``w`` and
+``f`` (:func:`._cd_gram.restricted_gap` over all features), the same figure the column
+route computes from ``X`` (equal to round-off, ``~1e-16 y'Ay``).
+
+Working sets are chosen as in :func:`._working_set.solve_working_set` (GS-q scores, the
+support plus the best-scoring features, twice the support, at least ``p0``) and each is
+solved at once to half the requested gap (its epochs cost ``O(|S|^2)``, far less than an
+outer iteration). Screening is not run: without passes over ``X`` it would save nothing.
+"""
+
+import numpy as np
+import scipy.linalg.blas
+
+from ._cd import DatafitKind
+from ._cd_gram import restricted_gap
+from ._gram_route import GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, solve_restricted
+from ._working_set import WorkingSetResult, gsq_scores
+
+__all__ = ["gram_engine_pays", "solve_gram_engine"]
+
+
+def gram_engine_pays(design, datafit, n_tasks, fit_intercept, gram):
+    """True for dense least squares (one task) with ``n >= GRAM_RATIO (p + intercept)`` and
+    a Gram of at most :data:`MAX_GRAM_SIZE` rows, unless ``gram`` is False."""
+    n, p = design.shape
+    m = p + int(fit_intercept)
+    return (gram is not False and not design.sparse and n_tasks == 1
+            and datafit.kind == DatafitKind.LEAST_SQUARES and m <= MAX_GRAM_SIZE
+            and n >= GRAM_RATIO * m)
+
+
+class _GramProblem:
+    """The least-squares problem as the engine sees it: the Gram of the features seen so
+    far, ``X' A y`` (with ``a' y`` appended for an intercept, a free last coordinate), ``y' A y``
+    and the column norms."""
+
+    def __init__(self, design, y, a, fit_intercept):
+        self.design, self.y, self.a = design, y, a
+        n, p = design.shape
+        self.intercept = fit_intercept
+        weighted = a * y
+        cross, self.lips, col_means = _column_moments(design, a, weighted, fit_intercept)
+        self.gram = WorkingSetGram(design, a, col_means)
+        self.c = np.append(cross, weighted.sum()) if fit_intercept else cross
+        self.yy = float(weighted @ y)
+
+    def refit_intercept(self, w):
+        """The intercept's exact value given the coefficients (in place on ``w[-1]``)."""
+        if self.intercept:
+            support = np.flatnonzero(w[:-1])
+            w[-1] = (self.c[-1] - self.gram.col_means[support] @ w[support]) / self.a.sum()
+
+    def gradient(self, w):
+        """``(g, f)``: the datafit's gradient over every coordinate and its value at ``w``
+        (coefficients, then the intercept when fitted). The support must have Gram rows."""
+        p = self.design.shape[1]
+        gram = self.gram
+        known = gram.features
+        g = np.empty_like(w)
+        g[known] = gram.known_block() @ w[known] - self.c[known]
+        unknown = np.flatnonzero(gram.position < 0)
+        support = np.flatnonzero(w[:p])
+        if self.intercept:
+            b = w[p]
+            g[known] += b * gram.col_means[known]
+            g[p] = gram.col_means[support] @ w[support] + b * self.a.sum() - self.c[p]
+        if unknown.size and not support.size:  # X w = 0: the gradient is -X'Ay (+ b X'a)
+            g[unknown] = -self.c[unknown]
+            if self.intercept:
+                g[unknown] += w[p] * gram.col_means[unknown]
+        elif unknown.size:
+            n = self.design.shape[0]
+            Z = np.empty((n, 1))
+            self.design.predict(w[:p, None], support.astype(np.int32),
+                                w[p:] if self.intercept else np.zeros(1), Z)
+            g[unknown] = self._cross(self.a * (Z[:, 0] - self.y), unknown)
+        used = np.flatnonzero(w)
+        f = 0.5 * (self.yy + float(w[used] @ (g[used] - self.c[used])))
+        return g, f
+
+
+    def _cross(self, v, features):
+        """``X[:, features]' v``: one BLAS product over all of a float64 ``X`` when it covers
+        at least half the features (a memory-bound pass that BLAS streams about twice as
+        fast as the compiled column kernel), else the kernel over those columns."""
+        X = self.design.X
+        if X.dtype == np.float64 and 2 * features.size >= X.shape[1]:
+            return scipy.linalg.blas.dgemv(1.0, X, v, trans=1)[features]
+        return self.design.gradient(v[:, None], features.astype(np.int32))[:, 0]
+
+
+def _column_moments(design, a, v, intercept):
+    """``(X' v, sum_i a_i x_ij^2, X' a or None)``: the engine's one pass over ``X``.
+
+    For float64 ``X``, BLAS dots column by column: each column is read from memory once and
+    from cache for the other dots (a pass at BLAS speed; the compiled kernels stream at half
+    to a third of it, and separate products read ``X`` once each). Float32 ``X`` goes to the
+    compiled kernels, which sum in float64.
+    """
+    X = design.X
+    p = X.shape[1]
+    if X.dtype != np.float64:
+        cross = design.gradient(v[:, None], np.arange(p, dtype=np.int32))[:, 0]
+        means = np.asarray(X.T @ a).reshape(-1) if intercept else None
+        return cross, design.col_sq_norms(a), means
+    dot = scipy.linalg.blas.ddot
+    uniform = bool(np.all(a == a[0]))
+    cross, norms, sums = np.empty(p), np.empty(p), np.empty(p)
+    for j in range(p):
+        column = X[:, j]
+        cross[j] = dot(column, v)
+        norms[j] = a[0] * dot(column, column) if uniform else dot(column * column, a)
+        if intercept:
+            sums[j] = dot(column, a)
+    return cross, norms, sums if intercept else None
+
+
+def solve_gram_engine(design, y, a, penalty, W, b, *, fit_intercept, tol, max_iter,
+                      max_epochs, p0, recorder, bar):
+    """Run the engine in place on ``W`` (p, 1) and ``b`` (1,); return a
+    :class:`._working_set.WorkingSetResult` (every working set is a Gram solve).
+
+    The stopping test is the working-set engine's: ``gap <= tol * P(0)``, or the largest
+    KKT violation ``<= tol`` when the penalty has no dual.
+    """
+    p = design.shape[1]
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    problem = _GramProblem(design, y, a, fit_intercept)
+    w = np.append(W[:, 0], b[0]) if fit_intercept else W[:, 0].copy()
+    start = np.flatnonzero(w[:p])
+    if start.size:  # a warm start's support needs its Gram rows
+        problem.gram.matrix(start)
+    threshold = tol * 0.5 * problem.yy if penalty.has_dual else tol
+    epochs = 0
+    converged = False
+    primal = crit = np.inf
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        primal, crit, kkt, g, f = _evaluate(problem, penalty, w)
+        recorder.record(n_iter - 1, objective=primal, gap=crit, kkt=kkt, epochs=epochs,
+                        n_screened=0)
+        bar.set_postfix(gap=f"{crit:.2e}", refresh=False)
+        if crit <= threshold:
+            converged = True
+            n_iter -= 1
+            break
+        ws = _working_set(penalty, w[:p], g[:p], problem.lips, p0)
+        chosen = np.append(ws, p) if fit_intercept else ws
+        w_ws, g_ws = w[chosen], g[chosen]
+        epochs += solve_restricted(problem.gram.matrix(ws), w_ws, g_ws, f, penalty, ws.size,
+                                   0.5 * threshold, max_epochs)
+        w[chosen] = w_ws
+        bar.update(1)
+    else:
+        primal, crit, kkt, _, _ = _evaluate(problem, penalty, w)
+        recorder.record(n_iter, force=True, objective=primal, gap=crit, kkt=kkt, epochs=epochs,
+                        n_screened=0)
+        converged = crit <= threshold
+    W[:, 0] = w[:p]
+    if fit_intercept:
+        b[0] = w[p]
+    return WorkingSetResult(n_iter, converged, epochs, crit, primal, threshold, n_iter)
+
+
+def _evaluate(problem, penalty, w):
+    """Primal value, criterion (gap, or KKT violation without a dual), KKT violation, and
+    the gradient and datafit value, after the intercept's exact refit."""
+    p = problem.design.shape[1]
+    problem.refit_intercept(w)
+    g, f = problem.gradient(w)
+    primal = f + float(penalty.value(w[:p], np))
+    kkt = float(np.max(penalty.subdiff_distance(w[:p], g[:p], np))) if p else 0.0
+    if problem.intercept:
+        kkt = max(kkt, abs(float(g[p])))
+    if not penalty.has_dual:
+        return primal, kkt, kkt, g, f
+    gap = restricted_gap(w, g, p, penalty.l1, penalty.l2, penalty.positive, f)
+    return primal, gap, kkt, g, f
+
+
+def _working_set(penalty, w, g, lips, p0):
+    """The support and the best GS-q scores: twice the support, at least ``p0`` (sorted)."""
+    scores = gsq_scores(penalty, w[:, None], g[:, None], lips)
+    in_model = w != 0
+    scores[in_model] = np.inf
+    size = min(w.size, max(p0, 2 * int(in_model.sum())))
+    return np.sort(np.argpartition(-scores, size - 1)[:size])
