@@ -1,0 +1,100 @@
+"""Sparse least squares on tall data: the whole problem is one working set solved by
+coordinate epochs, and its last check is the final evaluation (no extra full gradient)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import Lasso
+
+from numsolve.linear_model import L1, Quadratic, bcd
+from numsolve.linear_model import _working_set
+from numsolve.linear_model._objective import optimality
+
+
+def _problem(n, p, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=0.02, format="csc", random_state=seed,
+                  data_rvs=rng.standard_normal)
+    w = np.zeros(p)
+    w[rng.choice(p, 20, replace=False)] = 3 * rng.standard_normal(20)
+    y = X @ w + 0.1 * rng.standard_normal(n) + 2.0
+    return X, y
+
+
+def _gap(X, y, coef, intercept, alpha, a):
+    """Primal objective and duality gap; with an intercept the dual point is centred."""
+    W = np.asarray(coef, dtype=float).reshape(-1, 1)
+    Z = np.asarray(X @ W) + (0.0 if intercept is None else intercept)
+    G = Quadratic().raw_gradient(Z, y, a, np)
+    if intercept is not None:
+        G = G - a[:, None] * G.sum()
+    return optimality(Quadratic(), L1(alpha), W, Z, y, a, np.asarray(X.T @ G), G, np)[:2]
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Working-set sizes given to the epochs, full evaluations and Newton finishes."""
+    seen = {"sizes": [], "evaluations": 0, "newton": 0}
+    inner, evaluate, newton = (_working_set._inner, _working_set._evaluate,
+                               _working_set.newton_finish)
+
+    def counted_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, *args):
+        seen["sizes"].append(ws.size)
+        return inner(design, y, a, datafit, penalty, W, b, Z, G, ws, *args)
+
+    def counted_evaluate(*args):
+        seen["evaluations"] += 1
+        return evaluate(*args)
+
+    def counted_newton(*args, **kwargs):
+        seen["newton"] += 1
+        return newton(*args, **kwargs)
+
+    monkeypatch.setattr(_working_set, "_inner", counted_inner)
+    monkeypatch.setattr(_working_set, "_evaluate", counted_evaluate)
+    monkeypatch.setattr(_working_set, "newton_finish", counted_newton)
+    return seen
+
+
+@pytest.mark.parametrize("divisor", [10, 1000])
+def test_tall_problem_is_one_working_set(calls, divisor):
+    n, p = 4000, 200
+    X, y = _problem(n, p)
+    y = y - 2.0
+    alpha = np.abs(X.T @ y).max() / n / divisor
+    result = bcd(X, y, Quadratic(), L1(alpha), tol=1e-8)
+    assert result.converged and result.n_iter == 1
+    assert calls["sizes"] == [p] and calls["newton"] == 0
+    # the start's evaluation only: the epochs' last check certifies the gap
+    assert calls["evaluations"] == 1
+    gap = _gap(X, y, result.x, None, alpha, np.full(n, 1.0 / n))[1]
+    threshold = result.extras["threshold"]
+    # lands on the request, not on round-off: within 100x below it
+    assert threshold / 100 <= gap <= threshold
+    assert gap == pytest.approx(result.extras["gap"], rel=1e-6, abs=1e-15)
+
+
+def test_tall_problem_matches_scikit_learn_with_intercept_and_weights():
+    n, p = 3000, 150
+    X, y = _problem(n, p, seed=1)
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, n)
+    alpha = np.abs(X.T @ (y - y.mean())).max() / n / 100
+    result = bcd(X, y, Quadratic(sample_weight=weights), L1(alpha), tol=1e-10,
+                 fit_intercept=True)
+    assert result.converged and result.n_iter <= 2
+    reference = Lasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(
+        X, y, sample_weight=weights * n / weights.sum())
+    a = weights / weights.sum()
+    ours, _ = _gap(X, y, result.x, result.extras["intercept"], alpha, a)
+    theirs, _ = _gap(X, y, reference.coef_, reference.intercept_, alpha, a)
+    assert ours <= theirs + result.extras["threshold"]
+    np.testing.assert_allclose(result.x, reference.coef_, atol=1e-5)
+
+
+def test_square_problem_keeps_growing_working_sets(calls):
+    n, p = 600, 300  # n < 10 p: epochs over every feature would be dearer than the schedule
+    X, y = _problem(n, p)
+    alpha = np.abs(X.T @ (y - 2.0)).max() / n / 10
+    result = bcd(X, y - 2.0, Quadratic(), L1(alpha), tol=1e-8, gram=False)
+    assert result.converged
+    assert calls["sizes"][0] == 10 < p
