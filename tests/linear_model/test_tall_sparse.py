@@ -63,15 +63,27 @@ def test_tall_problem_is_one_working_set(calls, divisor):
     y = y - 2.0
     alpha = np.abs(X.T @ y).max() / n / divisor
     result = bcd(X, y, Quadratic(), L1(alpha), tol=1e-8)
-    assert result.converged and result.n_iter == 1
-    assert calls["sizes"] == [p] and calls["newton"] == 0
-    # the start's evaluation only: the epochs' last check certifies the gap
+    # every feature, solved to where screening starts; then what screening kept
+    assert result.converged and result.n_iter == 2
+    assert calls["sizes"][0] == p and calls["sizes"][1] == p - result.history["n_screened"][1]
+    assert calls["newton"] == 0
+    if divisor == 10:  # a support of about 20: screening keeps few features
+        assert calls["sizes"][1] < p // 4
+    # the start's evaluation only: each solve's last check is the next evaluation
     assert calls["evaluations"] == 1
     gap = _gap(X, y, result.x, None, alpha, np.full(n, 1.0 / n))[1]
     threshold = result.extras["threshold"]
     # lands on the request, not on round-off: within 100x below it
     assert threshold / 100 <= gap <= threshold
     assert gap == pytest.approx(result.extras["gap"], rel=1e-6, abs=1e-15)
+
+
+def test_tall_problem_without_screening_is_one_solve(calls):
+    n, p = 4000, 200
+    X, y = _problem(n, p)
+    alpha = np.abs(X.T @ (y - 2.0)).max() / n / 100
+    result = bcd(X, y - 2.0, Quadratic(), L1(alpha), tol=1e-8, screening=False)
+    assert result.converged and result.n_iter == 1 and calls["sizes"] == [p]
 
 
 def test_tall_problem_matches_scikit_learn_with_intercept_and_weights():
