@@ -110,3 +110,21 @@ def test_square_problem_keeps_growing_working_sets(calls):
     result = bcd(X, y - 2.0, Quadratic(), L1(alpha), tol=1e-8, gram=False)
     assert result.converged
     assert calls["sizes"][0] == 10 < p
+
+
+def test_design_keeps_a_validated_csc_matrix():
+    from numsolve.linear_model._design import Design
+
+    X, _ = _problem(300, 30)
+    assert Design(X).X is X  # its canonical-format check is not repeated on a new object
+    # duplicates are summed on a copy, never in the caller's matrix
+    rows, cols = X.nonzero()
+    values = np.asarray(X[rows, cols]).ravel()
+    duplicated = sp.csc_matrix((np.r_[values, values], (np.r_[rows, rows], np.r_[cols, cols])),
+                               shape=X.shape)
+    duplicated.has_canonical_format = False
+    stored = duplicated.data.copy()
+    design = Design(duplicated)
+    assert design.X is not duplicated
+    np.testing.assert_array_equal(duplicated.data, stored)
+    np.testing.assert_allclose(design.X.toarray(), 2 * X.toarray())
