@@ -1,5 +1,7 @@
-"""Sparse least squares on tall data: the whole problem is one working set solved by
-coordinate epochs, and its last check is the final evaluation (no extra full gradient)."""
+"""Sparse least squares: on tall data the whole problem is one working set solved by
+coordinate epochs, and its last check is the final evaluation (no extra full gradient); a
+settled support small against n is finished by epochs, not by the exact Newton finish, where
+their rate reaches the requested gap soon."""
 
 import numpy as np
 import pytest
@@ -9,15 +11,16 @@ from sklearn.linear_model import Lasso
 from numsolve.linear_model import L1, Quadratic, bcd
 from numsolve.linear_model import _working_set
 from numsolve.linear_model._objective import optimality
+from numsolve.linear_model._working_set import _EPOCH_FINISH, _epochs_to
 
 
-def _problem(n, p, seed=0):
+def _problem(n, p, seed=0, density=0.02, offset=2.0):
     rng = np.random.default_rng(seed)
-    X = sp.random(n, p, density=0.02, format="csc", random_state=seed,
+    X = sp.random(n, p, density=density, format="csc", random_state=seed,
                   data_rvs=rng.standard_normal)
     w = np.zeros(p)
     w[rng.choice(p, 20, replace=False)] = 3 * rng.standard_normal(20)
-    y = X @ w + 0.1 * rng.standard_normal(n) + 2.0
+    y = X @ w + 0.1 * rng.standard_normal(n) + offset
     return X, y
 
 
@@ -128,3 +131,38 @@ def test_design_keeps_a_validated_csc_matrix():
     assert design.X is not duplicated
     np.testing.assert_array_equal(duplicated.data, stored)
     np.testing.assert_allclose(design.X.toarray(), 2 * X.toarray())
+
+
+def test_epochs_to_the_target_at_the_measured_rate():
+    assert _epochs_to(1e-5, 1e-3, -1.0) == pytest.approx(np.log(100.0))
+    assert _epochs_to(1e-5, 1e-3, None) == np.inf
+    assert _epochs_to(1e-5, 1e-3, 0.5) == np.inf  # no decrease measured
+    assert _epochs_to(1e-3, 1e-5, -1.0) == 0.0  # already there
+
+
+def _fit(monkeypatch, epoch_finish):
+    n, p = 1000, 10_000
+    X, y = _problem(n, p, density=2e-3, offset=0.0)
+    alpha = np.abs(X.T @ y).max() / n / 10
+    finishes = []
+    newton = _working_set.newton_finish
+
+    def counted(*args, **kwargs):
+        finishes.append(1)
+        return newton(*args, **kwargs)
+
+    monkeypatch.setattr(_working_set, "newton_finish", counted)
+    monkeypatch.setattr(_working_set, "_EPOCH_FINISH", epoch_finish)
+    result = bcd(X, y, Quadratic(), L1(alpha), tol=1e-8)
+    return result, len(finishes), _gap(X, y, result.x, None, alpha, np.full(n, 1.0 / n))[1]
+
+
+def test_epochs_replace_the_last_exact_finish(monkeypatch):
+    exact, exact_finishes, exact_gap = _fit(monkeypatch, epoch_finish=0)
+    result, finishes, gap = _fit(monkeypatch, epoch_finish=_EPOCH_FINISH)
+    assert exact.converged and result.converged
+    assert finishes < exact_finishes
+    threshold = result.extras["threshold"]
+    # the exact finish lands at round-off; the epochs stop nearer the request
+    assert exact_gap < 1e-6 * threshold < gap <= threshold
+    np.testing.assert_allclose(result.x, exact.x, atol=1e-4)
