@@ -8,8 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import Lasso
 
-from numsolve.linear_model import L1, Quadratic, bcd
-from numsolve.linear_model import _working_set
+from numsolve.linear_model import L1, Quadratic, _working_set, bcd
 from numsolve.linear_model._objective import optimality
 from numsolve.linear_model._working_set import _EPOCH_FINISH, _epochs_to
 
