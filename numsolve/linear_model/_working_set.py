@@ -32,6 +32,7 @@ from ._newton import newton_finish
 from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept
 from ._screening import gap_safe_screen
+from ._ws_gap import least_squares_optimality
 from ._ws_scores import gsq_scores_single
 
 __all__ = ["WorkingSetResult", "gsq_scores", "solve_working_set"]
@@ -131,6 +132,14 @@ def gsq_scores(penalty, W, grad, lips):
 
 
 def _criterion(datafit, penalty, W, Z, y, a, grad, G, col_means):
+    """``(primal, criterion, kkt)``: the criterion is the duality gap, or the KKT violation
+    without a dual; single-task least squares without an intercept in one compiled call."""
+    if (datafit.kind == DatafitKind.LEAST_SQUARES and W.shape[1] == 1 and col_means is None
+            and penalty.has_dual):
+        column = np.ascontiguousarray
+        return least_squares_optimality(column(Z[:, 0]), y, a, column(G[:, 0]),
+                                        column(W[:, 0]), column(grad[:, 0]), penalty.l1,
+                                        penalty.l2, penalty.positive)
     primal, gap, kkt = optimality(datafit, penalty, W, Z, y, a, grad, G, np, col_means)
     return primal, (gap if penalty.has_dual else kkt), kkt
 
