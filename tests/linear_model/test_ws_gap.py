@@ -3,10 +3,10 @@ form of :func:`numsolve.linear_model._objective.optimality`."""
 
 import numpy as np
 import pytest
-
-from numsolve.linear_model import L1, L1PlusL2, L2, NonNegL1, Quadratic
-from numsolve.linear_model._objective import optimality
 from numsolve.linear_model._ws_gap import least_squares_optimality
+
+from numsolve.linear_model import L1, L2, L1PlusL2, NonNegL1, Quadratic
+from numsolve.linear_model._objective import optimality
 
 
 @pytest.mark.parametrize("penalty", [L1(0.3), NonNegL1(0.3), L1PlusL2(0.4, 0.5), L2(0.2),
