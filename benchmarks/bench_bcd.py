@@ -109,7 +109,8 @@ def _ns_lasso(problem):
     from numsolve.linear_model import L1, Quadratic, bcd
 
     res = bcd(problem["X"], problem["y"], Quadratic(), L1(problem["alpha"]), tol=TARGET)
-    return {**_lasso_quality(problem, res.x), "iterations": res.n_iter, "route": res.route}
+    return {**_lasso_quality(problem, res.x), "iterations": res.n_iter, "route": res.route,
+            "epochs": res.extras["epochs"]}
 
 
 def _sk_lasso(problem):

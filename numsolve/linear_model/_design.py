@@ -26,7 +26,10 @@ class Design:
         self.sparse = sp.issparse(X)
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         if self.sparse:
-            X = sp.csc_matrix(X, dtype=dtype)
+            if not (isinstance(X, sp.csc_matrix) and X.dtype == dtype):
+                # a new object forgets the validated input's cached canonical-format check,
+                # which costs a pass over the entries (about one coordinate epoch)
+                X = sp.csc_matrix(X, dtype=dtype)
             if not X.has_canonical_format:
                 X = X.copy()
                 X.sum_duplicates()
