@@ -42,7 +42,7 @@ cdef dsyevd_t dsyevd = <dsyevd_t>_routine(_cython_lapack, "dsyevd")
 cdef dgesv_t dgesv = <dgesv_t>_routine(_cython_lapack, "dgesv")
 
 
-cdef bint solve_symmetric_system(int n, double* A, double* b) noexcept nogil:
+cdef inline bint solve_symmetric_system(int n, double* A, double* b) noexcept nogil:
     """Overwrite ``b`` with the solution of the symmetric ``n x n`` system ``A x = b``
     (``A`` row-major, overwritten by its factors) by LAPACK's LU with partial pivoting, which
     also takes indefinite or semi-definite ``A``; False when a pivot is exactly zero."""
