@@ -11,7 +11,11 @@
    results stay within a few ulp of the library's. Samples go in blocks of NUMSOLVE_BLOCK,
    each step over a whole block (see _vector_math.h), and the sums run in NS_LOGISTIC_LANES
    partial sums whatever the vector width, so every copy of a function gives the same bits.
-   Labels are -1 or +1. */
+   Labels are -1 or +1.
+
+   Every helper is always_inline: the AVX-512 copy of a function that called an outlined
+   helper returned without vzeroupper, and the library's SSE exponential that runs next (the
+   engine's raw gradient) then took 4.5 ms instead of 0.15 ms on 20000 samples. */
 
 #ifndef NUMSOLVE_LOGISTIC_MATH_H
 #define NUMSOLVE_LOGISTIC_MATH_H
@@ -102,7 +106,7 @@ static inline __attribute__((always_inline)) void ns_add_lanes(
         lanes[0] += v[i];
 }
 
-static inline double ns_lanes_total(const double* lanes) {
+static inline __attribute__((always_inline)) double ns_lanes_total(const double* lanes) {
     double total = 0.0;
     for (int lane = 0; lane < NS_LOGISTIC_LANES; lane++)
         total += lanes[lane];
