@@ -96,6 +96,15 @@ static inline __attribute__((always_inline)) void ns_flush_tiny(double* e, Py_ss
         e[i] = e[i] < NS_NEGLIGIBLE ? 0.0 : e[i];
 }
 
+/* e = exp(-|v|) over a block (flushed, see NS_NEGLIGIBLE); magnitude = |v| */
+static inline __attribute__((always_inline)) void ns_exp_neg_abs(
+        const double* v, double* magnitude, double* e, Py_ssize_t m) {
+    for (Py_ssize_t i = 0; i < m; i++)
+        magnitude[i] = fabs(v[i]);
+    numsolve_exp_neg_block(magnitude, e, m);
+    ns_flush_tiny(e, m);
+}
+
 static inline __attribute__((always_inline)) void ns_add_lanes(
         const double* v, Py_ssize_t m, double* lanes) {
     Py_ssize_t i = 0;
@@ -125,10 +134,7 @@ static double ns_logistic_model(const double* z, const double* y, const double* 
     for (Py_ssize_t start = 0; start < n; start += NUMSOLVE_BLOCK) {
         Py_ssize_t m = n - start < NUMSOLVE_BLOCK ? n - start : NUMSOLVE_BLOCK;
         const double *zb = z + start, *yb = y + start, *ab = a + start;
-        for (Py_ssize_t i = 0; i < m; i++)
-            t[i] = fabs(zb[i]);
-        numsolve_exp_neg_block(t, e, m);
-        ns_flush_tiny(e, m);
+        ns_exp_neg_abs(zb, t, e, m);
         ns_log1p_unit_block(e, soft, m);
         for (Py_ssize_t i = 0; i < m; i++) {
             double margin = yb[i] * zb[i];
@@ -147,6 +153,20 @@ static double ns_logistic_model(const double* z, const double* y, const double* 
     return ns_lanes_total(lanes);
 }
 
+/* g_i = -a_i y_i / (1 + exp(y_i z_i)), the raw gradient alone (the engine's full gradient) */
+NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math"), unused))
+static void ns_logistic_gradient(const double* z, const double* y, const double* a, double* g,
+                                 Py_ssize_t n) {
+    double t[NUMSOLVE_BLOCK], e[NUMSOLVE_BLOCK];
+    for (Py_ssize_t start = 0; start < n; start += NUMSOLVE_BLOCK) {
+        Py_ssize_t m = n - start < NUMSOLVE_BLOCK ? n - start : NUMSOLVE_BLOCK;
+        const double *zb = z + start, *yb = y + start, *ab = a + start;
+        ns_exp_neg_abs(zb, t, e, m);
+        for (Py_ssize_t i = 0; i < m; i++)
+            g[start + i] = -ab[i] * yb[i] * (yb[i] * zb[i] >= 0.0 ? e[i] : 1.0) / (1.0 + e[i]);
+    }
+}
+
 /* sum_i a_i log(1 + exp(-y_i (z_i + step dz_i))) */
 NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math"), unused))
 static double ns_logistic_loss(const double* z, const double* dz, double step, const double* y,
@@ -155,12 +175,9 @@ static double ns_logistic_loss(const double* z, const double* dz, double step, c
     double t[NUMSOLVE_BLOCK], magnitude[NUMSOLVE_BLOCK], e[NUMSOLVE_BLOCK];
     for (Py_ssize_t start = 0; start < n; start += NUMSOLVE_BLOCK) {
         Py_ssize_t m = n - start < NUMSOLVE_BLOCK ? n - start : NUMSOLVE_BLOCK;
-        for (Py_ssize_t i = 0; i < m; i++) {
+        for (Py_ssize_t i = 0; i < m; i++)
             t[i] = -y[start + i] * (z[start + i] + step * dz[start + i]);
-            magnitude[i] = fabs(t[i]);
-        }
-        numsolve_exp_neg_block(magnitude, e, m);
-        ns_flush_tiny(e, m);
+        ns_exp_neg_abs(t, magnitude, e, m);
         ns_log1p_unit_block(e, magnitude, m);
         /* log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|)) */
         for (Py_ssize_t i = 0; i < m; i++)

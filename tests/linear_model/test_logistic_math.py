@@ -96,3 +96,18 @@ def test_saturated_samples_stay_finite():
     assert np.all(h == 0.25 * 1e-12)
     assert g[0] == 0.0 and g[2] == 0.0
     assert g[1] == pytest.approx(-0.25) and g[3] == pytest.approx(-0.25)
+
+
+def test_engine_raw_gradient_matches_closed_form():
+    from numsolve.linear_model._cd import DatafitKind, raw_gradient
+
+    rng = np.random.default_rng(2)
+    n = 3 * 64 + 7
+    z = np.concatenate([rng.standard_normal(n - 4) * 20, [700.0, -700.0, 1e-300, 0.0]])
+    y = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    a = rng.uniform(0, 1, n)
+    G = np.empty((n, 1))
+    raw_gradient(DatafitKind.LOGISTIC, z[:, None], y, a, G)
+    with np.errstate(over="ignore"):
+        expected = -a * y / (1.0 + np.exp(y * z))
+    np.testing.assert_allclose(G[:, 0], expected, rtol=2e-15, atol=1e-290)
