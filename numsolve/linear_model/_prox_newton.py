@@ -174,11 +174,12 @@ def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
     and return the outcome: ``_ACCEPTED``, ``_UNRESOLVED`` (taken whole: the predicted
     decrease is zero at round-off) or ``_REJECTED`` (``model`` is then spent)."""
     m = ws.size
-    D = w_model[:m, None] - W[ws]
+    W_ws = W[ws]
+    D = w_model[:m, None] - W_ws
     db = w_model[m:] - b
     z = np.ascontiguousarray(Z[:, 0])
     dz = z_model - z
-    penalty_now = float(penalty.value(W[ws], np))
+    penalty_now = float(penalty.value(W_ws, np))
     # the directional derivative of the composite objective bound used by Armijo's test
     decrease = float(model.g @ dz) + float(penalty.value(w_model[:m], np)) - penalty_now
     current = model.loss + penalty_now
@@ -191,8 +192,10 @@ def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
     exact = -decrease <= _ROUND_OFF * abs(current)
     step = 1.0
     for _ in range(_MAX_HALVINGS):
-        W_try = W[ws] + step * D
-        z_try = z + step * dz
+        if step == 1.0:  # the model's minimiser itself: two passes over the samples fewer
+            W_try, z_try = w_model[:m, None], z_model
+        else:
+            W_try, z_try = W_ws + step * D, z + step * dz
         value = model.expand(z_try) + float(penalty.value(W_try, np))
         if exact or value <= current + _ARMIJO * step * decrease:
             W[ws] = W_try
