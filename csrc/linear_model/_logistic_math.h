@@ -1,5 +1,5 @@
-/* Per-sample passes of the binary logistic loss, vectorised: its value, its second-order
-   model and its conjugate (the duality gap's dual objective).
+/* Per-sample passes of the binary logistic loss, vectorised: its value, raw gradient,
+   second-order model and conjugate (the duality gap's dual objective).
 
    Each pass needs one exponential and one or two logarithms per sample; the library's
    scalar log1p and log made two thirds of a pass on tall data (20000 samples: about 30 ns
@@ -10,7 +10,8 @@
    s = e / (2 + e) (|s| <= 1/3, 17 terms); both truncate below 2e-18 relative, so the
    results stay within a few ulp of the library's. Samples go in blocks of NUMSOLVE_BLOCK,
    each step over a whole block (see _vector_math.h), and the sums run in NS_LOGISTIC_LANES
-   partial sums whatever the vector width, so every copy of a function gives the same bits.
+   partial sums whatever the vector width and nothing is contracted into FMA
+   (fp-contract=off), so every copy of a function gives the same bits.
    Labels are -1 or +1.
 
    Every helper is always_inline: the AVX-512 copy of a function that called an outlined
@@ -125,7 +126,7 @@ static inline __attribute__((always_inline)) double ns_lanes_total(const double*
 /* The loss's second-order model at the predictor z: raw gradient g, curvature h (raised to
    min_curvature * a), working response target = z - g / h; returns the loss
    sum_i a_i log(1 + exp(-y_i z_i)). */
-NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math"), unused))
+NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off"), unused))
 static double ns_logistic_model(const double* z, const double* y, const double* a,
                                 double min_curvature, double* h, double* g, double* target,
                                 Py_ssize_t n) {
@@ -154,7 +155,7 @@ static double ns_logistic_model(const double* z, const double* y, const double* 
 }
 
 /* g_i = -a_i y_i / (1 + exp(y_i z_i)), the raw gradient alone (the engine's full gradient) */
-NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math"), unused))
+NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off"), unused))
 static void ns_logistic_gradient(const double* z, const double* y, const double* a, double* g,
                                  Py_ssize_t n) {
     double t[NUMSOLVE_BLOCK], e[NUMSOLVE_BLOCK];
@@ -168,7 +169,7 @@ static void ns_logistic_gradient(const double* z, const double* y, const double*
 }
 
 /* sum_i a_i log(1 + exp(-y_i (z_i + step dz_i))) */
-NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math"), unused))
+NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off"), unused))
 static double ns_logistic_loss(const double* z, const double* dz, double step, const double* y,
                                const double* a, Py_ssize_t n) {
     double lanes[NS_LOGISTIC_LANES] = {0.0};
@@ -189,7 +190,7 @@ static double ns_logistic_loss(const double* z, const double* dz, double step, c
 
 /* sum_i a_i (s_i log s_i + (1 - s_i) log(1 - s_i)) with s_i = -g_i y_i / a_i clipped to
    [0, 1] (0 log 0 = 0; rows with a_i <= 0 count zero): the conjugate at the raw gradient g */
-NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math"), unused))
+NUMSOLVE_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off"), unused))
 static double ns_logistic_conjugate(const double* g, const double* y, const double* a,
                                     Py_ssize_t n) {
     double lanes[NS_LOGISTIC_LANES] = {0.0};
