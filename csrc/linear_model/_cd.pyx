@@ -66,6 +66,12 @@ cdef inline Py_ssize_t _row(const index_t* rows, Span col, Py_ssize_t k) noexcep
     return k - col.start if rows == NULL else rows[k]
 
 
+# the logistic loss's raw gradient over all samples, vectorised (one exponential each)
+cdef extern from "_logistic_math.h" nogil:
+    void ns_logistic_gradient(const double* z, const double* y, const double* a, double* g,
+                              Py_ssize_t n)
+
+
 cdef extern from "_cd_simd.h" nogil:
     double ns_dot_f64(const double* x, const double* r, Py_ssize_t n)
     double ns_dot_f32(const float* x, const double* r, Py_ssize_t n)
@@ -291,6 +297,10 @@ def raw_gradient(int kind, const double[:, ::1] Z, const double[::1] y, const do
     """Fill ``G`` (n, K) with the datafit's raw gradient at ``Z``."""
     cdef Samples s = _samples(kind, y, a)
     cdef Py_ssize_t i, n = Z.shape[0], K = Z.shape[1]
+    if kind == LOGISTIC and K == 1 and n > 0:
+        with nogil:
+            ns_logistic_gradient(&Z[0, 0], &y[0], &a[0], &G[0, 0], n)
+        return
     with nogil:
         for i in range(n):
             _row_gradient(&s, &Z[i, 0], i, K, &G[i, 0])

@@ -8,7 +8,7 @@ Fortran-ordered dense values with empty ``indices`` and ``indptr``); every check
 Python before a kernel is entered.
 """
 
-from libc.math cimport fabs, fmax, isfinite, log, log1p
+from libc.math cimport fabs, isfinite
 from libc.stdlib cimport free, malloc
 
 include "_graph_types.pxi"
@@ -22,22 +22,16 @@ cdef extern from "_cd_simd.h" nogil:
     void ns_step_f32(const float* x, double alpha, const double* a, double* z, double* r,
                      Py_ssize_t n)
 
-# The neural kernels' vectorised exp(-x) (1e-16 relative): the library's scalar exponential
-# made a third of a per-sample pass of the logistic kernels below
-cdef extern from "../neural/_vector_math.h" nogil:
-    void numsolve_exp_neg(const double* z, double* out, Py_ssize_t size)
-
-# samples per block of the vectorised exponential (stack buffers)
-DEF _BLOCK = 256
-
-
-cdef inline void _exp_neg_abs(const double* t, Py_ssize_t m, double* magnitude,
-                              double* e) noexcept nogil:
-    """``e[k] = exp(-|t[k]|)`` for ``k < m``."""
-    cdef Py_ssize_t k
-    for k in range(m):
-        magnitude[k] = fabs(t[k])
-    numsolve_exp_neg(magnitude, e, m)
+# The loss's per-sample passes (value, second-order model, conjugate), vectorised: the
+# library's scalar exponential and logarithms made most of a pass
+cdef extern from "_logistic_math.h" nogil:
+    double ns_logistic_model(const double* z, const double* y, const double* a,
+                             double min_curvature, double* h, double* g, double* target,
+                             Py_ssize_t n)
+    double ns_logistic_loss(const double* z, const double* dz, double step, const double* y,
+                            const double* a, Py_ssize_t n)
+    double ns_logistic_conjugate(const double* g, const double* y, const double* a,
+                                 Py_ssize_t n)
 
 
 def newton_model(const double[::1] z, const double[::1] y, const double[::1] a,
@@ -50,29 +44,12 @@ def newton_model(const double[::1] z, const double[::1] y, const double[::1] a,
     returns the loss ``sum_i a_i log(1 + exp(-y_i z_i))``. One exponential per sample,
     of ``-|z_i|``: no overflow either way.
     """
-    cdef Py_ssize_t i, k, start, m, n = z.shape[0]
-    cdef double e, curvature, margin, loss = 0.0
-    cdef double magnitude[_BLOCK]
-    cdef double exps[_BLOCK]
-    with nogil:
-        for start in range(0, n, _BLOCK):
-            m = min(_BLOCK, n - start)
-            _exp_neg_abs(&z[start], m, magnitude, exps)
-            for k in range(m):
-                i = start + k
-                e = exps[k]
-                curvature = a[i] * e / ((1.0 + e) * (1.0 + e))
-                if curvature < min_curvature * a[i]:
-                    curvature = min_curvature * a[i]
-                margin = y[i] * z[i]
-                if margin >= 0.0:  # exp(-margin) = e
-                    g[i] = -a[i] * y[i] * e / (1.0 + e)
-                    loss += a[i] * log1p(e)
-                else:
-                    g[i] = -a[i] * y[i] / (1.0 + e)
-                    loss += a[i] * (log1p(e) - margin)
-                h[i] = curvature
-                target[i] = z[i] - g[i] / curvature
+    cdef Py_ssize_t n = z.shape[0]
+    cdef double loss = 0.0
+    if n > 0:
+        with nogil:
+            loss = ns_logistic_model(&z[0], &y[0], &a[0], min_curvature, &h[0], &g[0],
+                                     &target[0], n)
     return loss
 
 
@@ -105,38 +82,23 @@ def logistic_loss(const double[::1] z, const double[::1] dz, double step, const 
                   const double[::1] a):
     """``sum_i a_i log(1 + exp(-y_i (z_i + step dz_i)))``, stable for any margin (a trial
     point of a line search costs no array)."""
-    cdef Py_ssize_t i, k, start, m, n = z.shape[0]
-    cdef double total = 0.0
-    cdef double t[_BLOCK]
-    cdef double magnitude[_BLOCK]
-    cdef double exps[_BLOCK]
-    with nogil:
-        for start in range(0, n, _BLOCK):
-            m = min(_BLOCK, n - start)
-            for k in range(m):
-                i = start + k
-                t[k] = -y[i] * (z[i] + step * dz[i])
-            _exp_neg_abs(t, m, magnitude, exps)
-            # log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|))
-            for k in range(m):
-                total += a[start + k] * (fmax(t[k], 0.0) + log1p(exps[k]))
-    return total
+    cdef Py_ssize_t n = z.shape[0]
+    cdef double loss = 0.0
+    if n > 0:
+        with nogil:
+            loss = ns_logistic_loss(&z[0], &dz[0], step, &y[0], &a[0], n)
+    return loss
 
 
 def logistic_conjugate(const double[::1] g, const double[::1] y, const double[::1] a):
     """``sum_i a_i (s_i log s_i + (1 - s_i) log(1 - s_i))`` with ``s_i = -g_i y_i / a_i``
     clipped to [0, 1] (rows with ``a_i = 0`` count zero): the loss's conjugate at the raw
     gradient ``g``."""
-    cdef Py_ssize_t i, n = g.shape[0]
-    cdef double total = 0.0, s
-    with nogil:
-        for i in range(n):
-            if a[i] <= 0.0:
-                continue
-            s = -g[i] * y[i] / a[i]
-            if s <= 0.0 or s >= 1.0:
-                continue
-            total += a[i] * (s * log(s) + (1.0 - s) * log1p(-s))
+    cdef Py_ssize_t n = g.shape[0]
+    cdef double total = 0.0
+    if n > 0:
+        with nogil:
+            total = ns_logistic_conjugate(&g[0], &y[0], &a[0], n)
     return total
 
 
