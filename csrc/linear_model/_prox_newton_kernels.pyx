@@ -13,6 +13,7 @@ from libc.stdlib cimport free, malloc
 
 include "_graph_types.pxi"
 include "_cd_prox.pxi"
+include "../_blas.pxi"
 
 cdef extern from "_cd_simd.h" nogil:
     double ns_dot_f64(const double* x, const double* r, Py_ssize_t n)
@@ -218,8 +219,8 @@ cdef bint _affine_weights(const double* iterates, Py_ssize_t depth, Py_ssize_t s
     """Anderson's weights: ``c`` minimising ``||sum_k c_k (x_{k+1} - x_k)||`` subject to
     ``sum_k c_k = 1``, from the ``depth + 1`` iterates (rows of ``size``); False when the
     system is singular."""
-    cdef Py_ssize_t i, j, k, pivot
-    cdef double u, v, total, factor
+    cdef Py_ssize_t i, j, k
+    cdef double u, v, total
     for i in range(depth):
         for j in range(i, depth):
             total = 0.0
@@ -230,28 +231,8 @@ cdef bint _affine_weights(const double* iterates, Py_ssize_t depth, Py_ssize_t s
             C[i * depth + j] = total
             C[j * depth + i] = total
         weights[i] = 1.0
-    # Gaussian elimination with partial pivoting on the depth x depth system C c = 1
-    for i in range(depth):
-        pivot = i
-        for j in range(i + 1, depth):
-            if fabs(C[j * depth + i]) > fabs(C[pivot * depth + i]):
-                pivot = j
-        if C[pivot * depth + i] == 0.0:
-            return False
-        if pivot != i:
-            for k in range(depth):
-                C[i * depth + k], C[pivot * depth + k] = C[pivot * depth + k], C[i * depth + k]
-            weights[i], weights[pivot] = weights[pivot], weights[i]
-        for j in range(i + 1, depth):
-            factor = C[j * depth + i] / C[i * depth + i]
-            for k in range(i, depth):
-                C[j * depth + k] -= factor * C[i * depth + k]
-            weights[j] -= factor * weights[i]
-    for i in range(depth - 1, -1, -1):
-        total = weights[i]
-        for k in range(i + 1, depth):
-            total -= C[i * depth + k] * weights[k]
-        weights[i] = total / C[i * depth + i]
+    if not solve_symmetric_system(<int>depth, C, weights):
+        return False
     total = 0.0
     for i in range(depth):
         total += weights[i]
