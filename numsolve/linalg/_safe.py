@@ -39,6 +39,10 @@ _SHORTEST = 12
 # task; of 30-80 iterations, 60 left the fewest sequences over 1.10x the best fixed omega),
 # and a long phase after the hand-over corrects it (see ``_as_whole_solve``).
 _FIRST_READING = 60
+# The most the phase after the hand-over may raise that reading: on random sparse SPD
+# matrices, far from consistently ordered, it read Young omegas 0.2 higher (the rise with
+# the omega played that refutes Young's relation), and starting there cost 3x omega = 1.
+_MOST_CORRECTION = 0.1
 _DECAY_PROBES = 50.0
 # Moves toward the Young-modelled centre: the least worth a check, the most one check
 # makes, and the rounds without checks after the first refused one (doubling while refused).
@@ -491,17 +495,19 @@ class SafeSearch:
     def _as_whole_solve(self, trial, outcome):
         """What the whole first solve at ``trial.omega`` = 1 would have shown, from the solve
         that handed over to Young's omega: the Gauss-Seidel rate ``mu^2`` of the Jacobi
-        radius ``mu`` that the phase at Young's omega reads (where long and steady, and
-        below the system's Young omega; the first phase's own rate otherwise: its first
-        iterations from the start decay at a transient rate, which reads a lower Young
-        omega: 1.557 on pyamg's shifted airfoil, whose whole omega = 1 solve reads 1.599),
+        radius ``mu`` that the phase at Young's omega reads (where long and steady, below
+        the system's Young omega and reading one at most 0.1 above its own; the first
+        phase's own rate otherwise: its first iterations from the start decay at a transient
+        rate, which reads a lower Young omega: 1.557 on pyamg's shifted airfoil, whose whole
+        omega = 1 solve reads 1.599),
         and the iterations that rate needs for the decrease of the residual the solve made.
         The search goes on as after that solve (its start, running mean cost and model)."""
         rate = outcome.trial_rate
         length = outcome.n_iter - trial.budget
         if RadiusModel.trusted(outcome.incumbent_rate, outcome.tail_rate, length):
             omega = outcome.handover_omega
-            if self.context_model.reading(omega, outcome.incumbent_rate) is not None:
+            young = self.context_model.reading(omega, outcome.incumbent_rate)
+            if young is not None and young <= omega + _MOST_CORRECTION:
                 mu = jacobi_radius(omega, math.exp(outcome.incumbent_rate))
                 rate = 2.0 * math.log(min(mu, 1.0 - 1e-12))
         if not (math.isfinite(rate) and rate < 0):
