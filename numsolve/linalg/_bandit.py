@@ -27,7 +27,8 @@ class OmegaBandit(BaseEstimator):
     Which policy when:
 
     * ``"safe"`` (default): for any sequence, short or long, with or without a context. It
-      starts at Gauss-Seidel (the lowest omega) and probes omegas next to the incumbent in
+      starts at Gauss-Seidel (the lowest omega; for plain SOR the first solve goes on at the
+      Young omega its first sweeps show) and probes omegas next to the incumbent in
       trials that are cut short after half the incumbent's usual cost and finished with the
       incumbent's omega (:meth:`propose` / :meth:`observe_trial`, which
       :class:`SequenceSolver` uses), so exploring never costs much more than not tuning, and

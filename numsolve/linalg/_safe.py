@@ -6,9 +6,8 @@ import numpy as np
 
 from ._chebcb import chebyshev_features
 from ._context_model import ContextYoungModel
-from ._radius_model import MIN_ITERATIONS, RadiusModel
-from ._trial import Trial
-from ._young import optimal_omega
+from ._radius_model import MIN_ITERATIONS, RadiusModel, jacobi_radius
+from ._trial import Trial, TrialOutcome, handover_omega
 
 __all__ = ["ContextScaler", "SafeSearch"]
 
@@ -32,6 +31,18 @@ _MIN_STEP = 0.025
 # omega = 1 and 1.1, 8 at 1.05); Young's start from the first plain-SOR solve is kept
 # (without one, as for SSOR-PCG, the probes go on).
 _SHORTEST = 12
+# The first system's solve at omega = 1 hands over to Young's omega after this many
+# iterations (the decay rate of their second half gives it), instead of running to the end
+# at omega = 1 (231 iterations against 47 at the best omega on pyamg's airfoil shifts).
+# Their reading is 0.01-0.09 below the whole solve's on pyamg's shift and stiff heat
+# sequences and the shifted Laplacians (after 40 iterations up to 0.15 below, on the paper's
+# task; of 30-80 iterations, 60 left the fewest sequences over 1.10x the best fixed omega),
+# and a long phase after the hand-over corrects it (see ``_as_whole_solve``).
+_FIRST_READING = 60
+# The most the phase after the hand-over may raise that reading: on random sparse SPD
+# matrices, far from consistently ordered, it read Young omegas 0.2 higher (the rise with
+# the omega played that refutes Young's relation), and starting there cost 3x omega = 1.
+_MOST_CORRECTION = 0.1
 _DECAY_PROBES = 50.0
 # Moves toward the Young-modelled centre: the least worth a check, the most one check
 # makes, and the rounds without checks after the first refused one (doubling while refused).
@@ -121,7 +132,9 @@ class SafeSearch:
 
     The incumbent omega is ``theta . phi(context)`` (a constant without a context). The first
     system is solved at the lowest candidate (1, Gauss-Seidel, by default); for plain SOR its
-    decay rate then gives Young's omega, where the search starts; within the ``warmup``
+    decay rate then gives Young's omega, where the search starts, and the solve itself hands
+    over to that omega after 60 iterations (from its iterate, as a cut-short trial does)
+    instead of finishing at omega = 1; within the ``warmup``
     rounds, where the two phases of long, slow cut-short solves read Young omegas that rise
     with the omega played (on matrices far from consistently ordered), the search goes back
     to omega = 1 and starts over. On a probe round the solve
@@ -295,6 +308,8 @@ class SafeSearch:
         self.rounds += 1
         if self.mean_cost is None:
             self._first = phi
+            if omega == 1.0 and self.step > 0:
+                return Trial(omega, budget=_FIRST_READING, young_limit=self.high)
         if (self.mean_cost is None or self.step <= 0
                 or (self._young_started and self.mean_cost < _SHORTEST)):
             return Trial(omega)
@@ -428,6 +443,10 @@ class SafeSearch:
 
     def update(self, phi, trial, outcome, context=None):
         """Learn from the ``outcome`` of ``trial`` played at features ``phi``."""
+        if trial.young_limit is not None:
+            if outcome.censored:
+                outcome = self._as_whole_solve(trial, outcome)
+            trial = Trial(trial.omega)
         cost = float(outcome.n_iter)
         if self.mean_cost is None and outcome.solver == "sor" and trial.omega == 1.0:
             self._young_start(outcome.incumbent_rate)
@@ -473,6 +492,29 @@ class SafeSearch:
             if ratio > 0 and other[0] > 0 and self._young_holds() is not False:
                 self._narrow()
 
+    def _as_whole_solve(self, trial, outcome):
+        """What the whole first solve at ``trial.omega`` = 1 would have shown, from the solve
+        that handed over to Young's omega: the Gauss-Seidel rate ``mu^2`` of the Jacobi
+        radius ``mu`` that the phase at Young's omega reads (where long and steady, below
+        the system's Young omega and reading one at most 0.1 above its own; the first
+        phase's own rate otherwise: its first iterations from the start decay at a transient
+        rate, which reads a lower Young omega: 1.557 on pyamg's shifted airfoil, whose whole
+        omega = 1 solve reads 1.599),
+        and the iterations that rate needs for the decrease of the residual the solve made.
+        The search goes on as after that solve (its start, running mean cost and model)."""
+        rate = outcome.trial_rate
+        length = outcome.n_iter - trial.budget
+        if RadiusModel.trusted(outcome.incumbent_rate, outcome.tail_rate, length):
+            omega = outcome.handover_omega
+            young = self.context_model.reading(omega, outcome.incumbent_rate)
+            if young is not None and young <= omega + _MOST_CORRECTION:
+                mu = jacobi_radius(omega, math.exp(outcome.incumbent_rate))
+                rate = 2.0 * math.log(min(mu, 1.0 - 1e-12))
+        if not (math.isfinite(rate) and rate < 0):
+            return TrialOutcome(outcome.n_iter, solver=outcome.solver)
+        n_iter = trial.budget + round(length * outcome.incumbent_rate / rate)
+        return TrialOutcome(n_iter, incumbent_rate=rate, solver=outcome.solver, tail_rate=rate)
+
     def _narrow(self):
         """Halve the probe distance (down to ``_MIN_STEP``) after probes lost on every side
         there is: the incumbent sits within a step of the best omega."""
@@ -486,8 +528,8 @@ class SafeSearch:
         probes correct it where it is off."""
         if np.isfinite(rate) and rate < 0:
             self._young_started = True
-            young = optimal_omega(np.sqrt(np.exp(rate)))
-            self.theta[0] += np.clip(young, self.low, self.high) - self.omega(self._first)
+            young = handover_omega(rate, self.low, self.high)
+            self.theta[0] += young - self.omega(self._first)
 
     def _watch_young_start(self, trial, outcome):
         """Whether this solve refutes Young's start, from evidence within one system: a

@@ -154,8 +154,13 @@ class SequenceSolver:
         return results
 
     def _record(self, A, b, context, x0, trial, result):
-        self.omegas_.append(trial.omega)
-        self.trial_omegas_.append(trial.trial_omega)
+        if trial.young_limit is None:
+            self.omegas_.append(trial.omega)
+            self.trial_omegas_.append(trial.trial_omega)
+        else:
+            # the omega the solve handed over to is known only now
+            self.omegas_.append(result.extras["omega"])
+            self.trial_omegas_.append(result.extras["trial_omega"])
         self.iterations_.append(result.n_iter)
         self.contexts_.append(context)
         if self.evaluate is True:

@@ -2,13 +2,16 @@
 
 from typing import NamedTuple, Optional
 
+import math
+
 import numpy as np
 
 from .._result import SolveResult
 from ._sor_solver import prepare_sor, quiet_sor
 from ._ssor_cg import quiet_ssor_cg
+from ._young import optimal_omega
 
-__all__ = ["Trial", "TrialOutcome", "run_solver", "run_trial"]
+__all__ = ["Trial", "TrialOutcome", "handover_omega", "run_solver", "run_trial"]
 
 # Sweeps after the hand-over that are left out of the incumbent's rate: the error left by the
 # trial omega needs a few sweeps to settle into the incumbent's slowest modes.
@@ -22,7 +25,10 @@ class Trial(NamedTuple):
     most ``budget`` iterations, then continues from that iterate with ``omega``.
     ``model_check``: the trial omega is a move a model proposes, which the incumbent takes
     only if the trial beats it. ``reading``: the trial omega sits below the modelled best
-    omega so that its decay rate shows the system's Young omega.
+    omega so that its decay rate shows the system's Young omega. ``young_limit`` (plain SOR,
+    no trial omega): the solve runs at ``omega`` for at most ``budget`` iterations, then
+    continues from that iterate at the Young omega their decay rate shows
+    (:func:`handover_omega`, at most ``young_limit``).
     """
 
     omega: float
@@ -30,6 +36,7 @@ class Trial(NamedTuple):
     budget: int = 0
     model_check: bool = False
     reading: bool = False
+    young_limit: Optional[float] = None
 
 
 class TrialOutcome(NamedTuple):
@@ -42,7 +49,7 @@ class TrialOutcome(NamedTuple):
     ``tail_rate``: the slope over the last quarter of the incumbent's phase (its distance
     from ``incumbent_rate`` shows whether the decay has settled). ``censored``: the trial was
     cut short (its own count is only known to exceed ``budget``). ``solver``: which solver
-    ran.
+    ran. ``handover_omega``: the Young omega a ``young_limit`` trial handed over to.
     """
 
     n_iter: int
@@ -51,6 +58,24 @@ class TrialOutcome(NamedTuple):
     censored: bool = False
     solver: Optional[str] = None
     tail_rate: float = float("nan")
+    handover_omega: Optional[float] = None
+
+
+def handover_omega(rate, omega, limit):
+    """Young's omega ``2 / (1 + sqrt(1 - rho))`` for a phase at ``omega`` = 1 (Gauss-Seidel)
+    whose log relative residual fell by ``-rate`` per iteration (``rho = exp(rate)``), within
+    ``[omega, limit]``; ``omega`` where the phase did not decay.
+
+    Examples
+    --------
+    >>> import math
+    >>> from numsolve.linalg._trial import handover_omega
+    >>> round(handover_omega(math.log(0.81), 1.0, 1.95), 4)
+    1.3929
+    """
+    if not (math.isfinite(rate) and rate < 0):
+        return float(omega)
+    return float(min(max(optimal_omega(math.sqrt(math.exp(rate))), omega), limit))
 
 
 def run_solver(solver, A, b, omega, x0, rtol, maxiter):
@@ -79,24 +104,29 @@ def run_trial(solver, A, b, trial, x0, rtol, maxiter):
     Without a trial omega this is one solve at ``trial.omega``. Otherwise the trial omega
     runs for at most ``trial.budget`` iterations; if it has not met ``rtol`` by then, the
     solve continues from its iterate with the incumbent's omega until ``rtol`` (or
-    ``maxiter`` iterations in all). The result's ``history["residual"]`` runs through both
-    phases, and its extras ``trial_omega`` and ``switch`` (the iteration of the hand-over, or
-    ``None``) show where the omega changed. Like :func:`run_solver` it never warns.
+    ``maxiter`` iterations in all). A ``young_limit`` trial (plain SOR) runs ``trial.omega``
+    first and continues at the Young omega read from that phase. The result's
+    ``history["residual"]`` runs through both phases, and its extras ``trial_omega`` and
+    ``switch`` (the iteration of the hand-over, or ``None``) show where the omega changed;
+    ``extras["omega"]`` is the omega that finished. Like :func:`run_solver` it never warns.
 
     Plain SOR and SSOR on NumPy / SciPy input check and split ``A`` once for both phases
     (:class:`~numsolve.linalg._sor_solver.PreparedSystem`).
     """
     system = prepare_sor(A, b, rtol) if solver != "ssor_cg" else None
-    if trial.trial_omega is None or trial.budget < 1:
+    reads_young = trial.young_limit is not None and solver == "sor"
+    if trial.budget < 1 or (trial.trial_omega is None and not reads_young):
         result = (run_solver(solver, A, b, trial.omega, x0, rtol, maxiter) if system is None
                   else system.solve(trial.omega, x0, maxiter, solver == "ssor"))
-        result.extras.update(trial_omega=None, switch=None)
-        residuals = result.history["residual"]
-        return result, TrialOutcome(result.n_iter, incumbent_rate=_slope(
-            residuals, len(residuals) // 2), solver=solver,
-            tail_rate=_slope(residuals, 3 * len(residuals) // 4))
+        return _whole(result, solver)
     budget = min(int(trial.budget), maxiter)
-    if system is None:
+    if reads_young:
+        result, switch = _young_handover(solver, A, b, system, trial, x0, rtol, maxiter,
+                                         budget)
+        if switch is None:
+            return _whole(result, solver)
+        trial = Trial(result.extras["omega"], trial.omega, budget)
+    elif system is None:
         result, switch = _two_solves(solver, A, b, trial, x0, rtol, maxiter, budget)
     else:
         result, switch = system.solve_trial(trial.trial_omega, budget, trial.omega, x0,
@@ -112,7 +142,34 @@ def run_trial(solver, A, b, trial, x0, rtol, maxiter):
     trial_rate = _slope(trial_residuals, len(trial_residuals) // 2)
     incumbent_rate = _slope(rest, min(_SETTLE, max(len(rest) - 2, 0)))
     return result, TrialOutcome(result.n_iter, trial_rate, incumbent_rate, censored=True,
-                                solver=solver, tail_rate=_slope(rest, 3 * len(rest) // 4))
+                                solver=solver, tail_rate=_slope(rest, 3 * len(rest) // 4),
+                                handover_omega=trial.omega if reads_young else None)
+
+
+def _whole(result, solver):
+    """The outcome of a solve at one omega (its rates from its second half and last
+    quarter)."""
+    result.extras.update(trial_omega=None, switch=None)
+    residuals = result.history["residual"]
+    return result, TrialOutcome(result.n_iter, incumbent_rate=_slope(
+        residuals, len(residuals) // 2), solver=solver,
+        tail_rate=_slope(residuals, 3 * len(residuals) // 4))
+
+
+def _young_handover(solver, A, b, system, trial, x0, rtol, maxiter, budget):
+    """``budget`` iterations at ``trial.omega``, then, unless they met ``rtol``, the rest
+    from that iterate at the Young omega their second half's decay rate shows (the reading
+    :meth:`SafeSearch.update` takes of a whole first solve): ``(SolveResult, switch)``."""
+    first = (run_solver(solver, A, b, trial.omega, x0, rtol, budget) if system is None
+             else system.solve(trial.omega, x0, budget))
+    if first.converged or budget == maxiter or first.n_iter < budget:
+        return first, None
+    residuals = first.history["residual"]
+    omega = handover_omega(_slope(residuals, budget // 2), trial.omega, trial.young_limit)
+    second = (run_solver(solver, A, b, omega, first.x, rtol, maxiter - budget)
+              if system is None
+              else system.solve(omega, first.x, maxiter - budget, own_start=True))
+    return _joined(first, second, trial.omega, omega, budget), budget
 
 
 def _two_solves(solver, A, b, trial, x0, rtol, maxiter, budget):
@@ -122,6 +179,12 @@ def _two_solves(solver, A, b, trial, x0, rtol, maxiter, budget):
     if first.converged or budget == maxiter:
         return first, None
     second = run_solver(solver, A, b, trial.omega, first.x, rtol, maxiter - budget)
+    return _joined(first, second, trial.trial_omega, trial.omega, budget), budget
+
+
+def _joined(first, second, first_omega, omega, budget):
+    """One SolveResult for ``budget`` iterations at ``first_omega`` followed by ``second``
+    (from the first's iterate, at ``omega``)."""
     n_iter = budget + second.n_iter
     history = {
         "iteration": np.arange(n_iter + 1, dtype=float),
@@ -129,9 +192,10 @@ def _two_solves(solver, A, b, trial, x0, rtol, maxiter, budget):
                                    first.history["elapsed"][-1] + second.history["elapsed"][1:]]),
         "residual": np.concatenate([first.history["residual"],
                                     second.history["residual"][1:]]),
-        "omega": np.concatenate([np.full(budget, trial.trial_omega),
-                                 np.full(second.n_iter + 1, trial.omega)]),
+        "omega": np.concatenate([np.full(budget, first_omega),
+                                 np.full(second.n_iter + 1, omega)]),
     }
-    result = SolveResult(x=second.x, n_iter=n_iter, converged=second.converged,
-                         message=second.message, history=history, extras=dict(second.extras))
-    return result, budget
+    extras = dict(second.extras)
+    extras["omega"] = omega
+    return SolveResult(x=second.x, n_iter=n_iter, converged=second.converged,
+                       message=second.message, history=history, extras=extras)
