@@ -99,11 +99,13 @@ class RadiusModel:
         """Whether every system remembered only bounded its best omega from above."""
         return all(bound is not None for _, bound in self.rows)
 
-    def drop_bounds(self, omega):
-        """Forget the systems that only bounded their best omega by one above ``omega``: a
-        lower omega has since beaten it, so the bound was loose."""
+    def drop_bounds(self, winner, loser):
+        """Forget the systems that only bounded their best omega by one beyond ``winner`` on
+        the side of ``loser``, which ``winner`` has since beaten on one system: a loose bound
+        (a lower winner) or a misread one (a higher winner: those systems were played below
+        their Young omega, at a rate only near ``omega - 1``)."""
         self.rows = [(row, bound) for row, bound in self.rows
-                     if bound is None or bound <= omega]
+                     if bound is None or (bound - winner) * (loser - winner) <= 0]
         self._total = sum((row for row, _ in self.rows), np.zeros_like(self.grid))
         self._centre = float(self.grid[np.argmin(self._total)]) if self.rows else None
 

@@ -127,9 +127,10 @@ def test_the_model_moves_omega_up_at_once_and_down_only_after_a_check():
 
 def test_a_downward_check_where_the_model_only_bounds_moves_on_costly_systems_only():
     """Solves at 1.8 decaying at omega - 1's rate sit at or above their Young omega, which
-    they only bound: the search checks 0.05 lower, and moves there only when the check wins
-    on a system costing about the running mean (a win on a cheap system, where the first
-    phase's fast start favours any lower omega, is checked again on the next system)."""
+    they only bound: the search checks 0.05 lower and 0.05 higher in turn, and a downward
+    check moves omega only when it wins on a system costing about the running mean (a win
+    on a cheap system, where the first phase's fast start favours any lower omega, moves
+    nothing, and the next system is checked on the other side)."""
     search = SafeSearch(1.0, 1.95, 1)
     phi = search.features(None)
     search.theta[0] = 1.8
@@ -140,15 +141,49 @@ def test_a_downward_check_where_the_model_only_bounds_moves_on_costly_systems_on
         search.update(phi, Trial(1.8), at_bound)
     assert search.model.only_bounds() and np.isclose(search.model.centre(), 1.8, atol=0.01)
     incumbent = search.theta[0] = search.model.centre()
+    search._bound_check_up = True  # the upward check of the pair was made last
     won = dict(trial_rate=-0.3, incumbent_rate=np.log(0.8), censored=True, solver="sor")
-    for cost in (100, 600):
+    lost = dict(won, trial_rate=-0.1)
+    sides = []
+    for cost, shown in ((100, won), (600, lost), (600, won)):
         trial = search.plan(phi)
-        assert trial.model_check and trial.omega == incumbent
-        assert np.isclose(trial.trial_omega, incumbent - 0.05)
-        search.update(phi, trial, TrialOutcome(cost, **won))
-    # the check on the cheap system left omega alone; the one on the costly system moved it
+        while not trial.model_check:  # the rounds without checks after the lost one
+            search.update(phi, trial, at_bound)
+            trial = search.plan(phi)
+        assert trial.omega == incumbent
+        sides.append(round(trial.trial_omega - incumbent, 6))
+        search.update(phi, trial, TrialOutcome(cost, **shown))
+    assert sides == [-0.05, 0.05, -0.05]
+    # only the downward check that won on the costly system moved omega
     assert np.isclose(search.omega(phi), incumbent - 0.05)
     assert search.model.centre() is None or search.model.centre() <= incumbent - 0.05
+
+
+def test_bounds_read_below_young_omega_are_checked_above_and_dropped_when_beaten():
+    """Systems of Young omega 1.80 played at 1.75 decay at 0.90 per iteration, within 30 % of
+    omega - 1, and read as bounds: they pin the model's centre to 1.75 (the paper's task,
+    whose best fixed omega is 1.80). The search checks 0.05 above; the check decays at
+    Young's rate 0.80 against 0.90, wins, moves omega to 1.80 and drops the misread bounds,
+    where a search checking only below would stay at 1.75."""
+    mu = 2.0 * np.sqrt(0.8) / 1.8
+    assert np.isclose(optimal_omega(mu), 1.8)
+    search = SafeSearch(1.0, 1.95, 1)
+    phi = search.features(None)
+    search.theta[0] = 1.75
+    rate = np.log(sor_rate(1.75, mu))
+    for _ in range(8):
+        search.plan(phi)
+        search.update(phi, Trial(1.75), TrialOutcome(600, incumbent_rate=rate, solver="sor",
+                                                     tail_rate=rate))
+    assert search.model.only_bounds() and abs(search.model.centre() - 1.75) <= 0.011  # grid step
+    search.theta[0] = search.model.centre()
+    trial = search.plan(phi)
+    assert trial.model_check and np.isclose(trial.trial_omega, trial.omega + 0.05)
+    search.update(phi, trial, TrialOutcome(600, trial_rate=np.log(sor_rate(1.8, mu)),
+                                           incumbent_rate=rate, censored=True, solver="sor"))
+    assert np.isclose(search.omega(phi), trial.omega + 0.05)
+    assert not any(bound is not None and bound < search.omega(phi)
+                   for _, bound in search.model.rows)
 
 
 def test_where_young_is_refuted_a_model_at_the_incumbent_is_checked_below():
