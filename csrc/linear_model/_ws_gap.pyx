@@ -1,7 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Primal value, duality gap and KKT violation of single-task least squares with the penalty
-``l1 |w| + (l2/2) w^2`` (+ the indicator of w >= 0), without an intercept, in two compiled
-passes (samples, then features).
+"""Duality gaps of single-task problems with the penalty ``l1 |w| + (l2/2) w^2`` (+ the
+indicator of w >= 0) in compiled passes over samples and features: least squares without an
+intercept (primal, gap and KKT violation), and the binary logistic loss's gap alone, with or
+without an intercept, given the loss's value.
 
 The same quantities as :func:`numsolve.linear_model._objective.optimality`: with the raw
 gradient ``g_i = a_i (z_i - y_i)`` and ``grad = X' g``, the dual point is ``s g`` with ``s``
@@ -11,6 +12,11 @@ the gradient itself (5000 x 25000 at density 2e-4: a full gradient reads 25,000 
 """
 
 from libc.math cimport fabs
+from libc.stdlib cimport free, malloc
+
+cdef extern from "_logistic_math.h" nogil:
+    double ns_logistic_conjugate(const double* g, const double* y, const double* a,
+                                 Py_ssize_t n)
 
 
 def least_squares_optimality(const double[::1] z, const double[::1] y, const double[::1] a,
@@ -55,3 +61,51 @@ def least_squares_optimality(const double[::1] z, const double[::1] y, const dou
     if l2 > 0.0:
         dual -= excess_sq / (2.0 * l2)
     return primal, max(primal - dual, 0.0), kkt
+
+
+def logistic_gap(double loss, const double[::1] g, const double[::1] y, const double[::1] a,
+                 const double[::1] w, const double[::1] grad, const double[::1] means,
+                 double l1, double l2, bint positive):
+    """The duality gap of the binary logistic loss (value ``loss`` at the predictor whose raw
+    gradient is ``g``) with the penalty over the features of ``w``, ``grad = X' g`` over them.
+
+    With an intercept ``means`` holds ``X' a`` over the same features (empty without one) and
+    the dual point is centred, ``g - a sum_i g_i``, as in
+    :func:`numsolve.linear_model._objective.optimality`; the KKT violation that function
+    also returns is not computed. Requires ``l1 > 0`` or ``l2 > 0`` (a finite dual).
+    """
+    cdef Py_ssize_t i, j, n = g.shape[0], p = w.shape[0]
+    cdef bint centred = means.shape[0] > 0
+    cdef double total = 0.0, penalty = 0.0, top = 0.0, excess_sq = 0.0, conjugate = 0.0
+    cdef double v, centred_grad, s, excess
+    cdef double* scaled = <double*> malloc(max(n, 1) * sizeof(double))
+    if scaled == NULL:
+        raise MemoryError()
+    with nogil:
+        if centred:
+            for i in range(n):
+                total += g[i]
+        for j in range(p):
+            v = w[j]
+            penalty += l1 * fabs(v) + 0.5 * l2 * v * v
+            centred_grad = grad[j] - means[j] * total if centred else grad[j]
+            v = -centred_grad if positive else fabs(centred_grad)
+            if v > top:
+                top = v
+        s = 1.0 if l2 > 0.0 or p == 0 or top <= l1 else l1 / top
+        if l2 > 0.0:
+            for j in range(p):
+                centred_grad = grad[j] - means[j] * total if centred else grad[j]
+                v = -s * centred_grad
+                excess = (v - l1) if positive else (fabs(v) - l1)
+                if excess > 0.0:
+                    excess_sq += excess * excess
+        for i in range(n):
+            scaled[i] = s * (g[i] - a[i] * total)
+        if n > 0:
+            conjugate = ns_logistic_conjugate(scaled, &y[0], &a[0], n)
+    free(scaled)
+    cdef double dual = -conjugate
+    if l2 > 0.0:
+        dual -= excess_sq / (2.0 * l2)
+    return max(loss + penalty - dual, 0.0)

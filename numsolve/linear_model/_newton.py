@@ -30,6 +30,9 @@ _RELATIVE_RIDGE = 1e-12
 _CONTROLLER = ThreadpoolController()
 # A least-squares Hessian at most this dense is factored sparse (see _quadratic_hessian)
 _SPARSE_HESSIAN = 0.05
+# ... and only above this many variables: SuperLU's fixed cost per factorisation exceeds a
+# dense Cholesky's whole cost on so few
+_DENSE_SUPPORT = 100
 
 
 def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps=40):
@@ -262,8 +265,9 @@ def _support_hessian(datafit, XS, classes, Z, y, a):
 
 
 def _quadratic_hessian(XS, a):
-    """``XS' diag(a) XS``, kept sparse when ``XS`` is sparse and the product has at most
-    :data:`_SPARSE_HESSIAN` of its entries nonzero, else dense.
+    """``XS' diag(a) XS``, kept sparse when ``XS`` is sparse, has more than
+    :data:`_DENSE_SUPPORT` columns and the product has at most :data:`_SPARSE_HESSIAN` of
+    its entries nonzero, else dense.
 
     Sparse wide least squares (2000 x 20000 at density 1e-3, supports of 900-1900 features):
     the product holds 0.15-0.7 % nonzeros and its sparse LU factors 3-25x faster than the
@@ -272,7 +276,7 @@ def _quadratic_hessian(XS, a):
     if sp.issparse(XS):
         H = (XS.T @ sp.diags(a) @ XS).tocsc()
         m = H.shape[0]
-        if H.nnz <= _SPARSE_HESSIAN * m * m:
+        if m > _DENSE_SUPPORT and H.nnz <= _SPARSE_HESSIAN * m * m:
             return H
         return H.toarray()
     return _weighted_gram(XS, a)

@@ -28,6 +28,7 @@ import numpy as np
 
 from ._objective import optimality
 from ._prox_newton_kernels import newton_model, solve_model
+from ._ws_gap import logistic_gap
 
 __all__ = ["prox_newton_inner"]
 
@@ -85,28 +86,22 @@ class _Model:
         self.curvature_sum = float(self.h.sum())
 
 
-class _KnownLoss:
-    """The datafit with its value at the current predictor already known: the line search
-    expanded the model there, so the restricted gap needs no further exponential and
-    logarithm per sample for the primal (on tall data a third of a Newton step's sweeps)."""
-
-    def __init__(self, datafit, loss):
-        self.datafit, self.loss = datafit, loss
-
-    def value(self, Z, y, a, xp):
-        return self.loss
-
-    def conjugate(self, G, y, a, xp):
-        return self.datafit.conjugate(G, y, a, xp)
+_NO_INTERCEPT = np.empty(0)
 
 
 def _restricted_criterion(datafit, penalty, W_ws, Z, y, a, grad_ws, G, means, loss):
     """The criterion of the working set's problem (``W_ws``, ``grad_ws`` and ``means`` its
     rows), the caller's: the duality gap, or the KKT violation where the penalty has no
-    dual; given the datafit's value ``loss`` at ``Z``."""
-    _, gap, kkt = optimality(_KnownLoss(datafit, loss), penalty, W_ws, Z, y, a, grad_ws, G,
-                             np, means)
-    return gap if penalty.has_dual else kkt
+    dual; given the datafit's value ``loss`` at ``Z``. The gap is one compiled call
+    (:func:`._ws_gap.logistic_gap`): :func:`._objective.optimality`'s array passes and the
+    KKT violation it also computes cost a fifth of a sparse wide fit."""
+    if not penalty.has_dual:
+        return optimality(datafit, penalty, W_ws, Z, y, a, grad_ws, G, np, means)[2]
+    column = np.ascontiguousarray
+    return logistic_gap(loss, column(G[:, 0]), y, a, column(W_ws[:, 0], dtype=np.float64),
+                        column(grad_ws[:, 0], dtype=np.float64),
+                        _NO_INTERCEPT if means is None else column(means, dtype=np.float64),
+                        penalty.l1, penalty.l2, penalty.positive)
 
 
 def forcing(crit, target):

@@ -1,0 +1,56 @@
+"""The least-squares Newton finish factors a small support's Hessian densely (Cholesky
+instead of SuperLU's per-call cost) and lands where the sparse factorisation does."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from numsolve.linear_model import L1, Quadratic
+from numsolve.linear_model import _newton
+from numsolve.linear_model._design import Design
+
+
+def _finish(X, y, start, a, fit_intercept, alpha, monkeypatch, dense_support):
+    """The finish from ``start``; returns ``(W, b, Z)`` and whether the Hessian it factored
+    was sparse."""
+    monkeypatch.setattr(_newton, "_DENSE_SUPPORT", dense_support)
+    factored = []
+    of = _newton._FixedHessian.of
+
+    def spy(H, ridge):
+        factored.append(sp.issparse(H))
+        return of(H, ridge)
+
+    monkeypatch.setattr(_newton._FixedHessian, "of", spy)
+    n = X.shape[0]
+    W = start.reshape(-1, 1).copy()
+    b = np.array([0.2]) if fit_intercept else np.zeros(1)
+    Z = np.asarray(X @ W).reshape(n, 1) + b
+    assert _newton.newton_finish(Design(X), Quadratic(), L1(alpha), W, b, Z, y, a,
+                                 fit_intercept)
+    return (W, b, Z), factored == [True]
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_dense_small_support_equals_sparse(fit_intercept, monkeypatch):
+    rng = np.random.default_rng(0)
+    n, p = 2000, 1500
+    X = sp.random(n, p, density=2e-3, format="csc", random_state=0,
+                  data_rvs=rng.standard_normal)
+    # columns with a few entries: a well-conditioned Hessian whose product stays sparse
+    support = rng.choice(np.flatnonzero(X.getnnz(axis=0) >= 2), 80, replace=False)
+    w = np.zeros(p)
+    w[support] = rng.standard_normal(support.size)
+    y = X @ w + 0.1 * rng.standard_normal(n)
+    weights = rng.uniform(0.5, 2.0, n)
+    a = weights / weights.sum()
+    alpha = np.abs(X.T @ (a * y)).max() / 50
+    # off the solution, with wrongly signed entries the finish must project away
+    start = w * (1 + 0.5 * rng.random(p))
+    start[support[:5]] *= -1
+    dense, sparse_factor = _finish(X, y, start, a, fit_intercept, alpha, monkeypatch, 100)
+    sparse, sparse_factor_kept = _finish(X, y, start, a, fit_intercept, alpha, monkeypatch, 0)
+    assert not sparse_factor and sparse_factor_kept
+    assert not np.allclose(dense[0][:, 0], start)  # the finish moved
+    for got, expected in zip(dense, sparse):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
