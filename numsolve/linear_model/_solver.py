@@ -15,7 +15,7 @@ from .._result import HistoryRecorder, SolveResult
 from .._validation import check_matrix, check_vector, check_xp_array
 from ._array_design import ArrayDesign
 from ._block_engine import solve_blocks
-from ._datafits import Quadratic, _Datafit
+from ._datafits import Logistic, Quadratic, _Datafit
 from ._design import Design
 from ._gram_engine import gram_engine_pays, solve_gram_engine
 from ._heap_engine import GRAM_NNZ_LIMIT, gram_size_bound, heap_unsupported, solve_heap
@@ -29,11 +29,14 @@ __all__ = ["bcd", "updates_per_epoch"]
 
 _AUTO_BLOCK = 64
 _ENGINES = ("auto", "block", "heap")
+# p0="auto" for dense binary logistic: p // _AUTO_P0_DIVISOR clipped to _AUTO_P0_RANGE
+_AUTO_P0_DIVISOR = 16
+_AUTO_P0_RANGE = (10, 80)
 
 
 def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variable",
         update="auto", engine="auto", tol=1e-6, max_iter=None, fit_intercept=False,
-        coef_init=None, intercept_init=None, max_epochs=50_000, p0=10, screening=True,
+        coef_init=None, intercept_init=None, max_epochs=50_000, p0="auto", screening=True,
         gram="auto", random_state=None, verbose=0):
     """Minimise ``f(XW + b) + g(W)`` by block coordinate descent.
 
@@ -97,8 +100,11 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         Warm start of the intercept (with ``fit_intercept``).
     max_epochs : int, default=50000
         Coordinate epochs per working set (working-set engine).
-    p0 : int, default=10
-        Smallest working set.
+    p0 : int or "auto", default="auto"
+        Smallest working set. ``"auto"``: ``p // 16`` clipped to [10, 80] for the binary
+        logistic datafit on dense ``X`` (a proximal Newton step costs about the same on 10
+        features as on 80 there, and larger first sets save outer iterations: 2000 x 500 and
+        200 x 5000 need 25-40 % fewer epochs), 10 otherwise.
     screening : bool, default=True
         Gap-safe screening in the working-set engine (L1 penalties), once the gap is below
         ``P(0)/100``: features proved zero at the solution are dropped for good; the
@@ -198,7 +204,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         b = b0 if shift is None else b0 + shift @ W0
         with progress(max_iter or 100, verbose, desc="bcd", unit="outer") as bar:
             options = dict(fit_intercept=fit_intercept, tol=tol, max_iter=max_iter or 100,
-                           max_epochs=max_epochs, p0=p0, recorder=recorder, bar=bar)
+                           max_epochs=max_epochs, p0=_first_working_set(p0, datafit, design),
+                           recorder=recorder, bar=bar)
             if gram_engine_pays(design, datafit, K, fit_intercept, gram):
                 solved = solve_gram_engine(design, y_enc, a, penalty, W, b, **options)
             else:
@@ -335,6 +342,15 @@ def _initial(coef_init, intercept_init, p, K):
     return W, b
 
 
+def _first_working_set(p0, datafit, design):
+    """The smallest working set ``p0`` resolves to (see :func:`bcd`)."""
+    if p0 != "auto":
+        return p0
+    if isinstance(datafit, Logistic) and not design.sparse:
+        return int(np.clip(design.shape[1] // _AUTO_P0_DIVISOR, *_AUTO_P0_RANGE))
+    return _AUTO_P0_RANGE[0]
+
+
 def _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
                    max_iter, max_epochs, p0, fit_intercept, screening, gram):
     if not isinstance(datafit, _Datafit):
@@ -358,8 +374,10 @@ def _check_options(datafit, penalty, rule, block_size, partition, update, engine
                          "(rule='auto', engine other than 'block')")
     if update == "exact" and not isinstance(datafit, Quadratic):
         raise ValueError("update='exact' needs the Quadratic datafit")
-    for name, value, low in (("block_size", block_size, 1), ("max_epochs", max_epochs, 1),
-                             ("p0", p0, 1)):
+    checked = [("block_size", block_size, 1), ("max_epochs", max_epochs, 1)]
+    if not (isinstance(p0, str) and p0 == "auto"):
+        checked.append(("p0", p0, 1))
+    for name, value, low in checked:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, Integral)

@@ -224,3 +224,29 @@ def test_bad_inputs(regression):
         bcd(X, np.sign(y), Logistic(), L1(0.1), update="exact", rule="gs")
     with pytest.raises(ValueError, match="-1, \\+1"):
         bcd(X, y, Logistic(), L1(0.1))
+
+
+@pytest.mark.parametrize("shape, size", [((400, 800), 50), ((2000, 100), 10), ((50, 4000), 80)])
+def test_auto_first_working_set_follows_the_width(shape, size):
+    from numsolve.linear_model._design import Design
+    from numsolve.linear_model._solver import _first_working_set
+
+    X = np.zeros(shape)
+    assert _first_working_set("auto", Logistic(), Design(X)) == size
+    assert _first_working_set("auto", Quadratic(), Design(X)) == 10
+    assert _first_working_set("auto", Logistic(), Design(sp.csc_matrix(X))) == 10
+    assert _first_working_set(7, Logistic(), Design(X)) == 7
+
+
+def test_auto_first_working_set_reaches_the_fixed_ones_solution(rng):
+    """A larger first working set changes the path, not the solution: both fits meet the
+    requested gap and agree on the objective to it."""
+    X = rng.standard_normal((300, 800))
+    y = np.sign(X[:, :5] @ rng.standard_normal(5) + 0.3 * rng.standard_normal(300))
+    alpha = np.abs(X.T @ y).max() / (2 * 300) / 20
+    tol = 1e-8
+    auto, fixed = (bcd(X, y, Logistic(), L1(alpha), tol=tol, p0=p0) for p0 in ("auto", 10))
+    assert auto.converged and fixed.converged
+    assert abs(auto.objective - fixed.objective) <= tol * np.log(2)
+    with pytest.raises(ValueError, match="p0"):
+        bcd(X, y, Logistic(), L1(alpha), p0="large")
