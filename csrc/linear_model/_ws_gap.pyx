@@ -19,6 +19,27 @@ cdef extern from "_logistic_math.h" nogil:
                                  Py_ssize_t n)
 
 
+cdef inline double _dual_factor(double top, double l1, double l2, Py_ssize_t p) noexcept nogil:
+    """The largest ``s <= 1`` making ``-s grad`` feasible (``top``: its largest violation
+    measure); with an l2 term every point is feasible."""
+    return 1.0 if l2 > 0.0 or p == 0 or top <= l1 else l1 / top
+
+
+cdef inline double _excess_sq(const double[::1] grad, const double[::1] means, double total,
+                              bint centred, double s, double l1,
+                              bint positive) noexcept nogil:
+    """``sum_j excess_j^2`` of ``-s grad`` (centred by ``means * total`` when ``centred``)
+    beyond the l1 threshold: the l2 part of the penalty's conjugate, times ``2 l2``."""
+    cdef Py_ssize_t j
+    cdef double v, excess, out = 0.0
+    for j in range(grad.shape[0]):
+        v = -s * (grad[j] - means[j] * total if centred else grad[j])
+        excess = (v - l1) if positive else (fabs(v) - l1)
+        if excess > 0.0:
+            out += excess * excess
+    return out
+
+
 def least_squares_optimality(const double[::1] z, const double[::1] y, const double[::1] a,
                              const double[::1] g, const double[::1] w,
                              const double[::1] grad, double l1, double l2, bint positive):
@@ -27,7 +48,7 @@ def least_squares_optimality(const double[::1] z, const double[::1] y, const dou
     cdef Py_ssize_t i, j, n = z.shape[0], p = w.shape[0]
     cdef double loss = 0.0, penalty = 0.0, kkt = 0.0, top = 0.0
     cdef double square = 0.0, linear = 0.0, excess_sq = 0.0
-    cdef double r, h, v, dist, s, scaled, excess
+    cdef double r, h, v, dist, s
     with nogil:
         for i in range(n):
             r = z[i] - y[i]
@@ -49,13 +70,9 @@ def least_squares_optimality(const double[::1] z, const double[::1] y, const dou
             v = -grad[j] if positive else fabs(grad[j])
             if v > top:
                 top = v
-        s = 1.0 if l2 > 0.0 or p == 0 or top <= l1 else l1 / top
+        s = _dual_factor(top, l1, l2, p)
         if l2 > 0.0:
-            for j in range(p):
-                scaled = -s * grad[j]
-                excess = (scaled - l1) if positive else (fabs(scaled) - l1)
-                if excess > 0.0:
-                    excess_sq += excess * excess
+            excess_sq = _excess_sq(grad, grad, 0.0, False, s, l1, positive)
     cdef double primal = 0.5 * loss + penalty
     cdef double dual = -(0.5 * s * s * square + s * linear)
     if l2 > 0.0:
@@ -77,7 +94,7 @@ def logistic_gap(double loss, const double[::1] g, const double[::1] y, const do
     cdef Py_ssize_t i, j, n = g.shape[0], p = w.shape[0]
     cdef bint centred = means.shape[0] > 0
     cdef double total = 0.0, penalty = 0.0, top = 0.0, excess_sq = 0.0, conjugate = 0.0
-    cdef double v, centred_grad, s, excess
+    cdef double v, centred_grad, s
     cdef double* scaled = <double*> malloc(max(n, 1) * sizeof(double))
     if scaled == NULL:
         raise MemoryError()
@@ -92,14 +109,9 @@ def logistic_gap(double loss, const double[::1] g, const double[::1] y, const do
             v = -centred_grad if positive else fabs(centred_grad)
             if v > top:
                 top = v
-        s = 1.0 if l2 > 0.0 or p == 0 or top <= l1 else l1 / top
+        s = _dual_factor(top, l1, l2, p)
         if l2 > 0.0:
-            for j in range(p):
-                centred_grad = grad[j] - means[j] * total if centred else grad[j]
-                v = -s * centred_grad
-                excess = (v - l1) if positive else (fabs(v) - l1)
-                if excess > 0.0:
-                    excess_sq += excess * excess
+            excess_sq = _excess_sq(grad, means, total, centred, s, l1, positive)
         for i in range(n):
             scaled[i] = s * (g[i] - a[i] * total)
         if n > 0:
