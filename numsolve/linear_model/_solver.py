@@ -22,6 +22,7 @@ from ._heap_engine import GRAM_NNZ_LIMIT, gram_size_bound, heap_unsupported, sol
 from ._partitions import PARTITIONS
 from ._penalties import _Penalty
 from ._rules import RULES
+from ._smooth_route import smooth_route_applies, solve_smooth
 from ._updates import UPDATES
 from ._working_set import solve_working_set
 
@@ -196,6 +197,23 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         engine, epochs, update = "heap", None, "exact"
         coef = w.reshape(-1, 1).astype(dtype, copy=False)
         intercept = np.array([b], dtype=dtype)
+    elif backend == "compiled" and rule == "auto" and engine != "block" and \
+            gram is not True and smooth_route_applies(X, datafit, penalty):
+        a = datafit.weights(n, np, np.float64)
+        X, shift = _centred(X, a, fit_intercept)
+        W = W0
+        b = b0 if shift is None else b0 + shift @ W0
+        with progress(max_iter or 100, verbose, desc="bcd", unit="iteration") as bar:
+            solved = solve_smooth(X, y_enc, a, datafit, penalty, W, b,
+                                  fit_intercept=fit_intercept, tol=tol,
+                                  max_iter=max_iter or 100, recorder=recorder, bar=bar)
+        n_iter, converged, epochs = solved.n_iter, solved.converged, None
+        crit, primal, threshold = solved.criterion, solved.primal, solved.threshold
+        engine, route = "smooth", solved.method
+        if shift is not None:
+            b = b - shift @ W
+        coef = W.astype(dtype, copy=False)
+        intercept = b.astype(dtype, copy=False)
     elif backend == "compiled" and rule == "auto" and engine != "block":
         a = datafit.weights(n, np, np.float64)
         X, shift = _centred(X, a, fit_intercept)
