@@ -456,7 +456,7 @@ def _defaults_quality(problem, estimator):
         target = np.where(encoded == 1, 1.0, -1.0) if binary else encoded.astype(float)
         penalty, sk_scale = L2(1.0 / n), 1.0
     else:
-        datafit, target, penalty, sk_scale = Quadratic(), y, L2(2.0 / n), 2.0 * n
+        datafit, target, penalty, sk_scale = Quadratic(), y, L2(1.0 / n), 2.0 * n
     solved = _Problem(X - shift, target, a, datafit, penalty, coef.shape[1], True)
     objective = solved.value_and_gradient(solved.join(coef, intercept))[0]
     primal, gap = solved.criterion(coef.copy(), intercept.copy())
@@ -466,7 +466,10 @@ def _defaults_quality(problem, estimator):
 
 def _defaults(make):
     def run(problem):
-        return _defaults_quality(problem, make().fit(problem["X"], problem["y"]))
+        with warnings.catch_warnings():  # lbfgs warns at max_iter on raw features
+            warnings.simplefilter("ignore")
+            estimator = make().fit(problem["X"], problem["y"])
+        return _defaults_quality(problem, estimator)
     return run
 
 
