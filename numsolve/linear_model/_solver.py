@@ -55,9 +55,14 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     penalty : NoPenalty, L2, L1, NonNegL1 or L1PlusL2
         The penalty on the coefficients (never on the intercept), with its strength.
     rule : {"auto", "cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq", "gs-q"}
-        ``"auto"`` (NumPy/SciPy input): greedy GS-q working sets solved by compiled proximal
-        coordinate epochs with Anderson extrapolation, then a Newton finish on the identified
-        support (the fast path). Any other rule runs the block engine: one block of
+        ``"auto"`` (NumPy/SciPy input): for a smooth penalty (L2 or none, elastic net
+        without L1 part) the whole-block second-order route of :mod:`._smooth_route`: one
+        Cholesky solve for least squares on dense ``X`` whose smaller side is at most 4000
+        (``X'AX + l2 I``, or the dual system when ``p > n``), trust-region Newton-CG
+        (scipy's ``trust-ncg``) for the logistic losses with at most 256 variables
+        (``(p + 1) K``), L-BFGS above; otherwise greedy GS-q working sets solved by
+        compiled proximal coordinate epochs with Anderson extrapolation, then a Newton
+        finish on the identified support (the fast path for L1 penalties). Any other rule runs the block engine: one block of
         ``block_size`` coordinates per iteration, chosen by that rule (or, for ``"gs"``,
         ``"gsl"`` and ``"gs-q"`` on single coordinates of least squares, the heap engine, see
         ``engine``). ``"auto"`` on other
@@ -91,7 +96,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         an intercept the gap is that of the problem at fixed intercept plus
         ``||sum_i G_i||^2 / (2 bound)``. Without penalty: max KKT violation at most ``tol``.
     max_iter : int, optional
-        Outer iterations (working-set engine, default 100), block updates (block engine,
+        Outer iterations (working-set engine, default 100), optimiser iterations (smooth
+        route, default 100; a direct solve counts one), block updates (block engine,
         default 10000) or coordinate updates (heap engine, default 10000).
     fit_intercept : bool, default=False
         Fit an unpenalised intercept per class.
@@ -121,7 +127,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         loop on the Gram: gradients, objective and gap are read from ``X' A X`` and
         ``X' A y``, and ``X`` is read only for ``X' A y``, the column norms and the features
         that never entered a working set (screening is not run there). Other datafits ignore
-        ``"auto"`` and reject ``True``.
+        ``"auto"`` and reject ``True``. ``True`` also keeps smooth least-squares problems on
+        the working-set engine instead of the direct solve.
     random_state : int, RandomState or None
         For the random, Lipschitz-sampling and variable cyclic rules.
     verbose : int, default=0
@@ -132,9 +139,11 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     SolveResult
         ``x``: coefficients, shape (n_features,) or (n_features, K); extras ``intercept``,
         ``gap`` (final stopping criterion, objective scale), ``threshold`` (``tol`` on that
-        scale), ``objective``, ``engine`` (``"working-set"``, ``"block"`` or ``"heap"``),
-        ``route`` (working-set engine: ``"gram"``, ``"columns"`` or ``"mixed"``, how its
-        working sets were solved, see ``gram``; None otherwise), ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
+        scale), ``objective``, ``engine`` (``"smooth"``, ``"working-set"``, ``"block"`` or
+        ``"heap"``), ``route`` (smooth route: ``"cholesky"``, ``"dual-cholesky"``,
+        ``"lstsq"``, ``"trust-ncg"`` or ``"lbfgs"``; working-set engine: ``"gram"``,
+        ``"columns"`` or ``"mixed"``, how its working sets were solved, see ``gram``; None
+        otherwise), ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
         history ``objective``, ``gap``, ``kkt`` (and ``n_screened`` for the working-set
         engine).
 
