@@ -145,7 +145,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``"columns"`` or ``"mixed"``, how its working sets were solved, see ``gram``; None
         otherwise), ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
         history ``objective``, ``gap``, ``kkt`` (and ``n_screened`` for the working-set
-        engine).
+        engine; on the smooth route the per-iteration ``gap`` is the gradient's estimate
+        described in :mod:`._smooth_route`, the last record the duality gap itself).
 
     Examples
     --------
