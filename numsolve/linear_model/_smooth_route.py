@@ -32,7 +32,7 @@ from scipy.optimize import minimize
 
 from ._cd import DatafitKind
 from ._objective import optimality
-from ._ws_gap import least_squares_optimality
+from ._ws_gap import least_squares_optimality, logistic_gap
 
 __all__ = ["CHOLESKY_LIMIT", "NEWTON_LIMIT", "SmoothResult", "smooth_route_applies",
            "solve_smooth"]
@@ -49,6 +49,12 @@ CHOLESKY_LIMIT = 4000
 # explicit Hessian (scipy's "trust-exact") was slower on all of them: 4.4 / 9.5 ms against
 # trust-ncg's 3.4 / 3.7 ms on standardised breast_cancer / wine.
 NEWTON_LIMIT = 256
+# Newton-CG on small dense problems: Hessian-vector products by the Hessian matrix, built
+# once per iteration (n ((p + 1) K)^2 operations), when that is at most this many operations.
+# On scikit-learn's standardised breast_cancer, wine and iris (0.6, 0.3 and 0.03 million)
+# each product by X costs about 40 us of Python and array overhead, a product by the matrix
+# 5 us, and an iteration takes four or five.
+_EXPLICIT_HESSIAN = 2_000_000
 # Intercept refinement before a full gap evaluation: at most this many Newton steps on b
 # alone, ending once the step's predicted decrease is below _SETTLED times the threshold
 _INTERCEPT_STEPS = 4
@@ -57,7 +63,7 @@ _SETTLED = 1e-3
 # evaluations; it runs once the gradient's estimate is below this fraction of the threshold.
 # At the threshold itself two of three evaluations failed on digits (1797 x 64 x 10), whose
 # gap rose by up to 50 % once the intercept was refined.
-_CHECK_FRACTION = 0.5
+_CHECK_FRACTION = 1.0
 
 
 class SmoothResult(NamedTuple):
@@ -131,10 +137,31 @@ class _Problem:
         self.last_kkt = np.nan
         self.evaluated_at = None
         self.threshold = tol * self.zero_objective() if penalty.has_dual else tol
+        # small dense problems: Hessian products by the Hessian matrix (see _EXPLICIT_HESSIAN)
+        self._columns = None
+        n_columns = self.p + fit_intercept
+        if not sp.issparse(X) and self.n * (n_columns * K) ** 2 <= _EXPLICIT_HESSIAN:
+            self._columns = (np.hstack([self.X, np.ones((self.n, 1))]) if fit_intercept
+                             else self.X)
+        self._hessian = None
 
     def zero_objective(self):
         """``P(0)``: the objective at zero coefficients and intercept."""
         return float(self.datafit.value(np.zeros((self.n, self.K)), self.y, self.a, np))
+
+    def intercept_at_zero(self):
+        """The optimal intercept when ``W = 0``: the log-odds of the weighted class
+        frequencies (zeros when a class has no weight, whose optimum is at infinity)."""
+        if self.multinomial:
+            frequencies = np.bincount(self.y.astype(np.intp), weights=self.a,
+                                      minlength=self.K)
+        else:
+            positive = float(self.a @ (self.y > 0))
+            frequencies = np.array([1.0 - positive, positive])
+        if not np.all(frequencies > 0):
+            return np.zeros(self.K)
+        logs = np.log(frequencies)
+        return logs - logs.mean() if self.multinomial else logs[1:] - logs[0]
 
     def split(self, x):
         pK = self.p * self.K
@@ -153,6 +180,12 @@ class _Problem:
             Zt = W.T @ self.X.T
         Zt += b[:, None]
         return Zt
+
+    def correlate(self, Rt):
+        """``X' R`` of shape (p, K) for ``R'`` of shape (K, n)."""
+        if sp.issparse(self.X):
+            return np.asarray(self.X.T @ Rt.T)
+        return (Rt @ self.X).T  # a third faster than X' R' with a C-ordered X
 
     def loss_and_raw_gradient(self, Zt):
         """``f(Z)`` and ``G' = (dF/dZ)'`` (K, n); keeps the probabilities that curvature
@@ -181,10 +214,11 @@ class _Problem:
         """Objective and gradient at ``x`` (the fused evaluation the optimisers call)."""
         W, b = self.split(x)
         value, Gt = self.loss_and_raw_gradient(self.predict(W, b))
-        grad_W = self.X.T @ Gt.T
+        grad_W = self.correlate(Gt)
         grad_W += self.l2 * W
         value += 0.5 * self.l2 * float(np.vdot(W, W))
         self.evaluated_at = x.copy()
+        self._hessian = None
         self.last = (W, b, Gt, grad_W)
         if not self.fit_intercept:
             return value, grad_W.ravel()
@@ -195,21 +229,26 @@ class _Problem:
 
     def ensure_evaluated(self, x):
         """Make :attr:`last` and the probabilities those at ``x``."""
-        if self.evaluated_at is None or not np.array_equal(self.evaluated_at, x):
+        if self.evaluated_at is None or not (self.evaluated_at == x).all():
             self.value_and_gradient(x)
 
     def hessian_product(self, x, v):
-        """Hessian at ``x`` times ``v``: two products with ``X``."""
+        """Hessian at ``x`` times ``v``: two products with ``X``, or one with the Hessian
+        matrix on small dense problems (:data:`_EXPLICIT_HESSIAN`)."""
         self.ensure_evaluated(x)
+        if self._columns is not None:
+            if self._hessian is None:
+                self._hessian = self._hessian_matrix()
+            return self._hessian @ v
         V, c = self.split(v)
         Dt = self.predict(V, c)
         P = self._probability
         if self.multinomial:
-            Rt = P * (Dt - np.einsum("kn,kn->n", P, Dt))
+            Rt = P * (Dt - (P * Dt).sum(axis=0))
             Rt *= self.a
         else:
             Rt = self.a * P * (1.0 - P) * Dt
-        out = self.X.T @ Rt.T
+        out = self.correlate(Rt)
         out += self.l2 * V
         if not self.fit_intercept:
             return out.ravel()
@@ -217,6 +256,26 @@ class _Problem:
         product[:out.size] = out.ravel()
         product[out.size:] = Rt.sum(axis=1)
         return product
+
+    def _hessian_matrix(self):
+        """The Hessian at the evaluated point, in the order of ``x``: the columns of ``X``
+        (then the intercept's column of ones) are the outer index, the classes the inner,
+        as ``W.ravel()`` followed by ``b`` is."""
+        Xa, P, K = self._columns, self._probability, self.K
+        q = Xa.shape[1]
+        if not self.multinomial:
+            H = (Xa.T * (self.a * P * (1.0 - P))) @ Xa
+        else:
+            H = np.empty((q, K, q, K))
+            aP = P * self.a
+            for k in range(K):
+                for m in range(k, K):
+                    weight = aP[k] - aP[k] * P[m] if k == m else -aP[k] * P[m]
+                    H[:, k, :, m] = H[:, m, :, k] = (Xa.T * weight) @ Xa
+            H = H.reshape(q * K, q * K)
+        coefficients = np.arange(self.p * K)
+        H[coefficients, coefficients] += self.l2
+        return H
 
     def estimate(self, grad_W, Gt):
         """Cheap stopping estimate from a gradient: with a penalty the gap
@@ -235,32 +294,47 @@ class _Problem:
             kkt = max(kkt, float(np.max(np.abs(intercept_gradient))))
         return kkt
 
-    def criterion(self, W, b):
+    def criterion(self, W, b, screen=None):
         """Refine the intercept in place, then ``(primal, criterion)`` by
-        :func:`._objective.optimality` at ``(W, b)``; keeps the KKT violation."""
+        :func:`._objective.optimality` at ``(W, b)``; keeps the KKT violation.
+
+        With ``screen``, None instead when the gradient's estimate at the refined point
+        (:meth:`estimate`, the gap itself with an L2 penalty) exceeds it: a failing check
+        then costs no conjugate.
+        """
         Zt = self.predict(W, b)
         value, Gt = self.loss_and_raw_gradient(Zt)
         least_squares = self.datafit.kind == DatafitKind.LEAST_SQUARES
         if self.fit_intercept and not least_squares:
-            Zt, Gt = self._refine_intercept(Zt, Gt, value, b)
-        grad = np.asarray(self.X.T @ Gt.T)
-        if least_squares and self.penalty.has_dual and not sp.issparse(self.X):
-            return self._least_squares_criterion(W, Zt, Gt, grad)
+            Zt, Gt, value = self._refine_intercept(Zt, Gt, value, b)
+        grad = self.correlate(Gt)
+        if screen is not None and self.estimate(grad + self.l2 * W, Gt) > screen:
+            return None
+        if self.penalty.has_dual and self.K == 1 and not sp.issparse(self.X):
+            return self._compiled_criterion(W, Zt, Gt, grad, value)
         primal, gap, kkt = optimality(self.datafit, self.penalty, W, Zt.T, self.y, self.a,
                                       grad, Gt.T, np, self.col_means)
         self.last_kkt = kkt
         return primal, (gap if self.penalty.has_dual else kkt)
 
-    def _least_squares_criterion(self, W, Zt, Gt, grad):
-        """:meth:`criterion` for ridge on dense centred ``X`` in one compiled pass: the same
-        figures as :func:`._objective.optimality` (whose many array passes cost more than
-        the whole solve on small data), the dual point centred as there."""
+    def _compiled_criterion(self, W, Zt, Gt, grad, value):
+        """:meth:`criterion` for a single task with an L2 penalty on dense centred ``X`` by
+        the compiled gaps of :mod:`._ws_gap`: the same figures as
+        :func:`._objective.optimality` (whose many array passes cost more than the whole
+        solve on small data), the dual point centred as there."""
         g = Gt[0]
+        w = np.ascontiguousarray(W[:, 0])
+        grad = np.ascontiguousarray(grad[:, 0])
         total = float(g.sum()) if self.fit_intercept else 0.0
-        g = g - self.a * total  # the centred columns of X are unchanged by the centring
-        primal, gap, kkt = least_squares_optimality(
-            Zt[0], self.y, self.a, g, np.ascontiguousarray(W[:, 0]),
-            np.ascontiguousarray(grad[:, 0]), 0.0, self.penalty.l2, False)
+        if self.datafit.kind == DatafitKind.LEAST_SQUARES:
+            g = g - self.a * total  # the centred columns of X are unchanged by the centring
+            primal, gap, kkt = least_squares_optimality(Zt[0], self.y, self.a, g, w, grad, 0.0,
+                                                        self.l2, False)
+        else:
+            means = np.zeros(self.p) if self.fit_intercept else np.empty(0)
+            gap = logistic_gap(value, g, self.y, self.a, w, grad, means, 0.0, self.l2, False)
+            primal = value + 0.5 * self.l2 * float(w @ w)
+            kkt = float(np.max(np.abs(grad + self.l2 * w))) if w.size else 0.0
         self.last_kkt = max(kkt, abs(total))
         return primal, gap
 
@@ -281,7 +355,7 @@ class _Problem:
             b -= step
             if decrease <= _SETTLED * self.threshold:
                 break
-        return Zt, Gt
+        return Zt, Gt, value
 
     def _intercept_newton_step(self, g):
         P = self._probability
@@ -341,8 +415,10 @@ def _minimise(problem, W, b, max_iter, recorder, bar):
         if estimate > _CHECK_FRACTION * threshold:
             return None
         W_try, b_try = W_x.copy(), b_x.copy()
-        evaluated = problem.criterion(W_try, b_try)
-        return (W_try, b_try, evaluated) if evaluated[1] <= threshold else None
+        evaluated = problem.criterion(W_try, b_try, screen=threshold)
+        if evaluated is None or evaluated[1] > threshold:
+            return None
+        return W_try, b_try, evaluated
 
     def check(intermediate_result):
         state["n_iter"] += 1
@@ -355,6 +431,8 @@ def _minimise(problem, W, b, max_iter, recorder, bar):
     x0 = problem.join(W, b)
     if np.any(x0):  # a warm start may be a solution already: no iteration then
         state["solution"] = solution_at(x0, problem.value_and_gradient(x0)[0], 0)
+    elif problem.fit_intercept:
+        x0[problem.p * problem.K:] = problem.intercept_at_zero()
     if state["solution"] is None:
         options = {"maxiter": max_iter, "gtol": 0.0}
         if method == "trust-ncg":

@@ -105,8 +105,10 @@ def test_sparse_input_matches_dense(rng, fmt, n_classes):
     X[rng.random(X.shape) < 0.6] = 0.0
     dense = LogisticRegression(tol=1e-13).fit(X, y)
     sparse = LogisticRegression(tol=1e-13).fit(sp.csr_matrix(X).asformat(fmt), y)
-    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X), atol=1e-8)
+    # both meet a gap of 1e-13 P(0), which bounds the coefficients' distance to the
+    # solution by about 5e-6 here (l2 = 1/200)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X), atol=1e-6)
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
