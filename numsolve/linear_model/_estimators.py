@@ -55,7 +55,7 @@ def _fit_bcd(estimator, X, target, datafit, penalty, n_tasks, coef_init, interce
                  max_iter=estimator.max_iter * per_epoch,
                  fit_intercept=estimator.fit_intercept, coef_init=coef_init,
                  intercept_init=intercept_init, random_state=estimator.random_state,
-                 verbose=estimator.verbose)
+                 verbose=estimator.verbose, check_input=False)
     return result, -(-result.n_iter // per_epoch)
 
 

@@ -38,7 +38,7 @@ _AUTO_P0_RANGE = (10, 80)
 def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variable",
         update="auto", engine="auto", tol=1e-6, max_iter=None, fit_intercept=False,
         coef_init=None, intercept_init=None, max_epochs=50_000, p0="auto", screening=True,
-        gram="auto", random_state=None, verbose=0):
+        gram="auto", random_state=None, verbose=0, check_input=True):
     """Minimise ``f(XW + b) + g(W)`` by block coordinate descent.
 
     Parameters
@@ -133,6 +133,11 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         For the random, Lipschitz-sampling and variable cyclic rules.
     verbose : int, default=0
         Positive: a progress bar with the current gap.
+    check_input : bool, default=True
+        Validate ``X`` and ``y``. False skips the dense checks for callers that ran them
+        already (the estimators, through scikit-learn's ``validate_data``): a NumPy ``X``
+        must then be a finite float32 or float64 matrix and ``y`` a finite vector of
+        length ``n_samples``; sparse ``X`` is still brought to canonical CSC form.
 
     Returns
     -------
@@ -159,7 +164,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     (True, 3)
     """
     _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
-                   max_iter, max_epochs, p0, fit_intercept, screening, gram)
+                   max_iter, max_epochs, p0, fit_intercept, screening, gram, check_input)
     gram = gram if isinstance(gram, str) else bool(gram)
     xp = array_namespace(X, y)
     backend = require_backend(xp, {"compiled", "generic"}, "bcd")
@@ -168,9 +173,11 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         raise ValueError(f"engine='heap': {heap_reason}")
     rng = check_random_state(random_state)
     if backend == "compiled":
-        X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
+        if check_input or sp.issparse(X):
+            X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
         n, p = X.shape
-        y_host = check_vector(y, n, "y", dtype=np.float64)
+        y_host = (check_vector(y, n, "y", dtype=np.float64) if check_input
+                  else np.asarray(y, dtype=np.float64))
         dtype = X.dtype
     else:
         X = check_xp_array(X, xp, "X", ndim=2)
@@ -380,7 +387,7 @@ def _first_working_set(p0, datafit, design):
 
 
 def _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
-                   max_iter, max_epochs, p0, fit_intercept, screening, gram):
+                   max_iter, max_epochs, p0, fit_intercept, screening, gram, check_input):
     if not isinstance(datafit, _Datafit):
         raise TypeError(f"datafit must be Quadratic, Logistic or Multinomial, got {datafit!r}")
     if not isinstance(penalty, _Penalty):
@@ -413,6 +420,7 @@ def _check_options(datafit, penalty, rule, block_size, partition, update, engine
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     if isinstance(tol, bool) or not isinstance(tol, Real) or not tol >= 0:
         raise ValueError(f"tol must be a non-negative number, got {tol!r}")
-    for name, flag in (("fit_intercept", fit_intercept), ("screening", screening)):
+    for name, flag in (("fit_intercept", fit_intercept), ("screening", screening),
+                       ("check_input", check_input)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool, got {flag!r}")
