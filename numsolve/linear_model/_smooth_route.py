@@ -149,6 +149,20 @@ class _Problem:
         """``P(0)``: the objective at zero coefficients and intercept."""
         return float(self.datafit.value(np.zeros((self.n, self.K)), self.y, self.a, np))
 
+    def variable_scale(self):
+        """Scale of each variable in ``x``: the weighted root mean square of its column (the
+        spread of dense columns, centred with an intercept; sparse columns are not centred,
+        whose spread would come from a cancelling difference), one for the intercept and
+        for zero columns."""
+        if sp.issparse(self.X):
+            square = np.asarray(self.X.multiply(self.X).T @ self.a).reshape(-1)
+        else:
+            square = self.a @ (self.X * self.X)
+        spread = np.sqrt(square)
+        spread[spread == 0] = 1.0
+        scale = np.repeat(spread, self.K)
+        return np.concatenate([scale, np.ones(self.K)]) if self.fit_intercept else scale
+
     def intercept_at_zero(self):
         """The optimal intercept when ``W = 0``: the log-odds of the weighted class
         frequencies (zeros when a class has no weight, whose optimum is at infinity)."""
@@ -423,12 +437,25 @@ def _minimise(problem, W, b, max_iter, recorder, bar):
     def check(intermediate_result):
         state["n_iter"] += 1
         bar.update(1)
-        state["solution"] = solution_at(intermediate_result.x, intermediate_result.fun,
-                                        state["n_iter"])
+        state["solution"] = solution_at(intermediate_result.x / scale,
+                                        intermediate_result.fun, state["n_iter"])
         if state["solution"] is not None:
             raise StopIteration
 
     x0 = problem.join(W, b)
+    # the optimisers see x * scale. trust-ncg's trust region is a ball: in variables scaled by
+    # their columns' spread it fits raw features of unequal scales (iterations to the gap:
+    # breast_cancer 25 -> 13, wine 19 -> 9; standardised data unchanged). L-BFGS does worse
+    # scaled (raw digits: 113 -> 364 iterations) and runs unscaled.
+    scale = problem.variable_scale() if method == "trust-ncg" else np.ones(x0.size)
+
+    def value_and_gradient(v):
+        value, gradient = problem.value_and_gradient(v / scale)
+        return value, gradient / scale
+
+    def hessian_product(v, u):
+        return problem.hessian_product(v / scale, u / scale) / scale
+
     if np.any(x0):  # a warm start may be a solution already: no iteration then
         state["solution"] = solution_at(x0, problem.value_and_gradient(x0)[0], 0)
     elif problem.fit_intercept:
@@ -436,17 +463,17 @@ def _minimise(problem, W, b, max_iter, recorder, bar):
     if state["solution"] is None:
         options = {"maxiter": max_iter, "gtol": 0.0}
         if method == "trust-ncg":
-            extra = {"hessp": problem.hessian_product}
+            extra = {"hessp": hessian_product}
         else:
             options["ftol"] = 0.0
             extra = {}
-        result = minimize(problem.value_and_gradient, x0, jac=True, method=method,
+        result = minimize(value_and_gradient, x0 * scale, jac=True, method=method,
                           callback=check, options=options, **extra)
     evaluated = None
     if state["solution"] is not None:
         W_new, b_new, evaluated = state["solution"]
     else:
-        W_new, b_new = problem.split(result.x)
+        W_new, b_new = problem.split(result.x / scale)
     W[:] = W_new
     b[:] = b_new
     return ("lbfgs" if method == "L-BFGS-B" else method), state["n_iter"], evaluated
