@@ -152,9 +152,9 @@ def test_convergence_warning_when_max_iter_is_too_small():
 
 
 def test_converges_on_raw_features_where_lbfgs_stalls():
-    """Raw breast_cancer (features from 1e-3 to 1e3): Newton-CG on the whole block meets the
-    default gap within the default budget, at a lower objective than scikit-learn's lbfgs
-    after its 100 iterations (which stop unconverged)."""
+    """Raw breast_cancer (features from 1e-3 to 1e3): Newton-CG on the whole block, in a
+    trust region scaled to the columns, meets the default gap in 13 iterations, at a lower
+    objective than scikit-learn's lbfgs after its 100 iterations (which stop unconverged)."""
     X, y = load_breast_cancer(return_X_y=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -162,7 +162,7 @@ def test_converges_on_raw_features_where_lbfgs_stalls():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs = sk.LogisticRegression().fit(X, y)
-    assert theirs.n_iter_[0] == 100 and ours.n_iter_ < 50
+    assert theirs.n_iter_[0] == 100 and ours.n_iter_ <= 15
     ones = np.ones(len(y))
     assert _objective(ours, X, y, ones) < _objective(theirs, X, y, ones) - 1.0
 
