@@ -16,6 +16,14 @@ alone with ``python benchmarks/run.py bcd --case grid_``; then
 ``python benchmarks/bench_bcd.py benchmarks/results/bcd_grid.json`` writes the grid's table
 and heat map of numsolve's time over the fastest peer's (``bcd_grid_summary.md`` and
 ``bcd_grid_heatmap.png`` beside the JSON).
+
+Defaults on real data (cases ``real_defaults_*``): ``LogisticRegression()`` and ``Ridge()``
+with no arguments on scikit-learn's bundled data sets (raw and standardised), against
+scikit-learn's defaults (lbfgs, Ridge's auto solver) and liblinear for binary problems; each
+reports the objective on scikit-learn's scale (mean loss plus ``||w||^2 / (2 C n)``, or
+Ridge's sum) and the duality gap at its point after the intercept is refined (the default
+``tol`` asks numsolve for a gap of ``1e-4`` times the objective at zero). Run them alone with
+``python benchmarks/run.py bcd --case real_defaults``.
 """
 
 import json
@@ -413,6 +421,93 @@ def _heat_map(rows, path):
     plt.close(fig)
 
 
+_REAL_SETS = ("digits", "breast_cancer", "wine", "iris")
+_REAL_REPEATS = 15
+
+
+def _real_problem(name, standardise, target="labels"):
+    from sklearn import datasets
+    from sklearn.preprocessing import StandardScaler
+
+    def setup():
+        X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+        if standardise:
+            X = StandardScaler().fit_transform(X)
+        return {"X": X, "y": y.astype(float) if target == "values" else y}
+    return setup
+
+
+def _defaults_quality(problem, estimator):
+    """Objective of ``estimator`` on scikit-learn's scale and the duality gap at its point
+    (intercept refined), on numsolve's scale (mean loss)."""
+    from numsolve.linear_model import L2, Logistic, Multinomial, Quadratic
+    from numsolve.linear_model._smooth_route import _Problem
+
+    X, y = problem["X"], problem["y"]
+    n = X.shape[0]
+    a = np.full(n, 1.0 / n)
+    shift = a @ X
+    coef = np.atleast_2d(estimator.coef_).T
+    intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype=float)) + shift @ coef
+    if hasattr(estimator, "classes_"):
+        classes, encoded = np.unique(y, return_inverse=True)
+        binary = classes.size == 2
+        datafit = Logistic() if binary else Multinomial(n_classes=classes.size)
+        target = np.where(encoded == 1, 1.0, -1.0) if binary else encoded.astype(float)
+        penalty, sk_scale = L2(1.0 / n), 1.0
+    else:
+        datafit, target, penalty, sk_scale = Quadratic(), y, L2(1.0 / n), 2.0 * n
+    solved = _Problem(X - shift, target, a, datafit, penalty, coef.shape[1], True)
+    objective = solved.value_and_gradient(solved.join(coef, intercept))[0]
+    primal, gap = solved.criterion(coef.copy(), intercept.copy())
+    iterations = np.max(getattr(estimator, "n_iter_", 0) or 0)
+    return {"objective": objective * sk_scale, "gap": gap, "iterations": int(iterations)}
+
+
+def _defaults(make):
+    def run(problem):
+        with warnings.catch_warnings():  # lbfgs warns at max_iter on raw features
+            warnings.simplefilter("ignore")
+            estimator = make().fit(problem["X"], problem["y"])
+        return _defaults_quality(problem, estimator)
+    return run
+
+
+def _real_defaults_cases():
+    """``LogisticRegression()`` and ``Ridge()`` with no arguments on the bundled data."""
+    import sklearn.linear_model as sk
+
+    import numsolve.linear_model as ns
+
+    out = []
+    for name in _REAL_SETS:
+        binary = name == "breast_cancer"
+        for standardise in (False, True):
+            label = f"{name}_{'standardised' if standardise else 'raw'}"
+            contenders = [Contender("numsolve LogisticRegression()",
+                                    _defaults(ns.LogisticRegression)),
+                          Contender("sklearn LogisticRegression() (lbfgs)",
+                                    _defaults(sk.LogisticRegression))]
+            if binary:
+                contenders.append(Contender(
+                    "sklearn liblinear", _defaults(lambda: sk.LogisticRegression(
+                        solver="liblinear"))))
+            out.append(Case(
+                f"real_defaults_logistic_{label}",
+                f"load_{name}, {'StandardScaler' if standardise else 'raw features'}; "
+                "every estimator with its defaults (C=1, L2, intercept, tol=1e-4, "
+                "max_iter=100)", _real_problem(name, standardise), contenders,
+                repeats=_REAL_REPEATS))
+    for name in ("diabetes", "digits", "breast_cancer"):
+        out.append(Case(
+            f"real_defaults_ridge_{name}",
+            f"load_{name} (targets as floats), raw features; Ridge() with its defaults "
+            "(alpha=1, intercept)", _real_problem(name, False, target="values"),
+            [Contender("numsolve Ridge()", _defaults(ns.Ridge)),
+             Contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
+    return out
+
+
 def cases(quick=False):
     """The spec's problems (section 3.3), or small versions of them with ``quick``."""
     if quick:
@@ -476,7 +571,7 @@ def cases(quick=False):
               Contender("sklearn Lasso", _sk_lasso),
               Contender("numsolve bcd (auto, working sets)", _ns_lasso)],
              repeats=repeats),
-    ] + grid_cases(quick)
+    ] + grid_cases(quick) + _real_defaults_cases()
 
 
 if __name__ == "__main__":

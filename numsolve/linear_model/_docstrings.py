@@ -18,8 +18,9 @@ DOC = {
         Start from the previous fit's coefficients and intercept when their shape fits the
         new data (useful along a sequence of penalties); otherwise start from zero.""",
     "rule": """rule : str, default="auto"
-        Block selection rule of :func:`bcd`: ``"auto"`` (greedy working sets with a Newton
-        finish, the fastest; for least squares on tall data, ``n_samples >= 4 |working
+        Block selection rule of :func:`bcd`: ``"auto"`` (the fastest: with a smooth penalty
+        the whole coefficient block by a second-order method, see :func:`bcd`; otherwise
+        greedy working sets with a Newton finish; for least squares on tall data, ``n_samples >= 4 |working
         set|``, a working set is solved on its Gram matrix, see :func:`bcd`'s ``gram``; for
         the binary logistic loss each working set is solved by proximal Newton steps),
         ``"cyclic"``, ``"random"``, ``"lipschitz"`` (random with

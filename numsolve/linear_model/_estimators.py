@@ -55,7 +55,7 @@ def _fit_bcd(estimator, X, target, datafit, penalty, n_tasks, coef_init, interce
                  max_iter=estimator.max_iter * per_epoch,
                  fit_intercept=estimator.fit_intercept, coef_init=coef_init,
                  intercept_init=intercept_init, random_state=estimator.random_state,
-                 verbose=estimator.verbose)
+                 verbose=estimator.verbose, check_input=False)
     return result, -(-result.n_iter // per_epoch)
 
 
@@ -238,7 +238,13 @@ class ElasticNet(_BCDRegressor):
 
 @with_shared_text
 class Ridge(_BCDRegressor):
-    """Ridge regression ``sum_i s_i (y_i - x_i w - b)^2 + alpha ||w||^2`` by block CD.
+    """Ridge regression ``sum_i s_i (y_i - x_i w - b)^2 + alpha ||w||^2``.
+
+    With the default ``rule="auto"`` on dense ``X`` whose smaller side is at most 4000 the
+    fit is one Cholesky solve of the (weighted, centred) normal equations, or of their dual
+    form when there are more features than samples; ``tol`` and ``max_iter`` then play no
+    part and ``n_iter_`` is 1. Sparse or larger ``X`` and the other rules run block
+    coordinate descent.
 
     Parameters
     ----------
@@ -284,12 +290,16 @@ class Ridge(_BCDRegressor):
 
 @with_shared_text
 class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
-    """Logistic regression (binary, or multinomial for more classes) by block CD.
+    """Logistic regression (binary, or multinomial for more classes).
 
     Minimises ``C sum_i s_i loss_i(w) + penalty(w)`` with penalty ``||w||^2/2`` ("l2"),
     ``||w||_1`` ("l1"), ``l1_ratio ||w||_1 + (1 - l1_ratio)||w||^2/2`` ("elasticnet") or none,
-    as scikit-learn does. L1 multinomial problems, which scikit-learn solves only with saga,
-    run on the working-set engine with feature blocks of all classes.
+    as scikit-learn does. With ``rule="auto"`` the smooth penalties (``"l2"``, None, or
+    ``"elasticnet"`` with ``l1_ratio=0``) are solved on the whole coefficient block at once:
+    trust-region Newton-CG with Hessian-vector products up to 256 variables
+    (``(n_features + 1)`` per class column), L-BFGS above; ``max_iter`` counts their
+    iterations. L1 and elastic-net penalties run on the working-set engine (L1 multinomial
+    problems, which scikit-learn solves only with saga, with feature blocks of all classes).
 
     Parameters
     ----------

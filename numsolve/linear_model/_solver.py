@@ -22,6 +22,7 @@ from ._heap_engine import GRAM_NNZ_LIMIT, gram_size_bound, heap_unsupported, sol
 from ._partitions import PARTITIONS
 from ._penalties import _Penalty
 from ._rules import RULES
+from ._smooth_route import smooth_route_applies, solve_smooth
 from ._updates import UPDATES
 from ._working_set import solve_working_set
 
@@ -37,7 +38,7 @@ _AUTO_P0_RANGE = (10, 80)
 def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variable",
         update="auto", engine="auto", tol=1e-6, max_iter=None, fit_intercept=False,
         coef_init=None, intercept_init=None, max_epochs=50_000, p0="auto", screening=True,
-        gram="auto", random_state=None, verbose=0):
+        gram="auto", random_state=None, verbose=0, check_input=True):
     """Minimise ``f(XW + b) + g(W)`` by block coordinate descent.
 
     Parameters
@@ -54,9 +55,14 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     penalty : NoPenalty, L2, L1, NonNegL1 or L1PlusL2
         The penalty on the coefficients (never on the intercept), with its strength.
     rule : {"auto", "cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq", "gs-q"}
-        ``"auto"`` (NumPy/SciPy input): greedy GS-q working sets solved by compiled proximal
-        coordinate epochs with Anderson extrapolation, then a Newton finish on the identified
-        support (the fast path). Any other rule runs the block engine: one block of
+        ``"auto"`` (NumPy/SciPy input): for a smooth penalty (L2 or none, elastic net
+        without L1 part) the whole-block second-order route of :mod:`._smooth_route`: one
+        Cholesky solve for least squares on dense ``X`` whose smaller side is at most 4000
+        (``X'AX + l2 I``, or the dual system when ``p > n``), trust-region Newton-CG
+        (scipy's ``trust-ncg``) for the logistic losses with at most 256 variables
+        (``(p + 1) K``), L-BFGS above; otherwise greedy GS-q working sets solved by
+        compiled proximal coordinate epochs with Anderson extrapolation, then a Newton
+        finish on the identified support (the fast path for L1 penalties). Any other rule runs the block engine: one block of
         ``block_size`` coordinates per iteration, chosen by that rule (or, for ``"gs"``,
         ``"gsl"`` and ``"gs-q"`` on single coordinates of least squares, the heap engine, see
         ``engine``). ``"auto"`` on other
@@ -90,7 +96,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         an intercept the gap is that of the problem at fixed intercept plus
         ``||sum_i G_i||^2 / (2 bound)``. Without penalty: max KKT violation at most ``tol``.
     max_iter : int, optional
-        Outer iterations (working-set engine, default 100), block updates (block engine,
+        Outer iterations (working-set engine, default 100), optimiser iterations (smooth
+        route, default 100; a direct solve counts one), block updates (block engine,
         default 10000) or coordinate updates (heap engine, default 10000).
     fit_intercept : bool, default=False
         Fit an unpenalised intercept per class.
@@ -120,22 +127,31 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         loop on the Gram: gradients, objective and gap are read from ``X' A X`` and
         ``X' A y``, and ``X`` is read only for ``X' A y``, the column norms and the features
         that never entered a working set (screening is not run there). Other datafits ignore
-        ``"auto"`` and reject ``True``.
+        ``"auto"`` and reject ``True``. ``True`` also keeps smooth least-squares problems on
+        the working-set engine instead of the direct solve.
     random_state : int, RandomState or None
         For the random, Lipschitz-sampling and variable cyclic rules.
     verbose : int, default=0
         Positive: a progress bar with the current gap.
+    check_input : bool, default=True
+        Validate ``X`` and ``y``. False skips the dense checks for callers that ran them
+        already (the estimators, through scikit-learn's ``validate_data``): a NumPy ``X``
+        must then be a finite float32 or float64 matrix and ``y`` a finite vector of
+        length ``n_samples``; sparse ``X`` is still brought to canonical CSC form.
 
     Returns
     -------
     SolveResult
         ``x``: coefficients, shape (n_features,) or (n_features, K); extras ``intercept``,
         ``gap`` (final stopping criterion, objective scale), ``threshold`` (``tol`` on that
-        scale), ``objective``, ``engine`` (``"working-set"``, ``"block"`` or ``"heap"``),
-        ``route`` (working-set engine: ``"gram"``, ``"columns"`` or ``"mixed"``, how its
-        working sets were solved, see ``gram``; None otherwise), ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
+        scale), ``objective``, ``engine`` (``"smooth"``, ``"working-set"``, ``"block"`` or
+        ``"heap"``), ``route`` (smooth route: ``"cholesky"``, ``"dual-cholesky"``,
+        ``"lstsq"``, ``"trust-ncg"`` or ``"lbfgs"``; working-set engine: ``"gram"``,
+        ``"columns"`` or ``"mixed"``, how its working sets were solved, see ``gram``; None
+        otherwise), ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
         history ``objective``, ``gap``, ``kkt`` (and ``n_screened`` for the working-set
-        engine).
+        engine; on the smooth route the per-iteration ``gap`` is the gradient's estimate
+        described in :mod:`._smooth_route`, the last record the duality gap itself).
 
     Examples
     --------
@@ -148,7 +164,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     (True, 3)
     """
     _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
-                   max_iter, max_epochs, p0, fit_intercept, screening, gram)
+                   max_iter, max_epochs, p0, fit_intercept, screening, gram, check_input)
     gram = gram if isinstance(gram, str) else bool(gram)
     xp = array_namespace(X, y)
     backend = require_backend(xp, {"compiled", "generic"}, "bcd")
@@ -157,9 +173,11 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         raise ValueError(f"engine='heap': {heap_reason}")
     rng = check_random_state(random_state)
     if backend == "compiled":
-        X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
+        if check_input or sp.issparse(X):
+            X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
         n, p = X.shape
-        y_host = check_vector(y, n, "y", dtype=np.float64)
+        y_host = (check_vector(y, n, "y", dtype=np.float64) if check_input
+                  else np.asarray(y, dtype=np.float64))
         dtype = X.dtype
     else:
         X = check_xp_array(X, xp, "X", ndim=2)
@@ -196,6 +214,23 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         engine, epochs, update = "heap", None, "exact"
         coef = w.reshape(-1, 1).astype(dtype, copy=False)
         intercept = np.array([b], dtype=dtype)
+    elif backend == "compiled" and rule == "auto" and engine != "block" and \
+            gram is not True and smooth_route_applies(X, datafit, penalty):
+        a = datafit.weights(n, np, np.float64)
+        X, shift = _centred(X, a, fit_intercept)
+        W = W0
+        b = b0 if shift is None else b0 + shift @ W0
+        with progress(max_iter or 100, verbose, desc="bcd", unit="iteration") as bar:
+            solved = solve_smooth(X, y_enc, a, datafit, penalty, W, b,
+                                  fit_intercept=fit_intercept, tol=tol,
+                                  max_iter=max_iter or 100, recorder=recorder, bar=bar)
+        n_iter, converged, epochs = solved.n_iter, solved.converged, None
+        crit, primal, threshold = solved.criterion, solved.primal, solved.threshold
+        engine, route = "smooth", solved.method
+        if shift is not None:
+            b = b - shift @ W
+        coef = W.astype(dtype, copy=False)
+        intercept = b.astype(dtype, copy=False)
     elif backend == "compiled" and rule == "auto" and engine != "block":
         a = datafit.weights(n, np, np.float64)
         X, shift = _centred(X, a, fit_intercept)
@@ -352,7 +387,7 @@ def _first_working_set(p0, datafit, design):
 
 
 def _check_options(datafit, penalty, rule, block_size, partition, update, engine, tol,
-                   max_iter, max_epochs, p0, fit_intercept, screening, gram):
+                   max_iter, max_epochs, p0, fit_intercept, screening, gram, check_input):
     if not isinstance(datafit, _Datafit):
         raise TypeError(f"datafit must be Quadratic, Logistic or Multinomial, got {datafit!r}")
     if not isinstance(penalty, _Penalty):
@@ -385,6 +420,7 @@ def _check_options(datafit, penalty, rule, block_size, partition, update, engine
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     if isinstance(tol, bool) or not isinstance(tol, Real) or not tol >= 0:
         raise ValueError(f"tol must be a non-negative number, got {tol!r}")
-    for name, flag in (("fit_intercept", fit_intercept), ("screening", screening)):
+    for name, flag in (("fit_intercept", fit_intercept), ("screening", screening),
+                       ("check_input", check_input)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool, got {flag!r}")

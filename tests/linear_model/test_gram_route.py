@@ -120,7 +120,7 @@ def test_gram_newton_step_solves_an_ill_conditioned_ridge(rng):
     """Features correlated at 0.99 and a tiny ridge: coordinate epochs stall (epochs alone
     take about 1000 here), the Newton step on the Gram lands on the closed-form solution."""
     X, y = _correlated(rng, n=4000, p=100, rho=0.99)
-    fit = bcd(X, y, Quadratic(), L2(1e-6), tol=1e-10)
+    fit = bcd(X, y, Quadratic(), L2(1e-6), tol=1e-10, gram=True)
     assert fit.route == "gram" and fit.converged and fit.epochs < 500
     n = X.shape[0]
     exact = np.linalg.solve(X.T @ X / n + 1e-6 * np.eye(100), X.T @ y / n)

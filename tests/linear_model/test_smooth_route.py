@@ -1,0 +1,228 @@
+"""The whole-block route for smooth penalties (``_smooth_route``): L2 logistic, multinomial
+and ridge problems against scikit-learn, the gap it reports, and its routing."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn.linear_model as sk
+from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import ConvergenceWarning
+
+from numsolve.linear_model import (L1, L2, ElasticNet, Lasso, Logistic, LogisticRegression,
+                                   Multinomial, NoPenalty, Quadratic, Ridge, bcd)
+from numsolve.linear_model._objective import optimality
+from numsolve.linear_model._smooth_route import NEWTON_LIMIT
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def _classification(rng, n=200, p=10, n_classes=2):
+    X = rng.standard_normal((n, p)) * rng.uniform(0.5, 3.0, p) + rng.uniform(-1, 1, p)
+    scores = X[:, :n_classes] + 1.5 * rng.standard_normal((n, n_classes))
+    return X, np.argmax(scores, axis=1)
+
+
+def _sklearn(X, y, sample_weight=None, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sk.LogisticRegression(tol=1e-12, max_iter=10_000, **kwargs).fit(
+            X, y, sample_weight=sample_weight)
+
+
+def _objective(model, X, y, sample_weight, C=1.0):
+    """scikit-learn's objective ``C sum_i s_i loss_i + ||w||^2 / 2``."""
+    Z = np.asarray(X @ model.coef_.T) + model.intercept_
+    if Z.shape[1] == 1:
+        margin = np.where(y == model.classes_[1], 1.0, -1.0) * Z[:, 0]
+        loss = np.logaddexp(0.0, -margin)
+    else:
+        top = Z.max(axis=1)
+        loss = top + np.log(np.exp(Z - top[:, None]).sum(axis=1)) - Z[np.arange(len(y)), y]
+    return C * sample_weight @ loss + 0.5 * np.sum(model.coef_ ** 2)
+
+
+def _gap_at(model, X, y, sample_weight, C=1.0):
+    """The duality gap of ``model``'s coefficients and intercept on bcd's scale, computed
+    from scratch by the shared gap code (:func:`optimality`)."""
+    a = sample_weight / sample_weight.sum()
+    binary = model.classes_.size == 2
+    W = model.coef_.T
+    Z = np.asarray(X @ W) + model.intercept_
+    if binary:
+        datafit, target = Logistic(), np.where(y == model.classes_[1], 1.0, -1.0)
+    else:
+        datafit, target = Multinomial(n_classes=model.classes_.size), y.astype(float)
+    G = datafit.raw_gradient(Z, target, a, np)
+    means = np.asarray(X.T @ a).reshape(-1)
+    penalty = L2(1.0 / (C * sample_weight.sum()))
+    _, gap, _ = optimality(datafit, penalty, W, Z, target, a, np.asarray(X.T @ G), G, np, means)
+    scale = datafit.value(np.zeros_like(Z), target, a, np)
+    return gap, scale
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_logistic_matches_sklearn(rng, n_classes, weighted):
+    X, y = _classification(rng, n_classes=n_classes)
+    sw = rng.uniform(0.2, 3.0, len(y)) if weighted else np.ones(len(y))
+    class_weight = {0: 2.0, 1: 0.5} if weighted else None
+    ours = LogisticRegression(C=0.7, tol=1e-13, class_weight=class_weight).fit(
+        X, y, sample_weight=sw)
+    theirs = _sklearn(X, y, sw, C=0.7, class_weight=class_weight)
+    # 1e-5 relative to the coefficients' scale: lbfgs's own solution at its tol=1e-12
+    # is off by about 4e-7 on the smallest multinomial coefficients (its gap 6e-13, ours 0)
+    scale = 1e-5 * np.max(np.abs(theirs.coef_))
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-5, atol=scale)
+    np.testing.assert_allclose(ours.intercept_ - ours.intercept_.mean() * (n_classes > 2),
+                               theirs.intercept_ - theirs.intercept_.mean() * (n_classes > 2),
+                               rtol=1e-5, atol=scale)
+    weights = sw * (np.array([class_weight.get(c, 1.0) for c in y]) if weighted else 1.0)
+    assert _objective(ours, X, y, weights, 0.7) <= _objective(theirs, X, y, weights, 0.7) \
+        * (1 + 1e-10)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_reported_gap_is_the_gap_at_the_returned_point(rng, n_classes):
+    X, y = _classification(rng, n=300, p=12, n_classes=n_classes)
+    sw = rng.uniform(0.5, 2.0, len(y))
+    model = LogisticRegression(tol=1e-4).fit(X, y, sample_weight=sw)
+    gap, scale = _gap_at(model, X, y, sw)
+    assert model.dual_gap_ == pytest.approx(gap, rel=1e-6, abs=1e-15)
+    assert gap <= 1e-4 * scale
+    assert model.history_["gap"][-1] == model.dual_gap_
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sparse_input_matches_dense(rng, fmt, n_classes):
+    X, y = _classification(rng, n_classes=n_classes)
+    X[rng.random(X.shape) < 0.6] = 0.0
+    dense = LogisticRegression(tol=1e-13).fit(X, y)
+    sparse = LogisticRegression(tol=1e-13).fit(sp.csr_matrix(X).asformat(fmt), y)
+    # both meet a gap of 1e-13 P(0), which bounds the coefficients' distance to the
+    # solution by about 5e-6 here (l2 = 1/200)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_float32_kept_and_close_to_float64(rng, n_classes):
+    X, y = _classification(rng, n_classes=n_classes)
+    single = LogisticRegression(tol=1e-8).fit(X.astype(np.float32), y)
+    double = LogisticRegression(tol=1e-8).fit(X, y)
+    assert single.coef_.dtype == np.float32 and single.intercept_.dtype == np.float32
+    np.testing.assert_allclose(single.coef_, double.coef_, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_warm_start_resumes_at_the_solution(rng, n_classes):
+    X, y = _classification(rng, n_classes=n_classes)
+    model = LogisticRegression(tol=1e-8, warm_start=True).fit(X, y)
+    cold_iterations, coef = model.n_iter_, model.coef_.copy()
+    model.fit(X, y)
+    assert model.n_iter_ == 0 < cold_iterations
+    np.testing.assert_array_equal(model.coef_, coef)
+    model.set_params(C=2.0).fit(X, y)  # a nearby problem: fewer iterations than from zero
+    cold = LogisticRegression(C=2.0, tol=1e-8).fit(X, y)
+    assert model.n_iter_ < cold.n_iter_
+    np.testing.assert_allclose(model.coef_, cold.coef_, rtol=1e-3, atol=1e-4)
+
+
+def test_input_arrays_are_not_modified(rng):
+    X, y = _classification(rng, n_classes=3)
+    sw = rng.uniform(0.5, 2.0, len(y))
+    copies = X.copy(), y.copy(), sw.copy()
+    LogisticRegression().fit(X, y, sample_weight=sw)
+    Ridge().fit(X, y.astype(float), sample_weight=sw)
+    for before, after in zip(copies, (X, y, sw)):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_convergence_warning_when_max_iter_is_too_small():
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = LogisticRegression(max_iter=2).fit(X, y)
+    assert model.n_iter_ == 2
+
+
+def test_converges_on_raw_features_where_lbfgs_stalls():
+    """Raw breast_cancer (features from 1e-3 to 1e3): Newton-CG on the whole block, in a
+    trust region scaled to the columns, meets the default gap in 13 iterations, at a lower
+    objective than scikit-learn's lbfgs after its 100 iterations (which stop unconverged)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = LogisticRegression().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = sk.LogisticRegression().fit(X, y)
+    assert theirs.n_iter_[0] == 100 and ours.n_iter_ <= 15
+    ones = np.ones(len(y))
+    assert _objective(ours, X, y, ones) < _objective(theirs, X, y, ones) - 1.0
+
+
+def test_no_penalty_meets_the_kkt_tolerance(rng):
+    X, y = _classification(rng)
+    res = bcd(X, np.where(y == 1, 1.0, -1.0), Logistic(), NoPenalty(), fit_intercept=True,
+              tol=1e-8)
+    assert res.engine == "smooth" and res.converged and res.gap <= 1e-8
+    G = Logistic().raw_gradient((X @ res.x + res.intercept)[:, None],
+                                np.where(y == 1, 1.0, -1.0), np.full(len(y), 1 / len(y)), np)
+    assert np.max(np.abs(X.T @ G)) <= 1e-8 and abs(G.sum()) <= 1e-8
+
+
+def test_routes(rng):
+    X, y = _classification(rng, n=100, p=30)
+    labels = np.where(y == 1, 1.0, -1.0)
+    assert bcd(X, labels, Logistic(), L2(0.01)).route == "trust-ncg"
+    wide = rng.standard_normal((100, NEWTON_LIMIT + 5))
+    assert bcd(wide, labels, Logistic(), L2(0.01)).route == "lbfgs"
+    assert bcd(X, labels, Logistic(), L1(0.01)).engine == "working-set"
+    assert bcd(X, y.astype(float), Quadratic(), L2(0.1)).route == "cholesky"
+    assert bcd(wide, y.astype(float), Quadratic(), L2(0.1)).route == "dual-cholesky"
+    assert bcd(X, y.astype(float), Quadratic(), L2(0.1), gram=True).engine == "working-set"
+    assert bcd(sp.csc_matrix(X), y.astype(float), Quadratic(), L2(0.1)).engine == \
+        "working-set"
+
+
+@pytest.mark.parametrize("shape", [(80, 12), (40, 90)])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_ridge_is_one_exact_solve(rng, shape, fit_intercept):
+    X = rng.standard_normal(shape) * rng.uniform(0.1, 10.0, shape[1])
+    y = X[:, 0] - 2 * X[:, 1] + rng.standard_normal(shape[0])
+    sw = rng.uniform(0.5, 2.0, shape[0])
+    ours = Ridge(alpha=0.3, fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+    theirs = sk.Ridge(alpha=0.3, fit_intercept=fit_intercept, solver="cholesky").fit(
+        X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-11)
+    assert ours.intercept_ == pytest.approx(theirs.intercept_, rel=1e-9, abs=1e-11)
+    assert ours.n_iter_ == 1 and ours.dual_gap_ <= 1e-10 * np.mean(sw * y ** 2)
+
+
+def test_ridge_float32_multi_target_and_elastic_net_without_l1(rng):
+    X = rng.standard_normal((60, 8))
+    Y = X @ rng.standard_normal((8, 3))
+    ours = Ridge(alpha=2.0).fit(X.astype(np.float32), Y)
+    theirs = sk.Ridge(alpha=2.0).fit(X, Y)
+    assert ours.coef_.dtype == np.float32
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-4, atol=1e-5)
+    enet = ElasticNet(alpha=0.5, l1_ratio=0.0).fit(X, Y[:, 0])
+    reference = sk.ElasticNet(alpha=0.5, l1_ratio=0.0, tol=1e-12, max_iter=100_000).fit(
+        X, Y[:, 0])
+    np.testing.assert_allclose(enet.coef_, reference.coef_, rtol=1e-6)
+    lasso_zero = Lasso(alpha=0.0).fit(X, Y[:, 0])  # plain least squares
+    np.testing.assert_allclose(lasso_zero.coef_, np.linalg.lstsq(
+        X - X.mean(axis=0), Y[:, 0] - Y[:, 0].mean(), rcond=None)[0], rtol=1e-8)
+
+
+def test_fitted_estimator_pickles(rng):
+    X, y = _classification(rng, n_classes=3)
+    model = LogisticRegression().fit(X, y)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
