@@ -103,8 +103,12 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         # Fortran order: the kernels' layout, so no solver path copies X again
         X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"), order="F",
                              dtype=[np.float64, np.float32], y_numeric=True, multi_output=True)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        penalty = self._penalty(float(sample_weight.sum()))
+        if sample_weight is None:  # equal weights: the datafit's default, no array to check
+            total_weight = float(X.shape[0])
+        else:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            total_weight = float(sample_weight.sum())
+        penalty = self._penalty(total_weight)
         targets = y.reshape(y.shape[0], -1)
         n_targets = targets.shape[1]
         warm = self.warm_start and hasattr(self, "coef_") and self.coef_.size == \

@@ -95,6 +95,8 @@ class _GramProblem:
         (coefficients, then the intercept when fitted). The support must have Gram rows."""
         p = self.design.shape[1]
         gram = self.gram
+        if self.whole:
+            return self._whole_gradient(w)
         known = gram.features
         g = np.empty_like(w)
         g[known] = gram.known_block() @ w[known] - self.c[known]
@@ -118,6 +120,16 @@ class _GramProblem:
         f = 0.5 * (self.yy + float(w[used] @ (g[used] - self.c[used])))
         return g, f
 
+    def _whole_gradient(self, w):
+        """:meth:`gradient` when every feature has its Gram row, in feature order."""
+        p = w.size - self.intercept
+        g = np.empty_like(w)
+        np.subtract(self.gram.block @ w[:p], self.c[:p], out=g[:p])
+        if self.intercept:
+            b = w[p]
+            g[:p] += b * self.gram.col_means
+            g[p] = self.gram.col_means @ w[:p] + b * self.a.sum() - self.c[p]
+        return g, 0.5 * (self.yy + float(w @ (g - self.c)))
 
     def _cross(self, v, features):
         """``X[:, features]' v``: one BLAS product over all of a float64 ``X`` when it covers

@@ -103,7 +103,8 @@ class WorkingSetGram:
             upper = scipy.linalg.blas.dsyrk(1.0, np.sqrt(self.a)[:, None] * X, trans=1)
         else:
             upper = scipy.linalg.blas.dsyrk(self.weight, X, trans=1)
-        self.block = np.triu(upper) + np.triu(upper, 1).T
+        upper += np.triu(upper, 1).T  # SYRK leaves the strict lower triangle zero
+        self.block = upper
         self.position = np.arange(p)
         self.features = np.arange(p)
         return self.block.diagonal().copy()
