@@ -98,20 +98,39 @@ cdef inline void _axpy(const floating* x, double alpha, double* z, Py_ssize_t n)
         ns_axpy_f32(x, alpha, z, n)
 
 
+cdef inline double _sum_squares(const floating* x, Py_ssize_t n) noexcept nogil:
+    """``x' x`` in float64 (vectorised for float64; four partial sums for float32)."""
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef Py_ssize_t k, m = n - n % 4
+    if floating is double:
+        return ns_dot_f64(x, x, n)
+    for k in range(0, m, 4):
+        s0 += <double>x[k] * x[k]
+        s1 += <double>x[k + 1] * x[k + 1]
+        s2 += <double>x[k + 2] * x[k + 2]
+        s3 += <double>x[k + 3] * x[k + 3]
+    for k in range(m, n):
+        s0 += <double>x[k] * x[k]
+    return (s0 + s1) + (s2 + s3)
+
+
 cdef inline double _column_dot(const floating* values, const index_t* rows, Span col,
                                const double* r) noexcept nogil:
     """``X_j' r`` for a column's span."""
-    cdef double s0 = 0.0, s1 = 0.0
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     cdef Py_ssize_t k, m
     if rows == NULL:
         return _dot(values + col.start, r, col.end - col.start)
-    m = col.end - (col.end - col.start) % 2
-    for k in range(col.start, m, 2):
+    # four partial sums: the gathers of r are independent, the additions need not wait
+    m = col.end - (col.end - col.start) % 4
+    for k in range(col.start, m, 4):
         s0 += values[k] * r[rows[k]]
         s1 += values[k + 1] * r[rows[k + 1]]
+        s2 += values[k + 2] * r[rows[k + 2]]
+        s3 += values[k + 3] * r[rows[k + 3]]
     for k in range(m, col.end):
         s0 += values[k] * r[rows[k]]
-    return s0 + s1
+    return (s0 + s1) + (s2 + s3)
 
 
 cdef inline void _column_axpy(const floating* values, const index_t* rows, Span col,
@@ -221,6 +240,43 @@ cdef void _epoch_single(Samples* s, Penalty pen, const floating* values, const i
                 r[i] = _derivative(s, z[i], i)
 
 
+cdef void _epoch_equal_weights(Penalty pen, const floating* values, const index_t* rows,
+                              const index_t* indptr, double* w, double* z, const double* y,
+                              double a0, Py_ssize_t n, const int* ws, Py_ssize_t n_ws,
+                              const double* lips, double* e) noexcept nogil:
+    """Least-squares epoch over CSC columns when every sample weighs ``a0``: the residual
+    ``e = z - y`` is the only array the steps write (one scattered update per stored entry
+    instead of two, and no weight read), and ``z = y + e`` is restored at the end."""
+    cdef Py_ssize_t jj, j, i
+    cdef double L, old, new
+    cdef Span col
+    for i in range(n):
+        e[i] = z[i] - y[i]
+    for jj in range(n_ws):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        col = _span(indptr, j, n)
+        old = w[j]
+        new = prox(old - a0 * _column_dot(values, rows, col, e) / L, 1.0 / L, pen)
+        if new == old:
+            continue
+        w[j] = new
+        _column_axpy(values, rows, col, new - old, e, 1)
+    for i in range(n):
+        z[i] = y[i] + e[i]
+
+
+cdef bint _equal(const double[::1] a) noexcept:
+    """True when every entry of ``a`` equals the first."""
+    cdef Py_ssize_t i
+    for i in range(1, a.shape[0]):
+        if a[i] != a[0]:
+            return False
+    return True
+
+
 cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const index_t* rows,
                         const index_t* indptr, double* W, double* Z, Py_ssize_t n,
                         Py_ssize_t K, const int* ws, Py_ssize_t n_ws, const double* lips,
@@ -281,9 +337,15 @@ def cd_epoch(int kind, const floating[::1] values, const index_t[::1] indices,
     cdef const index_t* rows = _pointer(indices)
     cdef const index_t* starts = _pointer(indptr)
     cdef bint single = K == 1 and kind != MULTINOMIAL
+    # sparse least squares with equal weights (the usual case): the residual-only epoch
+    cdef bint residual_only = (single and kind == LEAST_SQUARES and rows != NULL and n > 0
+                               and _equal(a))
     cdef double* work = _alloc(n if single else (n + 2) * K)
     with nogil:
-        if single:
+        if residual_only:
+            _epoch_equal_weights(pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], &y[0],
+                                 a[0], n, &ws[0], ws.shape[0], &lips[0], work)
+        elif single:
             _epoch_single(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, &ws[0],
                           ws.shape[0], &lips[0], work)
         else:
@@ -358,9 +420,15 @@ def col_sq_norms(const floating[::1] values, const index_t[::1] indices,
     cdef const index_t* starts = _pointer(indptr)
     cdef double acc, x
     cdef Span col
+    # equal weights (the usual case): a_0 times the column's sum of squares, no weight gather
+    cdef bint equal = n > 0 and _equal(a)
     with nogil:
         for j in range(out.shape[0]):
             col = _span(starts, j, n)
+            if equal:
+                out[j] = (a[0] * _sum_squares(&values[col.start], col.end - col.start)
+                          if col.end > col.start else 0.0)
+                continue
             acc = 0.0
             for k in range(col.start, col.end):
                 x = values[k]
