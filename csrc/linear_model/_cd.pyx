@@ -202,27 +202,35 @@ cdef inline double _derivative(Samples* s, double z, Py_ssize_t i) noexcept nogi
 cdef void _epoch_single(Samples* s, Penalty pen, const floating* values, const index_t* rows,
                         const index_t* indptr, double* w, double* z, Py_ssize_t n,
                         const int* ws, Py_ssize_t n_ws, const double* lips,
-                        double* r) noexcept nogil:
-    """Single-task epoch; ``r`` (length n) holds the per-sample derivatives at ``z``."""
+                        double* r, bint residual_only) noexcept nogil:
+    """Single-task epoch; ``r`` (length n) holds the per-sample derivatives at ``z``.
+
+    With ``residual_only`` (sparse least squares, every sample weighing ``a[0]``), ``r``
+    holds ``z - y`` instead and is the only array the steps write (one scattered update per
+    stored entry instead of two, and no weight read); ``z = y + r`` is restored at the end.
+    """
     cdef Py_ssize_t jj, j, i, k
     cdef double L, grad, old, new, delta, step
     cdef Span col
+    cdef double scale = s.a[0] if residual_only else 1.0
     for i in range(n):
-        r[i] = _derivative(s, z[i], i)
+        r[i] = z[i] - s.y[i] if residual_only else _derivative(s, z[i], i)
     for jj in range(n_ws):
         j = ws[jj]
         L = lips[j]
         if L <= 0.0:
             continue
         col = _span(indptr, j, n)
-        grad = _column_dot(values, rows, col, r)
+        grad = scale * _column_dot(values, rows, col, r)
         old = w[j]
         new = prox(old - grad / L, 1.0 / L, pen)
         if new == old:
             continue
         w[j] = new
         delta = new - old
-        if s.kind == LEAST_SQUARES and rows == NULL:  # the residual moves with z
+        if residual_only:
+            _column_axpy(values, rows, col, delta, r, 1)
+        elif s.kind == LEAST_SQUARES and rows == NULL:  # the residual moves with z
             if floating is double:
                 ns_step_f64(values + col.start, delta, s.a, z, r, n)
             else:
@@ -238,34 +246,9 @@ cdef void _epoch_single(Samples* s, Penalty pen, const floating* values, const i
                 i = _row(rows, col, k)
                 z[i] += values[k] * delta
                 r[i] = _derivative(s, z[i], i)
-
-
-cdef void _epoch_equal_weights(Penalty pen, const floating* values, const index_t* rows,
-                              const index_t* indptr, double* w, double* z, const double* y,
-                              double a0, Py_ssize_t n, const int* ws, Py_ssize_t n_ws,
-                              const double* lips, double* e) noexcept nogil:
-    """Least-squares epoch over CSC columns when every sample weighs ``a0``: the residual
-    ``e = z - y`` is the only array the steps write (one scattered update per stored entry
-    instead of two, and no weight read), and ``z = y + e`` is restored at the end."""
-    cdef Py_ssize_t jj, j, i
-    cdef double L, old, new
-    cdef Span col
-    for i in range(n):
-        e[i] = z[i] - y[i]
-    for jj in range(n_ws):
-        j = ws[jj]
-        L = lips[j]
-        if L <= 0.0:
-            continue
-        col = _span(indptr, j, n)
-        old = w[j]
-        new = prox(old - a0 * _column_dot(values, rows, col, e) / L, 1.0 / L, pen)
-        if new == old:
-            continue
-        w[j] = new
-        _column_axpy(values, rows, col, new - old, e, 1)
-    for i in range(n):
-        z[i] = y[i] + e[i]
+    if residual_only:
+        for i in range(n):
+            z[i] = s.y[i] + r[i]
 
 
 cdef bint _equal(const double[::1] a) noexcept:
@@ -342,12 +325,9 @@ def cd_epoch(int kind, const floating[::1] values, const index_t[::1] indices,
                                and _equal(a))
     cdef double* work = _alloc(n if single else (n + 2) * K)
     with nogil:
-        if residual_only:
-            _epoch_equal_weights(pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], &y[0],
-                                 a[0], n, &ws[0], ws.shape[0], &lips[0], work)
-        elif single:
+        if single:
             _epoch_single(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, &ws[0],
-                          ws.shape[0], &lips[0], work)
+                          ws.shape[0], &lips[0], work, residual_only)
         else:
             _epoch_blocks(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, K,
                           &ws[0], ws.shape[0], &lips[0], work)
