@@ -17,6 +17,11 @@ Working sets are chosen as in :func:`._working_set.solve_working_set` (GS-q scor
 support plus the best-scoring features, twice the support, at least ``p0``) and each is
 solved at once to half the requested gap (its epochs cost ``O(|S|^2)``, far less than an
 outer iteration). Screening is not run: without passes over ``X`` it would save nothing.
+Small problems (``n m^2 <= 2 WHOLE_GRAM_WORK``: the usual real data sets of a few dozen
+features) get their whole Gram in one SYRK and are solved as one working set.
+
+:func:`solve_tall_least_squares` is the estimators' way in: what :func:`._solver.bcd` runs
+on tall dense least squares, without validating its inputs a second time.
 """
 
 import warnings
@@ -268,8 +273,13 @@ def solve_tall_least_squares(X, y, a, penalty, *, fit_intercept, tol, max_iter, 
     dtype = X.dtype
     shift = None
     if fit_intercept:  # centred columns decouple the intercept (float64, one Fortran copy)
-        shift = a @ X
-        X = np.subtract(X, shift, order="F")
+        if X.dtype == np.float64:
+            shift = a @ X
+            X = np.subtract(X, shift, order="F")
+        else:  # the copy first: the product would convert X to float64 on its own
+            X = np.asfortranarray(X, dtype=np.float64)
+            shift = a @ X
+            X -= shift
     design = Design(X)
     W = np.zeros((p, 1))
     b = np.zeros(1)
