@@ -83,6 +83,8 @@ class _GramProblem:
             col_means = scipy.linalg.blas.dgemv(1.0, X, a, trans=1) if fit_intercept else None
             self.gram = WorkingSetGram(design, a, col_means)
             self.lips = self.gram.include_all(X)
+            # the one working set's Gram (intercept bordered), built once
+            self.whole_matrix = self.gram.matrix(np.arange(p))
         else:
             cross, self.lips, col_means = _column_moments(design, a, weighted, fit_intercept)
             self.gram = WorkingSetGram(design, a, col_means)
@@ -91,7 +93,9 @@ class _GramProblem:
 
     def refit_intercept(self, w):
         """The intercept's exact value given the coefficients (in place on ``w[-1]``)."""
-        if self.intercept:
+        if self.intercept and self.whole:
+            w[-1] = (self.c[-1] - self.gram.col_means @ w[:-1]) / self.whole_matrix[-1, -1]
+        elif self.intercept:
             support = np.flatnonzero(w[:-1])
             w[-1] = (self.c[-1] - self.gram.col_means[support] @ w[support]) / self.a.sum()
 
@@ -126,14 +130,9 @@ class _GramProblem:
         return g, f
 
     def _whole_gradient(self, w):
-        """:meth:`gradient` when every feature has its Gram row, in feature order."""
-        p = w.size - self.intercept
-        g = np.empty_like(w)
-        np.subtract(self.gram.block @ w[:p], self.c[:p], out=g[:p])
-        if self.intercept:
-            b = w[p]
-            g[:p] += b * self.gram.col_means
-            g[p] = self.gram.col_means @ w[:p] + b * self.a.sum() - self.c[p]
+        """:meth:`gradient` when every feature has its Gram row: one product with the
+        bordered Gram."""
+        g = self.whole_matrix @ w - self.c
         return g, 0.5 * (self.yy + float(w @ (g - self.c)))
 
     def _cross(self, v, features):
@@ -189,7 +188,6 @@ def solve_gram_engine(design, y, a, penalty, W, b, *, fit_intercept, tol, max_it
     if start.size:  # a warm start's support needs its Gram rows
         problem.gram.matrix(start)
     threshold = tol * 0.5 * problem.yy if penalty.has_dual else tol
-    every = np.arange(p)
     epochs = 0
     converged = False
     primal = crit = np.inf
@@ -203,7 +201,12 @@ def solve_gram_engine(design, y, a, penalty, W, b, *, fit_intercept, tol, max_it
             converged = True
             n_iter -= 1
             break
-        ws = every if problem.whole else _working_set(penalty, w[:p], g[:p], problem.lips, p0)
+        if problem.whole:  # every coordinate, in place
+            epochs += solve_restricted(problem.whole_matrix, w, g, f, penalty, p,
+                                       0.5 * threshold, max_epochs)
+            bar.update(1)
+            continue
+        ws = _working_set(penalty, w[:p], g[:p], problem.lips, p0)
         chosen = np.append(ws, p) if fit_intercept else ws
         w_ws, g_ws = w[chosen], g[chosen]
         epochs += solve_restricted(problem.gram.matrix(ws), w_ws, g_ws, f, penalty, ws.size,
