@@ -142,13 +142,22 @@ cdef inline double _column_dot(const floating* values, const index_t* rows, Span
 cdef inline void _column_axpy(const floating* values, const index_t* rows, Span col,
                               double alpha, double* z, Py_ssize_t stride) noexcept nogil:
     """``z[i * stride] += alpha X_ij`` over a column's span."""
-    cdef Py_ssize_t k, i
+    cdef Py_ssize_t k, i, m
     cdef const floating* x = values + col.start
     if rows == NULL and stride == 1:
         _axpy(x, alpha, z, col.end - col.start)
     elif rows == NULL:
         for i in range(col.end - col.start):
             z[i * stride] += x[i] * alpha
+    elif stride == 1:  # unrolled: the rows of a column are distinct, the updates independent
+        m = col.end - (col.end - col.start) % 4
+        for k in range(col.start, m, 4):
+            z[rows[k]] += values[k] * alpha
+            z[rows[k + 1]] += values[k + 1] * alpha
+            z[rows[k + 2]] += values[k + 2] * alpha
+            z[rows[k + 3]] += values[k + 3] * alpha
+        for k in range(m, col.end):
+            z[rows[k]] += values[k] * alpha
     else:
         for k in range(col.start, col.end):
             z[rows[k] * stride] += values[k] * alpha
