@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn import datasets
 from sklearn import linear_model as sk
+from sklearn.exceptions import ConvergenceWarning
 
 from numsolve.linear_model import L1, ElasticNet, L1PlusL2, Lasso, Quadratic, bcd
 from numsolve.linear_model import _gram_engine
@@ -157,3 +158,13 @@ def test_warm_start_continues_from_the_previous_fit():
     np.testing.assert_allclose(model.coef_, cold.coef_, rtol=1e-4,
                                atol=1e-4 * np.abs(cold.coef_).max())
     assert model.intercept_ == pytest.approx(cold.intercept_, rel=1e-4)
+
+
+def test_iteration_budget_too_small_warns(rng):
+    """The shortcut warns as bcd does when ``max_iter`` outer iterations miss the gap (a
+    problem too large for the whole Gram, so one outer iteration solves one working set)."""
+    X = rng.standard_normal((2000, 300))
+    y = X[:, :30] @ rng.standard_normal(30) + rng.standard_normal(2000)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = Lasso(alpha=0.001, max_iter=1, tol=1e-12).fit(X, y)
+    assert model.n_iter_ == 1 and model.dual_gap_ > 1e-12 * 0.5 * np.mean(y * y)
