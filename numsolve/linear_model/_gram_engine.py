@@ -10,7 +10,7 @@ features never seen pay a product with ``X`` (over them alone). Once the working
 covered every feature, an outer iteration no longer touches ``X``: the cost of a fit is one
 pass for ``X'Ay`` and the column norms, and the Gram of the features that ever entered
 (one GEMM per growth). The duality gap is that of the full problem, from ``g``, ``w`` and
-``f`` (:func:`._cd_gram.restricted_gap` over all features), the same figure the column
+``f`` (:func:`._cd_gram.gap_penalty_kkt` over all features), the same figure the column
 route computes from ``X`` (equal to round-off, ``~1e-16 y'Ay``).
 
 Working sets are chosen as in :func:`._working_set.solve_working_set` (GS-q scores, the
@@ -33,7 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .._progress import progress
 from .._result import HistoryRecorder, SolveResult
 from ._cd import DatafitKind
-from ._cd_gram import restricted_gap
+from ._cd_gram import gap_penalty_kkt
 from ._design import Design
 from ._gram_route import GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, solve_restricted
 from ._working_set import WorkingSetResult, gsq_scores
@@ -230,14 +230,12 @@ def _evaluate(problem, penalty, w):
     p = problem.design.shape[1]
     problem.refit_intercept(w)
     g, f = problem.gradient(w)
-    primal = f + float(penalty.value(w[:p], np))
-    kkt = float(np.max(penalty.subdiff_distance(w[:p], g[:p], np))) if p else 0.0
+    gap, penalty_value, kkt = gap_penalty_kkt(w, g, p, penalty.l1, penalty.l2,
+                                              penalty.positive, f)
+    primal = f + penalty_value
     if problem.intercept:
         kkt = max(kkt, abs(float(g[p])))
-    if not penalty.has_dual:
-        return primal, kkt, kkt, g, f
-    gap = restricted_gap(w, g, p, penalty.l1, penalty.l2, penalty.positive, f)
-    return primal, gap, kkt, g, f
+    return primal, (gap if penalty.has_dual else kkt), kkt, g, f
 
 
 def _working_set(penalty, w, g, lips, p0):

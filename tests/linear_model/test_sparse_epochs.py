@@ -1,12 +1,14 @@
 """The compiled least-squares epoch and column norms on sparse columns against plain NumPy:
 equal weights (the residual-only epoch), unequal weights and small working sets (the general
-epoch), float32 and float64, columns on both sides of the vectorised sum's length."""
+epoch), float32 and float64, columns on both sides of the vectorised sum's length; the Gram
+engine's one-pass optimality figures against the penalty objects."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from numsolve.linear_model import _cd
+from numsolve.linear_model import L1, L1PlusL2, NonNegL1, _cd
+from numsolve.linear_model._cd_gram import gap_penalty_kkt, restricted_gap
 from numsolve.linear_model._design import Design
 
 
@@ -65,3 +67,18 @@ def test_col_sq_norms_on_short_and_long_columns(rng, dtype, weights):
     expected = (dense.astype(float) ** 2).T @ a
     for X in (sp.csc_matrix(dense), np.asfortranarray(dense)):
         np.testing.assert_allclose(Design(X).col_sq_norms(a), expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("penalty", [L1(0.3), NonNegL1(0.3), L1PlusL2(0.4, 0.5)])
+def test_gram_figures_match_the_penalty_methods(rng, penalty):
+    """The Gram engine's one-pass figures are the gap, the penalty's value and its largest
+    KKT violation as the penalty objects compute them (zero and non-zero coordinates)."""
+    w = np.where(rng.random(12) < 0.5, 0.0, rng.standard_normal(12))
+    if penalty.positive:
+        w = np.abs(w)
+    g = rng.standard_normal(12)
+    gap, value, kkt = gap_penalty_kkt(w, g, 10, penalty.l1, penalty.l2, penalty.positive, 2.0)
+    assert gap == restricted_gap(w, g, 10, penalty.l1, penalty.l2, penalty.positive, 2.0)
+    assert value == pytest.approx(float(penalty.value(w[:10], np)), rel=1e-14)
+    assert kkt == pytest.approx(float(np.max(penalty.subdiff_distance(w[:10], g[:10], np))),
+                                rel=1e-14)
