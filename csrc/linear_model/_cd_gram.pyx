@@ -92,6 +92,28 @@ def gram_epochs(const double[:, ::1] Q, double[::1] w, double[::1] g, Py_ssize_t
     return run, value, gap
 
 
+def gap_penalty_kkt(const double[::1] w, const double[::1] g, Py_ssize_t n_penalised,
+                    double l1, double l2, bint positive, double value):
+    """``(gap, penalty value, largest KKT violation)`` at ``w`` with gradient ``g`` and
+    datafit value ``value``: :func:`restricted_gap`, the penalty of the first
+    ``n_penalised`` coordinates and the largest distance of ``-g`` to the penalty's
+    subdifferential there (the Gram engine's per-iteration figures in one pass)."""
+    cdef Penalty pen
+    pen.l1, pen.l2, pen.positive = l1, l2, positive
+    cdef Py_ssize_t j
+    cdef double total = 0.0, kkt = 0.0, h, v
+    for j in range(n_penalised):
+        total += l1 * fabs(w[j]) + 0.5 * l2 * w[j] * w[j]
+        h = g[j] + l2 * w[j]
+        if w[j] == 0.0:
+            v = -h - l1 if positive else fabs(h) - l1
+        else:
+            v = fabs(h + (l1 if w[j] > 0.0 else -l1))
+        if v > kkt:
+            kkt = v
+    return _gap(w, g, n_penalised, pen, value), total, kkt
+
+
 def restricted_gap(const double[::1] w, const double[::1] g, Py_ssize_t n_penalised,
                    double l1, double l2, bint positive, double value):
     """The duality gap :func:`gram_epochs` stops on, at ``w`` with gradient ``g`` and

@@ -10,7 +10,7 @@ def anderson_guess(buffer):
     weights minimise the norm of the combined differences; None when that system is
     singular. The caller keeps the guess only if it lowers the objective."""
     iterates = np.asarray(buffer)
-    U = np.diff(iterates, axis=0)
+    U = iterates[1:] - iterates[:-1]  # np.diff's values, without its overhead
     C = U @ U.T
     try:
         z = np.linalg.solve(C, np.ones(C.shape[0]))

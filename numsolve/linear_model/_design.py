@@ -9,6 +9,9 @@ from ._prox_newton_kernels import solve_model, ws_sq_norms
 __all__ = ["Design"]
 
 _NO_INDEX = np.empty(0, dtype=np.int32)
+# sparse columns storing at least this many entries on average: the full gradient in the
+# compiled kernel rather than SciPy's product
+_KERNEL_COLUMN = 32
 
 
 class Design:
@@ -74,10 +77,13 @@ class Design:
 
         Dense one-column products run in the compiled kernel too: a one-column BLAS
         product is memory-bound, and its threads only contend with each other on a small
-        machine. Several columns (multinomial) go to BLAS.
+        machine. Several columns (multinomial) go to BLAS, and so do sparse columns of
+        fewer than ``_KERNEL_COLUMN`` entries on average (SciPy's loop has less overhead
+        per column; on longer ones the kernel's four partial sums win: 20000 x 2000 at
+        density 1e-2, 0.39 -> 0.36 ms).
         """
         if ws is None:
-            if self.sparse or G.shape[1] > 1:
+            if G.shape[1] > 1 or self.sparse and self.X.nnz < _KERNEL_COLUMN * self.shape[1]:
                 return np.asarray(self.X.T @ G)
             ws = self._every
         out = np.empty((ws.shape[0], G.shape[1]))

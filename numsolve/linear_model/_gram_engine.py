@@ -10,34 +10,59 @@ features never seen pay a product with ``X`` (over them alone). Once the working
 covered every feature, an outer iteration no longer touches ``X``: the cost of a fit is one
 pass for ``X'Ay`` and the column norms, and the Gram of the features that ever entered
 (one GEMM per growth). The duality gap is that of the full problem, from ``g``, ``w`` and
-``f`` (:func:`._cd_gram.restricted_gap` over all features), the same figure the column
+``f`` (:func:`._cd_gram.gap_penalty_kkt` over all features), the same figure the column
 route computes from ``X`` (equal to round-off, ``~1e-16 y'Ay``).
 
 Working sets are chosen as in :func:`._working_set.solve_working_set` (GS-q scores, the
 support plus the best-scoring features, twice the support, at least ``p0``) and each is
 solved at once to half the requested gap (its epochs cost ``O(|S|^2)``, far less than an
 outer iteration). Screening is not run: without passes over ``X`` it would save nothing.
+Small problems (``n m^2 <= 2 WHOLE_GRAM_WORK``: the usual real data sets of a few dozen
+features) get their whole Gram in one SYRK and are solved as one working set.
+
+:func:`solve_tall_least_squares` is the estimators' way in: what :func:`._solver.bcd` runs
+on tall dense least squares, without validating its inputs a second time.
 """
+
+import warnings
 
 import numpy as np
 import scipy.linalg.blas
+from sklearn.exceptions import ConvergenceWarning
 
+from .._progress import progress
+from .._result import HistoryRecorder, SolveResult
 from ._cd import DatafitKind
-from ._cd_gram import restricted_gap
+from ._cd_gram import gap_penalty_kkt
+from ._design import Design
 from ._gram_route import GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, solve_restricted
 from ._working_set import WorkingSetResult, gsq_scores
 
-__all__ = ["gram_engine_pays", "solve_gram_engine"]
+__all__ = ["dense_gram_pays", "gram_engine_pays", "solve_gram_engine",
+           "solve_tall_least_squares"]
+
+# A problem whose whole Gram costs at most this many multiply-adds (``n m^2 / 2``, about a
+# millisecond of BLAS) gets it in one SYRK and is solved as one working set: on such
+# problems (the small real data sets: diabetes, digits, breast cancer) an outer iteration
+# costs more in Python than all the epochs over every feature, and a lazily grown Gram
+# pays a copy of every column and a product per growth.
+WHOLE_GRAM_WORK = 2**23
 
 
 def gram_engine_pays(design, datafit, n_tasks, fit_intercept, gram):
     """True for dense least squares (one task) with ``n >= GRAM_RATIO (p + intercept)`` and
     a Gram of at most :data:`MAX_GRAM_SIZE` rows, unless ``gram`` is False."""
-    n, p = design.shape
-    m = p + int(fit_intercept)
     return (gram is not False and not design.sparse and n_tasks == 1
-            and datafit.kind == DatafitKind.LEAST_SQUARES and m <= MAX_GRAM_SIZE
-            and n >= GRAM_RATIO * m)
+            and datafit.kind == DatafitKind.LEAST_SQUARES
+            and dense_gram_pays(design.shape, fit_intercept))
+
+
+def dense_gram_pays(shape, fit_intercept):
+    """True when a dense least-squares problem of this shape runs on the engine:
+    ``n >= GRAM_RATIO m`` and ``m <= MAX_GRAM_SIZE`` (``m``: features plus intercept)."""
+    n, p = shape
+    m = p + int(fit_intercept)
+    return m <= MAX_GRAM_SIZE and n >= GRAM_RATIO * m
 
 
 class _GramProblem:
@@ -50,14 +75,27 @@ class _GramProblem:
         n, p = design.shape
         self.intercept = fit_intercept
         weighted = a * y
-        cross, self.lips, col_means = _column_moments(design, a, weighted, fit_intercept)
-        self.gram = WorkingSetGram(design, a, col_means)
+        m = p + int(fit_intercept)
+        self.whole = n * m * m <= 2 * WHOLE_GRAM_WORK
+        if self.whole:
+            X = np.asfortranarray(design.X, dtype=np.float64)
+            cross = scipy.linalg.blas.dgemv(1.0, X, weighted, trans=1)
+            col_means = scipy.linalg.blas.dgemv(1.0, X, a, trans=1) if fit_intercept else None
+            self.gram = WorkingSetGram(design, a, col_means)
+            self.lips = self.gram.include_all(X)
+            # the one working set's Gram (intercept bordered), built once
+            self.whole_matrix = self.gram.matrix(np.arange(p))
+        else:
+            cross, self.lips, col_means = _column_moments(design, a, weighted, fit_intercept)
+            self.gram = WorkingSetGram(design, a, col_means)
         self.c = np.append(cross, weighted.sum()) if fit_intercept else cross
         self.yy = float(weighted @ y)
 
     def refit_intercept(self, w):
         """The intercept's exact value given the coefficients (in place on ``w[-1]``)."""
-        if self.intercept:
+        if self.intercept and self.whole:
+            w[-1] = (self.c[-1] - self.gram.col_means @ w[:-1]) / self.whole_matrix[-1, -1]
+        elif self.intercept:
             support = np.flatnonzero(w[:-1])
             w[-1] = (self.c[-1] - self.gram.col_means[support] @ w[support]) / self.a.sum()
 
@@ -66,6 +104,8 @@ class _GramProblem:
         (coefficients, then the intercept when fitted). The support must have Gram rows."""
         p = self.design.shape[1]
         gram = self.gram
+        if self.whole:
+            return self._whole_gradient(w)
         known = gram.features
         g = np.empty_like(w)
         g[known] = gram.known_block() @ w[known] - self.c[known]
@@ -89,6 +129,11 @@ class _GramProblem:
         f = 0.5 * (self.yy + float(w[used] @ (g[used] - self.c[used])))
         return g, f
 
+    def _whole_gradient(self, w):
+        """:meth:`gradient` when every feature has its Gram row: one product with the
+        bordered Gram."""
+        g = self.whole_matrix @ w - self.c
+        return g, 0.5 * (self.yy + float(w @ (g - self.c)))
 
     def _cross(self, v, features):
         """``X[:, features]' v``: one BLAS product over all of a float64 ``X`` when it covers
@@ -156,6 +201,11 @@ def solve_gram_engine(design, y, a, penalty, W, b, *, fit_intercept, tol, max_it
             converged = True
             n_iter -= 1
             break
+        if problem.whole:  # every coordinate, in place
+            epochs += solve_restricted(problem.whole_matrix, w, g, f, penalty, p,
+                                       0.5 * threshold, max_epochs)
+            bar.update(1)
+            continue
         ws = _working_set(penalty, w[:p], g[:p], problem.lips, p0)
         chosen = np.append(ws, p) if fit_intercept else ws
         w_ws, g_ws = w[chosen], g[chosen]
@@ -180,14 +230,12 @@ def _evaluate(problem, penalty, w):
     p = problem.design.shape[1]
     problem.refit_intercept(w)
     g, f = problem.gradient(w)
-    primal = f + float(penalty.value(w[:p], np))
-    kkt = float(np.max(penalty.subdiff_distance(w[:p], g[:p], np))) if p else 0.0
+    gap, penalty_value, kkt = gap_penalty_kkt(w, g, p, penalty.l1, penalty.l2,
+                                              penalty.positive, f)
+    primal = f + penalty_value
     if problem.intercept:
         kkt = max(kkt, abs(float(g[p])))
-    if not penalty.has_dual:
-        return primal, kkt, kkt, g, f
-    gap = restricted_gap(w, g, p, penalty.l1, penalty.l2, penalty.positive, f)
-    return primal, gap, kkt, g, f
+    return primal, (gap if penalty.has_dual else kkt), kkt, g, f
 
 
 def _working_set(penalty, w, g, lips, p0):
@@ -197,3 +245,71 @@ def _working_set(penalty, w, g, lips, p0):
     scores[in_model] = np.inf
     size = min(w.size, max(p0, 2 * int(in_model.sum())))
     return np.sort(np.argpartition(-scores, size - 1)[:size])
+
+
+def solve_tall_least_squares(X, y, a, penalty, *, fit_intercept, tol, max_iter, coef_init=None,
+                             intercept_init=None, max_epochs=50_000, p0=10, verbose=0):
+    """The engine on validated dense ``X`` whose shape :func:`dense_gram_pays` accepts: the
+    working-set branch of :func:`._solver.bcd` for least squares, without its input checks
+    (the estimators validated everything once) and with a single copy of ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Float32 or float64, finite (not modified); Fortran order saves a copy.
+    y : ndarray of shape (n_samples,)
+    a : ndarray of shape (n_samples,)
+        Normalised sample weights (non-negative, sum one).
+    penalty : L1, NonNegL1, L1PlusL2, L2 or NoPenalty
+    fit_intercept, tol, max_iter, coef_init, intercept_init, max_epochs, p0, verbose
+        As for :func:`._solver.bcd`.
+
+    Returns
+    -------
+    SolveResult
+        As :func:`._solver.bcd` returns for this route (``engine="working-set"``,
+        ``route="gram"``).
+    """
+    n, p = X.shape
+    dtype = X.dtype
+    shift = None
+    if fit_intercept:  # centred columns decouple the intercept (float64, one Fortran copy)
+        if X.dtype == np.float64:
+            shift = a @ X
+            X = np.subtract(X, shift, order="F")
+        else:  # the copy first: the product would convert X to float64 on its own
+            X = np.asfortranarray(X, dtype=np.float64)
+            shift = a @ X
+            X -= shift
+    design = Design(X)
+    W = np.zeros((p, 1))
+    b = np.zeros(1)
+    if coef_init is not None:
+        W[:, 0] = coef_init
+    if intercept_init is not None:
+        b[0] = intercept_init
+    if shift is not None:
+        b += shift @ W
+    recorder = HistoryRecorder()
+    with progress(max_iter, verbose, desc="bcd", unit="outer") as bar:
+        solved = solve_gram_engine(design, y, a, penalty, W, b, fit_intercept=fit_intercept,
+                                   tol=tol, max_iter=max_iter, max_epochs=max_epochs, p0=p0,
+                                   recorder=recorder, bar=bar)
+    if shift is not None:
+        b -= shift @ W
+    if not solved.converged:
+        warnings.warn(
+            f"did not converge: gap {solved.criterion:.3e} > tol * P(0) = "
+            f"{solved.threshold:.3e} (objective scale) after {solved.n_iter} iterations; "
+            f"raise max_iter or tol", ConvergenceWarning, stacklevel=3)
+    message = ("duality gap below tolerance" if solved.converged and penalty.has_dual else
+               "KKT violation below tolerance" if solved.converged else
+               "iteration budget exhausted")
+    return SolveResult(
+        x=W[:, 0].astype(dtype, copy=False),
+        n_iter=int(solved.n_iter), converged=bool(solved.converged), message=message,
+        history=recorder.as_dict(),
+        extras={"intercept": float(b[0]), "gap": float(solved.criterion),
+                "threshold": float(solved.threshold), "objective": float(solved.primal),
+                "engine": "working-set", "route": "gram", "epochs": solved.epochs,
+                "rule": "auto", "update": "auto", "key_updates": None})

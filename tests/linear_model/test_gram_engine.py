@@ -125,8 +125,10 @@ def test_working_set_gram_is_the_weighted_product(rng, sparse, intercept):
 
 def test_no_pass_over_x_once_every_feature_has_a_gram_row(rng, monkeypatch):
     """Products with ``X`` cover only features without a Gram row, and stop once there are
-    none: later outer iterations read everything from the Gram."""
+    none: later outer iterations read everything from the Gram (a Gram grown lazily: this
+    problem is small enough to get its whole Gram at once otherwise)."""
     X, y = _tall(rng, n=600, p=30)
+    monkeypatch.setattr(gram_engine, "WHOLE_GRAM_WORK", 0)
     covered = []
     cross = gram_engine._GramProblem._cross
 
