@@ -75,8 +75,9 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared fit/predict of the least-squares estimators."""
 
     _parameter_constraints = dict(_SOLVER_CONSTRAINTS)
-    # Lasso and ElasticNet run tall dense data straight on the Gram engine (the route bcd
-    # takes there) once validated; Ridge keeps bcd's routing
+    # Lasso and ElasticNet with an L1 part run tall dense data straight on the Gram engine
+    # (the route bcd takes there) once validated; Ridge and smooth penalties keep bcd's
+    # routing (its direct solve)
     _direct_gram = False
 
     @abstractmethod
@@ -117,8 +118,8 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         intercept_init = (np.reshape(self.intercept_, -1) if warm and self.fit_intercept
                           else [None] * n_targets)
         datafit = Quadratic(sample_weight=sample_weight)
-        if self._direct_gram and self.rule == "auto" and not sp.issparse(X) and \
-                dense_gram_pays(X.shape, self.fit_intercept):
+        if self._direct_gram and self.rule == "auto" and not penalty.smooth and \
+                not sp.issparse(X) and dense_gram_pays(X.shape, self.fit_intercept):
             a = datafit.weights(X.shape[0], np, np.float64)
             fits = [_fit_on_gram(self, X, targets[:, k], a, penalty, coef_init[k],
                                  intercept_init[k]) for k in range(n_targets)]
