@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .._array_api import device_of
-from ._objective import checkpoint, refine_intercept
+from ._objective import checkpoint, refine_intercept, stopping_scale
 from ._partitions import make_partition
 from ._rules import GREEDY, Selector
 from ._updates import block_update
@@ -200,11 +200,8 @@ def solve_blocks(design, y, a, datafit, penalty, w, b, *, xp, rule, partition, b
     n = design.shape[0]
     state = SimpleNamespace(w=w, Z=None)
     state.Z = design.matmul(xp.reshape(w, (p, K))) + b
-    if penalty.has_dual:
-        zero = xp.zeros((n, K), dtype=y.dtype, device=pb.device)
-        threshold = tol * float(datafit.value(zero, y, a, xp))
-    else:
-        threshold = tol
+    threshold = tol * stopping_scale(datafit, y, a, K, fit_intercept, xp) \
+        if penalty.has_dual else tol
     col_means = None
     if fit_intercept:
         col_means = xp.asarray(design.rmatmul(xp.reshape(a, (-1, 1)) if not design.sparse

@@ -86,6 +86,12 @@ class Quadratic(_Datafit):
     def raw_gradient(self, Z, y, a, xp):
         return xp.reshape(a * (Z[:, 0] - y), (-1, 1))
 
+    def constant_fit_value(self, y, a, K, xp):
+        """Smallest value over constant predictors: half the weighted variance of ``y``."""
+        total = xp.sum(a)
+        r = y - xp.sum(a * y) / total
+        return 0.5 * float(xp.sum(a * r * r))
+
     def raw_hessian(self, Z, y, a, xp):
         """Per-sample Hessian blocks, shape (n, 1, 1)."""
         return xp.reshape(a, (-1, 1, 1))
@@ -133,6 +139,10 @@ class Logistic(_Datafit):
     def raw_gradient(self, Z, y, a, xp):
         s = _sigmoid(-y * Z[:, 0], xp)
         return xp.reshape(-a * y * s, (-1, 1))
+
+    def constant_fit_value(self, y, a, K, xp):
+        """Smallest value over constant predictors: the weighted label entropy."""
+        return _entropy(xp.stack([xp.sum(a * (y < 0)), xp.sum(a * (y > 0))]), xp)
 
     def raw_hessian(self, Z, y, a, xp):
         s = _sigmoid(Z[:, 0], xp)
@@ -204,6 +214,10 @@ class Multinomial(_Datafit):
         E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
         return E / xp.sum(E, axis=1, keepdims=True)
 
+    def constant_fit_value(self, y, a, K, xp):
+        """Smallest value over constant predictors: the weighted class entropy."""
+        return _entropy(xp.sum(xp.reshape(a, (-1, 1)) * self.onehot(y, K, xp), axis=0), xp)
+
     def value(self, Z, y, a, xp):
         K = Z.shape[1]
         m = xp.max(Z, axis=1, keepdims=True)
@@ -239,6 +253,12 @@ def _compiled(xp, *arrays):
 
 def _sigmoid(t, xp):
     return 0.5 * (1.0 + xp.tanh(0.5 * t))
+
+
+def _entropy(mass, xp):
+    """``-sum_k m_k log(m_k / sum(m))`` of non-negative class masses ``m``."""
+    total = xp.sum(mass)
+    return -float(xp.sum(_xlogx(mass / total, xp))) * float(total)
 
 
 def _xlogx(s, xp):

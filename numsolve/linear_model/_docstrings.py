@@ -13,7 +13,8 @@ DOC = {
         updates.""",
     "tol": """tol : float, default=1e-4
         Stop when the duality gap falls below ``tol`` times the objective at zero
-        coefficients (a scale-free test, the same for every rule).""",
+        coefficients, with the intercept at its optimum when one is fitted (a scale-free
+        test, the same for every rule).""",
     "warm_start": """warm_start : bool, default=False
         Start from the previous fit's coefficients and intercept when their shape fits the
         new data (useful along a sequence of penalties); otherwise start from zero.""",

@@ -7,7 +7,8 @@ Objectives are scikit-learn's, so the estimators are drop-in replacements:
 * LogisticRegression: ``C sum_i s_i loss_i + penalty(w)`` (binary logistic, or multinomial for
   more than two classes).
 
-``tol`` is the duality-gap tolerance relative to the objective at zero (see :func:`bcd`).
+``tol`` is the duality-gap tolerance relative to the objective at zero coefficients (the
+intercept at its optimum; see :func:`bcd`).
 """
 
 from abc import ABCMeta, abstractmethod

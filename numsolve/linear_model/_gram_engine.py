@@ -34,8 +34,10 @@ from .._progress import progress
 from .._result import HistoryRecorder, SolveResult
 from ._cd import DatafitKind
 from ._cd_gram import gap_penalty_kkt
+from ._datafits import Quadratic
 from ._design import Design
 from ._gram_route import GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, solve_restricted
+from ._objective import stopping_scale
 from ._working_set import WorkingSetResult, gsq_scores
 
 __all__ = ["dense_gram_pays", "gram_engine_pays", "solve_gram_engine",
@@ -187,7 +189,8 @@ def solve_gram_engine(design, y, a, penalty, W, b, *, fit_intercept, tol, max_it
     start = np.flatnonzero(w[:p])
     if start.size:  # a warm start's support needs its Gram rows
         problem.gram.matrix(start)
-    threshold = tol * 0.5 * problem.yy if penalty.has_dual else tol
+    threshold = tol * stopping_scale(Quadratic(), y, a, 1, fit_intercept, np) \
+        if penalty.has_dual else tol
     epochs = 0
     converged = False
     primal = crit = np.inf

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from ._datafits import Quadratic
 from ._greedy_heap import GREEDY_RULE_CODES, greedy_heap_updates
-from ._objective import checkpoint, refine_intercept
+from ._objective import checkpoint, refine_intercept, stopping_scale
 
 __all__ = ["GRAM_NNZ_LIMIT", "gram_operands", "gram_size_bound", "heap_unsupported",
            "solve_heap"]
@@ -148,7 +148,8 @@ def solve_heap(X, y, a, penalty, w, b, *, rule, tol, max_iter, fit_intercept, re
         Starting intercept.
     rule : {"gs", "gsl", "gs-q"}
     tol : float
-        Stop when the duality gap is at most ``tol`` times the objective at zero (the KKT
+        Stop when the duality gap is at most ``tol`` times ``P(0)`` (see
+        :func:`._objective.stopping_scale`; the KKT
         violation at most ``tol`` when the penalty has no dual).
     max_iter : int
         Most coordinate updates.
@@ -188,7 +189,7 @@ def solve_heap(X, y, a, penalty, w, b, *, rule, tol, max_iter, fit_intercept, re
     if check_every is None:
         nnz_x = X.nnz if sp.issparse(X) else X.size
         check_every = min(p, -(-(nnz_x + p) * p // max(H.nnz, 1)))
-    threshold = tol * float(datafit.value(np.zeros((n, 1)), y, a, np)) if penalty.has_dual \
+    threshold = tol * stopping_scale(datafit, y, a, 1, fit_intercept, np) if penalty.has_dual \
         else tol
     col_means = np.asarray(X.T @ a).reshape(-1) if fit_intercept else None
     bias = np.array([b])

@@ -9,7 +9,21 @@ engines call :func:`refine_intercept` first so that the centring is a round-off 
 
 from ._cd import DatafitKind
 
-__all__ = ["checkpoint", "dual_correlation", "optimality", "refine_intercept"]
+__all__ = ["checkpoint", "dual_correlation", "optimality", "refine_intercept", "stopping_scale"]
+
+
+def stopping_scale(datafit, y, a, K, fit_intercept, xp):
+    """``P(0)`` of the stopping test ``gap <= tol * P(0)``: the objective at zero coefficients,
+    with the intercept at its optimum when one is fitted.
+
+    With an intercept the test is thus relative to what the intercept-only model leaves to
+    explain (for least squares half the weighted variance of ``y``, as scikit-learn scales its
+    tolerance by the centred targets), not to a mean that the intercept absorbs at once.
+    """
+    if fit_intercept:
+        return datafit.constant_fit_value(y, a, K, xp)
+    zero = xp.zeros((y.shape[0], K), dtype=y.dtype, device=_device(y))
+    return float(datafit.value(zero, y, a, xp))
 
 
 def optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means=None):

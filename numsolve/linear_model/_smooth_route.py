@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from ._cd import DatafitKind
-from ._objective import optimality
+from ._objective import optimality, stopping_scale
 from ._ws_gap import least_squares_optimality, logistic_gap
 
 __all__ = ["CHOLESKY_LIMIT", "NEWTON_LIMIT", "SmoothResult", "smooth_route_applies",
@@ -136,7 +136,8 @@ class _Problem:
             if self.multinomial else None
         self.last_kkt = np.nan
         self.evaluated_at = None
-        self.threshold = tol * self.zero_objective() if penalty.has_dual else tol
+        self.threshold = tol * stopping_scale(datafit, self.y, self.a, K, fit_intercept, np) \
+            if penalty.has_dual else tol
         # small dense problems: Hessian products by the Hessian matrix (see _EXPLICIT_HESSIAN)
         self._columns = None
         n_columns = self.p + fit_intercept
@@ -144,10 +145,6 @@ class _Problem:
             self._columns = (np.hstack([self.X, np.ones((self.n, 1))]) if fit_intercept
                              else self.X)
         self._hessian = None
-
-    def zero_objective(self):
-        """``P(0)``: the objective at zero coefficients and intercept."""
-        return float(self.datafit.value(np.zeros((self.n, self.K)), self.y, self.a, np))
 
     def variable_scale(self):
         """Scale of each variable in ``x``: the weighted root mean square of its column (the

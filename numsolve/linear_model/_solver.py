@@ -91,8 +91,9 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         these hold and the block engine otherwise; ``"block"`` always the block engine;
         ``"heap"`` raises ``ValueError`` when they do not hold.
     tol : float, default=1e-6
-        Stop when the duality gap is at most ``tol * P(0)`` (``P(0)``: objective at zero,
-        the scale of scikit-learn's ``tol * ||y||^2 / n`` and celer's ``tol * log 2``). With
+        Stop when the duality gap is at most ``tol * P(0)`` (``P(0)``: objective at zero
+        coefficients, with the intercept at its optimum when one is fitted; the scale of
+        scikit-learn's ``tol * ||y - mean(y)||^2 / n`` and celer's ``tol * log 2``). With
         an intercept the gap is that of the problem at fixed intercept plus
         ``||sum_i G_i||^2 / (2 bound)``. Without penalty: max KKT violation at most ``tol``.
     max_iter : int, optional

@@ -30,7 +30,7 @@ from ._gram_route import WorkingSetGram, gram_pays, solve_on_gram
 from ._anderson import anderson_guess
 from ._newton import newton_finish
 from ._prox_newton import prox_newton_inner
-from ._objective import dual_correlation, optimality, refine_intercept
+from ._objective import dual_correlation, optimality, refine_intercept, stopping_scale
 from ._screening import gap_safe_screen
 from ._ws_gap import least_squares_optimality
 from ._ws_scores import gsq_scores_single
@@ -169,7 +169,7 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     """Run the engine in place on ``W`` (p, K) and ``b`` (K,); return a
     :class:`WorkingSetResult`.
 
-    The stopping test is ``gap <= tol * P(0)`` with ``P(0)`` the objective at zero, or
+    The stopping test is ``gap <= tol * P(0)`` (``P(0)``: :func:`._objective.stopping_scale`), or
     ``max KKT violation <= tol`` when the penalty has no dual (no penalty). ``lips``
     (coordinate Lipschitz constants) may be passed to reuse them across calls. With
     ``screening``, every gap evaluation once the gap is below ``P(0)/100`` runs the gap-safe
@@ -193,7 +193,7 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     design.predict(W, keep, b, Z)
     G = np.empty((n, K))
     col_means = np.asarray(design.X.T @ a).reshape(-1) if fit_intercept else None
-    scale = float(datafit.value(np.zeros((n, K)), y, a, np))
+    scale = stopping_scale(datafit, y, a, K, fit_intercept, np)
     threshold = tol * scale if penalty.has_dual else tol
     screening = screening and penalty.l1 > 0
     epochs = 0
