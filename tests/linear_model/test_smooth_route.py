@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from numsolve.linear_model import (L1, L2, ElasticNet, Lasso, Logistic, LogisticRegression,
                                    Multinomial, NoPenalty, Quadratic, Ridge, bcd)
 from numsolve.linear_model._objective import optimality
-from numsolve.linear_model._smooth_route import NEWTON_LIMIT
+from numsolve.linear_model._smooth_route import NEWTON_LIMIT, SPARSE_GRAM_LIMIT
 
 
 @pytest.fixture
@@ -202,7 +202,9 @@ def test_routes(rng):
     assert bcd(X, y.astype(float), Quadratic(), L2(0.1)).route == "cholesky"
     assert bcd(wide, y.astype(float), Quadratic(), L2(0.1)).route == "dual-cholesky"
     assert bcd(X, y.astype(float), Quadratic(), L2(0.1), gram=True).engine == "working-set"
-    assert bcd(sp.csc_matrix(X), y.astype(float), Quadratic(), L2(0.1)).engine == \
+    assert bcd(sp.csc_matrix(X), y.astype(float), Quadratic(), L2(0.1)).route == \
+        "sparse-cholesky"
+    assert bcd(sp.csc_matrix(X), y.astype(float), Quadratic(), NoPenalty()).engine == \
         "working-set"
 
 
@@ -241,3 +243,34 @@ def test_fitted_estimator_pickles(rng):
     model = LogisticRegression().fit(X, y)
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("p, route", [(40, "sparse-cholesky"), (SPARSE_GRAM_LIMIT + 100, "cg")])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sparse_ridge_matches_the_dense_solve(rng, p, route, fit_intercept):
+    """Sparse ridge, by the centred Gram's Cholesky or by conjugate gradients, returns the
+    dense route's exact solution (weighted, with or without intercept) and reports the gap
+    at its point."""
+    n = 300
+    X = sp.random(n, p, density=0.05, random_state=1, format="csr") \
+        @ sp.diags(rng.uniform(0.1, 10.0, p))
+    y = X @ rng.standard_normal(p) + rng.standard_normal(n) + 3.0
+    sw = rng.uniform(0.5, 2.0, n)
+    dense = Ridge(alpha=0.5, fit_intercept=fit_intercept).fit(X.toarray(), y, sample_weight=sw)
+    ours = Ridge(alpha=0.5, fit_intercept=fit_intercept, tol=1e-14, max_iter=2000).fit(
+        X, y, sample_weight=sw)
+    # a gap of 1e-14 P(0) bounds the distance to the solution by sqrt(2 gap / l2), about
+    # 4e-5 here: CG meets it, the Gram's Cholesky is exact
+    scale = np.max(np.abs(dense.coef_))
+    np.testing.assert_allclose(ours.coef_, dense.coef_, rtol=1e-5, atol=1e-5 * scale)
+    assert ours.intercept_ == pytest.approx(dense.intercept_, rel=1e-5, abs=1e-5 * scale)
+    a = sw / sw.sum()
+    res = bcd(X, y, Quadratic(sample_weight=sw), L2(0.5 / sw.sum()),
+              fit_intercept=fit_intercept, tol=1e-6, max_iter=2000)
+    assert res.route == route and res.converged
+    Z = (X @ res.x + res.intercept).reshape(-1, 1)
+    G = Quadratic().raw_gradient(Z, y, a, np)
+    means = np.asarray(X.T @ a).reshape(-1) if fit_intercept else None
+    _, gap, _ = optimality(Quadratic(), L2(0.5 / sw.sum()), res.x.reshape(-1, 1), Z, y, a,
+                           np.asarray(X.T @ G), G, np, means)
+    assert res.gap == pytest.approx(gap, rel=1e-6) and gap <= res.threshold
