@@ -274,3 +274,20 @@ def test_sparse_ridge_matches_the_dense_solve(rng, p, route, fit_intercept):
     _, gap, _ = optimality(Quadratic(), L2(0.5 / sw.sum()), res.x.reshape(-1, 1), Z, y, a,
                            np.asarray(X.T @ G), G, np, means)
     assert res.gap == pytest.approx(gap, rel=1e-6) and gap <= res.threshold
+
+
+def test_sparse_ridge_cg_warm_start_resumes(rng):
+    """Conjugate gradients start from the previous coefficients: a refit at the solution
+    takes no iteration, a nearby alpha fewer than from zero, to the same point."""
+    X = sp.random(200, SPARSE_GRAM_LIMIT + 50, density=0.05, random_state=2, format="csr")
+    y = X @ rng.standard_normal(X.shape[1]) + rng.standard_normal(200)
+    model = Ridge(tol=1e-10, max_iter=5000, warm_start=True).fit(X, y)
+    cold_iterations = model.n_iter_
+    assert model.fit(X, y).n_iter_ == 0 < cold_iterations
+    model.set_params(alpha=1.1).fit(X, y)
+    cold = Ridge(alpha=1.1, tol=1e-10, max_iter=5000).fit(X, y)
+    assert model.n_iter_ < cold.n_iter_
+    # both within a gap of 1e-10 P(0), about 1e-4 from the exact (dense) solution
+    exact = Ridge(alpha=1.1).fit(X.toarray(), y).coef_
+    np.testing.assert_allclose(model.coef_, exact, atol=1e-4)
+    np.testing.assert_allclose(cold.coef_, exact, atol=1e-4)
