@@ -437,16 +437,35 @@ def _real_problem(name, standardise, target="labels"):
     return setup
 
 
+def _sparse_ridge_problem(source):
+    """Sparse least-squares data: digits as CSR, or scipy.sparse.random 20000 x 2000 at
+    density 1e-2 with a linear target plus noise."""
+    def setup():
+        import scipy.sparse as sp
+        from sklearn.datasets import load_digits
+
+        if source == "digits":
+            X, y = load_digits(return_X_y=True)
+            return {"X": sp.csr_matrix(X), "y": y.astype(float)}
+        rng = np.random.default_rng(0)
+        X = sp.random(20_000, 2_000, density=1e-2, format="csr", random_state=0)
+        return {"X": X, "y": X @ rng.standard_normal(2_000) + rng.standard_normal(20_000)}
+    return setup
+
+
 def _defaults_quality(problem, estimator):
     """Objective of ``estimator`` on scikit-learn's scale and the duality gap at its point
     (intercept refined), on numsolve's scale (mean loss)."""
+    import scipy.sparse as sp
+
     from numsolve.linear_model import L2, Logistic, Multinomial, Quadratic
     from numsolve.linear_model._smooth_route import _Problem
 
     X, y = problem["X"], problem["y"]
     n = X.shape[0]
     a = np.full(n, 1.0 / n)
-    shift = a @ X
+    sparse = sp.issparse(X)  # kept uncentred: _Problem centres sparse columns implicitly
+    shift = np.zeros(X.shape[1]) if sparse else a @ X
     coef = np.atleast_2d(estimator.coef_).T
     intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype=float)) + shift @ coef
     if hasattr(estimator, "classes_"):
@@ -457,7 +476,8 @@ def _defaults_quality(problem, estimator):
         penalty, sk_scale = L2(1.0 / n), 1.0
     else:
         datafit, target, penalty, sk_scale = Quadratic(), y, L2(1.0 / n), 2.0 * n
-    solved = _Problem(X - shift, target, a, datafit, penalty, coef.shape[1], True)
+    solved = _Problem(X if sparse else X - shift, target, a, datafit, penalty, coef.shape[1],
+                      True)
     objective = solved.value_and_gradient(solved.join(coef, intercept))[0]
     primal, gap = solved.criterion(coef.copy(), intercept.copy())
     iterations = np.max(getattr(estimator, "n_iter_", 0) or 0)
@@ -503,6 +523,14 @@ def _real_defaults_cases():
             f"real_defaults_ridge_{name}",
             f"load_{name} (targets as floats), raw features; Ridge() with its defaults "
             "(alpha=1, intercept)", _real_problem(name, False, target="values"),
+            [Contender("numsolve Ridge()", _defaults(ns.Ridge)),
+             Contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
+    for source, description in (("digits", "load_digits as CSR"),
+                                ("random", "scipy.sparse.random 20000 x 2000, density 1e-2")):
+        out.append(Case(
+            f"real_defaults_ridge_sparse_{source}",
+            f"{description}; Ridge() with its defaults (alpha=1, intercept)",
+            _sparse_ridge_problem(source),
             [Contender("numsolve Ridge()", _defaults(ns.Ridge)),
              Contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
     return out
