@@ -15,7 +15,6 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -26,7 +25,6 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._datafits import Logistic, Multinomial, Quadratic
 from ._docstrings import with_shared_text
-from ._gram_engine import dense_gram_pays, solve_tall_least_squares
 from ._penalties import L1, L2, L1PlusL2, NonNegL1, NoPenalty
 from ._rules import RULES
 from ._solver import bcd, updates_per_epoch
@@ -62,24 +60,10 @@ def _fit_bcd(estimator, X, target, datafit, penalty, n_tasks, coef_init, interce
     return result, -(-result.n_iter // per_epoch)
 
 
-def _fit_on_gram(estimator, X, target, a, penalty, coef_init, intercept_init):
-    """:func:`._gram_engine.solve_tall_least_squares` with the estimator's settings (what
-    :func:`bcd` runs on tall dense least squares, without validating the inputs again)."""
-    result = solve_tall_least_squares(
-        X, target, a, penalty, fit_intercept=estimator.fit_intercept, tol=estimator.tol,
-        max_iter=estimator.max_iter, coef_init=coef_init, intercept_init=intercept_init,
-        verbose=estimator.verbose)
-    return result, result.n_iter
-
-
 class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared fit/predict of the least-squares estimators."""
 
     _parameter_constraints = dict(_SOLVER_CONSTRAINTS)
-    # Lasso and ElasticNet with an L1 part run tall dense data straight on the Gram engine
-    # (the route bcd takes there) once validated; Ridge and smooth penalties keep bcd's
-    # routing (its direct solve)
-    _direct_gram = False
 
     @abstractmethod
     def _penalty(self, total_weight):
@@ -119,14 +103,8 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         intercept_init = (np.reshape(self.intercept_, -1) if warm and self.fit_intercept
                           else [None] * n_targets)
         datafit = Quadratic(sample_weight=sample_weight)
-        if self._direct_gram and self.rule == "auto" and not penalty.smooth and \
-                not sp.issparse(X) and dense_gram_pays(X.shape, self.fit_intercept):
-            a = datafit.weights(X.shape[0], np, np.float64)
-            fits = [_fit_on_gram(self, X, targets[:, k], a, penalty, coef_init[k],
-                                 intercept_init[k]) for k in range(n_targets)]
-        else:
-            fits = [_fit_bcd(self, X, targets[:, k], datafit, penalty, 1, coef_init[k],
-                             intercept_init[k]) for k in range(n_targets)]
+        fits = [_fit_bcd(self, X, targets[:, k], datafit, penalty, 1, coef_init[k],
+                         intercept_init[k]) for k in range(n_targets)]
         coef = np.array([np.asarray(result.x, dtype=X.dtype) for result, _ in fits])
         intercept = np.array([float(result.intercept) if self.fit_intercept else 0.0
                               for result, _ in fits], dtype=X.dtype)
@@ -187,7 +165,6 @@ class Lasso(_BCDRegressor):
     _parameter_constraints = {**_SOLVER_CONSTRAINTS,
                               "alpha": [Interval(Real, 0, None, closed="left")],
                               "positive": ["boolean"]}
-    _direct_gram = True
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=100, tol=1e-4,
                  warm_start=False, positive=False, rule="auto", update="auto", block_size=1,
@@ -244,7 +221,6 @@ class ElasticNet(_BCDRegressor):
                               "alpha": [Interval(Real, 0, None, closed="left")],
                               "l1_ratio": [Interval(Real, 0, 1, closed="both")],
                               "positive": ["boolean"]}
-    _direct_gram = True
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=100, tol=1e-4,
                  warm_start=False, positive=False, rule="auto", update="auto", block_size=1,

@@ -19,29 +19,19 @@ solved at once to half the requested gap (its epochs cost ``O(|S|^2)``, far less
 outer iteration). Screening is not run: without passes over ``X`` it would save nothing.
 Small problems (``n m^2 <= 2 WHOLE_GRAM_WORK``: the usual real data sets of a few dozen
 features) get their whole Gram in one SYRK and are solved as one working set.
-
-:func:`solve_tall_least_squares` is the estimators' way in: what :func:`._solver.bcd` runs
-on tall dense least squares, without validating its inputs a second time.
 """
-
-import warnings
 
 import numpy as np
 import scipy.linalg.blas
-from sklearn.exceptions import ConvergenceWarning
 
-from .._progress import progress
-from .._result import HistoryRecorder, SolveResult
 from ._cd import DatafitKind
 from ._cd_gram import gap_penalty_kkt
 from ._datafits import Quadratic
-from ._design import Design
 from ._gram_route import GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, solve_restricted
 from ._objective import stopping_scale
 from ._working_set import WorkingSetResult, gsq_scores
 
-__all__ = ["dense_gram_pays", "gram_engine_pays", "solve_gram_engine",
-           "solve_tall_least_squares"]
+__all__ = ["dense_gram_pays", "gram_engine_pays", "solve_gram_engine"]
 
 # A problem whose whole Gram costs at most this many multiply-adds (``n m^2 / 2``, about a
 # millisecond of BLAS) gets it in one SYRK and is solved as one working set: on such
@@ -248,71 +238,3 @@ def _working_set(penalty, w, g, lips, p0):
     scores[in_model] = np.inf
     size = min(w.size, max(p0, 2 * int(in_model.sum())))
     return np.sort(np.argpartition(-scores, size - 1)[:size])
-
-
-def solve_tall_least_squares(X, y, a, penalty, *, fit_intercept, tol, max_iter, coef_init=None,
-                             intercept_init=None, max_epochs=50_000, p0=10, verbose=0):
-    """The engine on validated dense ``X`` whose shape :func:`dense_gram_pays` accepts: the
-    working-set branch of :func:`._solver.bcd` for least squares, without its input checks
-    (the estimators validated everything once) and with a single copy of ``X``.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Float32 or float64, finite (not modified); Fortran order saves a copy.
-    y : ndarray of shape (n_samples,)
-    a : ndarray of shape (n_samples,)
-        Normalised sample weights (non-negative, sum one).
-    penalty : L1, NonNegL1, L1PlusL2, L2 or NoPenalty
-    fit_intercept, tol, max_iter, coef_init, intercept_init, max_epochs, p0, verbose
-        As for :func:`._solver.bcd`.
-
-    Returns
-    -------
-    SolveResult
-        As :func:`._solver.bcd` returns for this route (``engine="working-set"``,
-        ``route="gram"``).
-    """
-    n, p = X.shape
-    dtype = X.dtype
-    shift = None
-    if fit_intercept:  # centred columns decouple the intercept (float64, one Fortran copy)
-        if X.dtype == np.float64:
-            shift = a @ X
-            X = np.subtract(X, shift, order="F")
-        else:  # the copy first: the product would convert X to float64 on its own
-            X = np.asfortranarray(X, dtype=np.float64)
-            shift = a @ X
-            X -= shift
-    design = Design(X)
-    W = np.zeros((p, 1))
-    b = np.zeros(1)
-    if coef_init is not None:
-        W[:, 0] = coef_init
-    if intercept_init is not None:
-        b[0] = intercept_init
-    if shift is not None:
-        b += shift @ W
-    recorder = HistoryRecorder()
-    with progress(max_iter, verbose, desc="bcd", unit="outer") as bar:
-        solved = solve_gram_engine(design, y, a, penalty, W, b, fit_intercept=fit_intercept,
-                                   tol=tol, max_iter=max_iter, max_epochs=max_epochs, p0=p0,
-                                   recorder=recorder, bar=bar)
-    if shift is not None:
-        b -= shift @ W
-    if not solved.converged:
-        warnings.warn(
-            f"did not converge: gap {solved.criterion:.3e} > tol * P(0) = "
-            f"{solved.threshold:.3e} (objective scale) after {solved.n_iter} iterations; "
-            f"raise max_iter or tol", ConvergenceWarning, stacklevel=3)
-    message = ("duality gap below tolerance" if solved.converged and penalty.has_dual else
-               "KKT violation below tolerance" if solved.converged else
-               "iteration budget exhausted")
-    return SolveResult(
-        x=W[:, 0].astype(dtype, copy=False),
-        n_iter=int(solved.n_iter), converged=bool(solved.converged), message=message,
-        history=recorder.as_dict(),
-        extras={"intercept": float(b[0]), "gap": float(solved.criterion),
-                "threshold": float(solved.threshold), "objective": float(solved.primal),
-                "engine": "working-set", "route": "gram", "epochs": solved.epochs,
-                "rule": "auto", "update": "auto", "key_updates": None})

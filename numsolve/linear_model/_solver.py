@@ -352,12 +352,17 @@ def _route_name(gram_solves, n_solves):
 
 
 def _centred(X, a, fit_intercept):
-    """Dense ``X`` with an intercept: centred columns (decouples the intercept) and the
-    shift; otherwise ``X`` unchanged and ``None``."""
-    if fit_intercept and not sp.issparse(X):
+    """Dense ``X`` with an intercept: centred columns (decouples the intercept; float64, one
+    Fortran-ordered copy) and the shift; otherwise ``X`` unchanged and ``None``."""
+    if not fit_intercept or sp.issparse(X):
+        return X, None
+    if X.dtype == np.float64:
         shift = a @ X
-        return X - shift, shift
-    return X, None
+        return np.subtract(X, shift, order="F"), shift
+    X = np.asfortranarray(X, dtype=np.float64)  # first: the product would convert it again
+    shift = a @ X
+    X -= shift
+    return X, shift
 
 
 def _initial(coef_init, intercept_init, p, K):
