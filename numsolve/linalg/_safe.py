@@ -8,6 +8,7 @@ from ._chebcb import chebyshev_features
 from ._context_model import ContextYoungModel
 from ._radius_model import MIN_ITERATIONS, RadiusModel, jacobi_radius
 from ._trial import Trial, TrialOutcome, handover_omega
+from ._young import sor_rate
 
 __all__ = ["ContextScaler", "SafeSearch"]
 
@@ -37,7 +38,14 @@ _SHORTEST = 12
 # Their reading is 0.01-0.09 below the whole solve's on pyamg's shift and stiff heat
 # sequences and the shifted Laplacians (after 40 iterations up to 0.15 below, on the paper's
 # task; of 30-80 iterations, 60 left the fewest sequences over 1.10x the best fixed omega),
-# and a long phase after the hand-over corrects it (see ``_as_whole_solve``).
+# and a long phase after the hand-over corrects it (see ``_as_whole_solve``). Where Young's
+# relation holds for the sequence, every solve at the incumbent's omega (no trial) hands over
+# after as many iterations to the Young omega they read, where they decay slowly enough to
+# read one: a hard system met below its Young omega is finished near it (pyamg's shifted
+# unit_square, 1.131x -> 0.925x the best fixed omega: its hard systems decayed at 0.979 at
+# omega 1.76, Young omega 1.90; bar 1.120x -> 1.070x; knot 1.049x -> 0.990x; paper-high
+# and -low 1.005x / 1.018x -> 0.808x / 0.936x; shifted-150 1.047x -> 1.018x; no other
+# sequence of issue 17's table changed). After 50 or 80 iterations every line still held.
 _FIRST_READING = 60
 # The most the phase after the hand-over may raise that reading: on random sparse SPD
 # matrices, far from consistently ordered, it read Young omegas 0.2 higher (the rise with
@@ -175,7 +183,12 @@ class SafeSearch:
     ``omega - 1`` (at or above its Young omega, which it only bounds, or a little below it,
     which decays about as fast) the checks go 0.05 above and 0.05 below in turn, and a
     winning one drops the bounds it showed wrong; where Young's relation is refuted (the
-    model's centre then sits too high) they go 0.05 below.
+    model's centre then sits too high) they go 0.05 below. Where Young's relation holds,
+    every solve without a trial hands over, as the first does, after 60 iterations to the
+    Young omega they read: a hard system met below its Young omega is finished near it,
+    while one at or above it (decaying faster than ``sqrt(omega - 1)``) goes on at the
+    incumbent's omega; the learner is fed the whole solve at the incumbent's omega that
+    the read Jacobi radius implies.
     Short solves (heat steps of 20-50 iterations, whose rates are still transient) keep the
     probes.
 
@@ -310,7 +323,17 @@ class SafeSearch:
             self._below_wins = self._below_wins + 1 if ratio < _CLEAR_WIN else 0
 
     def plan(self, phi, context=None):
-        """The :class:`~numsolve.linalg._trial.Trial` for the next system."""
+        """The :class:`~numsolve.linalg._trial.Trial` for the next system. Where Young's
+        relation holds for the sequence (no context), a solve at the incumbent's omega above
+        the lowest hands over after ``_FIRST_READING`` iterations to the Young omega their
+        decay rate reads (:func:`~numsolve.linalg._trial.handover_omega`)."""
+        trial = self._plan(phi, context)
+        if (trial.trial_omega is None and trial.young_limit is None and phi.size == 1
+                and trial.omega > self.low and self._young_holds()):
+            return Trial(trial.omega, budget=_FIRST_READING, young_limit=self.high)
+        return trial
+
+    def _plan(self, phi, context):
         omega = self.incumbent(phi, context)
         self.rounds += 1
         if self.mean_cost is None:
@@ -507,9 +530,10 @@ class SafeSearch:
                 self._narrow()
 
     def _as_whole_solve(self, trial, outcome):
-        """What the whole first solve at ``trial.omega`` = 1 would have shown, from the solve
-        that handed over to Young's omega: the Gauss-Seidel rate ``mu^2`` of the Jacobi
-        radius ``mu`` that the phase at Young's omega reads (where long and steady, below
+        """What the whole solve at ``trial.omega`` (1 on the first system) would have shown,
+        from the solve that handed over to Young's omega: Young's rate at ``trial.omega``
+        (the Gauss-Seidel rate ``mu^2`` at 1) for the Jacobi radius ``mu`` that the phase
+        at Young's omega reads (where long and steady, below
         the system's Young omega and reading one at most 0.1 above its own; the first
         phase's own rate otherwise: its first iterations from the start decay at a transient
         rate, which reads a lower Young omega: 1.557 on pyamg's shifted airfoil, whose whole
@@ -523,7 +547,7 @@ class SafeSearch:
             young = self.context_model.reading(omega, outcome.incumbent_rate)
             if young is not None and young <= omega + _MOST_CORRECTION:
                 mu = jacobi_radius(omega, math.exp(outcome.incumbent_rate))
-                rate = 2.0 * math.log(min(mu, 1.0 - 1e-12))
+                rate = math.log(sor_rate(trial.omega, min(mu, 1.0 - 1e-12)))
         if not (math.isfinite(rate) and rate < 0):
             return TrialOutcome(outcome.n_iter, solver=outcome.solver)
         n_iter = trial.budget + round(length * outcome.incumbent_rate / rate)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .._result import SolveResult
+from ._radius_model import jacobi_radius
 from ._sor_solver import prepare_sor, quiet_sor
 from ._ssor_cg import quiet_ssor_cg
 from ._young import optimal_omega
@@ -16,6 +17,13 @@ __all__ = ["Trial", "TrialOutcome", "handover_omega", "run_solver", "run_trial"]
 # Sweeps after the hand-over that are left out of the incumbent's rate: the error left by the
 # trial omega needs a few sweeps to settle into the incumbent's slowest modes.
 _SETTLE = 2
+# A phase reads its system's Young omega only where it decays more slowly than
+# ``sqrt(omega - 1)`` per iteration (half the log-rate of ``omega - 1``): at or above their
+# Young omega pyamg's meshes decay at log-rates about 1.75 times slower than ``omega - 1``
+# (``_radius_model._ABOVE``), which says nothing of the Young omega; below it, far slower
+# (0.979 at omega 1.76 on pyamg's shifted unit_square, whose Young omega is 1.90). Factors
+# 1/1.75 to 1/2.5 kept every line of issue 17's table.
+_READABLE = 0.5
 
 
 class Trial(NamedTuple):
@@ -28,7 +36,8 @@ class Trial(NamedTuple):
     omega so that its decay rate shows the system's Young omega. ``young_limit`` (plain SOR,
     no trial omega): the solve runs at ``omega`` for at most ``budget`` iterations, then
     continues from that iterate at the Young omega their decay rate shows
-    (:func:`handover_omega`, at most ``young_limit``).
+    (:func:`handover_omega`, at most ``young_limit``; ``omega`` itself where they decayed
+    too fast to show one).
     """
 
     omega: float
@@ -62,9 +71,11 @@ class TrialOutcome(NamedTuple):
 
 
 def handover_omega(rate, omega, limit):
-    """Young's omega ``2 / (1 + sqrt(1 - rho))`` for a phase at ``omega`` = 1 (Gauss-Seidel)
-    whose log relative residual fell by ``-rate`` per iteration (``rho = exp(rate)``), within
-    ``[omega, limit]``; ``omega`` where the phase did not decay.
+    """Young's omega ``optimal_omega(mu)`` for a phase at ``omega`` whose log relative residual
+    fell by ``-rate`` per iteration, ``mu`` being the Jacobi radius that Young's relation
+    gives for the rate ``rho = exp(rate)`` (``sqrt(rho)`` at ``omega`` = 1, Gauss-Seidel),
+    within ``[omega, limit]``; ``omega`` where the phase did not decay or decayed too fast
+    to read one (``rho <= sqrt(omega - 1)``, see ``_READABLE``).
 
     Examples
     --------
@@ -72,10 +83,17 @@ def handover_omega(rate, omega, limit):
     >>> from numsolve.linalg._trial import handover_omega
     >>> round(handover_omega(math.log(0.81), 1.0, 1.95), 4)
     1.3929
+    >>> handover_omega(math.log(0.8), 1.7, 1.95)  # faster than sqrt(1.7 - 1) = 0.84
+    1.7
     """
     if not (math.isfinite(rate) and rate < 0):
         return float(omega)
-    return float(min(max(optimal_omega(math.sqrt(math.exp(rate))), omega), limit))
+    if omega > 1.0 and rate <= _READABLE * math.log(omega - 1.0):
+        return float(omega)
+    rho = math.exp(rate)
+    # at omega = 1 what jacobi_radius gives, without its rounding (the first solve's reading)
+    mu = math.sqrt(rho) if omega == 1.0 else min(jacobi_radius(omega, rho), 1.0 - 1e-12)
+    return float(min(max(optimal_omega(mu), omega), limit))
 
 
 def run_solver(solver, A, b, omega, x0, rtol, maxiter):

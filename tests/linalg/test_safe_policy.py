@@ -326,3 +326,44 @@ def test_sequences_of_very_short_solves_are_not_explored():
     assert all(w is None for w in seq.trial_omegas_)
     assert len(set(seq.omegas_[1:])) == 1 and seq.omegas_[1] > 1.0
     assert seq.summary()["total"] < sum(seq.omega_one_iterations_)
+
+
+def test_the_handover_reads_youngs_omega_at_any_omega_below_it():
+    """A consistently ordered system (a shifted 20 x 20 Laplacian, Young omega 1.65) met at
+    1.5, below its Young omega: the first 60 sweeps decay at Young's rate for its Jacobi
+    radius at 1.5, which gives its Young omega, and the solve finishes there from their
+    iterate in fewer sweeps than at 1.5. Met at 1.9, above its Young omega, the sweeps decay
+    faster than ``sqrt(omega - 1)`` and read nothing: the solve goes on at 1.9."""
+    A = (poisson_2d(20) + 0.05 * sp.identity(400)).tocsr()
+    b = np.random.default_rng(0).standard_normal(400)
+    exact = optimal_omega(np.cos(np.pi / 21) * 4 / 4.05)
+    result, _ = run_trial("sor", A, b, Trial(1.5, budget=60, young_limit=1.95), None, TOL,
+                          10_000)
+    assert result.converged and result.switch == 60
+    assert abs(result.extras["omega"] - exact) < 0.02
+    assert np.all(result.history["omega"][:60] == 1.5)
+    assert result.n_iter < sor(A, b, omega=1.5, rtol=TOL).n_iter
+    above, _ = run_trial("sor", A, b, Trial(1.9, budget=60, young_limit=1.95), None, TOL,
+                         10_000)
+    assert above.extras["omega"] == 1.9
+    assert above.n_iter == sor(A, b, omega=1.9, rtol=TOL).n_iter
+
+
+def test_solves_hand_over_to_youngs_omega_where_the_relation_holds():
+    """Shifted 20 x 20 Laplacians (consistently ordered: Young's relation holds, and the
+    learner sees it hold) where a hard, nearly singular system arrives once the learner has
+    settled: its solve at the incumbent's omega, far below the system's Young omega, hands
+    over after 60 sweeps to the Young omega they read, and costs fewer sweeps than the
+    incumbent's omega would have."""
+    rng = np.random.default_rng(0)
+    A0, eye = poisson_2d(20), sp.identity(400, format="csr")
+    shifts = [*rng.uniform(0.02, 0.1, 10), 5e-4, *rng.uniform(0.02, 0.1, 10), 5e-4]
+    seq = SequenceSolver()
+    for c in shifts:
+        A, b = (A0 + c * eye).tocsr(), rng.standard_normal(400)
+        result = seq.solve(A, b)
+        assert np.linalg.norm(b - A @ result.x) <= TOL * np.linalg.norm(b) * (1 + 1e-6)
+    incumbent = seq.trial_omegas_[-1]
+    assert seq.tuner._safe._young_holds()
+    assert result.extras["switch"] == 60 and seq.omegas_[-1] > incumbent + 0.05
+    assert result.n_iter < sor(A, b, omega=incumbent, rtol=TOL).n_iter
