@@ -13,8 +13,12 @@ pass for ``X'Ay`` and the column norms, and the Gram of the features that ever e
 ``f`` (:func:`._cd_gram.gap_penalty_kkt` over all features), the same figure the column
 route computes from ``X`` (equal to round-off, ``~1e-16 y'Ay``).
 
-Working sets are chosen as in :func:`._working_set.solve_working_set` (GS-q scores, the
-support plus the best-scoring features, twice the support, at least ``p0``) and each is
+Working sets are chosen as in :func:`._working_set.solve_working_set` (the support plus the
+best GS-q scores, twice the support, at least ``p0``), except that where fewer features
+violate their optimality condition the set is filled with those nearest to violating it
+(largest ``|g_j| - l1``), not with arbitrary zero scores: every feature that enters costs
+its Gram column against all the others (correlated 5000 x 500 at alpha_max/100: 387 -> 252
+Gram columns for a support of 190, 7 -> 6 outer iterations, 25 -> 17 ms). Each set is
 solved at once to half the requested gap (its epochs cost ``O(|S|^2)``, far less than an
 outer iteration). Screening is not run: without passes over ``X`` it would save nothing.
 Small problems (``n m^2 <= 2 WHOLE_GRAM_WORK``: the usual real data sets of a few dozen
@@ -232,9 +236,13 @@ def _evaluate(problem, penalty, w):
 
 
 def _working_set(penalty, w, g, lips, p0):
-    """The support and the best GS-q scores: twice the support, at least ``p0`` (sorted)."""
+    """The support, the features that violate their optimality condition (best GS-q scores
+    first), then those nearest to violating it (largest ``|g_j| - l1``): twice the support,
+    at least ``p0`` (sorted)."""
     scores = gsq_scores(penalty, w[:, None], g[:, None], lips)
+    pull = -g if penalty.positive else np.abs(g)
+    keys = np.where(scores > 0, scores, pull - penalty.l1)
     in_model = w != 0
-    scores[in_model] = np.inf
+    keys[in_model] = np.inf
     size = min(w.size, max(p0, 2 * int(in_model.sum())))
-    return np.sort(np.argpartition(-scores, size - 1)[:size])
+    return np.sort(np.argpartition(-keys, size - 1)[:size])
