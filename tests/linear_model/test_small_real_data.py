@@ -168,3 +168,24 @@ def test_iteration_budget_too_small_warns(rng):
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         model = Lasso(alpha=0.001, max_iter=1, tol=1e-12).fit(X, y)
     assert model.n_iter_ == 1 and model.dual_gap_ > 1e-12 * 0.5 * np.mean(y * y)
+
+
+def test_small_grams_run_long_compiled_runs(monkeypatch):
+    """On a Gram of a dozen features an epoch costs far less than a round of Python
+    (extrapolation, stall test): wine without intercept is solved in two compiled runs
+    (four when runs started at six epochs and doubled), to the requested gap."""
+    from numsolve.linear_model import _gram_route
+
+    X, y = _data("wine")
+    runs = []
+    epochs = _gram_route.gram_epochs
+
+    def counting(*args):
+        runs.append(1)
+        return epochs(*args)
+
+    monkeypatch.setattr(_gram_route, "gram_epochs", counting)
+    model = Lasso(fit_intercept=False).fit(X, y)
+    assert len(runs) <= 2
+    gap = _duality_gap(X, y, model.coef_, None, 1.0, 1.0)
+    assert gap <= 1e-4 * 0.5 * np.mean(y * y)
