@@ -103,21 +103,6 @@ class WorkingSetGram:
             Q[m, m] = self.a.sum()
         return Q
 
-    def include_all(self, X):
-        """Every feature's Gram rows at once from ``X`` (the design as float64 Fortran, read
-        in place: one SYRK, no buffered copy); the Gram must be empty. Returns its diagonal,
-        ``sum_i a_i x_ij^2``."""
-        p = X.shape[1]
-        if self.weight is None:
-            upper = scipy.linalg.blas.dsyrk(1.0, np.sqrt(self.a)[:, None] * X, trans=1)
-        else:
-            upper = scipy.linalg.blas.dsyrk(self.weight, X, trans=1)
-        upper += np.triu(upper, 1).T  # SYRK leaves the strict lower triangle zero
-        self.block = upper
-        self.position = np.arange(p)
-        self.features = np.arange(p)
-        return self.block.diagonal().copy()
-
     def known_block(self):
         """``X_F' A X_F`` in the order of :attr:`features`."""
         return self.block[: self.size, : self.size]

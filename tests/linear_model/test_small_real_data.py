@@ -185,3 +185,34 @@ def test_small_grams_run_long_compiled_runs(monkeypatch):
     assert runs.call_count <= 2
     gap = _duality_gap(X, y, model.coef_, None, 1.0, 1.0)
     assert gap <= 1e-4 * 0.5 * np.mean(y * y)
+
+
+def test_intercept_is_eliminated_on_the_gram_without_a_centred_copy():
+    """With an intercept on a small tall problem the Gram is centred in place of ``X``: the
+    fit allocates far less than a copy of ``X`` (Fortran float64 input, read in place)."""
+    import tracemalloc
+
+    X, y = datasets.load_digits(return_X_y=True)
+    X, y = np.asfortranarray(X, dtype=np.float64), y.astype(float)
+    model = Lasso()
+    model.fit(X, y)  # imports and caches first
+    tracemalloc.start()
+    model.fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < X.nbytes / 4
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_gram_centring_falls_back_where_it_would_lose_digits(rng, offset):
+    """A feature whose mean dwarfs its spread (1e6 against 1: centring on the Gram would
+    cancel twelve digits) gets the same fit as without the offset."""
+    X = rng.standard_normal((300, 8))
+    y = X @ rng.standard_normal(8) + rng.standard_normal(300)
+    shifted = X.copy()
+    shifted[:, 2] += offset
+    fit = Lasso(alpha=0.01, tol=1e-12).fit(shifted, y)
+    reference = Lasso(alpha=0.01, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(fit.coef_, reference.coef_, rtol=1e-7, atol=1e-9)
+    assert fit.intercept_ == pytest.approx(reference.intercept_ - offset * fit.coef_[2],
+                                           rel=1e-7, abs=1e-7)
