@@ -42,12 +42,14 @@ MAX_GRAM_SIZE = 3000
 _ANDERSON = 5
 # A compiled run of epochs lasts about this many multiply-adds (between _ANDERSON + 1 and
 # _LONGEST_RUN epochs, the gap checked after each) and ends with one Anderson step: a run
-# and its extrapolation cost tens of microseconds of Python, an epoch on a 13 x 13 Gram a
-# fraction of one. Runs that started at _ANDERSON + 1 epochs and doubled after every rejected
+# and its extrapolation cost tens of microseconds of Python, an epoch on a 64 x 64 Gram a
+# few. Runs that started at _ANDERSON + 1 epochs and doubled after every rejected
 # extrapolation spent most of the small real fits there (best of 11, interleaved, loaded:
-# wine without intercept 443 -> 398 us, float32 561 -> 419 us; breast cancer float32 with
-# intercept 685 -> 542 us; scikit-learn 345-400 and 485 us)
-_RUN_WORK = 2**14
+# wine without intercept 443 -> 398 us, float32 561 -> 419 us; scikit-learn 345-400 us);
+# 2**14 multiply-adds per run against 2**18 (best of 13, interleaved, loaded): Lasso() on
+# digits float32 with intercept 1032 -> 919 us, breast cancer without 702 -> 520 us,
+# ElasticNet() on digits without 1649 -> 1105 us; the dense grid cells within noise
+_RUN_WORK = 2**18
 _LONGEST_RUN = 96
 # A round of epochs that leaves the gap above this fraction of the last round's has stalled
 _STALL = 0.1
