@@ -536,6 +536,78 @@ def _real_defaults_cases():
     return out
 
 
+_REAL_LASSO_SETS = ("diabetes", "digits", "breast_cancer", "wine")
+
+
+def _real_lasso_problem(name, dtype):
+    from sklearn import datasets
+
+    def setup():
+        X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+        return {"X": X.astype(dtype), "y": y.astype(dtype)}
+    return setup
+
+
+def _elastic_net_quality(problem, estimator, l1_ratio):
+    """scikit-learn's elastic-net objective at the estimator's point and its duality gap
+    (the intercept at its optimum, on centred data), both in float64."""
+    X = np.asarray(problem["X"], dtype=np.float64)
+    y = np.asarray(problem["y"], dtype=np.float64)
+    if estimator.fit_intercept:
+        X, y = X - X.mean(axis=0), y - y.mean()
+    n = X.shape[0]
+    w = np.asarray(estimator.coef_, dtype=np.float64)
+    l1, l2 = estimator.alpha * l1_ratio, estimator.alpha * (1 - l1_ratio)
+    r = (y - X @ w) / n
+    correlation = np.abs(X.T @ r).max()
+    theta = r if l2 > 0 or correlation <= l1 else (l1 / correlation) * r
+    excess = np.maximum(np.abs(X.T @ theta) - l1, 0.0)
+    conjugate = excess @ excess / (2 * l2) if l2 > 0 else 0.0
+    objective = 0.5 * n * r @ r + l1 * np.abs(w).sum() + 0.5 * l2 * w @ w
+    dual = theta @ y - 0.5 * n * theta @ theta - conjugate
+    return {"objective": objective, "gap": objective - dual,
+            "nnz": int(np.count_nonzero(w)), "iterations": int(estimator.n_iter_)}
+
+
+def _estimator_defaults(make, l1_ratio, fit_intercept):
+    def run(problem):
+        with warnings.catch_warnings():  # scikit-learn warns at max_iter on raw features
+            warnings.simplefilter("ignore")
+            estimator = make(fit_intercept=fit_intercept).fit(problem["X"], problem["y"])
+        return _elastic_net_quality(problem, estimator, l1_ratio)
+    return run
+
+
+def _real_lasso_cases():
+    """``Lasso()`` and ``ElasticNet()`` with their defaults (alpha=1, tol=1e-4) on the
+    bundled regression-style data, raw, float64 and float32, with and without intercept,
+    against scikit-learn's estimators with the same arguments."""
+    import sklearn.linear_model as sk
+
+    import numsolve.linear_model as ns
+
+    out = []
+    for model, l1_ratio in (("Lasso", 1.0), ("ElasticNet", 0.5)):
+        for name in _REAL_LASSO_SETS:
+            for dtype in ("float64", "float32"):
+                for fit_intercept in (True, False):
+                    out.append(Case(
+                        f"real_lasso_{model.lower()}_{name}_{dtype}_"
+                        f"{'intercept' if fit_intercept else 'nointercept'}",
+                        f"load_{name}, raw features, X and y as {dtype} (targets as numbers); "
+                        f"{model}(fit_intercept={fit_intercept}) otherwise with its defaults "
+                        "(alpha=1, l1_ratio=0.5 for ElasticNet, tol=1e-4, max_iter 100 / "
+                        "1000); objective on scikit-learn's scale and duality gap computed "
+                        "identically in float64",
+                        _real_lasso_problem(name, dtype),
+                        [Contender(f"numsolve {model}()", _estimator_defaults(
+                            getattr(ns, model), l1_ratio, fit_intercept)),
+                         Contender(f"sklearn {model}()", _estimator_defaults(
+                             getattr(sk, model), l1_ratio, fit_intercept))],
+                        repeats=_REAL_REPEATS))
+    return out
+
+
 def cases(quick=False):
     """The spec's problems (section 3.3), or small versions of them with ``quick``."""
     if quick:
@@ -599,7 +671,7 @@ def cases(quick=False):
               Contender("sklearn Lasso", _sk_lasso),
               Contender("numsolve bcd (auto, working sets)", _ns_lasso)],
              repeats=repeats),
-    ] + grid_cases(quick) + _real_defaults_cases()
+    ] + grid_cases(quick) + _real_defaults_cases() + _real_lasso_cases()
 
 
 if __name__ == "__main__":

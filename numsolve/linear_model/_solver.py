@@ -17,7 +17,7 @@ from ._array_design import ArrayDesign
 from ._block_engine import solve_blocks
 from ._datafits import Logistic, Quadratic, _Datafit
 from ._design import Design
-from ._gram_engine import gram_engine_pays, solve_gram_engine
+from ._gram_engine import gram_engine_centres, gram_engine_pays, solve_gram_engine
 from ._heap_engine import GRAM_NNZ_LIMIT, gram_size_bound, heap_unsupported, solve_heap
 from ._partitions import PARTITIONS
 from ._penalties import _Penalty
@@ -234,7 +234,9 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         intercept = b.astype(dtype, copy=False)
     elif backend == "compiled" and rule == "auto" and engine != "block":
         a = datafit.weights(n, np, np.float64)
-        X, shift = _centred(X, a, fit_intercept)
+        on_gram = gram_engine_pays(X, datafit, K, fit_intercept, gram)
+        X, shift = ((X, None) if gram_engine_centres(X, datafit, K, fit_intercept, gram)
+                    else _centred(X, a, fit_intercept))
         design = Design(X)
         W = W0
         b = b0 if shift is None else b0 + shift @ W0
@@ -242,7 +244,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
             options = dict(fit_intercept=fit_intercept, tol=tol, max_iter=max_iter or 100,
                            max_epochs=max_epochs, p0=_first_working_set(p0, datafit, design),
                            recorder=recorder, bar=bar)
-            if gram_engine_pays(design, datafit, K, fit_intercept, gram):
+            if on_gram:
                 solved = solve_gram_engine(design, y_enc, a, penalty, W, b, **options)
             else:
                 solved = solve_working_set(design, y_enc, a, datafit, penalty, W, b,

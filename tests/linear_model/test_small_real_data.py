@@ -168,3 +168,67 @@ def test_iteration_budget_too_small_warns(rng):
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         model = Lasso(alpha=0.001, max_iter=1, tol=1e-12).fit(X, y)
     assert model.n_iter_ == 1 and model.dual_gap_ > 1e-12 * 0.5 * np.mean(y * y)
+
+
+@pytest.mark.parametrize("name, most", [("wine", 2), ("breast_cancer", 3)])
+def test_small_grams_run_long_compiled_runs(monkeypatch, name, most):
+    """On a Gram of a few dozen features an epoch costs far less than a round of Python
+    (extrapolation, stall test): without intercept wine is solved in two compiled runs
+    (four when runs started at six epochs and doubled), breast cancer in three (six with
+    runs of 2**14 multiply-adds), to the requested gap."""
+    from unittest.mock import Mock
+
+    from numsolve.linear_model import _gram_route
+
+    X, y = _data(name)
+    runs = Mock(wraps=_gram_route.gram_epochs)
+    monkeypatch.setattr(_gram_route, "gram_epochs", runs)
+    model = Lasso(fit_intercept=False).fit(X, y)
+    assert runs.call_count <= most
+    gap = _duality_gap(X, y, model.coef_, None, 1.0, 1.0)
+    assert gap <= 1e-4 * 0.5 * np.mean(y * y)
+
+
+def test_intercept_is_eliminated_on_the_gram_without_a_centred_copy():
+    """With an intercept on a small tall problem the Gram is centred in place of ``X``: the
+    fit allocates far less than a copy of ``X`` (Fortran float64 input, read in place)."""
+    import tracemalloc
+
+    X, y = datasets.load_digits(return_X_y=True)
+    X, y = np.asfortranarray(X, dtype=np.float64), y.astype(float)
+    model = Lasso()
+    model.fit(X, y)  # imports and caches first
+    tracemalloc.start()
+    model.fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < X.nbytes / 4
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_gram_centring_falls_back_where_it_would_lose_digits(rng, offset):
+    """A feature whose mean dwarfs its spread (1e6 against 1: centring on the Gram would
+    cancel twelve digits) gets the same fit as without the offset."""
+    X = rng.standard_normal((300, 8))
+    y = X @ rng.standard_normal(8) + rng.standard_normal(300)
+    shifted = X.copy()
+    shifted[:, 2] += offset
+    fit = Lasso(alpha=0.01, tol=1e-12).fit(shifted, y)
+    reference = Lasso(alpha=0.01, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(fit.coef_, reference.coef_, rtol=1e-7, atol=1e-9)
+    assert fit.intercept_ == pytest.approx(reference.intercept_ - offset * fit.coef_[2],
+                                           rel=1e-7, abs=1e-7)
+
+
+def test_whole_problem_is_solved_to_the_requested_gap_not_half(monkeypatch):
+    """With every feature in the one working set its restricted gap is the problem's gap:
+    the solve aims at the threshold itself (half of it made some fits run past the
+    threshold: breast cancer with intercept, 6.1e-6 against 5.8e-6, then a Newton step)."""
+    from unittest.mock import Mock
+
+    X, y = _data("breast_cancer")
+    solve = Mock(wraps=_gram_engine.solve_restricted)
+    monkeypatch.setattr(_gram_engine, "solve_restricted", solve)
+    result = bcd(X, y, Quadratic(), L1(1.0), tol=1e-4, fit_intercept=True)
+    assert result.converged and result.gap <= result.threshold
+    assert {call.args[6] for call in solve.call_args_list} == {result.threshold}
