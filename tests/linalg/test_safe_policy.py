@@ -134,6 +134,15 @@ def test_the_young_handover_is_two_solves_in_one_buffer():
                                           second.history["residual"][1:]]))
 
 
+def test_an_unfinished_handover_reports_the_whole_iteration_budget():
+    A = (poisson_2d(20) + 0.05 * sp.identity(400)).tocsr()
+    b = np.random.default_rng(0).standard_normal(400)
+    result, _ = run_trial("sor", A, b, Trial(1.5, budget=60, young_limit=1.95), None, TOL, 70)
+    assert not result.converged and result.n_iter == 70 and result.switch == 60
+    assert "maxiter=70 reached" in result.message
+    assert len(result.history["residual"]) == len(result.history["omega"]) == 71
+
+
 def test_a_trial_that_diverges_stops_alike_in_every_namespace():
     """A trial omega that diverges within its budget ends the solve (no hand-over from a
     non-finite iterate) on NumPy and on array API input alike, its history one residual
