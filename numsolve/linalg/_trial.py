@@ -147,14 +147,14 @@ def run_trial(solver, A, b, trial, x0, rtol, maxiter):
         return _whole(result, solver)
     budget = min(int(trial.budget), maxiter)
     if reads_young:
-        first_omega, then = trial.omega, _young_reader(trial, budget)
+        first_omega, next_omega = trial.omega, _young_reader(trial, budget)
     else:
-        first_omega, then = trial.trial_omega, trial.omega
+        first_omega, next_omega = trial.trial_omega, trial.omega
     if system is None:
-        result, switch = _two_solves(solver, A, b, first_omega, budget, then, x0, rtol,
+        result, switch = _two_solves(solver, A, b, first_omega, budget, next_omega, x0, rtol,
                                      maxiter)
     else:
-        result, switch = system.solve_trial(first_omega, budget, then, x0, maxiter,
+        result, switch = system.solve_trial(first_omega, budget, next_omega, x0, maxiter,
                                             solver == "ssor")
     if reads_young:
         if switch is None:
@@ -194,13 +194,13 @@ def _young_reader(trial, budget):
     return young
 
 
-def _two_solves(solver, A, b, first_omega, budget, then, x0, rtol, maxiter):
+def _two_solves(solver, A, b, first_omega, budget, next_omega, x0, rtol, maxiter):
     """:meth:`PreparedSystem.solve_trial` done with two calls of :func:`run_solver` (SSOR-PCG,
     other array namespaces): the same ``(SolveResult, switch)``."""
     first = run_solver(solver, A, b, first_omega, x0, rtol, budget)
     if first.converged or budget == maxiter or first.n_iter < budget:
         return first, None
-    omega = then(first.history["residual"]) if callable(then) else then
+    omega = next_omega(first.history["residual"]) if callable(next_omega) else next_omega
     second = run_solver(solver, A, b, omega, first.x, rtol, maxiter - budget)
     return _joined(first, second, first_omega, omega, budget), budget
 
