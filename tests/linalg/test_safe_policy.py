@@ -134,6 +134,22 @@ def test_the_young_handover_is_two_solves_in_one_buffer():
                                           second.history["residual"][1:]]))
 
 
+def test_the_young_handover_reads_alike_on_array_api_input():
+    """On array API input (multi-colour SOR, two solves joined) the hand-over goes on at the
+    Young omega read from the first solve's residuals, as on NumPy input."""
+    xs = pytest.importorskip("array_api_strict")
+    A = (poisson_2d(12) + 0.05 * sp.identity(144)).toarray()
+    b = np.random.default_rng(0).standard_normal(144)
+    result, outcome = run_trial("sor", xs.asarray(A), xs.asarray(b),
+                                Trial(1.2, budget=60, young_limit=1.95), None, TOL, 10_000)
+    first = run_trial("sor", xs.asarray(A), xs.asarray(b), Trial(1.2), None, TOL, 60)[0]
+    read = handover_omega(_slope(first.history["residual"], 30), 1.2, 1.95)
+    assert result.converged and result.switch == 60 and outcome.handover_omega == read
+    assert result.extras["omega"] == read > 1.2
+    assert np.all(result.history["omega"][:60] == 1.2)
+    assert np.all(result.history["omega"][60:] == read)
+
+
 def test_an_unfinished_handover_reports_the_whole_iteration_budget():
     A = (poisson_2d(20) + 0.05 * sp.identity(400)).tocsr()
     b = np.random.default_rng(0).standard_normal(400)
