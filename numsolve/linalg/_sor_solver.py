@@ -210,11 +210,14 @@ class PreparedSystem:
         """Sweep at ``trial_omega`` for at most ``budget`` sweeps, then at ``omega`` from that
         iterate; return ``(SolveResult, switch)``.
 
-        ``switch`` is ``budget`` where the hand-over happened and ``None`` where the trial
-        omega met the tolerance (or diverged) within its budget, or the budget was all of
-        ``maxiter``. Both phases run in one residual buffer and return one result, whose
-        ``history["residual"]`` runs through both and ``history["omega"]`` gives each
-        sweep's omega; the result's ``extras["omega"]`` is the omega that finished.
+        ``omega`` is the omega to go on with, or a function that picks it from the first
+        phase's relative residuals (its ``budget + 1`` values, as ``history["residual"]``
+        will hold them). ``switch`` is ``budget`` where the hand-over happened and ``None``
+        where the trial omega met the tolerance (or diverged) within its budget, or the
+        budget was all of ``maxiter``. Both phases run in one residual buffer and return one
+        result, whose ``history["residual"]`` runs through both and ``history["omega"]``
+        gives each sweep's omega; the result's ``extras["omega"]`` is the omega that
+        finished.
         """
         x = self.start(x0)
         d = np.zeros(self.split.n, dtype=self.dtype)
@@ -228,6 +231,8 @@ class PreparedSystem:
             result = _result(x, n_iter, hist[:n_iter + 1], self.bnorm, self.tol_abs, budget,
                              time.perf_counter() - start, trial_omega, "natural", symmetric)
             return result, None
+        if callable(omega):
+            omega = omega(hist[:budget + 1] / _scale(self.bnorm))
         # the second phase writes its starting residual where the first left its last one;
         # keep the first phase's own value there
         handover = hist[budget]
@@ -237,8 +242,8 @@ class PreparedSystem:
         hist[budget] = handover
         result = _result(x, n_iter, hist[:n_iter + 1], self.bnorm, self.tol_abs, maxiter,
                          time.perf_counter() - start, omega, "natural", symmetric)
-        result.history["omega"] = np.where(result.history["iteration"] < budget,
-                                           trial_omega, omega)
+        result.history["omega"] = np.full(n_iter + 1, float(omega))
+        result.history["omega"][:budget] = trial_omega
         return result, budget
 
 
@@ -264,11 +269,17 @@ def _chunked(run, maxiter, verbose):
     return np.concatenate(pieces), done
 
 
+def _scale(bnorm):
+    """What absolute residuals are divided by to make them relative: ``||b||`` (1 where
+    ``b = 0``)."""
+    return bnorm if bnorm > 0 else 1.0
+
+
 def _result(x, n_iter, residuals, bnorm, tol_abs, maxiter, seconds, omega, ordering,
             symmetric):
     final = float(residuals[-1])
     converged = final <= tol_abs
-    scale = bnorm if bnorm > 0 else 1.0
+    scale = _scale(bnorm)
     if converged:
         message = f"relative residual {final / scale:.3g} met the tolerance"
     elif not np.isfinite(final):

@@ -1,4 +1,12 @@
-"""Solving one system with a cut-short trial omega that hands over to the incumbent's omega."""
+"""Solving one system with a cut-short trial omega that hands over to the incumbent's omega.
+
+Both phases of a hand-over (to a given omega, or to the Young omega read from the first
+phase) run in one :meth:`PreparedSystem.solve_trial`: one residual buffer and one result. Two
+solves joined afterwards cost 16 us more per solve on the paper's 10 x 10 systems (11 % of the
+task's time). The Young omega is read in Python between the two kernel calls: a kernel call
+costs 1.7 us, and a reading in C (libm's ``log`` for ``np.log``) moves the omega in its last
+bit for 0.2-0.4 % of the rates, hence every later iterate.
+"""
 
 from typing import NamedTuple, Optional
 
@@ -139,16 +147,19 @@ def run_trial(solver, A, b, trial, x0, rtol, maxiter):
         return _whole(result, solver)
     budget = min(int(trial.budget), maxiter)
     if reads_young:
-        result, switch = _young_handover(solver, A, b, system, trial, x0, rtol, maxiter,
-                                         budget)
+        first_omega, next_omega = trial.omega, _young_reader(trial, budget)
+    else:
+        first_omega, next_omega = trial.trial_omega, trial.omega
+    if system is None:
+        result, switch = _two_solves(solver, A, b, first_omega, budget, next_omega, x0, rtol,
+                                     maxiter)
+    else:
+        result, switch = system.solve_trial(first_omega, budget, next_omega, x0, maxiter,
+                                            solver == "ssor")
+    if reads_young:
         if switch is None:
             return _whole(result, solver)
         trial = Trial(result.extras["omega"], trial.omega, budget)
-    elif system is None:
-        result, switch = _two_solves(solver, A, b, trial, x0, rtol, maxiter, budget)
-    else:
-        result, switch = system.solve_trial(trial.trial_omega, budget, trial.omega, x0,
-                                            maxiter, solver == "ssor")
     result.extras.update(trial_omega=trial.trial_omega, switch=switch)
     residuals = result.history["residual"]
     if switch is None:
@@ -174,30 +185,24 @@ def _whole(result, solver):
         tail_rate=_slope(residuals, 3 * len(residuals) // 4))
 
 
-def _young_handover(solver, A, b, system, trial, x0, rtol, maxiter, budget):
-    """``budget`` iterations at ``trial.omega``, then, unless they met ``rtol``, the rest
-    from that iterate at the Young omega their second half's decay rate shows (the reading
-    :meth:`SafeSearch.update` takes of a whole first solve): ``(SolveResult, switch)``."""
-    first = (run_solver(solver, A, b, trial.omega, x0, rtol, budget) if system is None
-             else system.solve(trial.omega, x0, budget))
-    if first.converged or budget == maxiter or first.n_iter < budget:
-        return first, None
-    residuals = first.history["residual"]
-    omega = handover_omega(_slope(residuals, budget // 2), trial.omega, trial.young_limit)
-    second = (run_solver(solver, A, b, omega, first.x, rtol, maxiter - budget)
-              if system is None
-              else system.solve(omega, first.x, maxiter - budget, own_start=True))
-    return _joined(first, second, trial.omega, omega, budget), budget
+def _young_reader(trial, budget):
+    """The hand-over omega of a ``young_limit`` trial, as a function of the relative residuals
+    of its ``budget`` iterations at ``trial.omega``: the Young omega their second half's decay
+    rate shows (the reading :meth:`SafeSearch.update` takes of a whole first solve)."""
+    def young(residuals):
+        return handover_omega(_slope(residuals, budget // 2), trial.omega, trial.young_limit)
+    return young
 
 
-def _two_solves(solver, A, b, trial, x0, rtol, maxiter, budget):
+def _two_solves(solver, A, b, first_omega, budget, next_omega, x0, rtol, maxiter):
     """:meth:`PreparedSystem.solve_trial` done with two calls of :func:`run_solver` (SSOR-PCG,
     other array namespaces): the same ``(SolveResult, switch)``."""
-    first = run_solver(solver, A, b, trial.trial_omega, x0, rtol, budget)
-    if first.converged or budget == maxiter:
+    first = run_solver(solver, A, b, first_omega, x0, rtol, budget)
+    if first.converged or budget == maxiter or first.n_iter < budget:
         return first, None
-    second = run_solver(solver, A, b, trial.omega, first.x, rtol, maxiter - budget)
-    return _joined(first, second, trial.trial_omega, trial.omega, budget), budget
+    omega = next_omega(first.history["residual"]) if callable(next_omega) else next_omega
+    second = run_solver(solver, A, b, omega, first.x, rtol, maxiter - budget)
+    return _joined(first, second, first_omega, omega, budget), budget
 
 
 def _joined(first, second, first_omega, omega, budget):

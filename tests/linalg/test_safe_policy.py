@@ -11,7 +11,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from numsolve.linalg import OmegaBandit, SequenceSolver, poisson_2d, sor
 from numsolve.linalg._safe import SafeSearch
-from numsolve.linalg._trial import Trial, TrialOutcome, run_trial
+from numsolve.linalg._sor_solver import prepare_sor
+from numsolve.linalg._trial import Trial, TrialOutcome, _slope, handover_omega, run_trial
 from numsolve.linalg._young import optimal_omega, sor_rate
 
 TOL = 1e-8
@@ -91,6 +92,91 @@ def test_a_trial_splits_the_matrix_once_and_leaves_x0_alone(dtype, monkeypatch):
     rest = sor(A, b, omega=1.5, x0=trial.x)
     np.testing.assert_allclose(result.x, rest.x, rtol=1e-5 if dtype == np.float32 else 1e-12)
     assert result.n_iter == 10 + rest.n_iter
+
+
+def test_a_trial_can_pick_its_second_omega_from_its_first_phase():
+    """``solve_trial`` hands the first phase's relative residuals to a callable ``omega``
+    and goes on at the omega it returns, exactly as with that omega given up front."""
+    A = poisson_2d(12)
+    b = np.random.default_rng(2).standard_normal(144)
+    system = prepare_sor(A, b, TOL)
+    seen = []
+
+    def pick(residuals):
+        seen.append(residuals.copy())
+        return 1.6
+
+    picked, switch = system.solve_trial(1.2, 30, pick)
+    given_up_front, _ = system.solve_trial(1.2, 30, 1.6)
+    assert switch == 30 and len(seen) == 1
+    assert np.array_equal(seen[0], picked.history["residual"][:31])
+    assert np.array_equal(picked.x, given_up_front.x)
+    assert np.array_equal(picked.history["residual"], given_up_front.history["residual"])
+    assert np.array_equal(picked.history["omega"], given_up_front.history["omega"])
+    assert picked.extras["omega"] == 1.6 and np.all(picked.history["omega"][30:] == 1.6)
+
+
+def test_the_young_handover_is_two_solves_in_one_buffer():
+    """A ``young_limit`` trial gives, bit for bit, what a solve of ``budget`` sweeps and a
+    second solve from its iterate at the Young omega they read give."""
+    A = (poisson_2d(20) + 0.05 * sp.identity(400)).tocsr()
+    b = np.random.default_rng(0).standard_normal(400)
+    result, _ = run_trial("sor", A, b, Trial(1.5, budget=60, young_limit=1.95), None, TOL,
+                          10_000)
+    system = prepare_sor(A, b, TOL)
+    first = system.solve(1.5, None, 60)
+    omega = handover_omega(_slope(first.history["residual"], 30), 1.5, 1.95)
+    second = system.solve(omega, first.x.copy(), 10_000 - 60)
+    assert result.extras["omega"] == omega and result.n_iter == 60 + second.n_iter
+    assert np.array_equal(result.x, second.x)
+    assert np.array_equal(result.history["residual"],
+                          np.concatenate([first.history["residual"],
+                                          second.history["residual"][1:]]))
+
+
+def test_the_young_handover_reads_alike_on_array_api_input():
+    """On array API input (multi-colour SOR, two solves joined) the hand-over goes on at the
+    Young omega read from the first solve's residuals, as on NumPy input."""
+    xs = pytest.importorskip("array_api_strict")
+    A = (poisson_2d(12) + 0.05 * sp.identity(144)).toarray()
+    b = np.random.default_rng(0).standard_normal(144)
+    result, outcome = run_trial("sor", xs.asarray(A), xs.asarray(b),
+                                Trial(1.2, budget=60, young_limit=1.95), None, TOL, 10_000)
+    first = run_trial("sor", xs.asarray(A), xs.asarray(b), Trial(1.2), None, TOL, 60)[0]
+    read = handover_omega(_slope(first.history["residual"], 30), 1.2, 1.95)
+    assert result.converged and result.switch == 60 and outcome.handover_omega == read
+    assert result.extras["omega"] == read > 1.2
+    assert np.all(result.history["omega"][:60] == 1.2)
+    assert np.all(result.history["omega"][60:] == read)
+
+
+def test_an_unfinished_handover_reports_the_whole_iteration_budget():
+    A = (poisson_2d(20) + 0.05 * sp.identity(400)).tocsr()
+    b = np.random.default_rng(0).standard_normal(400)
+    result, _ = run_trial("sor", A, b, Trial(1.5, budget=60, young_limit=1.95), None, TOL, 70)
+    assert not result.converged and result.n_iter == 70 and result.switch == 60
+    assert "maxiter=70 reached" in result.message
+    assert len(result.history["residual"]) == len(result.history["omega"]) == 71
+
+
+def test_a_trial_that_diverges_stops_alike_in_every_namespace():
+    """A trial omega that diverges within its budget ends the solve (no hand-over from a
+    non-finite iterate) on NumPy and on array API input alike, its history one residual
+    per iterate."""
+    xs = pytest.importorskip("array_api_strict")
+    A = np.array([[1.0, 100.0], [100.0, 1.0]])
+    b = np.ones(2)
+    trial = Trial(1.0, 1.5, 100)
+    host, host_outcome = run_trial("sor", A, b, trial, None, TOL, 10_000)
+    with np.errstate(over="ignore"):  # the array API path's norm of the diverged iterate
+        other, other_outcome = run_trial("sor", xs.asarray(A), xs.asarray(b), trial, None,
+                                         TOL, 10_000)
+    for result, outcome in ((host, host_outcome), (other, other_outcome)):
+        assert not result.converged and result.switch is None and not outcome.censored
+        assert result.n_iter < 100
+        assert len(result.history["residual"]) == len(result.history["iteration"])
+        assert len(result.history["residual"]) == result.n_iter + 1
+    assert other.n_iter == host.n_iter
 
 
 def test_sequence_settings_are_checked_once_up_front():
