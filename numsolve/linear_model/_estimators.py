@@ -251,8 +251,9 @@ class Ridge(_BCDRegressor):
     form when there are more features than samples; ``tol`` and ``max_iter`` then play no
     part and ``n_iter_`` is 1. Sparse ``X`` (with ``alpha > 0``) is solved the same way on
     its implicitly centred Gram matrix up to 500 features, above it by conjugate gradients
-    with a Jacobi preconditioner, ``max_iter`` bounding their iterations. Larger dense ``X``
-    and the other rules run block coordinate descent.
+    with a Jacobi preconditioner (on the dual, samples-by-samples system when there are more
+    features than samples), ``max_iter`` bounding their iterations. Larger dense ``X`` and
+    the other rules run block coordinate descent.
 
     Parameters
     ----------

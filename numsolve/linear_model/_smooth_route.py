@@ -12,8 +12,11 @@ on it. Here the whole block ``(W, b)`` is solved at once:
   centred Gram matrix ``X'AX - m m' + l2 I`` (``m = X'a``) up to :data:`SPARSE_GRAM_LIMIT`
   features, above it conjugate gradients on those normal equations with products by ``X``
   and ``X'`` and a Jacobi preconditioner, stopped once the gap (``||grad||^2 / (2 l2)`` for
-  a quadratic) meets the threshold. Sparse least squares without penalty keeps the
-  working-set engine.
+  a quadratic) meets the threshold; on wide ``X`` (``p > n``, no warm start) on their dual
+  form, an ``n x n`` system (see :func:`_dual_conjugate_gradients`). The iteration is a
+  plain loop whose stopping test may be any function of the residual (the dual's takes a
+  product); scipy's ``cg`` ran the same iterations 1-9 % slower. Sparse least squares
+  without penalty keeps the working-set engine.
 * binary logistic and multinomial losses: :func:`scipy.optimize.minimize` on the flat
   variable ``(W, b)`` with a fused loss and gradient. Up to :data:`NEWTON_LIMIT` variables
   a trust-region Newton-CG (``"trust-ncg"``) whose Hessian-vector products cost two
@@ -38,7 +41,6 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
-import scipy.sparse.linalg as sla
 from scipy.optimize import minimize
 
 from ._cd import DatafitKind
@@ -88,7 +90,7 @@ class SmoothResult(NamedTuple):
     threshold: float
     method: str
     """``"cholesky"``, ``"dual-cholesky"``, ``"lstsq"``, ``"sparse-cholesky"``, ``"cg"``,
-    ``"trust-ncg"`` or ``"lbfgs"``."""
+    ``"dual-cg"``, ``"trust-ncg"`` or ``"lbfgs"``."""
 
 
 def smooth_route_applies(X, datafit, penalty):
@@ -183,12 +185,7 @@ class _Problem:
     def intercept_at_zero(self):
         """The optimal intercept when ``W = 0``: the log-odds of the weighted class
         frequencies (zeros when a class has no weight, whose optimum is at infinity)."""
-        if self.multinomial:
-            frequencies = np.bincount(self.y.astype(np.intp), weights=self.a,
-                                      minlength=self.K)
-        else:
-            positive = float(self.a @ (self.y > 0))
-            frequencies = np.array([1.0 - positive, positive])
+        frequencies = self.datafit.class_masses(self.y, self.a, self.K, np)
         if not np.all(frequencies > 0):
             return np.zeros(self.K)
         logs = np.log(frequencies)
@@ -429,40 +426,112 @@ def _solve_least_squares(problem, W, b):
 
 def _solve_sparse_least_squares(problem, W, b, max_iter):
     """Ridge on sparse ``X``: the normal equations of the implicitly centred problem, by
-    Cholesky on the Gram matrix or by preconditioned conjugate gradients (see the module's
-    text); returns the method and its iterations."""
+    Cholesky on the Gram matrix or by preconditioned conjugate gradients on them or on their
+    dual form (see the module's text); returns the method and its iterations."""
     X, y, a, l2 = problem.X, problem.y, problem.a, problem.l2
-    p = problem.p
-    means = problem.col_means if problem.fit_intercept else np.zeros(p)
+    n, p = X.shape
+    centred = _CentredColumns(X, problem.col_means if problem.fit_intercept else np.zeros(p))
     y_mean = float(a @ y) if problem.fit_intercept else 0.0
-    X_T = X.T
-    rhs = X_T @ (a * y) - means * y_mean
+    # the gap of a quadratic is ||grad||^2 / (2 l2): met once ||grad||^2 reaches this
+    squared_gradient = 2.0 * l2 * problem.threshold
     if p <= SPARSE_GRAM_LIMIT:
-        gram = (X_T @ (sp.diags(a) @ X)).toarray()
-        gram -= np.outer(means, means)
-        gram.flat[::p + 1] += l2
-        W[:, 0] = la.cho_solve(la.cho_factor(gram, check_finite=False), rhs,
-                               check_finite=False)
+        W[:, 0] = _sparse_gram_solve(X, a, y, y_mean, centred.means, l2)
         method, n_iter = "sparse-cholesky", 1
+    elif p > n and not np.any(W):
+        W[:, 0], n_iter = _dual_conjugate_gradients(centred, a, y - y_mean, l2,
+                                                    squared_gradient, max_iter)
+        method = "dual-cg"
     else:
         def normal_product(v):
-            return X_T @ (a * (X @ v)) - means * (means @ v) + l2 * v
+            return centred.rmatvec(a * centred.matvec(v)) + l2 * v
 
-        diagonal = X.power(2).T @ a - means * means + l2
-        counter = [0]
-
-        def count(_):
-            counter[0] += 1
-
-        operator = sla.LinearOperator((p, p), matvec=normal_product, dtype=np.float64)
-        jacobi = sla.LinearOperator((p, p), matvec=lambda r: r / diagonal, dtype=np.float64)
-        # the gap of a quadratic is ||grad||^2 / (2 l2), and grad is CG's residual
-        W[:, 0] = sla.cg(operator, rhs, x0=np.array(W[:, 0], dtype=np.float64), rtol=0.0,
-                         atol=np.sqrt(2.0 * l2 * problem.threshold), maxiter=max_iter,
-                         M=jacobi, callback=count)[0]
-        method, n_iter = "cg", counter[0]
-    b[0] = y_mean - means @ W[:, 0]
+        diagonal = centred.squared_column_norms(a) + l2
+        W[:, 0], n_iter = _conjugate_gradients(
+            normal_product, centred.rmatvec(a * (y - y_mean)),
+            np.array(W[:, 0], dtype=np.float64), diagonal,
+            lambda residual: residual @ residual <= squared_gradient, max_iter)
+        method = "cg"
+    b[0] = y_mean - centred.means @ W[:, 0]
     return method, n_iter
+
+
+class _CentredColumns:
+    """Products by ``X - 1 m'`` (columns centred by the weighted means ``m``) and its
+    transpose, without forming it."""
+
+    def __init__(self, X, means):
+        self.X, self.X_T, self.means = X, X.T, means
+
+    def matvec(self, v):
+        return self.X @ v - self.means @ v
+
+    def rmatvec(self, u):
+        return self.X_T @ u - self.means * u.sum()
+
+    def squared_column_norms(self, a):
+        """``sum_i a_i (x_ij - m_j)^2`` per column, for means ``m = X'a`` or zero."""
+        return self.X_T.power(2) @ a - self.means * self.means
+
+    def squared_row_norms(self):
+        """``||x_i - m||^2`` per row."""
+        return (np.asarray(self.X.power(2).sum(axis=1)).reshape(-1)
+                - 2.0 * (self.X @ self.means) + self.means @ self.means)
+
+
+def _sparse_gram_solve(X, a, y, y_mean, means, l2):
+    """Cholesky solve of ``(X'AX - m m' + l2 I) w = X'A y - m ybar``."""
+    gram = (X.T @ (sp.diags(a) @ X)).toarray()
+    gram -= np.outer(means, means)
+    gram.flat[::gram.shape[0] + 1] += l2
+    return la.cho_solve(la.cho_factor(gram, check_finite=False),
+                        X.T @ (a * y) - means * y_mean, check_finite=False)
+
+
+def _dual_conjugate_gradients(centred, a, target, l2, squared_gradient, max_iter):
+    """Wide ridge (``p > n``): conjugate gradients on the dual system
+    ``(R Xc Xc' R + l2 I) u = R t`` (``R = A^(1/2)``, ``t`` the centred target), then
+    ``w = Xc' R u``.
+
+    The primal gradient at that ``w`` is ``-Xc' R r`` for the dual residual ``r``: each
+    iteration takes that one product more to read the gap. On scipy.sparse.random
+    2000 x 20000 at density 1e-3 with the default Ridge, 5 iterations (Jacobi-preconditioned
+    by ``a_i ||x_i - m||^2 + l2``) where the primal system took 10, each on vectors ten
+    times shorter.
+    """
+    root = np.sqrt(a)
+
+    def dual_product(u):
+        return root * centred.matvec(centred.rmatvec(root * u)) + l2 * u
+
+    def gap_met(residual):
+        gradient = centred.rmatvec(root * residual)
+        return gradient @ gradient <= squared_gradient
+
+    u, n_iter = _conjugate_gradients(dual_product, root * target, np.zeros(a.shape[0]),
+                                     a * centred.squared_row_norms() + l2, gap_met, max_iter)
+    return centred.rmatvec(root * u), n_iter
+
+
+def _conjugate_gradients(product, rhs, x, diagonal, converged, max_iter):
+    """Conjugate gradients on ``product(x) = rhs`` from ``x`` (updated in place),
+    preconditioned by ``diagonal``, until ``converged(rhs - product(x))`` or ``max_iter``
+    iterations; returns ``x`` and the iterations run."""
+    residual = rhs - product(x) if np.any(x) else rhs.copy()
+    preconditioned = residual / diagonal
+    direction = preconditioned.copy()
+    inner = residual @ preconditioned
+    n_iter = 0
+    while n_iter < max_iter and inner > 0 and not converged(residual):
+        curved = product(direction)
+        step = inner / (direction @ curved)
+        x += step * direction
+        residual -= step * curved
+        preconditioned = residual / diagonal
+        previous, inner = inner, residual @ preconditioned
+        direction *= inner / previous
+        direction += preconditioned
+        n_iter += 1
+    return x, n_iter
 
 
 def _minimise(problem, W, b, max_iter, recorder, bar):

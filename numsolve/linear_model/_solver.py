@@ -138,7 +138,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         Validate ``X`` and ``y``. False skips the dense checks for callers that ran them
         already (the estimators, through scikit-learn's ``validate_data``): a NumPy ``X``
         must then be a finite float32 or float64 matrix and ``y`` a finite vector of
-        length ``n_samples``; sparse ``X`` is still brought to canonical CSC form.
+        length ``n_samples``; sparse ``X`` is still brought to canonical CSC form (CSR
+        input stays CSR on the smooth route).
 
     Returns
     -------
@@ -147,7 +148,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``gap`` (final stopping criterion, objective scale), ``threshold`` (``tol`` on that
         scale), ``objective``, ``engine`` (``"smooth"``, ``"working-set"``, ``"block"`` or
         ``"heap"``), ``route`` (smooth route: ``"cholesky"``, ``"dual-cholesky"``,
-        ``"lstsq"``, ``"trust-ncg"`` or ``"lbfgs"``; working-set engine: ``"gram"``,
+        ``"lstsq"``, ``"sparse-cholesky"``, ``"cg"``, ``"dual-cg"``, ``"trust-ncg"`` or
+        ``"lbfgs"``; working-set engine: ``"gram"``,
         ``"columns"`` or ``"mixed"``, how its working sets were solved, see ``gram``; None
         otherwise), ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
         history ``objective``, ``gap``, ``kkt`` (and ``n_screened`` for the working-set
@@ -175,7 +177,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
     rng = check_random_state(random_state)
     if backend == "compiled":
         if check_input or sp.issparse(X):
-            X = check_matrix(X, "X", accept_sparse=True, sparse_format="csc")
+            X = check_matrix(X, "X", accept_sparse=True,
+                             sparse_format=_sparse_format(X, datafit, penalty, rule, engine, gram))
         n, p = X.shape
         y_host = (check_vector(y, n, "y", dtype=np.float64) if check_input
                   else np.asarray(y, dtype=np.float64))
@@ -349,6 +352,17 @@ def _route_name(gram_solves, n_solves):
     if gram_solves == 0:
         return "columns"
     return "gram" if gram_solves == n_solves else "mixed"
+
+
+def _sparse_format(X, datafit, penalty, rule, engine, gram):
+    """The sparse format ``X`` is checked into: CSR when the caller's ``X`` is CSR and the
+    smooth route takes it (whose products by ``X`` and ``X'`` take either format: on
+    scipy.sparse.random 2000 x 20000 at density 1e-3 a product pair costs 75 us in CSR,
+    250 us in CSC, and the conversion 170 us), CSC (the kernels' format) otherwise."""
+    if (sp.issparse(X) and X.format == "csr" and rule == "auto" and engine != "block"
+            and gram is not True and smooth_route_applies(X, datafit, penalty)):
+        return "csr"
+    return "csc"
 
 
 def _centred(X, a, fit_intercept):
