@@ -22,11 +22,11 @@ from ._heap_engine import GRAM_NNZ_LIMIT, gram_size_bound, heap_unsupported, sol
 from ._partitions import PARTITIONS
 from ._penalties import _Penalty
 from ._rules import RULES
-from ._smooth_route import smooth_route_applies, solve_smooth
+from ._smooth_route import smooth_route_applies, solve_least_squares_targets, solve_smooth
 from ._updates import UPDATES
 from ._working_set import solve_working_set
 
-__all__ = ["bcd", "updates_per_epoch"]
+__all__ = ["bcd", "least_squares_targets", "updates_per_epoch"]
 
 _AUTO_BLOCK = 64
 _ENGINES = ("auto", "block", "heap")
@@ -296,13 +296,7 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         intercept = b
     if K == 1:
         coef = coef[:, 0]
-    if not converged:
-        warnings.warn(
-            f"bcd did not converge: gap {crit:.3e} > tol * P(0) = {threshold:.3e} "
-            f"(objective scale) after {n_iter} iterations; raise max_iter or tol",
-            ConvergenceWarning, stacklevel=2)
-    message = ("duality gap below tolerance" if converged and penalty.has_dual else
-               "KKT violation below tolerance" if converged else "iteration budget exhausted")
+    message = _outcome(converged, crit, threshold, n_iter, penalty)
     if backend == "compiled":
         coef = from_numpy(coef, xp)
     return SolveResult(
@@ -311,6 +305,62 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         extras={"intercept": intercept if K > 1 else intercept[0], "gap": float(crit),
                 "threshold": float(threshold), "objective": float(primal), "engine": engine,
                 "route": route, "epochs": epochs, "rule": rule, "update": update, "key_updates": key_updates})
+
+
+def least_squares_targets(X, Y, datafit, penalty, *, fit_intercept=False, tol=1e-6):
+    """:func:`bcd`'s smooth route for least squares on every column of ``Y`` at once.
+
+    One factorisation serves all targets, where :func:`bcd` on each column would
+    factorise once per column; each column's result is the one :func:`bcd` returns for it
+    (its own stopping scale, gap and history).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Dense, finite, float32 or float64 (checked by the caller, as for :func:`bcd` with
+        ``check_input=False``), its smaller side at most 4000.
+    Y : ndarray of shape (n_samples, n_targets)
+        Finite targets.
+    datafit : Quadratic
+        With its sample weights.
+    penalty : L2 or NoPenalty
+    fit_intercept : bool, default=False
+    tol : float, default=1e-6
+        As for :func:`bcd`: each column's result says whether its gap meets it.
+
+    Returns
+    -------
+    list of SolveResult
+        One per column of ``Y``, as :func:`bcd` describes it (``n_iter`` one).
+    """
+    a = datafit.weights(X.shape[0], np, np.float64)
+    X_centred, shift = _centred(X, a, fit_intercept)
+    recorders = [HistoryRecorder() for _ in range(Y.shape[1])]
+    W, b, solved = solve_least_squares_targets(
+        X_centred, np.asarray(Y, dtype=np.float64), a, datafit, penalty,
+        fit_intercept=fit_intercept, tol=tol, recorders=recorders)
+    if shift is not None:
+        b = b - shift @ W
+    return [SolveResult(
+        x=W[:, k].astype(X.dtype), n_iter=1, converged=result.converged,
+        message=_outcome(result.converged, result.criterion, result.threshold, 1, penalty),
+        history=recorder.as_dict(),
+        extras={"intercept": X.dtype.type(b[k]), "gap": result.criterion,
+                "threshold": result.threshold, "objective": result.primal, "engine": "smooth",
+                "route": result.method, "epochs": None, "rule": "auto", "update": "auto",
+                "key_updates": None})
+        for k, (result, recorder) in enumerate(zip(solved, recorders))]
+
+
+def _outcome(converged, crit, threshold, n_iter, penalty):
+    """The result's message; a ConvergenceWarning when the criterion was not met."""
+    if not converged:
+        warnings.warn(
+            f"bcd did not converge: gap {crit:.3e} > tol * P(0) = {threshold:.3e} "
+            f"(objective scale) after {n_iter} iterations; raise max_iter or tol",
+            ConvergenceWarning, stacklevel=3)
+    return ("duality gap below tolerance" if converged and penalty.has_dual else
+            "KKT violation below tolerance" if converged else "iteration budget exhausted")
 
 
 def updates_per_epoch(X, n_tasks=1, rule="auto", block_size=1):

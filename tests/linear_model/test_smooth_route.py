@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.sparse as sp
 import sklearn.linear_model as sk
 from sklearn.datasets import load_breast_cancer, load_digits
@@ -309,3 +310,41 @@ def test_sparse_format_is_kept_on_the_smooth_route(fmt):
     assert _sparse_format(X, Quadratic(), L2(0.1), "auto", "block", "auto") == "csc"
     assert _sparse_format(X, Quadratic(), L2(0.1), "auto", "auto", True) == "csc"
     assert _sparse_format(X.toarray(), Quadratic(), L2(0.1), "auto", "auto", "auto") == "csc"
+
+
+# least squares without penalty only where it is well posed (wide X has many solutions)
+@pytest.mark.parametrize("shape, alpha", [((80, 12), 0.3), ((40, 90), 0.3), ((80, 12), 0.0)])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_multi_target_ridge_is_one_factorisation_of_the_per_target_solves(
+        rng, monkeypatch, shape, alpha, fit_intercept):
+    """Several targets on dense X share one factorisation (Cholesky, dual Cholesky or
+    least squares) and give each target what bcd gives it alone: coefficients, intercept,
+    gap and history."""
+    X = rng.standard_normal(shape) * rng.uniform(0.1, 10.0, shape[1])
+    Y = X[:, :3] @ rng.standard_normal((3, 3)) + rng.standard_normal((shape[0], 3)) + 2.0
+    sw = rng.uniform(0.5, 2.0, shape[0])
+    factorisations = []
+    for name in ("cho_factor", "lstsq"):
+        original = getattr(scipy.linalg, name)
+        monkeypatch.setattr(scipy.linalg, name, lambda *args, original=original, **kwargs: (
+            factorisations.append(1), original(*args, **kwargs))[1])
+    model = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X, Y, sample_weight=sw)
+    assert len(factorisations) == 1
+    for k in range(3):
+        alone = bcd(X, Y[:, k], Quadratic(sample_weight=sw), L2(alpha / sw.sum()),
+                    fit_intercept=fit_intercept, tol=1e-4)
+        np.testing.assert_allclose(model.coef_[k], alone.x, rtol=1e-9, atol=1e-10)
+        assert model.intercept_[k] == pytest.approx(alone.intercept, rel=1e-9, abs=1e-10)
+        assert model.dual_gap_[k] == pytest.approx(alone.gap, rel=1e-3, abs=1e-12)
+        assert model.history_[k]["objective"][-1] == pytest.approx(alone.objective, rel=1e-12)
+        assert model.n_iter_[k] == 1
+
+
+def test_multi_target_ridge_keeps_float32_and_sparse_targets_separate(rng):
+    X = rng.standard_normal((60, 8))
+    Y = X @ rng.standard_normal((8, 2)) + rng.standard_normal((60, 2))
+    ours = Ridge(alpha=2.0).fit(X.astype(np.float32), Y)
+    assert ours.coef_.dtype == np.float32 and ours.intercept_.dtype == np.float32
+    sparse = Ridge(alpha=2.0).fit(sp.csr_matrix(X), Y)
+    np.testing.assert_allclose(sparse.coef_, Ridge(alpha=2.0).fit(X, Y).coef_, rtol=1e-9)
+    np.testing.assert_allclose(ours.coef_, sparse.coef_, rtol=1e-4)
