@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from ._cd import DatafitKind
-from ._objective import optimality, stopping_scale
+from ._objective import newton_on_intercept, optimality, stopping_scale
 from ._ws_gap import least_squares_optimality, logistic_gap
 
 __all__ = ["CHOLESKY_LIMIT", "NEWTON_LIMIT", "SPARSE_GRAM_LIMIT", "SmoothResult",
@@ -406,22 +406,28 @@ class _Problem:
         return primal, gap
 
     def _refine_intercept(self, Zt, Gt, value, b):
-        """Newton steps on ``b`` alone, each kept only if the loss does not increase."""
-        for _ in range(_INTERCEPT_STEPS):
-            g = Gt.sum(axis=1)
+        """Newton steps on ``b`` alone (:func:`._objective.newton_on_intercept`), each kept
+        only if the loss does not increase, the curvature from the cached probabilities;
+        ``b`` is updated in place."""
+        tried = []
+
+        def evaluate(trial):
+            tried.append(trial)
+            return self.loss_and_raw_gradient(trial)
+
+        def newton_step(_, G):
+            g = G.sum(axis=1)
             if not np.any(g):
-                break
+                return None
             step = self._intercept_newton_step(g)
-            decrease = 0.5 * float(g @ step)
-            trial = Zt - step[:, None]
-            trial_value, trial_G = self.loss_and_raw_gradient(trial)
-            if not trial_value <= value:
-                self.loss_and_raw_gradient(Zt)  # the probabilities of the kept point
-                break
-            Zt, Gt, value = trial, trial_G, trial_value
-            b -= step
-            if decrease <= _SETTLED * self.threshold:
-                break
+            return step, float(g @ step)
+
+        Zt, b[:], value, Gt = newton_on_intercept(
+            evaluate, newton_step, lambda Z, step: Z - step[:, None], Zt, b.copy(),
+            (value, Gt), max_steps=_INTERCEPT_STEPS, tries=1,
+            settled=_SETTLED * self.threshold)
+        if tried and tried[-1] is not Zt:
+            self.loss_and_raw_gradient(Zt)  # the probabilities of the kept point
         return Zt, Gt, value
 
     def _intercept_newton_step(self, g):
