@@ -255,7 +255,8 @@ class Ridge(_BCDRegressor):
     With the default ``rule="auto"`` on dense ``X`` whose smaller side is at most 4000 the
     fit is one Cholesky solve of the (weighted, centred) normal equations, or of their dual
     form when there are more features than samples; ``tol`` and ``max_iter`` then play no
-    part and ``n_iter_`` is 1. Sparse ``X`` (with ``alpha > 0``) is solved the same way on
+    part and ``n_iter_`` is 1; several targets share that one factorisation, each with its
+    own gap. Sparse ``X`` (with ``alpha > 0``) is solved the same way on
     its implicitly centred Gram matrix up to 500 features, above it by conjugate gradients
     with a Jacobi preconditioner (on the dual, samples-by-samples system when there are more
     features than samples), ``max_iter`` bounding their iterations. Larger dense ``X`` and

@@ -7,7 +7,8 @@ on it. Here the whole block ``(W, b)`` is solved at once:
 * least squares on dense ``X`` whose smaller side is at most :data:`CHOLESKY_LIMIT`: one
   Cholesky solve of ``X'AX + l2 I`` (``p <= n``) or of the dual system
   ``A^(1/2) X X' A^(1/2) + l2 I`` (``p > n``; ``A = diag(a)``), a least-squares solve
-  without penalty. Larger dense problems keep the working-set engine.
+  without penalty; several targets share that factorisation
+  (:func:`solve_least_squares_targets`). Larger dense problems keep the working-set engine.
 * L2-penalised least squares on sparse ``X``: the same Cholesky solve of the implicitly
   centred Gram matrix ``X'AX - m m' + l2 I`` (``m = X'a``) up to :data:`SPARSE_GRAM_LIMIT`
   features, above it conjugate gradients on those normal equations with products by ``X``
