@@ -438,8 +438,9 @@ def _real_problem(name, standardise, target="labels"):
 
 
 def _sparse_ridge_problem(source):
-    """Sparse least-squares data: digits as CSR, or scipy.sparse.random 20000 x 2000 at
-    density 1e-2 with a linear target plus noise."""
+    """Sparse least-squares data: digits as CSR, or scipy.sparse.random at 20000 x 2000
+    (density 1e-2, ``"random"``) or 2000 x 20000 (density 1e-3, ``"wide"``) with a linear
+    target plus noise."""
     def setup():
         import scipy.sparse as sp
         from sklearn.datasets import load_digits
@@ -447,9 +448,10 @@ def _sparse_ridge_problem(source):
         if source == "digits":
             X, y = load_digits(return_X_y=True)
             return {"X": sp.csr_matrix(X), "y": y.astype(float)}
+        n, p, density = (20_000, 2_000, 1e-2) if source == "random" else (2_000, 20_000, 1e-3)
         rng = np.random.default_rng(0)
-        X = sp.random(20_000, 2_000, density=1e-2, format="csr", random_state=0)
-        return {"X": X, "y": X @ rng.standard_normal(2_000) + rng.standard_normal(20_000)}
+        X = sp.random(n, p, density=density, format="csr", random_state=0)
+        return {"X": X, "y": X @ rng.standard_normal(p) + rng.standard_normal(n)}
     return setup
 
 
@@ -494,7 +496,10 @@ def _defaults(make):
 
 
 def _real_defaults_cases():
-    """``LogisticRegression()`` and ``Ridge()`` with no arguments on the bundled data."""
+    """``LogisticRegression()`` and ``Ridge()`` with no arguments on the bundled data (and
+    on sparse random data, wide and tall, and with several targets)."""
+    from types import SimpleNamespace
+
     import sklearn.linear_model as sk
 
     import numsolve.linear_model as ns
@@ -526,13 +531,38 @@ def _real_defaults_cases():
             [Contender("numsolve Ridge()", _defaults(ns.Ridge)),
              Contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
     for source, description in (("digits", "load_digits as CSR"),
-                                ("random", "scipy.sparse.random 20000 x 2000, density 1e-2")):
+                                ("random", "scipy.sparse.random 20000 x 2000, density 1e-2"),
+                                ("wide", "scipy.sparse.random 2000 x 20000, density 1e-3")):
         out.append(Case(
             f"real_defaults_ridge_sparse_{source}",
             f"{description}; Ridge() with its defaults (alpha=1, intercept)",
             _sparse_ridge_problem(source),
             [Contender("numsolve Ridge()", _defaults(ns.Ridge)),
              Contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
+
+    def one_hot_digits():
+        problem = _real_problem("digits", False)()
+        X, y = problem["X"], problem["y"]
+        return {"X": X, "Y": np.where(y[:, None] == np.arange(10), 1.0, -1.0)}
+
+    def per_target(make):
+        """Sum of the targets' objectives, largest gap and iterations."""
+        def run(problem):
+            estimator = make().fit(problem["X"], problem["Y"])
+            figures = [_defaults_quality({"X": problem["X"], "y": problem["Y"][:, k]},
+                                         SimpleNamespace(coef_=estimator.coef_[k],
+                                                         intercept_=estimator.intercept_[k]))
+                       for k in range(problem["Y"].shape[1])]
+            return {"objective": sum(f["objective"] for f in figures),
+                    "gap": max(f["gap"] for f in figures),
+                    "iterations": int(np.max(getattr(estimator, "n_iter_", 0) or 0))}
+        return run
+    out.append(Case(
+        "real_defaults_ridge_multi_target_digits",
+        "load_digits, raw features, ten targets (one-hot labels as +-1, as RidgeClassifier "
+        "fits them); Ridge() with its defaults (alpha=1, intercept)", one_hot_digits,
+        [Contender("numsolve Ridge()", per_target(ns.Ridge)),
+         Contender("sklearn Ridge()", per_target(sk.Ridge))], repeats=_REAL_REPEATS))
     return out
 
 

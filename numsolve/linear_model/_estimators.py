@@ -15,6 +15,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -27,7 +28,8 @@ from ._datafits import Logistic, Multinomial, Quadratic
 from ._docstrings import with_shared_text
 from ._penalties import L1, L2, L1PlusL2, NonNegL1, NoPenalty
 from ._rules import RULES
-from ._solver import bcd, updates_per_epoch
+from ._smooth_route import smooth_route_applies
+from ._solver import bcd, least_squares_targets, updates_per_epoch
 from ._updates import UPDATES
 
 __all__ = ["ElasticNet", "Lasso", "LogisticRegression", "Ridge"]
@@ -103,8 +105,7 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         intercept_init = (np.reshape(self.intercept_, -1) if warm and self.fit_intercept
                           else [None] * n_targets)
         datafit = Quadratic(sample_weight=sample_weight)
-        fits = [_fit_bcd(self, X, targets[:, k], datafit, penalty, 1, coef_init[k],
-                         intercept_init[k]) for k in range(n_targets)]
+        fits = self._fit_targets(X, targets, datafit, penalty, coef_init, intercept_init)
         coef = np.array([np.asarray(result.x, dtype=X.dtype) for result, _ in fits])
         intercept = np.array([float(result.intercept) if self.fit_intercept else 0.0
                               for result, _ in fits], dtype=X.dtype)
@@ -115,6 +116,11 @@ class _BCDRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         self.dual_gap_ = fits[0][0].gap if single else np.array([r.gap for r, _ in fits])
         self.history_ = fits[0][0].history if single else [r.history for r, _ in fits]
         return self
+
+    def _fit_targets(self, X, targets, datafit, penalty, coef_init, intercept_init):
+        """One :func:`bcd` fit per column of ``targets``: a list of (result, epochs)."""
+        return [_fit_bcd(self, X, targets[:, k], datafit, penalty, 1, coef_init[k],
+                         intercept_init[k]) for k in range(targets.shape[1])]
 
     def predict(self, X):
         """Predict ``X w + b``."""
@@ -249,10 +255,12 @@ class Ridge(_BCDRegressor):
     With the default ``rule="auto"`` on dense ``X`` whose smaller side is at most 4000 the
     fit is one Cholesky solve of the (weighted, centred) normal equations, or of their dual
     form when there are more features than samples; ``tol`` and ``max_iter`` then play no
-    part and ``n_iter_`` is 1. Sparse ``X`` (with ``alpha > 0``) is solved the same way on
+    part and ``n_iter_`` is 1; several targets share that one factorisation, each with its
+    own gap. Sparse ``X`` (with ``alpha > 0``) is solved the same way on
     its implicitly centred Gram matrix up to 500 features, above it by conjugate gradients
-    with a Jacobi preconditioner, ``max_iter`` bounding their iterations. Larger dense ``X``
-    and the other rules run block coordinate descent.
+    with a Jacobi preconditioner (on the dual, samples-by-samples system when there are more
+    features than samples), ``max_iter`` bounding their iterations. Larger dense ``X`` and
+    the other rules run block coordinate descent.
 
     Parameters
     ----------
@@ -294,6 +302,15 @@ class Ridge(_BCDRegressor):
 
     def _penalty(self, total_weight):
         return L2(self.alpha / total_weight)
+
+    def _fit_targets(self, X, targets, datafit, penalty, coef_init, intercept_init):
+        """Several targets on dense ``X`` by the direct solve share one factorisation (see
+        :func:`least_squares_targets`); otherwise one :func:`bcd` fit per target."""
+        if (targets.shape[1] > 1 and self.rule == "auto" and not sp.issparse(X)
+                and smooth_route_applies(X, datafit, penalty)):
+            return [(result, 1) for result in least_squares_targets(
+                X, targets, datafit, penalty, fit_intercept=self.fit_intercept, tol=self.tol)]
+        return super()._fit_targets(X, targets, datafit, penalty, coef_init, intercept_init)
 
 
 @with_shared_text

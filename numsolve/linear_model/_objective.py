@@ -9,7 +9,8 @@ engines call :func:`refine_intercept` first so that the centring is a round-off 
 
 from ._cd import DatafitKind
 
-__all__ = ["checkpoint", "dual_correlation", "optimality", "refine_intercept", "stopping_scale"]
+__all__ = ["checkpoint", "dual_correlation", "newton_on_intercept", "optimality", "refine_intercept",
+           "stopping_scale"]
 
 
 def stopping_scale(datafit, y, a, K, fit_intercept, xp):
@@ -127,34 +128,80 @@ def refine_intercept(datafit, Z, y, a, b, xp, max_steps=20):
 
     Returns the updated ``(Z, b)``; the objective never increases (beyond its rounding).
     """
-    K = Z.shape[1]
-    eye = xp.eye(K, dtype=Z.dtype, device=_device(Z))
-    value = float(datafit.value(Z, y, a, xp))
-    for _ in range(max_steps):
+    eye = xp.eye(Z.shape[1], dtype=Z.dtype, device=_device(Z))
+
+    def newton_step(Z, _):
         g = xp.sum(datafit.raw_gradient(Z, y, a, xp), axis=0)
         if float(xp.max(xp.abs(g))) <= 1e-15:
-            break
+            return None
         H = xp.sum(datafit.raw_hessian(Z, y, a, xp), axis=0) + 1e-12 * eye
         step = xp.linalg.solve(H, g[:, None])[:, 0]
-        if float(xp.sum(g * step)) <= _ROUND_OFF * abs(value):
-            # the decrease the step promises is below the loss's rounding: the line search
-            # would halve it 30 times by noise (two thirds of breast_cancer's L1 fit went
-            # there); the step itself is second-order accurate and the last
-            Z, b = Z - step, b - step
+        return step, float(xp.sum(g * step))
+
+    def evaluate(Z):
+        return float(datafit.value(Z, y, a, xp)), None
+
+    Z, b, _, _ = newton_on_intercept(
+        evaluate, newton_step, lambda Z, step: Z - step, Z, b, evaluate(Z),
+        max_steps=max_steps, tries=30, round_off=_ROUND_OFF,
+        settled=float("inf") if datafit.kind == DatafitKind.LEAST_SQUARES else 0.0)
+    return Z, b
+
+
+def newton_on_intercept(evaluate, newton_step, shift, Z, b, evaluated, *, max_steps, tries,
+                        round_off=None, settled=0.0):
+    """Newton steps on the intercept alone, the loop of :func:`refine_intercept` and of the
+    smooth route's refinement (which keeps its own layout and cached probabilities).
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``evaluate(Z) -> (value, state)``: the loss at a predictor and whatever
+        ``newton_step`` needs there.
+    newton_step : callable
+        ``newton_step(Z, state) -> (step, g @ step)`` at the current point (``g`` the
+        intercept's gradient), or None to stop (a zero gradient).
+    shift : callable
+        ``shift(Z, step)``: the predictor with the intercept moved by ``-step``.
+    Z, b : arrays
+        Predictor and intercept; ``evaluated`` is ``evaluate(Z)``.
+    max_steps, tries : int
+        Newton steps at most; trial lengths per step (halved from one), the step dropped
+        and the refinement ended when none lowers the loss.
+    round_off : float, optional
+        A step whose ``g @ step`` is at most ``round_off * |value|`` is taken untested and
+        ends the refinement: the loss would not resolve its decrease.
+    settled : float
+        The refinement ends after a step whose predicted decrease ``t (g @ step) / 2`` is at
+        most this (infinity: one step, exact for least squares).
+
+    Returns
+    -------
+    Z, b, value, state
+        At the last point kept (``value`` and ``state`` of the last tested one; after an
+        untested step, of the point before it).
+    """
+    value, state = evaluated
+    for _ in range(max_steps):
+        newton = newton_step(Z, state)
+        if newton is None:
             break
+        step, decrease = newton
+        if round_off is not None and decrease <= round_off * abs(value):
+            return shift(Z, step), b - step, value, state
         t = 1.0
-        for _ in range(30):
-            trial = Z - t * step
-            new = float(datafit.value(trial, y, a, xp))
-            if new <= value:
+        for _ in range(tries):
+            trial = shift(Z, t * step)
+            trial_value, trial_state = evaluate(trial)
+            if trial_value <= value:
                 break
             t *= 0.5
         else:
             break
-        Z, b, value = trial, b - t * step, new
-        if datafit.kind == DatafitKind.LEAST_SQUARES:
+        Z, b, value, state = trial, b - t * step, trial_value, trial_state
+        if 0.5 * t * decrease <= settled:
             break
-    return Z, b
+    return Z, b, value, state
 
 
 def _device(x):

@@ -103,3 +103,29 @@ def test_bad_parameters():
         Logistic().encode([0.0, 1.0])
     with pytest.raises(ValueError, match="class indices"):
         Multinomial().encode([0.5, 1.0])
+
+
+def test_multinomial_value_reads_each_sample_class_score(rng):
+    """The value is ``sum_i a_i (logsumexp(z_i) - z_{i, y_i})``, the label's score read
+    in place (not through one-hot labels), also for classes absent from ``y``."""
+    Z, y, a = _problem(Multinomial(n_classes=4), rng, n=30, K=4)
+    y[y == 2] = 0.0
+    expected = a @ (np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(30), y.astype(int)])
+    assert Multinomial(n_classes=4).value(Z, y, a, np) == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_array_equal(Multinomial().label_scores(Z, y, np),
+                                  Z[np.arange(30), y.astype(int)])
+
+
+@pytest.mark.parametrize("datafit,K", DATAFITS[1:])
+def test_class_masses_are_weighted_label_frequencies(datafit, K, rng):
+    """One computation of the weighted class frequencies, whose entropy is the constant
+    fit's value (the stopping scale) and whose log-odds the smooth route's first
+    intercept."""
+    _, y, a = _problem(datafit, rng, n=40, K=K)
+    masses = datafit.class_masses(y, a, K, np)
+    labels = (y > 0).astype(int) if isinstance(datafit, Logistic) else y.astype(int)
+    np.testing.assert_allclose(masses, np.bincount(labels, weights=a, minlength=max(K, 2)),
+                               rtol=1e-14)
+    frequencies = masses / masses.sum()
+    assert datafit.constant_fit_value(y, a, K, np) == pytest.approx(
+        -np.sum(frequencies * np.log(frequencies)), rel=1e-14)

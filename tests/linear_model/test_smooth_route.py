@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.sparse as sp
 import sklearn.linear_model as sk
 from sklearn.datasets import load_breast_cancer, load_digits
@@ -16,6 +17,7 @@ from numsolve.linear_model import (L1, L2, ElasticNet, Lasso, Logistic, Logistic
 from numsolve.linear_model._objective import optimality
 from numsolve.linear_model._smooth_route import (NEWTON_LIMIT, SPARSE_GRAM_LIMIT,
                                                  smooth_route_applies)
+from numsolve.linear_model._solver import _sparse_format
 
 
 @pytest.fixture
@@ -245,13 +247,14 @@ def test_fitted_estimator_pickles(rng):
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
 
 
-@pytest.mark.parametrize("p, route", [(40, "sparse-cholesky"), (SPARSE_GRAM_LIMIT + 100, "cg")])
+@pytest.mark.parametrize("n, p, route", [(300, 40, "sparse-cholesky"),
+                                         (SPARSE_GRAM_LIMIT + 300, SPARSE_GRAM_LIMIT + 100, "cg"),
+                                         (300, SPARSE_GRAM_LIMIT + 100, "dual-cg")])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_sparse_ridge_matches_the_dense_solve(rng, p, route, fit_intercept):
-    """Sparse ridge, by the centred Gram's Cholesky or by conjugate gradients, returns the
-    dense route's exact solution (weighted, with or without intercept) and reports the gap
-    at its point."""
-    n = 300
+def test_sparse_ridge_matches_the_dense_solve(rng, n, p, route, fit_intercept):
+    """Sparse ridge, by the centred Gram's Cholesky or by conjugate gradients on the normal
+    equations (or on their dual form when wide), returns the dense route's exact solution
+    (weighted, with or without intercept) and reports the gap at its point."""
     X = sp.random(n, p, density=0.05, random_state=1, format="csr") \
         @ sp.diags(rng.uniform(0.1, 10.0, p))
     y = X @ rng.standard_normal(p) + rng.standard_normal(n) + 3.0
@@ -291,3 +294,57 @@ def test_sparse_ridge_cg_warm_start_resumes(rng):
     exact = Ridge(alpha=1.1).fit(X.toarray(), y).coef_
     np.testing.assert_allclose(model.coef_, exact, atol=1e-4)
     np.testing.assert_allclose(cold.coef_, exact, atol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_format_is_kept_on_the_smooth_route(fmt):
+    """CSR input stays CSR on the smooth route (whose sparse products take either format;
+    on wide data CSR's are three times faster than CSC's and the conversion costs more than
+    the solve's iterations); every other route gets the kernels' CSC."""
+    X = sp.random(30, 50, density=0.2, random_state=0, format=fmt)
+    kept = "csr" if fmt == "csr" else "csc"
+    assert _sparse_format(X, Quadratic(), L2(0.1), "auto", "auto", "auto") == kept
+    assert _sparse_format(X, Logistic(), L2(0.1), "auto", "auto", "auto") == kept
+    assert _sparse_format(X, Quadratic(), L1(0.1), "auto", "auto", "auto") == "csc"
+    assert _sparse_format(X, Quadratic(), L2(0.1), "cyclic", "auto", "auto") == "csc"
+    assert _sparse_format(X, Quadratic(), L2(0.1), "auto", "block", "auto") == "csc"
+    assert _sparse_format(X, Quadratic(), L2(0.1), "auto", "auto", True) == "csc"
+    assert _sparse_format(X.toarray(), Quadratic(), L2(0.1), "auto", "auto", "auto") == "csc"
+
+
+# least squares without penalty only where it is well posed (wide X has many solutions)
+@pytest.mark.parametrize("shape, alpha", [((80, 12), 0.3), ((40, 90), 0.3), ((80, 12), 0.0)])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_multi_target_ridge_is_one_factorisation_of_the_per_target_solves(
+        rng, monkeypatch, shape, alpha, fit_intercept):
+    """Several targets on dense X share one factorisation (Cholesky, dual Cholesky or
+    least squares) and give each target what bcd gives it alone: coefficients, intercept,
+    gap and history."""
+    X = rng.standard_normal(shape) * rng.uniform(0.1, 10.0, shape[1])
+    Y = X[:, :3] @ rng.standard_normal((3, 3)) + rng.standard_normal((shape[0], 3)) + 2.0
+    sw = rng.uniform(0.5, 2.0, shape[0])
+    factorisations = []
+    for name in ("cho_factor", "lstsq"):
+        original = getattr(scipy.linalg, name)
+        monkeypatch.setattr(scipy.linalg, name, lambda *args, original=original, **kwargs: (
+            factorisations.append(1), original(*args, **kwargs))[1])
+    model = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X, Y, sample_weight=sw)
+    assert len(factorisations) == 1
+    for k in range(3):
+        alone = bcd(X, Y[:, k], Quadratic(sample_weight=sw), L2(alpha / sw.sum()),
+                    fit_intercept=fit_intercept, tol=1e-4)
+        np.testing.assert_allclose(model.coef_[k], alone.x, rtol=1e-9, atol=1e-10)
+        assert model.intercept_[k] == pytest.approx(alone.intercept, rel=1e-9, abs=1e-10)
+        assert model.dual_gap_[k] == pytest.approx(alone.gap, rel=1e-3, abs=1e-12)
+        assert model.history_[k]["objective"][-1] == pytest.approx(alone.objective, rel=1e-12)
+        assert model.n_iter_[k] == 1
+
+
+def test_multi_target_ridge_keeps_float32_and_sparse_targets_separate(rng):
+    X = rng.standard_normal((60, 8))
+    Y = X @ rng.standard_normal((8, 2)) + rng.standard_normal((60, 2))
+    ours = Ridge(alpha=2.0).fit(X.astype(np.float32), Y)
+    assert ours.coef_.dtype == np.float32 and ours.intercept_.dtype == np.float32
+    sparse = Ridge(alpha=2.0).fit(sp.csr_matrix(X), Y)
+    np.testing.assert_allclose(sparse.coef_, Ridge(alpha=2.0).fit(X, Y).coef_, rtol=1e-9)
+    np.testing.assert_allclose(ours.coef_, sparse.coef_, rtol=1e-4)
