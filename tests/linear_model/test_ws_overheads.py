@@ -1,0 +1,84 @@
+"""Per-fit work the working-set engine skips: Anderson extrapolation restricted to the
+coefficients that move, no GS-q scoring when every kept feature is taken, and no Gram cache
+for fits that never solve a working set on it (sparse least squares, section 22 of the
+issue tracker's grid)."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from numsolve.linear_model import L1, Quadratic, bcd
+from numsolve.linear_model import _working_set
+from numsolve.linear_model._anderson import anderson_guess
+from numsolve.linear_model._cd import DatafitKind
+from numsolve.linear_model._design import Design
+
+
+def _wide_problem(n=80, p=400):
+    rng = np.random.default_rng(3)  # a start where the six epochs' guess is taken
+    X = sp.random(n, p, density=0.05, format="csc", random_state=3,
+                  data_rvs=rng.standard_normal)
+    w = np.zeros(p)
+    w[:8] = rng.standard_normal(8)
+    y = np.asarray(X @ w) + 0.01 * rng.standard_normal(n)
+    a = np.full(n, 1.0 / n)
+    return X, y, a, 0.05 * np.abs(X.T @ (a * y)).max()
+
+
+def _buffered_epochs(design, y, a, W, Z, ws, lips, l1):
+    """Six epochs over ``ws`` and their iterates as the engine buffers them."""
+    buffer = []
+    for _ in range(6):
+        design.epoch(DatafitKind.LEAST_SQUARES, y, a, W, Z, ws, lips, l1, 0.0, False)
+        buffer.append(np.concatenate([W[ws].ravel(), np.zeros(1)]))
+    return buffer
+
+
+def test_extrapolation_over_moving_coefficients_equals_the_full_guess():
+    X, y, a, l1 = _wide_problem()
+    design = Design(X)
+    lips = design.col_sq_norms(a)
+    ws = np.arange(X.shape[1], dtype=np.int32)
+    W = np.zeros((X.shape[1], 1))
+    Z = np.zeros((X.shape[0], 1))
+    buffer = _buffered_epochs(design, y, a, W, Z, ws, lips, l1)
+    moving = np.any(np.asarray(buffer)[:, :-1] != 0, axis=0)
+    assert 0 < moving.sum() < ws.size / 4  # mostly zeros: the restriction matters
+    penalty, datafit = L1(l1), Quadratic()
+    full = anderson_guess(buffer)
+    expected_W = full[:-1].reshape(-1, 1)
+    expected_Z = np.asarray(X @ expected_W) + full[-1]
+    before = datafit.value(Z, y, a, np) + penalty.value(W, np)
+    after = datafit.value(expected_Z, y, a, np) + penalty.value(expected_W, np)
+    assert after < before  # the guess is taken: the comparison is of two guesses
+    b = np.zeros(1)
+    _working_set._extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer)
+    np.testing.assert_allclose(W, expected_W, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(Z, expected_Z, rtol=1e-9, atol=1e-12)
+    assert b[0] == full[-1] == 0.0
+
+
+def test_best_features_keep_the_model_then_the_best_scores(rng):
+    W = np.zeros((6, 1))
+    W[4] = 0.5
+    grad = np.array([[0.1], [3.0], [0.2], [2.0], [0.0], [0.3]])
+    lips = np.ones(6)
+    in_model = W[:, 0] != 0
+    chosen = _working_set._best_features(L1(0.05), W, grad, lips, in_model, 3)
+    np.testing.assert_array_equal(chosen, [1, 3, 4])
+    every = _working_set._best_features(L1(0.05), W, grad, lips, in_model, 6)
+    np.testing.assert_array_equal(every, np.arange(6))
+
+
+def test_sparse_fit_without_gram_solves_builds_no_gram(rng, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the Gram cache was built for a fit that never uses it")
+
+    monkeypatch.setattr(_working_set, "WorkingSetGram", refuse)
+    X, y, a, l1 = _wide_problem()
+    result = bcd(X, y, Quadratic(), L1(l1), tol=1e-8, gram=False)
+    assert result.converged and result.extras["route"] == "columns"
+    tall = sp.random(4000, 40, density=0.2, format="csc", random_state=4,
+                     data_rvs=rng.standard_normal)
+    target = np.asarray(tall @ rng.standard_normal(40))
+    result = bcd(tall, target, Quadratic(), L1(0.01), tol=1e-8)
+    assert result.converged and result.extras["route"] == "columns"
