@@ -139,23 +139,9 @@ def test_epochs_to_the_target_at_the_measured_rate():
     assert _epochs_to(1e-3, 1e-5, -1.0) == 0.0  # already there
 
 
-def _grid_cell(n=2000, p=20_000, density=1e-3):
-    """The benchmark grid's sparse 2000 x 20000 cell (50 planted coefficients)."""
-    rng = np.random.default_rng(0)
-    X = sp.random(n, p, density=density, format="csc", random_state=0,
-                  data_rvs=rng.standard_normal)
-    w = np.zeros(p)
-    support = rng.choice(p, 50, replace=False)
-    w[support] = 3 * rng.standard_normal(50)
-    return X, X @ w + 0.1 * rng.standard_normal(n)
-
-
 def _fit(monkeypatch, epoch_finish):
-    # the last settled support of this cell at alpha_max/10 is small against n and its
-    # epochs are fast (a smaller 1000 x 10000 problem stopped needing that finish at all
-    # once extrapolation left out the zero coefficients: its round-off changed the path)
-    X, y = _grid_cell()
-    n = X.shape[0]
+    n, p = 1000, 10_000
+    X, y = _problem(n, p, density=2e-3, offset=0.0)
     alpha = np.abs(X.T @ y).max() / n / 10
     finishes = []
     newton = _working_set.newton_finish

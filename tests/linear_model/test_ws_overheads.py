@@ -1,20 +1,16 @@
-"""Per-fit work the working-set engine skips: Anderson extrapolation restricted to the
-coefficients that move, no GS-q scoring when every kept feature is taken, and no Gram cache
-for fits that never solve a working set on it (sparse least squares, section 22 of the
-issue tracker's grid)."""
+"""Per-fit work the working-set engine skips: no GS-q scoring when every kept feature is
+taken, and no Gram cache for fits that never solve a working set on it (sparse least
+squares, issue #22's grid)."""
 
 import numpy as np
 import scipy.sparse as sp
 
 from numsolve.linear_model import L1, Quadratic, bcd
 from numsolve.linear_model import _working_set
-from numsolve.linear_model._anderson import anderson_guess
-from numsolve.linear_model._cd import DatafitKind
-from numsolve.linear_model._design import Design
 
 
 def _wide_problem(n=80, p=400):
-    rng = np.random.default_rng(3)  # a start where the six epochs' guess is taken
+    rng = np.random.default_rng(3)
     X = sp.random(n, p, density=0.05, format="csc", random_state=3,
                   data_rvs=rng.standard_normal)
     w = np.zeros(p)
@@ -22,39 +18,6 @@ def _wide_problem(n=80, p=400):
     y = np.asarray(X @ w) + 0.01 * rng.standard_normal(n)
     a = np.full(n, 1.0 / n)
     return X, y, a, 0.05 * np.abs(X.T @ (a * y)).max()
-
-
-def _buffered_epochs(design, y, a, W, Z, ws, lips, l1):
-    """Six epochs over ``ws`` and their iterates as the engine buffers them."""
-    buffer = []
-    for _ in range(6):
-        design.epoch(DatafitKind.LEAST_SQUARES, y, a, W, Z, ws, lips, l1, 0.0, False)
-        buffer.append(np.concatenate([W[ws].ravel(), np.zeros(1)]))
-    return buffer
-
-
-def test_extrapolation_over_moving_coefficients_equals_the_full_guess():
-    X, y, a, l1 = _wide_problem()
-    design = Design(X)
-    lips = design.col_sq_norms(a)
-    ws = np.arange(X.shape[1], dtype=np.int32)
-    W = np.zeros((X.shape[1], 1))
-    Z = np.zeros((X.shape[0], 1))
-    buffer = _buffered_epochs(design, y, a, W, Z, ws, lips, l1)
-    moving = np.any(np.asarray(buffer)[:, :-1] != 0, axis=0)
-    assert 0 < moving.sum() < ws.size / 4  # mostly zeros: the restriction matters
-    penalty, datafit = L1(l1), Quadratic()
-    full = anderson_guess(buffer)
-    expected_W = full[:-1].reshape(-1, 1)
-    expected_Z = np.asarray(X @ expected_W) + full[-1]
-    before = datafit.value(Z, y, a, np) + penalty.value(W, np)
-    after = datafit.value(expected_Z, y, a, np) + penalty.value(expected_W, np)
-    assert after < before  # the guess is taken: the comparison is of two guesses
-    b = np.zeros(1)
-    _working_set._extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer)
-    np.testing.assert_allclose(W, expected_W, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(Z, expected_Z, rtol=1e-9, atol=1e-12)
-    assert b[0] == full[-1] == 0.0
 
 
 def test_best_features_keep_the_model_then_the_best_scores(rng):
