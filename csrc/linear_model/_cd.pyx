@@ -228,8 +228,12 @@ cdef void _epoch_single(Samples* s, Penalty pen, const floating* values, const i
     cdef double L, grad, old, new, delta, step
     cdef Span col
     cdef double scale = s.a[0] if residual_only else 1.0
-    for i in range(n):
-        r[i] = z[i] - s.y[i] if residual_only else _derivative(s, z[i], i)
+    if residual_only:  # a loop of its own vectorises (the test inside the loop did not)
+        for i in range(n):
+            r[i] = z[i] - s.y[i]
+    else:
+        for i in range(n):
+            r[i] = _derivative(s, z[i], i)
     for jj in range(n_ws):
         j = ws[jj]
         L = lips[j]
