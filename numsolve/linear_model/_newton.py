@@ -143,8 +143,11 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
         # still asks for: what is left of its gap lies off the support
         if not decrement > max(1e-16 * abs(current), _FUTILE * target, 1e-300):
             break
+        # least squares takes one exact step (its caller finishes by epochs where that
+        # would over-solve)
+        full = 1.0 if quadratic or gap == np.inf else 1.0 - min(1.0, target / _LANDING / gap)
         projected = _projected_arc(objective, Z_cur, theta, d, sigma, m, XS, classes, K,
-                                   current, 1 if quadratic else _ARC_HALVINGS)
+                                   current, 1 if quadratic else _ARC_HALVINGS, full)
         if projected is not None:
             Z_cur, theta, current = projected
             moved = True
@@ -155,9 +158,6 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
                 break
             continue
         limit, crossing = _sign_limit(theta[:m], d[:m])
-        # least squares takes one exact step (its caller finishes by epochs where that
-        # would over-solve)
-        full = 1.0 if quadratic or gap == np.inf else 1.0 - min(1.0, target / _LANDING / gap)
         step = min(full, limit)
         at_boundary = limit <= full
         dZ = _predictor_step(XS, classes, d, K)
@@ -355,17 +355,19 @@ def _weighted_gram(XS, h):
     return XS.T @ (h[:, None] * XS)
 
 
-def _projected_arc(objective, Z, theta, d, sigma, m, XS, classes, K, current, halvings):
+def _projected_arc(objective, Z, theta, d, sigma, m, XS, classes, K, current, halvings,
+                   step=1.0):
     """Backtrack along the projected arc ``P(theta + t d)`` (every coefficient that would
-    change sign set to zero) for ``t = 1, 1/2, ...`` (``halvings`` points at most) while
-    some sign changes; return ``(Z, theta, value)`` at the first point that lowers the
-    objective, or None.
+    change sign set to zero) for ``t = step, step/2, ...`` (``halvings`` points at most)
+    while some sign changes; return ``(Z, theta, value)`` at the first point that lowers
+    the objective, or None. A ``step`` below one is the damped landing of
+    :func:`newton_finish` (a full projected step took iris' elastic net from 2.8 times the
+    requested gap to 0.7 % of it).
 
     Away from the solution the step flips many signs at once: dropping them all on one arc
     replaces a truncated step (one coordinate, one Hessian) per flip, 40 steps in each
     finish on digits' 10-class L1 problem.
     """
-    step = 1.0
     for _ in range(halvings):
         trial = theta + step * d
         flipped = np.flatnonzero(sigma[:m] * trial[:m] < 0)
