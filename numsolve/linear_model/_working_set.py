@@ -32,12 +32,13 @@ from ._newton import newton_finish
 from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept, stopping_scale
 from ._screening import gap_safe_screen
-from ._ws_gap import least_squares_optimality
+from ._ws_gap import least_squares_optimality, multinomial_optimality
 from ._ws_scores import gsq_scores_single
 
 __all__ = ["WorkingSetResult", "gsq_scores", "solve_working_set"]
 
 _ANDERSON = 5
+_NO_MEANS = np.empty(0)
 _CHECK_EVERY = 10
 # The multinomial loss: its epochs step each class by its own curvature and divide the gap
 # by orders of magnitude within ten, so the gap is checked every _SOFTMAX_CHECK_EVERY epochs
@@ -139,13 +140,20 @@ def gsq_scores(penalty, W, grad, lips):
 
 def _criterion(datafit, penalty, W, Z, y, a, grad, G, col_means):
     """``(primal, criterion, kkt)``: the criterion is the duality gap, or the KKT violation
-    without a dual; single-task least squares without an intercept in one compiled call."""
+    without a dual; single-task least squares without an intercept and the multinomial loss
+    in one compiled call (:mod:`._ws_gap`)."""
     if (datafit.kind == DatafitKind.LEAST_SQUARES and W.shape[1] == 1 and col_means is None
             and penalty.has_dual):
         column = np.ascontiguousarray
         return least_squares_optimality(column(Z[:, 0]), y, a, column(G[:, 0]),
                                         column(W[:, 0]), column(grad[:, 0]), penalty.l1,
                                         penalty.l2, penalty.positive)
+    if datafit.kind == DatafitKind.MULTINOMIAL and penalty.has_dual:
+        column = np.ascontiguousarray
+        return multinomial_optimality(Z, G, y, a, column(W, dtype=np.float64),
+                                      column(grad, dtype=np.float64),
+                                      _NO_MEANS if col_means is None else column(col_means),
+                                      penalty.l1, penalty.l2, penalty.positive)
     primal, gap, kkt = optimality(datafit, penalty, W, Z, y, a, grad, G, np, col_means)
     return primal, (gap if penalty.has_dual else kkt), kkt
 
