@@ -145,6 +145,14 @@ cdef double _softmax_loss(const double[:, ::1] Z, const double[::1] y,
     return loss
 
 
+def multinomial_loss(const double[:, ::1] Z, const double[::1] y, const double[::1] a):
+    """The multinomial loss ``sum_i a_i (log sum_c exp(Z_ic) - Z_iy)`` at ``Z`` (n, K)."""
+    cdef double loss
+    with nogil:
+        loss = _softmax_loss(Z, y, a)
+    return loss
+
+
 cdef inline double _subdiff_distance(double w, double grad, double l1, double l2,
                                      bint positive) noexcept nogil:
     """Distance of ``-grad`` to the penalty's subdifferential at ``w``."""

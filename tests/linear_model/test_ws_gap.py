@@ -81,3 +81,22 @@ def test_multinomial_optimality_equals_the_array_form(penalty, intercept):
                                  penalty.l2, penalty.positive)
     assert expected[1] > 0
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_multinomial_loss_equals_the_array_form():
+    """The compiled loss the Newton finish and the extrapolation test, with far-apart
+    scores (shifted by each row's maximum) and samples of zero weight."""
+    from numsolve.linear_model import Multinomial
+    from numsolve.linear_model._newton import loss_value
+    from numsolve.linear_model._ws_gap import multinomial_loss
+
+    rng = np.random.default_rng(2)
+    n, K = 40, 5
+    Z = 30 * rng.standard_normal((n, K))
+    y = rng.integers(0, K, n).astype(float)
+    weights = rng.uniform(0.5, 2.0, n)
+    weights[:4] = 0.0
+    a = weights / weights.sum()
+    expected = float(Multinomial(n_classes=K).value(Z, y, a, np))
+    assert multinomial_loss(Z, y, a) == pytest.approx(expected, rel=1e-13)
+    assert loss_value(Multinomial(n_classes=K), Z, y, a) == pytest.approx(expected, rel=1e-13)
