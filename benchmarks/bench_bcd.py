@@ -638,6 +638,72 @@ def _real_lasso_cases():
     return out
 
 
+def _real_l1_logistic_cases():
+    """L1 and elastic-net (l1_ratio 0.5) ``LogisticRegression`` at its default C on the
+    bundled data (standardised), against scikit-learn's saga (multiclass, and binary elastic
+    net) or liblinear (binary L1) at the same C, each with its default ``tol``. Every
+    contender reports its fit's own time (``fit_s``, the harness also times the quality
+    figures), the objective on numsolve's scale (mean loss plus ``penalty / (C n)``) at its
+    point and the duality gap there after the intercept is refined."""
+    import time
+
+    import sklearn.linear_model as sk
+
+    import numsolve.linear_model as ns
+    from numsolve.linear_model import L1, L1PlusL2, Logistic, Multinomial
+    from numsolve.linear_model._objective import optimality, refine_intercept
+
+    def quality(problem, model, l1_ratio):
+        X, y = problem["X"], problem["y"]
+        n = X.shape[0]
+        a = np.full(n, 1.0 / n)
+        classes, encoded = np.unique(y, return_inverse=True)
+        binary = classes.size == 2
+        datafit = Logistic() if binary else Multinomial(n_classes=classes.size)
+        target = np.where(encoded == 1, 1.0, -1.0) if binary else encoded.astype(float)
+        penalty = L1(1.0 / n) if l1_ratio == 1.0 else L1PlusL2(1.0 / n, l1_ratio)
+        W = np.ascontiguousarray(model.coef_.T, dtype=float)
+        b = np.atleast_1d(np.asarray(model.intercept_, dtype=float)).copy()
+        Z = X @ W + b
+        objective = float(datafit.value(Z, target, a, np)) + float(penalty.value(W, np))
+        Z, b = refine_intercept(datafit, Z, target, a, b, np)
+        G = datafit.raw_gradient(Z, target, a, np)
+        _, gap, _ = optimality(datafit, penalty, W, Z, target, a, X.T @ G, G, np, a @ X)
+        return {"objective": objective, "gap": gap, "nnz": int(np.count_nonzero(W)),
+                "iterations": int(np.max(model.n_iter_))}
+
+    def contender(label, make, l1_ratio):
+        def run(problem):
+            start = time.perf_counter()
+            with warnings.catch_warnings():  # saga warns at max_iter
+                warnings.simplefilter("ignore")
+                model = make().fit(problem["X"], problem["y"])
+            fit_s = time.perf_counter() - start
+            return {"fit_s": fit_s, **quality(problem, model, l1_ratio)}
+        return Contender(label, run)
+
+    out = []
+    for name in _REAL_SETS:
+        binary = name == "breast_cancer"
+        for penalty, l1_ratio in (("l1", 1.0), ("elasticnet", 0.5)):
+            settings = {"penalty": penalty,
+                        **({"l1_ratio": l1_ratio} if penalty == "elasticnet" else {})}
+            peer = "liblinear" if binary and penalty == "l1" else "saga"
+            contenders = [
+                contender(f"numsolve LogisticRegression({penalty})",
+                          lambda s=settings: ns.LogisticRegression(**s), l1_ratio),
+                contender(f"sklearn {peer}",
+                          lambda s=settings, solver=peer: sk.LogisticRegression(
+                              **s, solver=solver), l1_ratio)]
+            out.append(Case(
+                f"real_l1_logistic_{name}_{penalty}",
+                f"load_{name}, StandardScaler; penalty={penalty}"
+                f"{', l1_ratio=0.5' if penalty == 'elasticnet' else ''}, C=1, intercept, "
+                f"each solver's default tol and max_iter; numsolve against scikit-learn's "
+                f"{peer}", _real_problem(name, True), contenders, repeats=_REAL_REPEATS))
+    return out
+
+
 def cases(quick=False):
     """The spec's problems (section 3.3), or small versions of them with ``quick``."""
     if quick:
@@ -701,7 +767,8 @@ def cases(quick=False):
               Contender("sklearn Lasso", _sk_lasso),
               Contender("numsolve bcd (auto, working sets)", _ns_lasso)],
              repeats=repeats),
-    ] + grid_cases(quick) + _real_defaults_cases() + _real_lasso_cases()
+    ] + (grid_cases(quick) + _real_defaults_cases() + _real_lasso_cases()
+         + _real_l1_logistic_cases())
 
 
 if __name__ == "__main__":

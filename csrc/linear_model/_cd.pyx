@@ -14,11 +14,15 @@ K coefficients form one block with Lipschitz constant ``lips[j]``; the step is e
 squares and a guaranteed-decrease proximal gradient step otherwise. The single-task epochs keep
 the per-sample derivative of the loss beside ``Z`` (the weighted residual for least squares,
 ``a y / (1 + exp(y z))`` for the logistic loss), so a coordinate's gradient is one dot product
-and a sample's exponential is recomputed only when its ``z`` moves.
+and a sample's exponential is recomputed only when its ``z`` moves. The multinomial epoch
+(:c:func:`_epoch_softmax`) keeps the rows' exponentials instead, steps each class by its own
+curvature at the current point and falls back to ``lips[j]`` for an epoch whose objective
+would rise.
 """
 
-from libc.math cimport exp
+from libc.math cimport exp, log
 from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy
 
 include "_cd_prox.pxi"
 
@@ -70,6 +74,21 @@ cdef inline Py_ssize_t _row(const index_t* rows, Span col, Py_ssize_t k) noexcep
 cdef extern from "_logistic_math.h" nogil:
     void ns_logistic_gradient(const double* z, const double* y, const double* a, double* g,
                               Py_ssize_t n)
+
+
+# the multinomial loss in the block epoch, vectorised
+cdef extern from "_softmax_math.h" nogil:
+    void ns_softmax_start(const double* Z, double* E, double* S, double* R, Py_ssize_t n,
+                          Py_ssize_t K)
+    void ns_softmax_block_gradient(const double* x, const Py_ssize_t* rows, Py_ssize_t count,
+                                   const double* E, const double* S, const double* y,
+                                   const double* a, Py_ssize_t K, double* grad, double* curv)
+    double ns_softmax_loss_change(const double* S0, const double* S, const double* Z0,
+                                  const double* Z, const double* y, const double* a,
+                                  Py_ssize_t n, Py_ssize_t K)
+    void ns_softmax_move(const double* x, const Py_ssize_t* rows, Py_ssize_t count,
+                         const double* delta, Py_ssize_t K, double* Z, double* E, double* S,
+                         double* R)
 
 
 cdef extern from "_cd_simd.h" nogil:
@@ -291,12 +310,12 @@ cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const i
                         const index_t* indptr, double* W, double* Z, Py_ssize_t n,
                         Py_ssize_t K, const int* ws, Py_ssize_t n_ws, const double* lips,
                         double* work) noexcept nogil:
-    """Epoch of K-coefficient blocks; ``work`` holds (n + 2) K doubles, the first n K of
+    """Epoch of K-coefficient blocks (least squares with K targets; the multinomial loss
+    takes :c:func:`_epoch_softmax`); ``work`` holds (n + 2) K doubles, the first n K of
     them the raw gradient ``G`` at ``Z``, whose row ``i`` is recomputed only when ``Z``'s
-    row ``i`` moves (a feature left at its value costs no exponential)."""
+    row ``i`` moves."""
     cdef Py_ssize_t jj, j, i, c, k
-    cdef double x, L, old, new
-    cdef bint moved
+    cdef double x
     cdef Span col
     cdef double* G = work
     cdef double* grad = work + n * K
@@ -305,8 +324,7 @@ cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const i
         _row_gradient(s, Z + i * K, i, K, G + i * K)
     for jj in range(n_ws):
         j = ws[jj]
-        L = lips[j]
-        if L <= 0.0:
+        if lips[j] <= 0.0:
             continue
         col = _span(indptr, j, n)
         for c in range(K):
@@ -317,15 +335,7 @@ cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const i
                 i = _row(rows, col, k)
                 for c in range(K):
                     grad[c] += x * G[i * K + c]
-        moved = False
-        for c in range(K):
-            old = W[j * K + c]
-            new = prox(old - grad[c] / L, 1.0 / L, pen)
-            delta[c] = new - old
-            if new != old:
-                W[j * K + c] = new
-                moved = True
-        if moved:
+        if _block_step(pen, W + j * K, grad, delta, lips[j], NULL, K):
             for k in range(col.start, col.end):
                 x = values[k]
                 if x != 0.0:
@@ -333,6 +343,158 @@ cdef void _epoch_blocks(Samples* s, Penalty pen, const floating* values, const i
                     for c in range(K):
                         Z[i * K + c] += x * delta[c]
                     _row_gradient(s, Z + i * K, i, K, G + i * K)
+
+
+cdef inline bint _block_step(Penalty pen, double* w, const double* grad, double* delta,
+                             double L, const double* curv, Py_ssize_t K) noexcept nogil:
+    """Proximal gradient step on one feature's K coefficients ``w``, of length ``1/L``, or
+    per class ``1 / curv[c]`` where ``curv`` is given; ``delta`` receives each coefficient's
+    move. True when any moved."""
+    cdef Py_ssize_t c
+    cdef double old, new, step
+    cdef bint moved = False
+    for c in range(K):
+        step = 1.0 / (L if curv == NULL else curv[c])
+        old = w[c]
+        new = prox(old - grad[c] * step, step, pen)
+        delta[c] = new - old
+        if new != old:
+            w[c] = new
+            moved = True
+    return moved
+
+
+# A class's step in the softmax epoch is 1 / (twice its diagonal curvature at the current
+# point), between the feature's global bound and this fraction of it (at most 100x longer)
+cdef double _CURVATURE_FLOOR = 1e-2
+
+
+cdef struct SoftmaxEpoch:
+    # the multinomial epoch's state: exponentials E (n, K), their row sums S and the last
+    # exact ones R, a column's values in float64 and (CSC) its rows, the block's gradient,
+    # move and curvatures (K each), and the epoch's start: S0, Z0 (n, K), W0 (n_ws, K)
+    double* E
+    double* S
+    double* R
+    double* column
+    Py_ssize_t* rows
+    double* grad
+    double* delta
+    double* curv
+    double* S0
+    double* Z0
+    double* W0
+
+
+cdef Py_ssize_t _softmax_work(Py_ssize_t n, Py_ssize_t K, Py_ssize_t n_ws) noexcept nogil:
+    """Doubles a :c:type:`SoftmaxEpoch` holds besides its rows."""
+    return 2 * n * K + 4 * n + 3 * K + n_ws * K
+
+
+cdef SoftmaxEpoch _softmax_state(double* work, Py_ssize_t* rows, Py_ssize_t n,
+                                 Py_ssize_t K) noexcept nogil:
+    cdef SoftmaxEpoch e
+    e.E = work
+    e.S = e.E + n * K
+    e.R = e.S + n
+    e.column = e.R + n
+    e.rows = rows
+    e.grad = e.column + n
+    e.delta = e.grad + K
+    e.curv = e.delta + K
+    e.S0 = e.curv + K
+    e.Z0 = e.S0 + n
+    e.W0 = e.Z0 + n * K
+    return e
+
+
+cdef double _blocks_penalty(Penalty pen, const double* W, const int* ws, Py_ssize_t n_ws,
+                            Py_ssize_t K) noexcept nogil:
+    """``sum l1 |w| + (l2/2) w^2`` over the working set's blocks."""
+    cdef Py_ssize_t jj, c
+    cdef double w, total = 0.0
+    for jj in range(n_ws):
+        for c in range(K):
+            w = W[ws[jj] * K + c]
+            total += pen.l1 * (w if w >= 0.0 else -w) + 0.5 * pen.l2 * w * w
+    return total
+
+
+cdef const double* _softmax_column(const floating* values, const index_t* rows, Span col,
+                                   SoftmaxEpoch* e) noexcept nogil:
+    """The column's stored values in float64 (in place for a dense float64 column), its
+    rows written to ``e.rows`` for a CSC column."""
+    cdef Py_ssize_t k
+    for k in range(col.start, col.end):
+        if rows != NULL:
+            e.rows[k - col.start] = rows[k]
+        if floating is float or rows != NULL:
+            e.column[k - col.start] = values[k]
+    if floating is double and rows == NULL:
+        return values + col.start
+    return e.column
+
+
+cdef void _softmax_pass(Samples* s, Penalty pen, const floating* values, const index_t* rows,
+                        const index_t* indptr, double* W, double* Z, Py_ssize_t n,
+                        Py_ssize_t K, const int* ws, Py_ssize_t n_ws, const double* lips,
+                        SoftmaxEpoch* e, bint local) noexcept nogil:
+    """One pass of block steps from the state ``ns_softmax_start`` left in ``e``: steps of
+    the global bound ``lips[j]``, or with ``local`` of each class's own curvature."""
+    cdef Py_ssize_t jj, j, c, count
+    cdef double L
+    cdef const double* x
+    cdef const Py_ssize_t* at = NULL if rows == NULL else e.rows
+    cdef Span col
+    for jj in range(n_ws):
+        j = ws[jj]
+        L = lips[j]
+        if L <= 0.0:
+            continue
+        col = _span(indptr, j, n)
+        count = col.end - col.start
+        x = _softmax_column(values, rows, col, e)
+        ns_softmax_block_gradient(x, at, count, e.E, e.S, s.y, s.a, K, e.grad, e.curv)
+        if local:
+            for c in range(K):
+                e.curv[c] = min(max(2.0 * e.curv[c], _CURVATURE_FLOOR * L), L)
+        if _block_step(pen, W + j * K, e.grad, e.delta, L, e.curv if local else NULL, K):
+            ns_softmax_move(x, at, count, e.delta, K, Z, e.E, e.S, e.R)
+
+
+cdef void _epoch_softmax(Samples* s, Penalty pen, const floating* values, const index_t* rows,
+                         const index_t* indptr, double* W, double* Z, Py_ssize_t n,
+                         Py_ssize_t K, const int* ws, Py_ssize_t n_ws, const double* lips,
+                         SoftmaxEpoch* e) noexcept nogil:
+    """Epoch of K-coefficient blocks for the multinomial loss (see ``_softmax_math.h``):
+    the rows' exponentials and their sums are kept instead of the gradient, and a block's
+    move updates only its moved classes' exponentials.
+
+    Each class steps by its own curvature (twice the diagonal of the block's Hessian at the
+    current point, which bounds the block's Hessian there by diagonal dominance), not by the
+    feature's global bound: on well-separated classes most probabilities are near 0 or 1
+    and the curvature far below the bound (digits, L1 at C = 1: ten epochs from zero end
+    nearer the optimum than two hundred of the bound's). That bound holds only at the
+    current point, so an epoch whose objective rises is undone and rerun with the global
+    bounds."""
+    cdef Py_ssize_t jj
+    cdef double before, change
+    memcpy(e.Z0, Z, n * K * sizeof(double))
+    for jj in range(n_ws):
+        memcpy(e.W0 + jj * K, W + ws[jj] * K, K * sizeof(double))
+    before = _blocks_penalty(pen, W, ws, n_ws, K)
+    ns_softmax_start(Z, e.E, e.S, e.R, n, K)
+    memcpy(e.S0, e.S, n * sizeof(double))
+    _softmax_pass(s, pen, values, rows, indptr, W, Z, n, K, ws, n_ws, lips, e, True)
+    change = (ns_softmax_loss_change(e.S0, e.S, e.Z0, Z, s.y, s.a, n, K)
+              + _blocks_penalty(pen, W, ws, n_ws, K) - before)
+    if change <= 0.0:
+        return
+    memcpy(Z, e.Z0, n * K * sizeof(double))
+    for jj in range(n_ws):
+        memcpy(W + ws[jj] * K, e.W0 + jj * K, K * sizeof(double))
+    ns_softmax_start(Z, e.E, e.S, e.R, n, K)
+    _softmax_pass(s, pen, values, rows, indptr, W, Z, n, K, ws, n_ws, lips, e, False)
 
 
 def cd_epoch(int kind, const floating[::1] values, const index_t[::1] indices,
@@ -352,14 +514,28 @@ def cd_epoch(int kind, const floating[::1] values, const index_t[::1] indices,
     # which small working sets of short columns would feel: 5000 x 25000 at density 2e-4)
     cdef bint residual_only = (single and kind == LEAST_SQUARES and rows != NULL and n > 0
                                and _stored(starts, ws) >= n and _equal(a))
-    cdef double* work = _alloc(n if single else (n + 2) * K)
+    cdef bint softmax = kind == MULTINOMIAL
+    cdef double* work = _alloc(n if single else _softmax_work(n, K, ws.shape[0]) if softmax
+                               else (n + 2) * K)
+    cdef Py_ssize_t* softmax_rows = NULL
+    cdef SoftmaxEpoch state
+    if softmax:
+        softmax_rows = <Py_ssize_t*>malloc(max(n, 1) * sizeof(Py_ssize_t))
+        if softmax_rows == NULL:
+            free(work)
+            raise MemoryError()
+        state = _softmax_state(work, softmax_rows, n, K)
     with nogil:
         if single:
             _epoch_single(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, &ws[0],
                           ws.shape[0], &lips[0], work, residual_only)
+        elif softmax:
+            _epoch_softmax(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, K,
+                           &ws[0], ws.shape[0], &lips[0], &state)
         else:
             _epoch_blocks(&s, pen, &values[0], rows, starts, &W[0, 0], &Z[0, 0], n, K,
                           &ws[0], ws.shape[0], &lips[0], work)
+    free(softmax_rows)
     free(work)
 
 
@@ -398,6 +574,54 @@ def intercept_step(int kind, const double[::1] y, const double[::1] a, double[::
             for i in range(n):
                 Z[i, c] -= step
     free(total)
+
+
+def softmax_intercept_step(const double[::1] y, const double[::1] a, double[::1] b,
+                           double[:, ::1] Z, double bound):
+    """Step on the multinomial loss's intercepts, each class by its own curvature (twice
+    ``sum_i a_i p_ic (1 - p_ic)``, between ``bound`` and ``_CURVATURE_FLOOR`` of it), as
+    the dense epoch steps its blocks; where the loss would rise, the step of ``bound``
+    (:func:`intercept_step`) is taken instead. An intercept stepped by the global bound
+    beside blocks stepped by their curvature held the outer loop back: digits' elastic net
+    took 32 outer iterations instead of 8."""
+    cdef Py_ssize_t n = Z.shape[0], K = Z.shape[1], i, c
+    cdef double* work = _alloc(n * K + 3 * n + 3 * K)
+    cdef double* E = work
+    cdef double* S = E + n * K
+    cdef double* R = S + n
+    cdef double* moved = R + n
+    cdef double* grad = moved + n
+    cdef double* curv = grad + K
+    cdef double* step = curv + K
+    cdef double change, p
+    with nogil:
+        ns_softmax_start(&Z[0, 0], E, S, R, n, K)
+        for c in range(K):
+            grad[c] = curv[c] = 0.0
+        for i in range(n):
+            for c in range(K):
+                p = E[i * K + c] / S[i]
+                grad[c] += a[i] * p
+                curv[c] += a[i] * (p - p * p)
+            grad[<Py_ssize_t>y[i]] -= a[i]
+        for c in range(K):
+            step[c] = grad[c] / min(max(2.0 * curv[c], _CURVATURE_FLOOR * bound), bound)
+            curv[c] = exp(-step[c])  # the factor of class c's exponentials
+        change = 0.0
+        for i in range(n):
+            moved[i] = 0.0
+            for c in range(K):
+                moved[i] += E[i * K + c] * curv[c]
+            change += a[i] * (log(moved[i] / S[i]) + step[<Py_ssize_t>y[i]])
+        if not change <= 0.0:
+            for c in range(K):
+                step[c] = grad[c] / bound
+        for c in range(K):
+            b[c] -= step[c]
+        for i in range(n):
+            for c in range(K):
+                Z[i, c] -= step[c]
+    free(work)
 
 
 def predict(const floating[::1] values, const index_t[::1] indices, const index_t[::1] indptr,

@@ -1,8 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Duality gaps of single-task problems with the penalty ``l1 |w| + (l2/2) w^2`` (+ the
-indicator of w >= 0) in compiled passes over samples and features: least squares without an
-intercept (primal, gap and KKT violation), and the binary logistic loss's gap alone, with or
-without an intercept, given the loss's value.
+"""Duality gaps with the penalty ``l1 |w| + (l2/2) w^2`` (+ the indicator of w >= 0) in
+compiled passes over samples and features: single-task least squares without an intercept
+(primal, gap and KKT violation), the binary logistic loss's gap alone, with or without an
+intercept, given the loss's value, and the multinomial loss's primal, gap and KKT violation,
+with or without an intercept.
 
 The same quantities as :func:`numsolve.linear_model._objective.optimality`: with the raw
 gradient ``g_i = a_i (z_i - y_i)`` and ``grad = X' g``, the dual point is ``s g`` with ``s``
@@ -11,7 +12,7 @@ problems the NumPy form (some twenty array passes over samples and features) cos
 the gradient itself (5000 x 25000 at density 2e-4: a full gradient reads 25,000 entries).
 """
 
-from libc.math cimport fabs
+from libc.math cimport exp, fabs, log
 from libc.stdlib cimport free, malloc
 
 cdef extern from "_logistic_math.h" nogil:
@@ -121,3 +122,104 @@ def logistic_gap(double loss, const double[::1] g, const double[::1] y, const do
     if l2 > 0.0:
         dual -= excess_sq / (2.0 * l2)
     return max(loss + penalty - dual, 0.0)
+
+
+cdef inline double _xlogx(double v) noexcept nogil:
+    return v * log(v) if v > 0.0 else 0.0
+
+
+cdef double _softmax_loss(const double[:, ::1] Z, const double[::1] y,
+                          const double[::1] a) noexcept nogil:
+    """``sum_i a_i (log sum_c exp(Z_ic) - Z_iy)``, each row shifted by its maximum."""
+    cdef Py_ssize_t i, c, K = Z.shape[1]
+    cdef double top, total, loss = 0.0
+    for i in range(Z.shape[0]):
+        top = Z[i, 0]
+        for c in range(1, K):
+            if Z[i, c] > top:
+                top = Z[i, c]
+        total = 0.0
+        for c in range(K):
+            total += exp(Z[i, c] - top)
+        loss += a[i] * (top + log(total) - Z[i, <Py_ssize_t>y[i]])
+    return loss
+
+
+def multinomial_loss(const double[:, ::1] Z, const double[::1] y, const double[::1] a):
+    """The multinomial loss ``sum_i a_i (log sum_c exp(Z_ic) - Z_iy)`` at ``Z`` (n, K)."""
+    cdef double loss
+    with nogil:
+        loss = _softmax_loss(Z, y, a)
+    return loss
+
+
+cdef inline double _subdiff_distance(double w, double grad, double l1, double l2,
+                                     bint positive) noexcept nogil:
+    """Distance of ``-grad`` to the penalty's subdifferential at ``w``."""
+    cdef double h = grad + l2 * w
+    if w != 0.0:
+        return fabs(h + (l1 if w > 0.0 else -l1))
+    h = -h - l1 if positive else fabs(h) - l1
+    return h if h > 0.0 else 0.0
+
+
+def multinomial_optimality(const double[:, ::1] Z, const double[:, ::1] G,
+                           const double[::1] y, const double[::1] a, const double[:, ::1] W,
+                           const double[:, ::1] grad, const double[::1] means, double l1,
+                           double l2, bint positive):
+    """``(primal, gap, kkt)`` of the multinomial loss at the predictor ``Z`` (raw gradient
+    ``G``) with the penalty over the features of ``W`` (m, K), ``grad = X' G`` over them:
+    :func:`numsolve.linear_model._objective.optimality` in compiled passes. With an
+    intercept ``means`` holds ``X' a`` over the same features (empty without one): the dual
+    point is centred, ``G - a sum_i G_i``, and the KKT violation includes the intercept's
+    gradient. Requires ``l1 > 0`` or ``l2 > 0`` (a finite dual).
+
+    On small data the NumPy form's thirty-odd array operations were a third of an L1 fit
+    (iris: 0.4 ms a check, twenty checks a fit)."""
+    cdef Py_ssize_t i, j, c, n = Z.shape[0], K = Z.shape[1], m = W.shape[0]
+    cdef bint centred = means.shape[0] > 0
+    cdef double penalty = 0.0, top = 0.0, kkt = 0.0, excess_sq = 0.0, conjugate = 0.0
+    cdef double v, g, scale, loss, excess
+    cdef double* total = <double*> malloc(max(K, 1) * sizeof(double))
+    if total == NULL:
+        raise MemoryError()
+    with nogil:
+        loss = _softmax_loss(Z, y, a)
+        for c in range(K):
+            total[c] = 0.0
+        if centred:
+            for i in range(n):
+                for c in range(K):
+                    total[c] += G[i, c]
+            for c in range(K):
+                kkt = max(kkt, fabs(total[c]))
+        for j in range(m):
+            for c in range(K):
+                v = W[j, c]
+                penalty += l1 * fabs(v) + 0.5 * l2 * v * v
+                kkt = max(kkt, _subdiff_distance(v, grad[j, c], l1, l2, positive))
+                g = grad[j, c] - means[j] * total[c] if centred else grad[j, c]
+                v = -g if positive else fabs(g)
+                if v > top:
+                    top = v
+        scale = _dual_factor(top, l1, l2, m)
+        if l2 > 0.0:
+            for j in range(m):
+                for c in range(K):
+                    g = grad[j, c] - means[j] * total[c] if centred else grad[j, c]
+                    v = -scale * g
+                    excess = (v - l1) if positive else (fabs(v) - l1)
+                    if excess > 0.0:
+                        excess_sq += excess * excess
+        for i in range(n):
+            if a[i] <= 0.0:
+                continue
+            for c in range(K):
+                v = scale * (G[i, c] - a[i] * total[c]) / a[i] + (
+                    1.0 if c == <Py_ssize_t>y[i] else 0.0)
+                conjugate += a[i] * _xlogx(min(max(v, 0.0), 1.0))
+    free(total)
+    cdef double dual = -conjugate
+    if l2 > 0.0:
+        dual -= excess_sq / (2.0 * l2)
+    return loss + penalty, max(loss + penalty - dual, 0.0), kkt

@@ -22,8 +22,9 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from ._cd import DatafitKind
+from ._ws_gap import multinomial_loss
 
-__all__ = ["newton_finish"]
+__all__ = ["loss_value", "newton_finish"]
 
 _MAX_SUPPORT = 3000
 # Added to the Hessian's diagonal, relative to its mean: the softmax Hessian is singular
@@ -103,7 +104,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
     centre = slice(m, None) if fit_intercept and K > 1 else None
 
     def objective(Z_, theta_):
-        return float(datafit.value(Z_, y, a, np)) + float(
+        return loss_value(datafit, Z_, y, a) + float(
             penalty.l1 * np.abs(theta_[:m]).sum() + 0.5 * penalty.l2 * theta_[:m] @ theta_[:m])
 
     def write():
@@ -143,8 +144,11 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
         # still asks for: what is left of its gap lies off the support
         if not decrement > max(1e-16 * abs(current), _FUTILE * target, 1e-300):
             break
+        # least squares takes one exact step (its caller finishes by epochs where that
+        # would over-solve)
+        full = 1.0 if quadratic or gap == np.inf else 1.0 - min(1.0, target / _LANDING / gap)
         projected = _projected_arc(objective, Z_cur, theta, d, sigma, m, XS, classes, K,
-                                   current, 1 if quadratic else _ARC_HALVINGS)
+                                   current, 1 if quadratic else _ARC_HALVINGS, full)
         if projected is not None:
             Z_cur, theta, current = projected
             moved = True
@@ -155,9 +159,6 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
                 break
             continue
         limit, crossing = _sign_limit(theta[:m], d[:m])
-        # least squares takes one exact step (its caller finishes by epochs where that
-        # would over-solve)
-        full = 1.0 if quadratic or gap == np.inf else 1.0 - min(1.0, target / _LANDING / gap)
         step = min(full, limit)
         at_boundary = limit <= full
         dZ = _predictor_step(XS, classes, d, K)
@@ -190,6 +191,16 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
     if moved:
         write()
     return moved
+
+
+def loss_value(datafit, Z, y, a):
+    """The datafit's value at ``Z`` (NumPy arrays, ``y`` and ``a`` float64): the multinomial
+    loss in one compiled pass (:func:`._ws_gap.multinomial_loss`) instead of the NumPy
+    form's dozen array operations, which the finish's line searches and the extrapolation's
+    tests call a dozen times a fit on small data (iris L1: 4.3 -> 3.85 ms)."""
+    if datafit.kind == DatafitKind.MULTINOMIAL:
+        return multinomial_loss(np.ascontiguousarray(Z, dtype=np.float64), y, a)
+    return float(datafit.value(Z, y, a, np))
 
 
 def _bounded_direction(H, ridge, grad, gap):
@@ -355,17 +366,19 @@ def _weighted_gram(XS, h):
     return XS.T @ (h[:, None] * XS)
 
 
-def _projected_arc(objective, Z, theta, d, sigma, m, XS, classes, K, current, halvings):
+def _projected_arc(objective, Z, theta, d, sigma, m, XS, classes, K, current, halvings,
+                   step=1.0):
     """Backtrack along the projected arc ``P(theta + t d)`` (every coefficient that would
-    change sign set to zero) for ``t = 1, 1/2, ...`` (``halvings`` points at most) while
-    some sign changes; return ``(Z, theta, value)`` at the first point that lowers the
-    objective, or None.
+    change sign set to zero) for ``t = step, step/2, ...`` (``halvings`` points at most)
+    while some sign changes; return ``(Z, theta, value)`` at the first point that lowers
+    the objective, or None. A ``step`` below one is the damped landing of
+    :func:`newton_finish` (a full projected step took iris' elastic net from 2.8 times the
+    requested gap to 0.7 % of it).
 
     Away from the solution the step flips many signs at once: dropping them all on one arc
     replaces a truncated step (one coordinate, one Hessian) per flip, 40 steps in each
     finish on digits' 10-class L1 problem.
     """
-    step = 1.0
     for _ in range(halvings):
         trial = theta + step * d
         flipped = np.flatnonzero(sigma[:m] * trial[:m] < 0)

@@ -49,3 +49,54 @@ def test_zero_gap_at_the_solution():
                                                 False)
     assert gap == pytest.approx(0.0, abs=1e-15) and kkt == pytest.approx(0.0, abs=1e-15)
     assert primal == pytest.approx(0.5 * np.sum(a * (z - y) ** 2) + l1 * abs(w[0]))
+
+
+@pytest.mark.parametrize("penalty", [L1(0.05), NonNegL1(0.05), L1PlusL2(0.05, 0.5),
+                                     L2(0.1), L1(5.0)])
+@pytest.mark.parametrize("intercept", [False, True])
+def test_multinomial_optimality_equals_the_array_form(penalty, intercept):
+    """The compiled multinomial ``(primal, gap, kkt)`` with and without an intercept's
+    centring, samples of zero weight included."""
+    from numsolve.linear_model import Multinomial
+    from numsolve.linear_model._ws_gap import multinomial_optimality
+
+    rng = np.random.default_rng(1)
+    n, p, K = 50, 7, 4
+    X = rng.standard_normal((n, p))
+    y = rng.integers(0, K, n).astype(float)
+    weights = rng.uniform(0.5, 2.0, n)
+    weights[:3] = 0.0
+    a = weights / weights.sum()
+    W = np.where(rng.random((p, K)) < 0.5, 0.0, rng.standard_normal((p, K)))
+    if penalty.positive:
+        W = np.abs(W)
+    Z = X @ W + rng.standard_normal(K)
+    datafit = Multinomial(n_classes=K)
+    G = datafit.raw_gradient(Z, y, a, np)
+    grad = X.T @ G
+    means = a @ X if intercept else None
+    expected = optimality(datafit, penalty, W, Z, y, a, grad, G, np, means)
+    got = multinomial_optimality(Z, G, y, a, W, np.ascontiguousarray(grad),
+                                 np.empty(0) if means is None else means, penalty.l1,
+                                 penalty.l2, penalty.positive)
+    assert expected[1] > 0
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_multinomial_loss_equals_the_array_form():
+    """The compiled loss the Newton finish and the extrapolation test, with far-apart
+    scores (shifted by each row's maximum) and samples of zero weight."""
+    from numsolve.linear_model import Multinomial
+    from numsolve.linear_model._newton import loss_value
+    from numsolve.linear_model._ws_gap import multinomial_loss
+
+    rng = np.random.default_rng(2)
+    n, K = 40, 5
+    Z = 30 * rng.standard_normal((n, K))
+    y = rng.integers(0, K, n).astype(float)
+    weights = rng.uniform(0.5, 2.0, n)
+    weights[:4] = 0.0
+    a = weights / weights.sum()
+    expected = float(Multinomial(n_classes=K).value(Z, y, a, np))
+    assert multinomial_loss(Z, y, a) == pytest.approx(expected, rel=1e-13)
+    assert loss_value(Multinomial(n_classes=K), Z, y, a) == pytest.approx(expected, rel=1e-13)
