@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ._young import young_iterations
+from ._young import YoungGrid, young_iteration
 
 __all__ = ["RadiusModel", "jacobi_radius"]
 
@@ -58,6 +58,7 @@ class RadiusModel:
 
     def __init__(self, low, high):
         self.grid = np.linspace(low, high, _FINE_OMEGAS)
+        self._young = YoungGrid(self.grid, _ABOVE)
         self.rows = []
         self.last_bounded = False
         self._total = np.zeros(_FINE_OMEGAS)
@@ -83,12 +84,10 @@ class RadiusModel:
             mu = 2.0 * np.sqrt(omega - 1.0) / omega
         else:
             mu = min(jacobi_radius(omega, rate), 1.0 - 1e-12)
-        # the grid and the omega played in one evaluation (this runs once per system)
-        modelled = young_iterations(np.append(self.grid, omega), mu, 1.0, _ABOVE)
-        at_played = modelled[-1]
-        if not np.isfinite(at_played) or at_played <= 0:
+        at_played = young_iteration(omega, mu, 1.0, _ABOVE)
+        if not (math.isfinite(at_played) and at_played > 0):
             return
-        row = modelled[:-1] * (n_iter / at_played)
+        row = self._young.iterations(mu, 1.0) * (n_iter / at_played)
         self.rows.append((row, omega if self.last_bounded else None))
         self._total += row
         if len(self.rows) > _MEMORY:
