@@ -71,7 +71,8 @@ def young_iteration(omega, beta, log_below, log_above):
 
     Equal to ``young_iterations([omega], beta, log_below, log_above)[0]`` bit for bit: every
     step is one rounded IEEE operation, and the logarithms are NumPy's (libm's ``log`` moves
-    some of them in their last bit): 1.2 us against 14 us for an array call.
+    some of them in their last bit): a twelfth of the time of the array call on a 96-omega
+    grid with ``omega`` appended.
 
     Examples
     --------
@@ -96,17 +97,19 @@ def _count(numerator, rate):
 
 
 class YoungGrid:
-    """:func:`young_iterations` on a fixed grid of omegas, for one system after another.
+    """:func:`young_iterations` on a fixed grid of omegas, for many systems at once.
 
     The terms of the grid alone (the counts above Young's omega, ``omega^2``, ``omega - 1``)
-    are computed once; a call computes the counts below the system's Young omega only (the
-    grid's first omegas, as the grid is increasing). Bit for bit equal to
-    :func:`young_iterations`: 9 us per call on 96 omegas instead of 14 us.
+    are computed once. Bit for bit equal to :func:`young_iterations` row by row. On the
+    96-omega grid of :class:`~numsolve.linalg._radius_model.RadiusModel`, against one
+    :func:`young_iterations` call on the grid and the omega played: 0.8 times its time for
+    one system, 0.07 times a system for 100 at once (a call on the omegas below the
+    system's Young omega only: 0.65 times, one system at a time).
 
     Parameters
     ----------
     omegas : ndarray
-        Increasing omegas.
+        Omegas.
     log_above : float
         The numerator of the counts at and above Young's omega.
     """
@@ -119,18 +122,17 @@ class YoungGrid:
         with np.errstate(divide="ignore"):
             self._above = log_above / -np.log(np.maximum(self._excess, 0.0))
 
-    def iterations(self, beta, log_below):
-        """Modelled iterations at every omega of the grid for Jacobi radius ``beta``."""
-        below = int(self.omegas.searchsorted(optimal_omega(beta)))
-        counts = self._above.copy()
-        if below:
-            omegas, excess = self.omegas[:below], self._excess[:below]
-            disc = self._squares[:below] * beta * beta - self._four_excess[:below]
-            root = ((omegas * beta + np.sqrt(np.maximum(disc, 0.0))) / 2.0) ** 2
-            rate = np.where(disc > 0, np.maximum(root, excess), excess)
-            with np.errstate(divide="ignore"):
-                counts[:below] = log_below / -np.log(rate)
-        return counts
+    def iterations(self, betas, bests, log_below):
+        """Modelled iterations at every omega of the grid (columns) for each Jacobi radius of
+        ``betas`` (rows), whose Young omegas ``optimal_omega(beta)`` are ``bests``."""
+        betas = np.asarray(betas, dtype=float)[:, None]
+        disc = self._squares * betas * betas - self._four_excess
+        root = ((self.omegas * betas + np.sqrt(np.maximum(disc, 0.0))) / 2.0) ** 2
+        rate = np.where(disc > 0, np.maximum(root, self._excess), self._excess)
+        with np.errstate(divide="ignore"):
+            below = log_below / -np.log(rate)
+        return np.where(self.omegas >= np.asarray(bests, dtype=float)[:, None], self._above,
+                        below)
 
 
 class YoungModel:
