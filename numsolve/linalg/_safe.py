@@ -365,7 +365,7 @@ class SafeSearch:
         """Whether the model, not the probes, moves omega: most recent solves are long and
         steady, and there is no context (the centre of the whole sequence says nothing
         about how the best omega moves with it)."""
-        return (phi.size == 1 and self.model.centre() is not None
+        return (phi.size == 1 and self.model.known()
                 and self._steady > _STEADY_SHARE)
 
     def _model_trial(self, phi, omega, budget):

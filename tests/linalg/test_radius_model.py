@@ -1,5 +1,7 @@
 """Young's model in the default learner: radii read from trusted solves, checked moves."""
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -7,7 +9,8 @@ from numsolve.linalg import poisson_2d
 from numsolve.linalg._radius_model import RadiusModel, jacobi_radius
 from numsolve.linalg._safe import SafeSearch
 from numsolve.linalg._trial import Trial, TrialOutcome, run_trial
-from numsolve.linalg._young import optimal_omega, sor_rate
+from numsolve.linalg._young import (YoungGrid, optimal_omega, sor_rate, young_iteration,
+                                    young_iterations)
 
 GRID = 20
 # Jacobi radius of the 5-point Laplacian on a GRID x GRID interior grid.
@@ -32,6 +35,47 @@ def test_radii_from_solves_below_the_optimum_agree_with_the_laplacian():
     assert abs(model.centre() - young) <= 0.02
     at_centre = run_trial("sor", A, b, Trial(model.centre()), None, 1e-8, 10_000)[1].n_iter
     assert counts[1.0] > 4 * at_centre
+
+
+def test_grid_and_single_omega_counts_equal_the_array_model_bit_for_bit():
+    """The model's cached grid (all radii at once) and its scalar count at the omega played
+    give exactly what one young_iterations call per radius on both gives, at every radius
+    (0 and next to 1 included), below, at and above Young's omega, on grids from below 1
+    to 2, without a warning."""
+    rng = np.random.default_rng(0)
+    betas = np.concatenate([[0.0, 0.5, 1.0 - 1e-12], rng.uniform(0.0, 1.0, 300)])
+    for grid in (np.linspace(1.0, 1.95, 96), np.linspace(0.8, 2.0, 61)):
+        omegas = rng.uniform(0.9, 2.0, betas.size)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            rows = YoungGrid(grid, 1.75).iterations(
+                betas, [optimal_omega(beta) for beta in betas], 1.0)
+            for row, beta, omega in zip(rows, betas, omegas):
+                got = np.append(row, young_iteration(float(omega), beta, 1.0, 1.75))
+                expected = young_iterations(np.append(grid, omega), beta, 1.0, 1.75)
+                assert np.array_equal(got, expected)
+    assert young_iteration(1.0, 0.0, 1.0, 1.75) == young_iterations([1.0], 0.0, 1.0, 1.75)[0]
+
+
+def test_the_centre_is_the_same_whenever_it_is_asked_for():
+    """Systems modelled together when the centre is asked for give the totals, bit for bit,
+    of systems modelled one at a time, past the model's memory of 100 systems too; the
+    model knows it has a centre from the first system on, before modelling it."""
+    rng = np.random.default_rng(1)
+    systems = [(float(rng.uniform(1.0, 1.9)), float(rng.uniform(-0.3, -0.01)),
+                int(rng.integers(40, 200))) for _ in range(250)]
+    each, batched = RadiusModel(1.0, 1.95), RadiusModel(1.0, 1.95)
+    assert not batched.known() and batched.centre() is None
+    for t, system in enumerate(systems):
+        each.observe(*system)
+        each.centre()
+        batched.observe(*system)
+        assert batched.known()
+        if t % 37 == 0:
+            assert batched.centre() == each.centre()
+    assert batched.centre() == each.centre()
+    assert np.array_equal(batched._total, each._total)
+    assert [bound for _, bound in batched.rows] == [bound for _, bound in each.rows]
 
 
 def test_short_or_unsettled_phases_are_not_trusted():
