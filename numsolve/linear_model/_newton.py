@@ -255,8 +255,9 @@ class _FixedHessian:
         definite (the caller then factors each active block, least squares as fallback).
 
         A sparse ``H`` (see :func:`_quadratic_hessian`) is factored by SuperLU with a
-        symmetric fill-reducing order and diagonal pivots; of a dense ``H`` the Cholesky
-        reads the upper triangle only.
+        symmetric fill-reducing order and diagonal pivots; a dense ``H`` is factored in
+        place (overwritten: the finish's own array), the Cholesky reading its upper
+        triangle only.
         """
         shift = ridge + _RELATIVE_RIDGE * max(H.diagonal().mean(), 1e-300)
         if sp.issparse(H):
@@ -268,8 +269,9 @@ class _FixedHessian:
             except RuntimeError:  # exactly singular
                 return None
             return cls(factor.solve, H.shape[0])
+        H[np.diag_indices_from(H)] += shift
         try:
-            factor = scipy.linalg.cho_factor(H + np.diag(shift), check_finite=False)
+            factor = scipy.linalg.cho_factor(H, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
             return None
         return cls(lambda rhs: scipy.linalg.cho_solve(factor, rhs, check_finite=False),

@@ -98,3 +98,22 @@ def test_dense_finish_meets_the_sign_fixed_optimality(fit_intercept, dtype):
     np.testing.assert_allclose(gradient + alpha * np.sign(W[support, 0]), 0.0, atol=1e-10)
     if fit_intercept:
         assert abs(a @ residual) <= 1e-10
+
+
+def test_fixed_hessian_from_the_upper_triangle_adds_the_ridge_once():
+    """The dense fixed-Hessian factor, built from an upper triangle shifted in place, applies
+    ``(H + diag(ridge) + eps I)^{-1}``; with coordinates fixed it solves the active block."""
+    rng = np.random.default_rng(3)
+    XS = np.asfortranarray(rng.standard_normal((200, 30)))
+    a = np.full(200, 1.0 / 200)
+    ridge = rng.uniform(0.5, 1.0, 30)
+    H = XS.T @ (a[:, None] * XS)
+    full = H + np.diag(ridge + _newton._RELATIVE_RIDGE * H.diagonal().mean())
+    fixed = _newton._FixedHessian.of(_newton._quadratic_hessian(XS, a), ridge)
+    g = rng.standard_normal(30)
+    np.testing.assert_allclose(fixed.solve(g), np.linalg.solve(full, g), rtol=1e-10)
+    active = np.ones(30, dtype=bool)
+    active[[4, 17]] = False
+    expected = np.zeros(30)
+    expected[active] = -np.linalg.solve(full[np.ix_(active, active)], g[active])
+    np.testing.assert_allclose(fixed.step(g, active), expected, rtol=1e-9, atol=1e-12)
