@@ -57,12 +57,14 @@ def test_dense_small_support_equals_sparse(fit_intercept, monkeypatch):
 
 
 @pytest.mark.parametrize("order", ["F", "C"])
-def test_upper_weighted_gram_is_the_products_upper_triangle(order):
+@pytest.mark.parametrize("uniform", [False, True])
+def test_upper_weighted_gram_is_the_products_upper_triangle(order, uniform):
     """The dense least-squares Hessian: ``XS' diag(h) XS`` on and above the diagonal, zeros
-    below it, whichever memory order ``XS`` has (an appended intercept column makes it C)."""
+    below it, whichever memory order ``XS`` has (an appended intercept column makes it C),
+    for uniform weights (``XS`` scaled in the update) and others."""
     rng = np.random.default_rng(1)
     XS = np.asarray(rng.standard_normal((300, 40)), order=order)
-    h = rng.uniform(0.0, 2.0, 300)
+    h = np.full(300, 0.7) if uniform else rng.uniform(0.0, 2.0, 300)
     H = _newton._upper_weighted_gram(XS, h)
     expected = XS.T @ (h[:, None] * XS)
     upper = np.triu_indices(40)
