@@ -54,3 +54,68 @@ def test_dense_small_support_equals_sparse(fit_intercept, monkeypatch):
     assert not np.allclose(dense[0][:, 0], start)  # the finish moved
     for got, expected in zip(dense, sparse):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+@pytest.mark.parametrize("uniform", [False, True])
+def test_upper_weighted_gram_is_the_products_upper_triangle(order, uniform):
+    """The dense least-squares Hessian: ``XS' diag(h) XS`` on and above the diagonal, zeros
+    below it, whichever memory order ``XS`` has (an appended intercept column makes it C),
+    for uniform weights (``XS`` scaled in the update) and others."""
+    rng = np.random.default_rng(1)
+    XS = np.asarray(rng.standard_normal((300, 40)), order=order)
+    h = np.full(300, 0.7) if uniform else rng.uniform(0.0, 2.0, 300)
+    H = _newton._upper_weighted_gram(XS, h)
+    expected = XS.T @ (h[:, None] * XS)
+    upper = np.triu_indices(40)
+    np.testing.assert_allclose(H[upper], expected[upper], rtol=1e-12, atol=1e-12)
+    assert not np.tril(H, -1).any()
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_finish_meets_the_sign_fixed_optimality(fit_intercept, dtype):
+    """From a start with the solution's support and signs, the finish's one step on dense
+    ``X`` (weighted samples) zeroes the support's gradient ``XS' A (Z - y) + alpha sign(w)``
+    and the intercept's ``1' A (Z - y)``, with ``Z = X W + b`` kept consistent."""
+    rng = np.random.default_rng(2)
+    n, p = 400, 60
+    X = np.asfortranarray(rng.standard_normal((n, p)).astype(dtype))
+    w = np.zeros(p)
+    w[:15] = rng.choice([-1.0, 1.0], 15) * rng.uniform(1.0, 2.0, 15)
+    y = X.astype(np.float64) @ w + 0.05 * rng.standard_normal(n)
+    weights = rng.uniform(0.5, 2.0, n)
+    a = weights / weights.sum()
+    alpha = 1e-3
+    W = (w * (1 + 0.1 * rng.random(p))).reshape(-1, 1)
+    b = np.array([0.3]) if fit_intercept else np.zeros(1)
+    Z = X.astype(np.float64) @ W + b
+    assert _newton.newton_finish(Design(X), Quadratic(), L1(alpha), W, b, Z, y, a,
+                                 fit_intercept)
+    residual = Z[:, 0] - y
+    np.testing.assert_allclose(Z[:, 0], X.astype(np.float64) @ W[:, 0] + b[0], atol=1e-10)
+    support = np.flatnonzero(W[:, 0])
+    np.testing.assert_array_equal(support, np.arange(15))
+    gradient = X[:, support].astype(np.float64).T @ (a * residual)
+    np.testing.assert_allclose(gradient + alpha * np.sign(W[support, 0]), 0.0, atol=1e-10)
+    if fit_intercept:
+        assert abs(a @ residual) <= 1e-10
+
+
+def test_fixed_hessian_from_the_upper_triangle_adds_the_ridge_once():
+    """The dense fixed-Hessian factor, built from an upper triangle shifted in place, applies
+    ``(H + diag(ridge) + eps I)^{-1}``; with coordinates fixed it solves the active block."""
+    rng = np.random.default_rng(3)
+    XS = np.asfortranarray(rng.standard_normal((200, 30)))
+    a = np.full(200, 1.0 / 200)
+    ridge = rng.uniform(0.5, 1.0, 30)
+    H = XS.T @ (a[:, None] * XS)
+    full = H + np.diag(ridge + _newton._RELATIVE_RIDGE * H.diagonal().mean())
+    fixed = _newton._FixedHessian.of(_newton._quadratic_hessian(XS, a), ridge)
+    g = rng.standard_normal(30)
+    np.testing.assert_allclose(fixed.solve(g), np.linalg.solve(full, g), rtol=1e-10)
+    active = np.ones(30, dtype=bool)
+    active[[4, 17]] = False
+    expected = np.zeros(30)
+    expected[active] = -np.linalg.solve(full[np.ix_(active, active)], g[active])
+    np.testing.assert_allclose(fixed.step(g, active), expected, rtol=1e-9, atol=1e-12)
