@@ -52,6 +52,19 @@ class Design:
         kernels.col_sq_norms(*self._columns, np.ascontiguousarray(a, dtype=np.float64), out)
         return out
 
+    def col_sq_norms_gradient(self, a, G):
+        """``(col_sq_norms(a), gradient(G))`` in one pass over ``X`` where the gradient runs
+        in the compiled kernel (one column of ``G``): each column is read once for both, as
+        the first evaluation of a fit needs them together (sparse 20000 x 2000 at density
+        1e-2: 0.36 -> 0.27 ms). Equal bit for bit to the two calls."""
+        if G.shape[1] > 1 or self._scipy_gradient():
+            return self.col_sq_norms(a), self.gradient(G)
+        norms = np.empty(self.shape[1])
+        grad = np.empty((self.shape[1], 1))
+        kernels.col_sq_norms_gradient(*self._columns, np.ascontiguousarray(a, dtype=np.float64),
+                                      G, norms, grad)
+        return norms, grad
+
     def ws_sq_norms(self, h, ws, out):
         """``out[j] = sum_i h_i x_ij^2`` for the features ``ws`` only (others untouched)."""
         ws_sq_norms(*self._columns, h, ws, out)
@@ -83,12 +96,17 @@ class Design:
         density 1e-2, 0.39 -> 0.36 ms).
         """
         if ws is None:
-            if G.shape[1] > 1 or self.sparse and self.X.nnz < _KERNEL_COLUMN * self.shape[1]:
+            if G.shape[1] > 1 or self._scipy_gradient():
                 return np.asarray(self.X.T @ G)
             ws = self._every
         out = np.empty((ws.shape[0], G.shape[1]))
         kernels.ws_gradient(*self._columns, G, ws, out)
         return out
+
+    def _scipy_gradient(self):
+        """Whether SciPy's product computes a full one-column gradient (short sparse
+        columns, see :meth:`gradient`)."""
+        return self.sparse and self.X.nnz < _KERNEL_COLUMN * self.shape[1]
 
     def stored(self, cols):
         """Stored entries of ``X[:, cols]`` (what one coordinate epoch over them reads)."""
