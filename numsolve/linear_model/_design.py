@@ -45,12 +45,26 @@ class Design:
         self.X = X
         self.shape = X.shape
         self._every = np.arange(X.shape[1], dtype=np.int32)
+        self._weights = self._same = None
 
     def col_sq_norms(self, a):
         """``sum_i a_i x_ij^2`` for every column."""
         out = np.empty(self.shape[1])
         kernels.col_sq_norms(*self._columns, np.ascontiguousarray(a, dtype=np.float64), out)
         return out
+
+    def col_sq_norms_gradient(self, a, G):
+        """``(col_sq_norms(a), gradient(G))`` in one pass over ``X`` where the gradient runs
+        in the compiled kernel (one column of ``G``): each column is read once for both, as
+        the first evaluation of a fit needs them together (sparse 20000 x 2000 at density
+        1e-2: 0.36 -> 0.27 ms). Equal bit for bit to the two calls."""
+        if G.shape[1] > 1 or self._scipy_gradient():
+            return self.col_sq_norms(a), self.gradient(G)
+        norms = np.empty(self.shape[1])
+        grad = np.empty((self.shape[1], 1))
+        kernels.col_sq_norms_gradient(*self._columns, np.ascontiguousarray(a, dtype=np.float64),
+                                      G, norms, grad)
+        return norms, grad
 
     def ws_sq_norms(self, h, ws, out):
         """``out[j] = sum_i h_i x_ij^2`` for the features ``ws`` only (others untouched)."""
@@ -66,7 +80,18 @@ class Design:
 
     def epoch(self, kind, y, a, W, Z, ws, lips, l1, l2, positive):
         """One coordinate-descent epoch over the features ``ws``, in place on ``W`` and ``Z``."""
-        kernels.cd_epoch(kind, *self._columns, y, a, W, Z, ws, lips, l1, l2, positive)
+        kernels.cd_epoch(kind, *self._columns, y, a, W, Z, ws, lips, l1, l2, positive,
+                         self._equal_weights(a))
+
+    def _equal_weights(self, a):
+        """Whether every sample weight in ``a`` is the same, remembered for the array last
+        asked about: a fit hands the same weights, never written, to each of its epochs,
+        which would otherwise each scan them (10 us at n = 20000, sparse 20000 x 2000 ran
+        10 epochs in 4.2 ms)."""
+        if a is not self._weights:
+            self._weights = a
+            self._same = bool(a.size) and bool(np.all(a == a[0]))
+        return self._same
 
     def predict(self, W, ws, b, Z):
         """``Z = X[:, ws] W[ws] + b`` in place."""
@@ -83,12 +108,17 @@ class Design:
         density 1e-2, 0.39 -> 0.36 ms).
         """
         if ws is None:
-            if G.shape[1] > 1 or self.sparse and self.X.nnz < _KERNEL_COLUMN * self.shape[1]:
+            if G.shape[1] > 1 or self._scipy_gradient():
                 return np.asarray(self.X.T @ G)
             ws = self._every
         out = np.empty((ws.shape[0], G.shape[1]))
         kernels.ws_gradient(*self._columns, G, ws, out)
         return out
+
+    def _scipy_gradient(self):
+        """Whether SciPy's product computes a full one-column gradient (short sparse
+        columns, see :meth:`gradient`)."""
+        return self.sparse and self.X.nnz < _KERNEL_COLUMN * self.shape[1]
 
     def stored(self, cols):
         """Stored entries of ``X[:, cols]`` (what one coordinate epoch over them reads)."""

@@ -185,6 +185,19 @@ def _evaluate(design, y, a, datafit, penalty, W, Z, G, keep, col_means):
     return grad, primal, crit, kkt
 
 
+def _first_evaluation(design, y, a, datafit, penalty, W, b, Z, G, col_means):
+    """``(lips, Z, evaluation)``: the coordinate Lipschitz constants, the linear predictor
+    after the intercept's refinement and the first :func:`_evaluate` there (every feature
+    kept), the column sums of both in one pass over ``X``
+    (:meth:`._design.Design.col_sq_norms_gradient`)."""
+    if col_means is not None:
+        Z, b[:] = refine_intercept(datafit, Z, y, a, b, np)
+    kernels.raw_gradient(datafit.kind, Z, y, a, G)
+    norms, grad = design.col_sq_norms_gradient(a, G)
+    return datafit.bound * norms, Z, (grad, *_criterion(datafit, penalty, W, Z, y, a, grad,
+                                                        G, col_means))
+
+
 def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, tol,
                       max_iter, max_epochs, p0, newton, recorder, bar, lips=None,
                       screening=True, gram="auto", gram_cache=None):
@@ -208,13 +221,17 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     K = W.shape[1]
     y = np.ascontiguousarray(y, dtype=np.float64)  # the kernels' layout (a column of Y is not)
     a = np.ascontiguousarray(a, dtype=np.float64)
-    if lips is None:
-        lips = datafit.bound * design.col_sq_norms(a)
     keep = np.arange(p, dtype=np.int32)
     Z = np.empty((n, K))
     design.predict(W, keep, b, Z)
     G = np.empty((n, K))
     col_means = np.asarray(design.X.T @ a).reshape(-1) if fit_intercept else None
+    # the first outer iteration's evaluation, taken with the Lipschitz constants when they
+    # are computed here (one pass over X for both)
+    reused = None
+    if lips is None:
+        lips, Z, reused = _first_evaluation(design, y, a, datafit, penalty, W, b, Z, G,
+                                            col_means)
     scale = stopping_scale(datafit, y, a, K, fit_intercept, np)
     threshold = tol * scale if penalty.has_dual else tol
     screening = screening and penalty.l1 > 0
@@ -251,7 +268,6 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     # the last check of a working set holding every kept feature is the global evaluation
     # (without an intercept, whose refinement moves Z first): the next outer iteration
     # takes it instead of another full gradient
-    reused = None
     for n_iter in range(1, max_iter + 1):
         if reused is not None:
             evaluation, reused = reused, None

@@ -35,25 +35,30 @@ def _gap(X, y, coef, intercept, alpha, a):
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Working-set sizes given to the epochs, full evaluations and Newton finishes."""
+    """Working-set sizes given to the epochs, full evaluations (the start's, taken with the
+    column norms, included) and Newton finishes."""
     seen = {"sizes": [], "evaluations": 0, "newton": 0}
-    inner, evaluate, newton = (_working_set._inner, _working_set._evaluate,
-                               _working_set.newton_finish)
+    inner, evaluate, first, newton = (_working_set._inner, _working_set._evaluate,
+                                      _working_set._first_evaluation,
+                                      _working_set.newton_finish)
 
     def counted_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, *args):
         seen["sizes"].append(ws.size)
         return inner(design, y, a, datafit, penalty, W, b, Z, G, ws, *args)
 
-    def counted_evaluate(*args):
-        seen["evaluations"] += 1
-        return evaluate(*args)
+    def counted(evaluation):
+        def run(*args):
+            seen["evaluations"] += 1
+            return evaluation(*args)
+        return run
 
     def counted_newton(*args, **kwargs):
         seen["newton"] += 1
         return newton(*args, **kwargs)
 
     monkeypatch.setattr(_working_set, "_inner", counted_inner)
-    monkeypatch.setattr(_working_set, "_evaluate", counted_evaluate)
+    monkeypatch.setattr(_working_set, "_evaluate", counted(evaluate))
+    monkeypatch.setattr(_working_set, "_first_evaluation", counted(first))
     monkeypatch.setattr(_working_set, "newton_finish", counted_newton)
     return seen
 
