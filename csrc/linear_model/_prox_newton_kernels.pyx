@@ -103,6 +103,67 @@ def logistic_conjugate(const double[::1] g, const double[::1] y, const double[::
     return total
 
 
+def logistic_intercept_newton(double[::1] z, const double[::1] y, const double[::1] a,
+                              int max_steps, int tries, double round_off):
+    """Newton steps on the intercept alone, moving the predictor ``z`` in place; returns
+    the intercept's total change.
+
+    The loop of :func:`numsolve.linear_model._objective.newton_on_intercept` for the binary
+    logistic loss: a step ``g / H`` (``g``, ``H`` the sums of the raw gradient and
+    curvature, ``H`` raised by 1e-12), halved up to ``tries`` times until the loss does not
+    increase (none: the refinement ends), the refinement ending at a zero gradient, at a
+    step whose predicted decrease ``g step`` is at most ``round_off`` times the loss (taken
+    untested) or at a step whose decrease rounds to zero. One model pass per step and one
+    loss pass per trial, no array allocated in Python.
+    """
+    cdef Py_ssize_t i, n = z.shape[0]
+    cdef double value, grad_sum, curvature_sum, step, t, trial, moved = 0.0
+    cdef int k, attempt
+    cdef bint untested
+    cdef double* buffers
+    if n == 0:
+        return 0.0
+    buffers = <double*>malloc(4 * n * sizeof(double))
+    if buffers == NULL:
+        raise MemoryError()
+    cdef double* h = buffers
+    cdef double* g = buffers + n
+    cdef double* target = buffers + 2 * n
+    cdef double* ones = buffers + 3 * n
+    with nogil:
+        for i in range(n):
+            ones[i] = 1.0
+        value = ns_logistic_loss(&z[0], ones, 0.0, &y[0], &a[0], n)
+        for k in range(max_steps):
+            ns_logistic_model(&z[0], &y[0], &a[0], 0.0, h, g, target, n)
+            grad_sum = 0.0
+            curvature_sum = 0.0
+            for i in range(n):
+                grad_sum += g[i]
+                curvature_sum += h[i]
+            if fabs(grad_sum) <= 1e-15:
+                break
+            step = grad_sum / (curvature_sum + 1e-12)
+            untested = grad_sum * step <= round_off * fabs(value)
+            t = 1.0
+            if not untested:
+                for attempt in range(tries):
+                    trial = ns_logistic_loss(&z[0], ones, -t * step, &y[0], &a[0], n)
+                    if trial <= value:
+                        break
+                    t *= 0.5
+                else:
+                    break
+                value = trial
+            for i in range(n):
+                z[i] -= t * step
+            moved += t * step
+            if untested or 0.5 * t * grad_sum * step <= 0.0:
+                break
+    free(buffers)
+    return moved
+
+
 cdef struct ModelSolve:
     # the model ``(1/2) sum_i h_i (z_i - t_i)^2 + g(w)`` on the working set, and its solve's
     # state: coefficients ``w`` (one per working-set feature) then the intercept, predictor

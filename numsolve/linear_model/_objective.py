@@ -7,7 +7,10 @@ constraint ``sum_i theta_i = 0``: ``G`` is centred (``G - a sum_i G_i``) before 
 engines call :func:`refine_intercept` first so that the centring is a round-off correction.
 """
 
+import numpy as np
+
 from ._cd import DatafitKind
+from ._prox_newton_kernels import logistic_intercept_newton
 
 __all__ = ["checkpoint", "dual_correlation", "newton_on_intercept", "optimality", "refine_intercept",
            "stopping_scale"]
@@ -127,7 +130,12 @@ def refine_intercept(datafit, Z, y, a, b, xp, max_steps=20):
     """Newton steps on the intercept alone (exact in one step for least squares).
 
     Returns the updated ``(Z, b)``; the objective never increases (beyond its rounding).
+    The binary logistic loss on float64 NumPy arrays takes the same loop compiled
+    (:func:`._prox_newton_kernels.logistic_intercept_newton`): the array code's passes and
+    2 x 2 solves were a fifth of a small fit (breast_cancer 569 x 30).
     """
+    if datafit.kind == DatafitKind.LOGISTIC and _compiled_vectors(xp, Z, y, a):
+        return _refine_logistic_intercept(Z, y, a, b, max_steps)
     eye = xp.eye(Z.shape[1], dtype=Z.dtype, device=_device(Z))
 
     def newton_step(Z, _):
@@ -146,6 +154,21 @@ def refine_intercept(datafit, Z, y, a, b, xp, max_steps=20):
         max_steps=max_steps, tries=30, round_off=_ROUND_OFF,
         settled=float("inf") if datafit.kind == DatafitKind.LEAST_SQUARES else 0.0)
     return Z, b
+
+
+def _compiled_vectors(xp, Z, y, a):
+    """True when ``Z`` (one column), ``y`` and ``a`` are float64 NumPy arrays, the vectors
+    contiguous: the layout the compiled kernels take."""
+    return (xp is np and all(isinstance(v, np.ndarray) and v.dtype == np.float64
+                             for v in (Z, y, a))
+            and Z.shape[1] == 1 and y.flags.c_contiguous and a.flags.c_contiguous)
+
+
+def _refine_logistic_intercept(Z, y, a, b, max_steps):
+    """:func:`refine_intercept`'s loop for the binary logistic loss, compiled."""
+    z = np.array(Z[:, 0], dtype=np.float64, order="C")
+    moved = logistic_intercept_newton(z, y, a, max_steps, 30, _ROUND_OFF)
+    return z[:, None], b - moved
 
 
 def newton_on_intercept(evaluate, newton_step, shift, Z, b, evaluated, *, max_steps, tries,
