@@ -1,12 +1,13 @@
 """The compiled intercept refinement of the binary logistic loss
 (:func:`numsolve.linear_model._prox_newton_kernels.logistic_intercept_newton`, taken by
 :func:`numsolve.linear_model._objective.refine_intercept` on float64 NumPy input) zeroes the
-intercept's gradient, never raises the loss and agrees with the array loop."""
+intercept's gradient, never raises the loss and agrees with the array loop; the softmax loss's
+refinement zeroes its gradient without moving the intercept along the flat direction of ones."""
 
 import numpy as np
 import pytest
 
-from numsolve.linear_model import Logistic
+from numsolve.linear_model import Logistic, Multinomial
 from numsolve.linear_model._objective import refine_intercept
 from numsolve.linear_model._prox_newton_kernels import logistic_intercept_newton
 
@@ -62,3 +63,23 @@ def test_kernel_moves_predictor_in_place_by_returned_change():
     moved = logistic_intercept_newton(z, y, a, 20, 30, 1e-12)
     np.testing.assert_allclose(z, Z[:, 0] - moved, rtol=0, atol=1e-12)
     assert abs(float(np.sum(Logistic().raw_gradient(z[:, None], y, a, np)))) <= 1e-12
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multinomial_refinement_zeroes_gradient_without_drift_along_ones(weighted):
+    rng = np.random.default_rng(3)
+    n, K = 178, 3
+    Z = rng.standard_normal((n, K))
+    y = rng.integers(0, K, n).astype(float)
+    weights = rng.uniform(0.5, 2.0, n) * (np.arange(n) >= 3) if weighted else np.ones(n)
+    a = weights / weights.sum()
+    b = np.array([0.5, -0.2, 0.1])
+    datafit = Multinomial(n_classes=K)
+    Z_new, b_new = refine_intercept(datafit, Z, y, a, b, np)
+
+    assert np.max(np.abs(np.sum(datafit.raw_gradient(Z_new, y, a, np), axis=0))) <= 1e-12
+    assert float(datafit.value(Z_new, y, a, np)) <= float(datafit.value(Z, y, a, np))
+    np.testing.assert_allclose(Z_new - Z, np.broadcast_to(b_new - b, Z.shape), rtol=0,
+                               atol=1e-12)
+    # the loss is flat along ones: the refinement leaves that direction where it was
+    assert abs(float(np.sum(b_new - b))) <= 1e-12
