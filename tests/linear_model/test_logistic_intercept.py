@@ -66,16 +66,20 @@ def test_kernel_moves_predictor_in_place_by_returned_change():
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_multinomial_refinement_zeroes_gradient_without_drift_along_ones(weighted):
+@pytest.mark.parametrize("scale, K", [(1.0, 3), (30.0, 5)])
+def test_multinomial_refinement_zeroes_gradient_without_drift_along_ones(weighted, scale, K):
     rng = np.random.default_rng(3)
-    n, K = 178, 3
-    Z = rng.standard_normal((n, K))
+    n = 178
+    Z = scale * rng.standard_normal((n, K))
     y = rng.integers(0, K, n).astype(float)
     weights = rng.uniform(0.5, 2.0, n) * (np.arange(n) >= 3) if weighted else np.ones(n)
     a = weights / weights.sum()
-    b = np.array([0.5, -0.2, 0.1])
+    b = np.linspace(-0.2, 0.5, K)
     datafit = Multinomial(n_classes=K)
+    Z_before = Z.copy()
     Z_new, b_new = refine_intercept(datafit, Z, y, a, b, np)
+
+    np.testing.assert_array_equal(Z, Z_before)
 
     assert np.max(np.abs(np.sum(datafit.raw_gradient(Z_new, y, a, np), axis=0))) <= 1e-12
     assert float(datafit.value(Z_new, y, a, np)) <= float(datafit.value(Z, y, a, np))
