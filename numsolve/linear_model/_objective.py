@@ -11,9 +11,10 @@ import numpy as np
 
 from ._cd import DatafitKind
 from ._prox_newton_kernels import logistic_intercept_newton, multinomial_intercept_newton
+from ._ws_gap import logistic_gap
 
-__all__ = ["checkpoint", "dual_correlation", "newton_on_intercept", "optimality", "refine_intercept",
-           "stopping_scale"]
+__all__ = ["checkpoint", "dual_correlation", "logistic_duality_gap", "newton_on_intercept",
+           "optimality", "refine_intercept", "stopping_scale"]
 
 
 def stopping_scale(datafit, y, a, K, fit_intercept, xp):
@@ -53,16 +54,44 @@ def optimality(datafit, penalty, W, Z, y, a, grad, G, xp, col_means=None):
     kkt : float
         Largest subdifferential distance over the coefficients (and intercept gradient).
     """
-    primal = float(datafit.value(Z, y, a, xp)) + float(penalty.value(W, xp))
+    loss = float(datafit.value(Z, y, a, xp))
+    primal = loss + float(penalty.value(W, xp))
     kkt = float(xp.max(penalty.subdiff_distance(W, grad, xp))) if W.shape[0] else 0.0
     if col_means is not None:
         kkt = max(kkt, float(xp.max(xp.abs(xp.sum(G, axis=0)))))
+    if _compiled_gap_applies(datafit, penalty, xp, W, G, grad, y, a):
+        return primal, logistic_duality_gap(loss, penalty, W, y, a, grad, G, col_means), kkt
+    if col_means is not None:
         G, grad = _centre(G, grad, a, col_means, xp)
     if not penalty.has_dual:
         return primal, float("nan"), kkt
     s = penalty.dual_scale(-grad, xp)
     dual = -float(datafit.conjugate(s * G, y, a, xp)) - float(penalty.conjugate(-s * grad, xp))
     return primal, max(primal - dual, 0.0), kkt
+
+
+def _compiled_gap_applies(datafit, penalty, xp, W, G, grad, y, a):
+    """True for the binary logistic loss on float64 NumPy arrays with a penalty that has a
+    finite dual: :func:`._ws_gap.logistic_gap` then gives the gap in one call (with the
+    array passes, centring and conjugates a gap check took 39 us on breast_cancer 569 x 30,
+    with the call 29.5 us)."""
+    return (datafit.kind == DatafitKind.LOGISTIC and penalty.has_dual
+            and (penalty.l1 > 0 or penalty.l2 > 0)
+            and _compiled_vectors(xp, G, y, a)
+            and all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in (W, grad)))
+
+
+def logistic_duality_gap(loss, penalty, W, y, a, grad, G, col_means):
+    """:func:`optimality`'s gap for the binary logistic loss (value ``loss``) by one call of
+    :func:`._ws_gap.logistic_gap`; the penalty needs a finite dual."""
+    column = np.ascontiguousarray
+    means = _NO_MEANS if col_means is None else column(col_means, dtype=np.float64)
+    return logistic_gap(loss, column(G[:, 0]), y, a, column(W[:, 0], dtype=np.float64),
+                        column(grad[:, 0], dtype=np.float64), means, penalty.l1, penalty.l2,
+                        penalty.positive)
+
+
+_NO_MEANS = np.zeros(0)
 
 
 def checkpoint(datafit, penalty, W, Z, y, a, grad, G, xp, col_means, *, iteration, recorder,
