@@ -8,7 +8,7 @@ Fortran-ordered dense values with empty ``indices`` and ``indptr``); every check
 Python before a kernel is entered.
 """
 
-from libc.math cimport fabs, isfinite
+from libc.math cimport NAN, exp, fabs, isfinite, isnan, log, sqrt
 from libc.stdlib cimport free, malloc
 
 include "_graph_types.pxi"
@@ -101,6 +101,249 @@ def logistic_conjugate(const double[::1] g, const double[::1] y, const double[::
         with nogil:
             total = ns_logistic_conjugate(&g[0], &y[0], &a[0], n)
     return total
+
+
+cdef double* _scratch(Py_ssize_t size) except NULL:
+    """``size`` doubles from the heap (the caller frees them), or MemoryError."""
+    cdef double* out = <double*>malloc(size * sizeof(double))
+    if out == NULL:
+        raise MemoryError()
+    return out
+
+
+ctypedef double (*TrialLoss)(void* problem, double t) noexcept nogil
+
+
+cdef double _halving_search(TrialLoss loss, void* problem, double value, int tries,
+                            double* t) noexcept nogil:
+    """Halve ``t`` from one, up to ``tries`` lengths, until ``loss(problem, t) <= value``;
+    returns that loss, or NaN (``t`` undefined) when no length lowers the loss."""
+    cdef int attempt
+    cdef double trial
+    t[0] = 1.0
+    for attempt in range(tries):
+        trial = loss(problem, t[0])
+        if trial <= value:
+            return trial
+        t[0] *= 0.5
+    return NAN
+
+
+cdef struct LogisticShift:
+    const double* z
+    const double* ones
+    const double* y
+    const double* a
+    Py_ssize_t n
+    double step
+
+
+cdef double _logistic_trial(void* problem, double t) noexcept nogil:
+    cdef LogisticShift* p = <LogisticShift*>problem
+    return ns_logistic_loss(p.z, p.ones, -t * p.step, p.y, p.a, p.n)
+
+
+cdef struct SoftmaxShift:
+    const double* Z
+    const double* step
+    const double* y
+    const double* a
+    Py_ssize_t n
+    Py_ssize_t K
+    double* mean
+    double* H
+
+
+cdef double _softmax_trial(void* problem, double t) noexcept nogil:
+    cdef SoftmaxShift* p = <SoftmaxShift*>problem
+    return _softmax_pass(p.Z, p.step, t, p.y, p.a, p.n, p.K, p.mean, p.H)
+
+
+def logistic_intercept_newton(double[::1] z, const double[::1] y, const double[::1] a,
+                              int max_steps, int tries, double round_off):
+    """Newton steps on the intercept alone, moving the predictor ``z`` in place; returns
+    the intercept's total change.
+
+    The loop of :func:`numsolve.linear_model._objective.newton_on_intercept` for the binary
+    logistic loss: a step ``g / H`` (``g``, ``H`` the sums of the raw gradient and
+    curvature, ``H`` raised by 1e-12), halved up to ``tries`` times until the loss does not
+    increase (none: the refinement ends), the refinement ending at a zero gradient, at a
+    step whose predicted decrease ``g step`` is at most ``round_off`` times the loss (taken
+    untested) or at a step whose decrease rounds to zero. One model pass per step and one
+    loss pass per trial, no array allocated in Python.
+    """
+    cdef Py_ssize_t i, n = z.shape[0]
+    cdef double value, grad_sum, curvature_sum, step, t, moved = 0.0
+    cdef int k
+    cdef bint untested
+    if n == 0:
+        return 0.0
+    cdef double* buffers = _scratch(4 * n)
+    cdef double* h = buffers
+    cdef double* g = buffers + n
+    cdef double* target = buffers + 2 * n
+    cdef double* ones = buffers + 3 * n
+    cdef LogisticShift shift = LogisticShift(&z[0], ones, &y[0], &a[0], n, 0.0)
+    with nogil:
+        for i in range(n):
+            ones[i] = 1.0
+        value = ns_logistic_loss(&z[0], ones, 0.0, &y[0], &a[0], n)
+        for k in range(max_steps):
+            ns_logistic_model(&z[0], &y[0], &a[0], 0.0, h, g, target, n)
+            grad_sum = 0.0
+            curvature_sum = 0.0
+            for i in range(n):
+                grad_sum += g[i]
+                curvature_sum += h[i]
+            if fabs(grad_sum) <= 1e-15:
+                break
+            step = grad_sum / (curvature_sum + 1e-12)
+            untested = grad_sum * step <= round_off * fabs(value)
+            t = 1.0
+            if not untested:
+                shift.step = step
+                value = _halving_search(_logistic_trial, &shift, value, tries, &t)
+                if isnan(value):
+                    break
+            for i in range(n):
+                z[i] -= t * step
+            moved += t * step
+            if untested or 0.5 * t * grad_sum * step <= 0.0:
+                break
+    free(buffers)
+    return moved
+
+
+cdef double _softmax_pass(const double* Z, const double* shift, double t, const double* y,
+                          const double* a, Py_ssize_t n, Py_ssize_t K, double* mean,
+                          double* H) noexcept nogil:
+    """The softmax loss at the predictor ``Z - t shift`` (rows of ``K`` scores); fills
+    ``mean = a'P`` and ``H = P' diag(a) P`` of its probabilities ``P``."""
+    cdef Py_ssize_t i, k, l
+    cdef double top, total, score, value = 0.0
+    cdef double* p = H + K * K
+    for k in range(K * K):
+        H[k] = 0.0
+    for k in range(K):
+        mean[k] = 0.0
+    for i in range(n):
+        top = Z[i * K] - t * shift[0]
+        for k in range(1, K):
+            score = Z[i * K + k] - t * shift[k]
+            top = score if score > top else top
+        total = 0.0
+        for k in range(K):
+            p[k] = exp(Z[i * K + k] - t * shift[k] - top)
+            total += p[k]
+        k = <Py_ssize_t>y[i]
+        value += a[i] * (top + log(total) - (Z[i * K + k] - t * shift[k]))
+        for k in range(K):
+            p[k] /= total
+            mean[k] += a[i] * p[k]
+            for l in range(K):
+                H[k * K + l] += a[i] * p[k] * p[l]
+    return value
+
+
+cdef void _cholesky_solve(double* H, const double* g, double* x, Py_ssize_t K) noexcept nogil:
+    """``x = H^-1 g`` for a symmetric positive definite ``H``, factored in place."""
+    cdef Py_ssize_t i, j, k
+    cdef double acc
+    for j in range(K):
+        acc = H[j * K + j]
+        for k in range(j):
+            acc -= H[j * K + k] * H[j * K + k]
+        H[j * K + j] = sqrt(acc)
+        for i in range(j + 1, K):
+            acc = H[i * K + j]
+            for k in range(j):
+                acc -= H[i * K + k] * H[j * K + k]
+            H[i * K + j] = acc / H[j * K + j]
+    for i in range(K):
+        acc = g[i]
+        for k in range(i):
+            acc -= H[i * K + k] * x[k]
+        x[i] = acc / H[i * K + i]
+    for i in range(K - 1, -1, -1):
+        acc = x[i]
+        for k in range(i + 1, K):
+            acc -= H[k * K + i] * x[k]
+        x[i] = acc / H[i * K + i]
+
+
+def multinomial_intercept_newton(double[:, ::1] Z, const double[::1] y, const double[::1] a,
+                                 const double[::1] masses, int max_steps, int tries,
+                                 double round_off, double[::1] moved):
+    """Newton steps on the intercept alone for the softmax loss, moving the predictor ``Z``
+    (n x K, class indices ``y``, class masses ``masses``) in place and adding the
+    intercept's total change to ``moved``.
+
+    The loop of :func:`numsolve.linear_model._objective.newton_on_intercept` as the NumPy
+    refinement runs it: the step solves ``(diag(a'P) - P' diag(a) P + 1e-12 I + 11'/K) s = g``
+    with the gradient ``g = a'P - masses`` centred (unit curvature along ones, where the loss
+    is flat), halved up to ``tries`` times until the loss does not increase; one pass over
+    the samples per trial, no array allocated in Python.
+    """
+    cdef Py_ssize_t i, k, n = Z.shape[0], K = Z.shape[1]
+    cdef double value, t, decrease, centre, top
+    cdef int step_count
+    cdef bint untested
+    if n == 0 or K == 0:
+        return
+    # K each: mean, g, step, zero, trial mean; K * K + K each (a pass's scratch row after
+    # the matrix): H, trial H
+    cdef double* work = _scratch(7 * K + 2 * K * K)
+    cdef double* mean = work
+    cdef double* g = work + K
+    cdef double* step = work + 2 * K
+    cdef double* zero = work + 3 * K
+    cdef double* trial_mean = work + 4 * K
+    cdef double* H = work + 5 * K
+    cdef double* trial_H = work + 6 * K + K * K
+    cdef SoftmaxShift shift = SoftmaxShift(&Z[0, 0], step, &y[0], &a[0], n, K, trial_mean,
+                                           trial_H)
+    with nogil:
+        for k in range(K):
+            zero[k] = 0.0
+        value = _softmax_pass(&Z[0, 0], zero, 0.0, &y[0], &a[0], n, K, mean, H)
+        for step_count in range(max_steps):
+            centre = 0.0
+            for k in range(K):
+                g[k] = mean[k] - masses[k]
+                centre += g[k]
+            centre /= K
+            top = 0.0
+            for k in range(K):
+                g[k] -= centre
+                top = fabs(g[k]) if fabs(g[k]) > top else top
+            if top <= 1e-15:
+                break
+            for k in range(K):
+                for i in range(K):
+                    H[k * K + i] = -H[k * K + i] + 1.0 / K + (mean[k] + 1e-12 if i == k
+                                                              else 0.0)
+            _cholesky_solve(H, g, step, K)
+            decrease = 0.0
+            for k in range(K):
+                decrease += g[k] * step[k]
+            untested = decrease <= round_off * fabs(value)
+            t = 1.0
+            if not untested:
+                value = _halving_search(_softmax_trial, &shift, value, tries, &t)
+                if isnan(value):
+                    break
+                for k in range(K):
+                    mean[k] = trial_mean[k]
+                for k in range(K * K):
+                    H[k] = trial_H[k]
+            for i in range(n):
+                for k in range(K):
+                    Z[i, k] -= t * step[k]
+            for k in range(K):
+                moved[k] += t * step[k]
+            if untested or 0.5 * t * decrease <= 0.0:
+                break
+    free(work)
 
 
 cdef struct ModelSolve:

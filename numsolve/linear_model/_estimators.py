@@ -47,6 +47,13 @@ _SOLVER_CONSTRAINTS = {
 }
 
 
+def _check_class_labels(y):
+    """scikit-learn's check that ``y`` (1-D, validated) holds class labels; integer labels
+    always do, and skip its target-type inspection (0.12 ms, 4% of a fit on wine)."""
+    if y.dtype.kind not in "iub":
+        check_classification_targets(y)
+
+
 def _fit_bcd(estimator, X, target, datafit, penalty, n_tasks, coef_init, intercept_init):
     """Run :func:`bcd` with the estimator's solver settings; ``max_iter`` counts epochs.
 
@@ -423,7 +430,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self._validate_params()
         X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
                              dtype=[np.float64, np.float32])
-        check_classification_targets(y)
+        _check_class_labels(y)
         classes, encoded = np.unique(y, return_inverse=True)
         if classes.size < 2:
             raise ValueError(

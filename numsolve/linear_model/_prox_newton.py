@@ -26,9 +26,8 @@ working set's stored entries however large the support is against ``n``.
 
 import numpy as np
 
-from ._objective import optimality
+from ._objective import logistic_duality_gap, optimality
 from ._prox_newton_kernels import newton_model, solve_model
-from ._ws_gap import logistic_gap
 
 __all__ = ["prox_newton_inner"]
 
@@ -86,22 +85,15 @@ class _Model:
         self.curvature_sum = float(self.h.sum())
 
 
-_NO_INTERCEPT = np.empty(0)
-
-
 def _restricted_criterion(datafit, penalty, W_ws, Z, y, a, grad_ws, G, means, loss):
     """The criterion of the working set's problem (``W_ws``, ``grad_ws`` and ``means`` its
     rows), the caller's: the duality gap, or the KKT violation where the penalty has no
     dual; given the datafit's value ``loss`` at ``Z``. The gap is one compiled call
-    (:func:`._ws_gap.logistic_gap`): :func:`._objective.optimality`'s array passes and the
-    KKT violation it also computes cost a fifth of a sparse wide fit."""
+    (:func:`._objective.logistic_duality_gap`); :func:`._objective.optimality` also computes
+    the KKT violation (with its former array passes, a fifth of a sparse wide fit)."""
     if not penalty.has_dual:
         return optimality(datafit, penalty, W_ws, Z, y, a, grad_ws, G, np, means)[2]
-    column = np.ascontiguousarray
-    return logistic_gap(loss, column(G[:, 0]), y, a, column(W_ws[:, 0], dtype=np.float64),
-                        column(grad_ws[:, 0], dtype=np.float64),
-                        _NO_INTERCEPT if means is None else column(means, dtype=np.float64),
-                        penalty.l1, penalty.l2, penalty.positive)
+    return logistic_duality_gap(loss, penalty, W_ws, y, a, grad_ws, G, means)
 
 
 def forcing(crit, target):

@@ -1,5 +1,7 @@
 """The compiled logistic duality gap (the proximal Newton route's restricted criterion)
-equals the gap of :func:`numsolve.linear_model._objective.optimality` at non-optimal points."""
+equals the gap of :func:`numsolve.linear_model._objective.optimality`'s array code at
+non-optimal points, as does ``optimality`` itself on contiguous float64 input (where it calls
+the kernel)."""
 
 import numpy as np
 import pytest
@@ -34,12 +36,22 @@ def test_equals_optimality(penalty, sparse, weighted, intercept):
     G = datafit.raw_gradient(Z, y, a, np)
     grad = np.asarray(X.T @ G)
     means = np.asarray(X.T @ a).reshape(-1) if intercept else None
-    _, expected, _ = optimality(datafit, penalty, W, Z, y, a, grad, G, np, means)
+    # strided labels and weights keep optimality on its array code, the reference
+    _, expected, kkt = optimality(datafit, penalty, W, Z, _strided(y), _strided(a), grad, G,
+                                  np, means)
+    _, routed, routed_kkt = optimality(datafit, penalty, W, Z, y, a, grad, G, np, means)
     got = logistic_gap(float(datafit.value(Z, y, a, np)), G[:, 0].copy(), y, a, W[:, 0].copy(),
                        grad[:, 0].copy(), np.empty(0) if means is None else means,
                        penalty.l1, penalty.l2, penalty.positive)
     assert expected > 1e-3  # a random point: two gaps compared, not two zeros
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert routed == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert routed_kkt == pytest.approx(kkt, rel=1e-12, abs=1e-15)
+
+
+def _strided(v):
+    """``v`` as a non-contiguous view."""
+    return np.repeat(v, 2)[::2]
 
 
 def test_zero_at_the_solution_of_a_separable_one_feature_problem():
