@@ -22,9 +22,8 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from ._cd import DatafitKind
-from ._ws_gap import multinomial_loss
 
-__all__ = ["loss_value", "newton_finish"]
+__all__ = ["newton_finish"]
 
 _MAX_SUPPORT = 3000
 # Added to the Hessian's diagonal, relative to its mean: the softmax Hessian is singular
@@ -104,7 +103,7 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
     centre = slice(m, None) if fit_intercept and K > 1 else None
 
     def objective(Z_, theta_):
-        return loss_value(datafit, Z_, y, a) + float(
+        return float(datafit.value(Z_, y, a, np)) + float(
             penalty.l1 * np.abs(theta_[:m]).sum() + 0.5 * penalty.l2 * theta_[:m] @ theta_[:m])
 
     def write():
@@ -192,15 +191,6 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
         write()
     return moved
 
-
-def loss_value(datafit, Z, y, a):
-    """The datafit's value at ``Z`` (NumPy arrays, ``y`` and ``a`` float64): the multinomial
-    loss in one compiled pass (:func:`._ws_gap.multinomial_loss`) instead of the NumPy
-    form's dozen array operations, which the finish's line searches and the extrapolation's
-    tests call a dozen times a fit on small data (iris L1: 4.3 -> 3.85 ms)."""
-    if datafit.kind == DatafitKind.MULTINOMIAL:
-        return multinomial_loss(np.ascontiguousarray(Z, dtype=np.float64), y, a)
-    return float(datafit.value(Z, y, a, np))
 
 
 def _bounded_direction(H, ridge, grad, gap):

@@ -29,7 +29,7 @@ from . import _cd as kernels
 from ._cd import DatafitKind
 from ._gram_route import WorkingSetGram, gram_pays, solve_on_gram
 from ._anderson import anderson_guess
-from ._newton import loss_value, newton_finish
+from ._newton import newton_finish
 from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept, stopping_scale
 from ._screening import gap_safe_screen
@@ -565,8 +565,8 @@ def _extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer):
     W_full = np.zeros_like(W)
     W_full[ws] = W_new
     design.predict(W_full, ws, b_new, Z_new)
-    before = loss_value(datafit, Z, y, a) + float(penalty.value(W[ws], np))
-    after = loss_value(datafit, Z_new, y, a) + float(penalty.value(W_new, np))
+    before = float(datafit.value(Z, y, a, np)) + float(penalty.value(W[ws], np))
+    after = float(datafit.value(Z_new, y, a, np)) + float(penalty.value(W_new, np))
     if after < before:
         W[ws] = W_new
         b[:] = b_new

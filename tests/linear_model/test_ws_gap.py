@@ -84,10 +84,12 @@ def test_multinomial_optimality_equals_the_array_form(penalty, intercept):
 
 
 def test_multinomial_loss_equals_the_array_form():
-    """The compiled loss the Newton finish and the extrapolation test, with far-apart
-    scores (shifted by each row's maximum) and samples of zero weight."""
+    """The compiled loss (behind ``Multinomial.value`` on float64 NumPy input, which the
+    Newton finish and the extrapolation test call), with far-apart scores (shifted by each
+    row's maximum) and samples of zero weight."""
+    from scipy.special import logsumexp
+
     from numsolve.linear_model import Multinomial
-    from numsolve.linear_model._newton import loss_value
     from numsolve.linear_model._ws_gap import multinomial_loss
 
     rng = np.random.default_rng(2)
@@ -97,6 +99,9 @@ def test_multinomial_loss_equals_the_array_form():
     weights = rng.uniform(0.5, 2.0, n)
     weights[:4] = 0.0
     a = weights / weights.sum()
-    expected = float(Multinomial(n_classes=K).value(Z, y, a, np))
+    expected = float(a @ (logsumexp(Z, axis=1) - Z[np.arange(n), y.astype(int)]))
     assert multinomial_loss(Z, y, a) == pytest.approx(expected, rel=1e-13)
-    assert loss_value(Multinomial(n_classes=K), Z, y, a) == pytest.approx(expected, rel=1e-13)
+    assert Multinomial(n_classes=K).value(Z, y, a, np) == pytest.approx(expected, rel=1e-13)
+    # the array form (float32 scores take it) agrees to float32 rounding
+    assert float(Multinomial(n_classes=K).value(Z.astype(np.float32), y, a, np)) == \
+        pytest.approx(expected, rel=1e-6)
