@@ -15,7 +15,9 @@ against skglm, celer, scikit-learn and liblinear, one timed round per cell by de
 alone with ``python benchmarks/run.py bcd --case grid_``; then
 ``python benchmarks/bench_bcd.py benchmarks/results/bcd_grid.json`` writes the grid's table
 and heat map of numsolve's time over the fastest peer's (``bcd_grid_summary.md`` and
-``bcd_grid_heatmap.png`` beside the JSON).
+``bcd_grid_heatmap.png`` beside the JSON). The problems of the issue's own table (cases
+``issue22_*``: dense 50,000 x 300 correlated, sparse 20,000 x 100,000 at density 2e-4) run
+with ``--case issue22``.
 
 Defaults on real data (cases ``real_defaults_*``): ``LogisticRegression()`` and ``Ridge()``
 with no arguments on scikit-learn's bundled data sets (raw and standardised), against
@@ -352,6 +354,25 @@ def grid_cases(quick=False):
                                 _grid_problem(n, p, density, divisor, loss == "logistic"),
                                 contenders, repeats=1))
     return out
+
+
+def issue_table_cases():
+    """The problems of issue #22's own table, as filed: tall dense correlated data and wide
+    very sparse data, every Lasso peer at the same target."""
+    stop = (f"no intercept, float64, target duality gap {TARGET:g} x P(0) in each solver's own "
+            "stopping rule; reported gap computed identically for all")
+    tall = [Case(f"issue22_lasso_dense_50000x300_amax/{divisor}",
+                 "make_correlated_data(n=50000, p=300, rho=0.5, snr=3, density=0.1, "
+                 f"random_state=0), dense F-order, alpha = alpha_max/{divisor}; {stop}",
+                 _correlated(50_000, 300, divisor), _lasso_contenders(), repeats=3)
+            for divisor in _GRID_DIVISORS]
+    wide = [Case(f"issue22_lasso_sparse_d0.0002_20000x100000_amax/{divisor}",
+                 "scipy.sparse.random(20000, 100000, density=2e-4, CSC, standard normal "
+                 "entries, seed 0), 50 planted coefficients, alpha = alpha_max/"
+                 f"{divisor}; {stop}", _sparse_random(20_000, 100_000, 2e-4, divisor),
+                 _lasso_contenders(), repeats=1)
+            for divisor in (10, 1000)]
+    return tall + wide
 
 
 def grid_summary(path):
@@ -767,8 +788,8 @@ def cases(quick=False):
               Contender("sklearn Lasso", _sk_lasso),
               Contender("numsolve bcd (auto, working sets)", _ns_lasso)],
              repeats=repeats),
-    ] + (grid_cases(quick) + _real_defaults_cases() + _real_lasso_cases()
-         + _real_l1_logistic_cases())
+    ] + (grid_cases(quick) + ([] if quick else issue_table_cases()) + _real_defaults_cases()
+         + _real_lasso_cases() + _real_l1_logistic_cases())
 
 
 if __name__ == "__main__":
