@@ -7,7 +7,9 @@ stopping rule (scikit-learn and celer: gap <= tol ||y||^2/n, i.e. ``tol = 5e-9``
 1/(2n)-scaled objective; skglm: KKT violation <= 1e-8; liblinear: its own criterion at
 1e-8). The gap each one actually reached is then computed by one function for all
 (``numsolve.linear_model._objective.optimality``, the Fenchel gap of section 3.2 of the spec)
-and reported with the relative suboptimality against the best objective found.
+and reported with the relative suboptimality against the best objective found. Every
+contender is timed by its solve or fit alone (the ``fit_s`` it reports); the quality figures
+are computed after it, outside the timing.
 
 The shape grid (cases ``grid_*``, issue #22): Lasso and L1-logistic over n/p from 1/100 to
 200, dense and sparse (densities 1e-4 to 1e-1), alpha from alpha_max/10 to alpha_max/1000,
@@ -30,6 +32,7 @@ Ridge's sum) and the duality gap at its point after the intercept is refined (th
 
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -114,57 +117,79 @@ def _paper(name, n, p, divisor, sparse=True, n_classes=50):
     return setup
 
 
+# -- timing: the solve alone, not the quality figures -------------------------------------
+def _timed(call, quiet=False):
+    """``call()``'s result and its seconds; ``quiet`` silences the peers' warnings (at
+    ``max_iter`` or on a loose tolerance)."""
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        out = call()
+    return out, time.perf_counter() - start
+
+
+def _fit_contender(label, run, requires=None):
+    """A contender timed by its solve alone (the ``fit_s`` it reports): the quality figures
+    computed after it (a pass or two over X) would pull every ratio towards 1."""
+    return Contender(label, run, requires=requires, timed_figure="fit_s")
+
+
 # -- contenders: Lasso --------------------------------------------------------------------
 def _ns_lasso(problem):
     from numsolve.linear_model import L1, Quadratic, bcd
 
-    res = bcd(problem["X"], problem["y"], Quadratic(), L1(problem["alpha"]), tol=TARGET)
-    return {**_lasso_quality(problem, res.x), "iterations": res.n_iter, "route": res.route,
+    res, fit_s = _timed(lambda: bcd(problem["X"], problem["y"], Quadratic(),
+                                    L1(problem["alpha"]), tol=TARGET))
+    return {"fit_s": fit_s, **_lasso_quality(problem, res.x), "iterations": res.n_iter,
+            "route": res.route,
             "epochs": res.extras["epochs"]}
 
 
 def _sk_lasso(problem):
     from sklearn.linear_model import Lasso
 
-    model = Lasso(alpha=problem["alpha"], fit_intercept=False, tol=TARGET / 2,
-                  max_iter=100_000).fit(problem["X"], problem["y"])
-    return {**_lasso_quality(problem, model.coef_), "iterations": model.n_iter_}
+    model, fit_s = _timed(lambda: Lasso(alpha=problem["alpha"], fit_intercept=False,
+                                        tol=TARGET / 2, max_iter=100_000).fit(
+        problem["X"], problem["y"]))
+    return {"fit_s": fit_s, **_lasso_quality(problem, model.coef_),
+            "iterations": model.n_iter_}
 
 
 def _skglm_lasso(problem):
     from skglm import Lasso
 
-    model = Lasso(alpha=problem["alpha"], fit_intercept=False, tol=TARGET).fit(
-        problem["X"], problem["y"])
-    return _lasso_quality(problem, model.coef_)
+    model, fit_s = _timed(lambda: Lasso(alpha=problem["alpha"], fit_intercept=False,
+                                        tol=TARGET).fit(problem["X"], problem["y"]))
+    return {"fit_s": fit_s, **_lasso_quality(problem, model.coef_)}
 
 
 def _celer_lasso(problem):
     from celer import Lasso
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = Lasso(alpha=problem["alpha"], fit_intercept=False, tol=TARGET / 2).fit(
-            problem["X"], problem["y"])
-    return _lasso_quality(problem, model.coef_)
+    model, fit_s = _timed(lambda: Lasso(alpha=problem["alpha"], fit_intercept=False,
+                                        tol=TARGET / 2).fit(problem["X"], problem["y"]),
+                          quiet=True)
+    return {"fit_s": fit_s, **_lasso_quality(problem, model.coef_)}
 
 
 def _greedy_lasso(engine):
     def run(problem):
         from numsolve.linear_model import L1, Quadratic, bcd
 
-        res = bcd(problem["X"], problem["y"], Quadratic(), L1(problem["alpha"]), rule="gs-q",
-                  engine=engine, tol=TARGET, max_iter=1_000_000)
-        return {**_lasso_quality(problem, res.x), "updates": res.n_iter,
+        res, fit_s = _timed(lambda: bcd(problem["X"], problem["y"], Quadratic(),
+                                        L1(problem["alpha"]), rule="gs-q", engine=engine,
+                                        tol=TARGET, max_iter=1_000_000))
+        return {"fit_s": fit_s, **_lasso_quality(problem, res.x), "updates": res.n_iter,
                 "engine": res.engine}
     return run
 
 
 def _lasso_contenders():
-    return [Contender("numsolve bcd (auto)", _ns_lasso),
-            Contender("sklearn Lasso", _sk_lasso),
-            Contender("skglm Lasso", _skglm_lasso, requires="skglm"),
-            Contender("celer Lasso", _celer_lasso, requires="celer")]
+    return [_fit_contender("numsolve bcd (auto)", _ns_lasso),
+            _fit_contender("sklearn Lasso", _sk_lasso),
+            _fit_contender("skglm Lasso", _skglm_lasso, requires="skglm"),
+            _fit_contender("celer Lasso", _celer_lasso, requires="celer")]
 
 
 # -- contenders: L1 logistic --------------------------------------------------------------
@@ -172,8 +197,9 @@ def _ns_logistic(problem):
     from numsolve.linear_model import L1, Logistic, Multinomial, bcd
 
     datafit = Multinomial() if problem.get("multinomial") else Logistic()
-    res = bcd(problem["X"], problem["y"], datafit, L1(problem["alpha"]), tol=TARGET)
-    return {**_logistic_quality(problem, res.x), "iterations": res.n_iter,
+    res, fit_s = _timed(lambda: bcd(problem["X"], problem["y"], datafit,
+                                    L1(problem["alpha"]), tol=TARGET))
+    return {"fit_s": fit_s, **_logistic_quality(problem, res.x), "iterations": res.n_iter,
             "epochs": res.extras["epochs"]}
 
 
@@ -181,46 +207,41 @@ def _liblinear(problem):
     from sklearn.linear_model import LogisticRegression
 
     n = problem["X"].shape[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = LogisticRegression(penalty="l1", C=1 / (n * problem["alpha"]),
-                                   solver="liblinear", fit_intercept=False, tol=TARGET,
-                                   max_iter=10_000).fit(problem["X"], problem["y"])
-    return _logistic_quality(problem, model.coef_[0])
+    model, fit_s = _timed(lambda: LogisticRegression(
+        penalty="l1", C=1 / (n * problem["alpha"]), solver="liblinear", fit_intercept=False,
+        tol=TARGET, max_iter=10_000).fit(problem["X"], problem["y"]), quiet=True)
+    return {"fit_s": fit_s, **_logistic_quality(problem, model.coef_[0])}
 
 
 def _saga(problem):
     from sklearn.linear_model import LogisticRegression
 
     n = problem["X"].shape[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = LogisticRegression(l1_ratio=1.0, C=1 / (n * problem["alpha"]), solver="saga",
-                                   fit_intercept=False, tol=1e-4, max_iter=100).fit(
-            problem["X"], problem["y"])
+    model, fit_s = _timed(lambda: LogisticRegression(
+        l1_ratio=1.0, C=1 / (n * problem["alpha"]), solver="saga", fit_intercept=False,
+        tol=1e-4, max_iter=100).fit(problem["X"], problem["y"]), quiet=True)
     coef = model.coef_.T
-    if problem.get("multinomial"):  # saga's symmetric parametrisation: same objective
-        return _logistic_quality(problem, coef)
-    return _logistic_quality(problem, coef[:, 0])
+    # saga's symmetric parametrisation of the multinomial: same objective
+    return {"fit_s": fit_s, **_logistic_quality(
+        problem, coef if problem.get("multinomial") else coef[:, 0])}
 
 
 def _skglm_logistic(problem):
     from skglm import SparseLogisticRegression
 
-    model = SparseLogisticRegression(alpha=problem["alpha"], fit_intercept=False,
-                                     tol=TARGET, max_iter=50).fit(problem["X"], problem["y"])
-    return _logistic_quality(problem, model.coef_[0])
+    model, fit_s = _timed(lambda: SparseLogisticRegression(
+        alpha=problem["alpha"], fit_intercept=False, tol=TARGET, max_iter=50).fit(
+        problem["X"], problem["y"]))
+    return {"fit_s": fit_s, **_logistic_quality(problem, model.coef_[0])}
 
 
 def _celer_logistic(problem):
     from celer import LogisticRegression
 
     n = problem["X"].shape[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = LogisticRegression(C=1 / (n * problem["alpha"]), tol=TARGET).fit(
-            problem["X"], problem["y"])
-    return _logistic_quality(problem, model.coef_[0])
+    model, fit_s = _timed(lambda: LogisticRegression(
+        C=1 / (n * problem["alpha"]), tol=TARGET).fit(problem["X"], problem["y"]), quiet=True)
+    return {"fit_s": fit_s, **_logistic_quality(problem, model.coef_[0])}
 
 
 # -- contenders: lasso path ---------------------------------------------------------------
@@ -240,42 +261,44 @@ def _ns_path(problem):
     from numsolve.linear_model import lasso_path
 
     alphas = _path_grid(problem)
-    _, coefs, _ = lasso_path(problem["X"], problem["y"], alphas=alphas, tol=TARGET)
-    return _path_quality(problem, coefs, alphas)
+    (_, coefs, _), fit_s = _timed(lambda: lasso_path(problem["X"], problem["y"],
+                                                     alphas=alphas, tol=TARGET))
+    return {"fit_s": fit_s, **_path_quality(problem, coefs, alphas)}
 
 
 def _sk_path(problem):
     from sklearn.linear_model import lasso_path
 
     alphas = _path_grid(problem)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, coefs, _ = lasso_path(problem["X"], problem["y"], alphas=alphas, tol=TARGET / 2,
-                                 max_iter=100_000)
-    return _path_quality(problem, coefs, alphas)
+    (_, coefs, _), fit_s = _timed(lambda: lasso_path(
+        problem["X"], problem["y"], alphas=alphas, tol=TARGET / 2, max_iter=100_000),
+        quiet=True)
+    return {"fit_s": fit_s, **_path_quality(problem, coefs, alphas)}
 
 
 def _skglm_path(problem):
     from skglm import Lasso
 
     alphas = _path_grid(problem)
-    model = Lasso(alpha=alphas[0], fit_intercept=False, tol=TARGET, warm_start=True)
-    coefs = np.zeros((problem["X"].shape[1], alphas.size))
-    for k, alpha in enumerate(alphas):
-        model.alpha = alpha
-        coefs[:, k] = model.fit(problem["X"], problem["y"]).coef_
-    return _path_quality(problem, coefs, alphas)
+    def path():
+        model = Lasso(alpha=alphas[0], fit_intercept=False, tol=TARGET, warm_start=True)
+        coefs = np.zeros((problem["X"].shape[1], alphas.size))
+        for k, alpha in enumerate(alphas):
+            model.alpha = alpha
+            coefs[:, k] = model.fit(problem["X"], problem["y"]).coef_
+        return coefs
+    coefs, fit_s = _timed(path)
+    return {"fit_s": fit_s, **_path_quality(problem, coefs, alphas)}
 
 
 def _celer_path(problem):
     from celer import celer_path
 
     alphas = _path_grid(problem)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, coefs, _ = celer_path(problem["X"], problem["y"], "lasso", alphas=alphas,
-                                 tol=TARGET / 2)
-    return _path_quality(problem, coefs, alphas)
+    (_, coefs, _), fit_s = _timed(lambda: celer_path(problem["X"], problem["y"], "lasso",
+                                                     alphas=alphas, tol=TARGET / 2),
+                                  quiet=True)
+    return {"fit_s": fit_s, **_path_quality(problem, coefs, alphas)}
 
 
 def _with_grid(setup, n_alphas):
@@ -336,12 +359,12 @@ def grid_cases(quick=False):
     out = []
     for loss, shapes in (("lasso", lasso_shapes), ("logistic", logistic_shapes)):
         contenders = (_lasso_contenders() if loss == "lasso" else
-                      [Contender("numsolve bcd (auto)", _ns_logistic),
-                       Contender("sklearn liblinear", _liblinear),
-                       Contender("skglm SparseLogisticRegression", _skglm_logistic,
-                                 requires="skglm"),
-                       Contender("celer LogisticRegression", _celer_logistic,
-                                 requires="celer")])
+                      [_fit_contender("numsolve bcd (auto)", _ns_logistic),
+                       _fit_contender("sklearn liblinear", _liblinear),
+                       _fit_contender("skglm SparseLogisticRegression", _skglm_logistic,
+                                      requires="skglm"),
+                       _fit_contender("celer LogisticRegression", _celer_logistic,
+                                      requires="celer")])
         for n, p, density in shapes:
             for divisor in _GRID_DIVISORS:
                 data = ("correlated (make_correlated_data rho=0.5, snr=3, 10% support)"
@@ -507,12 +530,16 @@ def _defaults_quality(problem, estimator):
     return {"objective": objective * sk_scale, "gap": gap, "iterations": int(iterations)}
 
 
+def _timed_fit(make, X, y):
+    """The fitted estimator ``make().fit(X, y)`` and the fit's seconds (warnings at
+    ``max_iter``, e.g. lbfgs or saga on raw features, silenced)."""
+    return _timed(lambda: make().fit(X, y), quiet=True)
+
+
 def _defaults(make):
     def run(problem):
-        with warnings.catch_warnings():  # lbfgs warns at max_iter on raw features
-            warnings.simplefilter("ignore")
-            estimator = make().fit(problem["X"], problem["y"])
-        return _defaults_quality(problem, estimator)
+        estimator, fit_s = _timed_fit(make, problem["X"], problem["y"])
+        return {"fit_s": fit_s, **_defaults_quality(problem, estimator)}
     return run
 
 
@@ -530,12 +557,12 @@ def _real_defaults_cases():
         binary = name == "breast_cancer"
         for standardise in (False, True):
             label = f"{name}_{'standardised' if standardise else 'raw'}"
-            contenders = [Contender("numsolve LogisticRegression()",
-                                    _defaults(ns.LogisticRegression)),
-                          Contender("sklearn LogisticRegression() (lbfgs)",
-                                    _defaults(sk.LogisticRegression))]
+            contenders = [_fit_contender("numsolve LogisticRegression()",
+                                         _defaults(ns.LogisticRegression)),
+                          _fit_contender("sklearn LogisticRegression() (lbfgs)",
+                                         _defaults(sk.LogisticRegression))]
             if binary:
-                contenders.append(Contender(
+                contenders.append(_fit_contender(
                     "sklearn liblinear", _defaults(lambda: sk.LogisticRegression(
                         solver="liblinear"))))
             out.append(Case(
@@ -549,8 +576,8 @@ def _real_defaults_cases():
             f"real_defaults_ridge_{name}",
             f"load_{name} (targets as floats), raw features; Ridge() with its defaults "
             "(alpha=1, intercept)", _real_problem(name, False, target="values"),
-            [Contender("numsolve Ridge()", _defaults(ns.Ridge)),
-             Contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
+            [_fit_contender("numsolve Ridge()", _defaults(ns.Ridge)),
+             _fit_contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
     for source, description in (("digits", "load_digits as CSR"),
                                 ("random", "scipy.sparse.random 20000 x 2000, density 1e-2"),
                                 ("wide", "scipy.sparse.random 2000 x 20000, density 1e-3")):
@@ -558,8 +585,8 @@ def _real_defaults_cases():
             f"real_defaults_ridge_sparse_{source}",
             f"{description}; Ridge() with its defaults (alpha=1, intercept)",
             _sparse_ridge_problem(source),
-            [Contender("numsolve Ridge()", _defaults(ns.Ridge)),
-             Contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
+            [_fit_contender("numsolve Ridge()", _defaults(ns.Ridge)),
+             _fit_contender("sklearn Ridge()", _defaults(sk.Ridge))], repeats=_REAL_REPEATS))
 
     def one_hot_digits():
         problem = _real_problem("digits", False)()
@@ -569,12 +596,12 @@ def _real_defaults_cases():
     def per_target(make):
         """Sum of the targets' objectives, largest gap and iterations."""
         def run(problem):
-            estimator = make().fit(problem["X"], problem["Y"])
+            estimator, fit_s = _timed_fit(make, problem["X"], problem["Y"])
             figures = [_defaults_quality({"X": problem["X"], "y": problem["Y"][:, k]},
                                          SimpleNamespace(coef_=estimator.coef_[k],
                                                          intercept_=estimator.intercept_[k]))
                        for k in range(problem["Y"].shape[1])]
-            return {"objective": sum(f["objective"] for f in figures),
+            return {"fit_s": fit_s, "objective": sum(f["objective"] for f in figures),
                     "gap": max(f["gap"] for f in figures),
                     "iterations": int(np.max(getattr(estimator, "n_iter_", 0) or 0))}
         return run
@@ -582,8 +609,8 @@ def _real_defaults_cases():
         "real_defaults_ridge_multi_target_digits",
         "load_digits, raw features, ten targets (one-hot labels as +-1, as RidgeClassifier "
         "fits them); Ridge() with its defaults (alpha=1, intercept)", one_hot_digits,
-        [Contender("numsolve Ridge()", per_target(ns.Ridge)),
-         Contender("sklearn Ridge()", per_target(sk.Ridge))], repeats=_REAL_REPEATS))
+        [_fit_contender("numsolve Ridge()", per_target(ns.Ridge)),
+         _fit_contender("sklearn Ridge()", per_target(sk.Ridge))], repeats=_REAL_REPEATS))
     return out
 
 
@@ -622,10 +649,9 @@ def _elastic_net_quality(problem, estimator, l1_ratio):
 
 def _estimator_defaults(make, l1_ratio, fit_intercept):
     def run(problem):
-        with warnings.catch_warnings():  # scikit-learn warns at max_iter on raw features
-            warnings.simplefilter("ignore")
-            estimator = make(fit_intercept=fit_intercept).fit(problem["X"], problem["y"])
-        return _elastic_net_quality(problem, estimator, l1_ratio)
+        estimator, fit_s = _timed_fit(lambda: make(fit_intercept=fit_intercept), problem["X"],
+                                      problem["y"])
+        return {"fit_s": fit_s, **_elastic_net_quality(problem, estimator, l1_ratio)}
     return run
 
 
@@ -651,9 +677,9 @@ def _real_lasso_cases():
                         "1000); objective on scikit-learn's scale and duality gap computed "
                         "identically in float64",
                         _real_lasso_problem(name, dtype),
-                        [Contender(f"numsolve {model}()", _estimator_defaults(
+                        [_fit_contender(f"numsolve {model}()", _estimator_defaults(
                             getattr(ns, model), l1_ratio, fit_intercept)),
-                         Contender(f"sklearn {model}()", _estimator_defaults(
+                         _fit_contender(f"sklearn {model}()", _estimator_defaults(
                              getattr(sk, model), l1_ratio, fit_intercept))],
                         repeats=_REAL_REPEATS))
     return out
@@ -663,11 +689,9 @@ def _real_l1_logistic_cases():
     """L1 and elastic-net (l1_ratio 0.5) ``LogisticRegression`` at its default C on the
     bundled data (standardised), against scikit-learn's saga (multiclass, and binary elastic
     net) or liblinear (binary L1) at the same C, each with its default ``tol``. Every
-    contender reports its fit's own time (``fit_s``, the harness also times the quality
-    figures), the objective on numsolve's scale (mean loss plus ``penalty / (C n)``) at its
+    contender is timed by its fit alone (``fit_s``), the objective on numsolve's scale (mean
+    loss plus ``penalty / (C n)``) at its
     point and the duality gap there after the intercept is refined."""
-    import time
-
     import sklearn.linear_model as sk
 
     import numsolve.linear_model as ns
@@ -695,13 +719,9 @@ def _real_l1_logistic_cases():
 
     def contender(label, make, l1_ratio):
         def run(problem):
-            start = time.perf_counter()
-            with warnings.catch_warnings():  # saga warns at max_iter
-                warnings.simplefilter("ignore")
-                model = make().fit(problem["X"], problem["y"])
-            fit_s = time.perf_counter() - start
+            model, fit_s = _timed_fit(make, problem["X"], problem["y"])
             return {"fit_s": fit_s, **quality(problem, model, l1_ratio)}
-        return Contender(label, run)
+        return _fit_contender(label, run)
 
     out = []
     for name in _REAL_SETS:
@@ -753,26 +773,26 @@ def cases(quick=False):
              f"paper dataset B recipe ({B[0]} x {B[1]}, CSC, random_state=0), "
              f"alpha = ||X'y||_inf/(2n)/10; {stop}",
              _paper("B", *B, 10),
-             [Contender("numsolve bcd (auto)", _ns_logistic),
-              Contender("sklearn liblinear", _liblinear),
-              Contender("skglm SparseLogisticRegression", _skglm_logistic, requires="skglm"),
-              Contender("celer LogisticRegression", _celer_logistic, requires="celer")],
+             [_fit_contender("numsolve bcd (auto)", _ns_logistic),
+              _fit_contender("sklearn liblinear", _liblinear),
+              _fit_contender("skglm SparseLogisticRegression", _skglm_logistic, requires="skglm"),
+              _fit_contender("celer LogisticRegression", _celer_logistic, requires="celer")],
              repeats=repeats),
         Case(f"l1_multinomial_paperC_{C[0]}x{C[1]}x{n_classes}",
              f"paper dataset C recipe ({C[0]} x {C[1]}, {n_classes} classes, dense, "
              "random_state=0), alpha = alpha_max/10; numsolve at target gap, saga at its "
              "tol=1e-4 with max_iter=100 (its gap is reported)",
              _paper("C", *C, 10, sparse=False, n_classes=n_classes),
-             [Contender("numsolve bcd (auto)", _ns_logistic),
-              Contender("sklearn saga", _saga)], repeats=1),
+             [_fit_contender("numsolve bcd (auto)", _ns_logistic),
+              _fit_contender("sklearn saga", _saga)], repeats=1),
         Case(f"lasso_path_paperA_{A[0]}x{A[1]}_{n_alphas}alphas",
              f"paper dataset A recipe, {n_alphas} alphas from alpha_max to alpha_max/100 "
              f"(log grid), warm starts; {stop} at every alpha",
              _with_grid(_paper("A", *A, 1), n_alphas),
-             [Contender("numsolve lasso_path", _ns_path),
-              Contender("sklearn lasso_path", _sk_path),
-              Contender("skglm Lasso warm path", _skglm_path, requires="skglm"),
-              Contender("celer celer_path", _celer_path, requires="celer")],
+             [_fit_contender("numsolve lasso_path", _ns_path),
+              _fit_contender("sklearn lasso_path", _sk_path),
+              _fit_contender("skglm Lasso warm path", _skglm_path, requires="skglm"),
+              _fit_contender("celer celer_path", _celer_path, requires="celer")],
              repeats=1),
         Case(f"greedy_gsq_lasso_sparse_{greedy[0]}x{greedy[1]}_d{greedy[2]:g}_amax/10",
              f"scipy.sparse.random({greedy[0]}, {greedy[1]}, density={greedy[2]:g}, CSC, "
@@ -783,10 +803,10 @@ def cases(quick=False):
              "scan per update), both to the same duality gap; scikit-learn's cyclic Lasso "
              f"and numsolve's default working-set engine for reference; {stop}",
              _sparse_random(*greedy, 10),
-             [Contender("numsolve bcd gs-q, heap engine", _greedy_lasso("heap")),
-              Contender("numsolve bcd gs-q, block engine (full scan)", _greedy_lasso("block")),
-              Contender("sklearn Lasso", _sk_lasso),
-              Contender("numsolve bcd (auto, working sets)", _ns_lasso)],
+             [_fit_contender("numsolve bcd gs-q, heap engine", _greedy_lasso("heap")),
+              _fit_contender("numsolve bcd gs-q, block engine (full scan)", _greedy_lasso("block")),
+              _fit_contender("sklearn Lasso", _sk_lasso),
+              _fit_contender("numsolve bcd (auto, working sets)", _ns_lasso)],
              repeats=repeats),
     ] + (grid_cases(quick) + ([] if quick else issue_table_cases()) + _real_defaults_cases()
          + _real_lasso_cases() + _real_l1_logistic_cases())
