@@ -77,6 +77,24 @@ def test_ratios_medians_and_alternation(harness, tmp_path):
     assert "| peer | 15 | 0.167 | iterations=3 |" in text and (tmp_path / "toy.md").exists()
 
 
+def test_a_timed_figure_replaces_the_wall_time_of_the_call(harness):
+    clock = FakeClock()
+
+    def run(problem):
+        clock.now += 10.0  # the fit and then its quality figures
+        return {"fit_s": 4.0, "gap": 0.0}
+
+    case = harness.Case(name="fit alone", description="timed by its fit",
+                        setup=lambda: {}, repeats=3,
+                        contenders=[harness.Contender("numsolve", run, timed_figure="fit_s"),
+                                    harness.Contender("whole call", run)])
+    record = harness.run_case(case, log=lambda *a: None, clock=clock)
+    rows = {row["contender"]: row for row in record["rows"]}
+    assert rows["numsolve"]["times_s"] == [4.0, 4.0, 4.0]
+    assert rows["whole call"]["times_s"] == [10.0, 10.0, 10.0]
+    assert rows["whole call"]["ratio_numsolve_over_this"] == pytest.approx(0.4)
+
+
 def test_a_case_whose_setup_needs_a_missing_peer_is_skipped(harness):
     def setup():
         import no_such_module_xyz  # noqa: F401
