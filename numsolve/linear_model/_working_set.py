@@ -300,7 +300,8 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         if keep.size == 0:  # W = 0 is the solution; the next check confirms it
             continue
         in_model = np.any(W[keep] != 0, axis=1)
-        previous = Previous(keep[in_model], W[keep[in_model]], crit)
+        previous = Previous(keep[in_model], W[keep[in_model]], crit, b.copy(), Z.copy(),
+                            G.copy(), grad, keep)
         support_size = int(in_model.sum())
         lean = lean_growth and on_columns and keep.size <= _CHEAP_GRADIENT * 2 * support_size
         size = min(keep.size, max(p0, int((_LEAN_GROWTH if lean else 2) * support_size),
@@ -405,7 +406,7 @@ def _land(design, y, a, datafit, penalty, W, b, Z, G, keep, col_means, evaluatio
     def criterion(W, Z, grad, G):
         return _criterion(datafit, penalty, W[keep], Z, y, a, grad, G, means)
 
-    return land(design, W, b, Z, G, evaluation, previous, threshold,
+    return land(design, W, b, Z, G, keep, evaluation, previous, threshold,
                 quadratic=datafit.kind == DatafitKind.LEAST_SQUARES, evaluate=evaluate,
                 criterion=criterion)
 

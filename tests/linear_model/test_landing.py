@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import Lasso as SkLasso
 
-from numsolve.linear_model import L1, Logistic, Multinomial, Quadratic, bcd
+from numsolve.linear_model import L1, Logistic, Multinomial, Quadratic, _landing, bcd
 from numsolve.linear_model._objective import optimality
 
 TOL = 1e-6
@@ -129,8 +129,8 @@ def test_objective_within_the_gap_of_an_exact_fit(case):
 def test_lasso_agrees_with_sklearn_as_the_gap_implies(name):
     """``P(w) - P* >= (1/2) sum_i a_i (z_i - z*_i)^2`` for least squares: the predictions of
     two points lie within ``sqrt(2 gap)`` of the solution's in the weighted norm."""
-    n, p, sparse, logistic, fit_intercept, weighted, float32, divisor = CASES[name]
     X, y, datafit, penalty = _problem(*CASES[name])
+    n, fit_intercept = X.shape[0], CASES[name][4]
     res = _fit(X, y, datafit, penalty, fit_intercept, TOL)
     X64 = X.astype(np.float64)
     ref = SkLasso(alpha=penalty.alpha, fit_intercept=fit_intercept, tol=1e-12,
@@ -155,3 +155,26 @@ def test_multinomial_lands():
     exact = bcd(X, y, Multinomial(), penalty, tol=1e-14)
     assert res.extras["threshold"] / 100 <= res.extras["gap"] <= res.extras["threshold"]
     np.testing.assert_array_equal(np.any(res.x != 0, axis=1), np.any(exact.x != 0, axis=1))
+
+
+class _Point:
+    """A stand-in trial: only its coefficients and criterion are read by the search."""
+
+    def __init__(self, crit):
+        self.W = np.ones((3, 1))
+        self.evaluation = (None, None, crit, None)
+
+
+def test_search_aims_at_a_tenth_of_the_threshold():
+    # a gap first order in the step: one trial lands at the aim
+    point = _landing._search(lambda s: _Point(5.0 * s), np.arange(3), 1e-6, [(1.0, 5.0)], 8)
+    assert point is not None
+    np.testing.assert_allclose(point.evaluation[2], 1e-7)
+
+
+def test_search_gives_up_without_a_point_in_range():
+    # the gap jumps from far below to far above the range: no trial is accepted
+    def trial(s):
+        return _Point(1e-12 if s < 1e-9 else 1.0)
+
+    assert _landing._search(trial, np.arange(3), 1e-6, [(1.0, 1.0)], 8) is None
