@@ -43,7 +43,8 @@ _CURVED_TRIALS = 3
 # support's coefficients meet at the exact point), not the primal suboptimality's s^2. On
 # every landed grid cell the measured slope was 0.75-1.0; a guess of 1.5 took 2-3 trials.
 _SLOPE_GUESS = 1.0
-# The largest step tried after the first: s = 1 puts the previous point's zeros on the support
+# The largest step tried: s = 1 is the segment's far end, whose zeros on the exact support
+# (features that entered since) would change the zero pattern
 _LONGEST_STEP = 0.95
 
 
