@@ -96,6 +96,11 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         scikit-learn's ``tol * ||y - mean(y)||^2 / n`` and celer's ``tol * log 2``). With
         an intercept the gap is that of the problem at fixed intercept plus
         ``||sum_i G_i||^2 / (2 bound)``. Without penalty: max KKT violation at most ``tol``.
+        The working-set engine returns a point whose certified gap (``extras["gap"]``) is at
+        most ``tol * P(0)`` and, where its solve overshoots to below a hundredth of that,
+        stepped back toward the previous outer iterate on the exact solution's support
+        until the gap lies in ``[tol * P(0) / 100, tol * P(0)]`` (the zero pattern is the
+        exact solution's; :mod:`._landing`). A smaller ``tol`` asks for a closer point.
     max_iter : int, optional
         Outer iterations (working-set engine, default 100), optimiser iterations (smooth
         route, default 100; a direct solve counts one), block updates (block engine,

@@ -18,7 +18,8 @@ the binary logistic loss the restricted problem is instead solved by proximal Ne
 Hessian of rank at most ``n`` per step, which dominated once supports grew near ``n``, and
 its sign projections left the support a few coefficients per step. Once the gap is small,
 gap-safe screening (:mod:`._screening`) removes the features it proves to be zero at the
-solution.
+solution. A converged fit whose gap fell far below the request is stepped back to near it on
+its support (:mod:`._landing`), after the solve rather than by a looser one.
 """
 
 from typing import NamedTuple
@@ -29,6 +30,7 @@ from . import _cd as kernels
 from ._cd import DatafitKind
 from ._gram_route import WorkingSetGram, gram_pays, solve_on_gram
 from ._anderson import anderson_guess
+from ._landing import Previous, land, overshot
 from ._newton import newton_finish
 from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept, stopping_scale
@@ -205,7 +207,12 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     :class:`WorkingSetResult`.
 
     The stopping test is ``gap <= tol * P(0)`` (``P(0)``: :func:`._objective.stopping_scale`), or
-    ``max KKT violation <= tol`` when the penalty has no dual (no penalty). ``lips``
+    ``max KKT violation <= tol`` when the penalty has no dual (no penalty). A certified gap
+    below a hundredth of ``tol * P(0)`` is landed (:mod:`._landing`): the returned point
+    steps back toward the previous outer iteration's point, on the exact point's support,
+    to a certified gap in ``[tol * P(0) / 100, tol * P(0)]`` (the exact point is returned
+    when no trial lands there); the criterion returned and the history's last record are
+    that point's. ``lips``
     (coordinate Lipschitz constants) may be passed to reuse them across calls. With
     ``screening``, every gap evaluation once the gap is below ``P(0)/100`` runs the gap-safe
     test (:mod:`._screening`): the features it discards are set to zero and leave the
@@ -268,6 +275,7 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     # the last check of a working set holding every kept feature is the global evaluation
     # (without an intercept, whose refinement moves Z first): the next outer iteration
     # takes it instead of another full gradient
+    previous = None  # the last outer iteration's point, where a landing steps back to
     for n_iter in range(1, max_iter + 1):
         if reused is not None:
             evaluation, reused = reused, None
@@ -278,6 +286,9 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         if screening and threshold < evaluation[2] <= _SCREEN_FROM * scale:
             keep, evaluation = _screen(design, y, a, datafit, penalty, W, b, Z, G, keep, lips,
                                        col_means, evaluation)
+        if previous is not None and overshot(evaluation[2], threshold):
+            evaluation = _land(design, y, a, datafit, penalty, W, b, Z, G, keep, col_means,
+                               evaluation, previous, threshold)
         grad, primal, crit, kkt = evaluation
         recorder.record(n_iter - 1, objective=primal, gap=crit, kkt=kkt, epochs=epochs,
                         n_screened=p - keep.size)
@@ -289,6 +300,8 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         if keep.size == 0:  # W = 0 is the solution; the next check confirms it
             continue
         in_model = np.any(W[keep] != 0, axis=1)
+        previous = Previous(keep[in_model], W[keep[in_model]], crit, b.copy(), Z.copy(),
+                            G.copy(), grad, keep)
         support_size = int(in_model.sum())
         lean = lean_growth and on_columns and keep.size <= _CHEAP_GRADIENT * 2 * support_size
         size = min(keep.size, max(p0, int((_LEAN_GROWTH if lean else 2) * support_size),
@@ -377,6 +390,25 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
                         n_screened=p - keep.size)
         converged = crit <= threshold
     return WorkingSetResult(n_iter, converged, epochs, crit, primal, threshold, gram_solves)
+
+
+def _land(design, y, a, datafit, penalty, W, b, Z, G, keep, col_means, evaluation, previous,
+          threshold):
+    """:func:`._landing.land` with this engine's evaluation and criterion over ``keep``: the
+    certified gap, where it is far below ``threshold``, moved back up to near it."""
+    means = None if col_means is None else col_means[keep]
+
+    def evaluate(W, Z, b, G):
+        if col_means is not None:
+            Z, b[:] = refine_intercept(datafit, Z, y, a, b, np)
+        return Z, _evaluate(design, y, a, datafit, penalty, W, Z, G, keep, col_means)
+
+    def criterion(W, Z, grad, G):
+        return _criterion(datafit, penalty, W[keep], Z, y, a, grad, G, means)
+
+    return land(design, W, b, Z, G, keep, evaluation, previous, threshold,
+                quadratic=datafit.kind == DatafitKind.LEAST_SQUARES, evaluate=evaluate,
+                criterion=criterion)
 
 
 def _best_features(penalty, W, grad, lips, in_model, size):

@@ -53,7 +53,7 @@ def test_elastic_net_with_weights_matches_sklearn(regression, rng, sparse):
     X, y = regression
     sw = rng.uniform(0.2, 2.0, X.shape[0])
     Xs = sp.csc_matrix(X) if sparse else X
-    res = bcd(Xs, y, Quadratic(sample_weight=sw), L1PlusL2(0.05, 0.3), tol=1e-12,
+    res = bcd(Xs, y, Quadratic(sample_weight=sw), L1PlusL2(0.05, 0.3), tol=1e-15,
               fit_intercept=True)
     ref = SkElasticNet(alpha=0.05, l1_ratio=0.3, tol=1e-14, max_iter=100_000).fit(
         X, y, sample_weight=sw)
