@@ -72,13 +72,18 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
     Newton direction divides by about ``1 / eta`` (the rest is second order): digits'
     10-class L1 problem went from 16 times the requested gap to 1e-5 of it in one full step.
     """
+    # checked first: a met criterion costs neither the support's columns nor the thread
+    # limit (two of iris' three elastic-net finishes, 40 us each)
+    gap = np.inf if criterion is None else float(criterion())
+    if gap <= target:
+        return False
     with _CONTROLLER.limit(limits=1, user_api="blas"):
         return _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps,
-                       criterion, target)
+                       criterion, target, gap)
 
 
 def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, criterion,
-            target):
+            target, gap):
     if datafit.kind is None:
         return False
     K = W.shape[1]
@@ -126,9 +131,6 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
         gap = float(criterion())
         return gap <= target
 
-    gap = np.inf if criterion is None else float(criterion())
-    if gap <= target:
-        return False
     current = objective(Z_cur, theta)
     moved = False
     for _ in range(max_steps):
