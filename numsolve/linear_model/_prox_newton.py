@@ -190,8 +190,9 @@ def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
     z = np.ascontiguousarray(Z[:, 0])
     dz = z_model - z
     penalty_now = float(penalty.value(W_ws, np))
+    penalty_model = float(penalty.value(w_model[:m], np))
     # the directional derivative of the composite objective bound used by Armijo's test
-    decrease = float(model.g @ dz) + float(penalty.value(w_model[:m], np)) - penalty_now
+    decrease = float(model.g @ dz) + penalty_model - penalty_now
     current = model.loss + penalty_now
     # the objective cannot resolve a decrease below its rounding, and Armijo's test would
     # accept a step by its noise; the model is exact to third order in a step this small.
@@ -203,10 +204,11 @@ def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
     step = 1.0
     for _ in range(_MAX_HALVINGS):
         if step == 1.0:  # the model's minimiser itself: two passes over the samples fewer
-            W_try, z_try = w_model[:m, None], z_model
+            W_try, z_try, penalty_try = w_model[:m, None], z_model, penalty_model
         else:
             W_try, z_try = W_ws + step * D, z + step * dz
-        value = model.expand(z_try) + float(penalty.value(W_try, np))
+            penalty_try = float(penalty.value(W_try, np))
+        value = model.expand(z_try) + penalty_try
         if exact or value <= current + _ARMIJO * step * decrease:
             W[ws] = W_try
             b += step * db
