@@ -164,8 +164,9 @@ def _solve_model(design, model, ws, penalty, intercept, w, z, fraction):
     """The model solve (:func:`._prox_newton_kernels.solve_model`) in place on ``w`` and
     ``z``; returns the passes run. On dense ``X`` with a working set of at most
     ``_GRAM_SIZE`` features (and four samples a feature), a solve still running after
-    ``_GRAM_PASSES`` passes plus one per ``_GRAM_PASS_SHARE`` features goes on over the
-    model's Gram matrix, whose forming those passes have paid for: breast_cancer's tight
+    ``_GRAM_PASSES`` passes plus one per ``_GRAM_PASS_SHARE`` features (what forming the
+    model's Gram matrix costs: 4.4 to 9.3 passes measured from 569 x 30 to 20000 x 64), and
+    whose rate predicts as many passes again, goes on over the Gram: breast_cancer's tight
     solves on its 30 features, 20-36 passes over ``X`` at 15 us each, cost 120 us instead
     of 330. Well-conditioned tall data rarely run that long."""
     if design.sparse or ws.size > min(_GRAM_SIZE, design.shape[0] // 4):
