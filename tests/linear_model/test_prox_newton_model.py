@@ -249,3 +249,43 @@ def test_steps_stop_on_the_true_restricted_gap_from_the_line_search_loss(problem
     _, gap, _ = optimality(datafit, penalty, W, Z, y, a, np.asarray(X.T @ G), G, np, col_means)
     assert 0 <= gap <= inner_tol
     assert np.count_nonzero(W) > 3
+
+
+@pytest.mark.parametrize("positive, intercept, float32, start",
+                         [(False, True, False, False), (True, False, False, True),
+                          (False, True, True, True)])
+def test_model_solve_on_the_gram_takes_the_same_steps(positive, intercept, float32, start):
+    """A dense model solve that moves to the Gram matrix after a few passes (a slow one:
+    correlated columns; float32 values,
+    a nonzero start, the intercept held or free) takes the passes it takes over ``X``: the
+    same pass count, stopping violation, coefficients and predictor, up to rounding, and
+    the model's optimality conditions hold there as far as the stopping test asks."""
+    X, dense, h, target, ws, lips = _model(False, np.float32 if float32 else np.float64)
+    l1 = 0.02 * np.abs(dense[:, ws].T @ (h * target)).max()
+    rng = np.random.default_rng(3)
+    w0 = np.zeros(ws.size + 1)
+    if start:
+        w0[::3] = rng.standard_normal(w0[::3].size)
+    if positive:
+        w0 = np.abs(w0)
+    runs = []
+    for gram_after in (0, 3):
+        w = w0.copy()
+        z = dense[:, ws] @ w[:-1] + w[-1]
+        run, violation = solve_model(*_columns(X), h, target, float(h.sum()), ws, lips, l1,
+                                     0.0, positive, intercept, w, z, 200, 1e-4, 5, gram_after)
+        runs.append((w, z, run, violation))
+    (w, z, run, violation), (w_gram, z_gram, run_gram, violation_gram) = runs
+    assert run_gram == run > 3
+    assert not np.array_equal(w_gram, w)  # the Gram's sums round otherwise: it was taken
+    np.testing.assert_allclose(violation_gram, violation, rtol=1e-6)
+    np.testing.assert_allclose(w_gram, w, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(z_gram, dense[:, ws] @ w_gram[:-1] + w_gram[-1], rtol=1e-10,
+                               atol=1e-10)
+    np.testing.assert_allclose(z_gram, z, rtol=1e-8, atol=1e-10)
+    def kkt(w):
+        return _model_kkt(dense, h, target, ws, w, dense[:, ws] @ w[:-1] + w[-1], l1,
+                          positive, intercept)
+
+    np.testing.assert_allclose(kkt(w_gram), kkt(w), rtol=1e-6)
+    assert kkt(w_gram) <= 1e-2 * kkt(w0)
