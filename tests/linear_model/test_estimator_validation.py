@@ -37,7 +37,7 @@ def _plain_cases():
 @pytest.mark.parametrize("X, y", _plain_cases())
 def test_plain_arrays_match_validate_data(X, y):
     ours, theirs = Lasso(), Lasso()
-    X_ours, y_ours = _estimators._regression_data(ours, X, y)
+    X_ours, y_ours = _estimators._regression_data(ours, X, y, True)
     X_ref, y_ref = _reference(theirs, X, y)
     assert X_ours.dtype == X_ref.dtype and X_ours.flags.f_contiguous
     np.testing.assert_array_equal(X_ours, X_ref)
@@ -95,9 +95,9 @@ def test_other_input_matches_validate_data(case):
         expected = _reference(Lasso(), X, y)
     except Exception as error:  # noqa: BLE001 - the same error is expected
         with pytest.raises(type(error), match=_escaped_start(error)):
-            _estimators._regression_data(Lasso(), X, y)
+            _estimators._regression_data(Lasso(), X, y, True)
         return
-    X_ours, y_ours = _estimators._regression_data(Lasso(), X, y)
+    X_ours, y_ours = _estimators._regression_data(Lasso(), X, y, True)
     assert type(X_ours) is type(expected[0]) and X_ours.dtype == expected[0].dtype
     np.testing.assert_array_equal(X_ours, expected[0])
     np.testing.assert_array_equal(y_ours, expected[1])
@@ -140,3 +140,22 @@ def test_valid_parameters_pass():
                       ElasticNet(l1_ratio=0, verbose=True), Ridge(alpha=3, tol=0)):
         estimator._validate_params()
         BaseEstimator._validate_params(estimator)
+
+
+def test_ridge_direct_solve_takes_either_order():
+    """The direct solve reads C-ordered ``X`` as it is (no Fortran copy first) and finds
+    the solution it finds from the Fortran copy; the other rules get Fortran order."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((80, 6))
+    Y = X @ rng.standard_normal((6, 2)) + rng.standard_normal((80, 2))
+    assert not Ridge()._needs_fortran(X)
+    assert Ridge(rule="cyclic")._needs_fortran(X)
+    assert Ridge()._needs_fortran(X.tolist())
+    assert Lasso()._needs_fortran(X)
+    for fit_intercept in (False, True):
+        for target in (Y[:, 0], Y):
+            c_order = Ridge(fit_intercept=fit_intercept).fit(X, target)
+            f_order = Ridge(fit_intercept=fit_intercept).fit(np.asfortranarray(X), target)
+            np.testing.assert_allclose(c_order.coef_, f_order.coef_, rtol=1e-12)
+            np.testing.assert_allclose(c_order.intercept_, f_order.intercept_, rtol=1e-12,
+                                       atol=1e-12)
