@@ -14,6 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from numsolve.linear_model import (L1, L2, ElasticNet, Lasso, Logistic, LogisticRegression,
                                    Multinomial, NoPenalty, Quadratic, Ridge, bcd)
+from numsolve._result import HistoryRecorder
+from numsolve.linear_model import _smooth_route
 from numsolve.linear_model._objective import optimality
 from numsolve.linear_model._smooth_route import (NEWTON_LIMIT, SPARSE_GRAM_LIMIT,
                                                  smooth_route_applies)
@@ -348,3 +350,36 @@ def test_multi_target_ridge_keeps_float32_and_sparse_targets_separate(rng):
     sparse = Ridge(alpha=2.0).fit(sp.csr_matrix(X), Y)
     np.testing.assert_allclose(sparse.coef_, Ridge(alpha=2.0).fit(X, Y).coef_, rtol=1e-9)
     np.testing.assert_allclose(ours.coef_, sparse.coef_, rtol=1e-4)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_multi_target_ridge_gaps_without_a_problem_per_target(rng, monkeypatch,
+                                                              fit_intercept):
+    """With an L2 penalty each target's figures come from one compiled call on rows of the
+    shared products, equal to the ones its own problem object computes (no such object is
+    built per target)."""
+    X = rng.standard_normal((70, 9))
+    X -= X.mean(axis=0) if fit_intercept else 0.0
+    Y = X[:, :2] @ rng.standard_normal((2, 3)) + rng.standard_normal((70, 3))
+    a = np.full(70, 1.0 / 70)
+    penalty = L2(0.05)
+    built = []
+    original = _smooth_route._Problem
+    monkeypatch.setattr(_smooth_route, "_Problem", lambda *args, **kwargs: (
+        built.append(1), original(*args, **kwargs))[1])
+    recorders = [HistoryRecorder() for _ in range(3)]
+    W, b, results = _smooth_route.solve_least_squares_targets(
+        X, Y, a, Quadratic(), penalty, fit_intercept=fit_intercept, tol=1e-4,
+        recorders=recorders)
+    assert not built
+    Zt = W.T @ X.T + b[:, None]
+    Gt = (Zt - Y.T) * a
+    grad = (Gt @ X).T
+    for k, (result, recorder) in enumerate(zip(results, recorders)):
+        problem = original(X, Y[:, k], a, Quadratic(), penalty, 1, fit_intercept, 1e-4)
+        primal, gap = problem.criterion_at(W[:, k:k + 1], Zt[k:k + 1], Gt[k:k + 1],
+                                           grad[:, k:k + 1], 0.0)
+        assert (result.primal, result.criterion, result.threshold) == (
+            primal, gap, problem.threshold)
+        assert recorder.as_dict()["kkt"][-1] == problem.last_kkt
+        assert result.converged == (gap <= problem.threshold)
