@@ -16,6 +16,7 @@ from libc.stdlib cimport free, malloc
 
 include "../_blas.pxi"
 include "_cd_prox.pxi"
+include "_graph_types.pxi"
 
 cdef extern from "_cd_simd.h" nogil:
     void ns_axpy_f64(const double* x, double alpha, double* z, Py_ssize_t n)
@@ -242,3 +243,28 @@ def gram_extrapolate(const double[:, ::1] Q, double[::1] w, double[::1] g,
                 value = new_value
     free(guess)
     return value
+
+
+def sparse_weighted_gram(const floating[::1] data, const index_t[::1] indices,
+                         const index_t[::1] indptr, const double[::1] a, double[:, ::1] out):
+    """``out = sum_i a_i x_i x_i'`` (both triangles) over the rows ``x_i`` of a CSR matrix
+    given by ``data``, ``indices`` and ``indptr`` (column indices below ``out.shape[0]``, in
+    any order, duplicates summed), in float64.
+
+    Each row adds the outer product of its stored entries, ``O(sum_i nnz(x_i)^2)`` in all,
+    into the dense ``p x p`` result: SciPy's sparse product ``X' A X`` builds the same
+    matrix as a sparse one, with a pass to size it, and spent 6 ms on digits (1797 x 64,
+    half the entries stored).
+    """
+    cdef Py_ssize_t i, k, l, n = indptr.shape[0] - 1, start, stop
+    cdef double v
+    with nogil:
+        out[:, :] = 0.0
+        for i in range(n):
+            if a[i] == 0.0:
+                continue
+            start, stop = indptr[i], indptr[i + 1]
+            for k in range(start, stop):
+                v = a[i] * data[k]
+                for l in range(start, stop):
+                    out[indices[k], indices[l]] += v * data[l]

@@ -16,6 +16,7 @@ from numsolve.linear_model import (L1, L2, ElasticNet, Lasso, Logistic, Logistic
                                    Multinomial, NoPenalty, Quadratic, Ridge, bcd)
 from numsolve._result import HistoryRecorder
 from numsolve.linear_model import _smooth_route
+from numsolve.linear_model._cd_gram import sparse_weighted_gram
 from numsolve.linear_model._objective import optimality
 from numsolve.linear_model._smooth_route import (NEWTON_LIMIT, SPARSE_GRAM_LIMIT,
                                                  smooth_route_applies)
@@ -383,3 +384,46 @@ def test_multi_target_ridge_gaps_without_a_problem_per_target(rng, monkeypatch,
             primal, gap, problem.threshold)
         assert recorder.as_dict()["kkt"][-1] == problem.last_kkt
         assert result.converged == (gap <= problem.threshold)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_sparse_weighted_gram_is_the_dense_product(rng, dtype, index_dtype):
+    """``X'AX`` from the rows of a CSR matrix, whose column indices may be unsorted or
+    repeated (repeats add up, as in SciPy), in float64; rows of weight zero add nothing."""
+    dense = rng.standard_normal((40, 7)) * (rng.uniform(size=(40, 7)) < 0.4)
+    X = sp.csr_matrix(dense.astype(dtype))
+    # the same matrix with each row's entries reversed and the first entry split in two
+    data, indices, indptr = [], [], [0]
+    for i in range(40):
+        row = slice(X.indptr[i], X.indptr[i + 1])
+        values, columns = list(X.data[row][::-1]), list(X.indices[row][::-1])
+        if values:
+            values += [values[0] / 2]
+            values[0] /= 2
+            columns += [columns[0]]
+        data += values
+        indices += columns
+        indptr.append(len(data))
+    a = rng.uniform(0.0, 2.0, 40)
+    a[::5] = 0.0
+    expected = dense.astype(dtype).astype(np.float64).T @ (a[:, None] * dense.astype(dtype))
+    for matrix in (X, sp.csr_matrix((np.array(data, dtype=dtype), indices, indptr),
+                                    shape=X.shape)):
+        out = np.full((7, 7), np.nan)
+        sparse_weighted_gram(matrix.data, matrix.indices.astype(index_dtype),
+                             matrix.indptr.astype(index_dtype), a, out)
+        np.testing.assert_allclose(out, expected, rtol=1e-6 if dtype == np.float32 else 1e-13,
+                                   atol=1e-12)
+
+
+def test_sparse_ridge_by_the_compiled_gram_matches_dense_ridge(rng):
+    X = rng.standard_normal((90, 12)) * (rng.uniform(size=(90, 12)) < 0.3)
+    y = X[:, :3].sum(axis=1) + rng.standard_normal(90)
+    sw = rng.uniform(0.5, 2.0, 90)
+    for fit_intercept in (True, False):
+        dense = Ridge(fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+        for matrix in (sp.csr_matrix(X), sp.csc_matrix(X)):
+            ours = Ridge(fit_intercept=fit_intercept).fit(matrix, y, sample_weight=sw)
+            np.testing.assert_allclose(ours.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+            assert ours.intercept_ == pytest.approx(dense.intercept_, rel=1e-10, abs=1e-12)
