@@ -201,3 +201,11 @@ def test_compiled_extrapolation_keeps_the_point_when_it_cannot_help(rng):
     far[-1] = w
     assert gram_extrapolate(Q, w, g, 8, penalty.l1, 0.0, False, value, far) == value
     np.testing.assert_array_equal(w, w0)
+
+
+def test_compiled_extrapolation_checks_its_shapes():
+    Q, w, g = np.eye(3), np.zeros(3), np.zeros(3)
+    for iterates, n_penalised in ((np.zeros((6, 2)), 3), (np.zeros((1, 3)), 3),
+                                  (np.zeros((6, 3)), 4)):
+        with pytest.raises(ValueError, match="must match w"):
+            gram_extrapolate(Q, w, g, n_penalised, 0.1, 0.0, False, 0.0, iterates)

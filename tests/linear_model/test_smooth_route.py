@@ -427,3 +427,11 @@ def test_sparse_ridge_by_the_compiled_gram_matches_dense_ridge(rng):
             ours = Ridge(fit_intercept=fit_intercept).fit(matrix, y, sample_weight=sw)
             np.testing.assert_allclose(ours.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
             assert ours.intercept_ == pytest.approx(dense.intercept_, rel=1e-10, abs=1e-12)
+
+
+def test_sparse_weighted_gram_checks_its_shapes():
+    X = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="square"):
+        sparse_weighted_gram(X.data, X.indices, X.indptr, np.ones(3), np.empty((3, 2)))
+    with pytest.raises(ValueError, match="one weight per row"):
+        sparse_weighted_gram(X.data, X.indices, X.indptr, np.ones(2), np.empty((3, 3)))
