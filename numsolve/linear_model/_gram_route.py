@@ -27,8 +27,7 @@ import numpy as np
 import scipy.linalg
 import scipy.linalg.blas
 
-from ._anderson import anderson_guess
-from ._cd_gram import gram_epochs
+from ._cd_gram import gram_epochs, gram_extrapolate
 
 __all__ = ["GRAM_RATIO", "MAX_GRAM_SIZE", "WorkingSetGram", "gram_pays", "solve_on_gram",
            "solve_restricted"]
@@ -194,7 +193,7 @@ def solve_restricted(Q, w, g, value, penalty, m, tol, max_epochs):
     multiply-adds; an Anderson step on the last ``_ANDERSON + 1`` iterates follows each
     run, and a Newton step where the epochs stall. Returns the epochs run.
     """
-    run_length = int(np.clip(_RUN_WORK // max(w.size, 1) ** 2, _ANDERSON + 1, _LONGEST_RUN))
+    run_length = min(max(_RUN_WORK // max(w.size, 1) ** 2, _ANDERSON + 1), _LONGEST_RUN)
     iterates = np.empty((run_length, w.size))
     epochs = 0
     signs = None
@@ -207,7 +206,8 @@ def solve_restricted(Q, w, g, value, penalty, m, tol, max_epochs):
         if gap <= tol:
             break
         if run >= _ANDERSON + 1:
-            value = _extrapolate(Q, w, g, value, penalty, m, iterates[run - _ANDERSON - 1:run])
+            value = gram_extrapolate(Q, w, g, m, penalty.l1, penalty.l2, penalty.positive,
+                                     value, iterates[run - _ANDERSON - 1:run])
         # Newton only where the epochs stall: it solves exactly, far past the tolerance
         if gap > _STALL * previous_gap and np.array_equal(np.sign(w[:m]), signs):
             value = _newton(Q, w, g, value, penalty, m)
@@ -258,24 +258,5 @@ def _newton(Q, w, g, value, penalty, m):
     if new_value + float(penalty.value(trial[:m], np)) < before:
         g += Q[:, free] @ step
         w[:] = trial
-        return new_value
-    return value
-
-
-def _extrapolate(Q, w, g, value, penalty, m, buffer):
-    """Anderson step on the Gram: kept when it lowers the objective; returns the datafit
-    value."""
-    guess = anderson_guess(buffer)
-    if guess is None:
-        return value
-    if penalty.positive:
-        guess[:m] = np.maximum(guess[:m], 0.0)
-    d = guess - w
-    Qd = Q @ d
-    new_value = value + float(d @ g) + 0.5 * float(d @ Qd)
-    if new_value + float(penalty.value(guess[:m], np)) < value + float(
-            penalty.value(w[:m], np)):
-        w[:] = guess
-        g += Qd
         return new_value
     return value

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from numsolve.linear_model import (L1, L2, L1PlusL2, Logistic, NonNegL1, Quadratic, bcd,
                                    lasso_path)
-from numsolve.linear_model._cd_gram import restricted_gap
+from numsolve.linear_model._cd_gram import gram_epochs, gram_extrapolate, restricted_gap
 from numsolve.linear_model._objective import optimality
 
 
@@ -131,3 +131,81 @@ def test_gram_newton_step_solves_an_ill_conditioned_ridge(rng, monkeypatch):
     n = X.shape[0]
     exact = np.linalg.solve(X.T @ X / n + 1e-6 * np.eye(100), X.T @ y / n)
     np.testing.assert_allclose(fit.x, exact, rtol=1e-6, atol=1e-8)
+
+
+def _numpy_extrapolation(Q, w, g, value, penalty, m, iterates):
+    """The Anderson step in array code: the guess from NumPy's solve, kept when the
+    quadratic's value plus the penalty decreases; returns (w, g, datafit value)."""
+    iterates = np.asarray(iterates)
+    U = iterates[1:] - iterates[:-1]
+    try:
+        z = np.linalg.solve(U @ U.T, np.ones(U.shape[0]))
+    except np.linalg.LinAlgError:
+        return w, g, value
+    if not np.isfinite(z.sum()) or z.sum() == 0:
+        return w, g, value
+    guess = (z / z.sum()) @ iterates[1:]
+    if penalty.positive:
+        guess[:m] = np.maximum(guess[:m], 0.0)
+    d = guess - w
+    Qd = Q @ d
+    new_value = value + float(d @ g) + 0.5 * float(d @ Qd)
+    if new_value + penalty.value(guess[:m], np) < value + penalty.value(w[:m], np):
+        return guess, g + Qd, new_value
+    return w, g, value
+
+
+def _gram_iterates(rng, p, intercept, penalty, epochs=6):
+    """A Gram problem and the iterates of ``epochs`` of its coordinate descent."""
+    X = rng.standard_normal((50, p)) @ np.diag(np.linspace(1.0, 8.0, p))
+    if intercept:
+        X = np.column_stack([X, np.ones(50)])
+    y = X[:, :3].sum(axis=1) + rng.standard_normal(50)
+    Q = np.ascontiguousarray(X.T @ X / 50)
+    w = np.zeros(X.shape[1])
+    g = -X.T @ y / 50
+    value = 0.5 * y @ y / 50
+    iterates = np.empty((epochs, w.size))
+    _, value, _ = gram_epochs(Q, w, g, p, penalty.l1, penalty.l2, penalty.positive, value,
+                              0.0, iterates)
+    return Q, w, g, value, iterates
+
+
+@pytest.mark.parametrize("p", [4, 13, 140])
+@pytest.mark.parametrize("intercept", [False, True])
+@pytest.mark.parametrize("penalty", [L1(0.05), L1PlusL2(0.1, 0.4), NonNegL1(0.05),
+                                     L1PlusL2(0.1, 0.5, positive=True)])
+def test_compiled_extrapolation_takes_the_numpy_step(rng, p, intercept, penalty):
+    """Same guess, same decision, same figures as the step in array code (bit for bit: its
+    products are the BLAS calls NumPy makes and its sums are added in NumPy's order)."""
+    Q, w, g, value, iterates = _gram_iterates(rng, p, intercept, penalty)
+    expected = _numpy_extrapolation(Q, w.copy(), g.copy(), value, penalty, p, iterates)
+    value_after = gram_extrapolate(Q, w, g, p, penalty.l1, penalty.l2, penalty.positive,
+                                   value, iterates)
+    assert value_after == expected[2]
+    np.testing.assert_array_equal(w, expected[0])
+    np.testing.assert_array_equal(g, expected[1])
+
+
+def test_compiled_extrapolation_keeps_the_point_when_it_cannot_help(rng):
+    """Identical iterates (a singular system) or a guess that raises the objective leave
+    ``w``, ``g`` and the value as they were."""
+    penalty = L1(0.05)
+    Q, w, g, value, iterates = _gram_iterates(rng, 8, False, penalty)
+    still = np.tile(w, (6, 1))
+    w0, g0 = w.copy(), g.copy()
+    assert gram_extrapolate(Q, w, g, 8, penalty.l1, 0.0, False, value, still) == value
+    np.testing.assert_array_equal(w, w0)
+    np.testing.assert_array_equal(g, g0)
+    far = iterates + 100.0 * rng.standard_normal(iterates.shape)  # a guess far off
+    far[-1] = w
+    assert gram_extrapolate(Q, w, g, 8, penalty.l1, 0.0, False, value, far) == value
+    np.testing.assert_array_equal(w, w0)
+
+
+def test_compiled_extrapolation_checks_its_shapes():
+    Q, w, g = np.eye(3), np.zeros(3), np.zeros(3)
+    for iterates, n_penalised in ((np.zeros((6, 2)), 3), (np.zeros((1, 3)), 3),
+                                  (np.zeros((6, 3)), 4)):
+        with pytest.raises(ValueError, match="must match w"):
+            gram_extrapolate(Q, w, g, n_penalised, 0.1, 0.0, False, 0.0, iterates)

@@ -14,6 +14,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 from numsolve.linear_model import (L1, L2, ElasticNet, Lasso, Logistic, LogisticRegression,
                                    Multinomial, NoPenalty, Quadratic, Ridge, bcd)
+from numsolve._result import HistoryRecorder
+from numsolve.linear_model import _smooth_route
+from numsolve.linear_model._cd_gram import sparse_weighted_gram
 from numsolve.linear_model._objective import optimality
 from numsolve.linear_model._smooth_route import (NEWTON_LIMIT, SPARSE_GRAM_LIMIT,
                                                  smooth_route_applies)
@@ -348,3 +351,87 @@ def test_multi_target_ridge_keeps_float32_and_sparse_targets_separate(rng):
     sparse = Ridge(alpha=2.0).fit(sp.csr_matrix(X), Y)
     np.testing.assert_allclose(sparse.coef_, Ridge(alpha=2.0).fit(X, Y).coef_, rtol=1e-9)
     np.testing.assert_allclose(ours.coef_, sparse.coef_, rtol=1e-4)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_multi_target_ridge_gaps_without_a_problem_per_target(rng, monkeypatch,
+                                                              fit_intercept):
+    """With an L2 penalty each target's figures come from one compiled call on rows of the
+    shared products, equal to the ones its own problem object computes (no such object is
+    built per target)."""
+    X = rng.standard_normal((70, 9))
+    X -= X.mean(axis=0) if fit_intercept else 0.0
+    Y = X[:, :2] @ rng.standard_normal((2, 3)) + rng.standard_normal((70, 3))
+    a = np.full(70, 1.0 / 70)
+    penalty = L2(0.05)
+    built = []
+    original = _smooth_route._Problem
+    monkeypatch.setattr(_smooth_route, "_Problem", lambda *args, **kwargs: (
+        built.append(1), original(*args, **kwargs))[1])
+    recorders = [HistoryRecorder() for _ in range(3)]
+    W, b, results = _smooth_route.solve_least_squares_targets(
+        X, Y, a, Quadratic(), penalty, fit_intercept=fit_intercept, tol=1e-4,
+        recorders=recorders)
+    assert not built
+    Zt = W.T @ X.T + b[:, None]
+    Gt = (Zt - Y.T) * a
+    grad = (Gt @ X).T
+    for k, (result, recorder) in enumerate(zip(results, recorders)):
+        problem = original(X, Y[:, k], a, Quadratic(), penalty, 1, fit_intercept, 1e-4)
+        primal, gap = problem.criterion_at(W[:, k:k + 1], Zt[k:k + 1], Gt[k:k + 1],
+                                           grad[:, k:k + 1], 0.0)
+        assert (result.primal, result.criterion, result.threshold) == (
+            primal, gap, problem.threshold)
+        assert recorder.as_dict()["kkt"][-1] == problem.last_kkt
+        assert result.converged == (gap <= problem.threshold)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_sparse_weighted_gram_is_the_dense_product(rng, dtype, index_dtype):
+    """``X'AX`` from the rows of a CSR matrix, whose column indices may be unsorted or
+    repeated (repeats add up, as in SciPy), in float64; rows of weight zero add nothing."""
+    dense = rng.standard_normal((40, 7)) * (rng.uniform(size=(40, 7)) < 0.4)
+    X = sp.csr_matrix(dense.astype(dtype))
+    # the same matrix with each row's entries reversed and the first entry split in two
+    data, indices, indptr = [], [], [0]
+    for i in range(40):
+        row = slice(X.indptr[i], X.indptr[i + 1])
+        values, columns = list(X.data[row][::-1]), list(X.indices[row][::-1])
+        if values:
+            values += [values[0] / 2]
+            values[0] /= 2
+            columns += [columns[0]]
+        data += values
+        indices += columns
+        indptr.append(len(data))
+    a = rng.uniform(0.0, 2.0, 40)
+    a[::5] = 0.0
+    expected = dense.astype(dtype).astype(np.float64).T @ (a[:, None] * dense.astype(dtype))
+    for matrix in (X, sp.csr_matrix((np.array(data, dtype=dtype), indices, indptr),
+                                    shape=X.shape)):
+        out = np.full((7, 7), np.nan)
+        sparse_weighted_gram(matrix.data, matrix.indices.astype(index_dtype),
+                             matrix.indptr.astype(index_dtype), a, out)
+        np.testing.assert_allclose(out, expected, rtol=1e-6 if dtype == np.float32 else 1e-13,
+                                   atol=1e-12)
+
+
+def test_sparse_ridge_by_the_compiled_gram_matches_dense_ridge(rng):
+    X = rng.standard_normal((90, 12)) * (rng.uniform(size=(90, 12)) < 0.3)
+    y = X[:, :3].sum(axis=1) + rng.standard_normal(90)
+    sw = rng.uniform(0.5, 2.0, 90)
+    for fit_intercept in (True, False):
+        dense = Ridge(fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+        for matrix in (sp.csr_matrix(X), sp.csc_matrix(X)):
+            ours = Ridge(fit_intercept=fit_intercept).fit(matrix, y, sample_weight=sw)
+            np.testing.assert_allclose(ours.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+            assert ours.intercept_ == pytest.approx(dense.intercept_, rel=1e-10, abs=1e-12)
+
+
+def test_sparse_weighted_gram_checks_its_shapes():
+    X = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="square"):
+        sparse_weighted_gram(X.data, X.indices, X.indptr, np.ones(3), np.empty((3, 2)))
+    with pytest.raises(ValueError, match="one weight per row"):
+        sparse_weighted_gram(X.data, X.indices, X.indptr, np.ones(2), np.empty((3, 3)))
