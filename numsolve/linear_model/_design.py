@@ -83,6 +83,13 @@ class Design:
         kernels.cd_epoch(kind, *self._columns, y, a, W, Z, ws, lips, l1, l2, positive,
                          self._equal_weights(a))
 
+    def epochs(self, kind, y, a, W, Z, ws, lips, l1, l2, positive, snapshots):
+        """``len(snapshots)`` epochs as :meth:`epoch` takes them, in one compiled call; row
+        ``e`` of ``snapshots`` receives ``W[ws]`` (raveled) after epoch ``e`` in its first
+        ``len(ws) K`` entries (:func:`._cd.cd_epochs`)."""
+        kernels.cd_epochs(kind, *self._columns, y, a, W, Z, ws, lips, l1, l2, positive,
+                          snapshots, self._equal_weights(a))
+
     def _equal_weights(self, a):
         """Whether every sample weight in ``a`` is the same, remembered for the array last
         asked about: a fit hands the same weights, never written, to each of its epochs,

@@ -450,13 +450,21 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
     target = inner_tol if predict else 0.0
     check = _predicted_check(regular, 0, entry_crit, target, rate)
     last_check, last_crit, crit = 0, entry_crit, entry_crit
-    for epoch in range(1, max_epochs + 1):
-        design.epoch(kind, y, a, W, Z, ws, lips, l1, l2, positive)
+    epoch = 0
+    while epoch < max_epochs:
+        # without an intercept, the epochs up to the next check or extrapolation run in one
+        # compiled call (an intercept step follows each epoch)
+        count = 1 if col_means is not None else min(check, max_epochs) - epoch
+        iterates = np.empty((min(count, _ANDERSON + 1 - len(buffer)), ws.size * W.shape[1]
+                             + b.size))
+        design.epochs(kind, y, a, W, Z, ws, lips, l1, l2, positive, iterates)
+        epoch += iterates.shape[0]
         if col_means is not None and kind == DatafitKind.MULTINOMIAL:
             kernels.softmax_intercept_step(y, a, b, Z, datafit.bound)
         elif col_means is not None:
             kernels.intercept_step(kind, y, a, b, Z, datafit.bound)
-        buffer.append(np.concatenate([W[ws].ravel(), b]))
+        iterates[:, ws.size * W.shape[1]:] = b
+        buffer.extend(iterates)
         if len(buffer) == _ANDERSON + 1:
             _extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer)
             buffer = []
