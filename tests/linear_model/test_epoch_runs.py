@@ -1,13 +1,12 @@
 """Several coordinate epochs in one compiled call (``cd_epochs``): the same iterates as one
 call per epoch for every datafit and layout, the working set's coefficients after each epoch
-for the Anderson extrapolation, and one call per check of the tall sparse route."""
+for the Anderson extrapolation, and a check's gradient read from the last epoch."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.linear_model import Lasso
 
-from numsolve.linear_model import L1, Quadratic, _cd, bcd
+from numsolve.linear_model import _cd
 from numsolve.linear_model._cd import DatafitKind
 from numsolve.linear_model._design import Design
 
@@ -69,34 +68,66 @@ def test_short_snapshot_rows_only_count_the_epochs(rng):
         design.epoch(DatafitKind.LEAST_SQUARES, y, a, W_one, Z_one, ws, lips, 0.01, 0.0, False)
     W, Z = np.zeros((p, 1)), np.zeros((n, 1))
     _cd.cd_epochs(DatafitKind.LEAST_SQUARES, *design._columns, y, a, W, Z, ws, lips, 0.01,
-                  0.0, False, np.empty((3, 0)))
+                  0.0, False, np.empty((3, 0)), np.empty((0, 1)), np.empty((0, 1)))
     np.testing.assert_array_equal(W, W_one)
     np.testing.assert_array_equal(Z, Z_one)
 
 
-def test_tall_sparse_fit_runs_one_call_per_check(monkeypatch):
-    """The tall sparse route (every feature one working set, a check every few epochs)
-    enters the compiled epochs once per check, not once per epoch, and still meets its
-    gap against scikit-learn's solution."""
-    rng = np.random.default_rng(0)
-    n, p = 4000, 200
-    X = sp.random(n, p, density=0.02, format="csc", random_state=0,
+def _soft(v, t):
+    return np.sign(v) * max(abs(v) - t, 0.0)
+
+
+def _cyclic(X, y, a, w, order, lips, l1):
+    """Exact coordinate minimisation of ``1/2 sum_i a_i (x_i w - y_i)^2 + l1 ||w||_1`` over
+    the features in ``order``, one at a time (dense NumPy)."""
+    w = w.copy()
+    for j in order:
+        w[j] = _soft(w[j] - X[:, j] @ (a * (X @ w - y)) / lips[j], l1 / lips[j])
+    return w
+
+
+@pytest.mark.parametrize("weights", ["equal", "unequal"])
+def test_check_gradient_from_the_last_epoch(rng, weights):
+    """A call asked for a check's gradient returns ``X[:, ws]' G`` and the raw gradient
+    ``G`` at its final iterate; with equal weights (residual-only epochs) its last epoch
+    steps the features in the model first, then the others, in working-set order."""
+    n, p = 120, 40
+    X = sp.random(n, p, density=0.3, format="csc", random_state=5,
                   data_rvs=rng.standard_normal)
-    w = np.zeros(p)
-    w[rng.choice(p, 20, replace=False)] = 3 * rng.standard_normal(20)
-    y = X @ w + 0.1 * rng.standard_normal(n)
-    alpha = np.abs(X.T @ y).max() / n / 1000
-    calls = []
-    epochs = Design.epochs
+    dense = X.toarray()
+    y = dense[:, :6] @ rng.standard_normal(6) + 0.1 * rng.standard_normal(n)
+    a = np.full(n, 1.0 / n) if weights == "equal" else rng.uniform(0.5, 1.5, n) / n
+    design = Design(X)
+    lips = design.col_sq_norms(a)
+    ws = np.arange(1, p, dtype=np.int32)
+    l1 = 0.1 * np.abs(X.T @ (a * y)).max()
+    W, Z, G = np.zeros((p, 1)), np.zeros((n, 1)), np.full((n, 1), np.nan)
+    expected = np.zeros(p)
+    for _ in range(2):
+        expected = _cyclic(dense, y, a, expected, ws, lips, l1)
+    if weights == "equal":  # the last epoch: the model's features first
+        order = np.concatenate([ws[expected[ws] != 0], ws[expected[ws] == 0]])
+        assert 0 < np.count_nonzero(expected[ws]) < ws.size
+    else:
+        order = ws
+    expected = _cyclic(dense, y, a, expected, order, lips, l1)
+    grad = design.epochs(DatafitKind.LEAST_SQUARES, y, a, W, Z, ws, lips, l1, 0.0, False,
+                         np.empty((3, 0)), G)
+    np.testing.assert_allclose(W[:, 0], expected, rtol=1e-10, atol=1e-13)
+    raw = np.empty((n, 1))
+    _cd.raw_gradient(DatafitKind.LEAST_SQUARES, Z, y, a, raw)
+    np.testing.assert_array_equal(G, raw)
+    np.testing.assert_allclose(grad, design.gradient(raw, ws), rtol=1e-12, atol=1e-16)
+    assert np.count_nonzero(W) > 0
 
-    def counted(self, kind, y, a, W, Z, ws, lips, l1, l2, positive, snapshots):
-        calls.append(len(snapshots))
-        return epochs(self, kind, y, a, W, Z, ws, lips, l1, l2, positive, snapshots)
 
-    monkeypatch.setattr(Design, "epochs", counted)
-    result = bcd(X, y, Quadratic(), L1(alpha), tol=1e-8)
-    assert result.converged and result.route == "columns"
-    assert sum(calls) == result.extras["epochs"]
-    assert len(calls) < result.extras["epochs"] and max(calls) > 1
-    reference = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=100_000).fit(X, y)
-    np.testing.assert_allclose(result.x, reference.coef_, atol=1e-6)
+def test_check_gradient_needs_a_single_task_datafit(rng):
+    n, p = 30, 6
+    X = sp.random(n, p, density=0.5, format="csc", random_state=6)
+    design = Design(X)
+    a = np.full(n, 1.0 / n)
+    ws = np.arange(p, dtype=np.int32)
+    with pytest.raises(ValueError, match="single-task"):
+        design.epochs(DatafitKind.MULTINOMIAL, rng.integers(0, 3, n).astype(float), a,
+                      np.zeros((p, 3)), np.zeros((n, 3)), ws, np.ones(p), 0.1, 0.0, False,
+                      np.empty((1, 0)), np.empty((n, 3)))
