@@ -80,6 +80,9 @@ def check_matrix(
     """
     if X is None:
         raise ValueError(f"{name} is required, got None")
+    if accept_sparse and not copy and _passes_as_is(X, sparse_format, dtype,
+                                                    ensure_min_samples, ensure_min_features):
+        return X
     _reject_complex(X, name)
     result = _sk_check_array(
         X,
@@ -97,6 +100,24 @@ def check_matrix(
     if sp.issparse(result):
         result = _canonical_sparse(result, original=X, fmt=sparse_format)
     return result
+
+
+def _passes_as_is(X, fmt, dtype, ensure_min_samples, ensure_min_features):
+    """True when :func:`check_matrix` would return the sparse ``X`` itself: a SciPy matrix of
+    the format asked for, a float dtype, int32 index arrays in canonical form, the minimum
+    shape and finite values (a finite sum proves them; an infinite one takes the full check).
+
+    scikit-learn's ``check_array`` reaches the same verdict through layers that cost as much
+    as the finiteness pass itself (sparse 20000 x 2000 at density 1e-2: 219 -> 110 us).
+    """
+    if not (type(X) is (sp.csc_matrix if fmt == "csc" else sp.csr_matrix)
+            and (X.dtype == dtype if dtype is not None else X.dtype in FLOAT_DTYPES)
+            and X.indices.dtype == np.int32 and X.indptr.dtype == np.int32
+            and X.shape[0] >= ensure_min_samples and X.shape[1] >= ensure_min_features
+            and X.has_canonical_format):
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.sum(X.data)))
 
 
 def _reject_complex(X, name):

@@ -9,6 +9,7 @@ from ._prox_newton_kernels import solve_model, ws_sq_norms
 __all__ = ["Design"]
 
 _NO_INDEX = np.empty(0, dtype=np.int32)
+_NO_CHECK = np.empty((0, 1))
 # sparse columns storing at least this many entries on average: the full gradient in the
 # compiled kernel rather than SciPy's product
 _KERNEL_COLUMN = 32
@@ -82,6 +83,20 @@ class Design:
         """One coordinate-descent epoch over the features ``ws``, in place on ``W`` and ``Z``."""
         kernels.cd_epoch(kind, *self._columns, y, a, W, Z, ws, lips, l1, l2, positive,
                          self._equal_weights(a))
+
+    def epochs(self, kind, y, a, W, Z, ws, lips, l1, l2, positive, snapshots, G=None):
+        """``len(snapshots)`` epochs as :meth:`epoch` takes them, in one compiled call; row
+        ``e`` of ``snapshots`` receives ``W[ws]`` (raveled) after epoch ``e`` in its first
+        ``len(ws) K`` entries. With ``G`` (n, 1), single-task datafits only, the call ends
+        with a check's gradient: ``G`` receives the raw gradient at the final iterate and
+        ``X[:, ws]' G`` (len(ws), 1) is returned (:func:`._cd.cd_epochs`: the last epoch
+        then takes the model's features first, and the gradient is read again only up to
+        the last feature that moved)."""
+        grad = _NO_CHECK if G is None else np.empty((ws.shape[0], 1))
+        kernels.cd_epochs(kind, *self._columns, y, a, W, Z, ws, lips, l1, l2, positive,
+                          snapshots, grad, _NO_CHECK if G is None else G,
+                          self._equal_weights(a))
+        return None if G is None else grad
 
     def _equal_weights(self, a):
         """Whether every sample weight in ``a`` is the same, remembered for the array last

@@ -474,6 +474,13 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
     With ``finish_tol``, where the rate predicts that epochs reach it within
     ``_EPOCH_FINISH`` more, they finish to it instead (the exact finish would land far
     below any request).
+
+    Without an intercept the epochs up to the next check or extrapolation run in one
+    compiled call (:meth:`._design.Design.epochs`); for least squares without Newton steps
+    that call also returns the check's gradient, read from its last epoch where no
+    coefficient moved since (sparse 20000 x 2000 at density 1e-2, CPU time best of 25
+    interleaved under load, alpha_max/10, /100, /1000: 3.46 / 3.76 / 6.49 ms with a full
+    gradient after the call, 2.93 / 3.13 / 6.35 with it; same epochs).
     """
     kind, l1, l2, positive = datafit.kind, penalty.l1, penalty.l2, penalty.positive
     buffer = []
@@ -482,13 +489,27 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
     target = inner_tol if predict else 0.0
     check = _predicted_check(regular, 0, entry_crit, target, rate)
     last_check, last_crit, crit = 0, entry_crit, entry_crit
-    for epoch in range(1, max_epochs + 1):
-        design.epoch(kind, y, a, W, Z, ws, lips, l1, l2, positive)
+    # least squares without a Newton finish: nothing moves the coefficients between a
+    # check's last epoch and its gradient, which that epoch's call returns
+    fused = not newton and kind == DatafitKind.LEAST_SQUARES and W.shape[1] == 1
+    epoch = 0
+    while epoch < max_epochs:
+        # without an intercept, the epochs up to the next check or extrapolation run in one
+        # compiled call (an intercept step follows each epoch)
+        count = 1 if col_means is not None else min(check, max_epochs) - epoch
+        count = min(count, _ANDERSON + 1 - len(buffer))
+        iterates = np.empty((count, ws.size * W.shape[1] + b.size))
+        at_check = (fused and col_means is None and epoch + count == check
+                    and len(buffer) + count <= _ANDERSON)
+        grad = design.epochs(kind, y, a, W, Z, ws, lips, l1, l2, positive, iterates,
+                             G if at_check else None)
+        epoch += count
         if col_means is not None and kind == DatafitKind.MULTINOMIAL:
             kernels.softmax_intercept_step(y, a, b, Z, datafit.bound)
         elif col_means is not None:
             kernels.intercept_step(kind, y, a, b, Z, datafit.bound)
-        buffer.append(np.concatenate([W[ws].ravel(), b]))
+        iterates[:, ws.size * W.shape[1]:] = b
+        buffer.extend(iterates)
         if len(buffer) == _ANDERSON + 1:
             _extrapolate(design, y, a, datafit, penalty, W, b, Z, ws, buffer)
             buffer = []
@@ -516,8 +537,9 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
                                                    W, Z, G, ws, col_means, inner_tol))
                 tried = support
             previous = support
-        kernels.raw_gradient(kind, Z, y, a, G)
-        grad = design.gradient(G, ws)
+        if grad is None:
+            kernels.raw_gradient(kind, Z, y, a, G)
+            grad = design.gradient(G, ws)
         means = None if col_means is None else col_means[ws]
         primal, crit, kkt = _criterion(datafit, penalty, W[ws], Z, y, a, grad, G, means)
         if 0 < crit < last_crit < np.inf:

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import Lasso
 
 from numsolve.linear_model import L1, Quadratic, _working_set, bcd
+from numsolve.linear_model._design import Design
 from numsolve.linear_model._objective import optimality
 from numsolve.linear_model._working_set import _EPOCH_FINISH, _epochs_to
 
@@ -173,3 +174,26 @@ def test_epochs_replace_the_last_exact_finish(monkeypatch):
     # the exact finish lands at round-off; the epochs stop nearer the request
     assert exact_gap < 1e-6 * threshold < gap <= threshold
     np.testing.assert_allclose(result.x, exact.x, atol=1e-4)
+
+
+def test_tall_route_runs_one_call_per_check(monkeypatch):
+    """The tall route enters the compiled epochs once per check, not once per epoch, each
+    call returning its check's gradient (no separate full gradient), and still lands on
+    scikit-learn's solution."""
+    X, y = _problem(4000, 200, offset=0.0)
+    n = X.shape[0]
+    alpha = np.abs(X.T @ y).max() / n / 1000
+    calls = []
+    epochs = Design.epochs
+
+    def counted(self, kind, y, a, W, Z, ws, lips, l1, l2, positive, snapshots, G=None):
+        calls.append((len(snapshots), G is not None))
+        return epochs(self, kind, y, a, W, Z, ws, lips, l1, l2, positive, snapshots, G)
+
+    monkeypatch.setattr(Design, "epochs", counted)
+    result = bcd(X, y, Quadratic(), L1(alpha), tol=1e-8)
+    assert result.converged and result.route == "columns"
+    assert sum(count for count, _ in calls) == result.extras["epochs"]
+    assert len(calls) < result.extras["epochs"] and all(checked for _, checked in calls)
+    reference = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(result.x, reference.coef_, atol=1e-6)
