@@ -398,9 +398,10 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     ``||w||_1`` ("l1"), ``l1_ratio ||w||_1 + (1 - l1_ratio)||w||^2/2`` ("elasticnet") or none,
     as scikit-learn does. With ``rule="auto"`` the smooth penalties (``"l2"``, None, or
     ``"elasticnet"`` with ``l1_ratio=0``) are solved on the whole coefficient block at once:
-    trust-region Newton-CG with Hessian-vector products up to 256 variables
-    (``(n_features + 1)`` per class column), L-BFGS above; ``max_iter`` counts their
-    iterations. L1 and elastic-net penalties run on the working-set engine (L1 multinomial
+    damped Newton steps on the explicit Hessian for an L2-penalised binary problem on small
+    dense data, otherwise trust-region Newton-CG with Hessian-vector products up to 256
+    variables (``(n_features + 1)`` per class column), L-BFGS above; ``max_iter`` counts
+    their iterations. L1 and elastic-net penalties run on the working-set engine (L1 multinomial
     problems, which scikit-learn solves only with saga, with feature blocks of all classes).
 
     Parameters
