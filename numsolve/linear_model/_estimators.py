@@ -398,9 +398,10 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     ``||w||_1`` ("l1"), ``l1_ratio ||w||_1 + (1 - l1_ratio)||w||^2/2`` ("elasticnet") or none,
     as scikit-learn does. With ``rule="auto"`` the smooth penalties (``"l2"``, None, or
     ``"elasticnet"`` with ``l1_ratio=0``) are solved on the whole coefficient block at once:
-    trust-region Newton-CG with Hessian-vector products up to 256 variables
-    (``(n_features + 1)`` per class column), L-BFGS above; ``max_iter`` counts their
-    iterations. L1 and elastic-net penalties run on the working-set engine (L1 multinomial
+    damped Newton steps on the explicit Hessian for an L2-penalised binary problem on small
+    dense data, otherwise trust-region Newton-CG with Hessian-vector products up to 256
+    variables (``(n_features + 1)`` per class column), L-BFGS above; ``max_iter`` counts
+    their iterations. L1 and elastic-net penalties run on the working-set engine (L1 multinomial
     problems, which scikit-learn solves only with saga, with feature blocks of all classes).
 
     Parameters
@@ -469,6 +470,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    _validate_params = _BCDRegressor._validate_params
+
     def _make_penalty(self, total_weight):
         alpha = 1.0 / (self.C * total_weight)
         if self.penalty == "l2":
@@ -498,8 +501,12 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
-                             dtype=[np.float64, np.float32])
+        if type(y) is np.ndarray and y.ndim == 1 and y.dtype.kind in "fiu":
+            # numeric labels: the least-squares estimators' checks are validate_data's here
+            X, y = _regression_data(self, X, y, fortran=False)
+        else:
+            X, y = validate_data(self, X, y, accept_sparse=("csc", "csr"),
+                                 dtype=[np.float64, np.float32])
         _check_class_labels(y)
         classes, encoded = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -509,7 +516,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         if self.class_weight is not None:
             weights = compute_class_weight(self.class_weight, classes=classes, y=y,
                                            sample_weight=sample_weight)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
+        sample_weight = (np.ones(X.shape[0]) if sample_weight is None else
+                         _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True))
         if self.class_weight is not None:
             sample_weight *= weights[encoded]
         binary = classes.size == 2

@@ -18,7 +18,14 @@ on it. Here the whole block ``(W, b)`` is solved at once:
   plain loop whose stopping test may be any function of the residual (the dual's takes a
   product); scipy's ``cg`` ran the same iterations 1-9 % slower. Sparse least squares
   without penalty keeps the working-set engine.
-* binary logistic and multinomial losses: :func:`scipy.optimize.minimize` on the flat
+* binary logistic loss with an L2 penalty on small dense ``X`` (the explicit Hessian of
+  :data:`_EXPLICIT_HESSIAN`): damped Newton steps on ``(W, b)``, one Cholesky solve of that
+  Hessian each, backtracked by Armijo's test (:func:`_damped_newton`). Affine invariant, it
+  takes the same iterations on raw and standardised features, and runs without scipy's
+  trust-region bookkeeping (Python around every Hessian product): breast_cancer's default
+  fit, best of 21 interleaved, 2.23 -> 1.83 ms standardised (7 iterations both), 8.55 ->
+  1.94 ms raw (14 -> 8; liblinear 2.16 / 3.83 ms).
+* other logistic and multinomial problems: :func:`scipy.optimize.minimize` on the flat
   variable ``(W, b)`` with a fused loss and gradient. Up to :data:`NEWTON_LIMIT` variables
   a trust-region Newton-CG (``"trust-ncg"``) whose Hessian-vector products cost two
   products with ``X``; above it L-BFGS (``"L-BFGS-B"``), one product pair per iteration.
@@ -80,6 +87,10 @@ _EXPLICIT_HESSIAN = 2_000_000
 # alone, ending once the step's predicted decrease is below _SETTLED times the threshold
 _INTERCEPT_STEPS = 4
 _SETTLED = 1e-3
+# Damped Newton (_damped_newton): Armijo's sufficient-decrease fraction and the halvings of
+# a step tried before it counts as stalled
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 30
 
 
 class SmoothResult(NamedTuple):
@@ -350,6 +361,12 @@ class _Problem:
         product[out.size:] = Rt.sum(axis=1)
         return product
 
+    def newton_applies(self):
+        """Whether :func:`_damped_newton` solves this problem: the explicit Hessian is
+        built (small dense logistic problems) and an L2 penalty makes it positive
+        definite (:data:`_EXPLICIT_HESSIAN`)."""
+        return self._columns is not None and self.l2 > 0 and not self.multinomial
+
     def _hessian_matrix(self):
         """The Hessian at the evaluated point, in the order of ``x``: the columns of ``X``
         (then the intercept's column of ones) are the outer index, the classes the inner,
@@ -616,7 +633,8 @@ def _minimise(problem, W, b, max_iter, recorder, bar):
     """scipy.optimize on ``(W, b)`` until the criterion meets the threshold."""
     threshold = problem.threshold
     n_variables = (problem.p + problem.fit_intercept) * problem.K
-    method = "trust-ncg" if n_variables <= NEWTON_LIMIT else "L-BFGS-B"
+    method = ("newton" if problem.newton_applies() else
+              "trust-ncg" if n_variables <= NEWTON_LIMIT else "L-BFGS-B")
     state = {"n_iter": 0, "solution": None}
 
     def solution_at(x, value, iteration):
@@ -636,12 +654,15 @@ def _minimise(problem, W, b, max_iter, recorder, bar):
             return None
         return W_try, b_try, evaluated
 
-    def check(intermediate_result):
+    def check_newton(x, value):
+        """Count an iteration at ``x`` (unscaled); True once the solution is found."""
         state["n_iter"] += 1
         bar.update(1)
-        state["solution"] = solution_at(intermediate_result.x / scale,
-                                        intermediate_result.fun, state["n_iter"])
-        if state["solution"] is not None:
+        state["solution"] = solution_at(x, value, state["n_iter"])
+        return state["solution"] is not None
+
+    def check(intermediate_result):
+        if check_newton(intermediate_result.x / scale, intermediate_result.fun):
             raise StopIteration
 
     x0 = problem.join(W, b)
@@ -667,20 +688,61 @@ def _minimise(problem, W, b, max_iter, recorder, bar):
         state["solution"] = solution_at(x0, problem.value_and_gradient(x0)[0], 0)
     elif problem.fit_intercept:
         x0[problem.p * problem.K:] = problem.intercept_at_zero()
-    if state["solution"] is None:
+    last = x0
+    if state["solution"] is None and method == "newton":
+        last = _damped_newton(problem, x0, max_iter, check_newton)
+    elif state["solution"] is None:
         options = {"maxiter": max_iter, "gtol": 0.0}
         if method == "trust-ncg":
             extra = {"hessp": hessian_product}
         else:
             options["ftol"] = 0.0
             extra = {}
-        result = minimize(value_and_gradient, x0 * scale, jac=True, method=method,
-                          callback=check, options=options, **extra)
+        last = minimize(value_and_gradient, x0 * scale, jac=True, method=method,
+                        callback=check, options=options, **extra).x / scale
     evaluated = None
     if state["solution"] is not None:
         W_new, b_new, evaluated = state["solution"]
     else:
-        W_new, b_new = problem.split(result.x / scale)
+        W_new, b_new = problem.split(last)
     W[:] = W_new
     b[:] = b_new
     return ("lbfgs" if method == "L-BFGS-B" else method), state["n_iter"], evaluated
+
+
+def _damped_newton(problem, x, max_iter, converged):
+    """Newton steps on ``x`` (the flat ``(W, b)``) with the explicit Hessian, each
+    backtracked by Armijo's test; ``converged(x, value)`` is asked after every step.
+    Returns the last iterate: after ``max_iter`` steps, once ``converged`` says so, or
+    where no step lowers the objective any more (round-off; or a Hessian singular to
+    working precision, whose intercept row vanishes when every sample saturates), for the
+    caller's final criterion to judge.
+    """
+    value, gradient = problem.value_and_gradient(x)
+    for _ in range(max_iter):
+        try:
+            step = -la.solve(problem._hessian_matrix(), gradient, assume_a="pos",
+                             check_finite=False)
+        except la.LinAlgError:
+            break
+        decrease = float(gradient @ step)
+        trial = _armijo_step(problem, x, step, value, decrease) if decrease < 0 else None
+        if trial is None:
+            break
+        x, value, gradient = trial
+        if converged(x, value):
+            break
+    return x
+
+
+def _armijo_step(problem, x, step, value, decrease):
+    """``(x, value, gradient)`` at the longest of ``step`` halved that passes Armijo's
+    test, or None when none of ``_MAX_HALVINGS`` does."""
+    length = 1.0
+    for _ in range(_MAX_HALVINGS):
+        candidate = x + length * step
+        trial_value, trial_gradient = problem.value_and_gradient(candidate)
+        if trial_value <= value + _ARMIJO * length * decrease:
+            return candidate, trial_value, trial_gradient
+        length *= 0.5
+    return None

@@ -111,6 +111,14 @@ _TALL_CHECK_EVERY = 5
 # few features, and the smaller restricted gap only perturbs the working-set schedule (on
 # L1-logistic problems at alpha_max/100 that cost about 10% more epochs).
 _SCREEN_FROM = 1e-2
+# Binary logistic: a working set of every kept feature with at most this many entries
+# (n x size) is solved to the requested gap at once: its proximal Newton steps cost less
+# than the ~130 us of Python around an outer iteration. breast_cancer (569 x 30,
+# standardised, best of 21 interleaved): L1 C=1 2.82 -> 2.43 ms (6 -> 4 outer iterations),
+# raw C=10 7.5 -> 2.9 ms (5 -> 3), elastic net C=1 / 10 2.9 -> 2.4 / 6.0 -> 3.0 ms (7 / 9 -> 3),
+# L1 C=10 3.7 ms both (5 -> 3). Without the bound, the grid's larger cells (2000 x 500,
+# 20000 x 100, 20000 x 1000 at alpha_max/100 and /1000) took 1-4 % more epochs.
+_SMALL_WHOLE = 100_000
 
 
 class WorkingSetResult(NamedTuple):
@@ -318,7 +326,9 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         # where its epochs are fast, a looser inner stop only costs another outer iteration
         # (sparse 20000 x 2000 at alpha_max/1000: 12 -> 9 outer iterations); slow ones keep
         # the schedule and its Newton finishes (2000 x 20000 at alpha_max/1000 was 15 % slower)
-        whole = size == keep.size and (tall or rate is not None and rate <= _FAST_RATE)
+        # (binary logistic: where the whole set is small, see _SMALL_WHOLE)
+        whole = size == keep.size and (tall or rate is not None and rate <= _FAST_RATE or
+                                       prox_newton and n * size <= _SMALL_WHOLE)
         inner_tol = 0.5 * threshold if whole else max(_INNER_FRACTION * crit, 0.5 * threshold)
         if screen_first:
             inner_tol, screen_first = max(inner_tol, _SCREEN_FROM * scale), False
