@@ -245,17 +245,16 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         on_gram = gram_engine_pays(X, datafit, K, fit_intercept, gram)
         X, shift = ((X, None) if gram_engine_centres(X, datafit, K, fit_intercept, gram)
                     else _centred(X, a, fit_intercept))
-        design = Design(X)
         W = W0
         b = b0 if shift is None else b0 + shift @ W0
         with progress(max_iter or 100, verbose, desc="bcd", unit="outer") as bar:
             options = dict(fit_intercept=fit_intercept, tol=tol, max_iter=max_iter or 100,
-                           max_epochs=max_epochs, p0=_first_working_set(p0, datafit, design),
+                           max_epochs=max_epochs, p0=_first_working_set(p0, datafit, X),
                            recorder=recorder, bar=bar)
             if on_gram:
-                solved = solve_gram_engine(design, y_enc, a, penalty, W, b, **options)
+                solved = solve_gram_engine(X, y_enc, a, penalty, W, b, **options)
             else:
-                solved = solve_working_set(design, y_enc, a, datafit, penalty, W, b,
+                solved = solve_working_set(Design(X), y_enc, a, datafit, penalty, W, b,
                                            newton=update != "lipschitz", screening=screening,
                                            gram=gram, **options)
         n_iter, converged, epochs = solved.n_iter, solved.converged, solved.epochs
@@ -454,12 +453,12 @@ def _initial(coef_init, intercept_init, p, K):
     return W, b
 
 
-def _first_working_set(p0, datafit, design):
-    """The smallest working set ``p0`` resolves to (see :func:`bcd`)."""
+def _first_working_set(p0, datafit, X):
+    """The smallest working set ``p0`` resolves to (see :func:`bcd`) for the data ``X``."""
     if p0 != "auto":
         return p0
-    if isinstance(datafit, Logistic) and not design.sparse:
-        return int(np.clip(design.shape[1] // _AUTO_P0_DIVISOR, *_AUTO_P0_RANGE))
+    if isinstance(datafit, Logistic) and not sp.issparse(X):
+        return int(np.clip(X.shape[1] // _AUTO_P0_DIVISOR, *_AUTO_P0_RANGE))
     return _AUTO_P0_RANGE[0]
 
 

@@ -34,7 +34,7 @@ from ._landing import Previous, land, overshot
 from ._newton import newton_finish
 from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept, stopping_scale
-from ._screening import gap_safe_screen
+from ._screening import gap_safe_screen, screening_possible
 from ._ws_gap import least_squares_optimality, multinomial_optimality
 from ._ws_scores import gsq_scores_single
 
@@ -453,9 +453,12 @@ def _screen(design, y, a, datafit, penalty, W, b, Z, G, keep, lips, col_means, e
         evaluation is recomputed at the new iterate, otherwise only ``grad`` is restricted.
     """
     grad, primal, crit, kkt = evaluation
+    kept_lips = lips[keep]
+    if not screening_possible(penalty, crit, primal, kept_lips):
+        return keep, evaluation
     means = None if col_means is None else col_means[keep]
     dropped = gap_safe_screen(penalty, dual_correlation(penalty, grad, G, a, np, means), crit,
-                              primal, lips[keep])
+                              primal, kept_lips)
     if not dropped.any():
         return keep, evaluation
     moved = np.any(W[keep[dropped]] != 0)

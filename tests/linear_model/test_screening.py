@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression as SkLogistic
 from numsolve.linear_model import (L1, L1PlusL2, Logistic, Multinomial, NonNegL1, Quadratic,
                                    bcd)
 from numsolve.linear_model._objective import dual_correlation, optimality
-from numsolve.linear_model._screening import gap_safe_screen
+from numsolve.linear_model._screening import gap_safe_screen, screening_possible
 
 
 def _problem(seed, kind, n=60, p=150):
@@ -244,3 +244,48 @@ def test_gap_after_screening_is_the_gap_of_the_screened_iterate(fit_intercept):
     _, gap_after = _screened(X[:, keep], y, Quadratic(), L1(alpha), start[keep], b)
     assert res.history["gap"][0] == pytest.approx(gap_after, rel=1e-6)
     assert abs(gap_after - gap_before) > 1e-3 * gap_before
+
+
+def _gap_at_radius(level, lips_min, primal):
+    """A gap whose screening radius at ``lips_min`` is about ``level``."""
+    return level * level / (2.0 * lips_min) - 1e-12 * abs(primal)
+
+
+@pytest.mark.parametrize("pen", [L1(0.3), L1PlusL2(0.3, 0.1)])
+def test_screening_possible_false_means_nothing_is_screened(pen):
+    """Where the pre-test says no, the sphere test screens no feature, whatever the
+    correlations (including zero ones) and with the radius around the bar, on both sides of
+    it to the last bit; where it says yes, a zero correlation at the smallest ``L_j`` is
+    screened."""
+    rng = np.random.default_rng(3)
+    bar = pen.l1 * (1.0 - 1e-9)
+    said_no = said_yes = 0
+    for trial in range(200):
+        lips = rng.uniform(0.5, 2.0, 40)
+        primal = rng.uniform(0.1, 10.0)
+        gap = _gap_at_radius(bar * rng.uniform(0.9, 1.1), lips.min(), primal)
+        for _ in range(trial % 3):
+            gap = np.nextafter(gap, np.inf if trial % 2 else -np.inf)
+        corr = rng.uniform(-pen.l1, pen.l1, (40, 1)) * rng.uniform(0, 1, (40, 1))
+        corr[np.argmin(lips)] = 0.0
+        screened = gap_safe_screen(pen, corr, gap, primal, lips)
+        if screening_possible(pen, gap, primal, lips):
+            said_yes += 1
+            assert screened[np.argmin(lips)]
+        else:
+            said_no += 1
+            assert not screened.any()
+    assert said_no > 20 and said_yes > 20
+
+
+def test_screening_possible_keeps_every_test_that_can_screen():
+    """No L1 part, an infinite gap or no features: nothing to screen; with the sign
+    constraint a negative level can pass at any radius, so the pre-test never says no."""
+    lips = np.ones(3)
+    assert not screening_possible(L1PlusL2(0.0, 1.0), 1e-9, 1.0, lips)
+    assert not screening_possible(L1(1.0), np.inf, 1.0, lips)
+    assert not screening_possible(L1(1.0), 1e-9, 1.0, np.ones(0))
+    assert not screening_possible(L1(1.0), 10.0, 1.0, lips)
+    assert screening_possible(NonNegL1(1.0), 10.0, 1.0, lips)
+    assert gap_safe_screen(NonNegL1(1.0), np.array([[5.0], [0.0], [-5.0]]), 10.0, 1.0,
+                           lips).tolist() == [True, False, False]

@@ -228,14 +228,13 @@ def test_bad_inputs(regression):
 
 @pytest.mark.parametrize("shape, size", [((400, 800), 50), ((2000, 100), 10), ((50, 4000), 80)])
 def test_auto_first_working_set_follows_the_width(shape, size):
-    from numsolve.linear_model._design import Design
     from numsolve.linear_model._solver import _first_working_set
 
     X = np.zeros(shape)
-    assert _first_working_set("auto", Logistic(), Design(X)) == size
-    assert _first_working_set("auto", Quadratic(), Design(X)) == 10
-    assert _first_working_set("auto", Logistic(), Design(sp.csc_matrix(X))) == 10
-    assert _first_working_set(7, Logistic(), Design(X)) == 7
+    assert _first_working_set("auto", Logistic(), X) == size
+    assert _first_working_set("auto", Quadratic(), X) == 10
+    assert _first_working_set("auto", Logistic(), sp.csc_matrix(X)) == 10
+    assert _first_working_set(7, Logistic(), X) == 7
 
 
 def test_auto_first_working_set_reaches_the_fixed_ones_solution(rng):
