@@ -54,6 +54,11 @@ _ARC_HALVINGS = 8
 # The softmax finish forms its gradient and Hessian by a compiled O(n m^2) pass up to this
 # many active variables, by BLAS products above (see _support_derivatives)
 _COMPILED_SUPPORT = 32
+# A sparse X's support columns at least this full are copied to a dense array for the finish
+# (see _support_columns) ...
+_DENSE_SUPPORT_COLUMNS = 0.05
+# ... when the copy holds at most this many entries (32 MiB)
+_DENSE_SUPPORT_ENTRIES = 1 << 22
 
 
 def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps=40,
@@ -93,13 +98,10 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
     if rows.size == 0 or rows.size > _MAX_SUPPORT:
         return False
     m = rows.size
-    # the support's columns in float64: the Newton system is solved in double precision
-    # whatever the dtype of X
-    XS = (design.X[:, rows] if design.sparse else design.columns(rows)).astype(np.float64,
-                                                                             copy=False)
+    XS = _support_columns(design, rows)
     if fit_intercept:
         ones = np.ones((XS.shape[0], K))
-        XS = sp.hstack([XS, ones], format="csc") if design.sparse else np.hstack([XS, ones])
+        XS = sp.hstack([XS, ones], format="csc") if sp.issparse(XS) else np.hstack([XS, ones])
         classes = np.concatenate([classes, np.arange(K)])
     sigma = np.zeros(XS.shape[1])
     sigma[:m] = np.sign(W[rows, classes[:m]])
@@ -202,6 +204,27 @@ def _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps, c
         write()
     return moved
 
+
+def _support_columns(design, rows):
+    """The columns ``rows`` of X in float64 (the Newton system is solved in double precision
+    whatever the dtype of X): dense for a dense X, and for a sparse X whose support's
+    features store at least :data:`_DENSE_SUPPORT_COLUMNS` of their entries, the copy
+    holding at most :data:`_DENSE_SUPPORT_ENTRIES`.
+
+    A sparse support's Hessian is a sparse-sparse product whose cost grows with the square
+    of the density against the dense products' flat cost: at 5 % nonzeros they cost the
+    same (2000 x 300), at 40 % the sparse ones cost 8 times more, and on digits as CSR
+    (1797 x 640 entries, 50-100 % nonzeros) they made 4.6 s of a 5.4 s fit.
+    """
+    if not design.sparse:
+        return design.columns(rows).astype(np.float64, copy=False)
+    n = design.shape[0]
+    # a feature active in several classes is copied once, then repeated
+    features, repeat = np.unique(rows, return_inverse=True)
+    if (design.stored(features) >= _DENSE_SUPPORT_COLUMNS * n * features.size
+            and n * rows.size <= _DENSE_SUPPORT_ENTRIES):
+        return design.columns(features).astype(np.float64, copy=False)[:, repeat]
+    return design.X[:, rows].astype(np.float64, copy=False)
 
 
 def _bounded_direction(H, ridge, grad, gap):
