@@ -15,7 +15,10 @@ active-set method). Steps are backtracked until the true objective decreases, so
 never makes the iterate worse. Given the caller's gap and its target, the finish stops at
 that target instead of at round-off. On small softmax supports the gradient and Hessian
 come from one compiled pass over the samples, the directions from LAPACK directly: the
-array code around them was most of a Newton step on iris and wine.
+array code around them was most of a Newton step on iris and wine. On a sparse X whose
+support is at least 5 % full, the support's columns are copied dense (the softmax Hessian's
+blocks of samples, where one copy would be too large): its sparse-sparse products cost 8
+times the dense ones at 40 % nonzeros, and 4.6 of a 5.4 s fit on digits as CSR.
 """
 
 import numpy as np
@@ -375,11 +378,19 @@ def _support_hessian(datafit, XS, classes, Z, y, a):
     if datafit.kind != DatafitKind.MULTINOMIAL:
         return _weighted_gram(XS, datafit.raw_hessian(Z, y, a, np)[:, 0, 0])
     Pc = datafit.probabilities(Z, np)[:, classes]
-    if sp.issparse(XS):
-        same = classes[:, None] == classes[None, :]
-        U = sp.csc_matrix(XS.multiply(Pc))
-        AU = sp.diags(a) @ U
-        return (XS.T @ AU).toarray() * same - (U.T @ AU).toarray()
+    if not sp.issparse(XS):
+        return _dense_softmax_hessian(XS, Pc, a, classes)
+    if XS.nnz >= _DENSE_SUPPORT_COLUMNS * XS.shape[0] * XS.shape[1]:
+        return _blockwise_softmax_hessian(XS, Pc, a, classes)
+    same = classes[:, None] == classes[None, :]
+    U = sp.csc_matrix(XS.multiply(Pc))
+    AU = sp.diags(a) @ U
+    return (XS.T @ AU).toarray() * same - (U.T @ AU).toarray()
+
+
+def _dense_softmax_hessian(XS, Pc, a, classes):
+    """The softmax support Hessian of :func:`_support_hessian` for a dense ``XS``, given
+    ``Pc = P[:, classes]``."""
     # both terms are Gram matrices of weighted columns, each product a symmetric rank-n
     # update (half the flops of a general product), and the first term's class blocks are
     # the only ones formed: K x fewer flops than the masked full product
@@ -390,6 +401,20 @@ def _support_hessian(datafit, XS, classes, Z, y, a):
         block = np.flatnonzero(classes == k)
         B = root_a * np.sqrt(Pc[:, block[:1]]) * XS[:, block]
         H[np.ix_(block, block)] += B.T @ B
+    return H
+
+
+def _blockwise_softmax_hessian(XS, Pc, a, classes):
+    """The softmax support Hessian of a sparse ``XS`` too large for one dense copy (see
+    :func:`_support_columns`) but as full: the sum of :func:`_dense_softmax_hessian` over
+    blocks of samples, each copied dense (at most :data:`_DENSE_SUPPORT_ENTRIES`
+    entries). 20000 x 198 at half density: 225 -> 80 ms a Hessian."""
+    by_rows = XS.tocsr()
+    step = max(1, _DENSE_SUPPORT_ENTRIES // XS.shape[1])
+    H = np.zeros((XS.shape[1], XS.shape[1]))
+    for start in range(0, XS.shape[0], step):
+        block = slice(start, start + step)
+        H += _dense_softmax_hessian(by_rows[block].toarray(), Pc[block], a[block], classes)
     return H
 
 

@@ -1,6 +1,7 @@
 """The Newton finish on sparse X: a support whose features are dense enough is copied to a
 dense array (the sparse-sparse products of the softmax Hessian grow with the square of the
-density), a thin or large one stays sparse, and either lands where the dense finish does."""
+density), a thin or large one stays sparse (a large one's Hessian formed over dense blocks of
+samples), and either lands where the dense finish does."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ import scipy.sparse as sp
 from numsolve.linear_model import L1PlusL2, Multinomial, bcd
 from numsolve.linear_model import _newton
 from numsolve.linear_model._design import Design
-from numsolve.linear_model._newton import _support_columns, newton_finish
+from numsolve.linear_model._newton import (_blockwise_softmax_hessian, _support_columns,
+                                           _support_hessian, newton_finish)
 
 
 def _sparse(density, n=300, p=30, seed=0, dtype=np.float64):
@@ -39,6 +41,33 @@ def test_thin_or_large_sparse_support_stays_sparse(monkeypatch, density, entries
     XS = _support_columns(Design(X), rows)
     assert sp.issparse(XS) and XS.dtype == np.float64
     np.testing.assert_array_equal(XS.toarray(), X[:, rows].toarray())
+
+
+@pytest.mark.parametrize("density, entries", [(0.5, 7 * 40), (0.5, 1), (0.02, 1 << 22)])
+def test_sparse_softmax_hessian_is_the_sum_of_the_per_sample_blocks(monkeypatch, density,
+                                                                    entries):
+    """Half-full columns over blocks of 40 samples, of one sample, and thin columns by sparse
+    products: the sum of the datafit's per-sample Hessian blocks, with weights and a feature
+    repeated across classes."""
+    monkeypatch.setattr(_newton, "_DENSE_SUPPORT_ENTRIES", entries)
+    rng = np.random.default_rng(3)
+    n, K = 300, 4
+    X = _sparse(density, n, 10, seed=4).tocsc()
+    Z = rng.standard_normal((n, K))
+    y = rng.integers(0, K, n).astype(float)
+    a = rng.uniform(0.2, 3.0, n) / n
+    features = np.array([0, 3, 3, 5, 7, 0, 2])
+    classes = np.array([0, 0, 1, 1, 3, 3, 2])
+    XS = X[:, features]
+    datafit = Multinomial()
+    H = _support_hessian(datafit, XS, classes, Z, y, a)
+    blocks = datafit.raw_hessian(Z, y, a, np)
+    dense = XS.toarray()
+    expected = np.einsum("ir,is,irs->rs", dense, dense, blocks[:, classes][:, :, classes])
+    np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-15)
+    if density > 0.05:  # the blockwise sum is what _support_hessian took
+        Pc = datafit.probabilities(Z, np)[:, classes]
+        np.testing.assert_array_equal(H, _blockwise_softmax_hessian(XS, Pc, a, classes))
 
 
 def _support_stationarity(X, y, W, b, penalty):
