@@ -469,13 +469,19 @@ _REAL_SETS = ("digits", "breast_cancer", "wine", "iris")
 _REAL_REPEATS = 15
 
 
-def _real_problem(name, standardise, target="labels"):
+def _real_problem(name, standardise, target="labels", sparse=False):
+    """A bundled data set, standardised or raw, or (``sparse``) scaled by MaxAbsScaler, which
+    keeps its zeros, and held as CSR."""
     from sklearn import datasets
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 
     def setup():
         X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
-        if standardise:
+        if sparse:
+            import scipy.sparse as sp
+
+            X = sp.csr_matrix(MaxAbsScaler().fit_transform(X))
+        elif standardise:
             X = StandardScaler().fit_transform(X)
         return {"X": X, "y": y.astype(float) if target == "values" else y}
     return setup
@@ -724,7 +730,8 @@ def _real_l1_logistic_cases():
         return _fit_contender(label, run)
 
     out = []
-    for name in _REAL_SETS:
+    layouts = [(name, False) for name in _REAL_SETS] + [("digits", True), ("breast_cancer", True)]
+    for name, sparse in layouts:
         binary = name == "breast_cancer"
         for penalty, l1_ratio in (("l1", 1.0), ("elasticnet", 0.5)):
             settings = {"penalty": penalty,
@@ -737,11 +744,13 @@ def _real_l1_logistic_cases():
                           lambda s=settings, solver=peer: sk.LogisticRegression(
                               **s, solver=solver), l1_ratio)]
             out.append(Case(
-                f"real_l1_logistic_{name}_{penalty}",
-                f"load_{name}, StandardScaler; penalty={penalty}"
+                f"real_l1_logistic_{name}{'_csr' if sparse else ''}_{penalty}",
+                f"load_{name}, {'MaxAbsScaler, as CSR' if sparse else 'StandardScaler'}; "
+                f"penalty={penalty}"
                 f"{', l1_ratio=0.5' if penalty == 'elasticnet' else ''}, C=1, intercept, "
                 f"each solver's default tol and max_iter; numsolve against scikit-learn's "
-                f"{peer}", _real_problem(name, True), contenders, repeats=_REAL_REPEATS))
+                f"{peer}", _real_problem(name, True, sparse=sparse), contenders,
+                repeats=_REAL_REPEATS))
     return out
 
 

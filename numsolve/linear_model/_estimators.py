@@ -10,10 +10,11 @@ Objectives are scikit-learn's, so the estimators are drop-in replacements:
 ``tol`` is the duality-gap tolerance relative to the objective at zero coefficients (the
 intercept at its optimum; see :func:`bcd`).
 
-The least-squares estimators check plain float NumPy training data and their hyperparameters
-themselves, with scikit-learn's outcomes and errors (anything else goes to
-``validate_data``): its general checks cost 150-190 us a fit, more than half of ``Lasso()``
-on diabetes or wine (best of 15, interleaved: 350 -> 160 us).
+The estimators check plain float NumPy training data (and, for ``LogisticRegression``,
+one-dimensional numeric labels) and their hyperparameters themselves, with scikit-learn's
+outcomes and errors (anything else goes to ``validate_data``): its general checks cost
+150-190 us a fit, more than half of ``Lasso()`` on diabetes or wine (best of 15,
+interleaved: 350 -> 160 us).
 """
 
 from abc import ABCMeta, abstractmethod

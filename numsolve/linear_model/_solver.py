@@ -58,9 +58,10 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``"auto"`` (NumPy/SciPy input): for a smooth penalty (L2 or none, elastic net
         without L1 part) the whole-block second-order route of :mod:`._smooth_route`: one
         Cholesky solve for least squares on dense ``X`` whose smaller side is at most 4000
-        (``X'AX + l2 I``, or the dual system when ``p > n``), trust-region Newton-CG
-        (scipy's ``trust-ncg``) for the logistic losses with at most 256 variables
-        (``(p + 1) K``), L-BFGS above; otherwise greedy GS-q working sets solved by
+        (``X'AX + l2 I``, or the dual system when ``p > n``), damped Newton steps on the
+        explicit Hessian for the binary logistic loss with an L2 penalty on small dense
+        ``X``, trust-region Newton-CG (scipy's ``trust-ncg``) for the other logistic fits
+        with at most 256 variables (``(p + 1) K``), L-BFGS above; otherwise greedy GS-q working sets solved by
         compiled proximal coordinate epochs with Anderson extrapolation, then a Newton
         finish on the identified support (the fast path for L1 penalties). Any other rule runs the block engine: one block of
         ``block_size`` coordinates per iteration, chosen by that rule (or, for ``"gs"``,
@@ -153,8 +154,8 @@ def bcd(X, y, datafit, penalty, *, rule="auto", block_size=1, partition="variabl
         ``gap`` (final stopping criterion, objective scale), ``threshold`` (``tol`` on that
         scale), ``objective``, ``engine`` (``"smooth"``, ``"working-set"``, ``"block"`` or
         ``"heap"``), ``route`` (smooth route: ``"cholesky"``, ``"dual-cholesky"``,
-        ``"lstsq"``, ``"sparse-cholesky"``, ``"cg"``, ``"dual-cg"``, ``"trust-ncg"`` or
-        ``"lbfgs"``; working-set engine: ``"gram"``,
+        ``"lstsq"``, ``"sparse-cholesky"``, ``"cg"``, ``"dual-cg"``, ``"newton"``,
+        ``"trust-ncg"`` or ``"lbfgs"``; working-set engine: ``"gram"``,
         ``"columns"`` or ``"mixed"``, how its working sets were solved, see ``gram``; None
         otherwise), ``epochs``, ``key_updates`` (heap engine: scores recomputed, summed over updates);
         history ``objective``, ``gap``, ``kkt`` (and ``n_screened`` for the working-set
