@@ -71,13 +71,15 @@ class Design:
         """``out[j] = sum_i h_i x_ij^2`` for the features ``ws`` only (others untouched)."""
         ws_sq_norms(*self._columns, h, ws, out)
 
-    def solve_model(self, model, ws, penalty, intercept, w, z, max_passes, tol, depth):
+    def solve_model(self, model, ws, penalty, intercept, w, z, max_passes, tol, depth,
+                    gram_after=0):
         """The proximal Newton model solve on ``ws`` in place on ``w`` (working-set
-        coefficients, then the intercept) and ``z``; see
-        :func:`._prox_newton_kernels.solve_model`."""
+        coefficients, then the intercept) and ``z``; ``gram_after`` (dense ``X`` only, 0:
+        never) moves a solve still running after that many passes onto the model's Gram
+        matrix; see :func:`._prox_newton_kernels.solve_model`."""
         return solve_model(*self._columns, model.h, model.target, model.curvature_sum, ws,
                            model.lips, penalty.l1, penalty.l2, penalty.positive, intercept,
-                           w, z, max_passes, tol, depth)
+                           w, z, max_passes, tol, depth, gram_after)
 
     def epoch(self, kind, y, a, W, Z, ws, lips, l1, l2, positive):
         """One coordinate-descent epoch over the features ``ws``, in place on ``W`` and ``Z``."""

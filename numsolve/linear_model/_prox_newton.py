@@ -29,7 +29,7 @@ working set's stored entries however large the support is against ``n``.
 import numpy as np
 
 from ._objective import logistic_duality_gap, optimality
-from ._prox_newton_kernels import newton_model, solve_model
+from ._prox_newton_kernels import newton_model
 
 __all__ = ["prox_newton_inner"]
 
@@ -52,7 +52,6 @@ _ANDERSON = 5
 _GRAM_SIZE = 64
 _GRAM_PASSES = 4
 _GRAM_PASS_SHARE = 8
-_NO_INDEX = np.empty(0, dtype=np.int32)
 _ARMIJO = 1e-4
 # A predicted decrease below this fraction of the objective is taken without a test: the
 # loss's sum over samples is not that accurate
@@ -169,13 +168,10 @@ def _solve_model(design, model, ws, penalty, intercept, w, z, fraction):
     whose rate predicts as many passes again, goes on over the Gram: breast_cancer's tight
     solves on its 30 features, 20-36 passes over ``X`` at 15 us each, cost 120 us instead
     of 330. Well-conditioned tall data rarely run that long."""
-    if design.sparse or ws.size > min(_GRAM_SIZE, design.shape[0] // 4):
-        return design.solve_model(model, ws, penalty, intercept, w, z, _MODEL_PASSES,
-                                  fraction, _ANDERSON)[0]
-    return solve_model(design.X.ravel(order="F"), _NO_INDEX, _NO_INDEX, model.h,
-                       model.target, model.curvature_sum, ws, model.lips, penalty.l1,
-                       penalty.l2, penalty.positive, intercept, w, z, _MODEL_PASSES, fraction,
-                       _ANDERSON, _GRAM_PASSES + ws.size // _GRAM_PASS_SHARE)[0]
+    gram_after = (0 if design.sparse or ws.size > min(_GRAM_SIZE, design.shape[0] // 4)
+                  else _GRAM_PASSES + ws.size // _GRAM_PASS_SHARE)
+    return design.solve_model(model, ws, penalty, intercept, w, z, _MODEL_PASSES, fraction,
+                              _ANDERSON, gram_after)[0]
 
 
 def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
