@@ -110,7 +110,10 @@ class WorkingSetGram:
         m = ws.size
         size = m + (self.col_means is not None)
         Q = np.empty((size, size))
-        Q[:m, :m] = self.block[np.ix_(rows, rows)]
+        if m == self.block.shape[0] and np.array_equal(rows, np.arange(m)):
+            Q[:m, :m] = self.block  # every feature in order (the whole Gram): a plain copy
+        else:
+            Q[:m, :m] = self.block[np.ix_(rows, rows)]
         if self.col_means is not None:
             Q[:m, m] = Q[m, :m] = self.col_means[ws]
             Q[m, m] = self.a.sum()
