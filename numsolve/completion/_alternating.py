@@ -6,6 +6,7 @@ on its block too, so the distributed driver imports it from here, as it imports
 """
 
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 
@@ -112,6 +113,27 @@ def half_step(arrays, fixed, start, lam, fixed_counts, options, own_bias=None,
     return (np.ascontiguousarray(solved[:, :-1]), np.ascontiguousarray(solved[:, -1])), steps
 
 
+class _Side(NamedTuple):
+    """One side's regressions: its entries as index arrays (CSR for the rows, CSC for the
+    columns), its ridge per row, and the other side's counts of observed entries."""
+
+    arrays: tuple
+    lam: np.ndarray
+    fixed_counts: np.ndarray
+
+
+def _solve_side(side, fixed, moving, own_bias, other_bias, options, keep_orthonormal):
+    """Half a sweep: ``moving`` solved with ``fixed`` held, ``fixed`` made orthonormal first
+    when ``keep_orthonormal``. Returns ``fixed``, ``moving``, ``own_bias`` and the CG steps."""
+    if keep_orthonormal:
+        fixed, moving = orthonormalize(fixed, moving)
+    moving, steps = half_step(side.arrays, fixed, moving, side.lam, side.fixed_counts, options,
+                              own_bias, other_bias)
+    if own_bias is not None:
+        moving, own_bias = moving
+    return fixed, moving, own_bias, steps
+
+
 def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
                      inner_iter, sketch_size, verbose):
     dtype = X.dtype
@@ -121,8 +143,8 @@ def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
     options = dict(solver=solver, inner_iter=inner_iter, sketch_size=sketch_size,
                    random_state=sketch_rng)
     row_counts, col_counts = np.diff(rows[0]), np.diff(cols[0])
-    lam_rows = row_ridge(row_counts, reg, reg_scaling)
-    lam_cols = row_ridge(col_counts, reg, reg_scaling)
+    row_side = _Side(rows, row_ridge(row_counts, reg, reg_scaling), col_counts)
+    col_side = _Side(cols, row_ridge(col_counts, reg, reg_scaling), row_counts)
     row_bias = np.zeros(X.shape[0], dtype=dtype) if bias else None
     col_bias = np.zeros(X.shape[1], dtype=dtype) if bias else None
     keep_orthonormal = reg == 0.0 and not bias
@@ -130,18 +152,10 @@ def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
     val_entries = _entries(val) if val is not None else None
     with SweepLog(max_iter=max_iter, tol=tol, data_rms=data_rms, verbose=verbose) as log:
         for _ in range(max_iter):
-            if keep_orthonormal:
-                U, V = orthonormalize(U, V)
-            V, steps_v = half_step(cols, U, V, lam_cols, row_counts, options, col_bias,
-                                    row_bias)
-            if bias:
-                V, col_bias = V
-            if keep_orthonormal:
-                V, U = orthonormalize(V, U)
-            U, steps_u = half_step(rows, V, U, lam_rows, col_counts, options, row_bias,
-                                    col_bias)
-            if bias:
-                U, row_bias = U
+            U, V, col_bias, steps_v = _solve_side(col_side, U, V, col_bias, row_bias, options,
+                                                  keep_orthonormal)
+            V, U, row_bias, steps_u = _solve_side(row_side, V, U, row_bias, col_bias, options,
+                                                  keep_orthonormal)
             U, V = U.astype(dtype, copy=False), V.astype(dtype, copy=False)
             U_eval, V_eval = (biased_factors(U, V, row_bias, col_bias) if bias else (U, V))
             squared_error = observed_squared_error(*rows, U_eval, V_eval,
