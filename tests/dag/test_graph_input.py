@@ -8,13 +8,15 @@ from numsolve.dag import (
     bic_score,
     dag_to_cpdag,
     gaussian_score,
+    logistic_score,
+    ls_score,
     prune_parents,
     r2_sortability,
     varsortability,
 )
 
-TAKING_DATA_AND_GRAPH = [additive_score, bic_score, gaussian_score, prune_parents,
-                         r2_sortability, varsortability]
+TAKING_DATA_AND_GRAPH = [additive_score, bic_score, gaussian_score, logistic_score, ls_score,
+                         prune_parents, r2_sortability, varsortability]
 
 
 @pytest.mark.parametrize("function", TAKING_DATA_AND_GRAPH)
