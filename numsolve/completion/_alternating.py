@@ -12,7 +12,7 @@ import numpy as np
 
 from .._validation import check_scalar
 from ._entries import observed_squared_error, predict_entries
-from ._init import random_init, spectral_init
+from ._init import check_given_factors, check_init, random_init, spectral_init
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._rows import SOLVERS, row_ridge, solve_rows
 from ._stopping import SweepLog
@@ -24,6 +24,7 @@ __all__ = ["altmin_compiled", "biased_factors", "check_altmin_params", "entry_rm
 
 def altmin_compiled(M, rank, *, init, validation, observe_zeros, rng, **params):
     """:func:`numsolve.completion.altmin` on NumPy/SciPy input, ``params`` already checked."""
+    check_init(init)
     X = check_observed(M, "M", observe_zeros=observe_zeros)
     rank = check_rank(rank, X.shape)
     val = None
@@ -60,24 +61,15 @@ def check_altmin_params(*, bias, reg, reg_scaling, max_iter, tol, solver, inner_
 
 
 def _starting_factors(init, X, rank, rng):
+    """``init`` (checked by :func:`check_init`) made into factors of ``X``'s dtype."""
     if isinstance(init, tuple):
-        if len(init) != 2:
-            raise ValueError("init as a tuple must be (U0, V0)")
         U = np.array(init[0], dtype=X.dtype, order="C")
         V = np.array(init[1], dtype=X.dtype, order="C")
-        if U.shape != (X.shape[0], rank) or V.shape != (X.shape[1], rank):
-            raise ValueError(
-                f"init factors have shapes {U.shape} and {V.shape}, expected "
-                f"{(X.shape[0], rank)} and {(X.shape[1], rank)}"
-            )
-        if not (np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
-            raise ValueError("init factors contain NaN or infinity")
+        check_given_factors(U, V, X.shape, rank)
         return U, V
     if init == "svd":
         return spectral_init(X, rank, rng)
-    if init == "random":
-        return random_init(X, rank, rng)
-    raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
+    return random_init(X, rank, rng)
 
 
 def orthonormalize(fixed, other):
