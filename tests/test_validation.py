@@ -1,5 +1,7 @@
 """Shared input checks: clear errors before any work, dtype policy, sparse kept sparse."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -14,6 +16,7 @@ from numsolve._validation import (
     check_vector,
     check_xp_array,
     common_float_dtype,
+    finite_by_sum,
 )
 
 
@@ -147,3 +150,16 @@ def test_xp_array_may_allow_missing_values_but_not_infinity(xp_device):
     with pytest.raises(ValueError, match="infinity"):
         check_xp_array(xp.asarray([[float("inf"), float("nan")]], device=device), xp, "M",
                        allow_nan=True)
+
+
+def test_finite_by_sum_proves_finiteness_and_refuses_quietly():
+    finite = np.array([[1.0, -2.0], [3.0, 4.0]])
+    assert finite_by_sum(finite, np.arange(3))
+    assert not finite_by_sum(finite, np.array([1.0, np.nan]))
+    both_infinities = np.array([np.inf, -np.inf])
+    huge = np.full(4, np.finfo(np.float64).max)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not finite_by_sum(both_infinities)
+        # every entry finite, but the sum overflows: left to the caller's full check
+        assert not finite_by_sum(huge)

@@ -6,12 +6,13 @@ on its block too, so the distributed driver imports it from here, as it imports
 """
 
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 
 from .._validation import check_scalar
 from ._entries import observed_squared_error, predict_entries
-from ._init import random_init, spectral_init
+from ._init import check_given_factors, check_init, random_init, spectral_init
 from ._observed import check_observed, check_rank, sparse_to_index_arrays
 from ._rows import SOLVERS, row_ridge, solve_rows
 from ._stopping import SweepLog
@@ -23,6 +24,7 @@ __all__ = ["altmin_compiled", "biased_factors", "check_altmin_params", "entry_rm
 
 def altmin_compiled(M, rank, *, init, validation, observe_zeros, rng, **params):
     """:func:`numsolve.completion.altmin` on NumPy/SciPy input, ``params`` already checked."""
+    check_init(init)
     X = check_observed(M, "M", observe_zeros=observe_zeros)
     rank = check_rank(rank, X.shape)
     val = None
@@ -59,24 +61,15 @@ def check_altmin_params(*, bias, reg, reg_scaling, max_iter, tol, solver, inner_
 
 
 def _starting_factors(init, X, rank, rng):
+    """``init`` (checked by :func:`check_init`) made into factors of ``X``'s dtype."""
     if isinstance(init, tuple):
-        if len(init) != 2:
-            raise ValueError("init as a tuple must be (U0, V0)")
         U = np.array(init[0], dtype=X.dtype, order="C")
         V = np.array(init[1], dtype=X.dtype, order="C")
-        if U.shape != (X.shape[0], rank) or V.shape != (X.shape[1], rank):
-            raise ValueError(
-                f"init factors have shapes {U.shape} and {V.shape}, expected "
-                f"{(X.shape[0], rank)} and {(X.shape[1], rank)}"
-            )
-        if not (np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
-            raise ValueError("init factors contain NaN or infinity")
+        check_given_factors(U, V, X.shape, rank)
         return U, V
     if init == "svd":
         return spectral_init(X, rank, rng)
-    if init == "random":
-        return random_init(X, rank, rng)
-    raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
+    return random_init(X, rank, rng)
 
 
 def orthonormalize(fixed, other):
@@ -112,6 +105,27 @@ def half_step(arrays, fixed, start, lam, fixed_counts, options, own_bias=None,
     return (np.ascontiguousarray(solved[:, :-1]), np.ascontiguousarray(solved[:, -1])), steps
 
 
+class _Side(NamedTuple):
+    """One side's regressions: its entries as index arrays (CSR for the rows, CSC for the
+    columns), its ridge per row, and the other side's counts of observed entries."""
+
+    arrays: tuple
+    lam: np.ndarray
+    fixed_counts: np.ndarray
+
+
+def _solve_side(side, fixed, moving, own_bias, other_bias, options, keep_orthonormal):
+    """Half a sweep: ``moving`` solved with ``fixed`` held, ``fixed`` made orthonormal first
+    when ``keep_orthonormal``. Returns ``fixed``, ``moving``, ``own_bias`` and the CG steps."""
+    if keep_orthonormal:
+        fixed, moving = orthonormalize(fixed, moving)
+    moving, steps = half_step(side.arrays, fixed, moving, side.lam, side.fixed_counts, options,
+                              own_bias, other_bias)
+    if own_bias is not None:
+        moving, own_bias = moving
+    return fixed, moving, own_bias, steps
+
+
 def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
                      inner_iter, sketch_size, verbose):
     dtype = X.dtype
@@ -121,8 +135,8 @@ def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
     options = dict(solver=solver, inner_iter=inner_iter, sketch_size=sketch_size,
                    random_state=sketch_rng)
     row_counts, col_counts = np.diff(rows[0]), np.diff(cols[0])
-    lam_rows = row_ridge(row_counts, reg, reg_scaling)
-    lam_cols = row_ridge(col_counts, reg, reg_scaling)
+    row_side = _Side(rows, row_ridge(row_counts, reg, reg_scaling), col_counts)
+    col_side = _Side(cols, row_ridge(col_counts, reg, reg_scaling), row_counts)
     row_bias = np.zeros(X.shape[0], dtype=dtype) if bias else None
     col_bias = np.zeros(X.shape[1], dtype=dtype) if bias else None
     keep_orthonormal = reg == 0.0 and not bias
@@ -130,18 +144,10 @@ def _sweeps(X, U, V, val, rng, *, bias, reg, reg_scaling, max_iter, tol, solver,
     val_entries = _entries(val) if val is not None else None
     with SweepLog(max_iter=max_iter, tol=tol, data_rms=data_rms, verbose=verbose) as log:
         for _ in range(max_iter):
-            if keep_orthonormal:
-                U, V = orthonormalize(U, V)
-            V, steps_v = half_step(cols, U, V, lam_cols, row_counts, options, col_bias,
-                                    row_bias)
-            if bias:
-                V, col_bias = V
-            if keep_orthonormal:
-                V, U = orthonormalize(V, U)
-            U, steps_u = half_step(rows, V, U, lam_rows, col_counts, options, row_bias,
-                                    col_bias)
-            if bias:
-                U, row_bias = U
+            U, V, col_bias, steps_v = _solve_side(col_side, U, V, col_bias, row_bias, options,
+                                                  keep_orthonormal)
+            V, U, row_bias, steps_u = _solve_side(row_side, V, U, row_bias, col_bias, options,
+                                                  keep_orthonormal)
             U, V = U.astype(dtype, copy=False), V.astype(dtype, copy=False)
             U_eval, V_eval = (biased_factors(U, V, row_bias, col_bias) if bias else (U, V))
             squared_error = observed_squared_error(*rows, U_eval, V_eval,

@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .._validation import check_random_state
 from ._alternating import altmin_compiled, biased_factors, half_step, orthonormalize
 from ._entries import observed_squared_error
-from ._init import balance_spectral_start, random_start
+from ._init import balance_spectral_start, check_given_factors, check_init, random_start
 from ._rows import row_ridge
 from ._stopping import SweepLog
 
@@ -395,6 +395,7 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
     the single-machine start to the accuracy of the iteration. ``"sketched"`` draws its
     sketches per block, so its factors differ within the sketch's tolerance.
     """
+    check_init(init)
     triples = as_triples(M, columns)
     shape, row_counts, col_counts, sum_squares, nnz = count_and_shape(client, triples)
     if not 1 <= rank <= min(shape):
@@ -419,16 +420,12 @@ def altmin_distributed(M, rank, *, client, columns=TRIPLE_COLUMNS, n_blocks=None
                                  dtype)
     if isinstance(init, tuple):
         U, V = (np.array(f, dtype=dtype, order="C") for f in init)
-        if U.shape != (shape[0], rank) or V.shape != (shape[1], rank):
-            raise ValueError(f"init factors have shapes {U.shape} and {V.shape}, expected "
-                             f"{(shape[0], rank)} and {(shape[1], rank)}")
+        check_given_factors(U, V, shape, rank)
     elif init == "random":
         U, V = random_start(shape, rank, np.sqrt(sum_squares), nnz, random_state, dtype)
-    elif init == "svd":
+    else:
         U, V = _distributed_spectral_start(client, row_blocks, shape, rank, nnz, random_state,
                                            dtype)
-    else:
-        raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
     sketch_seed = random_state.randint(0, 2**31 - 1)
     lam_rows = _held(client, row_ridge(row_counts, reg, reg_scaling))
     lam_cols = _held(client, row_ridge(col_counts, reg, reg_scaling))

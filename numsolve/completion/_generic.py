@@ -13,7 +13,7 @@ import numpy as np
 
 from .._array_api import array_namespace, device_of, from_numpy
 from .._validation import check_xp_array
-from ._init import TRIM_FACTOR
+from ._init import TRIM_FACTOR, check_given_factors, check_init
 from ._observed import check_rank
 from ._rows import row_ridge
 from ._stopping import SweepLog
@@ -96,32 +96,26 @@ def _spectral_init(xp, mask, filled, rank):
 
 
 def _start(xp, init, mask, filled, rank, rng, device):
+    """``init`` (checked by :func:`check_init`) made into factors on ``device``."""
     m, n = mask.shape
     if isinstance(init, tuple):
-        if len(init) != 2:
-            raise ValueError("init as a tuple must be (U0, V0)")
         U = xp.asarray(init[0], dtype=filled.dtype, device=device)
         V = xp.asarray(init[1], dtype=filled.dtype, device=device)
-        if tuple(U.shape) != (m, rank) or tuple(V.shape) != (n, rank):
-            raise ValueError(
-                f"init factors have shapes {tuple(U.shape)} and {tuple(V.shape)}, expected "
-                f"{(m, rank)} and {(n, rank)}"
-            )
+        check_given_factors(U, V, (m, n), rank, xp)
         return U, V
     if init == "svd":
         return _spectral_init(xp, mask, filled, rank)
-    if init == "random":
-        p = float(xp.sum(mask)) / (m * n)
-        scale = (float(xp.linalg.vector_norm(filled)) / (p * rank) ** 0.5) ** 0.5
-        U, _ = np.linalg.qr(rng.standard_normal((m, rank)))
-        U = xp.astype(from_numpy(U * scale, xp, device), filled.dtype)
-        return U, xp.zeros((n, rank), dtype=filled.dtype, device=device)
-    raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
+    p = float(xp.sum(mask)) / (m * n)
+    scale = (float(xp.linalg.vector_norm(filled)) / (p * rank) ** 0.5) ** 0.5
+    U, _ = np.linalg.qr(rng.standard_normal((m, rank)))
+    U = xp.astype(from_numpy(U * scale, xp, device), filled.dtype)
+    return U, xp.zeros((n, rank), dtype=filled.dtype, device=device)
 
 
 def altmin_generic(M, rank, *, init, validation, rng, bias, reg, reg_scaling, max_iter, tol,
                    solver, inner_iter, sketch_size, verbose):
     """The Array API path of :func:`numsolve.completion.altmin` (same parameters)."""
+    check_init(init)
     xp = array_namespace(M)
     device = device_of(M, validation)
     mask, filled = _observed_arrays(M, xp, "M")

@@ -1,16 +1,43 @@
-"""Starting factors for alternating minimisation: trimmed spectral initialisation or random."""
+"""Starting factors for alternating minimisation: trimmed spectral initialisation or random,
+and the checks of ``init`` that the compiled, Array API and Dask paths share."""
 
 import numpy as np
 from sklearn.utils.extmath import randomized_svd
 
 __all__ = [
-    "TRIM_FACTOR", "balance_spectral_start", "random_init", "random_start", "spectral_init",
+    "INIT_OPTIONS", "TRIM_FACTOR", "balance_spectral_start", "check_given_factors", "check_init",
+    "random_init", "random_start", "spectral_init",
 ]
+
+# the starts altmin computes itself; a tuple (U0, V0) gives the factors instead
+INIT_OPTIONS = ("svd", "random")
 
 TRIM_FACTOR = 4.0
 """Rows of the spectral ``U`` longer than ``TRIM_FACTOR * sqrt(k / m)`` are set to zero before
 re-orthonormalising: the trimming step ``2 mu sqrt(k / m)`` of Jain, Netrapalli and Sanghavi with
 ``mu = 2``, which keeps a few over-sampled or coherent rows from steering the start."""
+
+
+def check_init(init):
+    """Raise :class:`ValueError` unless ``init`` is ``"svd"``, ``"random"`` or a pair
+    ``(U0, V0)`` (whose shapes :func:`check_given_factors` checks once they are arrays)."""
+    if isinstance(init, tuple):
+        if len(init) != 2:
+            raise ValueError("init as a tuple must be (U0, V0)")
+    elif not (isinstance(init, str) and init in INIT_OPTIONS):
+        raise ValueError(f"init must be 'svd', 'random' or a tuple (U0, V0), got {init!r}")
+
+
+def check_given_factors(U, V, shape, rank, xp=np):
+    """Raise :class:`ValueError` unless the starting factors ``U`` and ``V`` (arrays of the
+    namespace ``xp``) have shapes ``(m, rank)`` and ``(n, rank)`` for ``shape = (m, n)`` and
+    finite entries."""
+    expected = (shape[0], rank), (shape[1], rank)
+    if (tuple(U.shape), tuple(V.shape)) != expected:
+        raise ValueError(f"init factors have shapes {tuple(U.shape)} and {tuple(V.shape)}, "
+                         f"expected {expected[0]} and {expected[1]}")
+    if not (bool(xp.all(xp.isfinite(U))) and bool(xp.all(xp.isfinite(V)))):
+        raise ValueError("init factors contain NaN or infinity")
 
 
 def spectral_init(X, rank, random_state):

@@ -27,8 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from numsolve._progress import progress
-from numsolve._validation import check_matrix
 from numsolve.dag._additive_gram import conditional_rss
+from numsolve.dag._checks import check_data_and_graph
 from numsolve.dag._gaussian import EBIC, gaussian_search, search_result
 from numsolve.dag._splines import SplineBasis
 
@@ -429,11 +429,9 @@ def additive_score(X, W, *, n_knots=N_KNOTS, min_explained=MIN_EXPLAINED):
     if isinstance(n_knots, bool) or not isinstance(n_knots, numbers.Integral) or n_knots < 2:
         raise ValueError(f"n_knots must be an integer >= 2, got {n_knots!r}")
     check_min_explained(min_explained)
-    X = check_matrix(X, "X", ensure_min_samples=2).astype(np.float64)
-    W = check_matrix(W, "W")
+    X, W = check_data_and_graph(X, W)
+    X = X.astype(np.float64)
     n, d = X.shape
-    if W.shape != (d, d):
-        raise ValueError(f"W must have shape ({d}, {d}), got {W.shape}")
     transformers = spline_features(X, n_knots)
     parents = _support_parents(W)
     R = AdditiveSEM.fit(X, parents, transformers).residuals(X)

@@ -7,16 +7,14 @@ Meek's rules force it), undirected otherwise.
 
 import numpy as np
 
-from numsolve._validation import check_matrix
+from numsolve._validation import check_matrix, check_square
 from numsolve.dag._metrics import is_dag
 
 __all__ = ["dag_to_cpdag", "shd_cpdag"]
 
 
 def _square_support(B, name):
-    B = check_matrix(np.asarray(B, dtype=float), name)
-    if B.shape[0] != B.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {B.shape}")
+    B = check_square(check_matrix(np.asarray(B, dtype=float), name), name)
     return B != 0
 
 

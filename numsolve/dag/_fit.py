@@ -4,6 +4,7 @@ import numpy as np
 
 from numsolve._array_api import array_namespace, backend_of, require_backend
 from numsolve._validation import check_matrix, check_xp_array
+from numsolve.dag._checks import check_data_and_graph
 from numsolve.dag._lasso_gram import lasso_gram
 
 __all__ = ["fit_order", "logistic_score", "ls_score"]
@@ -101,8 +102,8 @@ def ls_score(X, W, lambda1=0.0):
     >>> float(ls_score(np.ones((4, 2)), np.zeros((2, 2))))
     1.0
     """
-    X = np.asarray(X, dtype=np.float64)
-    W = np.asarray(W, dtype=np.float64)
+    X, W = check_data_and_graph(X, W)
+    X = X.astype(np.float64)
     R = X - X @ W
     return float(0.5 * np.sum(R * R) / X.shape[0] + lambda1 * np.abs(W).sum())
 
@@ -117,7 +118,7 @@ def logistic_score(X, W, lambda1=0.0):
     >>> round(float(logistic_score(np.zeros((3, 2)), np.zeros((2, 2)))), 4)
     1.3863
     """
-    X = np.asarray(X, dtype=np.float64)
-    W = np.asarray(W, dtype=np.float64)
+    X, W = check_data_and_graph(X, W)
+    X = X.astype(np.float64)
     M = X @ W
     return float(np.sum(np.logaddexp(0.0, M) - X * M) / X.shape[0] + lambda1 * np.abs(W).sum())

@@ -24,9 +24,9 @@ import numpy as np
 from joblib import Parallel, cpu_count, delayed
 from sklearn.exceptions import ConvergenceWarning
 
-from numsolve._validation import check_matrix
 from numsolve._progress import progress
 from numsolve._result import HistoryRecorder, SolveResult
+from numsolve.dag._checks import check_data_and_graph
 from numsolve.dag._cpdag import dag_to_cpdag
 from numsolve.dag._insertion import InsertionSearch
 
@@ -95,11 +95,9 @@ def gaussian_score(X, W, *, edge_penalty=1.0):
     True
     """
     check_edge_penalty(edge_penalty)
-    X = check_matrix(X, "X", ensure_min_samples=2).astype(np.float64)
-    W = check_matrix(W, "W").astype(np.float64)
+    X, W = check_data_and_graph(X, W)
+    X = X.astype(np.float64)
     n, d = X.shape
-    if W.shape != (d, d):
-        raise ValueError(f"W must have shape ({d}, {d}), got {W.shape}")
     R = X - X @ W
     R -= R.mean(axis=0)
     rss = np.einsum("ij,ij->j", R, R)

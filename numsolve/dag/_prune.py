@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from numsolve._validation import check_matrix
+from numsolve.dag._checks import check_data_and_graph
 from numsolve.dag._insertion import InsertionSearch
 from numsolve.dag._metrics import is_dag
 
@@ -54,20 +54,12 @@ def bic_score(X, W):
     >>> bool(bic_score(X, edge) < bic_score(X, np.zeros((2, 2))))
     True
     """
-    X = check_matrix(X, "X", ensure_min_samples=2)
-    W = _check_square(W, X.shape[1])
+    X, W = check_data_and_graph(X, W)
     n = X.shape[0]
     Xd = X.astype(np.float64)
     R = Xd - Xd @ W
     rss = np.einsum("ij,ij->j", R, R) / n
     return float(_bic_terms(rss, n).sum() + np.count_nonzero(W) * np.log(n))
-
-
-def _check_square(W, d):
-    W = check_matrix(W, "W")
-    if W.shape != (d, d):
-        raise ValueError(f"W must have shape ({d}, {d}), got {W.shape}")
-    return W.astype(np.float64)
 
 
 def check_prune(prune):
@@ -272,8 +264,7 @@ def prune_parents(X, W, *, prune="bic", w_threshold=0.3):
     if prune is None:
         raise ValueError("prune_parents needs a criterion: prune='bic'")
     check_threshold(w_threshold)
-    X = check_matrix(X, "X", ensure_min_samples=2)
-    W = _check_square(W, X.shape[1])
+    X, W = check_data_and_graph(X, W)
     if not is_dag(_support(W, w_threshold)):
         raise ValueError("W must be a DAG (after thresholding) to be pruned")
     Xd = X.astype(np.float64)

@@ -10,7 +10,7 @@ by rescaling) then measures what is left of the artefact.
 
 import numpy as np
 
-from numsolve._validation import check_matrix
+from numsolve.dag._checks import check_data_and_graph
 
 __all__ = ["varsortability", "r2_sortability"]
 
@@ -32,15 +32,6 @@ def _sortability(statistic, W, tol):
     if total == 0:
         raise ValueError("W has no edges: sortability is undefined")
     return float(sorted_ / total)
-
-
-def _check(X, W):
-    X = check_matrix(X, "X", ensure_min_samples=2).astype(np.float64)
-    W = check_matrix(W, "W")
-    d = X.shape[1]
-    if W.shape != (d, d):
-        raise ValueError(f"W must have shape ({d}, {d}), got {W.shape}")
-    return X, W
 
 
 def varsortability(X, W, tol=1e-9):
@@ -67,8 +58,8 @@ def varsortability(X, W, tol=1e-9):
     >>> varsortability(X, np.array([[0, 1], [0, 0]]))
     1.0
     """
-    X, W = _check(X, W)
-    return _sortability(X.var(axis=0), W, tol)
+    X, W = check_data_and_graph(X, W)
+    return _sortability(X.astype(np.float64).var(axis=0), W, tol)
 
 
 def r2_sortability(X, W, tol=1e-9):
@@ -97,6 +88,7 @@ def r2_sortability(X, W, tol=1e-9):
     >>> round(r2_sortability(np.c_[a, b, c], chain), 2)  # a -> b and a -> c rise, b -> c not
     0.67
     """
-    X, W = _check(X, W)
-    precision_diag = np.diag(np.linalg.pinv(np.corrcoef(X, rowvar=False)))
+    X, W = check_data_and_graph(X, W)
+    correlation = np.corrcoef(X.astype(np.float64), rowvar=False)
+    precision_diag = np.diag(np.linalg.pinv(correlation))
     return _sortability(1.0 - 1.0 / precision_diag, W, tol)

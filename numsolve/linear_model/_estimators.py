@@ -32,6 +32,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._validation import finite_by_sum
 from ._datafits import Logistic, Multinomial, Quadratic
 from ._docstrings import with_shared_text
 from ._penalties import L1, L2, L1PlusL2, NonNegL1, NoPenalty
@@ -102,8 +103,7 @@ def _plain_regression_arrays(X, y):
             and y.dtype.kind in "fiu" and y.dtype.isnative and X.shape[0] == y.shape[0]
             and X.size > 0 and y.size > 0):
         return False
-    with np.errstate(over="ignore"):  # an overflowing sum is left to validate_data
-        return bool(np.isfinite(X.sum())) and bool(np.isfinite(y.sum()))
+    return finite_by_sum(X, y)
 
 
 def _fit_bcd(estimator, X, target, datafit, penalty, n_tasks, coef_init, intercept_init):

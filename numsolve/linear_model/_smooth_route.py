@@ -24,7 +24,10 @@ on it. Here the whole block ``(W, b)`` is solved at once:
   takes the same iterations on raw and standardised features, and runs without scipy's
   trust-region bookkeeping (Python around every Hessian product): breast_cancer's default
   fit, best of 21 interleaved, 2.23 -> 1.83 ms standardised (7 iterations both), 8.55 ->
-  1.94 ms raw (14 -> 8; liblinear 2.16 / 3.83 ms).
+  1.94 ms raw (14 -> 8; liblinear 2.16 / 3.83 ms). Its backtracking (:func:`_armijo_step`:
+  halving, sufficient decrease ``1e-4``, the gradient kept for the next step) is not the block
+  updates' ``_updates._armijo``, which interpolates on a composite objective with an L1 part
+  through the change of ``Z``: one shared rule would change the iterates of both.
 * other logistic and multinomial problems: :func:`scipy.optimize.minimize` on the flat
   variable ``(W, b)`` with a fused loss and gradient. Up to :data:`NEWTON_LIMIT` variables
   a trust-region Newton-CG (``"trust-ncg"``) whose Hessian-vector products cost two

@@ -8,7 +8,9 @@ With ``g_b`` the block gradient of the smooth part (ridge term included):
 * ``matrix``: minimise the bound model ``g_b'd + d'H_b d/2 + g(w_b + d)`` (a Newton-type step
   with the fixed curvature bound; a proximal-Newton step when ``g`` has an L1 part);
 * ``newton``: the same model with the true block Hessian, then an Armijo backtracking search
-  with quadratic interpolation (proximal Newton for L1 / bounds);
+  with quadratic interpolation (proximal Newton for L1 / bounds); the objective it tests
+  includes the L1 part, read through the change of ``Z``, so it is not the smooth route's
+  halving search on the whole smooth objective (``_smooth_route._armijo_step``);
 * ``exact``: least squares only: the block subproblem solved exactly;
 * ``two-metric``: two-metric projection for L1 / bounds (Gafni & Bertsekas): on the orthant
   fixed by the signs of ``w_b`` (zeros enter with the sign their gradient asks for), a

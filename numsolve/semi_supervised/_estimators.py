@@ -196,18 +196,35 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         """The affinity graph, with the RBF backbone where the cut-off leaves points unreached."""
         if self.kernel != "rbf":
             return self._affinity(X)
-        self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
-        nearest = nearest_distances(self.nn_fit_)
-        W = rbf_affinity(self.nn_fit_, self.gamma, self.rbf_cutoff, nearest)
+        W, nearest = self._sparse_rbf(X)
         labelled = labelled_nodes(y)
         if not labelled.size or reached_nodes(W, labelled).all():
             return W
+        return self._with_backbone(W, nearest)
+
+    def _sparse_rbf(self, X):
+        """The RBF weights the cut-off keeps, and the k-nearest-neighbour distances of ``X``
+        (fitting ``nn_fit_``, which ``predict`` queries)."""
+        self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
+        nearest = nearest_distances(self.nn_fit_)
+        return rbf_affinity(self.nn_fit_, self.gamma, self.rbf_cutoff, nearest), nearest
+
+    def _with_backbone(self, W, nearest):
+        """``W`` joined with the exact RBF weights to every point's nearest neighbours."""
         return W.maximum(rbf_backbone(nearest, self.gamma)).tocsr()
 
+    def _user_kernel(self):
+        """Whether the user gives the affinities (precomputed or a callable kernel)."""
+        return self.kernel == "precomputed" or callable(self.kernel)
+
+    def _user_affinity(self, X, Y):
+        """The user's affinities of ``X`` to ``Y``: ``X`` itself when precomputed, else
+        ``kernel(X, Y)``."""
+        return X if self.kernel == "precomputed" else self.kernel(X, Y)
+
     def _affinity(self, X):
-        if self.kernel == "precomputed" or callable(self.kernel):
-            W = X if self.kernel == "precomputed" else self.kernel(X, X)
-            W = sp.csr_matrix(W, dtype=np.float64)
+        if self._user_kernel():
+            W = sp.csr_matrix(self._user_affinity(X, X), dtype=np.float64)
             if W.nnz and W.data.min() < 0:
                 raise ValueError("the affinity matrix must be non-negative")
             return (W + W.T) * 0.5
@@ -232,10 +249,8 @@ class LabelPropagation(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        if self.kernel == "precomputed":
-            weights = X
-        elif callable(self.kernel):
-            weights = self.kernel(X, self.X_)
+        if self._user_kernel():
+            weights = self._user_affinity(X, self.X_)
         else:
             weights = self._query_weights(X)
         probabilities = np.asarray(weights @ self.label_distributions_, dtype=np.float64)
@@ -395,9 +410,8 @@ class LabelSpreading(LabelPropagation):
         X, y = self._check_training_data(X, y)
         options = dict(alpha=self.alpha, tol=self.tol, max_iter=self.max_iter,
                        method=self.method)
-        if self.kernel == "precomputed" or callable(self.kernel):
-            W = X if self.kernel == "precomputed" else self.kernel(X, X)
-            result = label_spreading(W, y, **options)
+        if self._user_kernel():
+            result = label_spreading(self._user_affinity(X, X), y, **options)
         else:
             # the graphs built here are valid by construction: no validation pass over them
             result = spread_labels(self._spreading_graph(X), y, symmetric=self.kernel == "rbf",
@@ -422,11 +436,8 @@ class LabelSpreading(LabelPropagation):
         if self.kernel == "knn":
             self.nn_fit_ = FittedNeighbors(X, self.n_jobs)
             return kneighbors_graph(X, min(self.n_neighbors, X.shape[0]), self.n_jobs)
-        self.nn_fit_ = NearestNeighbors(n_jobs=self.n_jobs).fit(X)
-        nearest = nearest_distances(self.nn_fit_)
-        W = rbf_affinity(self.nn_fit_, self.gamma, self.rbf_cutoff, nearest)
         # the union of two symmetric graphs: symmetric, as spread_labels is told
-        return W.maximum(rbf_backbone(nearest, self.gamma)).tocsr()
+        return self._with_backbone(*self._sparse_rbf(X))
 
     def _query_weights(self, X):
         if self._dense_rbf():

@@ -83,6 +83,24 @@ def _check_labelled(labelled, n):
     return labelled.astype(np.int64)
 
 
+def _check_values(values, n_labelled):
+    """``values`` as a float64 matrix, one finite row per labelled node."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values.reshape(len(values), -1) if values.ndim == 1 else values
+    if values.ndim != 2 or values.shape[0] != n_labelled:
+        raise ValueError(f"values must have {n_labelled} rows (one per labelled node)")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values contains NaN or infinity")
+    return values
+
+
+def _check_problem(W, labelled, values):
+    """The checked affinity (CSR, sorted indices), labelled node indices and values matrix."""
+    W = _check_affinity(W)
+    labelled = _check_labelled(labelled, W.shape[0])
+    return W, labelled, _check_values(values, labelled.size)
+
+
 def reached_nodes(W, labelled):
     """Boolean mask of the nodes whose connected component holds a labelled node.
 
@@ -136,16 +154,7 @@ def harmonic_system(W, labelled, values):
     >>> Q.toarray(), c.ravel(), unlabelled
     (array([[2.]]), array([1.]), array([1]))
     """
-    W = _check_affinity(W)
-    n = W.shape[0]
-    labelled = _check_labelled(labelled, n)
-    values = np.asarray(values, dtype=np.float64)
-    values = values.reshape(len(values), -1) if values.ndim == 1 else values
-    if values.ndim != 2 or values.shape[0] != labelled.size:
-        raise ValueError(f"values must have {labelled.size} rows (one per labelled node)")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("values contains NaN or infinity")
-    return _build_system(W, labelled, values)
+    return _build_system(*_check_problem(W, labelled, values))
 
 
 def _build_system(W, labelled, values):
@@ -231,16 +240,9 @@ def harmonic_solution(W, labelled, values, *, blocks="forest", tol=1e-8, max_ite
     array([0.  , 0.25, 0.5 , 0.75, 1.  ])
     """
     require_backend(array_namespace(W, values), {"compiled"}, "harmonic_solution")
-    W = _check_affinity(W)
-    n = W.shape[0]
-    labelled = _check_labelled(labelled, n)
     vector = np.ndim(values) == 1
-    values = np.asarray(values, dtype=np.float64)
-    values = values.reshape(len(values), -1) if values.ndim == 1 else values
-    if values.ndim != 2 or values.shape[0] != labelled.size:
-        raise ValueError(f"values must have {labelled.size} rows (one per labelled node)")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("values contains NaN or infinity")
+    W, labelled, values = _check_problem(W, labelled, values)
+    n = W.shape[0]
     if not isinstance(blocks, str):
         blocks = np.asarray(blocks)
         if blocks.shape != (n,):

@@ -38,17 +38,57 @@ FIRST_ROUND = 1e-4
 INNER_FLOOR = 1e-14
 
 
+def _column_norms(B):
+    """The norms of the columns of ``B``, 1 for a zero column (the residuals' scale)."""
+    norms = np.linalg.norm(B, axis=0)
+    return np.where(norms > 0, norms, 1.0)
+
+
 def relative_residuals(A, X, B):
     """``||B - A X|| / ||B||`` per column (1 for a zero column's norm)."""
-    norms = np.linalg.norm(B, axis=0)
-    return np.linalg.norm(B - A @ X, axis=0) / np.where(norms > 0, norms, 1.0)
+    return np.linalg.norm(B - A @ X, axis=0) / _column_norms(B)
 
 
-def _start(B):
-    """A solve's start from ``X = 0``: its history, the columns' norms (1 for a zero
-    column), ``X`` and the residual ``R = B``."""
-    norms = np.linalg.norm(B, axis=0)
-    return HistoryRecorder(), np.where(norms > 0, norms, 1.0), np.zeros_like(B), B.copy()
+def _largest_relative(R, norms):
+    """The largest relative residual over the columns of ``R`` (0 without columns)."""
+    return float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
+
+
+class _Iterations:
+    """The loop the NumPy solvers share: count, residual, history and the caller's ``stop``.
+
+    A solver asks :meth:`running` before each iteration and hands its iterate and residual
+    to :meth:`advance` after it; :meth:`outcome` makes the result.
+    """
+
+    def __init__(self, R, norms, tol, max_iter, stop):
+        self.norms, self.tol, self.max_iter, self.stop = norms, tol, max_iter, stop
+        self.recorder = HistoryRecorder()
+        self.n_iter = 0
+        self.stopped = False
+        self.residual = _largest_relative(R, norms)
+
+    def running(self):
+        """Neither converged, nor out of budget, nor stopped by the caller's rule."""
+        return self.residual > self.tol and self.n_iter < self.max_iter and not self.stopped
+
+    def advance(self, X, R, iterations=1):
+        """Count ``iterations`` more, record the residual of ``R``, ask ``stop(X, R)``."""
+        self.n_iter += iterations
+        self.residual = _largest_relative(R, self.norms)
+        self.recorder.record(self.n_iter, residual=self.residual)
+        self.stopped = self.residual > self.tol and self.stop is not None and self.stop(X, R)
+
+    def outcome(self, A, X, B, method, residual=None):
+        """The result (see :func:`_outcome`)."""
+        return _outcome(A, X, B, self.n_iter, self.tol, self.recorder, method, self.stopped,
+                        residual)
+
+
+def _start(B, tol, max_iter, stop):
+    """A solve's start from ``X = 0``: its loop, ``X`` and the residual ``R = B``."""
+    R = B.copy()
+    return _Iterations(R, _column_norms(B), tol, max_iter, stop), np.zeros_like(B), R
 
 
 def _outcome(A, X, B, n_iter, tol, recorder, method, stopped=False, residual=None):
@@ -104,8 +144,7 @@ def jacobi_pcg(A, B, *, tol=1e-8, max_iter=1000):
     dtype = B.dtype
     A = A if A.dtype == dtype else A.astype(dtype)
     inverse = np.ascontiguousarray(1.0 / A.diagonal(), dtype=dtype)
-    norms = np.linalg.norm(B, axis=0).astype(np.float64)
-    norms = np.where(norms > 0, norms, 1.0)
+    norms = _column_norms(B).astype(np.float64)
     # the kernel holds one column per row, each contiguous, as a single-column CG would
     X = np.zeros((B.shape[1], B.shape[0]), dtype=dtype)
     R = np.array(B.T, dtype=dtype, order="C")
@@ -154,16 +193,13 @@ def operator_pcg(A, B, *, tol=1e-8, max_iter=1000, inverse=None, stop=None):
     >>> operator_pcg(A, np.ones((2, 1)), tol=1e-12).x.ravel()
     array([0.33333333, 0.33333333])
     """
-    recorder, norms, X, R = _start(B)
+    loop, X, R = _start(B, tol, max_iter, stop)
     inverse = np.ones(B.shape[0]) if inverse is None else inverse
     inverse = inverse[:, None]
     Z = inverse * R
     P = Z.copy()
     rz = np.einsum("ij,ij->j", R, Z)
-    n_iter = 0
-    stopped = False
-    residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
-    while residual > tol and n_iter < max_iter and not stopped:
+    while loop.running():
         AP = A @ P
         curvature = np.einsum("ij,ij->j", P, AP)
         # a column already solved exactly has a zero direction: it takes no step
@@ -174,11 +210,8 @@ def operator_pcg(A, B, *, tol=1e-8, max_iter=1000, inverse=None, stop=None):
         rz_next = np.einsum("ij,ij->j", R, Z)
         P = Z + np.divide(rz_next, rz, out=np.zeros_like(rz), where=rz > 0) * P
         rz = rz_next
-        n_iter += 1
-        residual = float((np.linalg.norm(R, axis=0) / norms).max())
-        recorder.record(n_iter, residual=residual)
-        stopped = residual > tol and stop is not None and stop(X, R)
-    return _outcome(A, X, B, n_iter, tol, recorder, "jacobi-pcg", stopped)
+        loop.advance(X, R)
+    return loop.outcome(A, X, B, "jacobi-pcg")
 
 
 def defect_correction(A, B, *, inner, tol=1e-8, max_iter=1000, stop=None):
@@ -200,23 +233,17 @@ def defect_correction(A, B, *, inner, tol=1e-8, max_iter=1000, stop=None):
     >>> defect_correction(A, np.ones((2, 1)), inner=np.eye(2) * 2.0, tol=1e-12).x.ravel()
     array([0.5, 0.5])
     """
-    recorder, norms, X, R = _start(B)
-    n_iter = 0
-    stopped = False
-    residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
+    loop, X, R = _start(B, tol, max_iter, stop)
     target = max(tol, FIRST_ROUND) if stop is not None else tol
-    while residual > tol and n_iter < max_iter and not stopped:
+    while loop.running():
         # the inner tolerance is relative to R, the target to B
-        step = operator_pcg(inner, R, tol=max(target / residual, INNER_FLOOR),
-                            max_iter=max_iter - n_iter)
+        step = operator_pcg(inner, R, tol=max(target / loop.residual, INNER_FLOOR),
+                            max_iter=max_iter - loop.n_iter)
         X += step.x
-        n_iter += max(step.n_iter, 1)
         R = B - A @ X
-        residual = float((np.linalg.norm(R, axis=0) / norms).max())
-        recorder.record(n_iter, residual=residual)
-        stopped = residual > tol and stop is not None and stop(X, R)
+        loop.advance(X, R, max(step.n_iter, 1))
         target = tol
-    return _outcome(A, X, B, n_iter, tol, recorder, "cg", stopped, residual)
+    return loop.outcome(A, X, B, "cg", loop.residual)
 
 
 def _ratio(numerator, denominator):
@@ -240,15 +267,12 @@ def bicgstab(A, B, *, tol=1e-8, max_iter=1000, stop=None):
     >>> bicgstab(A, np.ones((2, 1)), tol=1e-12).x.ravel()
     array([1., 1.])
     """
-    recorder, norms, X, R = _start(B)
+    loop, X, R = _start(B, tol, max_iter, stop)
     shadow = B.copy()
     P, V = np.zeros_like(B), np.zeros_like(B)
     ones = np.ones(B.shape[1], dtype=B.dtype)
     rho, alpha, omega = ones, ones, ones
-    n_iter = 0
-    stopped = False
-    residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
-    while residual > tol and n_iter < max_iter and not stopped:
+    while loop.running():
         rho_next = np.einsum("ij,ij->j", shadow, R)
         beta = _ratio(rho_next, rho) * _ratio(alpha, omega)
         P = R + beta * (P - omega * V)
@@ -260,11 +284,8 @@ def bicgstab(A, B, *, tol=1e-8, max_iter=1000, stop=None):
         X += alpha * P + omega * S
         R = S - omega * T
         rho = rho_next
-        n_iter += 1
-        residual = float((np.linalg.norm(R, axis=0) / norms).max())
-        recorder.record(n_iter, residual=residual)
-        stopped = residual > tol and stop is not None and stop(X, R)
-    return _outcome(A, X, B, n_iter, tol, recorder, "bicgstab", stopped)
+        loop.advance(X, R)
+    return loop.outcome(A, X, B, "bicgstab")
 
 
 def fixed_point(A, B, *, tol=1e-8, max_iter=1000, stop=None):
@@ -285,23 +306,15 @@ def fixed_point(A, B, *, tol=1e-8, max_iter=1000, stop=None):
     parts = getattr(A, "sparse_parts", None)
     if parts is not None:
         return _compiled_fixed_point(A, parts, B, tol, max_iter, stop)
-    recorder = HistoryRecorder()
-    norms = np.linalg.norm(B, axis=0)
-    norms = np.where(norms > 0, norms, 1.0)
     # from X = B, where the iteration from zero arrives after its first product
     X = np.array(B, dtype=np.float64)
     R = B - A @ X
-    n_iter = 0
-    stopped = False
-    residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
-    while residual > tol and n_iter < max_iter and not stopped:
+    loop = _Iterations(R, _column_norms(B), tol, max_iter, stop)
+    while loop.running():
         X += R
         R = B - A @ X
-        n_iter += 1
-        residual = float((np.linalg.norm(R, axis=0) / norms).max())
-        recorder.record(n_iter, residual=residual)
-        stopped = residual > tol and stop is not None and stop(X, R)
-    return _outcome(A, X, B, n_iter, tol, recorder, "fixed-point", stopped)
+        loop.advance(X, R)
+    return loop.outcome(A, X, B, "fixed-point")
 
 
 def _compiled_fixed_point(A, parts, B, tol, max_iter, stop):
@@ -310,8 +323,7 @@ def _compiled_fixed_point(A, parts, B, tol, max_iter, stop):
     Python only where ``stop`` wants a look."""
     product, own = parts
     recorder = HistoryRecorder()
-    norms = np.linalg.norm(B, axis=0)
-    norms = np.where(norms > 0, norms, 1.0)
+    norms = _column_norms(B)
     B = np.ascontiguousarray(B, dtype=np.float64)
     # from X = B, where the iteration from zero arrives after its first product
     X, X_next, R = B.copy(), np.empty_like(B), np.empty_like(B)
@@ -327,7 +339,7 @@ def _compiled_fixed_point(A, parts, B, tol, max_iter, stop):
             recorder.record(iteration + 1, residual=residuals[iteration])
         n_iter += made
         # the kernel's residual is that of X itself, not a recursion's
-        residual = float((np.linalg.norm(R, axis=0) / norms).max(initial=0.0))
+        residual = _largest_relative(R, norms)
         if residual <= tol or n_iter >= max_iter:
             break
         stopped = stop(X, R)

@@ -81,3 +81,14 @@ def test_estimator_defaults_on_the_generic_path(xp_device, problem, monkeypatch)
     assert model.scale_ == pytest.approx(reference.scale_, rel=1e-12)
     assert model.value_range_ == pytest.approx(reference.value_range_, rel=1e-12)
     np.testing.assert_allclose(to_numpy(filled), reference.transform(dense), atol=1e-6)
+
+
+def test_generic_path_refuses_non_finite_factors(xp_device, problem):
+    xp, device = xp_device
+    U = np.ones((40, 2))
+    U[3, 1] = np.inf
+    M = xp.asarray(problem.observed_dense(), device=device)
+    with pytest.raises(ValueError, match="init factors contain NaN or infinity"):
+        altmin(M, 2, init=(U, np.zeros((30, 2))))
+    with pytest.raises(ValueError, match=r"init factors have shapes \(40, 2\) and \(29, 2\)"):
+        altmin(M, 2, init=(np.ones((40, 2)), np.zeros((29, 2))))

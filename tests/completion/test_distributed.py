@@ -276,3 +276,25 @@ def test_factors_kept_on_the_cluster_equal_the_gathered_ones(client, problem, pl
         np.testing.assert_allclose(kept.col_bias.compute(), gathered.col_bias, **round_off)
     with pytest.raises(ValueError, match="dask input only"):
         altmin(problem.observed, 3, keep_factors=True)
+
+
+def test_bad_init_is_refused_before_work(client, problem, monkeypatch):
+    from numsolve.completion import _distributed
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the cluster was asked to count the entries")
+
+    monkeypatch.setattr(_distributed, "count_and_shape", no_work)
+    _, triples = _triples(problem)
+    with pytest.raises(ValueError, match="init must be 'svd', 'random'"):
+        altmin(triples, 3, client=client, init="zeros")
+    with pytest.raises(ValueError, match=r"init as a tuple must be \(U0, V0\)"):
+        altmin(triples, 3, client=client, init=(np.ones((240, 3)),))
+
+
+def test_given_factors_must_be_finite(client, problem):
+    _, triples = _triples(problem)
+    U = np.ones((240, 3))
+    U[0, 0] = np.nan
+    with pytest.raises(ValueError, match="init factors contain NaN or infinity"):
+        altmin(triples, 3, client=client, init=(U, np.ones((160, 3))))

@@ -236,3 +236,15 @@ def test_inputs_unchanged():
     W0 = W.copy()
     harmonic_solution(W, labelled, values)
     assert (W != W0).nnz == 0
+
+
+@pytest.mark.parametrize("solve", [harmonic_system, harmonic_solution])
+def test_bad_values_are_refused_before_any_solve(solve):
+    path = lattice_graph(1, 5)
+    with pytest.raises(ValueError, match="values must have 2 rows"):
+        solve(path, [0, 4], [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        solve(path, [0, 4], np.array([[0.0, 1.0], [np.nan, 0.0]]))
+    values = np.array([0.0, 1.0])
+    solve(path, [0, 4], values)
+    assert values.tolist() == [0.0, 1.0]

@@ -70,3 +70,20 @@ def test_input_is_not_modified_and_fit_is_deterministic():
     first = LabelSpreading(kernel="knn").fit(X, y).label_distributions_
     assert np.array_equal(X, X_copy) and np.array_equal(y, y_copy)
     assert np.array_equal(first, LabelSpreading(kernel="knn").fit(X, y).label_distributions_)
+
+
+def test_precomputed_and_callable_kernels_agree_with_scikit_learn():
+    X, y, _ = partially_labelled(150, seed=2)
+    X_new = make_moons(40, noise=0.1, random_state=3)[0]
+
+    def kernel(A, B):
+        return np.exp(-5.0 * ((A[:, None] - B[None]) ** 2).sum(-1))
+
+    reference = SkLabelSpreading(kernel=kernel, max_iter=100_000, tol=1e-13).fit(X, y)
+    called = LabelSpreading(kernel=kernel, tol=1e-13).fit(X, y)
+    given = LabelSpreading(kernel="precomputed", tol=1e-13).fit(kernel(X, X), y)
+    for model in (called, given):
+        np.testing.assert_allclose(model.label_distributions_, reference.label_distributions_,
+                                   atol=1e-6)
+    np.testing.assert_array_equal(called.predict(X_new), reference.predict(X_new))
+    np.testing.assert_array_equal(given.predict(kernel(X_new, X)), reference.predict(X_new))

@@ -260,10 +260,19 @@ class _BaseGBNN(BaseEstimator):
             F = F + H[:, a:b] @ self.output_weights_[a:b] + self.stage_intercepts_[t]
             yield F
 
-    def _mlp_arrays(self):
-        W = self.coefs_
-        b = self.init_ + self.stage_intercepts_.sum(axis=0)
-        return [W.copy(), self.output_weights_.copy()], [self.intercepts_.copy(), b]
+    def _as_mlp(self, mlp_class, n_outputs, out_activation):
+        """The merged network as a fitted ``mlp_class`` (scikit-learn's MLPRegressor or
+        MLPClassifier) with ``n_outputs`` outputs through ``out_activation``: one hidden
+        layer, the stages' output intercepts summed into the output layer's."""
+        mlp = mlp_class(hidden_layer_sizes=(self.coefs_.shape[1],), activation=self.activation,
+                        alpha=self.alpha)
+        output_intercept = self.init_ + self.stage_intercepts_.sum(axis=0)
+        mlp.coefs_ = [self.coefs_.copy(), self.output_weights_.copy()]
+        mlp.intercepts_ = [self.intercepts_.copy(), output_intercept]
+        mlp.n_features_in_ = self.n_features_in_
+        mlp.n_layers_, mlp.n_outputs_, mlp.out_activation_ = 3, n_outputs, out_activation
+        mlp.n_iter_, mlp.t_ = self.n_estimators_, 0
+        return mlp
 
 
 class GBNNRegressor(RegressorMixin, _BaseGBNN):
@@ -395,14 +404,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
     def to_mlp(self):
         """The merged network as a fitted scikit-learn :class:`MLPRegressor`."""
         check_is_fitted(self)
-        mlp = MLPRegressor(hidden_layer_sizes=(self.coefs_.shape[1],),
-                           activation=self.activation, alpha=self.alpha)
-        mlp.coefs_, mlp.intercepts_ = self._mlp_arrays()
-        mlp.n_features_in_ = self.n_features_in_
-        mlp.n_layers_, mlp.out_activation_ = 3, "identity"
-        mlp.n_outputs_ = self.output_weights_.shape[1]
-        mlp.n_iter_, mlp.t_ = self.n_estimators_, 0
-        return mlp
+        return self._as_mlp(MLPRegressor, self.output_weights_.shape[1], "identity")
 
 
 def _targets(F):
@@ -502,14 +504,9 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
     def to_mlp(self):
         """The merged network as a fitted scikit-learn :class:`MLPClassifier`."""
         check_is_fitted(self)
-        mlp = MLPClassifier(hidden_layer_sizes=(self.coefs_.shape[1],),
-                            activation=self.activation, alpha=self.alpha)
-        mlp.coefs_, mlp.intercepts_ = self._mlp_arrays()
-        mlp.n_features_in_ = self.n_features_in_
+        binary = self.classes_.shape[0] == 2
+        mlp = self._as_mlp(MLPClassifier, 1 if binary else self.classes_.shape[0],
+                           "logistic" if binary else "softmax")
         mlp.classes_ = self.classes_
         mlp._label_binarizer = LabelBinarizer().fit(self.classes_)
-        binary = self.classes_.shape[0] == 2
-        mlp.n_layers_, mlp.n_outputs_ = 3, 1 if binary else self.classes_.shape[0]
-        mlp.out_activation_ = "logistic" if binary else "softmax"
-        mlp.n_iter_, mlp.t_ = self.n_estimators_, 0
         return mlp
