@@ -321,12 +321,17 @@ class _FixedHessian:
 
 
 def _entry_products(XS, G, classes):
-    """``XS[:, r]' G[:, classes[r]]`` for every variable ``r`` (the gradient on the support)."""
+    """``XS[:, r]' G[:, classes[r]]`` for every variable ``r`` (the gradient on the support).
+
+    A dense ``XS`` takes every class's products in one BLAS call and keeps its own: on
+    digits' supports (1797 x 100-240, 10 classes) 9.4 ms a fit against 17.3 for the
+    elementwise products with a gathered copy of ``G``.
+    """
     if G.shape[1] == 1:
         return np.asarray(XS.T @ G[:, 0]).reshape(-1)
     if sp.issparse(XS):
         return np.asarray(XS.multiply(G[:, classes]).sum(axis=0)).reshape(-1)
-    return np.einsum("ir,ir->r", XS, G[:, classes])
+    return np.take_along_axis(XS.T @ G, classes[:, None], axis=1)[:, 0]
 
 
 def _predictor_step(XS, classes, d, K):
@@ -350,11 +355,12 @@ def _support_derivatives(datafit, XS, classes, active, Z, y, a):
     The softmax loss on a dense support of at most :data:`_COMPILED_SUPPORT` active
     variables takes one compiled pass over the samples
     (:func:`._prox_newton_kernels.softmax_support_derivatives`); the array code's probabilities,
-    gradient and Hessian blocks were 0.3 ms a Newton step on iris' 13 variables.
+    gradient and Hessian blocks were 0.3 ms a Newton step on iris' 13 variables. On a larger
+    dense support the probabilities are formed once for both.
     """
     m = int(np.count_nonzero(active))
-    if (datafit.kind == DatafitKind.MULTINOMIAL and m <= _COMPILED_SUPPORT
-            and not sp.issparse(XS)):
+    softmax = datafit.kind == DatafitKind.MULTINOMIAL
+    if softmax and m <= _COMPILED_SUPPORT and not sp.issparse(XS):
         loss_grad, H = np.empty(XS.shape[1]), np.empty((m, m))
         as_float = np.ascontiguousarray
         softmax_support_derivatives(as_float(XS), classes.astype(np.int32),
@@ -362,6 +368,12 @@ def _support_derivatives(datafit, XS, classes, active, Z, y, a):
                                     as_float(y, dtype=np.float64),
                                     as_float(a, dtype=np.float64), loss_grad, H)
         return loss_grad, H
+    if softmax and not sp.issparse(XS):
+        P = datafit.probabilities(Z, np)
+        G = a[:, None] * P
+        G[np.arange(G.shape[0]), y.astype(np.intp)] -= a
+        return (_entry_products(XS, G, classes),
+                _dense_softmax_hessian(XS, P, a, classes, np.flatnonzero(active)))
     G = datafit.raw_gradient(Z, y, a, np)
     return (_entry_products(XS, G, classes),
             _support_hessian(datafit, XS[:, active], classes[active], Z, y, a))
@@ -377,34 +389,46 @@ def _support_hessian(datafit, XS, classes, Z, y, a):
     """
     if datafit.kind != DatafitKind.MULTINOMIAL:
         return _weighted_gram(XS, datafit.raw_hessian(Z, y, a, np)[:, 0, 0])
-    Pc = datafit.probabilities(Z, np)[:, classes]
+    P = datafit.probabilities(Z, np)
     if not sp.issparse(XS):
-        return _dense_softmax_hessian(XS, Pc, a, classes)
+        return _dense_softmax_hessian(XS, P, a, classes)
     if XS.nnz >= _DENSE_SUPPORT_COLUMNS * XS.shape[0] * XS.shape[1]:
-        return _blockwise_softmax_hessian(XS, Pc, a, classes)
+        return _blockwise_softmax_hessian(XS, P, a, classes)
+    Pc = P[:, classes]
     same = classes[:, None] == classes[None, :]
     U = sp.csc_matrix(XS.multiply(Pc))
     AU = sp.diags(a) @ U
     return (XS.T @ AU).toarray() * same - (U.T @ AU).toarray()
 
 
-def _dense_softmax_hessian(XS, Pc, a, classes):
-    """The softmax support Hessian of :func:`_support_hessian` for a dense ``XS``, given
-    ``Pc = P[:, classes]``."""
-    # both terms are Gram matrices of weighted columns, each product a symmetric rank-n
-    # update (half the flops of a general product), and the first term's class blocks are
-    # the only ones formed: K x fewer flops than the masked full product
-    root_a = np.sqrt(a)[:, None]
-    V = root_a * XS * Pc
+def _dense_softmax_hessian(XS, P, a, classes, columns=None):
+    """The softmax support Hessian of :func:`_support_hessian` for a dense ``XS`` (its
+    ``columns`` only, all by default), given the probabilities ``P`` (n, K).
+
+    The columns are taken once, in class order, weighted by ``sqrt(a_i p_ik)`` (``Q``); the
+    class blocks of the first term are then contiguous Gram matrices of ``Q`` and the second
+    term the Gram matrix of ``Q sqrt(p_ik)``. Digits' 19 supports of an L1 fit (1797 x
+    86-239, 10 classes): 102 -> 81 ms in all (best of 8, interleaved, under load) against
+    weighting each class block's columns anew.
+    """
+    order = np.argsort(classes if columns is None else classes[columns], kind="stable")
+    taken = order if columns is None else columns[order]
+    by_class = classes[taken]
+    root_p = np.sqrt(P)
+    Q = XS[:, taken]
+    Q *= (np.sqrt(a)[:, None] * root_p)[:, by_class]
+    V = Q * root_p[:, by_class]
     H = -(V.T @ V)
-    for k in np.unique(classes):
-        block = np.flatnonzero(classes == k)
-        B = root_a * np.sqrt(Pc[:, block[:1]]) * XS[:, block]
-        H[np.ix_(block, block)] += B.T @ B
-    return H
+    starts = np.flatnonzero(np.r_[True, by_class[1:] != by_class[:-1], True])
+    for start, stop in zip(starts[:-1], starts[1:]):
+        block = Q[:, start:stop]
+        H[start:stop, start:stop] += block.T @ block
+    back = np.empty_like(order)
+    back[order] = np.arange(order.size)
+    return H[np.ix_(back, back)]
 
 
-def _blockwise_softmax_hessian(XS, Pc, a, classes):
+def _blockwise_softmax_hessian(XS, P, a, classes):
     """The softmax support Hessian of a sparse ``XS`` too large for one dense copy (see
     :func:`_support_columns`) but as full: the sum of :func:`_dense_softmax_hessian` over
     blocks of samples, each copied dense (at most :data:`_DENSE_SUPPORT_ENTRIES`
@@ -414,7 +438,7 @@ def _blockwise_softmax_hessian(XS, Pc, a, classes):
     H = np.zeros((XS.shape[1], XS.shape[1]))
     for start in range(0, XS.shape[0], step):
         block = slice(start, start + step)
-        H += _dense_softmax_hessian(by_rows[block].toarray(), Pc[block], a[block], classes)
+        H += _dense_softmax_hessian(by_rows[block].toarray(), P[block], a[block], classes)
     return H
 
 
