@@ -42,9 +42,10 @@ from ._cd import DatafitKind
 from ._cd_gram import gap_penalty_kkt
 from ._datafits import Quadratic
 from ._design import Design
-from ._gram_route import GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, solve_restricted
+from ._gram_route import (GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, both_triangles,
+                          solve_restricted)
 from ._objective import stopping_scale
-from ._working_set import WorkingSetResult, gsq_scores
+from ._working_set import WorkingSetResult, fill_keys, gsq_scores
 
 __all__ = ["dense_gram_pays", "gram_engine_centres", "gram_engine_pays", "solve_gram_engine"]
 
@@ -171,11 +172,7 @@ def _weighted_gram(X, a):
         upper = _upper_syrk(float(a[0]), X)
     else:
         upper = _upper_syrk(1.0, np.sqrt(a)[:, None] * X)
-    # SYRK leaves the strict lower triangle zero: the sum with the transpose doubles only
-    # the diagonal (a third to a fifth of the time of adding the strict upper triangle)
-    full = np.add(upper, upper.T, order="C")
-    full.flat[:: X.shape[1] + 1] = np.diagonal(upper)
-    return full
+    return both_triangles(upper)
 
 
 class _GramProblem:
@@ -351,9 +348,7 @@ def _working_set(penalty, w, g, lips, p0):
     """The support, the features that violate their optimality condition (best GS-q scores
     first), then those nearest to violating it (largest ``|g_j| - l1``): twice the support,
     at least ``p0`` (sorted)."""
-    scores = gsq_scores(penalty, w[:, None], g[:, None], lips)
-    pull = -g if penalty.positive else np.abs(g)
-    keys = np.where(scores > 0, scores, pull - penalty.l1)
+    keys = fill_keys(penalty, gsq_scores(penalty, w[:, None], g[:, None], lips), g)
     in_model = w != 0
     keys[in_model] = np.inf
     size = min(w.size, max(p0, 2 * int(in_model.sum())))

@@ -31,8 +31,8 @@ import scipy.linalg.blas
 
 from ._cd_gram import gram_epochs, gram_extrapolate
 
-__all__ = ["GRAM_RATIO", "MAX_GRAM_SIZE", "WorkingSetGram", "gram_pays", "solve_on_gram",
-           "solve_restricted"]
+__all__ = ["GRAM_RATIO", "MAX_GRAM_SIZE", "WorkingSetGram", "both_triangles", "gram_pays",
+           "solve_on_gram", "solve_restricted"]
 
 # The route is taken when the working set's stored entries are at least this many times the
 # Gram's (|S| + intercept)^2: each Gram epoch then reads at most a quarter of what a column
@@ -161,7 +161,7 @@ class WorkingSetGram:
             upper = scipy.linalg.blas.dsyrk(1.0, np.sqrt(self.a)[:, None] * X, trans=1)
         else:
             upper = scipy.linalg.blas.dsyrk(self.weight, X, trans=1)
-        self.block = _both_triangles(upper)
+        self.block = both_triangles(upper)
         self.columns = np.empty((X.shape[0], 0), order="F")
         self.features = np.arange(p)
         self.position = np.arange(p)
@@ -181,7 +181,7 @@ class WorkingSetGram:
         if size > k:
             cross[:size - k] = scipy.linalg.blas.dgemm(scale, old, weighted, trans_a=True)
         upper = scipy.linalg.blas.dsyrk(scale, rooted, trans=1)  # upper triangle only
-        cross[size - k:] = _both_triangles(upper)
+        cross[size - k:] = both_triangles(upper)
         return cross
 
     def _reserve(self, size):
@@ -202,7 +202,7 @@ class WorkingSetGram:
             self.columns = columns
 
 
-def _both_triangles(upper):
+def both_triangles(upper):
     """The symmetric matrix whose upper triangle SYRK left in ``upper`` (its strict lower
     triangle zero), C-ordered: one sum with the transpose, the doubled diagonal restored (a
     quarter of the time of adding the two triangles taken by ``np.triu``, 40 -> 10 us at

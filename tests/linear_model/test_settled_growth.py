@@ -28,9 +28,9 @@ def test_settled_support_keeps_working_sets_at_twice_its_size(monkeypatch):
     record = []  # (working set size, support) of each outer iteration's choice
     choose = _working_set._best_features
 
-    def recording(penalty, W, grad, lips, in_model, size):
+    def recording(penalty, W, grad, lips, in_model, size, **fill):
         record.append((size, int(in_model.sum())))
-        return choose(penalty, W, grad, lips, in_model, size)
+        return choose(penalty, W, grad, lips, in_model, size, **fill)
 
     monkeypatch.setattr(_working_set, "_best_features", recording)
     result = bcd(X, y, Quadratic(), L1(alpha), tol=TOL)
