@@ -39,6 +39,7 @@ from ._newton import newton_finish
 from ._prox_newton import prox_newton_inner
 from ._objective import dual_correlation, optimality, refine_intercept, stopping_scale
 from ._screening import gap_safe_screen, screening_possible
+from ._stall import StallWatch
 from ._ws_gap import least_squares_optimality, multinomial_optimality
 from ._ws_scores import gsq_scores_single
 
@@ -539,7 +540,8 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
     unless they were already taken on that support (``tried``, which the caller may pass).
     With ``finish_tol``, where the rate predicts that epochs reach it within
     ``_EPOCH_FINISH`` more, they finish to it instead (the exact finish would land far
-    below any request).
+    below any request). A criterion stalled at round-off (:class:`._stall.StallWatch`) ends
+    the run early, as a spent budget does.
 
     Without an intercept the epochs up to the next check or extrapolation run in one
     compiled call (:meth:`._design.Design.epochs`); for least squares without Newton steps
@@ -558,6 +560,7 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
     # least squares without a Newton finish: nothing moves the coefficients between a
     # check's last epoch and its gradient, which that epoch's call returns
     fused = not newton and kind == DatafitKind.LEAST_SQUARES and W.shape[1] == 1
+    watch = StallWatch()
     epoch = 0
     while epoch < max_epochs:
         # without an intercept, the epochs up to the next check or extrapolation run in one
@@ -612,6 +615,8 @@ def _inner(design, y, a, datafit, penalty, W, b, Z, G, ws, lips, col_means, inne
             rate = np.log(crit / last_crit) / (epoch - last_check)
         if crit <= inner_tol:
             return _InnerRun(epoch, tried, crit, rate, (grad, primal, crit, kkt))
+        if watch.stalled(crit, primal):
+            return _InnerRun(epoch, tried, crit, rate, None)
         check = _predicted_check(regular, epoch, crit, target, rate)
         last_check, last_crit = epoch, crit
     return _InnerRun(max_epochs, tried, crit, rate, None)
