@@ -30,6 +30,7 @@ import scipy.linalg
 import scipy.linalg.blas
 
 from ._cd_gram import gram_epochs, gram_extrapolate
+from ._stall import StallWatch
 
 __all__ = ["GRAM_RATIO", "MAX_GRAM_SIZE", "WorkingSetGram", "both_triangles", "gram_pays",
            "solve_on_gram", "solve_restricted"]
@@ -243,19 +244,21 @@ def solve_restricted(Q, w, g, value, penalty, m, tol, max_epochs):
 
     The compiled loop runs epochs (gap checked after each) in runs of about ``_RUN_WORK``
     multiply-adds; an Anderson step on the last ``_ANDERSON + 1`` iterates follows each
-    run, and a Newton step where the epochs stall. Returns the epochs run.
+    run, and a Newton step where the epochs stall. A gap stalled at round-off
+    (:class:`._stall.StallWatch`) ends the solve. Returns the epochs run.
     """
     run_length = min(max(_RUN_WORK // max(w.size, 1) ** 2, _ANDERSON + 1), _LONGEST_RUN)
     iterates = np.empty((run_length, w.size))
     epochs = 0
     signs = None
     previous_gap = np.inf
+    watch = StallWatch()
     while epochs < max_epochs:
         chunk = iterates[: min(run_length, max_epochs - epochs)]
         run, value, gap = gram_epochs(Q, w, g, m, penalty.l1, penalty.l2, penalty.positive,
                                       value, tol, chunk)
         epochs += run
-        if gap <= tol:
+        if gap <= tol or watch.stalled(gap, lambda: value + float(penalty.value(w[:m], np))):
             break
         if run >= _ANDERSON + 1:
             value = gram_extrapolate(Q, w, g, m, penalty.l1, penalty.l2, penalty.positive,
