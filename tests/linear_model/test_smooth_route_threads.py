@@ -1,0 +1,57 @@
+"""BLAS threads on the smooth route: small logistic problems are optimised on one BLAS
+thread (see ``_smooth_route._SINGLE_THREAD_WORK``), larger ones keep the caller's threads."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from numsolve.linear_model import L2, Logistic, Multinomial, bcd
+from numsolve.linear_model import _smooth_route
+
+
+def _blas_threads():
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+@pytest.fixture
+def recorded_threads(monkeypatch):
+    """The BLAS thread counts seen by every loss evaluation of the optimiser."""
+    seen = set()
+    evaluate = _smooth_route._Problem.value_and_gradient
+
+    def recording(problem, x):
+        seen.update(_blas_threads())
+        return evaluate(problem, x)
+
+    monkeypatch.setattr(_smooth_route._Problem, "value_and_gradient", recording)
+    return seen
+
+
+def _problem(n_classes):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 20))
+    y = np.argmax(X[:, :n_classes] + rng.standard_normal((300, n_classes)), axis=1)
+    if n_classes == 2:
+        return X, 2.0 * y - 1.0, Logistic()
+    return X, y, Multinomial()
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_small_problem_is_optimised_on_one_blas_thread(recorded_threads, n_classes):
+    X, y, datafit = _problem(n_classes)
+    with threadpool_limits(2, user_api="blas"):
+        threaded = bcd(X, y, datafit, L2(1.0), tol=1e-10)
+        assert _blas_threads() == {2}  # the caller's limit is back after the fit
+    assert recorded_threads == {1}
+    with threadpool_limits(1, user_api="blas"):
+        single = bcd(X, y, datafit, L2(1.0), tol=1e-10)
+    np.testing.assert_array_equal(threaded.x, single.x)
+
+
+def test_large_problem_keeps_the_callers_threads(recorded_threads, monkeypatch):
+    monkeypatch.setattr(_smooth_route, "_SINGLE_THREAD_WORK", 100)
+    X, y, datafit = _problem(4)
+    with threadpool_limits(2, user_api="blas"):
+        result = bcd(X, y, datafit, L2(1.0), tol=1e-10)
+    assert recorded_threads == {2}
+    assert result.converged and result.gap <= result.threshold
