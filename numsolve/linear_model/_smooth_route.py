@@ -47,18 +47,17 @@ more iterations than checking from the threshold itself). The history records th
 intercept, or the KKT violation without a penalty), and the full criterion last.
 """
 
-import contextlib
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 from scipy.optimize import minimize
-from threadpoolctl import ThreadpoolController
 
 from ._cd import DatafitKind
 from ._cd_gram import sparse_weighted_gram
 from ._objective import newton_on_intercept, optimality, stopping_scale
+from ._threads import blas_threads_for
 from ._ws_gap import least_squares_optimality, logistic_gap
 
 __all__ = ["CHOLESKY_LIMIT", "NEWTON_LIMIT", "SPARSE_GRAM_LIMIT", "SmoothResult",
@@ -103,7 +102,6 @@ _MAX_HALVINGS = 30
 # CPU under default threads against 73 ms on one (best of 5 interleaved), and a product
 # (10, 1797) @ (1797, 64) 0.58 against 0.14 ms of CPU (median of 15).
 _SINGLE_THREAD_WORK = 10_000_000
-_CONTROLLER = ThreadpoolController()  # built once: building one scans the loaded libraries
 
 
 class SmoothResult(NamedTuple):
@@ -148,7 +146,7 @@ def solve_smooth(X, y, a, datafit, penalty, W, b, *, fit_intercept, tol, max_ite
         n_iter = 1
         bar.update(1)
     else:
-        with _blas_threads(problem):
+        with blas_threads_for(problem.n * (problem.p + 1) * problem.K, _SINGLE_THREAD_WORK):
             method, n_iter, evaluated = _minimise(problem, W, b, max_iter, recorder, bar)
     solved = _finish(problem, W, b, n_iter, method, recorder, evaluated)
     bar.set_postfix(gap=f"{solved.criterion:.2e}", refresh=False)
@@ -190,14 +188,6 @@ def solve_least_squares_targets(X, Y, a, datafit, penalty, *, fit_intercept, tol
                                problem.criterion_at(W_k, Zt[k:k + 1], Gt[k:k + 1],
                                                     grad[:, k:k + 1], values[k])))
     return W, b, results
-
-
-def _blas_threads(problem):
-    """The thread limit the optimiser runs under: one BLAS thread while a product by ``X``
-    is too small for threads to pay (see :data:`_SINGLE_THREAD_WORK`), none above."""
-    if problem.n * (problem.p + 1) * problem.K <= _SINGLE_THREAD_WORK:
-        return _CONTROLLER.limit(limits=1, user_api="blas")
-    return contextlib.nullcontext()
 
 
 def _finish(problem, W, b, n_iter, method, recorder, evaluated=None):
