@@ -45,6 +45,7 @@ from ._design import Design
 from ._gram_route import (GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, both_triangles,
                           solve_restricted)
 from ._objective import stopping_scale
+from ._threads import one_blas_thread
 from ._working_set import WorkingSetResult, fill_keys, gsq_scores
 
 __all__ = ["dense_gram_pays", "gram_engine_centres", "gram_engine_pays", "solve_gram_engine"]
@@ -265,12 +266,13 @@ def _column_moments(design, a, v, intercept):
     dot = scipy.linalg.blas.ddot
     uniform = bool(np.all(a == a[0]))
     cross, norms, sums = np.empty(p), np.empty(p), np.empty(p)
-    for j in range(p):
-        column = X[:, j]
-        cross[j] = dot(column, v)
-        norms[j] = a[0] * dot(column, column) if uniform else dot(column * column, a)
-        if intercept:
-            sums[j] = dot(column, a)
+    with one_blas_thread():
+        for j in range(p):
+            column = X[:, j]
+            cross[j] = dot(column, v)
+            norms[j] = a[0] * dot(column, column) if uniform else dot(column * column, a)
+            if intercept:
+                sums[j] = dot(column, a)
     return cross, norms, sums if intercept else None
 
 

@@ -15,7 +15,7 @@ import contextlib
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["blas_threads_for"]
+__all__ = ["blas_threads_for", "one_blas_thread"]
 
 _CONTROLLER = ThreadpoolController()  # built once: building one scans the loaded libraries
 
@@ -35,6 +35,10 @@ def blas_threads_for(work, bound):
     -------
     context manager
     """
-    if work <= bound:
-        return _CONTROLLER.limit(limits=1, user_api="blas")
-    return contextlib.nullcontext()
+    return one_blas_thread() if work <= bound else contextlib.nullcontext()
+
+
+def one_blas_thread():
+    """A one-thread BLAS limit, for loops of one-vector products (a threaded dot of two
+    columns waits on its threads at every call)."""
+    return _CONTROLLER.limit(limits=1, user_api="blas")
