@@ -20,14 +20,29 @@ def _sparse(density, n=300, p=30, seed=0, dtype=np.float64):
                      data_rvs=rng.standard_normal)
 
 
-def test_dense_enough_sparse_support_is_copied_dense():
-    """Half-full float32 CSR columns, a feature repeated across classes: a float64 array
-    equal to the support's columns."""
+@pytest.mark.parametrize("compiled", [32, 2])
+@pytest.mark.parametrize("ones", [0, 3])
+def test_dense_enough_sparse_support_is_copied_dense(monkeypatch, compiled, ones):
+    """Half-full float32 CSR columns, a feature repeated across classes, in C order (a
+    support the compiled derivatives read) or Fortran order (a larger one): a float64 array
+    equal to the support's columns, then ``ones`` columns of ones."""
+    monkeypatch.setattr(_newton, "_COMPILED_SUPPORT", compiled)
     X = _sparse(0.5, dtype=np.float32)
     rows = np.array([3, 0, 3, 7, 3])
-    XS = _support_columns(Design(X), rows)
+    XS = _support_columns(Design(X), rows, ones)
     assert isinstance(XS, np.ndarray) and XS.dtype == np.float64
-    np.testing.assert_array_equal(XS, X[:, rows].toarray())
+    assert XS.flags.c_contiguous == (rows.size <= compiled)
+    np.testing.assert_array_equal(XS, np.hstack([X[:, rows].toarray(), np.ones((300, ones))]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_support_columns_end_with_the_intercepts_ones(dtype):
+    """A dense X (float32 or float64): the support's columns in float64, then the ones."""
+    X = _sparse(0.5, dtype=dtype).toarray(order="F")
+    rows = np.array([3, 0, 3, 7, 3])
+    XS = _support_columns(Design(X), rows, 2)
+    assert XS.dtype == np.float64
+    np.testing.assert_array_equal(XS, np.hstack([X[:, rows], np.ones((300, 2))]))
 
 
 @pytest.mark.parametrize("density, entries", [(0.01, None), (0.5, 5 * 300 - 1)])
@@ -38,9 +53,11 @@ def test_thin_or_large_sparse_support_stays_sparse(monkeypatch, density, entries
         monkeypatch.setattr(_newton, "_DENSE_SUPPORT_ENTRIES", entries)
     X = _sparse(density, dtype=np.float32)
     rows = np.array([3, 0, 3, 7, 3])
-    XS = _support_columns(Design(X), rows)
-    assert sp.issparse(XS) and XS.dtype == np.float64
-    np.testing.assert_array_equal(XS.toarray(), X[:, rows].toarray())
+    for ones in (0, 2):
+        XS = _support_columns(Design(X), rows, ones)
+        assert sp.issparse(XS) and XS.dtype == np.float64
+        np.testing.assert_array_equal(
+            XS.toarray(), np.hstack([X[:, rows].toarray(), np.ones((300, ones))]))
 
 
 @pytest.mark.parametrize("density, entries", [(0.5, 7 * 40), (0.5, 1), (0.02, 1 << 22)])
@@ -101,7 +118,7 @@ def test_sparse_softmax_finish_lands_where_the_dense_one_does(density):
     exact = bcd(X, y, Multinomial(), penalty, tol=1e-12, fit_intercept=True)
     start = exact.x * (1 + 0.3 * rng.random(exact.x.shape))
     start_b = np.asarray(exact.intercept) + 0.3 * rng.standard_normal(K)
-    assert (sp.issparse(_support_columns(Design(X), np.nonzero(start)[0]))
+    assert (sp.issparse(_support_columns(Design(X), np.nonzero(start)[0], 0))
             == (density < 0.05))
     a = np.full(n, 1.0 / n)
     finished = []
