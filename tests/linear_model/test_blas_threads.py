@@ -31,8 +31,8 @@ def recorded_threads(monkeypatch):
 
 def _problem(n_classes):
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((300, 20))
-    y = np.argmax(X[:, :n_classes] + rng.standard_normal((300, n_classes)), axis=1)
+    X = rng.standard_normal((600, 20))
+    y = np.argmax(X[:, :n_classes] + rng.standard_normal((600, n_classes)), axis=1)
     if n_classes == 2:
         return X, 2.0 * y - 1.0, Logistic()
     return X, y, Multinomial()
@@ -75,8 +75,8 @@ def engine_threads(monkeypatch):
 
 def _lasso_problem():
     rng = np.random.default_rng(1)
-    X = rng.standard_normal((100, 40))
-    y = X[:, :3] @ np.array([2.0, -1.0, 0.5]) + 0.1 * rng.standard_normal(100)
+    X = rng.standard_normal((300, 40))
+    y = X[:, :3] @ np.array([2.0, -1.0, 0.5]) + 0.1 * rng.standard_normal(300)
     return X, y, 0.1 * np.max(np.abs(X.T @ y)) / 100
 
 
@@ -104,3 +104,19 @@ def test_sparse_and_large_dense_working_sets_keep_the_callers_threads(
         result = bcd(X, y, Quadratic(), L1(alpha), tol=1e-10, gram=False)
     assert engine_threads == {2}
     assert result.converged and result.gap <= result.threshold
+
+
+def test_products_too_small_to_thread_set_no_limit(engine_threads):
+    """Below OpenBLAS's smallest threading threshold no limit is set (it would only cost):
+    the engine sees the caller's threads and the fit is the one-thread fit."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((100, 30))
+    y = X[:, :3] @ np.array([2.0, -1.0, 0.5]) + 0.1 * rng.standard_normal(100)
+    alpha = 0.001 * np.max(np.abs(X.T @ y))
+    with threadpool_limits(2, user_api="blas"):
+        threaded = bcd(X, y, Quadratic(), L1(alpha), tol=1e-10, gram=False)
+    assert engine_threads == {2}
+    with threadpool_limits(1, user_api="blas"):
+        single = bcd(X, y, Quadratic(), L1(alpha), tol=1e-10, gram=False)
+    np.testing.assert_allclose(threaded.x, single.x, rtol=1e-10, atol=1e-12)
+    assert threaded.converged and threaded.gap <= threaded.threshold
