@@ -289,7 +289,8 @@ def _celer_logistic(problem, tighter=1.0):
 
     n = problem["X"].shape[0]
     model, fit_s = _timed(lambda: LogisticRegression(
-        C=1 / (n * problem["alpha"]), tol=tighter * TARGET).fit(problem["X"], problem["y"]), quiet=True)
+        C=1 / (n * problem["alpha"]), tol=tighter * TARGET).fit(problem["X"], problem["y"]),
+        quiet=True)
     return {"fit_s": fit_s, **_logistic_quality(problem, model.coef_[0])}
 
 
@@ -505,8 +506,10 @@ def _grid_row(record):
             "fastest_peer": "none at target" if fastest is None else label(fastest),
             "fastest_s": np.nan if fastest is None else fastest["median_s"],
             "fastest_gap": np.nan if fastest is None else relative_gap(fastest),
-            "ratio_fastest": np.nan if fastest is None else ours["median_s"] / fastest["median_s"],
-            "any_peer": label(fastest_any), "ratio_any": ours["median_s"] / fastest_any["median_s"],
+            "ratio_fastest": (np.nan if fastest is None
+                              else ours["median_s"] / fastest["median_s"]),
+            "any_peer": label(fastest_any),
+            "ratio_any": ours["median_s"] / fastest_any["median_s"],
             "ratio_skglm": None if skglm is None else ours["median_s"] / skglm["median_s"]}
 
 

@@ -2,9 +2,10 @@
 round-off floor of the gap's own computation (``tol=1e-15`` and smaller), the restricted
 solves cannot reach it, and each outer iteration used to run its whole epoch budget
 (a 60 x 30 Lasso at ``tol=1e-17``: 48,000 epochs per outer iteration, 2.4 million over
-50; with the guard 350 per outer iteration, 1.9 s -> 0.03 s CPU). A solve stops instead once its criterion has not reached a new low over
-``_CHECKS`` checks while it is within ``_ROUNDOFF`` of the primal objective; the outer
-loop then ends at ``max_iter`` with its ``ConvergenceWarning``.
+50; with the guard 350 per outer iteration, 1.9 s -> 0.03 s CPU). A solve stops instead
+once its criterion has not reached a new low over ``_CHECKS`` checks while it is within
+``_ROUNDOFF`` of the primal objective; the outer loop then ends at ``max_iter`` with its
+``ConvergenceWarning``.
 """
 
 import numpy as np

@@ -6,8 +6,7 @@ iteration computes the full gradient once, scores every feature by the GS-q rule
 decrease the proximal coordinate model promises), keeps the support plus the best-scoring
 features (dense least squares: past the violators, those nearest to violating; twice the
 support size, at least ``p0``, the first at least an eighth of the violators, see
-``_FIRST_SHARE``; for sparse least squares at least twice
-the last working set when that one was solved in few epochs, while the support still grows
+``_FIRST_SHARE``; for sparse least squares at least twice the last working set when that one was solved in few epochs, while the support still grows
 or epochs are fast; every feature on tall sparse data, n >= 10 p), and solves the
 restricted problem with cyclic proximal block-coordinate epochs (a feature's K coefficients
 form one block) until its own duality gap falls below a fraction of the global one (for
@@ -16,7 +15,8 @@ run far past it). When the support is unchanged between two checks of the inner 
 between two outer iterations (dense least squares: changed by at most 2 % of its features),
 Newton steps on the support finish the job (on sparse least squares, epochs do where the
 support is small against n and their rate reaches the requested gap soon: the exact finish
-would land at round-off). For the binary logistic loss the restricted problem is instead solved by proximal Newton steps (:mod:`._prox_newton`): the finish would factor an ``m x m``
+would land at round-off). For the binary logistic loss the restricted problem is instead
+solved by proximal Newton steps (:mod:`._prox_newton`): the finish would factor an ``m x m``
 Hessian of rank at most ``n`` per step, which dominated once supports grew near ``n``, and
 its sign projections left the support a few coefficients per step. Once the gap is small,
 gap-safe screening (:mod:`._screening`) removes the features it proves to be zero at the
@@ -286,20 +286,21 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
     # least squares: the support an exact Newton finish last solved; a second finish on it
     # cannot move (the epochs since left it at that support's optimum)
     quadratic = datafit.kind == DatafitKind.LEAST_SQUARES
+    # dense least squares: leaner working sets after column solves (_LEAN_GROWTH), a first
+    # working set sized from the violators (_FIRST_SHARE), a fill by the nearest violators
+    # (_FILL_SHARE), and the outer iterations' finish started once the support changes by
+    # few features (_SETTLED_CHANGE; every other fit waits for it to repeat exactly)
+    dense_quadratic = quadratic and not design.sparse
     exact_at = None
     converged = False
-    on_gram = gram is not False and datafit.kind == DatafitKind.LEAST_SQUARES and K == 1
-    # dense least squares: the outer iterations' finish starts once the support changes by
-    # few features (_SETTLED_CHANGE); every other fit waits for it to repeat exactly
-    settled_change = _SETTLED_CHANGE if quadratic and not design.sparse else 0.0
+    on_gram = gram is not False and quadratic and K == 1
+    settled_change = _SETTLED_CHANGE if dense_quadratic else 0.0
     # binary logistic: proximal Newton steps on each working set (:mod:`._prox_newton`)
     prox_newton = newton and datafit.kind == DatafitKind.LOGISTIC and K == 1
     gram_solves = 0
     # sparse least squares: each working set at least doubles the last one after a solve
     # of at most _GROWTH_EPOCHS epochs (see _GROWTH)
     growth = _GROWTH if quadratic and design.sparse else 0
-    # dense least squares: leaner working sets after column solves (see _LEAN_GROWTH)
-    lean_growth = quadratic and not design.sparse
     on_columns = False
     ws_size = 0
     last_epochs = 0
@@ -345,7 +346,7 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         previous = Previous(keep[in_model], W[keep[in_model]], crit, b.copy(), Z.copy(),
                             G.copy(), grad, keep)
         support_size = int(in_model.sum())
-        lean = lean_growth and on_columns and keep.size <= _CHEAP_GRADIENT * 2 * support_size
+        lean = dense_quadratic and on_columns and keep.size <= _CHEAP_GRADIENT * 2 * support_size
         size = min(keep.size, max(p0, int((_LEAN_GROWTH if lean else 2) * support_size),
                                   growth * ws_size if last_epochs <= _GROWTH_EPOCHS and (
                                       support_size > _SETTLED * last_support
@@ -353,12 +354,12 @@ def solve_working_set(design, y, a, datafit, penalty, W, b, *, fit_intercept, to
         last_support = support_size
         if tall:
             size = keep.size
-        elif quadratic and not design.sparse and support_size == 0 and K == 1:
+        elif dense_quadratic and support_size == 0 and K == 1:
             size = max(size, min(keep.size, n // _FIRST_CAP,
                                  _violators(penalty, grad[:, 0]) // _FIRST_SHARE))
         ws_size = size
         chosen = _best_features(penalty, W[keep], grad, lips[keep], in_model, size,
-                                nearest=quadratic and not design.sparse)
+                                nearest=dense_quadratic)
         ws = keep[chosen]
         # a working set of every kept feature is the whole problem, its gap the global one:
         # where its epochs are fast, a looser inner stop only costs another outer iteration
