@@ -38,6 +38,7 @@ import numpy as np
 import scipy.linalg.blas
 import scipy.sparse as sp
 
+from .._blas_threads import one_blas_thread
 from ._cd import DatafitKind
 from ._cd_gram import gap_penalty_kkt
 from ._datafits import Quadratic
@@ -45,7 +46,6 @@ from ._design import Design
 from ._gram_route import (GRAM_RATIO, MAX_GRAM_SIZE, WorkingSetGram, both_triangles,
                           solve_restricted)
 from ._objective import stopping_scale
-from ._threads import one_blas_thread
 from ._working_set import WorkingSetResult, fill_keys, gsq_scores
 
 __all__ = ["dense_gram_pays", "gram_engine_centres", "gram_engine_pays", "solve_gram_engine"]

@@ -30,8 +30,8 @@ loose-target rule alone left dense digits flat, the near-target rule alone gave 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
 
+from .._blas_threads import one_blas_thread
 from ._cd import DatafitKind
 from ._objective import stopping_scale
 from ._prox_newton_kernels import softmax_support_derivatives
@@ -42,7 +42,6 @@ _MAX_SUPPORT = 3000
 # Added to the Hessian's diagonal, relative to its mean: the softmax Hessian is singular
 # along class-common shifts
 _RELATIVE_RIDGE = 1e-12
-_CONTROLLER = ThreadpoolController()
 _cholesky, _cholesky_solve = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potrs"),
                                                                   dtype=np.float64)
 # A least-squares Hessian at most this dense is factored sparse (see _quadratic_hessian)
@@ -102,7 +101,7 @@ def newton_finish(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_st
     gap = np.inf if criterion is None else float(criterion())
     if gap <= target or _declined(datafit, y, a, W, fit_intercept, gap, target):
         return False
-    with _CONTROLLER.limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _newton(design, datafit, penalty, W, b, Z, y, a, fit_intercept, max_steps,
                        criterion, target, gap)
 

@@ -57,7 +57,7 @@ from scipy.optimize import minimize
 from ._cd import DatafitKind
 from ._cd_gram import sparse_weighted_gram
 from ._objective import newton_on_intercept, optimality, stopping_scale
-from ._threads import blas_threads_for
+from .._blas_threads import blas_threads_for
 from ._ws_gap import least_squares_optimality, logistic_gap
 
 __all__ = ["CHOLESKY_LIMIT", "NEWTON_LIMIT", "SPARSE_GRAM_LIMIT", "SmoothResult",

@@ -23,7 +23,7 @@ from ._partitions import PARTITIONS
 from ._penalties import _Penalty
 from ._rules import RULES
 from ._smooth_route import smooth_route_applies, solve_least_squares_targets, solve_smooth
-from ._threads import blas_threads_for
+from .._blas_threads import blas_threads_for
 from ._updates import UPDATES
 from ._working_set import solve_working_set
 
@@ -35,7 +35,7 @@ _ENGINES = ("auto", "block", "heap")
 _AUTO_P0_DIVISOR = 16
 _AUTO_P0_RANGE = (10, 80)
 # The working-set engines run on one BLAS thread on dense X of at most this many
-# multiply-adds per product by X (n p K; see _threads): default threads on 2 loaded cores
+# multiply-adds per product by X (n p K; see numsolve._blas_threads): default threads on 2 loaded cores
 # against one, CPU time, best of 5 interleaved: lasso 1000 x 1000 at alpha_max/10 69 / 20 ms,
 # L1 LogisticRegression on digits 640 / 441 ms
 _SMALL_DENSE_WORK = 2_000_000

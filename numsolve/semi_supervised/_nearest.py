@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn.neighbors import NearestNeighbors
-from threadpoolctl import ThreadpoolController
 
+from .._blas_threads import one_blas_thread
 from ._nearest_neighbors import brute_neighbors, tree_neighbors
 
 __all__ = ["FittedNeighbors", "kneighbors_graph"]
@@ -35,8 +35,6 @@ LEAF_SIZE = 16
 # scikit-learn's algorithm="auto" also searches by brute force when NearestNeighbors'
 # default 5 neighbours are at least half the points
 DEFAULT_NEIGHBORS = 5
-
-_CONTROLLER = ThreadpoolController()
 
 
 def kneighbors_graph(X, n_neighbors, n_jobs=None):
@@ -77,7 +75,7 @@ def kneighbors_graph(X, n_neighbors, n_jobs=None):
     if d > TREE_MAX_FEATURES or DEFAULT_NEIGHBORS >= n // 2 or n_neighbors == n:
         # each thread makes its own small BLAS calls, as scikit-learn's search does: a
         # threaded BLAS under them would oversubscribe the cores
-        with _CONTROLLER.limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             brute_neighbors(points, neighbors, threads)
     elif tree_neighbors(points, LEAF_SIZE, neighbors, threads):
         # a tie at the last place: scikit-learn's neighbour depends on its tree's order

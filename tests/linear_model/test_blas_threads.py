@@ -1,4 +1,4 @@
-"""BLAS threads of the solvers (``_threads``): small logistic problems on the smooth route
+"""BLAS threads of the solvers (``numsolve._blas_threads``): small logistic problems on the smooth route
 and small dense problems on the working-set engines run on one BLAS thread, larger and
 sparse ones keep the caller's threads; the caller's limit is back after the fit."""
 

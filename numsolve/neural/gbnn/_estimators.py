@@ -20,9 +20,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
 
 from ..._array_api import array_namespace, device_of, from_numpy, is_numpy
+from ..._blas_threads import one_blas_thread
 from ..._progress import progress
 from .._activations import ACTIVATION_CODES, GBNN_ACTIVATIONS, activate
 from .._weights import positive_rows
@@ -32,7 +32,6 @@ from ._stages import draw_stages, input_scaling, unpack_stages
 
 __all__ = ["GBNNRegressor", "GBNNClassifier"]
 
-_CONTROLLER = ThreadpoolController()  # built once: building one scans the loaded libraries
 _STAGE_TOL = 1e-10  # L-BFGS tolerance of the stage fits; max_iter is what bounds them
 
 
@@ -388,7 +387,7 @@ class GBNNRegressor(RegressorMixin, _BaseGBNN):
         keep, weights = positive_rows(sample_weight, X)
         if keep is not None:
             X, y = X[keep], y[keep]
-        with _CONTROLLER.limit(limits=1, user_api="blas"):  # small products: one thread
+        with one_blas_thread():  # small products: one thread
             return self._fit_targets(X, y.astype(X.dtype).reshape(X.shape[0], -1), weights)
 
     def predict(self, X, n_estimators=None):
@@ -453,7 +452,7 @@ class GBNNClassifier(ClassifierMixin, _BaseGBNN):
             Y = codes.reshape(-1, 1).astype(X.dtype)
         else:
             Y = np.eye(classes.shape[0], dtype=X.dtype)[codes]
-        with _CONTROLLER.limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             return self._fit_targets(X, Y, weights)
 
     def decision_function(self, X, n_estimators=None):

@@ -9,6 +9,9 @@ caller's threads. Measured on 2 cores shared with other work (CPU time, default 
 against one): a (10, 1797) @ (1797, 64) product 0.58 / 0.14 ms (median of 15); a
 (10, 20000) @ (20000, 500) one 96 / 17 ms, so at this load no size paid, and the bounds
 are set where an idle machine's threads could not gain much either.
+
+One controller serves every package (the linear-model solvers, the Newton finish, the
+nearest-neighbour search, GBNN's stage fits): building one scans the loaded libraries.
 """
 
 import contextlib
